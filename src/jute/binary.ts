@@ -1,0 +1,230 @@
+/**
+ * Jute binary archive: big-endian ints and longs, 1-byte booleans, length-prefixed buffers and
+ * UTF-8 strings where -1 means null. Readers throw JuteError on anything malformed.
+ */
+export class JuteError extends RangeError {
+  override name = 'JuteError';
+}
+
+const TWO_32 = 4294967296;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export class JuteReader {
+  offset: number;
+
+  constructor(
+    readonly buf: Buffer,
+    offset = 0,
+    readonly end = buf.length,
+    /** Longest buffer, string or vector count accepted; guards against huge allocations. */
+    readonly maxLength = 0xfffff,
+  ) {
+    this.offset = offset;
+  }
+
+  remaining(): number {
+    return this.end - this.offset;
+  }
+
+  private need(bytes: number): void {
+    if (this.offset + bytes > this.end) {
+      throw new JuteError(`record truncated: need ${bytes} bytes at offset ${this.offset}, have ${this.end - this.offset}`);
+    }
+  }
+
+  int(): number {
+    this.need(4);
+    const v = this.buf.readInt32BE(this.offset);
+    this.offset += 4;
+    return v;
+  }
+
+  /** A long as a JS number; exact for every value within ±2^53 (zxids, times, counts). */
+  longNumber(): number {
+    this.need(8);
+    const hi = this.buf.readInt32BE(this.offset);
+    const lo = this.buf.readUInt32BE(this.offset + 4);
+    this.offset += 8;
+    if (hi > 0x1fffff || hi < -0x200000) throw new JuteError(`long out of safe range at offset ${this.offset - 8}`);
+    return hi * TWO_32 + lo;
+  }
+
+  long(): bigint {
+    this.need(8);
+    const v = this.buf.readBigInt64BE(this.offset);
+    this.offset += 8;
+    return v;
+  }
+
+  bool(): boolean {
+    this.need(1);
+    return this.buf[this.offset++] !== 0;
+  }
+
+  byte(): number {
+    this.need(1);
+    return this.buf.readInt8(this.offset++);
+  }
+
+  private length(what: string): number {
+    const len = this.int();
+    if (len < -1) throw new JuteError(`negative ${what} length ${len}`);
+    if (len > this.maxLength) throw new JuteError(`${what} length ${len} exceeds limit ${this.maxLength}`);
+    return len;
+  }
+
+  /** A buffer; null (-1) reads as null. The result is a view into the frame, not a copy. */
+  bufferOrNull(): Buffer | null {
+    const len = this.length('buffer');
+    if (len === -1) return null;
+    this.need(len);
+    const v = this.buf.subarray(this.offset, this.offset + len);
+    this.offset += len;
+    return v;
+  }
+
+  buffer(): Buffer {
+    return this.bufferOrNull() ?? EMPTY;
+  }
+
+  stringOrNull(): string | null {
+    const len = this.length('string');
+    if (len === -1) return null;
+    this.need(len);
+    let v: string;
+    try {
+      v = utf8.decode(this.buf.subarray(this.offset, this.offset + len));
+    } catch {
+      throw new JuteError(`invalid UTF-8 in string at offset ${this.offset}`);
+    }
+    this.offset += len;
+    return v;
+  }
+
+  string(): string {
+    return this.stringOrNull() ?? '';
+  }
+
+  /** A vector; null (-1) reads as an empty list. The count is checked against the bytes left. */
+  vector<T>(readItem: (r: JuteReader) => T, minItemBytes = 1): T[] {
+    const count = this.length('vector');
+    if (count <= 0) return [];
+    if (count * minItemBytes > this.remaining()) {
+      throw new JuteError(`vector count ${count} exceeds the ${this.remaining()} bytes left`);
+    }
+    const items: T[] = new Array(count);
+    for (let i = 0; i < count; i++) items[i] = readItem(this);
+    return items;
+  }
+
+  stringVector(): string[] {
+    return this.vector((r) => r.string(), 4);
+  }
+}
+
+export const EMPTY = Buffer.alloc(0);
+
+export class JuteWriter {
+  private buf: Buffer;
+  offset = 0;
+
+  constructor(initialSize = 256) {
+    this.buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  private ensure(bytes: number): void {
+    if (this.offset + bytes <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.offset + bytes) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.offset);
+    this.buf = next;
+  }
+
+  int(v: number): this {
+    this.ensure(4);
+    this.buf.writeInt32BE(v | 0, this.offset);
+    this.offset += 4;
+    return this;
+  }
+
+  /** Writes a number as a long; exact for integers within ±2^53. */
+  longNumber(v: number): this {
+    this.ensure(8);
+    const hi = Math.floor(v / TWO_32);
+    this.buf.writeInt32BE(hi, this.offset);
+    this.buf.writeUInt32BE(v - hi * TWO_32, this.offset + 4);
+    this.offset += 8;
+    return this;
+  }
+
+  long(v: bigint): this {
+    this.ensure(8);
+    this.buf.writeBigInt64BE(BigInt.asIntN(64, v), this.offset);
+    this.offset += 8;
+    return this;
+  }
+
+  bool(v: boolean): this {
+    this.ensure(1);
+    this.buf[this.offset++] = v ? 1 : 0;
+    return this;
+  }
+
+  byte(v: number): this {
+    this.ensure(1);
+    this.buf.writeInt8(v, this.offset++);
+    return this;
+  }
+
+  buffer(v: Uint8Array | null): this {
+    if (v === null) return this.int(-1);
+    this.int(v.length);
+    this.ensure(v.length);
+    this.buf.set(v, this.offset);
+    this.offset += v.length;
+    return this;
+  }
+
+  string(v: string | null): this {
+    if (v === null) return this.int(-1);
+    const len = Buffer.byteLength(v, 'utf8');
+    this.int(len);
+    this.ensure(len);
+    this.buf.write(v, this.offset, len, 'utf8');
+    this.offset += len;
+    return this;
+  }
+
+  vector<T>(items: readonly T[] | null, writeItem: (w: JuteWriter, item: T) => void): this {
+    if (items === null) return this.int(-1);
+    this.int(items.length);
+    for (const item of items) writeItem(this, item);
+    return this;
+  }
+
+  stringVector(items: readonly string[] | null): this {
+    return this.vector(items, (w, s) => w.string(s));
+  }
+
+  /** Reserves 4 bytes for a frame length, to be filled by endFrame(). */
+  beginFrame(): number {
+    const at = this.offset;
+    this.int(0);
+    return at;
+  }
+
+  endFrame(at: number): this {
+    this.buf.writeInt32BE(this.offset - at - 4, at);
+    return this;
+  }
+
+  /** The bytes written so far (a view; copy it if the writer is reused). */
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.offset);
+  }
+
+  reset(): void {
+    this.offset = 0;
+  }
+}

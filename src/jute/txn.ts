@@ -1,0 +1,153 @@
+/**
+ * Transactions: what prep produces, the log stores and apply consumes. Bodies mirror ZooKeeper's
+ * txn records, and encodeTxn/decodeTxn use ZooKeeper's log format (TxnHeader + record), so a
+ * ZooKeeper log can be read and a Paddock log inspected with the same code.
+ */
+import { JuteError, JuteReader, JuteWriter } from './binary.js';
+import { OpCode } from './constants.js';
+import * as R from './records.js';
+
+type Op = typeof OpCode;
+
+export interface TxnHeader {
+  /** Session that issued the txn (ZooKeeper's clientId). */
+  sessionId: bigint;
+  cxid: number;
+  zxid: number;
+  /** Leader's wall-clock time in ms when the txn was prepared; becomes ctime/mtime. */
+  time: number;
+  type: number;
+}
+
+export type TxnBody =
+  | { type: Op['create'] | Op['create2']; path: string; data: Buffer | null; acl: R.ACL[]; ephemeral: boolean; parentCVersion: number }
+  | { type: Op['createContainer']; path: string; data: Buffer | null; acl: R.ACL[]; parentCVersion: number }
+  | { type: Op['createTTL']; path: string; data: Buffer | null; acl: R.ACL[]; parentCVersion: number; ttl: number }
+  | { type: Op['delete'] | Op['deleteContainer']; path: string }
+  /** version is the node's new version. */
+  | { type: Op['setData'] | Op['reconfig']; path: string; data: Buffer | null; version: number }
+  /** version is the node's new aversion. */
+  | { type: Op['setACL']; path: string; acl: R.ACL[]; version: number }
+  | { type: Op['check']; path: string; version: number }
+  | { type: Op['createSession']; timeOut: number }
+  | { type: Op['closeSession']; paths2Delete: string[] }
+  | { type: Op['error']; err: number }
+  | { type: Op['multi']; txns: TxnBody[] };
+
+export interface Txn {
+  header: TxnHeader;
+  body: TxnBody;
+}
+
+export function writeTxnBody(w: JuteWriter, body: TxnBody): void {
+  switch (body.type) {
+    case OpCode.create:
+    case OpCode.create2:
+      R.CreateTxn.write(w, body);
+      return;
+    case OpCode.createContainer:
+      R.CreateContainerTxn.write(w, body);
+      return;
+    case OpCode.createTTL:
+      R.CreateTTLTxn.write(w, body);
+      return;
+    case OpCode.delete:
+    case OpCode.deleteContainer:
+      R.DeleteTxn.write(w, body);
+      return;
+    case OpCode.setData:
+    case OpCode.reconfig:
+      R.SetDataTxn.write(w, body);
+      return;
+    case OpCode.setACL:
+      R.SetACLTxn.write(w, body);
+      return;
+    case OpCode.check:
+      R.CheckVersionTxn.write(w, body);
+      return;
+    case OpCode.createSession:
+      R.CreateSessionTxn.write(w, body);
+      return;
+    case OpCode.closeSession:
+      R.CloseSessionTxn.write(w, body);
+      return;
+    case OpCode.error:
+      R.ErrorTxn.write(w, body);
+      return;
+    case OpCode.multi: {
+      const entries = body.txns.map((t) => {
+        const sub = new JuteWriter(64);
+        writeTxnBody(sub, t);
+        return { type: t.type, data: Buffer.from(sub.bytes()) };
+      });
+      R.MultiTxn.write(w, { txns: entries });
+      return;
+    }
+  }
+}
+
+export function readTxnBody(type: number, r: JuteReader): TxnBody {
+  switch (type) {
+    case OpCode.create:
+    case OpCode.create2:
+      return readCreateTxn(type, r);
+    case OpCode.createContainer:
+      return { type, ...R.CreateContainerTxn.read(r) };
+    case OpCode.createTTL:
+      return { type, ...R.CreateTTLTxn.read(r) };
+    case OpCode.delete:
+    case OpCode.deleteContainer:
+      return { type, ...R.DeleteTxn.read(r) };
+    case OpCode.setData:
+    case OpCode.reconfig:
+      return { type, ...R.SetDataTxn.read(r) };
+    case OpCode.setACL:
+      return { type, ...R.SetACLTxn.read(r) };
+    case OpCode.check:
+      return { type, ...R.CheckVersionTxn.read(r) };
+    case OpCode.createSession:
+      return { type, ...R.CreateSessionTxn.read(r) };
+    case OpCode.closeSession:
+      // ZooKeeper logs an empty body when closeSessionTxn.enabled is off.
+      return { type, paths2Delete: r.remaining() > 0 ? R.CloseSessionTxn.read(r).paths2Delete : [] };
+    case OpCode.error:
+      return { type, ...R.ErrorTxn.read(r) };
+    case OpCode.multi: {
+      const { txns } = R.MultiTxn.read(r);
+      return {
+        type,
+        txns: txns.map((t) => {
+          const data = t.data ?? Buffer.alloc(0);
+          return readTxnBody(t.type, new JuteReader(data, 0, data.length, r.maxLength));
+        }),
+      };
+    }
+    default:
+      throw new JuteError(`unknown txn type ${type}`);
+  }
+}
+
+/** CreateTxnV0 (before 3.3) lacks parentCVersion; ZooKeeper tolerates it, so do we. */
+function readCreateTxn(type: Op['create'] | Op['create2'], r: JuteReader): TxnBody {
+  const path = r.string();
+  const data = r.bufferOrNull();
+  const acl = R.ACLs.read(r);
+  const ephemeral = r.bool();
+  const parentCVersion = r.remaining() >= 4 ? r.int() : -1;
+  return { type, path, data, acl, ephemeral, parentCVersion };
+}
+
+/** ZooKeeper's log serialization of one txn: TxnHeader then the body record. */
+export function encodeTxn(txn: Txn, w = new JuteWriter()): Buffer {
+  const h = txn.header;
+  R.TxnHeaderRecord.write(w, { clientId: h.sessionId, cxid: h.cxid, zxid: h.zxid, time: h.time, type: h.type });
+  writeTxnBody(w, txn.body);
+  return w.bytes();
+}
+
+export function decodeTxn(bytes: Buffer, maxLength?: number): Txn {
+  const r = new JuteReader(bytes, 0, bytes.length, maxLength);
+  const h = R.TxnHeaderRecord.read(r);
+  const header: TxnHeader = { sessionId: h.clientId, cxid: h.cxid, zxid: h.zxid, time: h.time, type: h.type };
+  return { header, body: readTxnBody(h.type, r) };
+}
