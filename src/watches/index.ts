@@ -1,0 +1,1 @@
+export { WatchRegistry, type WatchSummary } from './registry.js';
