@@ -1,0 +1,418 @@
+/**
+ * Disk: the only way persistence touches files, so tests and the simulator can run the same code
+ * on a fake disk that loses unsynced writes and tears the last one on a crash.
+ *
+ * Errors keep Node's shape: an Error with a `code` ('ENOENT', 'EEXIST', 'ENOSPC', 'EIO', ...).
+ */
+import * as fs from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import * as nodePath from 'node:path';
+
+export type OpenMode =
+  /** Read only; the file must exist. */
+  | 'read'
+  /** Read and write; the file must exist. */
+  | 'readWrite'
+  /** Read and write; created empty if missing, kept if present. */
+  | 'create'
+  /** Read and write; fails with EEXIST if the file exists (O_EXCL). */
+  | 'createExclusive';
+
+export interface DiskFile {
+  readonly path: string;
+  /** Writes all of `data` at `position`. May leave a prefix written when it fails. */
+  write(data: Uint8Array, position: number): Promise<void>;
+  /** Up to `length` bytes at `position`; shorter at the end of the file. */
+  read(position: number, length: number): Promise<Buffer>;
+  size(): Promise<number>;
+  truncate(length: number): Promise<void>;
+  /** Makes the file's data (and its size) durable: fdatasync. */
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Disk {
+  open(path: string, mode: OpenMode): Promise<DiskFile>;
+  readFile(path: string): Promise<Buffer>;
+  /** Names (not paths) in a directory; rejects with ENOENT when it does not exist. */
+  list(dir: string): Promise<string[]>;
+  mkdirp(dir: string): Promise<void>;
+  /** Atomic replace; durable only after syncDir of the directory. */
+  rename(from: string, to: string): Promise<void>;
+  /** Removes a file; rejects with ENOENT when missing. */
+  remove(path: string): Promise<void>;
+  /** Makes creations, renames and removals in `dir` durable. */
+  syncDir(dir: string): Promise<void>;
+  /** null when the path does not exist. */
+  stat(path: string): Promise<{ size: number; isDirectory: boolean } | null>;
+}
+
+export function errorCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+}
+
+function codedError(code: string, message: string): Error {
+  return Object.assign(new Error(`${code}: ${message}`), { code });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Node implementation
+
+const openFlags: Record<OpenMode, number> = {
+  read: fsConstants.O_RDONLY,
+  readWrite: fsConstants.O_RDWR,
+  create: fsConstants.O_RDWR | fsConstants.O_CREAT,
+  createExclusive: fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_EXCL,
+};
+
+class NodeFile implements DiskFile {
+  constructor(
+    readonly path: string,
+    private readonly handle: fs.FileHandle,
+  ) {}
+
+  async write(data: Uint8Array, position: number): Promise<void> {
+    let done = 0;
+    while (done < data.length) {
+      const { bytesWritten } = await this.handle.write(data, done, data.length - done, position + done);
+      if (bytesWritten <= 0) throw codedError('EIO', `short write to ${this.path}`);
+      done += bytesWritten;
+    }
+  }
+
+  async read(position: number, length: number): Promise<Buffer> {
+    const buf = Buffer.alloc(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.handle.read(buf, done, length - done, position + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return done === length ? buf : buf.subarray(0, done);
+  }
+
+  async size(): Promise<number> {
+    return (await this.handle.stat()).size;
+  }
+
+  truncate(length: number): Promise<void> {
+    return this.handle.truncate(length);
+  }
+
+  sync(): Promise<void> {
+    return this.handle.datasync();
+  }
+
+  close(): Promise<void> {
+    return this.handle.close();
+  }
+}
+
+/** The real file system. */
+export class NodeDisk implements Disk {
+  async open(path: string, mode: OpenMode): Promise<DiskFile> {
+    return new NodeFile(path, await fs.open(path, openFlags[mode], 0o644));
+  }
+
+  readFile(path: string): Promise<Buffer> {
+    return fs.readFile(path);
+  }
+
+  list(dir: string): Promise<string[]> {
+    return fs.readdir(dir);
+  }
+
+  async mkdirp(dir: string): Promise<void> {
+    await fs.mkdir(dir, { recursive: true });
+  }
+
+  rename(from: string, to: string): Promise<void> {
+    return fs.rename(from, to);
+  }
+
+  remove(path: string): Promise<void> {
+    return fs.unlink(path);
+  }
+
+  async syncDir(dir: string): Promise<void> {
+    const handle = await fs.open(dir, fsConstants.O_RDONLY);
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async stat(path: string): Promise<{ size: number; isDirectory: boolean } | null> {
+    try {
+      const st = await fs.stat(path);
+      return { size: st.size, isDirectory: st.isDirectory() };
+    } catch (err) {
+      if (errorCode(err) === 'ENOENT') return null;
+      throw err;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// In-memory fake for tests and the simulator
+
+interface Inode {
+  /** What a reader sees now. */
+  data: Buffer;
+  /** What survives a crash: the content at the last sync. */
+  durable: Buffer;
+  /** Writes since the last sync, in order, to replay (possibly torn) on a crash. */
+  unsynced: { position: number; bytes: Buffer }[];
+  /** Set when a truncate happened since the last sync (a crash keeps the durable length). */
+  dirty: boolean;
+}
+
+export type FaultOp = 'write' | 'sync' | 'truncate' | 'open' | 'rename' | 'remove' | 'syncDir';
+
+/** Decides whether an operation fails; returns an error code such as 'ENOSPC' or 'EIO', or null. */
+export type FaultHook = (op: FaultOp, path: string) => string | null;
+
+export interface MemoryDiskStats {
+  writes: number;
+  syncs: number;
+  dirSyncs: number;
+  bytesWritten: number;
+}
+
+/**
+ * A disk in memory. Directory entries (creations, renames, removals) and file contents become
+ * durable only through syncDir and sync; `crash()` rolls back to the durable state, optionally
+ * keeping a torn prefix of the unsynced writes. `capacityBytes` makes writes past it fail with
+ * ENOSPC after writing what fits, as a real full disk can.
+ */
+export class MemoryDisk implements Disk {
+  private entries = new Map<string, Inode>();
+  private durableEntries = new Map<string, Inode>();
+  private dirs = new Set<string>(['/']);
+  readonly stats: MemoryDiskStats = { writes: 0, syncs: 0, dirSyncs: 0, bytesWritten: 0 };
+  capacityBytes = Number.POSITIVE_INFINITY;
+  fault: FaultHook | null = null;
+
+  private check(op: FaultOp, path: string): void {
+    const code = this.fault?.(op, path);
+    if (code) throw codedError(code, `${op} ${path} (injected)`);
+  }
+
+  usedBytes(): number {
+    let n = 0;
+    for (const inode of this.entries.values()) n += inode.data.length;
+    return n;
+  }
+
+  private parentExists(path: string): void {
+    const dir = nodePath.posix.dirname(path);
+    if (!this.dirs.has(dir)) throw codedError('ENOENT', `no such directory ${dir}`);
+  }
+
+  async open(path: string, mode: OpenMode): Promise<DiskFile> {
+    this.check('open', path);
+    let inode = this.entries.get(path);
+    if (mode === 'createExclusive' && inode) throw codedError('EEXIST', `file exists ${path}`);
+    if (!inode) {
+      if (mode === 'read' || mode === 'readWrite') throw codedError('ENOENT', `no such file ${path}`);
+      this.parentExists(path);
+      inode = { data: Buffer.alloc(0), durable: Buffer.alloc(0), unsynced: [], dirty: false };
+      this.entries.set(path, inode);
+    }
+    return new MemoryFile(this, path, inode, mode === 'read');
+  }
+
+  async readFile(path: string): Promise<Buffer> {
+    const inode = this.entries.get(path);
+    if (!inode) throw codedError('ENOENT', `no such file ${path}`);
+    return Buffer.from(inode.data);
+  }
+
+  async list(dir: string): Promise<string[]> {
+    if (!this.dirs.has(dir)) throw codedError('ENOENT', `no such directory ${dir}`);
+    const names: string[] = [];
+    const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+    for (const p of [...this.entries.keys(), ...this.dirs]) {
+      if (p.startsWith(prefix) && p.length > prefix.length && !p.slice(prefix.length).includes('/')) {
+        names.push(p.slice(prefix.length));
+      }
+    }
+    return names.sort();
+  }
+
+  async mkdirp(dir: string): Promise<void> {
+    // Directories are durable at once: the fake models file data and entries, not mkdir.
+    let d = nodePath.posix.resolve(dir);
+    while (!this.dirs.has(d)) {
+      this.dirs.add(d);
+      d = nodePath.posix.dirname(d);
+    }
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    this.check('rename', from);
+    const inode = this.entries.get(from);
+    if (!inode) throw codedError('ENOENT', `no such file ${from}`);
+    this.parentExists(to);
+    this.entries.delete(from);
+    this.entries.set(to, inode);
+  }
+
+  async remove(path: string): Promise<void> {
+    this.check('remove', path);
+    if (!this.entries.delete(path)) throw codedError('ENOENT', `no such file ${path}`);
+  }
+
+  async syncDir(dir: string): Promise<void> {
+    this.check('syncDir', dir);
+    this.stats.dirSyncs++;
+    const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+    const inDir = (p: string): boolean => p.startsWith(prefix) && !p.slice(prefix.length).includes('/');
+    for (const p of [...this.durableEntries.keys()]) if (inDir(p) && !this.entries.has(p)) this.durableEntries.delete(p);
+    for (const [p, inode] of this.entries) if (inDir(p)) this.durableEntries.set(p, inode);
+    // A rename moves the inode: drop a durable entry that now points at an inode moved elsewhere.
+    for (const [p, inode] of [...this.durableEntries]) {
+      if (inDir(p) && this.entries.get(p) !== inode) this.durableEntries.delete(p);
+    }
+  }
+
+  async stat(path: string): Promise<{ size: number; isDirectory: boolean } | null> {
+    if (this.dirs.has(path)) return { size: 0, isDirectory: true };
+    const inode = this.entries.get(path);
+    return inode ? { size: inode.data.length, isDirectory: false } : null;
+  }
+
+  /**
+   * Simulates power loss: entries and contents go back to what was synced. With `tear`, each
+   * file keeps a prefix of its unsynced writes: `tear(path, totalUnsyncedBytes)` returns how
+   * many of those bytes (in write order) survive, so the last surviving write may be torn.
+   */
+  crash(tear?: (path: string, unsyncedBytes: number) => number): void {
+    const next = new Map<string, Inode>();
+    for (const [path, inode] of this.durableEntries) {
+      let data: Buffer = Buffer.from(inode.durable);
+      const total = inode.unsynced.reduce((n, w) => n + w.bytes.length, 0);
+      let keep = tear && !inode.dirty ? Math.max(0, Math.min(total, tear(path, total))) : 0;
+      for (const w of inode.unsynced) {
+        if (keep <= 0) break;
+        const part = w.bytes.subarray(0, Math.min(keep, w.bytes.length));
+        keep -= part.length;
+        data = writeInto(data, part, w.position);
+      }
+      const fresh: Inode = { data, durable: Buffer.from(data), unsynced: [], dirty: false };
+      next.set(path, fresh);
+    }
+    this.entries = new Map(next);
+    this.durableEntries = new Map(next);
+  }
+
+  /** Flips one bit of a file's current and durable content (bit rot). */
+  flipBit(path: string, byteOffset: number, bit = 0): void {
+    const inode = this.entries.get(path);
+    if (!inode || byteOffset >= inode.data.length) throw new RangeError(`no byte ${byteOffset} in ${path}`);
+    inode.data[byteOffset]! ^= 1 << bit;
+    if (byteOffset < inode.durable.length) inode.durable[byteOffset]! ^= 1 << bit;
+  }
+
+  /** Sets a file's content directly, durable at once (for building damaged fixtures). */
+  setFile(path: string, data: Buffer): void {
+    const inode: Inode = { data: Buffer.from(data), durable: Buffer.from(data), unsynced: [], dirty: false };
+    this.entries.set(path, inode);
+    this.durableEntries.set(path, inode);
+  }
+
+  /** @internal used by MemoryFile */
+  _write(path: string, inode: Inode, data: Uint8Array, position: number): void {
+    this.check('write', path);
+    this.stats.writes++;
+    const growth = Math.max(0, position + data.length - inode.data.length);
+    const room = this.capacityBytes - this.usedBytes();
+    let bytes = Buffer.from(data);
+    let full = false;
+    if (growth > room) {
+      full = true;
+      const fits = Math.max(0, data.length - (growth - Math.max(0, room)));
+      bytes = bytes.subarray(0, fits);
+    }
+    if (bytes.length > 0) {
+      inode.data = writeInto(inode.data, bytes, position);
+      inode.unsynced.push({ position, bytes });
+      this.stats.bytesWritten += bytes.length;
+    }
+    if (full) throw codedError('ENOSPC', `no space left writing ${path}`);
+  }
+
+  /** @internal */
+  _sync(path: string, inode: Inode): void {
+    this.check('sync', path);
+    this.stats.syncs++;
+    inode.durable = Buffer.from(inode.data);
+    inode.unsynced = [];
+    inode.dirty = false;
+  }
+
+  /** @internal */
+  _truncate(path: string, inode: Inode, length: number): void {
+    this.check('truncate', path);
+    if (length <= inode.data.length) inode.data = Buffer.from(inode.data.subarray(0, length));
+    else inode.data = Buffer.concat([inode.data, Buffer.alloc(length - inode.data.length)]);
+    inode.dirty = true;
+  }
+}
+
+function writeInto(data: Buffer, bytes: Buffer, position: number): Buffer {
+  const end = position + bytes.length;
+  let out = data;
+  if (end > data.length) {
+    out = Buffer.alloc(end);
+    data.copy(out);
+  }
+  bytes.copy(out, position);
+  return out;
+}
+
+class MemoryFile implements DiskFile {
+  private closed = false;
+
+  constructor(
+    private readonly disk: MemoryDisk,
+    readonly path: string,
+    private readonly inode: Inode,
+    private readonly readOnly: boolean,
+  ) {}
+
+  private live(): void {
+    if (this.closed) throw codedError('EBADF', `file closed ${this.path}`);
+  }
+
+  async write(data: Uint8Array, position: number): Promise<void> {
+    this.live();
+    if (this.readOnly) throw codedError('EBADF', `opened read-only ${this.path}`);
+    this.disk._write(this.path, this.inode, data, position);
+  }
+
+  async read(position: number, length: number): Promise<Buffer> {
+    this.live();
+    return Buffer.from(this.inode.data.subarray(position, position + length));
+  }
+
+  async size(): Promise<number> {
+    this.live();
+    return this.inode.data.length;
+  }
+
+  async truncate(length: number): Promise<void> {
+    this.live();
+    this.disk._truncate(this.path, this.inode, length);
+  }
+
+  async sync(): Promise<void> {
+    this.live();
+    this.disk._sync(this.path, this.inode);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}

@@ -1,0 +1,357 @@
+/**
+ * The transaction log: append-only segments with group-committed fsyncs, and recovery that
+ * truncates a torn tail but refuses to start over damage in the middle.
+ *
+ * `append` resolves once the record is durable (written and fdatasynced when forceSync is on).
+ * Appends that arrive while a write+fsync is in flight are all carried by the next one, so an
+ * idle log adds no delay and a busy one does one fsync per batch, not per record.
+ */
+import * as nodePath from 'node:path';
+import { assert } from '../lib/assert.js';
+import { errorCode, type Disk, type DiskFile } from '../io/disk.js';
+import { CorruptDataError, DiskFullError, DiskIoError, toDiskError } from './errors.js';
+import {
+  encodeLogHeader,
+  encodeRecordInto,
+  LOG_HEADER_BYTES,
+  LOG_PREFIX,
+  MAX_RECORD_BYTES,
+  parseZxidName,
+  recordSize,
+  scanSegment,
+  zxidHex,
+  type LogRecord,
+} from './logformat.js';
+
+export interface TxnLogOptions {
+  /** fsync before an append resolves (ZooKeeper's forceSync). Default true. */
+  forceSync?: boolean;
+  /** Preallocation block in KiB (ZooKeeper's preAllocSize). Default 65536; 0 disables. */
+  preAllocSizeKb?: number;
+  /** Roll to a new segment once the current one holds this many bytes (txnLogSizeLimitInKb). Default off. */
+  segmentSizeLimitBytes?: number;
+  /** Most payload bytes in one write+fsync. Default 4 MiB (always at least one record). */
+  maxBatchBytes?: number;
+  /** Records with zxid <= this are not returned by open (they are in the snapshot). Default -1. */
+  replayAfterZxid?: number;
+}
+
+export interface SegmentInfo {
+  name: string;
+  firstZxid: number;
+}
+
+export interface TxnLogOpenResult {
+  log: TxnLog;
+  /** Valid records with zxid > replayAfterZxid, in zxid order: replay these over the snapshot. */
+  records: LogRecord[];
+  /** Repairs made (torn tail truncated, empty segment removed), one line each. */
+  warnings: string[];
+}
+
+interface Pending {
+  zxid: number;
+  bytes: Uint8Array;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export interface TxnLogStats {
+  records: number;
+  batches: number;
+  syncs: number;
+}
+
+/** Lists `log.<hex>` segments in `dir`, oldest first. */
+export async function listSegments(disk: Disk, dir: string): Promise<SegmentInfo[]> {
+  let names: string[];
+  try {
+    names = await disk.list(dir);
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT') return [];
+    throw err;
+  }
+  const out: SegmentInfo[] = [];
+  for (const name of names) {
+    const firstZxid = parseZxidName(name, LOG_PREFIX);
+    if (firstZxid !== null) out.push({ name, firstZxid });
+  }
+  return out.sort((a, b) => a.firstZxid - b.firstZxid);
+}
+
+export class TxnLog {
+  private queue: Pending[] = [];
+  private running = false;
+  private idleWaiters: (() => void)[] = [];
+  private file: DiskFile | null = null;
+  private fileName: string | null = null;
+  /** Offset just after the last durable record of the current segment. */
+  private writeOffset = 0;
+  /** End of the preallocated region of the current segment. */
+  private allocatedEnd = 0;
+  private rollRequested = false;
+  /** Set after a failed write: the next batch must first cut the current segment back to writeOffset. */
+  private failure: DiskFullError | DiskIoError | null = null;
+  private lastQueuedZxid: number;
+  private lastDurable: number;
+  private closed = false;
+  readonly stats: TxnLogStats = { records: 0, batches: 0, syncs: 0 };
+  private readonly forceSync: boolean;
+  private readonly preAllocBytes: number;
+  private readonly segmentSizeLimitBytes: number;
+  private readonly maxBatchBytes: number;
+
+  private constructor(
+    private readonly disk: Disk,
+    readonly dir: string,
+    lastZxid: number,
+    options: TxnLogOptions,
+  ) {
+    this.lastQueuedZxid = lastZxid;
+    this.lastDurable = lastZxid;
+    this.forceSync = options.forceSync ?? true;
+    this.preAllocBytes = Math.max(0, Math.floor((options.preAllocSizeKb ?? 65536) * 1024));
+    this.segmentSizeLimitBytes = options.segmentSizeLimitBytes ?? Number.POSITIVE_INFINITY;
+    this.maxBatchBytes = options.maxBatchBytes ?? 4 * 1024 * 1024;
+  }
+
+  /**
+   * Opens the log in `dir` (created if missing), checks every segment that may hold records after
+   * `replayAfterZxid`, repairs a torn tail, and returns the records to replay. New appends go to
+   * a new segment. Throws CorruptDataError (naming file and offset) when damage is followed by
+   * valid records, since truncating there would drop acknowledged writes.
+   */
+  static async open(disk: Disk, dir: string, options: TxnLogOptions = {}): Promise<TxnLogOpenResult> {
+    await disk.mkdirp(dir);
+    const after = options.replayAfterZxid ?? -1;
+    const warnings: string[] = [];
+    const segments = await listSegments(disk, dir);
+    // Segments entirely before the replay point are not needed (their txns are in the snapshot).
+    let start = 0;
+    for (let i = 0; i < segments.length; i++) if (segments[i]!.firstZxid <= after) start = i;
+    const records: LogRecord[] = [];
+    let prev = -1;
+    let lastZxid = Math.max(after, -1);
+    let changedDir = false;
+    for (let i = start; i < segments.length; i++) {
+      const seg = segments[i]!;
+      const path = nodePath.join(dir, seg.name);
+      const buf = await disk.readFile(path);
+      const floor = Math.max(prev, seg.firstZxid - 1);
+      const scan = scanSegment(buf, floor);
+      if (scan.firstZxid !== null && scan.firstZxid !== seg.firstZxid) {
+        throw new CorruptDataError(path, 8, `header names first zxid 0x${zxidHex(scan.firstZxid)}, file name says 0x${zxidHex(seg.firstZxid)}`);
+      }
+      for (const r of scan.records) {
+        if (r.zxid > after) records.push({ zxid: r.zxid, bytes: r.bytes });
+        prev = r.zxid;
+      }
+      if (scan.damage) {
+        const d = scan.damage;
+        if (d.validRecordAfter !== null) {
+          throw new CorruptDataError(path, d.offset, `${d.reason}; valid records follow at offset ${d.validRecordAfter}, refusing to drop them`);
+        }
+        const later = await TxnLog.firstValidLater(disk, dir, segments.slice(i + 1), prev);
+        if (later) {
+          throw new CorruptDataError(path, d.offset, `${d.reason}; valid records follow in ${later}, refusing to drop them`);
+        }
+        if (scan.records.length === 0 && scan.headerError !== null) {
+          await disk.remove(path);
+          warnings.push(`removed ${path}: ${d.reason}, no valid records (${d.damagedBytes} bytes discarded)`);
+        } else {
+          const file = await disk.open(path, 'readWrite');
+          try {
+            await file.truncate(d.offset);
+            await file.sync();
+          } finally {
+            await file.close();
+          }
+          warnings.push(`truncated torn or corrupted tail of ${path} at byte offset ${d.offset}: ${d.reason} (${d.damagedBytes} bytes discarded)`);
+        }
+        // Every later segment holds no valid record: remove them so new segments can take their place.
+        for (const rest of segments.slice(i + 1)) {
+          await disk.remove(nodePath.join(dir, rest.name));
+          warnings.push(`removed ${nodePath.join(dir, rest.name)}: no valid records after the damage`);
+        }
+        changedDir = true;
+        break;
+      }
+      if (scan.records.length === 0) {
+        // Created just before a crash: header only (or less). Remove it; its name may be reused.
+        await disk.remove(path);
+        changedDir = true;
+        if (i !== segments.length - 1) warnings.push(`removed empty segment ${path}`);
+      }
+    }
+    if (changedDir) await disk.syncDir(dir);
+    lastZxid = Math.max(lastZxid, prev);
+    const log = new TxnLog(disk, dir, lastZxid, options);
+    return { log, records, warnings };
+  }
+
+  /** Name of a later segment holding a valid record, or null. */
+  private static async firstValidLater(disk: Disk, dir: string, later: SegmentInfo[], prev: number): Promise<string | null> {
+    for (const seg of later) {
+      const path = nodePath.join(dir, seg.name);
+      const scan = scanSegment(await disk.readFile(path), prev);
+      if (scan.records.length > 0) return `${path} at offset ${scan.records[0]!.offset}`;
+      if (scan.damage?.validRecordAfter != null) return `${path} at offset ${scan.damage.validRecordAfter}`;
+    }
+    return null;
+  }
+
+  /** Zxid of the last durable record (or the replay point when the log had none). */
+  get lastZxid(): number {
+    return this.lastDurable;
+  }
+
+  /** Name of the segment being written, or null before the first append after open/roll. */
+  get currentSegment(): string | null {
+    return this.fileName;
+  }
+
+  /**
+   * Appends one record; resolves once it is durable. Zxids must strictly increase. Rejects with
+   * DiskFullError or DiskIoError when the disk fails; then every queued append rejects too, the
+   * log's position goes back to lastZxid, and the next append first repairs the segment.
+   */
+  append(zxid: number, bytes: Uint8Array): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('txn log is closed'));
+    assert(Number.isSafeInteger(zxid) && zxid >= 0, `bad zxid ${zxid}`);
+    assert(zxid > this.lastQueuedZxid, `zxid 0x${zxidHex(zxid)} not after 0x${zxidHex(this.lastQueuedZxid)}`);
+    assert(bytes.length > 0 && bytes.length <= MAX_RECORD_BYTES, `record of ${bytes.length} bytes`);
+    this.lastQueuedZxid = zxid;
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ zxid, bytes, resolve, reject });
+      if (!this.running) {
+        this.running = true;
+        // Start on a microtask so appends made in the same synchronous run share the first fsync.
+        queueMicrotask(() => void this.drain());
+      }
+    });
+  }
+
+  /** Starts a new segment at the next append (call after taking a snapshot). */
+  roll(): void {
+    this.rollRequested = true;
+  }
+
+  /** Resolves when every append made so far has been settled. */
+  whenIdle(): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Waits for pending appends, syncs and closes the current segment. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.whenIdle();
+    await this.closeSegment();
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        let bytes = 0;
+        let n = 0;
+        while (n < this.queue.length && (n === 0 || bytes + recordSize(this.queue[n]!.bytes.length) <= this.maxBatchBytes)) {
+          bytes += recordSize(this.queue[n]!.bytes.length);
+          n++;
+        }
+        const batch = this.queue.splice(0, n);
+        try {
+          await this.writeBatch(batch, bytes);
+        } catch (err) {
+          const failure = toDiskError(err, this.fileName ? nodePath.join(this.dir, this.fileName) : this.dir);
+          this.failure = failure;
+          const rejected = [...batch, ...this.queue.splice(0)];
+          this.lastQueuedZxid = this.lastDurable;
+          for (const p of rejected) p.reject(failure);
+          continue;
+        }
+        this.lastDurable = batch[batch.length - 1]!.zxid;
+        this.stats.records += batch.length;
+        this.stats.batches++;
+        for (const p of batch) p.resolve();
+      }
+    } finally {
+      this.running = false;
+      for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  private async writeBatch(batch: Pending[], bytes: number): Promise<void> {
+    if (this.failure) await this.repair();
+    if (this.file && (this.rollRequested || this.writeOffset >= this.segmentSizeLimitBytes)) await this.closeSegment();
+    this.rollRequested = false;
+    let fresh = false;
+    if (!this.file) {
+      await this.createSegment(batch[0]!.zxid);
+      fresh = true;
+    }
+    const file = this.file!;
+    const start = fresh ? 0 : this.writeOffset;
+    const out = Buffer.alloc((fresh ? LOG_HEADER_BYTES : 0) + bytes);
+    let at = 0;
+    if (fresh) at = encodeLogHeader(batch[0]!.zxid).copy(out, 0);
+    for (const p of batch) at = encodeRecordInto(out, at, p.zxid, p.bytes);
+    const end = start + out.length;
+    if (this.preAllocBytes > 0 && end > this.allocatedEnd) {
+      // Extend the file ahead of the records (ZooKeeper writes one byte at the new end), so most
+      // fdatasyncs need not update the file size.
+      const newEnd = Math.ceil((end + 1) / this.preAllocBytes) * this.preAllocBytes;
+      await file.write(Buffer.alloc(1), newEnd - 1);
+      this.allocatedEnd = newEnd;
+    }
+    await file.write(out, start);
+    if (this.forceSync || fresh) {
+      await file.sync();
+      this.stats.syncs++;
+    }
+    if (fresh) await this.disk.syncDir(this.dir);
+    this.writeOffset = end;
+  }
+
+  private async createSegment(firstZxid: number): Promise<void> {
+    const name = `${LOG_PREFIX}${zxidHex(firstZxid)}`;
+    const path = nodePath.join(this.dir, name);
+    this.file = await this.disk.open(path, 'createExclusive');
+    this.fileName = name;
+    this.writeOffset = 0;
+    this.allocatedEnd = 0;
+  }
+
+  /** Cuts back whatever a failed write may have left after the last durable record. */
+  private async repair(): Promise<void> {
+    if (this.file) {
+      if (this.writeOffset === 0) {
+        // The segment never became durable: remove it, it will be created again.
+        const path = nodePath.join(this.dir, this.fileName!);
+        await this.file.close().catch(() => undefined);
+        this.file = null;
+        this.fileName = null;
+        await this.disk.remove(path).catch((err) => {
+          if (errorCode(err) !== 'ENOENT') throw err;
+        });
+        await this.disk.syncDir(this.dir);
+      } else {
+        await this.file.truncate(this.writeOffset);
+        await this.file.sync();
+        this.allocatedEnd = this.writeOffset;
+      }
+    }
+    this.failure = null;
+  }
+
+  private async closeSegment(): Promise<void> {
+    const file = this.file;
+    if (!file) return;
+    this.file = null;
+    this.fileName = null;
+    try {
+      if (!this.forceSync && !this.failure) await file.sync();
+    } finally {
+      await file.close();
+    }
+  }
+}
