@@ -1,0 +1,339 @@
+/**
+ * Prep: turns a write request into an idempotent txn, validating it against the tree plus the
+ * writes still in flight (ZooKeeper's outstanding changes), so a second create of the same path
+ * fails before the first one commits. Failures become error txns: like ZooKeeper, a failed write
+ * still takes a zxid and is logged.
+ */
+import { checkAcl, fixupAcl } from '../acl/index.js';
+import { CreateMode, Err, OpCode, Perm } from '../jute/constants.js';
+import type { ACL, Id } from '../jute/records.js';
+import type { Request, RequestOf } from '../jute/requests.js';
+import type { Txn, TxnBody } from '../jute/txn.js';
+import { validatePath } from '../lib/paths.js';
+import type { DataTree } from '../tree/index.js';
+
+export const CONTAINER_OWNER = -(1n << 63n);
+const TTL_MASK = -(1n << 56n); // 0xFF00000000000000 as a signed long
+export const MAX_TTL_MS = 0xffffffffff;
+
+export function ttlOwner(ttlMs: number): bigint {
+  return BigInt.asIntN(64, TTL_MASK | BigInt(ttlMs));
+}
+
+/** What ZooKeeper calls EphemeralType.NORMAL: owned by a session (not a container or TTL marker). */
+export function isSessionOwner(owner: bigint, extendedTypesEnabled: boolean): boolean {
+  if (owner === 0n || owner === CONTAINER_OWNER) return false;
+  if (extendedTypesEnabled && (owner & TTL_MASK) === TTL_MASK) return false;
+  return true;
+}
+
+export class PrepError extends Error {
+  constructor(readonly code: number, readonly path = '') {
+    super(`prep failed with ${code} on ${path}`);
+  }
+}
+
+/** The state of one node as prep sees it: the tree's node updated by writes in flight. */
+interface ChangeRecord {
+  zxid: number;
+  path: string;
+  /** null when the pending change deletes the node. */
+  node: PendingNode | null;
+}
+
+interface PendingNode {
+  version: number;
+  storedCversion: number;
+  aversion: number;
+  ephemeralOwner: bigint;
+  childCount: number;
+  dataLength: number;
+  acl: ACL[];
+}
+
+export interface PrepOptions {
+  extendedTypesEnabled: boolean;
+  enforceQuota: boolean;
+  skipACL: boolean;
+}
+
+export interface WriteContext {
+  sessionId: bigint;
+  cxid: number;
+  zxid: number;
+  timeMs: number;
+  authIds: readonly Id[];
+}
+
+const SPECIAL_PATHS = new Set(['/zookeeper', '/zookeeper/quota', '/zookeeper/config']);
+
+export class Prep {
+  private readonly pending = new Map<string, ChangeRecord>();
+  private readonly outstanding: ChangeRecord[] = [];
+
+  constructor(
+    private readonly tree: DataTree,
+    private readonly options: PrepOptions,
+  ) {}
+
+  /** Builds the txn for a write request; never throws a KeeperException, returns an error txn. */
+  prepare(req: Request, ctx: WriteContext): Txn {
+    const header = { sessionId: ctx.sessionId, cxid: ctx.cxid, zxid: ctx.zxid, time: ctx.timeMs, type: req.type as number };
+    if (req.type === OpCode.multi) return { header, body: this.prepareMulti(req, ctx) };
+    try {
+      return { header, body: this.prepareOp(req, ctx) };
+    } catch (err) {
+      if (!(err instanceof PrepError)) throw err;
+      return { header: { ...header, type: OpCode.error }, body: { type: OpCode.error, err: err.code } };
+    }
+  }
+
+  prepareCreateSession(sessionId: bigint, timeOut: number, zxid: number, timeMs: number): Txn {
+    return {
+      header: { sessionId, cxid: 0, zxid, time: timeMs, type: OpCode.createSession },
+      body: { type: OpCode.createSession, timeOut },
+    };
+  }
+
+  /** The close deletes the session's ephemerals, including ones whose creates are still in flight. */
+  prepareCloseSession(sessionId: bigint, cxid: number, zxid: number, timeMs: number): Txn {
+    const paths = new Set(this.tree.ephemeralsOf(sessionId));
+    for (const c of this.outstanding) {
+      if (c.node === null) paths.delete(c.path);
+      else if (c.node.ephemeralOwner === sessionId) paths.add(c.path);
+    }
+    const paths2Delete = [...paths];
+    for (const path of paths2Delete) {
+      const parentPath = parentOf(path);
+      const parent = this.recordOrNull(parentPath);
+      if (parent) this.add(zxid, parentPath, { ...parent, childCount: parent.childCount - 1 });
+      this.add(zxid, path, null);
+    }
+    return {
+      header: { sessionId, cxid, zxid, time: timeMs, type: OpCode.closeSession },
+      body: { type: OpCode.closeSession, paths2Delete },
+    };
+  }
+
+  /** Drops the change records of every txn up to `zxid`, which the tree now reflects. */
+  committed(zxid: number): void {
+    while (this.outstanding.length > 0 && (this.outstanding[0] as ChangeRecord).zxid <= zxid) {
+      const c = this.outstanding.shift() as ChangeRecord;
+      if (this.pending.get(c.path) === c) this.pending.delete(c.path);
+    }
+  }
+
+  pendingCount(): number {
+    return this.outstanding.length;
+  }
+
+  private prepareOp(req: Request, ctx: WriteContext): TxnBody {
+    switch (req.type) {
+      case OpCode.create:
+      case OpCode.create2:
+      case OpCode.createContainer:
+      case OpCode.createTTL:
+        return this.prepareCreate(req, ctx);
+      case OpCode.delete:
+        return this.prepareDelete(req, ctx);
+      case OpCode.setData:
+        return this.prepareSetData(req, ctx);
+      case OpCode.setACL:
+        return this.prepareSetAcl(req, ctx);
+      case OpCode.check:
+        return this.prepareCheck(req, ctx);
+      case OpCode.deleteContainer:
+        return this.prepareDeleteContainer(req.path, ctx.zxid);
+      case OpCode.reconfig:
+        // Standalone with reconfigEnabled=false, as ZooKeeper's default.
+        throw new PrepError(Err.RECONFIGDISABLED);
+      default:
+        throw new PrepError(Err.UNIMPLEMENTED);
+    }
+  }
+
+  private prepareCreate(req: RequestOf<typeof OpCode.create | typeof OpCode.create2 | typeof OpCode.createContainer | typeof OpCode.createTTL>, ctx: WriteContext): TxnBody {
+    const mode = req.flags;
+    if (mode < CreateMode.PERSISTENT || mode > CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL) throw new PrepError(Err.BADARGUMENTS, req.path);
+    const isTtl = mode === CreateMode.PERSISTENT_WITH_TTL || mode === CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL;
+    const isSequential = mode === CreateMode.PERSISTENT_SEQUENTIAL || mode === CreateMode.EPHEMERAL_SEQUENTIAL || mode === CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL;
+    const isEphemeral = mode === CreateMode.EPHEMERAL || mode === CreateMode.EPHEMERAL_SEQUENTIAL;
+    if (isTtl && !this.options.extendedTypesEnabled) throw new PrepError(Err.UNIMPLEMENTED, req.path);
+    if (isTtl ? !(req.ttl > 0 && req.ttl <= MAX_TTL_MS) : req.ttl >= 0) throw new PrepError(Err.BADARGUMENTS, req.path);
+    let path = req.path;
+    const lastSlash = path.lastIndexOf('/');
+    if (lastSlash === -1 || path.includes('\0')) throw new PrepError(Err.BADARGUMENTS, path);
+    const parentPath = lastSlash === 0 ? '/' : path.slice(0, lastSlash);
+    const acl = this.fixup(req.acl, ctx.authIds, path);
+    const parent = this.record(parentPath);
+    this.requirePerm(parent.acl, Perm.CREATE, ctx.authIds);
+    if (isSequential) path += formatSequence(parent.storedCversion);
+    if (validatePath(path) !== null) throw new PrepError(Err.BADARGUMENTS, path);
+    if (this.recordOrNull(path)) throw new PrepError(Err.NODEEXISTS, path);
+    if (isSessionOwner(parent.ephemeralOwner, this.options.extendedTypesEnabled)) throw new PrepError(Err.NOCHILDRENFOREPHEMERALS, path);
+    const dataLength = req.data?.length ?? 0;
+    if (this.options.enforceQuota && !this.tree.checkQuota(path, dataLength, 1)) throw new PrepError(Err.QUOTAEXCEEDED, path);
+    const parentCVersion = parent.storedCversion + 1;
+    const owner = mode === CreateMode.CONTAINER ? CONTAINER_OWNER : isTtl ? ttlOwner(req.ttl) : isEphemeral ? ctx.sessionId : 0n;
+    this.add(ctx.zxid, parentPath, { ...parent, childCount: parent.childCount + 1, storedCversion: parentCVersion });
+    this.add(ctx.zxid, path, { version: 0, storedCversion: 0, aversion: 0, ephemeralOwner: owner, childCount: 0, dataLength, acl });
+    const base = { path, data: req.data, acl, parentCVersion };
+    if (req.type === OpCode.createContainer) return { type: OpCode.createContainer, ...base };
+    if (req.type === OpCode.createTTL) return { type: OpCode.createTTL, ...base, ttl: req.ttl };
+    return { type: req.type, ...base, ephemeral: isEphemeral };
+  }
+
+  private prepareDelete(req: RequestOf<typeof OpCode.delete>, ctx: WriteContext): TxnBody {
+    const parentPath = this.parentForDelete(req.path);
+    const parent = this.record(parentPath);
+    this.requirePerm(parent.acl, Perm.DELETE, ctx.authIds);
+    const node = this.record(req.path);
+    checkVersion(node.version, req.version, req.path);
+    if (node.childCount > 0) throw new PrepError(Err.NOTEMPTY, req.path);
+    this.add(ctx.zxid, parentPath, { ...parent, childCount: parent.childCount - 1 });
+    this.add(ctx.zxid, req.path, null);
+    return { type: OpCode.delete, path: req.path };
+  }
+
+  private prepareDeleteContainer(path: string, zxid: number): TxnBody {
+    const parentPath = this.parentForDelete(path);
+    const node = this.record(path);
+    if (node.childCount > 0) throw new PrepError(Err.NOTEMPTY, path);
+    if (isSessionOwner(node.ephemeralOwner, this.options.extendedTypesEnabled)) throw new PrepError(Err.BADVERSION, path);
+    const parent = this.record(parentPath);
+    this.add(zxid, parentPath, { ...parent, childCount: parent.childCount - 1 });
+    this.add(zxid, path, null);
+    return { type: OpCode.deleteContainer, path };
+  }
+
+  private prepareSetData(req: RequestOf<typeof OpCode.setData>, ctx: WriteContext): TxnBody {
+    if (validatePath(req.path) !== null) throw new PrepError(Err.BADARGUMENTS, req.path);
+    const node = this.record(req.path);
+    this.requirePerm(node.acl, Perm.WRITE, ctx.authIds);
+    const dataLength = req.data?.length ?? 0;
+    if (this.options.enforceQuota && !this.tree.checkQuota(req.path, dataLength - node.dataLength, 0)) {
+      throw new PrepError(Err.QUOTAEXCEEDED, req.path);
+    }
+    const version = checkVersion(node.version, req.version, req.path);
+    this.add(ctx.zxid, req.path, { ...node, version, dataLength });
+    return { type: OpCode.setData, path: req.path, data: req.data, version };
+  }
+
+  private prepareSetAcl(req: RequestOf<typeof OpCode.setACL>, ctx: WriteContext): TxnBody {
+    if (validatePath(req.path) !== null) throw new PrepError(Err.BADARGUMENTS, req.path);
+    const acl = this.fixup(req.acl, ctx.authIds, req.path);
+    const node = this.record(req.path);
+    this.requirePerm(node.acl, Perm.ADMIN, ctx.authIds);
+    const aversion = checkVersion(node.aversion, req.version, req.path);
+    this.add(ctx.zxid, req.path, { ...node, aversion, acl });
+    return { type: OpCode.setACL, path: req.path, acl, version: aversion };
+  }
+
+  private prepareCheck(req: RequestOf<typeof OpCode.check>, ctx: WriteContext): TxnBody {
+    if (validatePath(req.path) !== null) throw new PrepError(Err.BADARGUMENTS, req.path);
+    const node = this.record(req.path);
+    this.requirePerm(node.acl, Perm.READ, ctx.authIds);
+    return { type: OpCode.check, path: req.path, version: checkVersion(node.version, req.version, req.path) };
+  }
+
+  /** All ops share one zxid; after the first failure the rest become RUNTIMEINCONSISTENCY. */
+  private prepareMulti(req: RequestOf<typeof OpCode.multi>, ctx: WriteContext): TxnBody {
+    const saved = this.savePending(req.ops);
+    const txns: TxnBody[] = [];
+    let failed = false;
+    for (const op of req.ops) {
+      if (failed) {
+        txns.push({ type: OpCode.error, err: Err.RUNTIMEINCONSISTENCY });
+        continue;
+      }
+      try {
+        txns.push(this.prepareOp(op, ctx));
+      } catch (err) {
+        if (!(err instanceof PrepError)) throw err;
+        failed = true;
+        txns.push({ type: OpCode.error, err: err.code });
+        this.rollback(ctx.zxid, saved);
+      }
+    }
+    return { type: OpCode.multi, txns };
+  }
+
+  private savePending(ops: readonly Request[]): Map<string, ChangeRecord> {
+    const saved = new Map<string, ChangeRecord>();
+    for (const op of ops) {
+      if (!('path' in op)) continue;
+      for (const p of [op.path, parentOf(op.path)]) {
+        const c = this.pending.get(p);
+        if (c) saved.set(p, c);
+      }
+    }
+    return saved;
+  }
+
+  private rollback(zxid: number, saved: Map<string, ChangeRecord>): void {
+    while (this.outstanding.length > 0 && (this.outstanding[this.outstanding.length - 1] as ChangeRecord).zxid === zxid) {
+      const c = this.outstanding.pop() as ChangeRecord;
+      if (this.pending.get(c.path) === c) this.pending.delete(c.path);
+    }
+    for (const [path, c] of saved) this.pending.set(path, c);
+  }
+
+  private parentForDelete(path: string): string {
+    const lastSlash = path.lastIndexOf('/');
+    if (lastSlash === -1 || path.includes('\0') || SPECIAL_PATHS.has(path)) throw new PrepError(Err.BADARGUMENTS, path);
+    return lastSlash === 0 ? '/' : path.slice(0, lastSlash);
+  }
+
+  private fixup(acl: readonly ACL[], authIds: readonly Id[], path: string): ACL[] {
+    const fixed = fixupAcl(acl, authIds);
+    if (fixed === null) throw new PrepError(Err.INVALIDACL, path);
+    return fixed;
+  }
+
+  private requirePerm(acl: readonly ACL[], perm: number, authIds: readonly Id[]): void {
+    if (!checkAcl(acl, perm, authIds, { skipACL: this.options.skipACL })) throw new PrepError(Err.NOAUTH);
+  }
+
+  private add(zxid: number, path: string, node: PendingNode | null): void {
+    const c: ChangeRecord = { zxid, path, node };
+    this.outstanding.push(c);
+    this.pending.set(path, c);
+  }
+
+  private record(path: string): PendingNode {
+    const node = this.recordOrNull(path);
+    if (!node) throw new PrepError(Err.NONODE, path);
+    return node;
+  }
+
+  private recordOrNull(path: string): PendingNode | null {
+    const c = this.pending.get(path);
+    if (c) return c.node;
+    const n = this.tree.getNode(path);
+    if (!n) return null;
+    return {
+      version: n.version,
+      storedCversion: n.storedCversion,
+      aversion: n.aversion,
+      ephemeralOwner: n.ephemeralOwner,
+      childCount: n.children.size,
+      dataLength: n.data?.length ?? 0,
+      acl: n.acl,
+    };
+  }
+}
+
+function checkVersion(current: number, expected: number, path: string): number {
+  if (expected !== -1 && expected !== current) throw new PrepError(Err.BADVERSION, path);
+  return (current + 1) | 0;
+}
+
+/** String.format("%010d") of a signed int: zero-padded to ten digits, sign first. */
+export function formatSequence(n: number): string {
+  return n < 0 ? '-' + String(-n).padStart(9, '0') : String(n).padStart(10, '0');
+}
+
+function parentOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}

@@ -1,0 +1,186 @@
+/**
+ * Read requests, answered from the tree as it stands: ZooKeeper's FinalRequestProcessor for
+ * operations that need no txn. Permission checks and watch registration happen here.
+ */
+import { checkAcl } from '../acl/index.js';
+import { Err, OpCode, Perm, WatcherType } from '../jute/constants.js';
+import type { ACL, Id, Stat } from '../jute/records.js';
+import type { MultiResult, Request, RequestOf } from '../jute/requests.js';
+import type { DataTree } from '../tree/index.js';
+import type { WatchRegistry } from '../watches/index.js';
+
+export class KeeperError extends Error {
+  constructor(readonly code: number) {
+    super(`keeper error ${code}`);
+  }
+}
+
+export interface ReadContext<W> {
+  tree: DataTree;
+  watches: WatchRegistry<W>;
+  watcher: W;
+  sessionId: bigint;
+  authIds: readonly Id[];
+  skipACL: boolean;
+}
+
+export interface ReadReply {
+  err: number;
+  body: unknown;
+}
+
+export function executeRead<W>(ctx: ReadContext<W>, req: Request): ReadReply {
+  try {
+    return { err: Err.OK, body: readBody(ctx, req) };
+  } catch (err) {
+    if (err instanceof KeeperError) return { err: err.code, body: null };
+    throw err;
+  }
+}
+
+function readBody<W>(ctx: ReadContext<W>, req: Request): unknown {
+  switch (req.type) {
+    case OpCode.exists:
+      return exists(ctx, req);
+    case OpCode.getData:
+      return getData(ctx, req.path, req.watch);
+    case OpCode.getChildren:
+      return { children: getChildren(ctx, req.path, req.watch) };
+    case OpCode.getChildren2: {
+      const children = getChildren(ctx, req.path, req.watch);
+      return { children, stat: statOf(ctx, req.path) };
+    }
+    case OpCode.getACL:
+      return getAcl(ctx, req.path);
+    case OpCode.getAllChildrenNumber:
+      requireReadable(ctx, req.path);
+      return { totalNumber: ctx.tree.countDescendants(req.path) };
+    case OpCode.sync:
+      return { path: req.path };
+    case OpCode.multiRead:
+      return multiRead(ctx, req);
+    case OpCode.addWatch:
+      addWatch(ctx, req.path, req.mode);
+      return { err: 0 };
+    case OpCode.checkWatches:
+      if (!ctx.watches.hasWatch(req.path, ctx.watcher, req.watcherType)) throw new KeeperError(Err.NOWATCHER);
+      return null;
+    case OpCode.removeWatches:
+      if (!ctx.watches.removeWatches(req.path, ctx.watcher, req.watcherType)) throw new KeeperError(Err.NOWATCHER);
+      return null;
+    case OpCode.getEphemerals:
+      return { ephemerals: ephemerals(ctx, req.path) };
+    case OpCode.whoAmI:
+      return { clientInfo: ctx.authIds.map(clientInfo) };
+    default:
+      throw new KeeperError(Err.UNIMPLEMENTED);
+  }
+}
+
+function exists<W>(ctx: ReadContext<W>, req: RequestOf<typeof OpCode.exists>): unknown {
+  if (req.path.includes('\0')) throw new KeeperError(Err.BADARGUMENTS);
+  const node = ctx.tree.getNode(req.path);
+  if (node) requirePerm(ctx, node.acl, Perm.READ);
+  // exists leaves a watch even on a missing node: that is how one waits for a create.
+  if (req.watch) ctx.watches.addDataWatch(req.path, ctx.watcher);
+  if (!node) throw new KeeperError(Err.NONODE);
+  return { stat: ctx.tree.statOf(node) };
+}
+
+function getData<W>(ctx: ReadContext<W>, path: string, watch: boolean): { data: Buffer | null; stat: Stat } {
+  const node = requireReadable(ctx, path);
+  if (watch) ctx.watches.addDataWatch(path, ctx.watcher);
+  return { data: node.data, stat: ctx.tree.statOf(node) };
+}
+
+function getChildren<W>(ctx: ReadContext<W>, path: string, watch: boolean): string[] {
+  const node = requireReadable(ctx, path);
+  if (watch) ctx.watches.addChildWatch(path, ctx.watcher);
+  return [...node.children];
+}
+
+function statOf<W>(ctx: ReadContext<W>, path: string): Stat {
+  const node = ctx.tree.getNode(path);
+  if (!node) throw new KeeperError(Err.NONODE);
+  return ctx.tree.statOf(node);
+}
+
+/** READ or ADMIN lets one see the ACL; without ADMIN, digest ids come back masked. */
+function getAcl<W>(ctx: ReadContext<W>, path: string): { acl: ACL[]; stat: Stat } {
+  const node = ctx.tree.getNode(path);
+  if (!node) throw new KeeperError(Err.NONODE);
+  requirePerm(ctx, node.acl, Perm.READ | Perm.ADMIN);
+  const stat = ctx.tree.statOf(node);
+  if (checkAcl(node.acl, Perm.ADMIN, ctx.authIds, { skipACL: ctx.skipACL })) return { acl: node.acl, stat };
+  const masked = node.acl.map((a) =>
+    a.id.scheme === 'digest' ? { perms: a.perms, id: { scheme: a.id.scheme, id: a.id.id.replace(/:.*/s, ':x') } } : a,
+  );
+  return { acl: masked, stat };
+}
+
+function multiRead<W>(ctx: ReadContext<W>, req: RequestOf<typeof OpCode.multiRead>): MultiResult[] {
+  return req.ops.map((op): MultiResult => {
+    try {
+      if (op.type === OpCode.getData) return { type: op.type, err: 0, body: getData(ctx, op.path, op.watch) };
+      if (op.type === OpCode.getChildren) {
+        return { type: op.type, err: 0, body: { children: getChildren(ctx, op.path, op.watch) } };
+      }
+      return { type: OpCode.error, err: Err.BADARGUMENTS, body: null };
+    } catch (err) {
+      if (err instanceof KeeperError) return { type: OpCode.error, err: err.code, body: null };
+      throw err;
+    }
+  });
+}
+
+function addWatch<W>(ctx: ReadContext<W>, path: string, mode: number): void {
+  if (mode === 1) ctx.watches.addPersistentRecursive(path, ctx.watcher);
+  else ctx.watches.addPersistent(path, ctx.watcher);
+}
+
+function ephemerals<W>(ctx: ReadContext<W>, prefix: string): string[] {
+  const all = ctx.tree.ephemeralsOf(ctx.sessionId);
+  const trimmed = prefix.trim();
+  if (trimmed === '' || trimmed === '/') return [...all];
+  return [...all].filter((p) => p.startsWith(prefix));
+}
+
+/** ZooKeeper reports the digest user name without the hash; other schemes report the id. */
+function clientInfo(id: Id): { authScheme: string; user: string } {
+  const user = id.scheme === 'digest' ? (id.id.split(':')[0] ?? '') : id.id;
+  return { authScheme: id.scheme, user };
+}
+
+function requireReadable<W>(ctx: ReadContext<W>, path: string) {
+  const node = ctx.tree.getNode(path);
+  if (!node) throw new KeeperError(Err.NONODE);
+  requirePerm(ctx, node.acl, Perm.READ);
+  return node;
+}
+
+function requirePerm<W>(ctx: ReadContext<W>, acl: readonly ACL[], perm: number): void {
+  if (!checkAcl(acl, perm, ctx.authIds, { skipACL: ctx.skipACL })) throw new KeeperError(Err.NOAUTH);
+}
+
+/** Ops that change state go through prep and the log; everything else is answered directly. */
+export function isWriteOp(type: number): boolean {
+  switch (type) {
+    case OpCode.create:
+    case OpCode.create2:
+    case OpCode.createContainer:
+    case OpCode.createTTL:
+    case OpCode.delete:
+    case OpCode.deleteContainer:
+    case OpCode.setData:
+    case OpCode.setACL:
+    case OpCode.check:
+    case OpCode.multi:
+    case OpCode.reconfig:
+    case OpCode.closeSession:
+      return true;
+    default:
+      return false;
+  }
+}
+
+export { WatcherType };

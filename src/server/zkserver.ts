@@ -1,0 +1,445 @@
+/**
+ * The request pipeline of one server: session check -> prep -> txn -> commit log -> apply ->
+ * watches -> reply, with per-session FIFO replies. It owns no sockets, files or timers: the
+ * network layer calls it with decoded requests and a link to answer on; time comes from `now()`.
+ */
+import { checkAcl } from '../acl/index.js';
+import { Err, EventType, OpCode, Perm } from '../jute/constants.js';
+import type { ACL, ConnectRequest, Id } from '../jute/records.js';
+import type { MultiResult, Request } from '../jute/requests.js';
+import { encodeTxn, type Txn, type TxnBody } from '../jute/txn.js';
+import { assert } from '../lib/assert.js';
+import { Prep } from '../prep/prep.js';
+import { sessionPassword } from '../sessions/password.js';
+import { SessionTracker } from '../sessions/tracker.js';
+import { DataTree, type ApplyResult } from '../tree/index.js';
+import { WatchRegistry } from '../watches/index.js';
+import type { CommitLog } from './commitlog.js';
+import { sessionTimeoutBounds, type ServerConfig } from './config.js';
+import { hex, type Logger } from './logger.js';
+import { executeRead, isWriteOp } from './reads.js';
+import { ServerStats } from './stats.js';
+
+/** The server's view of one client connection. */
+export interface ClientLink {
+  readonly id: number;
+  readonly remoteAddress: string;
+  readonly authIds: Id[];
+  sessionId: bigint;
+  sendReply(xid: number, zxid: number, err: number, type: number, body: unknown): void;
+  sendEvent(type: number, path: string): void;
+  sendConnectResponse(timeOut: number, sessionId: bigint, passwd: Buffer): void;
+  /** Closes after what is queued has been written. */
+  close(reason: string): void;
+}
+
+interface Slot {
+  xid: number;
+  type: number;
+  req: Request;
+  receivedAtMs: number;
+  write: boolean;
+  done: boolean;
+  zxid: number;
+  err: number;
+  body: unknown;
+}
+
+interface LinkState {
+  slots: Slot[];
+  pendingWrites: number;
+  closing: boolean;
+}
+
+/** What a committed (or failed) txn did, for the reply. */
+export interface Applied {
+  zxid: number;
+  err: number;
+  result: ApplyResult | null;
+  txn: Txn;
+}
+
+interface CommitEntry {
+  txn: Txn;
+  durable: boolean;
+  onApplied: (applied: Applied) => void;
+}
+
+export interface ZkServerDeps {
+  now: () => number;
+  log: CommitLog;
+  logger: Logger;
+}
+
+export class ZkServer {
+  readonly tree: DataTree;
+  readonly watches = new WatchRegistry<ClientLink>();
+  readonly sessions: SessionTracker;
+  readonly stats = new ServerStats();
+  private readonly prep: Prep;
+  private nextZxid: number;
+  private readonly commitQueue: CommitEntry[] = [];
+  private readonly owners = new Map<bigint, ClientLink>();
+  private readonly links = new Map<ClientLink, LinkState>();
+  private lastContainerCheckMs = 0;
+  /** Set when the log cannot accept writes; reads go on. */
+  writeFailure: string | null = null;
+
+  constructor(
+    readonly config: ServerConfig,
+    private readonly deps: ZkServerDeps,
+    tree = new DataTree(),
+  ) {
+    this.tree = tree;
+    this.nextZxid = tree.lastProcessedZxid + 1;
+    this.sessions = new SessionTracker(config.tickTime, config.serverId, deps.now());
+    this.prep = new Prep(this.tree, {
+      extendedTypesEnabled: config.extendedTypesEnabled,
+      enforceQuota: config.enforceQuota,
+      skipACL: config.skipACL,
+    });
+  }
+
+  lastZxid(): number {
+    return this.tree.lastProcessedZxid;
+  }
+
+  outstandingRequests(): number {
+    let n = 0;
+    for (const s of this.links.values()) n += s.slots.length;
+    return n;
+  }
+
+  connectionCount(): number {
+    return this.links.size;
+  }
+
+  allLinks(): IterableIterator<ClientLink> {
+    return this.links.keys();
+  }
+
+  // ---- connections and sessions ----
+
+  connect(link: ClientLink, req: ConnectRequest): void {
+    this.links.set(link, { slots: [], pendingWrites: 0, closing: false });
+    if (req.lastZxidSeen > this.lastZxid()) {
+      this.deps.logger.warn(
+        `refusing session request from ${link.remoteAddress}: client has seen zxid ${hex(req.lastZxidSeen)}, our last zxid is ${hex(this.lastZxid())}`,
+      );
+      link.close('client is ahead of this server');
+      return;
+    }
+    const { min, max } = sessionTimeoutBounds(this.config);
+    const timeOut = Math.min(Math.max(req.timeOut, min), max);
+    if (req.sessionId === 0n) this.createSession(link, timeOut);
+    else this.reopenSession(link, req, timeOut);
+  }
+
+  private createSession(link: ClientLink, timeOut: number): void {
+    if (this.refuseWrite(link)) return;
+    const sessionId = this.sessions.allocateId();
+    const txn = this.prep.prepareCreateSession(sessionId, timeOut, this.nextZxid++, this.deps.now());
+    this.submitTxn(txn, () => {
+      this.sessions.add(sessionId, timeOut, this.deps.now());
+      if (!this.links.has(link)) return; // the client left before its session was made
+      this.bindSession(link, sessionId);
+      this.deps.logger.info(`session ${hex(sessionId)} created for ${link.remoteAddress} with timeout ${timeOut} ms`);
+      link.sendConnectResponse(timeOut, sessionId, sessionPassword(sessionId));
+    });
+  }
+
+  private reopenSession(link: ClientLink, req: ConnectRequest, timeOut: number): void {
+    const session = this.sessions.get(req.sessionId);
+    const passwordOk = req.passwd !== null && sessionPassword(req.sessionId).equals(req.passwd);
+    if (!session || session.closing || !passwordOk) {
+      const why = !passwordOk && session ? 'bad password' : 'expired';
+      this.deps.logger.info(`refusing to reopen session ${hex(req.sessionId)} for ${link.remoteAddress}: ${why}`);
+      link.sendConnectResponse(0, 0n, Buffer.alloc(16));
+      link.close(`session ${why}`);
+      return;
+    }
+    session.timeoutMs = timeOut;
+    this.sessions.touch(req.sessionId, this.deps.now());
+    const previous = this.owners.get(req.sessionId);
+    if (previous && previous !== link) previous.close('session moved to another connection');
+    this.bindSession(link, req.sessionId);
+    this.deps.logger.info(`session ${hex(req.sessionId)} reopened by ${link.remoteAddress}`);
+    link.sendConnectResponse(timeOut, req.sessionId, sessionPassword(req.sessionId));
+  }
+
+  private bindSession(link: ClientLink, sessionId: bigint): void {
+    link.sessionId = sessionId;
+    this.owners.set(sessionId, link);
+  }
+
+  /** The socket is gone: watches go with it; the session lives on until it expires. */
+  disconnected(link: ClientLink): void {
+    this.links.delete(link);
+    this.watches.removeWatcher(link);
+    if (this.owners.get(link.sessionId) === link) this.owners.delete(link.sessionId);
+  }
+
+  /** Expires sessions and removes empty containers and expired TTL nodes. Call every tick. */
+  tick(): void {
+    const now = this.deps.now();
+    for (const id of this.sessions.expire(now)) {
+      this.deps.logger.info(`session ${hex(id)} expired`);
+      this.closeSession(id, 0, null);
+    }
+    if (now - this.lastContainerCheckMs >= this.config.containerCheckIntervalMs) {
+      this.lastContainerCheckMs = now;
+      this.removeContainers(now);
+    }
+  }
+
+  expireSession(sessionId: bigint): boolean {
+    const s = this.sessions.get(sessionId);
+    if (!s || s.closing) return false;
+    this.sessions.setClosing(sessionId);
+    this.deps.logger.info(`session ${hex(sessionId)} expired on request`);
+    this.closeSession(sessionId, 0, null);
+    return true;
+  }
+
+  private removeContainers(now: number): void {
+    const candidates = this.tree.containerCandidates(now, this.config.containerMaxNeverUsedIntervalMs);
+    for (const path of candidates.slice(0, this.config.containerMaxPerMinute)) {
+      const txn = this.prep.prepare({ type: OpCode.deleteContainer, path, version: -1 }, this.writeContext(0n, 0));
+      this.submitTxn(txn, () => undefined);
+    }
+  }
+
+  private closeSession(sessionId: bigint, cxid: number, onApplied: ((a: Applied) => void) | null): void {
+    this.sessions.setClosing(sessionId);
+    const txn = this.prep.prepareCloseSession(sessionId, cxid, this.nextZxid++, this.deps.now());
+    this.submitTxn(txn, (applied) => {
+      this.sessions.remove(sessionId);
+      const owner = this.owners.get(sessionId);
+      onApplied?.(applied);
+      if (owner && !onApplied) owner.close('session expired');
+      this.owners.delete(sessionId);
+    });
+  }
+
+  // ---- requests ----
+
+  /** A request from an established session. Replies go out in request order. */
+  request(link: ClientLink, xid: number, type: number, req: Request): void {
+    const state = this.links.get(link);
+    if (!state || state.closing) return;
+    this.stats.packetsReceived++;
+    if (!this.sessions.touch(link.sessionId, this.deps.now())) {
+      link.close('session expired');
+      return;
+    }
+    const write = isWriteOp(type);
+    const slot: Slot = { xid, type, req, receivedAtMs: this.deps.now(), write, done: false, zxid: 0, err: 0, body: null };
+    state.slots.push(slot);
+    if (write) this.startWrite(link, state, slot);
+    this.flush(link, state);
+  }
+
+  private startWrite(link: ClientLink, state: LinkState, slot: Slot): void {
+    if (this.writeFailure !== null) {
+      this.finish(slot, this.lastZxid(), Err.SYSTEMERROR, null);
+      return;
+    }
+    state.pendingWrites++;
+    const onApplied = (applied: Applied): void => {
+      state.pendingWrites--;
+      const body = applied.result && applied.err === Err.OK ? replyBody(slot.type, applied.result, applied.txn.body) : null;
+      this.finish(slot, applied.zxid, applied.err, body);
+      this.flush(link, state);
+    };
+    if (slot.type === OpCode.closeSession) {
+      state.closing = true;
+      this.closeSession(link.sessionId, slot.xid, onApplied);
+      return;
+    }
+    const txn = this.prep.prepare(slot.req, this.writeContext(link.sessionId, slot.xid, link.authIds));
+    this.submitTxn(txn, onApplied);
+  }
+
+  private writeContext(sessionId: bigint, cxid: number, authIds: readonly Id[] = []) {
+    return { sessionId, cxid, zxid: this.nextZxid++, timeMs: this.deps.now(), authIds };
+  }
+
+  private finish(slot: Slot, zxid: number, err: number, body: unknown): void {
+    slot.done = true;
+    slot.zxid = zxid;
+    slot.err = err;
+    slot.body = err === Err.OK ? body : null;
+  }
+
+  /** Sends every reply at the head of the queue that is ready; a read waits for earlier writes. */
+  private flush(link: ClientLink, state: LinkState): void {
+    while (state.slots.length > 0) {
+      const slot = state.slots[0] as Slot;
+      if (!slot.done) {
+        if (slot.write) return;
+        this.executeRead(link, slot);
+      }
+      state.slots.shift();
+      this.stats.recordLatency(this.deps.now() - slot.receivedAtMs);
+      this.stats.packetsSent++;
+      link.sendReply(slot.xid, slot.zxid, slot.err, slot.type, slot.body);
+      if (slot.type === OpCode.closeSession) {
+        link.close('client closed the session');
+        this.deps.logger.info(`session ${hex(link.sessionId)} closed by client`);
+        return;
+      }
+    }
+  }
+
+  private executeRead(link: ClientLink, slot: Slot): void {
+    const zxid = this.lastZxid();
+    if (slot.type === OpCode.ping) return this.finish(slot, zxid, Err.OK, null);
+    if (slot.type === OpCode.setWatches || slot.type === OpCode.setWatches2) {
+      this.setWatches(link, slot.req);
+      return this.finish(slot, zxid, Err.OK, null);
+    }
+    const reply = executeRead(
+      { tree: this.tree, watches: this.watches, watcher: link, sessionId: link.sessionId, authIds: link.authIds, skipACL: this.config.skipACL },
+      slot.req,
+    );
+    this.finish(slot, zxid, reply.err, reply.body);
+  }
+
+  /** Re-registers a reconnecting client's watches, firing those that missed a change meanwhile. */
+  private setWatches(link: ClientLink, req: Request): void {
+    if (req.type !== OpCode.setWatches && req.type !== OpCode.setWatches2) return;
+    const rel = req.relativeZxid;
+    for (const path of req.dataWatches) {
+      const node = this.tree.getNode(path);
+      if (!node) this.notify(link, EventType.NodeDeleted, path, null);
+      else if (node.mzxid > rel) this.notify(link, EventType.NodeDataChanged, path, node.acl);
+      else this.watches.addDataWatch(path, link);
+    }
+    for (const path of req.existWatches) {
+      const node = this.tree.getNode(path);
+      if (node) this.notify(link, EventType.NodeCreated, path, node.acl);
+      else this.watches.addDataWatch(path, link);
+    }
+    for (const path of req.childWatches) {
+      const node = this.tree.getNode(path);
+      if (!node) this.notify(link, EventType.NodeDeleted, path, null);
+      else if (node.pzxid > rel) this.notify(link, EventType.NodeChildrenChanged, path, node.acl);
+      else this.watches.addChildWatch(path, link);
+    }
+    for (const path of req.persistentWatches) this.watches.addPersistent(path, link);
+    for (const path of req.persistentRecursiveWatches) this.watches.addPersistentRecursive(path, link);
+  }
+
+  private refuseWrite(link: ClientLink): boolean {
+    if (this.writeFailure === null) return false;
+    link.close(`writes are disabled: ${this.writeFailure}`);
+    return true;
+  }
+
+  // ---- commit and apply ----
+
+  private submitTxn(txn: Txn, onApplied: (applied: Applied) => void): void {
+    const entry: CommitEntry = { txn, durable: false, onApplied };
+    this.commitQueue.push(entry);
+    this.deps.log.append(txn.header.zxid, Buffer.from(encodeTxn(txn))).then(
+      () => {
+        entry.durable = true;
+        this.drainCommits();
+      },
+      (err: unknown) => this.logFailed(err),
+    );
+  }
+
+  private drainCommits(): void {
+    while (this.commitQueue.length > 0 && (this.commitQueue[0] as CommitEntry).durable) {
+      const entry = this.commitQueue.shift() as CommitEntry;
+      this.applyCommitted(entry);
+    }
+  }
+
+  private applyCommitted(entry: CommitEntry): void {
+    const { txn } = entry;
+    const deletedAcls = this.aclsOfDeletions(txn);
+    const result = this.tree.apply(txn);
+    assert(this.tree.lastProcessedZxid === txn.header.zxid, 'apply must advance lastProcessedZxid to the txn zxid');
+    this.prep.committed(txn.header.zxid);
+    this.deliver(result.events, deletedAcls);
+    entry.onApplied({ zxid: txn.header.zxid, err: result.err, result, txn });
+  }
+
+  private logFailed(err: unknown): void {
+    const reason = err instanceof Error ? err.message : String(err);
+    this.writeFailure = reason;
+    this.deps.logger.error(`txn log failed, writes disabled, reads continue: ${reason}`);
+    // Nothing after the failed record may be applied: fail every write still waiting.
+    const failed = this.commitQueue.splice(0);
+    for (const entry of failed) {
+      entry.onApplied({ zxid: this.lastZxid(), err: Err.SYSTEMERROR, result: null, txn: entry.txn });
+    }
+  }
+
+  /** Deleted nodes' ACLs, captured before apply, so NodeDeleted delivery can check READ. */
+  private aclsOfDeletions(txn: Txn): Map<string, ACL[]> {
+    const acls = new Map<string, ACL[]>();
+    const visit = (body: Txn['body']): void => {
+      if (body.type === OpCode.delete || body.type === OpCode.deleteContainer) this.rememberAcl(acls, body.path);
+      else if (body.type === OpCode.closeSession) {
+        const paths = body.paths2Delete.length > 0 ? body.paths2Delete : this.tree.ephemeralsOf(txn.header.sessionId);
+        for (const p of paths) this.rememberAcl(acls, p);
+      } else if (body.type === OpCode.multi) body.txns.forEach(visit);
+    };
+    visit(txn.body);
+    return acls;
+  }
+
+  private rememberAcl(acls: Map<string, ACL[]>, path: string): void {
+    const node = this.tree.getNode(path);
+    if (node) acls.set(path, node.acl);
+  }
+
+  private deliver(events: readonly { type: number; path: string }[], deletedAcls: Map<string, ACL[]>): void {
+    for (const ev of events) {
+      const watchers = this.watches.trigger(ev.type as EventType, ev.path);
+      if (watchers.length === 0) continue;
+      const acl = deletedAcls.get(ev.path) ?? this.tree.getNode(ev.path)?.acl ?? null;
+      for (const link of watchers) this.notify(link, ev.type, ev.path, acl);
+    }
+  }
+
+  /** Watch events go only to connections that may READ the node. */
+  private notify(link: ClientLink, type: number, path: string, acl: ACL[] | null): void {
+    if (acl && !checkAcl(acl, Perm.READ, link.authIds, { skipACL: this.config.skipACL })) return;
+    link.sendEvent(type, path);
+  }
+}
+
+/** The reply body of a write, from its apply result. */
+function replyBody(type: number, r: ApplyResult, body: TxnBody): unknown {
+  switch (type) {
+    case OpCode.create:
+      return { path: r.path };
+    case OpCode.create2:
+    case OpCode.createContainer:
+    case OpCode.createTTL:
+      return { path: r.path, stat: r.stat };
+    case OpCode.setData:
+    case OpCode.setACL:
+      return { stat: r.stat };
+    case OpCode.multi:
+      return body.type === OpCode.multi ? multiResults(r, body.txns) : [];
+    default:
+      return null;
+  }
+}
+
+/** In a failed multi every result is an error: 0 before the failing op, its code, then -2. */
+function multiResults(r: ApplyResult, txns: readonly TxnBody[]): MultiResult[] {
+  const subs = r.multi ?? [];
+  const failed = subs.some((s) => s.err !== Err.OK);
+  return subs.map((sub, i): MultiResult => {
+    const subTxn = txns[i] as TxnBody;
+    if (failed) return { type: OpCode.error, err: sub.err, body: null };
+    const type = subTxn.type === OpCode.createContainer || subTxn.type === OpCode.createTTL ? OpCode.create2 : subTxn.type;
+    return { type, err: Err.OK, body: replyBody(type, sub, subTxn) };
+  });
+}
