@@ -648,3 +648,15 @@ function resolvePath(key: string, value: string, baseDir: string, warnings: stri
   }
   return abs;
 }
+
+/**
+ * The resolved dataDir a zoo.cfg names, or null when it sets none; lets a caller find
+ * dataDir/myid before calling parseZooCfg. Throws ConfigError only for malformed escapes.
+ */
+export function zooCfgDataDir(text: string, baseDir: string): string | null {
+  let dataDir: string | null = null;
+  for (const e of parseProperties(text)) {
+    if (e.key.trim() === 'dataDir') dataDir = e.value.trim();
+  }
+  return dataDir === null || dataDir === '' ? null : resolve(baseDir, dataDir);
+}

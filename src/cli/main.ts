@@ -1,0 +1,150 @@
+#!/usr/bin/env node
+/**
+ * The `paddock` command. Exit status: 0 success, 1 configuration or runtime error, 2 usage error.
+ * User errors print one readable line (no stack trace); see `paddock help`.
+ */
+import { readFileSync } from 'node:fs';
+import { ConfigError, type ServerConfig } from '../server/config.js';
+import { UsageError, loadServerConfig, parseCommandLine, usage, type Command } from './args.js';
+
+interface RunningServer {
+  port: number;
+  close(): Promise<void>;
+}
+type StartServer = (overrides?: Partial<ServerConfig>) => Promise<RunningServer>;
+type RunDataCommand = (args: string[]) => Promise<number | void> | number | void;
+
+/** An error already explained to the user; carries the exit status. */
+class ExitError extends Error {
+  constructor(message: string, readonly status: number) {
+    super(message);
+  }
+}
+
+export function paddockVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Imports a module of this build that another part of the project provides, by a relative specifier. */
+async function importOptional<T>(specifier: string, what: string): Promise<T> {
+  const url = new URL(specifier, import.meta.url);
+  try {
+    return (await import(url.href)) as T;
+  } catch (e) {
+    const err = e as { code?: string; url?: string; message?: string };
+    if (err.code === 'ERR_MODULE_NOT_FOUND' && (err.message ?? '').includes(url.pathname)) {
+      throw new ExitError(`paddock: ${what} is not available in this build`, 1);
+    }
+    throw e;
+  }
+}
+
+async function loadStartServer(): Promise<StartServer> {
+  const mod = await importOptional<{ startServer?: StartServer }>('../server/index.js', 'the server');
+  if (typeof mod.startServer !== 'function') throw new ExitError('paddock: the server is not available in this build', 1);
+  return mod.startServer;
+}
+
+async function loadRunDataCommand(): Promise<RunDataCommand> {
+  const mod = await importOptional<{ runDataCommand?: RunDataCommand }>('./data.js', 'the data command');
+  if (typeof mod.runDataCommand !== 'function') throw new ExitError('paddock: the data command is not available in this build', 1);
+  return mod.runDataCommand;
+}
+
+function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (sig: NodeJS.Signals): void => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      // A second signal while closing stops at once.
+      const force = (): void => process.exit(130);
+      process.once('SIGINT', force);
+      process.once('SIGTERM', force);
+      resolve(sig);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+async function runServer(configPath: string | null): Promise<number> {
+  const { config, warnings, source } = loadServerConfig(configPath, process.cwd());
+  for (const w of warnings) process.stderr.write(`paddock: warning: ${w}\n`);
+  const startServer = await loadStartServer();
+  const stopped = waitForSignal();
+  let server: RunningServer;
+  try {
+    server = await startServer(config);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err instanceof ConfigError) throw err;
+    if (err.code === 'EADDRINUSE') {
+      throw new ExitError(`paddock: cannot listen on ${config.clientPortAddress}:${config.clientPort}: address already in use`, 1);
+    }
+    if (err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
+      throw new ExitError(`paddock: cannot start: ${err.message}`, 1);
+    }
+    throw e;
+  }
+  process.stderr.write(
+    `paddock: serving clients on ${config.clientPortAddress}:${server.port}` +
+      ` (${source === null ? 'built-in configuration' : source}, dataDir ${config.dataDir})\n`,
+  );
+  const sig = await stopped;
+  process.stderr.write(`paddock: ${sig} received, shutting down\n`);
+  await server.close();
+  return 0;
+}
+
+async function execute(cmd: Command): Promise<number> {
+  switch (cmd.kind) {
+    case 'help':
+      process.stdout.write(usage(cmd.topic) + '\n');
+      return 0;
+    case 'version':
+      process.stdout.write(`paddock ${paddockVersion()}\n`);
+      return 0;
+    case 'server':
+      return runServer(cmd.configPath);
+    case 'data': {
+      const run = await loadRunDataCommand();
+      const status = await run(cmd.args);
+      return typeof status === 'number' ? status : 0;
+    }
+  }
+}
+
+/** Runs the command line; returns the exit status. */
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    return await execute(parseCommandLine(argv));
+  } catch (e) {
+    if (e instanceof UsageError) {
+      const hint = e.command === null ? "Run 'paddock help' for usage." : `Run 'paddock help ${e.command}' for usage.`;
+      process.stderr.write(`${e.message}\n${hint}\n`);
+      return 2;
+    }
+    if (e instanceof ConfigError) {
+      process.stderr.write(`paddock: ${e.message}\n`);
+      return 1;
+    }
+    if (e instanceof ExitError) {
+      process.stderr.write(`${e.message}\n`);
+      return e.status;
+    }
+    process.stderr.write(`paddock: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return 1;
+  }
+}
+
+const status = await main(process.argv.slice(2));
+process.exitCode = status;
+if (status !== 0 || process.argv[2] === 'server') {
+  // Do not wait for stray handles once a command is finished.
+  process.exit(status);
+}
