@@ -1,0 +1,101 @@
+/**
+ * Opening a data directory for a server: lock, newest valid snapshot, log records after it.
+ * The server wires the bytes to its DataTree; this module knows only bytes and zxids.
+ *
+ * Layout: <dataDir>/paddock.lock, <dataDir>/version-2/snapshot.<hex>,
+ * <dataLogDir>/version-2/log.<hex> (dataLogDir defaults to dataDir).
+ */
+import * as nodePath from 'node:path';
+import type { Disk } from '../io/disk.js';
+import { PersistenceError } from './errors.js';
+import { acquireDataDirLock, type DataDirLock, type LockOptions } from './lock.js';
+import type { LogRecord } from './logformat.js';
+import { purge, type PurgeResult } from './purge.js';
+import { loadNewestValidSnapshot, removeSnapshotTemps, writeSnapshot, type LoadedSnapshot } from './snapshots.js';
+import { listSegments, TxnLog, type TxnLogOptions } from './txnlog.js';
+
+export const VERSION_DIR = 'version-2';
+
+export interface StoreOptions extends Omit<TxnLogOptions, 'replayAfterZxid'>, LockOptions {
+  dataDir: string;
+  /** Default dataDir. */
+  dataLogDir?: string;
+  /**
+   * Start from an empty tree when logs exist but no valid snapshot does (ZooKeeper's
+   * snapshot.trust.empty). Off: that situation is an error, since history may be missing.
+   */
+  trustEmptySnapshot?: boolean;
+}
+
+export interface OpenedStore {
+  readonly lock: DataDirLock;
+  readonly log: TxnLog;
+  /** The snapshot to load into the tree, or null for an empty tree. */
+  readonly snapshot: LoadedSnapshot | null;
+  /** Log records after the snapshot, to apply in order. */
+  readonly records: LogRecord[];
+  /** Repairs and skipped files, one line each, to log at startup. */
+  readonly warnings: string[];
+  readonly snapDir: string;
+  readonly logDir: string;
+}
+
+/** The version-2 directories for a dataDir/dataLogDir pair. */
+export function storeDirs(dataDir: string, dataLogDir = dataDir): { snapDir: string; logDir: string } {
+  return { snapDir: nodePath.join(dataDir, VERSION_DIR), logDir: nodePath.join(dataLogDir, VERSION_DIR) };
+}
+
+/**
+ * Locks the data dir and recovers it. Throws DataDirLockedError, CorruptDataError (damage in the
+ * middle of the log: file and offset named), or PersistenceError (logs without a snapshot).
+ */
+export async function openStore(disk: Disk, options: StoreOptions): Promise<OpenedStore> {
+  const { snapDir, logDir } = storeDirs(options.dataDir, options.dataLogDir);
+  const { lock, warnings } = await acquireDataDirLock(disk, options.dataDir, options);
+  try {
+    await disk.mkdirp(snapDir);
+    await disk.mkdirp(logDir);
+    for (const tmp of await removeSnapshotTemps(disk, snapDir)) warnings.push(`removed unfinished snapshot ${tmp}`);
+    const loaded = await loadNewestValidSnapshot(disk, snapDir);
+    warnings.push(...loaded.warnings);
+    if (!loaded.snapshot && !options.trustEmptySnapshot && (await listSegments(disk, logDir)).length > 0) {
+      throw new PersistenceError(
+        `no valid snapshot in ${snapDir} but txn logs exist in ${logDir}: refusing to start from an empty tree (history may be missing)`,
+      );
+    }
+    const opened = await TxnLog.open(disk, logDir, { ...options, replayAfterZxid: loaded.snapshot?.zxid ?? -1 });
+    warnings.push(...opened.warnings);
+    return { lock, log: opened.log, snapshot: loaded.snapshot, records: opened.records, warnings, snapDir, logDir };
+  } catch (err) {
+    await lock.release().catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Writes a snapshot of the tree as of `zxid` and rolls the log, so retention can later drop
+ * the segments before it. `zxid` must be the last txn applied to the serialized tree.
+ */
+export async function takeSnapshot(
+  disk: Disk,
+  store: Pick<OpenedStore, 'log' | 'snapDir'>,
+  zxid: number,
+  chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+): Promise<{ path: string; bytes: number }> {
+  const written = await writeSnapshot(disk, store.snapDir, zxid, chunks);
+  store.log.roll();
+  return written;
+}
+
+export function purgeStore(disk: Disk, store: Pick<OpenedStore, 'snapDir' | 'logDir'>, retainCount: number): Promise<PurgeResult> {
+  return purge(disk, { snapDir: store.snapDir, logDir: store.logDir, retainCount });
+}
+
+/** Flushes and closes the log, then releases the lock. */
+export async function closeStore(store: OpenedStore): Promise<void> {
+  try {
+    await store.log.close();
+  } finally {
+    await store.lock.release();
+  }
+}
