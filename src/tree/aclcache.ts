@@ -1,0 +1,51 @@
+/**
+ * Interns ACL lists so nodes with equal ACLs share one frozen array (ZooKeeper's
+ * ReferenceCountedACLCache). Reference counts let unused lists be dropped.
+ */
+import type { ACL } from '../jute/records.js';
+
+interface Entry {
+  key: string;
+  acl: ACL[];
+  refs: number;
+}
+
+export class AclCache {
+  private readonly byKey = new Map<string, Entry>();
+  private readonly byArray = new Map<readonly ACL[], Entry>();
+
+  /** The shared array equal to `acl`, with one more reference. */
+  intern(acl: readonly ACL[]): ACL[] {
+    const key = keyOf(acl);
+    let entry = this.byKey.get(key);
+    if (entry === undefined) {
+      const frozen = Object.freeze(acl.map(copyAcl)) as ACL[];
+      entry = { key, acl: frozen, refs: 0 };
+      this.byKey.set(key, entry);
+      this.byArray.set(frozen, entry);
+    }
+    entry.refs++;
+    return entry.acl;
+  }
+
+  /** Drops one reference to an interned array. */
+  release(acl: readonly ACL[]): void {
+    const entry = this.byArray.get(acl);
+    if (entry === undefined || --entry.refs > 0) return;
+    this.byKey.delete(entry.key);
+    this.byArray.delete(acl);
+  }
+
+  /** Number of distinct ACL lists in use. */
+  size(): number {
+    return this.byKey.size;
+  }
+}
+
+function copyAcl(a: ACL): ACL {
+  return Object.freeze({ perms: a.perms, id: Object.freeze({ scheme: a.id.scheme, id: a.id.id }) });
+}
+
+function keyOf(acl: readonly ACL[]): string {
+  return JSON.stringify(acl.map((a) => [a.perms, a.id.scheme, a.id.id]));
+}

@@ -1,0 +1,121 @@
+/**
+ * apply(txn): the one way a committed transaction changes the tree (DataTree.processTxn).
+ * It trusts the txn (prep validated it) and is idempotent for replay over a snapshot: a create
+ * of an existing node or a delete of a missing one fails without change, and cversion/pzxid only
+ * move up.
+ */
+import { Err, OpCode } from '../jute/constants.js';
+import type { Stat } from '../jute/records.js';
+import type { TxnBody, TxnHeader, Txn } from '../jute/txn.js';
+import { parentOf } from '../lib/paths.js';
+import type { DataTree, TreeEvent } from './datatree.js';
+import { statOf } from './stat.js';
+import { CONTAINER_OWNER, ttlOwner, type ZNode } from './znode.js';
+
+export interface ApplyResult {
+  /** The txn's type; for the ops of a failed multi, OpCode.error. */
+  type: number;
+  /** 0, or the error the txn carries (error txn, failed multi) or replay hit. */
+  err: number;
+  /** The node the op touched (create, delete, setData, setACL, check), else null. */
+  path: string | null;
+  /** The node's Stat after the op (creates, setData, setACL), else null. */
+  stat: Stat | null;
+  /** Per-op results of a multi, else null. */
+  multi: ApplyResult[] | null;
+  /**
+   * Watch events, in order. For a multi, all of its events are here on the top-level result
+   * and its per-op results carry none.
+   */
+  events: TreeEvent[];
+}
+
+export function applyTxn(tree: DataTree, txn: Txn): ApplyResult {
+  const events: TreeEvent[] = [];
+  const result = applyBody(tree, txn.header, txn.body, events);
+  result.events = events;
+  if (txn.header.zxid > tree.lastProcessedZxid) tree.lastProcessedZxid = txn.header.zxid;
+  return result;
+}
+
+function applyBody(tree: DataTree, header: TxnHeader, body: TxnBody, events: TreeEvent[]): ApplyResult {
+  const zxid = header.zxid;
+  switch (body.type) {
+    case OpCode.create:
+    case OpCode.create2:
+      return applyCreate(tree, header, body, body.ephemeral ? header.sessionId : 0n, events);
+    case OpCode.createContainer:
+      return applyCreate(tree, header, body, CONTAINER_OWNER, events);
+    case OpCode.createTTL:
+      return applyCreate(tree, header, body, ttlOwner(body.ttl), events);
+    case OpCode.delete:
+    case OpCode.deleteContainer:
+      return result(body.type, tree.deleteNode(body.path, zxid, events), body.path);
+    case OpCode.setData:
+    case OpCode.reconfig:
+      return nodeResult(body.type, body.path, tree.setData(body.path, body.data, body.version, zxid, header.time, events));
+    case OpCode.setACL:
+      return nodeResult(body.type, body.path, tree.setAcl(body.path, body.acl, body.version));
+    case OpCode.check:
+      return result(body.type, Err.OK, body.path);
+    case OpCode.createSession:
+      return result(body.type, Err.OK, null);
+    case OpCode.closeSession:
+      for (const path of body.paths2Delete) tree.deleteNode(path, zxid, events);
+      tree.deleteEphemerals(header.sessionId, zxid, events);
+      return result(body.type, Err.OK, null);
+    case OpCode.error:
+      return result(body.type, body.err, null);
+    case OpCode.multi:
+      return applyMulti(tree, header, body.txns, events);
+  }
+}
+
+type CreateBody = Extract<TxnBody, { parentCVersion: number }>;
+
+function applyCreate(tree: DataTree, header: TxnHeader, body: CreateBody, owner: bigint, events: TreeEvent[]): ApplyResult {
+  const { path, parentCVersion } = body;
+  let err = tree.createNode(path, body.data, body.acl, owner, parentCVersion, header.zxid, header.time, events);
+  if (err === Err.NODEEXISTS && body.type === OpCode.create) {
+    // Replay of a create whose node was deleted and re-created by another session inside the
+    // fuzzy range: ZooKeeper still raises the parent's cversion/pzxid (create only, not create2).
+    const raised = tree.raiseCversion(parentOf(path), parentCVersion, header.zxid);
+    if (raised !== Err.OK) err = raised;
+  }
+  const node = err === Err.OK ? tree.getNode(path) : undefined;
+  return { ...result(body.type, err, path), stat: node === undefined ? null : statOf(node) };
+}
+
+/**
+ * A multi applies its ops in order. If any op is an error txn, the multi failed in prep: no op
+ * is applied, the ops before the failing one report 0 and those after it RUNTIMEINCONSISTENCY.
+ */
+function applyMulti(tree: DataTree, header: TxnHeader, txns: TxnBody[], events: TreeEvent[]): ApplyResult {
+  const failed = txns.some((t) => t.type === OpCode.error);
+  let pastFailure = false;
+  let err: number = Err.OK;
+  const results: ApplyResult[] = [];
+  for (const sub of txns) {
+    if (sub.type === OpCode.error) pastFailure = true;
+    let r: ApplyResult;
+    if (failed && sub.type !== OpCode.error) {
+      r = result(OpCode.error, pastFailure ? Err.RUNTIMEINCONSISTENCY : Err.OK, null);
+    } else if (sub.type === OpCode.multi || sub.type === OpCode.createSession || sub.type === OpCode.closeSession) {
+      r = result(sub.type, Err.BADARGUMENTS, null); // never produced by prep
+    } else {
+      r = applyBody(tree, { ...header, type: sub.type }, sub, events);
+    }
+    results.push(r);
+    if (r.err !== Err.OK && err === Err.OK) err = r.err;
+  }
+  return { type: OpCode.multi, err, path: null, stat: null, multi: results, events: [] };
+}
+
+function result(type: number, err: number, path: string | null): ApplyResult {
+  return { type, err, path, stat: null, multi: null, events: [] };
+}
+
+function nodeResult(type: number, path: string, node: ZNode | null): ApplyResult {
+  if (node === null) return result(type, Err.NONODE, path);
+  return { ...result(type, Err.OK, path), stat: statOf(node) };
+}

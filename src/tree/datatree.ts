@@ -1,0 +1,431 @@
+/**
+ * The in-memory znode tree (ZooKeeper's DataTree): nodes by path, the indexes that must move
+ * with them (ephemerals by session, containers, TTL nodes, quotas, ACL cache, data size), and
+ * the primitive mutations that apply() composes. Pure: no clock, no I/O.
+ */
+import { EventType, Err } from '../jute/constants.js';
+import type { ACL, Stat } from '../jute/records.js';
+import { OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from '../acl/ids.js';
+import { basename, childPath, parentOf } from '../lib/paths.js';
+import { AclCache } from './aclcache.js';
+import { applyTxn, type ApplyResult } from './apply.js';
+import {
+  LIMIT_NODE,
+  QuotaIndex,
+  STAT_NODE,
+  StatsTrack,
+  limitPath,
+  quotaPathOf,
+  statPath,
+  withinQuota,
+} from './quota.js';
+import { statOf } from './stat.js';
+import { EMPTY_DATA, ZNode, kindOfOwner, ownData, ttlOfOwner } from './znode.js';
+import type { Txn } from '../jute/txn.js';
+
+export interface TreeEvent {
+  type: EventType;
+  path: string;
+}
+
+/** Paths ZooKeeper creates itself and never lets clients delete. */
+export const SPECIAL_PATHS: ReadonlySet<string> = new Set(['/', '/zookeeper', '/zookeeper/quota', '/zookeeper/config']);
+
+export class DataTree {
+  private readonly nodes = new Map<string, ZNode>();
+  private readonly acls = new AclCache();
+  private readonly ephemerals = new Map<bigint, Set<string>>();
+  private readonly containers = new Set<string>();
+  private readonly ttls = new Set<string>();
+  private readonly quotas = new QuotaIndex();
+  /** Sum of path length (UTF-16 units) and data length over all nodes, as ZooKeeper counts it. */
+  private dataSize = 0;
+  /** Highest zxid applied; a snapshot of this tree covers every txn up to it. */
+  lastProcessedZxid = 0;
+
+  /** A fresh tree as ZooKeeper 3.8 standalone starts: /, /zookeeper, /zookeeper/quota, /zookeeper/config. */
+  constructor() {
+    const open = this.acls.intern(OPEN_ACL_UNSAFE);
+    this.insert('/', new ZNode(EMPTY_DATA, open, 0, 0, 0, 0, 0, 0, 0, 0n, 0));
+    for (const path of ['/zookeeper', '/zookeeper/quota']) {
+      this.insert(path, new ZNode(EMPTY_DATA, this.acls.intern(OPEN_ACL_UNSAFE), 0, 0, 0, 0, 0, 0, 0, 0n, 0));
+    }
+    // ZooKeeper sets the config node's ACL with version -1, so its aversion reads -1.
+    const config = new ZNode(EMPTY_DATA, this.acls.intern(READ_ACL_UNSAFE), 0, 0, 0, 0, 0, 0, -1, 0n, 0);
+    this.insert('/zookeeper/config', config);
+  }
+
+  /** Applies one committed txn; see apply.ts. */
+  apply(txn: Txn): ApplyResult {
+    return applyTxn(this, txn);
+  }
+
+  // ---- queries ----
+
+  getNode(path: string): ZNode | undefined {
+    return this.nodes.get(path);
+  }
+
+  statOf(node: ZNode): Stat {
+    return statOf(node);
+  }
+
+  /** Stat of the node at `path`, or null if there is none. */
+  statAt(path: string): Stat | null {
+    const node = this.nodes.get(path);
+    return node === undefined ? null : statOf(node);
+  }
+
+  childrenOf(path: string): string[] {
+    const node = this.nodes.get(path);
+    return node === undefined ? [] : [...node.children];
+  }
+
+  /** Number of znodes, root included. */
+  get size(): number {
+    return this.nodes.size;
+  }
+
+  /**
+   * zk_znode_count / srvr "Node count" as ZooKeeper reports it: its node map holds the root
+   * twice (as "" and "/"), so this is one more than the number of znodes.
+   */
+  nodeCount(): number {
+    return this.nodes.size + 1;
+  }
+
+  /** zk_approximate_data_size: path lengths plus data lengths. */
+  approximateDataSize(): number {
+    return this.dataSize;
+  }
+
+  /** Paths of `sessionId`'s ephemeral nodes. */
+  ephemeralsOf(sessionId: bigint): string[] {
+    const set = this.ephemerals.get(sessionId);
+    return set === undefined ? [] : [...set];
+  }
+
+  allEphemerals(): Map<bigint, string[]> {
+    const out = new Map<bigint, string[]>();
+    for (const [session, paths] of this.ephemerals) out.set(session, [...paths]);
+    return out;
+  }
+
+  /** zk_ephemerals_count. */
+  ephemeralCount(): number {
+    let n = 0;
+    for (const paths of this.ephemerals.values()) n += paths.size;
+    return n;
+  }
+
+  /** getAllChildrenNumber: every descendant of `path` (0 for a missing node). */
+  countDescendants(path: string): number {
+    if (path === '/') return this.nodes.size - 1;
+    if (!this.nodes.has(path)) return 0;
+    let count = 0;
+    const stack = [path];
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      for (const name of this.nodes.get(p)!.children) {
+        count++;
+        stack.push(childPath(p, name));
+      }
+    }
+    return count;
+  }
+
+  /** Number of distinct ACL lists stored. */
+  aclCacheSize(): number {
+    return this.acls.size();
+  }
+
+  /** Paths in preorder, parents before children (children in set order). */
+  *paths(): Generator<string> {
+    const stack = ['/'];
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      yield p;
+      const kids = [...this.nodes.get(p)!.children];
+      for (let i = kids.length - 1; i >= 0; i--) stack.push(childPath(p, kids[i]!));
+    }
+  }
+
+  // ---- containers and TTL ----
+
+  /**
+   * Nodes the container manager should delete now (ContainerManager.getCandidates): empty
+   * containers that once had a child (or were never used for longer than
+   * maxNeverUsedIntervalMs, when that is > 0), and empty TTL nodes unmodified for longer than
+   * their TTL.
+   */
+  containerCandidates(nowMs: number, maxNeverUsedIntervalMs: number): string[] {
+    const out: string[] = [];
+    for (const path of this.containers) {
+      const node = this.nodes.get(path);
+      if (node === undefined || node.numChildren > 0) continue;
+      const neverUsedTooLong = maxNeverUsedIntervalMs !== 0 && nowMs - node.mtime > maxNeverUsedIntervalMs;
+      if (node.storedCversion > 0 || neverUsedTooLong) out.push(path);
+    }
+    for (const path of this.ttls) {
+      const node = this.nodes.get(path);
+      if (node === undefined || node.numChildren > 0) continue;
+      const ttl = ttlOfOwner(node.ephemeralOwner);
+      if (ttl !== 0 && nowMs - node.mtime > ttl) out.push(path);
+    }
+    return out;
+  }
+
+  containerPaths(): string[] {
+    return [...this.containers];
+  }
+
+  ttlPaths(): string[] {
+    return [...this.ttls];
+  }
+
+  // ---- quotas ----
+
+  /** Quota paths (the nodes that have a zookeeper_limits node). */
+  quotaPaths(): string[] {
+    return this.quotas.all();
+  }
+
+  /** The deepest quota path covering `path`, or null. */
+  quotaPrefixOf(path: string): string | null {
+    return this.quotas.maxPrefix(path);
+  }
+
+  /**
+   * False when adding `addedBytes` and `addedCount` nodes at `path` would cross a hard quota
+   * limit (QUOTAEXCEEDED when enforceQuota is on). Soft limits never fail, as in ZooKeeper.
+   */
+  checkQuota(path: string, addedBytes: number, addedCount: number): boolean {
+    const prefix = this.quotas.maxPrefix(path);
+    if (prefix === null) return true;
+    const limits = this.nodes.get(limitPath(prefix));
+    const usage = this.nodes.get(statPath(prefix));
+    if (limits === undefined || usage === undefined) return true;
+    return withinQuota(StatsTrack.fromBytes(limits.data), StatsTrack.fromBytes(usage.data), addedBytes, addedCount);
+  }
+
+  // ---- primitive mutations (used by apply.ts and snapshot loading) ----
+
+  /**
+   * DataTree.createNode. Returns OK, NONODE (no parent) or NODEEXISTS; on success appends the
+   * events. parentCVersion -1 means "one more than now"; cversion and pzxid only move up.
+   */
+  createNode(
+    path: string,
+    data: Buffer | null,
+    acl: readonly ACL[],
+    owner: bigint,
+    parentCVersion: number,
+    zxid: number,
+    time: number,
+    events: TreeEvent[],
+  ): number {
+    if (path === '/') return Err.NODEEXISTS;
+    const parentPath = parentOf(path);
+    const parent = this.nodes.get(parentPath);
+    if (parent === undefined) return Err.NONODE;
+    if (this.nodes.has(path)) return Err.NODEEXISTS;
+    const newCversion = parentCVersion === -1 ? parent.storedCversion + 1 : parentCVersion;
+    if (newCversion > parent.storedCversion) {
+      parent.storedCversion = newCversion;
+      parent.pzxid = zxid;
+    }
+    const stored = ownData(data);
+    this.insert(path, ZNode.created(stored, this.acls.intern(acl), owner, zxid, time));
+    this.afterCreateQuota(path, parentPath, stored);
+    events.push({ type: EventType.NodeCreated, path }, { type: EventType.NodeChildrenChanged, path: parentPath });
+    return Err.OK;
+  }
+
+  /**
+   * DataTree.deleteNode. The parent's pzxid is raised even when the child is already gone,
+   * as ZooKeeper does for fuzzy-snapshot replay. Returns OK, NONODE, or NOTEMPTY / BADARGUMENTS
+   * for deletes that would break the tree (prep never sends those).
+   */
+  deleteNode(path: string, zxid: number, events: TreeEvent[]): number {
+    if (path === '/') return Err.BADARGUMENTS;
+    const parentPath = parentOf(path);
+    const parent = this.nodes.get(parentPath);
+    if (parent === undefined) return Err.NONODE;
+    const node = this.nodes.get(path);
+    if (node !== undefined && node.numChildren > 0) return Err.NOTEMPTY;
+    if (zxid > parent.pzxid) parent.pzxid = zxid;
+    if (node === undefined) return Err.NONODE;
+    parent.removeChild(basename(path));
+    this.remove(path, node);
+    this.afterDeleteQuota(path, parentPath, node);
+    events.push({ type: EventType.NodeDeleted, path }, { type: EventType.NodeChildrenChanged, path: parentPath });
+    return Err.OK;
+  }
+
+  /** DataTree.setData: `version` is the new version. Returns the node, or null for NONODE. */
+  setData(path: string, data: Buffer | null, version: number, zxid: number, time: number, events: TreeEvent[]): ZNode | null {
+    const node = this.nodes.get(path);
+    if (node === undefined) return null;
+    const oldLength = node.dataLength;
+    this.replaceData(node, ownData(data));
+    node.mtime = time;
+    node.mzxid = zxid;
+    node.version = version;
+    const prefix = this.quotas.maxPrefix(path);
+    if (prefix !== null) this.updateQuotaStat(prefix, node.dataLength - oldLength, 0);
+    events.push({ type: EventType.NodeDataChanged, path });
+    return node;
+  }
+
+  /** DataTree.setACL: `aversion` is the new ACL version; mzxid/mtime stay. */
+  setAcl(path: string, acl: readonly ACL[], aversion: number): ZNode | null {
+    const node = this.nodes.get(path);
+    if (node === undefined) return null;
+    this.acls.release(node.acl);
+    node.acl = this.acls.intern(acl);
+    node.aversion = aversion;
+    return node;
+  }
+
+  /** DataTree.setCversionPzxid: raises a node's stored cversion (and pzxid with it) only upwards. */
+  raiseCversion(path: string, newCversion: number, zxid: number): number {
+    const node = this.nodes.get(path);
+    if (node === undefined) return Err.NONODE;
+    const target = newCversion === -1 ? node.storedCversion + 1 : newCversion;
+    if (target > node.storedCversion) {
+      node.storedCversion = target;
+      node.pzxid = zxid;
+    }
+    return Err.OK;
+  }
+
+  /** Removes every remaining ephemeral of a closed session, in path order. */
+  deleteEphemerals(sessionId: bigint, zxid: number, events: TreeEvent[]): void {
+    const paths = this.ephemeralsOf(sessionId).sort();
+    for (const path of paths) this.deleteNode(path, zxid, events);
+  }
+
+  /**
+   * Adds a node whose parent already exists, updating every index. Used by the constructor and
+   * by snapshot loading; apply goes through createNode.
+   */
+  insert(path: string, node: ZNode): void {
+    if (path !== '/') {
+      const parent = this.nodes.get(parentOf(path));
+      if (parent === undefined) throw new Error(`no parent for ${path}`);
+      parent.addChild(basename(path));
+    }
+    this.nodes.set(path, node);
+    this.dataSize += path.length + node.dataLength;
+    this.indexOwner(path, node.ephemeralOwner, true);
+  }
+
+  /** Takes a reference in this tree's ACL cache (snapshot loading builds nodes with it). */
+  internAcl(acl: readonly ACL[]): ACL[] {
+    return this.acls.intern(acl);
+  }
+
+  /** Registers a quota path without touching nodes (snapshot loading). */
+  addQuotaPath(path: string): void {
+    this.quotas.add(path);
+  }
+
+  /** Drops everything, root included (snapshot loading refills it). */
+  clear(): void {
+    this.nodes.clear();
+    this.ephemerals.clear();
+    this.containers.clear();
+    this.ttls.clear();
+    this.quotas.clear();
+    this.dataSize = 0;
+    this.lastProcessedZxid = 0;
+  }
+
+  private remove(path: string, node: ZNode): void {
+    this.nodes.delete(path);
+    this.acls.release(node.acl);
+    this.dataSize -= path.length + node.dataLength;
+    this.indexOwner(path, node.ephemeralOwner, false);
+  }
+
+  private indexOwner(path: string, owner: bigint, add: boolean): void {
+    if (owner === 0n) return;
+    const kind = kindOfOwner(owner);
+    if (kind === 'container') toggle(this.containers, path, add);
+    else if (kind === 'ttl') toggle(this.ttls, path, add);
+    else this.indexEphemeral(owner, path, add);
+  }
+
+  private indexEphemeral(session: bigint, path: string, add: boolean): void {
+    let set = this.ephemerals.get(session);
+    if (add) {
+      if (set === undefined) this.ephemerals.set(session, (set = new Set()));
+      set.add(path);
+    } else if (set !== undefined) {
+      set.delete(path);
+      if (set.size === 0) this.ephemerals.delete(session);
+    }
+  }
+
+  private replaceData(node: ZNode, data: Buffer | null): void {
+    this.dataSize += (data === null ? 0 : data.length) - node.dataLength;
+    node.data = data;
+  }
+
+  // ---- quota bookkeeping (DataTree.createNode/deleteNode/setData tails) ----
+
+  private afterCreateQuota(path: string, parentPath: string, data: Buffer | null): void {
+    const quotaPath = quotaPathOf(parentPath);
+    if (quotaPath !== null) {
+      const name = basename(path);
+      if (name === LIMIT_NODE) this.quotas.add(quotaPath);
+      if (name === STAT_NODE) this.recomputeQuota(quotaPath);
+    }
+    const prefix = this.quotas.maxPrefix(path);
+    if (prefix !== null) this.updateQuotaStat(prefix, data === null ? 0 : data.length, 1);
+  }
+
+  private afterDeleteQuota(path: string, parentPath: string, node: ZNode): void {
+    const quotaPath = quotaPathOf(parentPath);
+    if (quotaPath !== null && basename(path) === LIMIT_NODE) this.quotas.delete(quotaPath);
+    const prefix = this.quotas.maxPrefix(path);
+    if (prefix !== null) this.updateQuotaStat(prefix, -node.dataLength, -1);
+  }
+
+  /** Adds to a quota's usage; the stats node's data changes but not its Stat, as in ZooKeeper. */
+  private updateQuotaStat(quotaPath: string, bytesDiff: number, countDiff: number): void {
+    const node = this.nodes.get(statPath(quotaPath));
+    if (node === undefined) return;
+    const usage = StatsTrack.fromBytes(node.data);
+    usage.set('count', usage.count + countDiff);
+    usage.set('bytes', usage.bytes + bytesDiff);
+    this.replaceData(node, usage.toBytes());
+  }
+
+  /** Sets a quota's usage from a walk of its subtree (when its stats node is created). */
+  private recomputeQuota(quotaPath: string): void {
+    const node = this.nodes.get(statPath(quotaPath));
+    if (node === undefined) return;
+    let count = 0;
+    let bytes = 0;
+    if (this.nodes.has(quotaPath)) {
+      const stack = [quotaPath];
+      while (stack.length > 0) {
+        const p = stack.pop()!;
+        const n = this.nodes.get(p)!;
+        count++;
+        bytes += n.dataLength;
+        for (const name of n.children) stack.push(childPath(p, name));
+      }
+    }
+    const usage = new StatsTrack();
+    usage.set('count', count);
+    usage.set('bytes', bytes);
+    this.replaceData(node, usage.toBytes());
+  }
+}
+
+function toggle(set: Set<string>, path: string, add: boolean): void {
+  if (add) set.add(path);
+  else set.delete(path);
+}

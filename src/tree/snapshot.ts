@@ -1,0 +1,181 @@
+/**
+ * Paddock's own snapshot format (not ZooKeeper's): compact, canonical (children sorted, ACL
+ * lists numbered by first use, sessions sorted), so equal trees give equal bytes and
+ * serialize(deserialize(x)) is x byte for byte. Integrity (checksums) is the caller's job.
+ *
+ *   int magic 'PDSN', int version 1, long lastProcessedZxid
+ *   int sessionCount, then (long id, int timeout) per session
+ *   int nodeCount, then nodes in preorder, each:
+ *     ustring name ('' for the root), int childCount, buffer data,
+ *     int aclIndex (-1 = a new list follows as vector<ACL>, numbered next),
+ *     long czxid, long mzxid, long ctime, long mtime, int version, int storedCversion,
+ *     int aversion, long ephemeralOwner, long pzxid
+ *   int magic 'PDSN' again, as an end marker
+ */
+import { JuteReader, JuteWriter } from '../jute/binary.js';
+import { ACLs, type ACL } from '../jute/records.js';
+import { basename, childPath, parentOf } from '../lib/paths.js';
+import { DataTree } from './datatree.js';
+import { LIMIT_NODE, quotaPathOf } from './quota.js';
+import { ZNode, ownData } from './znode.js';
+
+const MAGIC = 0x5044534e; // 'PDSN'
+const VERSION = 1;
+const CHUNK_BYTES = 1 << 20;
+
+export class SnapshotError extends Error {
+  override name = 'SnapshotError';
+}
+
+export interface Snapshot {
+  tree: DataTree;
+  /** Session id -> timeout (ms). */
+  sessions: Map<bigint, number>;
+}
+
+/** The snapshot as ~1 MB chunks; concatenated they are the snapshot. */
+export function serializeSnapshot(tree: DataTree, sessions: ReadonlyMap<bigint, number>): Buffer[] {
+  const out = new ChunkWriter();
+  out.w.int(MAGIC).int(VERSION).longNumber(tree.lastProcessedZxid);
+  const ids = [...sessions.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  out.w.int(ids.length);
+  for (const id of ids) out.w.long(id).int(sessions.get(id)!);
+  out.w.int(tree.size);
+  writeNodes(tree, out);
+  out.w.int(MAGIC);
+  return out.finish();
+}
+
+function writeNodes(tree: DataTree, out: ChunkWriter): void {
+  const aclIndex = new Map<readonly ACL[], number>();
+  const stack = ['/'];
+  while (stack.length > 0) {
+    const path = stack.pop()!;
+    const node = tree.getNode(path)!;
+    const children = [...node.children].sort();
+    writeNode(out.w, basename(path), children.length, node, aclIndex);
+    for (let i = children.length - 1; i >= 0; i--) stack.push(childPath(path, children[i]!));
+    out.maybeFlush();
+  }
+}
+
+function writeNode(w: JuteWriter, name: string, childCount: number, node: ZNode, aclIndex: Map<readonly ACL[], number>): void {
+  w.string(name).int(childCount).buffer(node.data);
+  const index = aclIndex.get(node.acl);
+  if (index === undefined) {
+    aclIndex.set(node.acl, aclIndex.size);
+    w.int(-1);
+    ACLs.write(w, node.acl);
+  } else {
+    w.int(index);
+  }
+  w.longNumber(node.czxid).longNumber(node.mzxid).longNumber(node.ctime).longNumber(node.mtime);
+  w.int(node.version).int(node.storedCversion).int(node.aversion);
+  w.long(node.ephemeralOwner).longNumber(node.pzxid);
+}
+
+class ChunkWriter {
+  w = new JuteWriter(64 * 1024);
+  private readonly chunks: Buffer[] = [];
+
+  maybeFlush(): void {
+    if (this.w.offset < CHUNK_BYTES) return;
+    this.chunks.push(this.w.bytes());
+    this.w = new JuteWriter(64 * 1024);
+  }
+
+  finish(): Buffer[] {
+    if (this.w.offset > 0) this.chunks.push(this.w.bytes());
+    return this.chunks;
+  }
+}
+
+/** Rebuilds a tree and session table; throws SnapshotError on anything malformed. */
+export function deserializeSnapshot(bytes: Buffer | readonly Buffer[]): Snapshot {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.concat(bytes as Buffer[]);
+  const r = new JuteReader(buf, 0, buf.length, 0x7fffffff);
+  try {
+    return readSnapshot(r);
+  } catch (e) {
+    if (e instanceof SnapshotError) throw e;
+    throw new SnapshotError(`malformed snapshot: ${(e as Error).message}`);
+  }
+}
+
+function readSnapshot(r: JuteReader): Snapshot {
+  if (r.int() !== MAGIC) throw new SnapshotError('not a Paddock snapshot (bad magic)');
+  const version = r.int();
+  if (version !== VERSION) throw new SnapshotError(`unsupported snapshot version ${version}`);
+  const lastProcessedZxid = r.longNumber();
+  const sessions = readSessions(r);
+  const tree = new DataTree();
+  tree.clear();
+  readNodes(r, tree);
+  tree.lastProcessedZxid = lastProcessedZxid;
+  if (r.int() !== MAGIC) throw new SnapshotError('snapshot end marker missing');
+  if (r.remaining() !== 0) throw new SnapshotError(`${r.remaining()} trailing bytes after snapshot`);
+  return { tree, sessions };
+}
+
+function readSessions(r: JuteReader): Map<bigint, number> {
+  const count = checkedCount(r, 12);
+  const sessions = new Map<bigint, number>();
+  for (let i = 0; i < count; i++) {
+    const id = r.long();
+    sessions.set(id, r.int());
+  }
+  return sessions;
+}
+
+function checkedCount(r: JuteReader, minBytesEach: number): number {
+  const count = r.int();
+  if (count < 0 || count * minBytesEach > r.remaining()) throw new SnapshotError(`bad count ${count}`);
+  return count;
+}
+
+/** Nodes arrive in preorder; a stack of (path, children still to come) places each one. */
+function readNodes(r: JuteReader, tree: DataTree): void {
+  const count = checkedCount(r, 64);
+  const acls: ACL[][] = [];
+  const pending: { path: string; left: number }[] = [];
+  for (let i = 0; i < count; i++) {
+    while (pending.length > 0 && pending[pending.length - 1]!.left === 0) pending.pop();
+    const parent = pending[pending.length - 1];
+    if ((parent === undefined) !== (i === 0)) throw new SnapshotError(`node ${i} has no place in the tree`);
+    const name = r.string();
+    const path = parent === undefined ? '/' : childPath(parent.path, name);
+    if (parent === undefined ? name !== '' : name === '') throw new SnapshotError(`bad node name at node ${i}`);
+    if (tree.getNode(path) !== undefined) throw new SnapshotError(`duplicate node ${path}`);
+    const childCount = r.int();
+    if (childCount < 0) throw new SnapshotError(`bad child count at ${path}`);
+    tree.insert(path, readNode(r, tree, acls));
+    indexQuota(tree, path);
+    if (parent !== undefined) parent.left--;
+    pending.push({ path, left: childCount });
+  }
+  if (count === 0 || pending.some((p) => p.left !== 0)) throw new SnapshotError('snapshot tree is incomplete');
+}
+
+function readNode(r: JuteReader, tree: DataTree, acls: ACL[][]): ZNode {
+  const data = ownData(r.bufferOrNull());
+  const index = r.int();
+  if (index === -1) acls.push(ACLs.read(r));
+  else if (index < 0 || index >= acls.length) throw new SnapshotError(`bad ACL index ${index}`);
+  const acl = tree.internAcl(acls[index === -1 ? acls.length - 1 : index]!);
+  const czxid = r.longNumber();
+  const mzxid = r.longNumber();
+  const ctime = r.longNumber();
+  const mtime = r.longNumber();
+  const version = r.int();
+  const storedCversion = r.int();
+  const aversion = r.int();
+  const owner = r.long();
+  const pzxid = r.longNumber();
+  return new ZNode(data, acl, czxid, mzxid, ctime, mtime, version, storedCversion, aversion, owner, pzxid);
+}
+
+function indexQuota(tree: DataTree, path: string): void {
+  if (basename(path) !== LIMIT_NODE) return;
+  const quotaPath = quotaPathOf(parentOf(path));
+  if (quotaPath !== null) tree.addQuotaPath(quotaPath);
+}

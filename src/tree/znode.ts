@@ -1,0 +1,98 @@
+/**
+ * One znode: ZooKeeper's DataNode plus StatPersisted, flattened into one small object. The path
+ * is not stored (it is the tree map's key) and the child set is only allocated once needed.
+ */
+import type { ACL } from '../jute/records.js';
+
+/** Stored ephemeralOwner of a container (Long.MIN_VALUE). */
+export const CONTAINER_OWNER = -0x8000000000000000n;
+const EXTENDED_MASK = 0xff00000000000000n;
+const TTL_VALUE_MASK = 0x000000ffffffffffn;
+/** Largest TTL ZooKeeper accepts: 40 bits of milliseconds. */
+export const MAX_TTL = 0xffffffffff;
+
+export type NodeKind = 'persistent' | 'ephemeral' | 'container' | 'ttl';
+
+/** Stored ephemeralOwner of a TTL node: 0xFF in the high byte, the TTL in the low 40 bits. */
+export function ttlOwner(ttl: number): bigint {
+  return BigInt.asIntN(64, EXTENDED_MASK | (BigInt(ttl) & TTL_VALUE_MASK));
+}
+
+/**
+ * What a stored ephemeralOwner means. A 0xFF high byte is read as TTL, as ZooKeeper does when
+ * extendedTypesEnabled is on (server ids are then limited to 254, so no session has it).
+ */
+export function kindOfOwner(owner: bigint): NodeKind {
+  if (owner === 0n) return 'persistent';
+  if (owner === CONTAINER_OWNER) return 'container';
+  if ((BigInt.asUintN(64, owner) & EXTENDED_MASK) === EXTENDED_MASK) return 'ttl';
+  return 'ephemeral';
+}
+
+/** The TTL in ms of a TTL node's stored owner. */
+export function ttlOfOwner(owner: bigint): number {
+  return Number(BigInt.asUintN(64, owner) & TTL_VALUE_MASK);
+}
+
+/** Shared zero-length data, so empty nodes cost no buffer each. */
+export const EMPTY_DATA = Buffer.alloc(0);
+
+/** A private copy of txn or snapshot data (they are views into larger frames). */
+export function ownData(data: Buffer | null): Buffer | null {
+  if (data === null) return null;
+  return data.length === 0 ? EMPTY_DATA : Buffer.from(data);
+}
+
+const NO_CHILDREN: ReadonlySet<string> = new Set();
+
+export class ZNode {
+  private kids: Set<string> | null = null;
+
+  constructor(
+    public data: Buffer | null,
+    /** Shared through the tree's ACL cache: never mutate it. */
+    public acl: ACL[],
+    public czxid: number,
+    public mzxid: number,
+    public ctime: number,
+    public mtime: number,
+    public version: number,
+    /** Count of child creates (ZooKeeper's stored cversion); the wire value is derived. */
+    public storedCversion: number,
+    public aversion: number,
+    /** Stored value: session id, CONTAINER_OWNER, ttlOwner(ttl), or 0. */
+    public ephemeralOwner: bigint,
+    public pzxid: number,
+  ) {}
+
+  /** A node as created at `zxid`/`time`: every version 0. */
+  static created(data: Buffer | null, acl: ACL[], owner: bigint, zxid: number, time: number): ZNode {
+    return new ZNode(data, acl, zxid, zxid, time, time, 0, 0, 0, owner, zxid);
+  }
+
+  get children(): ReadonlySet<string> {
+    return this.kids ?? NO_CHILDREN;
+  }
+
+  get numChildren(): number {
+    return this.kids === null ? 0 : this.kids.size;
+  }
+
+  get kind(): NodeKind {
+    return kindOfOwner(this.ephemeralOwner);
+  }
+
+  get dataLength(): number {
+    return this.data === null ? 0 : this.data.length;
+  }
+
+  addChild(name: string): void {
+    (this.kids ??= new Set()).add(name);
+  }
+
+  removeChild(name: string): boolean {
+    if (this.kids === null || !this.kids.delete(name)) return false;
+    if (this.kids.size === 0) this.kids = null;
+    return true;
+  }
+}
