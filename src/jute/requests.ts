@@ -35,7 +35,9 @@ export type Request =
   | { type: Op['sasl']; token: Buffer | null }
   | { type: Op['ping'] | Op['closeSession'] | Op['whoAmI'] };
 
-export type RequestOf<T extends Request['type']> = Extract<Request, { type: T }>;
+type MemberOf<R, T> = R extends { type: infer U } ? (T extends U ? R : never) : never;
+/** The request variant(s) whose opcode set includes T. */
+export type RequestOf<T extends Request['type']> = MemberOf<Request, T>;
 
 /** Opcodes allowed inside multi (writes) and multiRead (reads). */
 export const MULTI_WRITE_OPS: ReadonlySet<number> = new Set([

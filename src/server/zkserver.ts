@@ -239,6 +239,17 @@ export class ZkServer {
     this.flush(link, state);
   }
 
+  /** A request that could not be decoded or is not supported: its error reply keeps its place in line. */
+  requestFailed(link: ClientLink, xid: number, type: number, err: number): void {
+    const state = this.links.get(link);
+    if (!state || state.closing) return;
+    this.stats.packetsReceived++;
+    const slot: Slot = { xid, type, req: { type: OpCode.ping }, receivedAtMs: this.deps.now(), write: false, done: false, zxid: 0, err: 0, body: null };
+    this.finish(slot, this.lastZxid(), err, null);
+    state.slots.push(slot);
+    this.flush(link, state);
+  }
+
   private startWrite(link: ClientLink, state: LinkState, slot: Slot): void {
     if (this.writeFailure !== null) {
       this.finish(slot, this.lastZxid(), Err.SYSTEMERROR, null);

@@ -1,0 +1,298 @@
+/**
+ * One client socket: framing, the handshake, four-letter words, request decoding, reply
+ * encoding and back-pressure. Decisions are the ZkServer's; this only moves bytes.
+ */
+import type { Socket } from 'node:net';
+import { authenticate } from '../acl/index.js';
+import { JuteError, JuteReader, JuteWriter } from '../jute/binary.js';
+import { Err, KeeperState, OpCode, Xid } from '../jute/constants.js';
+import { FrameDecoder, FrameTooLargeError } from '../jute/framing.js';
+import * as R from '../jute/records.js';
+import { readRequest, responseCodec, UnknownOpError, writeMultiResponse, type MultiResult, type Request } from '../jute/requests.js';
+import type { Logger } from './logger.js';
+import { hex } from './logger.js';
+import type { ClientLink, ZkServer } from './zkserver.js';
+
+export interface ConnectionHost {
+  readonly server: ZkServer;
+  readonly logger: Logger;
+  /** Answers a four-letter word, or null if `word` is not one. */
+  fourLetterWord(word: string, conn: Connection): string | null;
+  connectionClosed(conn: Connection): void;
+  /** Called after every reply so throttled connections can resume. */
+  replySent(): void;
+  throttle(conn: Connection): void;
+}
+
+type Phase = 'new' | 'handshaking' | 'established' | 'closed';
+
+/** Frames held while the session is being created; more than this is a hostile client. */
+const MAX_EARLY_FRAMES = 1000;
+let nextConnectionId = 1;
+
+export class Connection implements ClientLink {
+  readonly id = nextConnectionId++;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly authIds: R.Id[];
+  readonly connectedAtMs = Date.now();
+  sessionId = 0n;
+  timeoutMs = 0;
+  packetsReceived = 0;
+  packetsSent = 0;
+  lastZxidSent = 0;
+  private phase: Phase = 'new';
+  private readonly decoder: FrameDecoder;
+  private readonly early: Buffer[] = [];
+  private corked = false;
+  private paused = false;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly host: ConnectionHost,
+    private readonly maxFrameBytes: number,
+    private readonly maxOutboundBytes: number,
+  ) {
+    this.remoteAddress = normalizeAddress(socket.remoteAddress ?? 'unknown');
+    this.remotePort = socket.remotePort ?? 0;
+    this.authIds = [{ scheme: 'ip', id: this.remoteAddress }];
+    this.decoder = new FrameDecoder(maxFrameBytes);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', () => undefined);
+    socket.on('close', () => this.onClose());
+  }
+
+  isClosed(): boolean {
+    return this.phase === 'closed';
+  }
+
+  get established(): boolean {
+    return this.phase === 'established';
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.phase === 'closed') return;
+    if (this.phase === 'new' && this.tryFourLetterWord(chunk)) return;
+    let frames: Buffer[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (err) {
+      if (err instanceof FrameTooLargeError) {
+        this.host.logger.warn(`closing connection from ${this.peer()}: ${err.message}`);
+        return this.destroy();
+      }
+      throw err;
+    }
+    for (const frame of frames) {
+      if (this.isClosed()) return;
+      this.handleFrame(frame);
+    }
+  }
+
+  /** A four-letter word is recognised on the first 4 bytes of a fresh connection. */
+  private tryFourLetterWord(chunk: Buffer): boolean {
+    const head = Buffer.concat([this.decoder.peek() ?? Buffer.alloc(0), chunk]);
+    if (head.length < 4) return false;
+    const word = head.subarray(0, 4).toString('latin1');
+    const reply = this.host.fourLetterWord(word, this);
+    if (reply === null) return false;
+    this.phase = 'closed';
+    this.socket.end(reply);
+    return true;
+  }
+
+  private handleFrame(frame: Buffer): void {
+    switch (this.phase) {
+      case 'new':
+        return this.handleConnect(frame);
+      case 'handshaking':
+        if (this.early.length >= MAX_EARLY_FRAMES) return this.destroy();
+        this.early.push(Buffer.from(frame));
+        return;
+      case 'established':
+        return this.handleRequest(frame);
+      case 'closed':
+        return;
+    }
+  }
+
+  private handleConnect(frame: Buffer): void {
+    let req: R.ConnectRequest;
+    try {
+      const r = new JuteReader(frame, 0, frame.length, this.maxFrameBytes);
+      const base = R.ConnectRequestBase.read(r);
+      // 3.3-era clients stop before the readOnly byte.
+      req = { ...base, readOnly: r.remaining() > 0 ? r.bool() : undefined };
+    } catch (err) {
+      this.host.logger.warn(`closing connection from ${this.peer()}: malformed connect request (${(err as Error).message})`);
+      return this.destroy();
+    }
+    this.phase = 'handshaking';
+    this.host.server.connect(this, req);
+  }
+
+  sendConnectResponse(timeOut: number, sessionId: bigint, passwd: Buffer): void {
+    if (this.phase === 'closed') return;
+    this.timeoutMs = timeOut;
+    const w = new JuteWriter(64);
+    const at = w.beginFrame();
+    R.ConnectResponseBase.write(w, { protocolVersion: 0, timeOut, sessionId, passwd });
+    w.bool(false);
+    w.endFrame(at);
+    this.write(w.bytes());
+    if (timeOut <= 0) return;
+    this.phase = 'established';
+    const early = this.early.splice(0);
+    for (const frame of early) {
+      if (!this.established) return;
+      this.handleRequest(frame);
+    }
+  }
+
+  private handleRequest(frame: Buffer): void {
+    this.packetsReceived++;
+    const r = new JuteReader(frame, 0, frame.length, this.maxFrameBytes);
+    let header: R.RequestHeader;
+    try {
+      header = R.RequestHeader.read(r);
+    } catch {
+      this.host.logger.warn(`closing connection from ${this.peer()}: request shorter than its header`);
+      return this.destroy();
+    }
+    let req: Request;
+    try {
+      req = readRequest(header.type, r);
+    } catch (err) {
+      return this.rejectRequest(header, err);
+    }
+    if (req.type === OpCode.auth) return this.handleAuth(header.xid, req);
+    if (req.type === OpCode.sasl) return this.sendReply(header.xid, 0, Err.OK, OpCode.sasl, { token: null });
+    this.host.server.request(this, header.xid, header.type, req);
+    this.host.throttle(this);
+  }
+
+  private rejectRequest(header: R.RequestHeader, err: unknown): void {
+    if (err instanceof UnknownOpError) {
+      this.host.server.requestFailed(this, header.xid, header.type, Err.UNIMPLEMENTED);
+      return;
+    }
+    if (err instanceof JuteError) {
+      this.host.logger.warn(`malformed ${header.type} request from ${this.peer()}: ${err.message}`);
+      this.host.server.requestFailed(this, header.xid, header.type, Err.MARSHALLINGERROR);
+      return;
+    }
+    throw err;
+  }
+
+  /** Auth is answered at once, out of order, as ZooKeeper does; a failure closes the connection. */
+  private handleAuth(xid: number, req: Extract<Request, { type: typeof OpCode.auth }>): void {
+    const ids = authenticate(req.scheme, req.auth, this.host.server.config.superDigest);
+    if (ids === null) {
+      this.host.logger.warn(`authentication failed for scheme ${req.scheme} from ${this.peer()}`);
+      this.sendReply(xid, 0, Err.AUTHFAILED, OpCode.auth, null);
+      this.close('authentication failed');
+      return;
+    }
+    for (const id of ids) {
+      if (!this.authIds.some((a) => a.scheme === id.scheme && a.id === id.id)) this.authIds.push(id);
+    }
+    this.host.logger.info(`session ${hex(this.sessionId)}: auth success for scheme ${req.scheme} from ${this.peer()}`);
+    this.sendReply(xid, 0, Err.OK, OpCode.auth, null);
+  }
+
+  sendReply(xid: number, zxid: number, err: number, type: number, body: unknown): void {
+    if (this.phase === 'closed') return;
+    const w = new JuteWriter(128);
+    const at = w.beginFrame();
+    R.ReplyHeader.write(w, { xid, zxid, err });
+    if (err === Err.OK && body !== null && body !== undefined) writeBody(w, type, body);
+    w.endFrame(at);
+    this.packetsSent++;
+    if (zxid > this.lastZxidSent) this.lastZxidSent = zxid;
+    this.write(w.bytes());
+    this.host.replySent();
+  }
+
+  sendEvent(type: number, path: string): void {
+    if (this.phase !== 'established') return;
+    const w = new JuteWriter(64 + path.length);
+    const at = w.beginFrame();
+    R.ReplyHeader.write(w, { xid: Xid.notification, zxid: -1, err: 0 });
+    R.WatcherEvent.write(w, { type, state: KeeperState.SyncConnected, path });
+    w.endFrame(at);
+    this.write(w.bytes());
+  }
+
+  /** Replies of one event-loop turn leave in one socket write. */
+  private write(bytes: Buffer): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.socket.write(Buffer.from(bytes));
+    const queued = this.socket.writableLength;
+    if (queued > this.maxOutboundBytes * 4) {
+      this.host.logger.warn(`closing connection from ${this.peer()}: ${queued} bytes of replies unread`);
+      this.destroy();
+    } else if (queued > this.maxOutboundBytes) {
+      this.pause();
+    }
+  }
+
+  pause(): void {
+    if (this.paused || this.phase === 'closed') return;
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  resume(): void {
+    if (!this.paused || this.phase === 'closed') return;
+    if (this.socket.writableLength > this.maxOutboundBytes) return;
+    this.paused = false;
+    this.socket.resume();
+  }
+
+  private onDrain(): void {
+    this.resume();
+  }
+
+  close(reason: string): void {
+    if (this.phase === 'closed') return;
+    this.host.logger.debug(`closing connection from ${this.peer()}: ${reason}`);
+    this.phase = 'closed';
+    this.socket.end();
+  }
+
+  destroy(): void {
+    this.phase = 'closed';
+    this.socket.destroy();
+  }
+
+  private onClose(): void {
+    this.phase = 'closed';
+    this.host.connectionClosed(this);
+  }
+
+  peer(): string {
+    return `${this.remoteAddress}:${this.remotePort}`;
+  }
+}
+
+function writeBody(w: JuteWriter, type: number, body: unknown): void {
+  if (type === OpCode.multi || type === OpCode.multiRead) {
+    writeMultiResponse(w, body as MultiResult[]);
+    return;
+  }
+  responseCodec(type)?.write(w, body);
+}
+
+/** IPv4 clients on a dual-stack socket appear as ::ffff:a.b.c.d; ip ACLs expect a.b.c.d. */
+function normalizeAddress(addr: string): string {
+  return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
+}

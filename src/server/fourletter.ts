@@ -1,0 +1,191 @@
+/** Four-letter words: text answers to a command sent as the first four bytes of a connection. */
+import type { ServerConfig } from './config.js';
+import type { Connection } from './connection.js';
+import { hex } from './logger.js';
+import type { ZkServer } from './zkserver.js';
+
+export const FOUR_LETTER_WORDS = new Set([
+  'ruok', 'srvr', 'stat', 'conf', 'cons', 'envi', 'mntr', 'wchs', 'wchc', 'wchp', 'dump', 'isro', 'crst', 'srst', 'dirs', 'gtmk', 'stmk', 'hash',
+]);
+
+export const PADDOCK_VERSION = '0.1.0';
+/** Tools parse this line; keep ZooKeeper's shape and say which server it really is. */
+export const VERSION_LINE = `3.8.0-paddock-${PADDOCK_VERSION}, built on 2026-11-22 00:00 UTC`;
+
+export interface FourLetterContext {
+  server: ZkServer;
+  config: ServerConfig;
+  connections: () => Iterable<Connection>;
+  startedAtMs: number;
+  dataDirSize: () => number;
+  logDirSize: () => number;
+  resetConnectionStats: () => void;
+}
+
+export function answerFourLetterWord(word: string, ctx: FourLetterContext): string | null {
+  if (!FOUR_LETTER_WORDS.has(word)) return null;
+  const wl = ctx.config.fourLetterWhitelist;
+  if (!wl.has('*') && !wl.has(word)) return `${word} is not executed because it is not in the whitelist.\n`;
+  switch (word) {
+    case 'ruok':
+      return 'imok';
+    case 'isro':
+      return 'rw';
+    case 'srvr':
+      return serverStats(ctx, false);
+    case 'stat':
+      return serverStats(ctx, true);
+    case 'conf':
+      return conf(ctx.config);
+    case 'cons':
+      return [...ctx.connections()].map((c) => connectionLine(c, true)).join('') + '\n';
+    case 'envi':
+      return envi();
+    case 'mntr':
+      return mntr(ctx);
+    case 'wchs':
+      return wchs(ctx);
+    case 'wchc':
+      return wchc(ctx);
+    case 'wchp':
+      return wchp(ctx);
+    case 'dump':
+      return dump(ctx);
+    case 'crst':
+      ctx.resetConnectionStats();
+      return 'Connection stats reset.\n';
+    case 'srst':
+      ctx.server.stats.reset();
+      return 'Server stats reset.\n';
+    case 'dirs':
+      return `datadir_size: ${ctx.dataDirSize()}\nlogdir_size: ${ctx.logDirSize()}\n`;
+    case 'gtmk':
+      return '0\n';
+    case 'stmk':
+      return '0\n';
+    case 'hash':
+      return 'Digest in use: not supported\n';
+    default:
+      return null;
+  }
+}
+
+function serverStats(ctx: FourLetterContext, withClients: boolean): string {
+  const s = ctx.server;
+  const lines = [`Zookeeper version: ${VERSION_LINE}`];
+  if (withClients) {
+    lines.push('Clients:');
+    for (const c of ctx.connections()) lines.push(connectionLine(c, false).trimEnd());
+    lines.push('');
+  }
+  lines.push(
+    `Latency min/avg/max: ${s.stats.minLatency()}/${s.stats.avgLatencyMs().toFixed(4)}/${s.stats.maxLatencyMs}`,
+    `Received: ${s.stats.packetsReceived}`,
+    `Sent: ${s.stats.packetsSent}`,
+    `Connections: ${s.connectionCount()}`,
+    `Outstanding: ${s.outstandingRequests()}`,
+    `Zxid: ${hex(s.lastZxid())}`,
+    'Mode: standalone',
+    `Node count: ${s.tree.nodeCount()}`,
+  );
+  return lines.join('\n') + '\n';
+}
+
+function connectionLine(c: Connection, detailed: boolean): string {
+  const base = ` /${c.remoteAddress}:${c.remotePort}[${c.established ? 1 : 0}](queued=0,recved=${c.packetsReceived},sent=${c.packetsSent}`;
+  if (!detailed || !c.established) return base + ')\n';
+  return `${base},sid=${hex(c.sessionId)},lop=NA,est=${c.connectedAtMs},to=${c.timeoutMs},lzxid=${hex(c.lastZxidSent)})\n`;
+}
+
+function conf(cfg: ServerConfig): string {
+  const entries: [string, string | number][] = [
+    ['clientPort', cfg.clientPort],
+    ['clientPortAddress', cfg.clientPortAddress],
+    ['dataDir', cfg.dataDir],
+    ['dataLogDir', cfg.dataLogDir],
+    ['tickTime', cfg.tickTime],
+    ['maxClientCnxns', cfg.maxClientCnxns],
+    ['minSessionTimeout', cfg.minSessionTimeout === -1 ? cfg.tickTime * 2 : cfg.minSessionTimeout],
+    ['maxSessionTimeout', cfg.maxSessionTimeout === -1 ? cfg.tickTime * 20 : cfg.maxSessionTimeout],
+    ['clientPortListenBacklog', -1],
+    ['serverId', cfg.serverId],
+  ];
+  return entries.map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
+}
+
+function envi(): string {
+  const lines = [
+    'Environment:',
+    `zookeeper.version=${VERSION_LINE}`,
+    `host.name=${process.env.HOSTNAME ?? 'localhost'}`,
+    `node.version=${process.version}`,
+    `os.name=${process.platform}`,
+    `os.arch=${process.arch}`,
+    `user.dir=${process.cwd()}`,
+    `process.pid=${process.pid}`,
+    `os.memory.rss=${Math.round(process.memoryUsage().rss / 1048576)}MB`,
+  ];
+  return lines.join('\n') + '\n';
+}
+
+function mntr(ctx: FourLetterContext): string {
+  const s = ctx.server;
+  const mem = process.memoryUsage();
+  const ephemerals = [...s.tree.allEphemerals().values()].reduce((n, paths) => n + paths.length, 0);
+  const rows: [string, string | number][] = [
+    ['version', VERSION_LINE],
+    ['avg_latency', s.stats.avgLatencyMs().toFixed(4)],
+    ['max_latency', s.stats.maxLatencyMs],
+    ['min_latency', s.stats.minLatency()],
+    ['packets_received', s.stats.packetsReceived],
+    ['packets_sent', s.stats.packetsSent],
+    ['num_alive_connections', s.connectionCount()],
+    ['outstanding_requests', s.outstandingRequests()],
+    ['server_state', 'standalone'],
+    ['znode_count', s.tree.nodeCount()],
+    ['watch_count', s.watches.watchCount()],
+    ['ephemerals_count', ephemerals],
+    ['approximate_data_size', s.tree.approximateDataSize()],
+    ['global_sessions', s.sessions.size()],
+    ['local_sessions', 0],
+    ['uptime', Date.now() - ctx.startedAtMs],
+    ['last_zxid', hex(s.lastZxid())],
+    ['heap_used_bytes', mem.heapUsed],
+    ['rss_bytes', mem.rss],
+  ];
+  return rows.map(([k, v]) => `zk_${k}\t${v}`).join('\n') + '\n';
+}
+
+function wchs(ctx: FourLetterContext): string {
+  const sum = ctx.server.watches.summary();
+  return `${sum.connections} connections watching ${sum.paths} paths\nTotal watches:${sum.total}\n`;
+}
+
+function wchc(ctx: FourLetterContext): string {
+  const out: string[] = [];
+  for (const [link, paths] of ctx.server.watches.pathsByWatcher()) {
+    out.push(hex(link.sessionId), ...paths.map((p) => `\t${p}`));
+  }
+  return out.join('\n') + '\n';
+}
+
+function wchp(ctx: FourLetterContext): string {
+  const out: string[] = [];
+  for (const [path, links] of ctx.server.watches.watchersByPath()) {
+    out.push(path, ...links.map((l) => `\t${hex(l.sessionId)}`));
+  }
+  return out.join('\n') + '\n';
+}
+
+function dump(ctx: FourLetterContext): string {
+  const s = ctx.server;
+  const sessions = [...s.sessions.all()];
+  const lines = ['SessionTracker dump:', `Global Sessions(${sessions.length}):`];
+  for (const sess of sessions) lines.push(`${hex(sess.id)}\t${sess.timeoutMs}ms`);
+  const eph = s.tree.allEphemerals();
+  lines.push('ephemeral nodes dump:', `Sessions with Ephemerals (${eph.size}):`);
+  for (const [id, paths] of eph) lines.push(`${hex(id)}:`, ...paths.map((p) => `\t${p}`));
+  lines.push('Connections dump:', `Connections Sets (${s.connectionCount()}):`);
+  return lines.join('\n') + '\n';
+}
+

@@ -1,0 +1,167 @@
+/**
+ * The network edge of a standalone server: listens, enforces connection limits, runs the tick
+ * timer, and wires sockets to the ZkServer pipeline.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { MemoryCommitLog, type CommitLog } from './commitlog.js';
+import { defaultConfig, type ServerConfig } from './config.js';
+import { Connection, type ConnectionHost } from './connection.js';
+import { answerFourLetterWord } from './fourletter.js';
+import { createLogger, hex, type Logger } from './logger.js';
+import { ZkServer } from './zkserver.js';
+
+export interface PaddockServer {
+  readonly port: number;
+  readonly host: string;
+  readonly server: ZkServer;
+  /** Expires a session now, as if its timeout had passed. */
+  expireSession(sessionId: bigint): boolean;
+  /** Drops the connection of a session without ending the session. */
+  dropConnection(sessionId: bigint): boolean;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  commitLog?: CommitLog;
+}
+
+export function resolveConfig(overrides: Partial<ServerConfig>): ServerConfig {
+  const cfg = { ...defaultConfig(), ...overrides };
+  if (overrides.dataLogDir === undefined) cfg.dataLogDir = cfg.dataDir;
+  return cfg;
+}
+
+export async function startServer(overrides: Partial<ServerConfig> = {}, options: StartOptions = {}): Promise<PaddockServer> {
+  const config = resolveConfig(overrides);
+  const logger = options.logger ?? createLogger('server');
+  const commitLog = options.commitLog ?? new MemoryCommitLog();
+  const zk = new ZkServer(config, { now: () => Date.now(), log: commitLog, logger });
+  const net = new NetworkServer(zk, config, logger);
+  await net.listen();
+  logger.info(`Paddock listening on ${net.host}:${net.port} (tickTime ${config.tickTime} ms, standalone)`);
+  return {
+    port: net.port,
+    host: net.host,
+    server: zk,
+    expireSession: (id) => zk.expireSession(id),
+    dropConnection: (id) => net.dropConnection(id),
+    close: async () => {
+      await net.close();
+      await commitLog.close();
+    },
+  };
+}
+
+class NetworkServer implements ConnectionHost {
+  private readonly listener: Server;
+  private readonly connections = new Set<Connection>();
+  private readonly perIp = new Map<string, number>();
+  private readonly throttled = new Set<Connection>();
+  private ticker: NodeJS.Timeout | null = null;
+  private readonly startedAtMs = Date.now();
+  port = 0;
+  host = '';
+
+  constructor(
+    readonly server: ZkServer,
+    private readonly config: ServerConfig,
+    readonly logger: Logger,
+  ) {
+    this.listener = createServer((socket) => this.accept(socket));
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.listener.once('error', reject);
+      this.listener.listen(this.config.clientPort, this.config.clientPortAddress, () => {
+        const addr = this.listener.address();
+        if (addr && typeof addr === 'object') {
+          this.port = addr.port;
+          this.host = addr.address;
+        }
+        this.listener.off('error', reject);
+        this.ticker = setInterval(() => this.server.tick(), Math.max(10, Math.floor(this.config.tickTime / 2)));
+        this.ticker.unref();
+        resolve();
+      });
+    });
+  }
+
+  private accept(socket: Socket): void {
+    const ip = (socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.)/, '');
+    const fromIp = this.perIp.get(ip) ?? 0;
+    if (this.config.maxClientCnxns > 0 && fromIp >= this.config.maxClientCnxns) {
+      this.logger.warn(`too many connections from ${ip} - max is ${this.config.maxClientCnxns}; connection refused`);
+      socket.destroy();
+      return;
+    }
+    if (this.config.maxCnxns > 0 && this.connections.size >= this.config.maxCnxns) {
+      this.logger.warn(`too many connections (${this.connections.size}) - max is ${this.config.maxCnxns}; connection from ${ip} refused`);
+      socket.destroy();
+      return;
+    }
+    this.perIp.set(ip, fromIp + 1);
+    const conn = new Connection(socket, this, this.config.juteMaxBuffer, this.config.maxOutboundBytesPerConnection);
+    this.connections.add(conn);
+  }
+
+  fourLetterWord(word: string, _conn: Connection): string | null {
+    return answerFourLetterWord(word, {
+      server: this.server,
+      config: this.config,
+      connections: () => this.connections,
+      startedAtMs: this.startedAtMs,
+      dataDirSize: () => 0,
+      logDirSize: () => 0,
+      resetConnectionStats: () => {
+        for (const c of this.connections) {
+          c.packetsReceived = 0;
+          c.packetsSent = 0;
+        }
+      },
+    });
+  }
+
+  connectionClosed(conn: Connection): void {
+    if (!this.connections.delete(conn)) return;
+    this.throttled.delete(conn);
+    const n = (this.perIp.get(conn.remoteAddress) ?? 1) - 1;
+    if (n <= 0) this.perIp.delete(conn.remoteAddress);
+    else this.perIp.set(conn.remoteAddress, n);
+    this.server.disconnected(conn);
+    if (conn.sessionId !== 0n) this.logger.debug(`connection for session ${hex(conn.sessionId)} from ${conn.peer()} closed`);
+  }
+
+  /** globalOutstandingLimit: stop reading from a connection while too much is in flight. */
+  throttle(conn: Connection): void {
+    if (this.server.outstandingRequests() <= this.config.globalOutstandingLimit) return;
+    conn.pause();
+    this.throttled.add(conn);
+  }
+
+  replySent(): void {
+    if (this.throttled.size === 0) return;
+    if (this.server.outstandingRequests() > this.config.globalOutstandingLimit) return;
+    for (const c of this.throttled) c.resume();
+    this.throttled.clear();
+  }
+
+  dropConnection(sessionId: bigint): boolean {
+    for (const c of this.connections) {
+      if (c.sessionId === sessionId) {
+        c.destroy();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  close(): Promise<void> {
+    if (this.ticker) clearInterval(this.ticker);
+    for (const c of this.connections) c.destroy();
+    return new Promise((resolve) => this.listener.close(() => resolve()));
+  }
+}
+
+export type { ServerConfig } from './config.js';
