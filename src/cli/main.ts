@@ -4,7 +4,7 @@
  * User errors print one readable line (no stack trace); see `paddock help`.
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError, type ServerConfig } from '../server/config.js';
+import { ConfigError, isDistributed, type ServerConfig } from '../server/config.js';
 import { UsageError, loadServerConfig, parseCommandLine, usage, type Command } from './args.js';
 
 interface RunningServer {
@@ -44,10 +44,16 @@ async function importOptional<T>(specifier: string, what: string): Promise<T> {
   }
 }
 
-async function loadStartServer(): Promise<StartServer> {
-  const mod = await importOptional<{ startServer?: StartServer }>('../server/index.js', 'the server');
+interface ServerModule {
+  startServer?: StartServer;
+  /** Set to true by the server module once it can run as an ensemble member. */
+  ensembleSupported?: boolean;
+}
+
+async function loadServerModule(): Promise<{ startServer: StartServer; ensembleSupported: boolean }> {
+  const mod = await importOptional<ServerModule>('../server/index.js', 'the server');
   if (typeof mod.startServer !== 'function') throw new ExitError('paddock: the server is not available in this build', 1);
-  return mod.startServer;
+  return { startServer: mod.startServer, ensembleSupported: mod.ensembleSupported === true };
 }
 
 async function loadRunDataCommand(): Promise<RunDataCommand> {
@@ -74,8 +80,17 @@ function waitForSignal(): Promise<NodeJS.Signals> {
 
 async function runServer(configPath: string | null): Promise<number> {
   const { config, warnings, source } = loadServerConfig(configPath, process.cwd());
+  const { startServer, ensembleSupported } = await loadServerModule();
+  if (isDistributed(config) && !ensembleSupported) {
+    warnings.push(
+      `the server.N lines describe an ensemble of ${config.servers.length} servers, but this build runs ` +
+        `standalone only: serving as a standalone server (id ${config.serverId}) that does not replicate`,
+    );
+  }
   for (const w of warnings) process.stderr.write(`paddock: warning: ${w}\n`);
-  const startServer = await loadStartServer();
+  process.stderr.write(
+    `paddock: starting with ${source === null ? 'the built-in configuration' : source} (dataDir ${config.dataDir})\n`,
+  );
   const stopped = waitForSignal();
   let server: RunningServer;
   try {
@@ -91,10 +106,6 @@ async function runServer(configPath: string | null): Promise<number> {
     }
     throw e;
   }
-  process.stderr.write(
-    `paddock: serving clients on ${config.clientPortAddress}:${server.port}` +
-      ` (${source === null ? 'built-in configuration' : source}, dataDir ${config.dataDir})\n`,
-  );
   const sig = await stopped;
   process.stderr.write(`paddock: ${sig} received, shutting down\n`);
   await server.close();

@@ -1,0 +1,211 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../support/ports.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const PKG = JSON.parse(readFileSync(fileURLToPath(new URL('../../../package.json', import.meta.url)), 'utf8')) as { version: string };
+
+function run(args: string[], cwd?: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', cwd, timeout: 30000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), 'paddock-cli-'));
+}
+
+test('main.js starts with a node shebang', () => {
+  assert.ok(readFileSync(MAIN, 'utf8').startsWith('#!/usr/bin/env node\n'));
+});
+
+test('help lists every subcommand', () => {
+  for (const args of [['--help'], ['-h'], ['help'], []]) {
+    const r = run(args);
+    assert.equal(r.status, 0, args.join(' '));
+    for (const cmd of ['server', 'data', 'version', 'help']) assert.match(r.stdout, new RegExp(`^  ${cmd}\\b`, 'm'));
+    assert.equal(r.stderr, '');
+  }
+});
+
+test('help for each subcommand', () => {
+  for (const cmd of ['server', 'data', 'version', 'help']) {
+    const r = run(['help', cmd]);
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, new RegExp(`^Usage: paddock ${cmd}`));
+  }
+  const r = run(['server', '--help']);
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /^Usage: paddock server \[path\/to\/zoo.cfg\]/);
+  assert.match(r.stdout, /clientPort 2181, tickTime 2000, dataDir \.\/data/);
+});
+
+test('version', () => {
+  for (const args of [['version'], ['--version'], ['-V']]) {
+    const r = run(args);
+    assert.equal(r.status, 0);
+    assert.equal(r.stdout, `paddock ${PKG.version}\n`);
+  }
+});
+
+test('unknown command: one line plus a hint, exit 2, no stack', () => {
+  const r = run(['frobnicate']);
+  assert.equal(r.status, 2);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, "paddock: unknown command 'frobnicate'\nRun 'paddock help' for usage.\n");
+});
+
+test('bad flags exit 2 with a readable message', () => {
+  let r = run(['--frob']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^paddock: unknown option '--frob'\n/);
+  r = run(['server', '--port=1']);
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr, "paddock server: unknown option '--port'\nRun 'paddock help server' for usage.\n");
+  r = run(['server', 'a.cfg', 'b.cfg']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /unexpected argument 'b\.cfg'/);
+  r = run(['help', 'nope']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /unknown command 'nope'/);
+  r = run(['version', 'extra']);
+  assert.equal(r.status, 2);
+});
+
+test('missing config file: clear message, exit 1', () => {
+  const r = run(['server', '/nonexistent/dir/zoo.cfg']);
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr, 'paddock: config file not found: /nonexistent/dir/zoo.cfg\n');
+});
+
+test('a directory given as config file: clear message, exit 1', () => {
+  const dir = tmp();
+  try {
+    const r = run(['server', dir]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^paddock: config file .* is a directory\n$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bad config values: message names the key and value, exit 1, no stack', () => {
+  const dir = tmp();
+  try {
+    const cases: [string, RegExp][] = [
+      ['tickTime=fast\ndataDir=/d\nclientPort=2181\n', /^paddock: invalid tickTime 'fast': not an integer\n$/],
+      ['dataDir=/d\nclientPort=99999\n', /^paddock: invalid clientPort '99999'/],
+      ['dataDir=/d\nclientPort=-1\n', /^paddock: invalid clientPort '-1'/],
+      ['clientPort=2181\n', /^paddock: dataDir is not set\n$/],
+      ['dataDir=/d\nclientPort=2181\nminSessionTimeout=9000\nmaxSessionTimeout=100\n', /^paddock: minSessionTimeout \(9000\) must not be larger than maxSessionTimeout \(100\)/],
+      ['dataDir=/d\nclientPort=2181\nstandaloneEnabled=perhaps\n', /^paddock: invalid standaloneEnabled 'perhaps': expected true or false\n$/],
+    ];
+    for (const [text, re] of cases) {
+      const cfg = join(dir, 'zoo.cfg');
+      writeFileSync(cfg, text);
+      const r = run(['server', cfg]);
+      assert.equal(r.status, 1, text);
+      assert.match(r.stderr, re);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('ensemble config without dataDir/myid is a clear error; with a bad myid too', () => {
+  const dir = tmp();
+  try {
+    const data = join(dir, 'data');
+    mkdirSync(data);
+    const cfg = join(dir, 'zoo.cfg');
+    writeFileSync(cfg, `dataDir=${data}\nclientPort=2181\ninitLimit=5\nsyncLimit=2\nserver.1=a:2888:3888\nserver.2=b:2888:3888\nserver.3=c:2888:3888\n`);
+    let r = run(['server', cfg]);
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, `paddock: myid file is missing: ${join(data, 'myid')} must hold this server's id\n`);
+    writeFileSync(join(data, 'myid'), 'replace this text\n');
+    r = run(['server', cfg]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^paddock: invalid myid file: server id 'replace this text' is not a number\n$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const serverBuilt = existsSync(fileURLToPath(new URL('../../src/server/index.js', import.meta.url)));
+
+function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = (): void => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve();
+      });
+      s.once('error', () => {
+        s.destroy();
+        if (Date.now() > deadline) reject(new Error(`port ${port} never opened`));
+        else setTimeout(attempt, 100);
+      });
+    };
+    attempt();
+  });
+}
+
+async function startAndStop(lines: string[], myid: string | null, signal: NodeJS.Signals): Promise<string> {
+  const dir = tmp();
+  try {
+    const port = await freePort();
+    const cfg = join(dir, 'zoo.cfg');
+    const data = join(dir, 'data');
+    mkdirSync(data);
+    if (myid !== null) writeFileSync(join(data, 'myid'), myid);
+    writeFileSync(cfg, [`dataDir=${data}`, `clientPort=${port}`, 'clientPortAddress=127.0.0.1', ...lines].join('\n') + '\n');
+    const child = spawn(process.execPath, [MAIN, 'server', cfg], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await waitForPort(port, 20000);
+    } catch (e) {
+      child.kill('SIGKILL');
+      throw new Error(`${(e as Error).message}; stderr: ${stderr}`);
+    }
+    child.kill(signal);
+    assert.equal(await exited, 0, stderr);
+    return stderr;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const skipServer = serverBuilt ? false : 'src/server/index.ts not built yet';
+
+test('paddock server zoo.cfg starts, warns about unused keys, and stops cleanly on SIGTERM', { skip: skipServer }, async () => {
+  const stderr = await startAndStop(['tickTime=2000', 'admin.enableServer=false', 'quorumListenOnAllIPs=true', 'server.1=localhost:2888:3888'], null, 'SIGTERM');
+  assert.match(stderr, /paddock: warning: quorumListenOnAllIPs is not used by Paddock; accepted and ignored/);
+});
+
+test('paddock server with an ensemble zoo.cfg starts with warnings and stops on SIGINT', { skip: skipServer }, async () => {
+  const stderr = await startAndStop(
+    ['tickTime=2000', 'initLimit=10', 'syncLimit=5', 'admin.enableServer=false', 'electionAlg=3',
+      'server.1=127.0.0.1:2888:3888', 'server.2=127.0.0.2:2888:3888', 'server.3=127.0.0.3:2888:3888'],
+    '2\n',
+    'SIGINT',
+  );
+  assert.match(stderr, /paddock: warning: electionAlg accepted and ignored/);
+  const mod = (await import(new URL('../../src/server/index.js', import.meta.url).href)) as { ensembleSupported?: boolean };
+  if (mod.ensembleSupported !== true) assert.match(stderr, /paddock: warning: the server\.N lines describe an ensemble of 3 servers/);
+});
+
+test('paddock data without the data tools built gives a clear message', { skip: existsSync(fileURLToPath(new URL('../../src/cli/data.js', import.meta.url))) ? 'data tools present' : false }, () => {
+  const r = run(['data', 'help']);
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr, 'paddock: the data command is not available in this build\n');
+});
