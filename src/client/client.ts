@@ -49,7 +49,7 @@ import { WatchRegistry, type OneShotKind, type PersistentKind, type PersistentWa
 export interface ClientOptions {
   /** Requested session timeout; the server clamps it (ZooKeeper: 2..20 ticks). Default 30000. */
   sessionTimeoutMs?: number;
-  /** Time allowed for one TCP connect plus handshake. Default: session timeout / number of hosts. */
+  /** Time allowed for one TCP connect plus handshake. Default: session timeout / 3 / number of hosts, at least 1 s. */
   connectTimeoutMs?: number;
   /** How long `connect()` waits for the first session before rejecting. Default: unbounded. */
   initialConnectTimeoutMs?: number;
@@ -301,7 +301,7 @@ export class ZooKeeperClient {
     const host = this.hosts[this.hostIndex % this.hosts.length] as HostPort;
     this.hostIndex++;
     const connectTimeoutMs =
-      this.options.connectTimeoutMs ?? Math.max(1000, Math.floor(this.options.sessionTimeoutMs / this.hosts.length));
+      this.options.connectTimeoutMs ?? Math.max(1000, Math.floor(this.options.sessionTimeoutMs / 3 / this.hosts.length));
     this.options.log?.(`connecting to ${host.host}:${host.port}`);
     const socket = netConnect({ host: host.host, port: host.port });
     socket.setNoDelay(true);

@@ -1,0 +1,70 @@
+/** Helpers for client and recipe tests: unique paths, event waits with timeouts, session kill. */
+import { randomUUID } from 'node:crypto';
+import { connect, type ClientOptions, type SessionEvent, type ZooKeeperClient } from '../../src/client/index.js';
+
+let counter = 0;
+/** A fresh top-level path per test, so tests on one server never see each other's nodes. */
+export function uniquePath(prefix = 't'): string {
+  return `/${prefix}-${process.pid}-${++counter}-${randomUUID().slice(0, 8)}`;
+}
+
+/** Short sessions keep expiry tests fast; the test servers tick every 200 ms (sessions 0.4-4 s). */
+export const FAST: ClientOptions = { sessionTimeoutMs: 2000, reconnectBackoff: { initialMs: 20, maxMs: 200 } };
+
+export async function client(connectString: string, options: ClientOptions = {}): Promise<ZooKeeperClient> {
+  return connect(connectString, { ...FAST, initialConnectTimeoutMs: 20_000, ...options });
+}
+
+/** Resolves with the first session event matching `pred`, or rejects after `timeoutMs`. */
+export function nextSessionEvent(
+  zk: ZooKeeperClient,
+  pred: (e: SessionEvent) => boolean,
+  timeoutMs = 15_000,
+): Promise<SessionEvent> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no matching session event within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const off = zk.onSession((e) => {
+      if (!pred(e)) return;
+      clearTimeout(timer);
+      off();
+      resolve(e);
+    });
+  });
+}
+
+/** Rejects if `promise` does not settle within `timeoutMs`. */
+export function within<T>(promise: Promise<T>, timeoutMs: number, what = 'operation'): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not finish within ${timeoutMs} ms`)), timeoutMs);
+    }),
+  ]);
+}
+
+/**
+ * Expires `zk`'s session from the server's side: a second connection attaches to the same
+ * session id and password and closes it (the technique of Curator's KillSession), which works
+ * against any ZooKeeper-compatible server.
+ */
+export async function killSession(zk: ZooKeeperClient, connectString: string): Promise<void> {
+  const id = zk.sessionId;
+  const passwd = zk.sessionPassword;
+  if (id === null || passwd === null) throw new Error('no session to kill');
+  const { killSessionById } = await import('./kill-session.js');
+  await killSessionById(connectString, id, passwd);
+}
+
+/** Polls `check` (for state owned by other processes with no event to wait on) until true. */
+export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 15_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
