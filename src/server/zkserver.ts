@@ -258,8 +258,10 @@ export class ZkServer {
     state.pendingWrites++;
     const onApplied = (applied: Applied): void => {
       state.pendingWrites--;
-      const body = applied.result && applied.err === Err.OK ? replyBody(slot.type, applied.result, applied.txn.body) : null;
-      this.finish(slot, applied.zxid, applied.err, body);
+      // A failed multi still answers OK: the per-op results carry the errors.
+      const err = applied.result && slot.type === OpCode.multi ? Err.OK : applied.err;
+      const body = applied.result && err === Err.OK ? replyBody(slot.type, applied.result, applied.txn.body) : null;
+      this.finish(slot, applied.zxid, err, body);
       this.flush(link, state);
     };
     if (slot.type === OpCode.closeSession) {

@@ -1,0 +1,253 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect as netConnect } from 'node:net';
+import { CreateMode, Err, EventType, OpCode } from '../../src/jute/constants.js';
+import type { Stat } from '../../src/jute/records.js';
+import type { Request } from '../../src/jute/requests.js';
+import { RawClient } from '../support/rawclient.js';
+import { fourLetterWord } from '../support/zookeeper.js';
+import { client, create, OPEN, withServer } from './helpers.js';
+
+test('create, read, set and delete with ZooKeeper Stat semantics', async () => {
+  await withServer({}, async (s) => {
+    const c = await client(s);
+    const created = await c.send({ type: OpCode.create2, path: '/a', data: Buffer.from('x'), acl: OPEN, flags: 0, ttl: -1 });
+    assert.equal(created.header.err, Err.OK);
+    const stat = (created.body as { stat: Stat }).stat;
+    assert.equal(stat.czxid, created.header.zxid);
+    assert.equal(stat.version, 0);
+    await c.send(create('/a/b'));
+    await c.send({ type: OpCode.delete, path: '/a/b', version: -1 });
+    const parent = await c.send({ type: OpCode.exists, path: '/a', watch: false });
+    const ps = (parent.body as { stat: Stat }).stat;
+    assert.equal(ps.cversion, 2, 'cversion counts the child create and the delete');
+    assert.equal(ps.numChildren, 0);
+    const badVersion = await c.send({ type: OpCode.setData, path: '/a', data: Buffer.from('y'), version: 7 });
+    assert.equal(badVersion.header.err, Err.BADVERSION);
+    assert.equal(badVersion.body, null);
+    const set = await c.send({ type: OpCode.setData, path: '/a', data: Buffer.from('y'), version: 0 });
+    assert.equal((set.body as { stat: Stat }).stat.version, 1);
+    const got = await c.send({ type: OpCode.getData, path: '/a', watch: false });
+    assert.equal((got.body as { data: Buffer }).data.toString(), 'y');
+    const exists = await c.send(create('/a'));
+    assert.equal(exists.header.err, Err.NODEEXISTS);
+    await c.close();
+  });
+});
+
+test('a failed write still takes a zxid, as in ZooKeeper', async () => {
+  await withServer({}, async (s) => {
+    const c = await client(s);
+    const first = await c.send(create('/z'));
+    const failed = await c.send(create('/z'));
+    const next = await c.send(create('/z2'));
+    assert.equal(failed.header.err, Err.NODEEXISTS);
+    assert.equal(failed.header.zxid, first.header.zxid + 1);
+    assert.equal(next.header.zxid, first.header.zxid + 2);
+    await c.close();
+  });
+});
+
+test('pipelined requests are answered in order and a read sees its own session\'s earlier write', async () => {
+  await withServer({}, async (s) => {
+    const c = await client(s);
+    const replies = await Promise.all([
+      c.send(create('/p', 'v1')),
+      c.send({ type: OpCode.getData, path: '/p', watch: false }),
+      c.send({ type: OpCode.setData, path: '/p', data: Buffer.from('v2'), version: -1 }),
+      c.send({ type: OpCode.getData, path: '/p', watch: false }),
+    ]);
+    assert.deepEqual(replies.map((r) => r.header.err), [0, 0, 0, 0]);
+    assert.equal((replies[1]!.body as { data: Buffer }).data.toString(), 'v1');
+    assert.equal((replies[3]!.body as { data: Buffer }).data.toString(), 'v2');
+    await c.close();
+  });
+});
+
+test('sequential names come from the parent cversion and ephemerals go with their session', async () => {
+  await withServer({}, async (s) => {
+    const a = await client(s);
+    const b = await client(s);
+    await a.send(create('/q'));
+    const s1 = await a.send(create('/q/n-', '', CreateMode.EPHEMERAL_SEQUENTIAL));
+    const s2 = await a.send(create('/q/n-', '', CreateMode.PERSISTENT_SEQUENTIAL));
+    assert.equal((s1.body as { path: string }).path, '/q/n-0000000000');
+    assert.equal((s2.body as { path: string }).path, '/q/n-0000000001');
+    const eph = await a.send({ type: OpCode.getEphemerals, path: '/' });
+    assert.deepEqual((eph.body as { ephemerals: string[] }).ephemerals, ['/q/n-0000000000']);
+    await b.send({ type: OpCode.exists, path: '/q/n-0000000000', watch: true });
+    await a.close();
+    const ev = await b.waitForEvent((e) => e.path === '/q/n-0000000000');
+    assert.equal(ev.type, EventType.NodeDeleted);
+    const gone = await b.send({ type: OpCode.exists, path: '/q/n-0000000000', watch: false });
+    assert.equal(gone.header.err, Err.NONODE);
+    await b.close();
+  });
+});
+
+test('a session expires after its timeout when its client goes silent', async () => {
+  await withServer({ tickTime: 50, minSessionTimeout: 200, maxSessionTimeout: 400 }, async (s) => {
+    const watcher = await client(s);
+    const doomed = await RawClient.connect('127.0.0.1', s.port, { timeoutMs: 200 });
+    assert.equal(doomed.session.timeOut, 200);
+    await doomed.send(create('/e', '', CreateMode.EPHEMERAL));
+    await watcher.send({ type: OpCode.exists, path: '/e', watch: true });
+    // The doomed client never pings: only expiry can delete its node.
+    const ev = await watcher.waitForEvent((e) => e.path === '/e', 5000);
+    assert.equal(ev.type, EventType.NodeDeleted);
+    await doomed.closed;
+    await assert.rejects(
+      RawClient.connect('127.0.0.1', s.port, { sessionId: doomed.sessionId, passwd: doomed.session.passwd ?? undefined }),
+      /expired/,
+      'an expired session is refused with timeOut 0',
+    );
+    await watcher.close();
+  });
+});
+
+test('a client reconnects to its session with id and password; a wrong password is refused', async () => {
+  await withServer({}, async (s) => {
+    const first = await client(s);
+    await first.send(create('/r', '', CreateMode.EPHEMERAL));
+    first.destroy();
+    const again = await RawClient.connect('127.0.0.1', s.port, { sessionId: first.sessionId, passwd: first.session.passwd ?? undefined });
+    assert.equal(again.sessionId, first.sessionId);
+    const eph = await again.send({ type: OpCode.exists, path: '/r', watch: false });
+    assert.equal(eph.header.err, Err.OK);
+    await assert.rejects(RawClient.connect('127.0.0.1', s.port, { sessionId: first.sessionId, passwd: Buffer.alloc(16, 7) }), /expired/);
+    await again.close();
+  });
+});
+
+test('a client that has seen a newer zxid than the server is refused', async () => {
+  await withServer({}, async (s) => {
+    await assert.rejects(RawClient.connect('127.0.0.1', s.port, { lastZxidSeen: 1000, handshakeTimeoutMs: 5000 }));
+  });
+});
+
+test('digest auth, ACL checks and masked getACL', async () => {
+  await withServer({}, async (s) => {
+    const owner = await client(s);
+    const stranger = await client(s);
+    const auth = await owner.send({ type: OpCode.auth, authType: 0, scheme: 'digest', auth: Buffer.from('bob:secret') });
+    assert.equal(auth.header.err, Err.OK);
+    const created = await owner.send(create('/secret', 'x', CreateMode.PERSISTENT, [{ perms: 31, id: { scheme: 'auth', id: '' } }]));
+    assert.equal(created.header.err, Err.OK);
+    const denied = await stranger.send({ type: OpCode.getData, path: '/secret', watch: false });
+    assert.equal(denied.header.err, Err.NOAUTH);
+    const acl = await owner.send({ type: OpCode.getACL, path: '/secret' });
+    assert.equal((acl.body as { acl: { id: { id: string } }[] }).acl[0]!.id.id, 'bob:fyVmFCwVbTJYrznoSu1koqYEYF0=');
+    const who = await owner.send({ type: OpCode.whoAmI });
+    assert.deepEqual((who.body as { clientInfo: unknown[] }).clientInfo, [
+      { authScheme: 'ip', user: '127.0.0.1' },
+      { authScheme: 'digest', user: 'bob' },
+    ]);
+    const invalid = await stranger.send(create('/bad', '', CreateMode.PERSISTENT, [{ perms: 31, id: { scheme: 'auth', id: '' } }]));
+    assert.equal(invalid.header.err, Err.INVALIDACL);
+    const badAuth = await stranger.send({ type: OpCode.auth, authType: 0, scheme: 'nosuch', auth: Buffer.from('x') });
+    assert.equal(badAuth.header.err, Err.AUTHFAILED);
+    await stranger.closed;
+    await owner.close();
+  });
+});
+
+test('a watch event reaches the client before the reply to its next request', async () => {
+  await withServer({}, async (s) => {
+    const w = await client(s);
+    const writer = await client(s);
+    await w.send(create('/w'));
+    await w.send({ type: OpCode.getData, path: '/w', watch: true });
+    await writer.send({ type: OpCode.setData, path: '/w', data: Buffer.from('1'), version: -1 });
+    const ping = await w.send({ type: OpCode.exists, path: '/w', watch: false });
+    const eventAt = w.transcript.findIndex((e) => e.kind === 'event');
+    const replyAt = w.transcript.findIndex((e) => e.kind === 'reply' && e.header.xid === ping.header.xid);
+    assert.ok(eventAt >= 0 && eventAt < replyAt, 'event precedes the later reply');
+    await w.close();
+    await writer.close();
+  });
+});
+
+test('multi is all or nothing: a failed op fails the rest and changes nothing', async () => {
+  await withServer({}, async (s) => {
+    const c = await client(s);
+    const r = await c.send({
+      type: OpCode.multi,
+      ops: [create('/m1'), { type: OpCode.delete, path: '/nope', version: -1 }, create('/m2')],
+    });
+    assert.equal(r.header.err, Err.OK);
+    const results = r.body as { err: number }[];
+    assert.deepEqual(results.map((x) => x.err), [0, Err.NONODE, Err.RUNTIMEINCONSISTENCY]);
+    const m1 = await c.send({ type: OpCode.exists, path: '/m1', watch: false });
+    assert.equal(m1.header.err, Err.NONODE);
+    await c.close();
+  });
+});
+
+test('unknown opcodes get UNIMPLEMENTED and the connection stays usable', async () => {
+  await withServer({}, async (s) => {
+    const c = await client(s);
+    const reply = await c.send({ type: 4242 } as unknown as Request);
+    assert.equal(reply.header.err, Err.UNIMPLEMENTED);
+    const ok = await c.send({ type: OpCode.exists, path: '/', watch: false });
+    assert.equal(ok.header.err, Err.OK);
+    await c.close();
+  });
+});
+
+test('a frame over jute.maxbuffer closes that connection only', async () => {
+  await withServer({ juteMaxBuffer: 4096 }, async (s) => {
+    const bad = await client(s);
+    const good = await client(s);
+    const big = await bad.send(create('/big', 'x'.repeat(5000))).catch((e: Error) => e);
+    assert.ok(big instanceof Error, 'the oversized request fails because the connection closed');
+    const ok = await good.send(create('/small', 'x'));
+    assert.equal(ok.header.err, Err.OK);
+    await good.close();
+  });
+});
+
+test('maxClientCnxns limits connections per address', async () => {
+  await withServer({ maxClientCnxns: 2 }, async (s) => {
+    const a = await client(s);
+    const b = await client(s);
+    await assert.rejects(RawClient.connect('127.0.0.1', s.port, { handshakeTimeoutMs: 5000 }));
+    await a.close();
+    await b.close();
+  });
+});
+
+test('four-letter words honour the whitelist', async () => {
+  await withServer({ fourLetterWhitelist: new Set(['ruok', 'srvr']) }, async (s) => {
+    assert.equal(await fourLetterWord(s.port, 'ruok'), 'imok');
+    assert.match(await fourLetterWord(s.port, 'srvr'), /Mode: standalone/);
+    assert.equal(await fourLetterWord(s.port, 'mntr'), 'mntr is not executed because it is not in the whitelist.\n');
+  });
+});
+
+test('a client that never reads its replies is paused and cannot grow server memory without bound', async () => {
+  await withServer({ maxOutboundBytesPerConnection: 64 * 1024 }, async (s) => {
+    const setup = await client(s);
+    await setup.send(create('/fat', 'x'.repeat(100_000)));
+    const sock = netConnect({ port: s.port, host: '127.0.0.1' });
+    await new Promise<void>((r) => sock.once('connect', () => r()));
+    sock.pause(); // never read
+    const hello = Buffer.alloc(4 + 45);
+    hello.writeInt32BE(45, 0);
+    hello.writeInt32BE(10_000, 16); // timeOut; everything else zero
+    hello.writeInt32BE(16, 28);
+    sock.write(hello);
+    const req = RawClient.encode(1, { type: OpCode.getData, path: '/fat', watch: false });
+    for (let i = 0; i < 200; i++) sock.write(req);
+    // Other clients are still served while the slow one is stuck.
+    const ok = await setup.send({ type: OpCode.getData, path: '/fat', watch: false });
+    assert.equal(ok.header.err, Err.OK);
+    const queued = s.server.server.outstandingRequests();
+    assert.ok(queued <= 201, `requests queued for the slow client stay bounded (${queued})`);
+    sock.destroy();
+    await setup.close();
+  });
+});
+
+test('OPEN acl constant is world:anyone ALL', () => {
+  assert.deepEqual(OPEN, [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }]);
+});
