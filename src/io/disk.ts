@@ -193,6 +193,38 @@ export class MemoryDisk implements Disk {
   readonly stats: MemoryDiskStats = { writes: 0, syncs: 0, dirSyncs: 0, bytesWritten: 0 };
   capacityBytes = Number.POSITIVE_INFINITY;
   fault: FaultHook | null = null;
+  /** Bumped by crash(): sessions and files from before a crash stop working. */
+  private generation = 0;
+
+  /**
+   * A Disk for one simulated process: after `crash()` every call through it (and through files
+   * opened by it) fails with EIO, so a "dead" server cannot keep writing into the new world.
+   */
+  session(): Disk {
+    const born = this.generation;
+    const alive = (): void => {
+      if (this.generation !== born) throw codedError('EIO', 'process crashed');
+    };
+    const wrap = (f: DiskFile): DiskFile => ({
+      path: f.path,
+      write: async (d, p) => (alive(), f.write(d, p)),
+      read: async (p, l) => (alive(), f.read(p, l)),
+      size: async () => (alive(), f.size()),
+      truncate: async (l) => (alive(), f.truncate(l)),
+      sync: async () => (alive(), f.sync()),
+      close: async () => f.close(),
+    });
+    return {
+      open: async (path, mode) => (alive(), wrap(await this.open(path, mode))),
+      readFile: async (path) => (alive(), this.readFile(path)),
+      list: async (dir) => (alive(), this.list(dir)),
+      mkdirp: async (dir) => (alive(), this.mkdirp(dir)),
+      rename: async (a, b) => (alive(), this.rename(a, b)),
+      remove: async (path) => (alive(), this.remove(path)),
+      syncDir: async (dir) => (alive(), this.syncDir(dir)),
+      stat: async (path) => (alive(), this.stat(path)),
+    };
+  }
 
   private check(op: FaultOp, path: string): void {
     const code = this.fault?.(op, path);
@@ -305,6 +337,7 @@ export class MemoryDisk implements Disk {
     }
     this.entries = new Map(next);
     this.durableEntries = new Map(next);
+    this.generation++;
   }
 
   /** Flips one bit of a file's current and durable content (bit rot). */

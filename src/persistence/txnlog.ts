@@ -267,6 +267,8 @@ export class TxnLog {
           const rejected = [...batch, ...this.queue.splice(0)];
           this.lastQueuedZxid = this.lastDurable;
           for (const p of rejected) p.reject(failure);
+          // Cut back the half-written batch now if the disk lets us; else the next append retries.
+          await this.repair().catch(() => undefined);
           continue;
         }
         this.lastDurable = batch[batch.length - 1]!.zxid;

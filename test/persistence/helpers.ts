@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Disk, DiskFile, OpenMode } from '../../src/io/disk.js';
+
+export function payload(zxid: number, size = 20): Buffer {
+  const b = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) b[i] = (zxid * 31 + i * 7 + 1) & 0xff;
+  return b;
+}
+
+export function tempDir(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'paddock-persist-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * Wraps a Disk: counts file syncs, and when `gate` is set, holds each sync until released, so a
+ * test can put appends in while an fsync is in flight.
+ */
+export class ProbeDisk implements Disk {
+  syncs = 0;
+  writes = 0;
+  gated = false;
+  private held: (() => void)[] = [];
+  private heldWaiters: (() => void)[] = [];
+
+  constructor(private readonly inner: Disk) {}
+
+  /** Resolves once a sync is being held. */
+  syncHeld(): Promise<void> {
+    if (this.held.length > 0) return Promise.resolve();
+    return new Promise((r) => this.heldWaiters.push(r));
+  }
+
+  releaseSyncs(): void {
+    for (const r of this.held.splice(0)) r();
+  }
+
+  async open(path: string, mode: OpenMode): Promise<DiskFile> {
+    const f = await this.inner.open(path, mode);
+    const probe = this;
+    return {
+      path: f.path,
+      write: (d, p) => {
+        probe.writes++;
+        return f.write(d, p);
+      },
+      read: (p, l) => f.read(p, l),
+      size: () => f.size(),
+      truncate: (l) => f.truncate(l),
+      async sync() {
+        probe.syncs++;
+        if (probe.gated) {
+          await new Promise<void>((r) => {
+            probe.held.push(r);
+            for (const w of probe.heldWaiters.splice(0)) w();
+          });
+        }
+        return f.sync();
+      },
+      close: () => f.close(),
+    };
+  }
+  readFile(path: string): Promise<Buffer> {
+    return this.inner.readFile(path);
+  }
+  list(dir: string): Promise<string[]> {
+    return this.inner.list(dir);
+  }
+  mkdirp(dir: string): Promise<void> {
+    return this.inner.mkdirp(dir);
+  }
+  rename(from: string, to: string): Promise<void> {
+    return this.inner.rename(from, to);
+  }
+  remove(path: string): Promise<void> {
+    return this.inner.remove(path);
+  }
+  syncDir(dir: string): Promise<void> {
+    return this.inner.syncDir(dir);
+  }
+  stat(path: string): Promise<{ size: number; isDirectory: boolean } | null> {
+    return this.inner.stat(path);
+  }
+}
