@@ -106,7 +106,7 @@ test('the last record truncated at every byte offset: recovery keeps the others 
       await disk.mkdirp(DIR);
       const cutBytes = full.subarray(0, cut);
       disk.setFile(path, prealloc ? Buffer.concat([cutBytes, Buffer.alloc(4096)]) : cutBytes);
-      const { log, records, warnings } = await TxnLog.open(disk, DIR);
+      const { log, records, warnings } = await TxnLog.open(disk, DIR, { preAllocSizeKb: 1 });
       assert.deepEqual(records.map((r) => r.zxid), [1, 2], `cut at ${cut}`);
       const nonZero = [...full.subarray(lastStart, cut)].some((b) => b !== 0);
       if (nonZero) {
