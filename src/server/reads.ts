@@ -183,4 +183,13 @@ export function isWriteOp(type: number): boolean {
   }
 }
 
+/**
+ * Opcodes a client may send outside a multi (ZooKeeper's Request.isValid). A bare check is not
+ * one; deleteContainer is internal here (see docs/compatibility.md), and createSession only
+ * arrives as the handshake.
+ */
+export function isClientOp(type: number): boolean {
+  return type !== OpCode.check && type !== OpCode.deleteContainer && type !== OpCode.createSession && type !== OpCode.notification;
+}
+
 export { WatcherType };

@@ -17,7 +17,7 @@ import { WatchRegistry } from '../watches/index.js';
 import type { CommitLog } from './commitlog.js';
 import { sessionTimeoutBounds, type ServerConfig } from './config.js';
 import { hex, type Logger } from './logger.js';
-import { executeRead, isWriteOp } from './reads.js';
+import { executeRead, isClientOp, isWriteOp } from './reads.js';
 import { ServerStats } from './stats.js';
 
 /** The server's view of one client connection. */
@@ -230,6 +230,11 @@ export class ZkServer {
     this.stats.packetsReceived++;
     if (!this.sessions.touch(link.sessionId, this.deps.now())) {
       link.close('session expired');
+      return;
+    }
+    if (!isClientOp(type)) {
+      this.stats.packetsReceived--;
+      this.requestFailed(link, xid, type, Err.UNIMPLEMENTED);
       return;
     }
     const write = isWriteOp(type);
