@@ -1,0 +1,343 @@
+/**
+ * `paddock data ...`: read-only inspection and dumping of a data directory, and purge.
+ * Bad input (a missing or foreign directory, an unreadable file, a corrupted record) gets one
+ * clear line on stderr and a non-zero status.
+ */
+import * as nodePath from 'node:path';
+import { NodeDisk, errorCode, type Disk } from '../io/disk.js';
+import { decodeTxn, type TxnBody } from '../jute/txn.js';
+import { opName } from '../jute/constants.js';
+import type { ACL } from '../jute/records.js';
+import { scanSegment, zxidHex, type SegmentScan } from '../persistence/logformat.js';
+import { purge, MIN_RETAIN_COUNT } from '../persistence/purge.js';
+import { listSnapshots, verifySnapshot } from '../persistence/snapshots.js';
+import { VERSION_DIR } from '../persistence/store.js';
+import { listSegments, type SegmentInfo } from '../persistence/txnlog.js';
+
+export interface DataCommandIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  disk: Disk;
+}
+
+const USAGE = `Usage: paddock data <subcommand> [arguments]
+
+Subcommands:
+  inspect DIR [--log-dir LOGDIR]    List snapshots and log segments: zxid ranges, sizes, and
+                                    whether every checksum verifies (exit 1 on any damage)
+  dump DIR [--log-dir LOGDIR] [--tree]
+                                    Print every logged transaction, decoded; with --tree also
+                                    the tree of the newest valid snapshot
+  purge DIR [--log-dir LOGDIR] [-n N]
+                                    Delete all but the N newest snapshots (default and minimum
+                                    ${MIN_RETAIN_COUNT}) and the log segments only they needed
+  help                              This text
+
+DIR is a dataDir (holding version-2/) or a version-2 directory itself. LOGDIR is the dataLogDir
+when it differs from the dataDir.`;
+
+class DataError extends Error {}
+
+function defaultIo(): DataCommandIo {
+  return {
+    out: (t) => void process.stdout.write(t),
+    err: (t) => void process.stderr.write(t),
+    disk: new NodeDisk(),
+  };
+}
+
+/** Runs `paddock data <args>`; returns the exit status (0 ok, 1 damage or error, 2 usage). */
+export async function runDataCommand(args: string[], io: DataCommandIo = defaultIo()): Promise<number> {
+  const [sub, ...rest] = args;
+  try {
+    switch (sub) {
+      case 'inspect':
+        return await inspect(parseArgs(rest, ['--log-dir'], []), io);
+      case 'dump':
+        return await dump(parseArgs(rest, ['--log-dir'], ['--tree']), io);
+      case 'purge':
+        return await purgeCommand(parseArgs(rest, ['--log-dir', '-n'], []), io);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.out(USAGE + '\n');
+        return sub === undefined ? 2 : 0;
+      default:
+        io.err(`paddock data: unknown subcommand '${sub}' (run 'paddock data help')\n`);
+        return 2;
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`paddock data ${sub}: ${e.message} (run 'paddock data help')\n`);
+      return 2;
+    }
+    if (e instanceof DataError) {
+      io.err(`paddock data ${sub}: ${e.message}\n`);
+      return 1;
+    }
+    const err = e as Error;
+    io.err(`paddock data ${sub}: ${err.message}\n`);
+    return 1;
+  }
+}
+
+class UsageError extends Error {}
+
+interface Parsed {
+  positional: string[];
+  options: Map<string, string>;
+  flags: Set<string>;
+}
+
+function parseArgs(args: string[], withValue: string[], flags: string[]): Parsed {
+  const out: Parsed = { positional: [], options: new Map(), flags: new Set() };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (withValue.includes(a)) {
+      const v = args[++i];
+      if (v === undefined) throw new UsageError(`${a} needs a value`);
+      out.options.set(a, v);
+    } else if (flags.includes(a)) {
+      out.flags.add(a);
+    } else if (a.startsWith('-') && a !== '-') {
+      throw new UsageError(`unknown option ${a}`);
+    } else {
+      out.positional.push(a);
+    }
+  }
+  if (out.positional.length !== 1) throw new UsageError(out.positional.length === 0 ? 'missing DIR' : `unexpected argument ${out.positional[1]}`);
+  return out;
+}
+
+interface Dirs {
+  snapDir: string;
+  logDir: string;
+}
+
+/** A dataDir or a version-2 dir holding our files; explains in one line what is wrong otherwise. */
+async function resolveDir(disk: Disk, dir: string, what: string): Promise<string> {
+  const st = await disk.stat(dir).catch((e: unknown) => {
+    throw new DataError(`${dir}: cannot read (${errorCode(e) ?? (e as Error).message})`);
+  });
+  if (!st) throw new DataError(`${dir}: no such directory`);
+  if (!st.isDirectory) throw new DataError(`${dir}: not a directory (give the ${what}, which holds version-2/)`);
+  const v2 = nodePath.join(dir, VERSION_DIR);
+  const v2st = await disk.stat(v2);
+  if (v2st?.isDirectory) return v2;
+  let names: string[];
+  try {
+    names = await disk.list(dir);
+  } catch (e) {
+    throw new DataError(`${dir}: cannot list (${errorCode(e) ?? (e as Error).message})`);
+  }
+  if (names.some((n) => n.startsWith('log.') || n.startsWith('snapshot.'))) return dir;
+  throw new DataError(`${dir}: not a Paddock data directory (no version-2/ subdirectory, no snapshot.* or log.* files)`);
+}
+
+async function resolveDirs(disk: Disk, p: Parsed): Promise<Dirs> {
+  const snapDir = await resolveDir(disk, p.positional[0]!, 'dataDir');
+  const logOpt = p.options.get('--log-dir');
+  const logDir = logOpt === undefined ? snapDir : await resolveDir(disk, logOpt, 'dataLogDir');
+  return { snapDir, logDir };
+}
+
+async function readOrExplain(disk: Disk, path: string): Promise<Buffer> {
+  try {
+    return await disk.readFile(path);
+  } catch (e) {
+    throw new DataError(`${path}: unreadable (${errorCode(e) ?? (e as Error).message})`);
+  }
+}
+
+const ZK_LOG_MAGIC = 0x5a4b4c47; // "ZKLG"
+const ZK_SNAP_MAGIC = 0x5a4b534e; // "ZKSN"
+
+function foreignHint(buf: Buffer): string {
+  if (buf.length >= 4 && (buf.readUInt32BE(0) === ZK_LOG_MAGIC || buf.readUInt32BE(0) === ZK_SNAP_MAGIC)) {
+    return ' (this is an Apache ZooKeeper file)';
+  }
+  return '';
+}
+
+interface SegmentReport {
+  seg: SegmentInfo;
+  path: string;
+  scan: SegmentScan;
+  raw: Buffer;
+}
+
+/** Scans every segment in order, chaining zxids, read-only. */
+async function scanAll(disk: Disk, logDir: string): Promise<SegmentReport[]> {
+  const out: SegmentReport[] = [];
+  let prev = -1;
+  for (const seg of await listSegments(disk, logDir)) {
+    const path = nodePath.join(logDir, seg.name);
+    const raw = await readOrExplain(disk, path);
+    const scan = scanSegment(raw, Math.max(prev, seg.firstZxid - 1));
+    if (scan.records.length > 0) prev = scan.records[scan.records.length - 1]!.zxid;
+    out.push({ seg, path, scan, raw });
+  }
+  return out;
+}
+
+/** Damage followed by valid records (here or in a later segment) stops a server from starting. */
+function isMiddleDamage(reports: SegmentReport[], i: number): boolean {
+  const d = reports[i]!.scan.damage;
+  if (!d) return false;
+  if (d.validRecordAfter !== null) return true;
+  return reports.slice(i + 1).some((r) => r.scan.records.length > 0 || r.scan.damage?.validRecordAfter != null);
+}
+
+function hex(z: number): string {
+  return `0x${zxidHex(z)}`;
+}
+
+async function inspect(p: Parsed, io: DataCommandIo): Promise<number> {
+  const { snapDir, logDir } = await resolveDirs(io.disk, p);
+  let problems = 0;
+  io.out(`snapshots in ${snapDir}:\n`);
+  const snaps = await listSnapshots(io.disk, snapDir);
+  if (snaps.length === 0) io.out('  (none)\n');
+  for (const s of snaps) {
+    const path = nodePath.join(snapDir, s.name);
+    const buf = await readOrExplain(io.disk, path);
+    const v = verifySnapshot(buf);
+    if ('error' in v) {
+      problems++;
+      io.out(`  ${s.name.padEnd(24)} zxid ${hex(s.zxid).padEnd(14)} ${String(buf.length).padStart(12)} bytes  INVALID at byte offset ${v.offset}: ${v.error}${foreignHint(buf)}\n`);
+    } else {
+      io.out(`  ${s.name.padEnd(24)} zxid ${hex(s.zxid).padEnd(14)} ${String(buf.length).padStart(12)} bytes  ok (checksum verified)\n`);
+    }
+  }
+  io.out(`txn log segments in ${logDir}:\n`);
+  const reports = await scanAll(io.disk, logDir);
+  if (reports.length === 0) io.out('  (none)\n');
+  reports.forEach((r, i) => {
+    const { scan } = r;
+    const n = scan.records.length;
+    const range = n > 0 ? `zxids ${hex(scan.records[0]!.zxid)}-${hex(scan.records[n - 1]!.zxid)}` : 'no records';
+    let status = 'ok (checksums verified)';
+    if (scan.damage) {
+      problems++;
+      const d = scan.damage;
+      status = isMiddleDamage(reports, i)
+        ? `CORRUPT at byte offset ${d.offset}: ${d.reason}; valid records follow, so the server refuses to start${foreignHint(r.raw)}`
+        : `torn tail at byte offset ${d.offset}: ${d.reason}; ${d.damagedBytes} bytes will be truncated at the next start${foreignHint(r.raw)}`;
+    }
+    io.out(`  ${r.seg.name.padEnd(24)} ${`${range} (${n} txns)`.padEnd(40)} ${scan.validEnd} of ${scan.fileBytes} bytes used  ${status}\n`);
+  });
+  io.out(problems === 0 ? 'all checksums verified\n' : `${problems} damaged file${problems === 1 ? '' : 's'}\n`);
+  return problems === 0 ? 0 : 1;
+}
+
+function formatData(data: Buffer | null): string {
+  if (data === null) return 'null';
+  const shown = data.subarray(0, 64);
+  const text = shown.toString('utf8');
+  const printable = /^[\x20-\x7e]*$/.test(text);
+  const more = data.length > shown.length ? `...(${data.length} bytes)` : '';
+  return printable ? JSON.stringify(text) + more : `0x${shown.toString('hex')}${more}`;
+}
+
+function formatAcl(acl: ACL[]): string {
+  const perms = (p: number): string => ['r', 'w', 'c', 'd', 'a'].filter((_, i) => (p & (1 << i)) !== 0).join('');
+  return '[' + acl.map((a) => `${a.id.scheme}:${a.id.id}=${perms(a.perms)}`).join(',') + ']';
+}
+
+function formatBody(body: TxnBody): string {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(body)) {
+    if (key === 'type') continue;
+    if (key === 'txns') {
+      parts.push(`[${(value as TxnBody[]).map((t) => `${opName(t.type)} ${formatBody(t)}`).join('; ')}]`);
+    } else if (key === 'data') parts.push(`data=${formatData(value as Buffer | null)}`);
+    else if (key === 'acl') parts.push(`acl=${formatAcl(value as ACL[])}`);
+    else if (key === 'path') parts.push(String(value));
+    else parts.push(`${key}=${Array.isArray(value) ? JSON.stringify(value) : String(value)}`);
+  }
+  return parts.join(' ');
+}
+
+async function dump(p: Parsed, io: DataCommandIo): Promise<number> {
+  const { snapDir, logDir } = await resolveDirs(io.disk, p);
+  let status = 0;
+  if (p.flags.has('--tree')) status = Math.max(status, await dumpTree(snapDir, io));
+  const reports = await scanAll(io.disk, logDir);
+  for (let i = 0; i < reports.length; i++) {
+    const r = reports[i]!;
+    io.out(`# ${r.path}\n`);
+    for (const rec of r.scan.records) {
+      let line: string;
+      try {
+        const txn = decodeTxn(rec.bytes, 0x7fffffff);
+        const h = txn.header;
+        line = `${hex(rec.zxid)} ${new Date(h.time).toISOString()} session 0x${h.sessionId.toString(16)} cxid ${h.cxid} ${opName(h.type)} ${formatBody(txn.body)}`;
+      } catch (e) {
+        io.err(`${r.path}:${rec.offset}: record ${hex(rec.zxid)} has a valid checksum but does not decode as a txn: ${(e as Error).message}\n`);
+        status = 1;
+        continue;
+      }
+      io.out(line + '\n');
+    }
+    const d = r.scan.damage;
+    if (d) {
+      const kind = isMiddleDamage(reports, i) ? 'corrupted record' : 'torn tail';
+      io.err(`${r.path}:${d.offset}: ${kind}: ${d.reason}${foreignHint(r.raw)}\n`);
+      status = 1;
+    }
+  }
+  return status;
+}
+
+async function dumpTree(snapDir: string, io: DataCommandIo): Promise<number> {
+  const snaps = (await listSnapshots(io.disk, snapDir)).reverse();
+  for (const s of snaps) {
+    const path = nodePath.join(snapDir, s.name);
+    const v = verifySnapshot(await readOrExplain(io.disk, path));
+    if ('error' in v) {
+      io.err(`${path}: invalid snapshot (${v.error} at byte offset ${v.offset}), trying an older one\n`);
+      continue;
+    }
+    // Loaded lazily: the data tools work even in a build without the tree.
+    const { deserializeSnapshot } = await import('../tree/snapshot.js');
+    let snap;
+    try {
+      snap = deserializeSnapshot(v.data);
+    } catch (e) {
+      io.err(`${path}: checksum ok but the tree does not decode: ${(e as Error).message}\n`);
+      return 1;
+    }
+    io.out(`# tree of ${path} (zxid ${hex(v.zxid)}, ${snap.tree.size} znodes, ${snap.sessions.size} sessions)\n`);
+    for (const [id, timeout] of [...snap.sessions].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      io.out(`session 0x${id.toString(16)} timeout ${timeout}\n`);
+    }
+    const stack = ['/'];
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      const node = snap.tree.getNode(p)!;
+      const st = snap.tree.statOf(node);
+      const owner = node.ephemeralOwner === 0n ? '' : ` owner=0x${BigInt.asUintN(64, node.ephemeralOwner).toString(16)}`;
+      io.out(
+        `${p} data=${formatData(node.data)} acl=${formatAcl(node.acl)} czxid=${hex(st.czxid)} mzxid=${hex(st.mzxid)} pzxid=${hex(st.pzxid)} version=${st.version} cversion=${st.cversion} aversion=${st.aversion}${owner}\n`,
+      );
+      const kids = snap.tree.childrenOf(p).sort().reverse();
+      for (const k of kids) stack.push(p === '/' ? `/${k}` : `${p}/${k}`);
+    }
+    return 0;
+  }
+  io.err(`${snapDir}: no valid snapshot to show the tree from\n`);
+  return 1;
+}
+
+async function purgeCommand(p: Parsed, io: DataCommandIo): Promise<number> {
+  const nText = p.options.get('-n') ?? String(MIN_RETAIN_COUNT);
+  const n = Number(nText);
+  if (!Number.isInteger(n) || n < MIN_RETAIN_COUNT) throw new UsageError(`-n must be an integer >= ${MIN_RETAIN_COUNT}, got '${nText}'`);
+  const { snapDir, logDir } = await resolveDirs(io.disk, p);
+  const r = await purge(io.disk, { snapDir, logDir, retainCount: n });
+  for (const w of r.warnings) io.err(`warning: ${w}\n`);
+  for (const f of r.removed) io.out(`removed ${f}\n`);
+  io.out(`kept ${r.keptSnapshots.length} snapshots and ${r.keptLogs.length} log segments\n`);
+  return 0;
+}
