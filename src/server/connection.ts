@@ -3,7 +3,7 @@
  * encoding and back-pressure. Decisions are the ZkServer's; this only moves bytes.
  */
 import type { Socket } from 'node:net';
-import { authenticate } from '../acl/index.js';
+import { authenticate, ipAuthId } from '../acl/index.js';
 import { JuteError, JuteReader, JuteWriter } from '../jute/binary.js';
 import { Err, KeeperState, OpCode, Xid } from '../jute/constants.js';
 import { FrameDecoder, FrameTooLargeError } from '../jute/framing.js';
@@ -53,7 +53,7 @@ export class Connection implements ClientLink {
     private readonly maxFrameBytes: number,
     private readonly maxOutboundBytes: number,
   ) {
-    this.remoteAddress = normalizeAddress(socket.remoteAddress ?? 'unknown');
+    this.remoteAddress = ipAuthId(socket.remoteAddress ?? 'unknown');
     this.remotePort = socket.remotePort ?? 0;
     this.authIds = [{ scheme: 'ip', id: this.remoteAddress }];
     this.decoder = new FrameDecoder(maxFrameBytes);
@@ -290,9 +290,4 @@ function writeBody(w: JuteWriter, type: number, body: unknown): void {
     return;
   }
   responseCodec(type)?.write(w, body);
-}
-
-/** IPv4 clients on a dual-stack socket appear as ::ffff:a.b.c.d; ip ACLs expect a.b.c.d. */
-function normalizeAddress(addr: string): string {
-  return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
 }

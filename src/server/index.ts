@@ -3,6 +3,7 @@
  * timer, and wires sockets to the ZkServer pipeline.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { ipAuthId } from '../acl/index.js';
 import { MemoryCommitLog, type CommitLog } from './commitlog.js';
 import { defaultConfig, type ServerConfig } from './config.js';
 import { Connection, type ConnectionHost } from './connection.js';
@@ -89,7 +90,7 @@ class NetworkServer implements ConnectionHost {
   }
 
   private accept(socket: Socket): void {
-    const ip = (socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.)/, '');
+    const ip = ipAuthId(socket.remoteAddress ?? '');
     const fromIp = this.perIp.get(ip) ?? 0;
     if (this.config.maxClientCnxns > 0 && fromIp >= this.config.maxClientCnxns) {
       this.logger.warn(`too many connections from ${ip} - max is ${this.config.maxClientCnxns}; connection refused`);

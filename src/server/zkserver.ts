@@ -402,8 +402,9 @@ export class ZkServer {
     const visit = (body: Txn['body']): void => {
       if (body.type === OpCode.delete || body.type === OpCode.deleteContainer) this.rememberAcl(acls, body.path);
       else if (body.type === OpCode.closeSession) {
-        const paths = body.paths2Delete.length > 0 ? body.paths2Delete : this.tree.ephemeralsOf(txn.header.sessionId);
-        for (const p of paths) this.rememberAcl(acls, p);
+        // apply removes the listed paths and then whatever ephemerals the session still has.
+        for (const p of body.paths2Delete) this.rememberAcl(acls, p);
+        for (const p of this.tree.ephemeralsOf(txn.header.sessionId)) this.rememberAcl(acls, p);
       } else if (body.type === OpCode.multi) body.txns.forEach(visit);
     };
     visit(txn.body);
