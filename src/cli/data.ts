@@ -6,12 +6,16 @@
 import * as nodePath from 'node:path';
 import { NodeDisk, errorCode, type Disk } from '../io/disk.js';
 import { decodeTxn, type TxnBody } from '../jute/txn.js';
-import { opName } from '../jute/constants.js';
 import type { ACL } from '../jute/records.js';
 import { scanSegment, zxidHex, type SegmentScan } from '../persistence/logformat.js';
 import { purge, MIN_RETAIN_COUNT } from '../persistence/purge.js';
 import { listSnapshots, verifySnapshot } from '../persistence/snapshots.js';
 import { VERSION_DIR } from '../persistence/store.js';
+import { acquireDataDirLock } from '../persistence/lock.js';
+import { writeSnapshot } from '../persistence/snapshots.js';
+import { parseZxidName, LOG_PREFIX } from '../persistence/logformat.js';
+import { parseZkSnapshotName, readZkLog, readZkSnapshot, ZkFormatError } from '../persistence/zkformat.js';
+import { OpCode, opName } from '../jute/constants.js';
 import { listSegments, type SegmentInfo } from '../persistence/txnlog.js';
 
 export interface DataCommandIo {
@@ -31,6 +35,9 @@ Subcommands:
   purge DIR [--log-dir LOGDIR] [-n N]
                                     Delete all but the N newest snapshots (default and minimum
                                     ${MIN_RETAIN_COUNT}) and the log segments only they needed
+  import-zookeeper ZK_DATA_DIR OUT_DIR [--log-dir ZK_LOG_DIR]
+                                    Convert a stopped Apache ZooKeeper 3.x data directory
+                                    (snapshot.* + log.*) into a new Paddock data directory
   help                              This text
 
 DIR is a dataDir (holding version-2/) or a version-2 directory itself. LOGDIR is the dataLogDir
@@ -57,6 +64,8 @@ export async function runDataCommand(args: string[], io: DataCommandIo = default
         return await dump(parseArgs(rest, ['--log-dir'], ['--tree']), io);
       case 'purge':
         return await purgeCommand(parseArgs(rest, ['--log-dir', '-n'], []), io);
+      case 'import-zookeeper':
+        return await importCommand(parseArgs(rest, ['--log-dir'], [], 2), io);
       case undefined:
       case 'help':
       case '--help':
@@ -90,7 +99,7 @@ interface Parsed {
   flags: Set<string>;
 }
 
-function parseArgs(args: string[], withValue: string[], flags: string[]): Parsed {
+function parseArgs(args: string[], withValue: string[], flags: string[], positionals = 1): Parsed {
   const out: Parsed = { positional: [], options: new Map(), flags: new Set() };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -106,7 +115,8 @@ function parseArgs(args: string[], withValue: string[], flags: string[]): Parsed
       out.positional.push(a);
     }
   }
-  if (out.positional.length !== 1) throw new UsageError(out.positional.length === 0 ? 'missing DIR' : `unexpected argument ${out.positional[1]}`);
+  if (out.positional.length < positionals) throw new UsageError(out.positional.length === 0 ? 'missing DIR' : 'missing OUT_DIR');
+  if (out.positional.length > positionals) throw new UsageError(`unexpected argument ${out.positional[positionals]}`);
   return out;
 }
 
@@ -339,5 +349,137 @@ async function purgeCommand(p: Parsed, io: DataCommandIo): Promise<number> {
   for (const w of r.warnings) io.err(`warning: ${w}\n`);
   for (const f of r.removed) io.out(`removed ${f}\n`);
   io.out(`kept ${r.keptSnapshots.length} snapshots and ${r.keptLogs.length} log segments\n`);
+  return 0;
+}
+
+export interface ImportResult {
+  /** Zxid of the Paddock snapshot written: the last ZooKeeper txn applied. */
+  zxid: number;
+  snapshotPath: string;
+  znodes: number;
+  sessions: number;
+  /** Txns replayed from the ZooKeeper log over its snapshot. */
+  replayed: number;
+  warnings: string[];
+}
+
+/** A directory's version-2 subdirectory if it has one, else the directory itself. */
+async function zkVersionDir(disk: Disk, dir: string): Promise<string> {
+  const st = await disk.stat(dir);
+  if (!st) throw new DataError(`${dir}: no such directory`);
+  if (!st.isDirectory) throw new DataError(`${dir}: not a directory`);
+  const v2 = nodePath.join(dir, VERSION_DIR);
+  return (await disk.stat(v2))?.isDirectory ? v2 : dir;
+}
+
+/**
+ * Converts a stopped Apache ZooKeeper 3.x data directory: its newest valid snapshot plus the log
+ * after it become one Paddock snapshot in `outDir` (which must hold no Paddock data yet).
+ */
+export async function importZooKeeper(disk: Disk, zkDataDir: string, outDir: string, zkLogDir = zkDataDir): Promise<ImportResult> {
+  const { DataTree } = await import('../tree/datatree.js');
+  const { serializeSnapshot } = await import('../tree/snapshot.js');
+  const { ZNode } = await import('../tree/znode.js');
+  const { quotaPathOf, LIMIT_NODE } = await import('../tree/quota.js');
+  const { decodeTxn } = await import('../jute/txn.js');
+  const warnings: string[] = [];
+  const snapDir = await zkVersionDir(disk, zkDataDir);
+  const logDir = await zkVersionDir(disk, zkLogDir);
+  const snaps = (await disk.list(snapDir))
+    .map((name) => ({ name, parsed: parseZkSnapshotName(name) }))
+    .filter((s): s is { name: string; parsed: NonNullable<ReturnType<typeof parseZkSnapshotName>> } => s.parsed !== null)
+    .sort((a, b) => b.parsed.zxid - a.parsed.zxid);
+  if (snaps.length === 0) throw new DataError(`${snapDir}: no ZooKeeper snapshot.* files (not a ZooKeeper data directory?)`);
+  let loaded: { zxid: number; snap: ReturnType<typeof readZkSnapshot>; path: string } | null = null;
+  for (const s of snaps) {
+    const path = nodePath.join(snapDir, s.name);
+    if (s.parsed.compression === 'snappy') {
+      warnings.push(`skipped ${path}: snappy-compressed snapshots are not supported`);
+      continue;
+    }
+    try {
+      loaded = { zxid: s.parsed.zxid, snap: readZkSnapshot(await readOrExplain(disk, path), s.parsed.compression === 'gz'), path };
+      break;
+    } catch (e) {
+      if (!(e instanceof ZkFormatError)) throw e;
+      warnings.push(`skipped invalid ZooKeeper snapshot ${path}: ${e.message}`);
+    }
+  }
+  if (!loaded) throw new DataError(`${snapDir}: no valid ZooKeeper snapshot (${warnings.join('; ')})`);
+
+  const tree = new DataTree();
+  tree.clear();
+  for (const n of loaded.snap.nodes) {
+    const st = n.stat;
+    const node = new ZNode(n.data, tree.internAcl(n.acl), st.czxid, st.mzxid, st.ctime, st.mtime, st.version, st.cversion, st.aversion, st.ephemeralOwner, st.pzxid);
+    try {
+      tree.insert(n.path, node);
+    } catch (e) {
+      throw new DataError(`${loaded.path}: node ${n.path} cannot be placed in the tree (${(e as Error).message})`);
+    }
+    if (nodePath.posix.basename(n.path) === LIMIT_NODE) {
+      const q = quotaPathOf(nodePath.posix.dirname(n.path));
+      if (q !== null) tree.addQuotaPath(q);
+    }
+  }
+  const sessions = new Map(loaded.snap.sessions);
+
+  // Replay: the last log starting at or before the snapshot, and every later one.
+  const logs = (await disk.list(logDir))
+    .map((name) => ({ name, zxid: parseZxidName(name, LOG_PREFIX) }))
+    .filter((l): l is { name: string; zxid: number } => l.zxid !== null)
+    .sort((a, b) => a.zxid - b.zxid);
+  let first = 0;
+  for (let i = 0; i < logs.length; i++) if (logs[i]!.zxid <= loaded.zxid) first = i;
+  let lastZxid = loaded.zxid;
+  let replayed = 0;
+  for (const l of logs.slice(first)) {
+    const path = nodePath.join(logDir, l.name);
+    let scan;
+    try {
+      scan = readZkLog(await readOrExplain(disk, path));
+    } catch (e) {
+      if (e instanceof ZkFormatError) throw new DataError(`${path}: ${e.message}`);
+      throw e;
+    }
+    if (scan.partialTailAt !== null) warnings.push(`${path}: partial last txn at byte offset ${scan.partialTailAt} ignored (as ZooKeeper does)`);
+    for (const rec of scan.records) {
+      if (rec.zxid <= lastZxid) continue;
+      let txn;
+      try {
+        txn = decodeTxn(rec.bytes, 0x7fffffff);
+      } catch (e) {
+        throw new DataError(`${path}:${rec.offset}: ZooKeeper txn 0x${zxidHex(rec.zxid)} does not decode (${(e as Error).message})`);
+      }
+      tree.apply(txn);
+      if (txn.body.type === OpCode.createSession) sessions.set(txn.header.sessionId, txn.body.timeOut);
+      else if (txn.body.type === OpCode.closeSession) sessions.delete(txn.header.sessionId);
+      lastZxid = rec.zxid;
+      replayed++;
+    }
+  }
+  tree.lastProcessedZxid = lastZxid;
+
+  const outSnapDir = nodePath.join(outDir, VERSION_DIR);
+  const existing = await disk.list(outSnapDir).catch(() => [] as string[]);
+  if (existing.some((n) => n.startsWith('snapshot.') || n.startsWith('log.'))) {
+    throw new DataError(`${outDir}: already holds Paddock data; give an empty or new directory`);
+  }
+  const { lock } = await acquireDataDirLock(disk, outDir);
+  try {
+    const written = await writeSnapshot(disk, outSnapDir, lastZxid, serializeSnapshot(tree, sessions));
+    return { zxid: lastZxid, snapshotPath: written.path, znodes: tree.size, sessions: sessions.size, replayed, warnings };
+  } finally {
+    await lock.release();
+  }
+}
+
+async function importCommand(p: Parsed, io: DataCommandIo): Promise<number> {
+  const [zkDir, outDir] = p.positional as [string, string];
+  const r = await importZooKeeper(io.disk, zkDir, outDir, p.options.get('--log-dir') ?? zkDir);
+  for (const w of r.warnings) io.err(`warning: ${w}\n`);
+  io.out(
+    `imported ${r.znodes} znodes and ${r.sessions} sessions as of zxid ${hex(r.zxid)} (${r.replayed} txns replayed from the ZooKeeper log) into ${r.snapshotPath}\n`,
+  );
   return 0;
 }
