@@ -5,3 +5,4 @@ export * from './snapshots.js';
 export * from './lock.js';
 export * from './purge.js';
 export * from './store.js';
+export * from './zkformat.js';
