@@ -1,0 +1,626 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: Paddock side by side with Apache ZooKeeper 3.8 on loopback.
+ *
+ * Both servers run as their own processes from the same zoo.cfg settings (servers.ts); the load
+ * generator runs in a third process (loadgen.ts). Each workload runs against both servers in the
+ * same run, in alternating order (ZK,P then P,ZK ...) so slow drift of a noisy machine cancels out.
+ *
+ *   node dist/bench/run.js [--quick] [--workload get,set,...] [--duration s] [--rounds n]
+ *                          [--json out.json] [--skip-memory] [--fill n] [--profile]
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, tmpdir, release } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { Err, OpCode } from '../src/jute/constants.js';
+import { BenchClient, encodeRequest } from './client.js';
+import { Histogram, summarize, type LatencySummary } from './hist.js';
+import type { FromChild, LoadResult, LoadSpec, Mode } from './loadgen.js';
+import { summarizeProfile, formatProfile } from './profile.js';
+import { cpuSeconds, heapUsedAfterGc, rssBytes, startServerProc, ZK_HEAP, type ServerKind, type ServerProc } from './servers.js';
+import { OPEN_ACL } from './workloads.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const LOADGEN = resolve(here, 'loadgen.js');
+const KINDS: ServerKind[] = ['zookeeper', 'paddock'];
+const SHORT: Record<ServerKind, string> = { zookeeper: 'ZK', paddock: 'Paddock' };
+
+// ---- options ---------------------------------------------------------------------------------
+
+interface Options {
+  quick: boolean;
+  workloads: string[] | null;
+  durationMs: number;
+  warmupMs: number;
+  rounds: number;
+  json: string | null;
+  skipMemory: boolean;
+  fill: number;
+  profile: boolean;
+  idleSessions: number;
+  watchers: number;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = {
+    quick: false,
+    workloads: null,
+    durationMs: 5000,
+    warmupMs: 1000,
+    rounds: 2,
+    json: null,
+    skipMemory: false,
+    fill: 500_000,
+    profile: false,
+    idleSessions: 10_000,
+    watchers: 1000,
+  };
+  let duration: number | null = null;
+  let fill: number | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const val = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    switch (a) {
+      case '--quick':
+        o.quick = true;
+        break;
+      case '--workload':
+      case '--workloads':
+        o.workloads = val().split(',').filter(Boolean);
+        break;
+      case '--duration':
+        duration = Number(val()) * 1000;
+        break;
+      case '--rounds':
+        o.rounds = Math.max(1, Number(val()));
+        break;
+      case '--json':
+        o.json = val();
+        break;
+      case '--skip-memory':
+        o.skipMemory = true;
+        break;
+      case '--fill':
+        fill = Number(val());
+        break;
+      case '--profile':
+        o.profile = true;
+        break;
+      case '--help':
+      case '-h':
+        process.stdout.write(
+          'usage: node dist/bench/run.js [--quick] [--workload a,b] [--duration s] [--rounds n] [--json out.json]\n' +
+            '                              [--skip-memory] [--fill n] [--profile]\n' +
+            `workloads: ${ALL_WORKLOADS.join(', ')}\n`,
+        );
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown option ${a} (try --help)`);
+    }
+  }
+  if (o.quick) {
+    o.durationMs = 2000;
+    o.warmupMs = 500;
+    o.rounds = 1;
+    o.fill = 50_000;
+    o.idleSessions = 2000;
+    o.watchers = 1000;
+  }
+  if (duration !== null) o.durationMs = duration;
+  if (fill !== null) o.fill = fill;
+  return o;
+}
+
+// ---- workloads -------------------------------------------------------------------------------
+
+interface Plan {
+  id: string;
+  spec: Omit<LoadSpec, 'port' | 'durationMs' | 'warmupMs' | 'seed'>;
+}
+
+function plans(o: Options): Plan[] {
+  const ops = (id: string, workload: string, mode: Mode, sessions: number, depth: number, rate = 0): Plan => ({
+    id,
+    spec: { kind: 'ops', workload, mode, sessions, depth, rate },
+  });
+  return [
+    ops('get', 'get', 'closed', 32, 16),
+    ops('get@20k/s', 'get', 'open', 32, 0, 20_000),
+    ops('mixed-90/10', 'mixed', 'closed', 32, 16),
+    ops('mixed@10k/s', 'mixed', 'open', 32, 0, 10_000),
+    ops('set', 'set', 'closed', 32, 16),
+    ops('set@5k/s', 'set', 'open', 32, 0, 5_000),
+    ops('create-delete', 'create-delete', 'closed', 32, 8),
+    ops('multi5', 'multi5', 'closed', 32, 8),
+    ops('get-1k', 'get-1k', 'closed', 32, 16),
+    ops('set-1k', 'set-1k', 'closed', 32, 16),
+    ops('get-100k', 'get-100k', 'closed', 8, 4),
+    ops('set-100k', 'set-100k', 'closed', 8, 4),
+    ops('get-children-10k', 'get-children-10k', 'closed', 8, 2),
+    {
+      id: 'watch-fanout-1000',
+      spec: { kind: 'fanout', workload: 'fanout', mode: 'closed', sessions: o.watchers, depth: 1, rate: 0, rounds: o.quick ? 5 : 20 },
+    },
+    {
+      id: `idle-${o.idleSessions}`,
+      spec: { kind: 'idle', workload: 'idle', mode: 'closed', sessions: o.idleSessions, depth: 0, rate: 0, sessionTimeoutMs: 30_000 },
+    },
+  ];
+}
+const ALL_WORKLOADS = plans(parseArgsSafe()).map((p) => p.id).concat(['memory']);
+function parseArgsSafe(): Options {
+  return { quick: false, workloads: null, durationMs: 0, warmupMs: 0, rounds: 1, json: null, skipMemory: false, fill: 0, profile: false, idleSessions: 10_000, watchers: 1000 };
+}
+
+// ---- one leg: one workload against one server ------------------------------------------------
+
+interface Leg {
+  plan: string;
+  server: ServerKind;
+  round: number;
+  result: LoadResult;
+  setupInfo: Record<string, number | string>;
+  serverCpuSec: number;
+  loadgenCpuSec: number;
+  rssBefore: number;
+  rssAfter: number;
+}
+
+async function runLeg(plan: Plan, server: ServerProc, o: Options, round: number, durationMs = o.durationMs): Promise<Leg> {
+  const spec: LoadSpec = { ...plan.spec, port: server.port, durationMs, warmupMs: o.warmupMs, seed: 1000 + round };
+  if (spec.kind === 'idle' || spec.kind === 'fanout') spec.durationMs = o.quick ? 3000 : 20_000;
+  if (spec.kind === 'fill') spec.durationMs = 600_000;
+  const child: ChildProcess = fork(LOADGEN, [], { execArgv: ['--max-old-space-size=4096'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const rssBefore = rssBytes(server.pid);
+  let setupInfo: Record<string, number | string> = {};
+  let cpu0 = 0;
+  let gen0 = 0;
+  let serverCpuSec = 0;
+  let loadgenCpuSec = 0;
+  const overall = setTimeout(() => child.kill('SIGKILL'), Math.max(120_000, spec.durationMs * 4 + 120_000));
+  try {
+    const result = await new Promise<LoadResult>((resolveLeg, reject) => {
+      child.on('exit', (code) => reject(new Error(`load generator exited (${code}) during ${plan.id} on ${server.kind}`)));
+      child.on('message', (m: FromChild) => {
+        switch (m.ev) {
+          case 'ready':
+            setupInfo = m.info;
+            child.send({ cmd: 'go' });
+            break;
+          case 'window-start':
+            cpu0 = cpuSeconds(server.pid);
+            gen0 = cpuSeconds(child.pid!);
+            break;
+          case 'window-end':
+            serverCpuSec = cpuSeconds(server.pid) - cpu0;
+            loadgenCpuSec = cpuSeconds(child.pid!) - gen0;
+            break;
+          case 'done':
+            resolveLeg(m.result);
+            break;
+          case 'error':
+            reject(new Error(`load generator failed during ${plan.id} on ${server.kind}: ${m.message}`));
+            break;
+        }
+      });
+      child.send({ cmd: 'setup', spec });
+    });
+    return { plan: plan.id, server: server.kind, round, result, setupInfo, serverCpuSec, loadgenCpuSec, rssBefore, rssAfter: rssBytes(server.pid) };
+  } finally {
+    clearTimeout(overall);
+    child.removeAllListeners('exit');
+    if (child.exitCode === null) {
+      child.send({ cmd: 'exit' });
+      await new Promise((r) => child.once('exit', r));
+    }
+  }
+}
+
+// ---- aggregation and the table ---------------------------------------------------------------
+
+interface Row {
+  plan: string;
+  server: ServerKind;
+  legs: number;
+  ops: number;
+  windowMs: number;
+  throughput: number;
+  latency: LatencySummary;
+  serverCpuPct: number;
+  cpuUsPerOp: number;
+  loadgenCpuPct: number;
+  rssMB: number;
+  errors: number;
+  errorCodes: Record<string, number>;
+  skipped: number;
+  extra: Record<string, number | string>;
+  limit: string;
+}
+
+function aggregate(legs: Leg[], plan: Plan, kind: ServerKind): Row | null {
+  const mine = legs.filter((l) => l.plan === plan.id && l.server === kind);
+  if (mine.length === 0) return null;
+  const hist = new Histogram();
+  let ops = 0;
+  let windowMs = 0;
+  let cpu = 0;
+  let gen = 0;
+  let errors = 0;
+  let skipped = 0;
+  const codes: Record<string, number> = {};
+  const extra: Record<string, number | string> = {};
+  for (const l of mine) {
+    hist.merge(Histogram.from(l.result.hist));
+    ops += l.result.ops;
+    windowMs += l.result.windowMs;
+    cpu += l.serverCpuSec;
+    gen += l.loadgenCpuSec;
+    errors += l.result.errors;
+    skipped += l.result.skipped;
+    for (const [k, v] of Object.entries(l.result.errorCodes)) codes[k] = (codes[k] ?? 0) + v;
+    for (const [k, v] of Object.entries({ ...l.setupInfo, ...l.result.extra })) {
+      extra[k] = typeof v === 'number' && typeof extra[k] === 'number' ? ((extra[k] as number) + v) : v;
+    }
+  }
+  for (const [k, v] of Object.entries(extra)) if (typeof v === 'number' && mine.length > 1) extra[k] = v / mine.length;
+  const secs = windowMs / 1000;
+  const serverCpuPct = (100 * cpu) / secs;
+  const loadgenCpuPct = (100 * gen) / secs;
+  const rssMB = Math.max(...mine.map((l) => l.rssAfter)) / 2 ** 20;
+  if (plan.spec.kind === 'idle') {
+    const sessions = Number(extra.sessions ?? plan.spec.sessions);
+    const rssDelta = mine.reduce((n, l) => n + Number(l.setupInfo.rssDeltaBytes ?? 0), 0) / mine.length;
+    extra.rssPerSessionKB = rssDelta / sessions / 1024;
+  }
+  const row: Row = {
+    plan: plan.id,
+    server: kind,
+    legs: mine.length,
+    ops,
+    windowMs,
+    throughput: ops / secs,
+    latency: summarize(hist),
+    serverCpuPct,
+    cpuUsPerOp: ops > 0 ? (cpu * 1e6) / ops : NaN,
+    loadgenCpuPct,
+    rssMB,
+    errors,
+    errorCodes: codes,
+    skipped,
+    extra,
+    limit: '',
+  };
+  row.limit = limitOf(row, plan);
+  return row;
+}
+
+/** A rough reading of what bounded the number, from where the CPU went. */
+function limitOf(r: Row, plan: Plan): string {
+  if (plan.spec.kind === 'idle') return 'ping load only';
+  if (plan.spec.kind === 'fanout') return 'event delivery';
+  if (plan.spec.mode === 'open') return r.skipped > 0 ? 'saturated: below offered rate' : 'offered rate';
+  const total = r.serverCpuPct + r.loadgenCpuPct;
+  if (r.server === 'paddock' && r.serverCpuPct >= 90) return 'server CPU (1 thread)';
+  if (r.loadgenCpuPct >= 90) return 'load generator CPU';
+  if (total >= 170) return 'machine CPU (2 cores)';
+  return 'latency (fsync/wakeups)';
+}
+
+const f = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : '-');
+const fLat = (ms: number): string => (!Number.isFinite(ms) ? '-' : ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : ms.toFixed(0));
+const ratio = (p: number, z: number): string => (Number.isFinite(p) && Number.isFinite(z) && z > 0 ? (p / z).toFixed(2) : '-');
+
+function table(rows: Row[], planList: Plan[]): string {
+  const head = ['workload', 'server', 'ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'srv CPU%', 'CPU µs/op', 'RSS MB', 'gen CPU%', 'errors', 'limited by'];
+  const lines: string[][] = [head];
+  for (const plan of planList) {
+    const z = rows.find((r) => r.plan === plan.id && r.server === 'zookeeper');
+    const p = rows.find((r) => r.plan === plan.id && r.server === 'paddock');
+    for (const r of [z, p]) {
+      if (!r) continue;
+      const thr = plan.spec.kind === 'fanout' ? `${f(Number(r.extra.eventsPerSec))} ev/s` : plan.spec.kind === 'idle' ? `${f(r.throughput)} ping/s` : f(r.throughput);
+      lines.push([
+        plan.id,
+        SHORT[r.server],
+        thr,
+        fLat(r.latency.p50Ms),
+        fLat(r.latency.p99Ms),
+        fLat(r.latency.p999Ms),
+        f(r.serverCpuPct),
+        f(r.cpuUsPerOp, 1),
+        f(r.rssMB),
+        f(r.loadgenCpuPct),
+        r.errors + r.skipped ? `${r.errors}${r.skipped ? `+${r.skipped} skipped` : ''}` : '0',
+        r.limit,
+      ]);
+    }
+    if (z && p) {
+      const thr = plan.spec.kind === 'fanout' ? ratio(Number(p.extra.eventsPerSec), Number(z.extra.eventsPerSec)) : ratio(p.throughput, z.throughput);
+      lines.push([
+        '',
+        'P/ZK',
+        thr,
+        ratio(p.latency.p50Ms, z.latency.p50Ms),
+        ratio(p.latency.p99Ms, z.latency.p99Ms),
+        ratio(p.latency.p999Ms, z.latency.p999Ms),
+        ratio(p.serverCpuPct, z.serverCpuPct),
+        ratio(p.cpuUsPerOp, z.cpuUsPerOp),
+        ratio(p.rssMB, z.rssMB),
+        '',
+        '',
+        '',
+      ]);
+    }
+  }
+  return renderTable(lines);
+}
+
+function renderTable(lines: string[][]): string {
+  const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length)));
+  const fmt = (l: string[]): string => '| ' + l.map((c, i) => (i < 2 || i === l.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |';
+  const sep = '|' + widths.map((w, i) => (i < 2 || i === widths.length - 1 ? ':' + '-'.repeat(w + 1) : '-'.repeat(w + 1) + ':')).join('|') + '|';
+  return [fmt(lines[0]!), sep, ...lines.slice(1).map(fmt)].join('\n');
+}
+
+// ---- durability probe, memory and restart ------------------------------------------------------
+
+async function getDataOnce(port: number, path: string, deadlineMs: number): Promise<number> {
+  const c = await BenchClient.connect({ port, timeoutMs: 10_000, connectDeadlineMs: deadlineMs });
+  try {
+    const { err } = await c.call(encodeRequest({ type: OpCode.getData, path, watch: false }));
+    return err;
+  } finally {
+    await c.close(2000);
+  }
+}
+
+/** Restarts `proc` on the same port and data; ms from spawn until a getData of `path` is answered. */
+async function restartAndRead(proc: ServerProc, path: string): Promise<{ proc: ServerProc; firstReadMs: number; err: number }> {
+  await proc.stop();
+  const t0 = performance.now();
+  const next = await startServerProc(proc.kind, { dataDir: proc.dataDir, port: proc.port, startTimeoutMs: 300_000 });
+  const deadline = t0 + 300_000;
+  let err: number = Err.CONNECTIONLOSS;
+  while (performance.now() < deadline) {
+    try {
+      err = await getDataOnce(next.port, path, 60_000);
+      if (err !== Err.CONNECTIONLOSS) break;
+    } catch {
+      // not serving yet
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const firstReadMs = performance.now() - t0;
+  const wrapped: ServerProc = { ...next, dispose: async () => { await next.stop(); if (!process.env.BENCH_KEEP_DATA) rmSync(proc.dataDir, { recursive: true, force: true }); } };
+  return { proc: wrapped, firstReadMs, err };
+}
+
+/** Does a znode written to Paddock survive a restart of its process? */
+async function probeDurability(): Promise<boolean> {
+  const p = await startServerProc('paddock');
+  let proc: ServerProc = p;
+  try {
+    const c = await BenchClient.connect({ port: p.port });
+    await c.call(encodeRequest({ type: OpCode.create, path: '/durability-probe', data: Buffer.from('x'), acl: OPEN_ACL, flags: 0, ttl: -1 }));
+    await c.close();
+    const r = await restartAndRead(p, '/durability-probe');
+    proc = r.proc;
+    return r.err === Err.OK;
+  } finally {
+    await proc.dispose();
+  }
+}
+
+interface MemoryResult {
+  server: ServerKind;
+  znodes: number;
+  fillOpsPerSec: number;
+  fillP99Ms: number;
+  baselineRssMB: number;
+  rssMB: number;
+  rssBytesPerZnode: number;
+  heapBytesPerZnode: number;
+  readyMs: number;
+  firstReadMs: number | null;
+  restartNote: string;
+  fillErrors: number;
+}
+
+async function memoryAndRestart(kind: ServerKind, o: Options): Promise<MemoryResult> {
+  let proc = await startServerProc(kind);
+  try {
+    // Settle, then baselines.
+    await new Promise((r) => setTimeout(r, 1000));
+    const heap0 = await heapUsedAfterGc(proc);
+    const rss0 = rssBytes(proc.pid);
+    const fill: Plan = { id: 'fill', spec: { kind: 'fill', workload: 'fill', mode: 'closed', sessions: 8, depth: 64, rate: 0, fillCount: o.fill, fillBytes: 100 } };
+    const leg = await runLeg(fill, proc, o, 0);
+    const created = Number(leg.result.extra.created);
+    const heap1 = await heapUsedAfterGc(proc);
+    const rss1 = rssBytes(proc.pid);
+    const lastPath = String(leg.result.extra.lastPath);
+    const r = await restartAndRead(proc, lastPath);
+    proc = r.proc;
+    const survived = r.err === Err.OK;
+    return {
+      server: kind,
+      znodes: created,
+      fillOpsPerSec: leg.result.ops / (leg.result.windowMs / 1000),
+      fillP99Ms: Histogram.from(leg.result.hist).percentileMs(0.99),
+      baselineRssMB: rss0 / 2 ** 20,
+      rssMB: rss1 / 2 ** 20,
+      rssBytesPerZnode: (rss1 - rss0) / created,
+      heapBytesPerZnode: (heap1 - heap0) / created,
+      readyMs: proc.readyMs,
+      firstReadMs: survived ? r.firstReadMs : null,
+      restartNote: survived ? 'ok' : `pending: the data did not survive a restart (getData -> ${r.err})`,
+      fillErrors: leg.result.errors,
+    };
+  } finally {
+    await proc.dispose();
+  }
+}
+
+function memoryTable(m: MemoryResult[]): string {
+  const lines: string[][] = [['server', 'znodes', 'fill creates/s', 'fill p99 ms', 'RSS MB', 'RSS B/znode', 'heap B/znode', 'restart: first read ms']];
+  for (const r of m) {
+    lines.push([
+      SHORT[r.server],
+      String(r.znodes),
+      f(r.fillOpsPerSec),
+      fLat(r.fillP99Ms),
+      f(r.rssMB),
+      f(r.rssBytesPerZnode),
+      f(r.heapBytesPerZnode),
+      r.firstReadMs === null ? r.restartNote : f(r.firstReadMs),
+    ]);
+  }
+  const z = m.find((r) => r.server === 'zookeeper');
+  const p = m.find((r) => r.server === 'paddock');
+  if (z && p) {
+    lines.push(['P/ZK', '', ratio(p.fillOpsPerSec, z.fillOpsPerSec), ratio(p.fillP99Ms, z.fillP99Ms), ratio(p.rssMB, z.rssMB), ratio(p.rssBytesPerZnode, z.rssBytesPerZnode), ratio(p.heapBytesPerZnode, z.heapBytesPerZnode), p.firstReadMs !== null && z.firstReadMs !== null ? ratio(p.firstReadMs, z.firstReadMs) : '-']);
+  }
+  return renderTable(lines);
+}
+
+// ---- profile mode ----------------------------------------------------------------------------
+
+async function profile(o: Options): Promise<void> {
+  const wanted = o.workloads ?? ['get', 'set'];
+  const all = plans(o);
+  for (const id of wanted) {
+    const plan = all.find((p) => p.id === id);
+    if (!plan) throw new Error(`unknown workload ${id}`);
+    const dir = mkdtempSync(join(tmpdir(), `bench-prof-${id.replace(/\W/g, '_')}-`));
+    const proc = await startServerProc('paddock', { cpuProfDir: dir });
+    const leg = await runLeg(plan, proc, o, 0);
+    await proc.dispose();
+    const file = readdirSync(dir).find((n) => n.endsWith('.cpuprofile'));
+    if (!file) throw new Error(`no profile written in ${dir}`);
+    const keep = join(process.cwd(), `bench-profile-${id.replace(/\W/g, '_')}.cpuprofile`);
+    writeFileSync(keep, readFileSync(join(dir, file)));
+    rmSync(dir, { recursive: true, force: true });
+    const thr = leg.result.ops / (leg.result.windowMs / 1000);
+    process.stdout.write(`\n## Paddock CPU profile: ${id} (${f(thr)} ops/s while profiling; ${keep})\n\n`);
+    process.stdout.write(formatProfile(summarizeProfile(JSON.parse(readFileSync(keep, 'utf8'))), 25) + '\n');
+  }
+}
+
+// ---- main ------------------------------------------------------------------------------------
+
+function machine(): Record<string, string | number> {
+  const c = cpus();
+  return {
+    cpu: `${c.length} x ${c[0]?.model ?? '?'}`,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    kernel: release(),
+    node: process.version,
+    java: '/usr/bin/java (OpenJDK 17)',
+    zookeeper: 'Apache ZooKeeper 3.8.0 (Debian package), ' + ZK_HEAP,
+  };
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  if (o.profile) return profile(o);
+  const all = plans(o);
+  const selected = o.workloads ? all.filter((p) => o.workloads!.includes(p.id) || o.workloads!.includes(p.spec.workload)) : all;
+  const doMemory = !o.skipMemory && (o.workloads === null || o.workloads.includes('memory'));
+  const startedAt = new Date();
+  const log = (s: string): void => void process.stderr.write(s + '\n');
+
+  log(`bench: ${selected.length} workloads x ${o.rounds} round(s), ${o.durationMs / 1000} s each${doMemory ? `, memory/restart with ${o.fill} znodes` : ''}`);
+  const durable = await probeDurability();
+  const fsyncNote = durable ? 'fsync: ZooKeeper on, Paddock on (txn log on disk)' : 'fsync: ZooKeeper on, Paddock off (in-memory log: data does not survive a restart yet)';
+  log(`bench: ${fsyncNote}`);
+
+  const legs: Leg[] = [];
+  if (selected.length > 0) {
+    const servers: Record<ServerKind, ServerProc> = {
+      zookeeper: await startServerProc('zookeeper'),
+      paddock: await startServerProc('paddock'),
+    };
+    try {
+      let flip = 0;
+      for (const plan of selected) {
+        for (let round = 0; round < o.rounds; round++) {
+          const order = flip++ % 2 === 0 ? KINDS : [...KINDS].reverse();
+          for (const kind of order) {
+            const proc = servers[kind];
+            const rss0 = rssBytes(proc.pid);
+            const leg = await runLeg(plan, proc, o, round);
+            if (plan.spec.kind === 'idle') leg.setupInfo.rssDeltaBytes = leg.rssAfter - rss0;
+            legs.push(leg);
+            const r = leg.result;
+            log(
+              `  ${plan.id.padEnd(18)} ${SHORT[kind].padEnd(8)} round ${round + 1}: ${f(r.ops / (r.windowMs / 1000))} ops/s, ` +
+                `p99 ${fLat(Histogram.from(r.hist).percentileMs(0.99))} ms, server CPU ${f((100 * leg.serverCpuSec) / (r.windowMs / 1000))}%` +
+                (r.errors ? `, ${r.errors} errors ${JSON.stringify(r.errorCodes)}` : ''),
+            );
+          }
+        }
+      }
+    } finally {
+      await servers.zookeeper.dispose();
+      await servers.paddock.dispose();
+    }
+  }
+
+  const rows: Row[] = [];
+  for (const plan of selected) for (const kind of KINDS) {
+    const r = aggregate(legs, plan, kind);
+    if (r) rows.push(r);
+  }
+
+  const memory: MemoryResult[] = [];
+  if (doMemory) {
+    for (const kind of KINDS) {
+      log(`  memory/restart ${SHORT[kind]}: filling ${o.fill} znodes of 100 bytes ...`);
+      const m = await memoryAndRestart(kind, o);
+      memory.push(m);
+      log(`  memory/restart ${SHORT[kind]}: ${f(m.fillOpsPerSec)} creates/s, RSS ${f(m.rssMB)} MB, heap ${f(m.heapBytesPerZnode)} B/znode, first read ${m.firstReadMs === null ? m.restartNote : f(m.firstReadMs) + ' ms'}`);
+    }
+  }
+
+  const command = `node dist/bench/run.js ${process.argv.slice(2).join(' ')}`.trim();
+  const mach = machine();
+  let out = `\n# Paddock vs Apache ZooKeeper (${startedAt.toISOString()})\n\n`;
+  out += `machine: ${mach.cpu}, ${mach.memoryGiB} GiB, Linux ${mach.kernel}, Node ${mach.node}, ${mach.zookeeper}\n`;
+  out += `command: ${command}\n`;
+  out += `settings: same zoo.cfg for both (tickTime=2000, maxClientCnxns=0, globalOutstandingLimit=1000, snapCount=100000), loopback, `;
+  out += `${o.rounds} alternating round(s) x ${o.durationMs / 1000} s per workload after ${o.warmupMs / 1000} s warm-up\n`;
+  out += `${fsyncNote}\n\n`;
+  if (rows.length) out += table(rows, selected) + '\n';
+  if (memory.length) out += `\nMemory and restart (${o.fill} znodes of 100 bytes, 1,000 per parent):\n\n` + memoryTable(memory) + '\n';
+  process.stdout.write(out);
+
+  if (o.json) {
+    mkdirSync(dirname(resolve(o.json)), { recursive: true });
+    const doc = {
+      date: startedAt.toISOString(),
+      command,
+      machine: mach,
+      options: o,
+      paddockDurable: durable,
+      fsync: fsyncNote,
+      results: rows,
+      memory,
+      legs: legs.map((l) => ({ ...l, result: { ...l.result, hist: undefined, latency: summarize(Histogram.from(l.result.hist)) } })),
+    };
+    writeFileSync(o.json, JSON.stringify(doc, null, 2) + '\n');
+    log(`bench: wrote ${o.json}`);
+  }
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`bench: ${e.stack ?? e.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,243 @@
+/**
+ * Runs Apache ZooKeeper 3.8 (Debian's package) and Paddock as separate processes on loopback,
+ * from the same zoo.cfg settings, so each one's CPU time and RSS can be read from /proc.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { execFile } from 'node:child_process';
+
+export type ServerKind = 'zookeeper' | 'paddock';
+export const ZK_JAR = '/usr/share/java/zookeeper.jar';
+export const ZK_CLASSPATH = `/etc/zookeeper/conf:${ZK_JAR}`;
+/** Apache ZooKeeper's zkEnv.sh default heap (ZK_SERVER_HEAP=1000); Debian's script sets none. */
+export const ZK_HEAP = '-Xmx1000m';
+
+const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
+const PADDOCK_CLI = resolve(here, '../src/cli/main.js');
+const HEAP_PROBE = resolve(here, 'heapprobe.js');
+
+/** zoo.cfg keys both servers get; dataDir and clientPort are added per server. */
+export function commonConfig(): Record<string, string> {
+  return {
+    tickTime: '2000',
+    initLimit: '10',
+    syncLimit: '5',
+    clientPortAddress: '127.0.0.1',
+    maxClientCnxns: '0',
+    globalOutstandingLimit: '1000',
+    minSessionTimeout: '4000',
+    maxSessionTimeout: '40000',
+    forceSync: 'yes',
+    snapCount: '100000',
+    'autopurge.purgeInterval': '0',
+    '4lw.commands.whitelist': '*',
+    'admin.enableServer': 'false',
+  };
+}
+
+export interface StartOptions {
+  dataDir?: string;
+  port?: number;
+  /** Directory for `node --cpu-prof` output (Paddock only). */
+  cpuProfDir?: string;
+  startTimeoutMs?: number;
+}
+
+export interface ServerProc {
+  readonly kind: ServerKind;
+  readonly port: number;
+  readonly dataDir: string;
+  pid: number;
+  /** Milliseconds from spawn to the first 'imok'. */
+  readyMs: number;
+  /** Stops the process (SIGTERM, then SIGKILL after a grace period). */
+  stop(): Promise<void>;
+  /** Stops and deletes the data directory if the harness made it. */
+  dispose(): Promise<void>;
+  logPath: string;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => res(port));
+    });
+  });
+}
+
+function writeCfg(dataDir: string, port: number): string {
+  const cfg = { ...commonConfig(), dataDir, clientPort: String(port) };
+  const path = join(dataDir, 'zoo.cfg');
+  writeFileSync(path, Object.entries(cfg).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  return path;
+}
+
+export async function startServerProc(kind: ServerKind, opts: StartOptions = {}): Promise<ServerProc> {
+  const ownDir = opts.dataDir === undefined;
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), `bench-${kind}-`));
+  mkdirSync(dataDir, { recursive: true });
+  const port = opts.port ?? (await freePort());
+  const cfgPath = writeCfg(dataDir, port);
+  const logPath = join(dataDir, `${kind}.log`);
+  let cmd: string;
+  let args: string[];
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (kind === 'zookeeper') {
+    if (!existsSync(ZK_JAR)) throw new Error(`Apache ZooKeeper is not installed (${ZK_JAR}); apt-get install zookeeper`);
+    cmd = '/usr/bin/java';
+    args = [
+      ZK_HEAP,
+      '-Dzookeeper.root.logger=WARN,CONSOLE',
+      '-Dzookeeper.console.threshold=WARN',
+      `-Dzookeeper.log.dir=${dataDir}`,
+      '-cp',
+      ZK_CLASSPATH,
+      'org.apache.zookeeper.server.ZooKeeperServerMain',
+      cfgPath,
+    ];
+  } else {
+    cmd = process.execPath;
+    args = ['--expose-gc', '--import', pathToFileURL(HEAP_PROBE).href];
+    if (opts.cpuProfDir) args.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`);
+    args.push(PADDOCK_CLI, 'server', cfgPath);
+    env.PADDOCK_LOG_LEVEL = 'warn';
+    env.PADDOCK_BENCH_HEAP_FILE = join(dataDir, 'heap.json');
+  }
+  const started = performance.now();
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const log = createWriteStream(logPath, { flags: 'a' });
+  child.stdout!.pipe(log, { end: false });
+  child.stderr!.pipe(log, { end: false });
+  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  try {
+    await waitForImok(port, child, opts.startTimeoutMs ?? 60_000);
+  } catch (e) {
+    child.kill('SIGKILL');
+    await exited;
+    throw new Error(`${kind} did not start: ${(e as Error).message}\n${readTail(logPath)}`);
+  }
+  const readyMs = performance.now() - started;
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(t);
+    }
+    log.end();
+  };
+  return {
+    kind,
+    port,
+    dataDir,
+    pid: child.pid!,
+    readyMs,
+    logPath,
+    stop,
+    dispose: async () => {
+      await stop();
+      if (ownDir && !process.env.BENCH_KEEP_DATA) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function readTail(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').slice(-4000);
+  } catch {
+    return '';
+  }
+}
+
+export function fourLetterWord(port: number, word: string, timeoutMs = 2000): Promise<string> {
+  return new Promise((res, rej) => {
+    const sock = connect({ port, host: '127.0.0.1' }, () => sock.write(word));
+    let out = '';
+    const t = setTimeout(() => {
+      sock.destroy();
+      rej(new Error('4lw timeout'));
+    }, timeoutMs);
+    sock.on('data', (d) => (out += d.toString()));
+    sock.on('end', () => {
+      clearTimeout(t);
+      res(out);
+    });
+    sock.on('error', (e) => {
+      clearTimeout(t);
+      rej(e);
+    });
+  });
+}
+
+async function waitForImok(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  while (Date.now() < deadline) {
+    if (exited) throw new Error('process exited');
+    const reply = await fourLetterWord(port, 'ruok').catch(() => '');
+    if (reply === 'imok') return;
+    // Polling another process's port: there is no event to wait on.
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no 'imok' on port ${port} within ${timeoutMs} ms`);
+}
+
+// ---- /proc readings -------------------------------------------------------------------------
+
+const CLK_TCK = 100;
+
+/** User + system CPU seconds of a process (all its threads). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/** Resident set size in bytes (VmRSS). */
+export function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /VmRSS:\s+(\d+) kB/.exec(status);
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+function run(cmd: string, args: string[], timeoutMs = 60_000): Promise<string> {
+  return new Promise((res, rej) => {
+    execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, stdout) => (err ? rej(err) : res(stdout)));
+  });
+}
+
+/** Live heap bytes after a full GC: jcmd for the JVM, the heap probe's SIGUSR2 for Paddock. */
+export async function heapUsedAfterGc(proc: ServerProc): Promise<number> {
+  if (proc.kind === 'zookeeper') {
+    await run('/usr/bin/jcmd', [String(proc.pid), 'GC.run']);
+    const info = await run('/usr/bin/jcmd', [String(proc.pid), 'GC.heap_info']);
+    const m = /heap\s+total \d+K, used (\d+)K/.exec(info);
+    if (!m) throw new Error(`cannot parse jcmd GC.heap_info: ${info.slice(0, 300)}`);
+    return Number(m[1]) * 1024;
+  }
+  const file = join(proc.dataDir, 'heap.json');
+  rmSync(file, { force: true });
+  process.kill(proc.pid, 'SIGUSR2');
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (existsSync(file)) {
+      try {
+        const v = JSON.parse(readFileSync(file, 'utf8')) as { heapUsed: number; external: number };
+        return v.heapUsed + v.external;
+      } catch {
+        // partially written; read again
+      }
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('Paddock heap probe did not answer');
+}
