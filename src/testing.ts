@@ -43,7 +43,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       fourLetterWhitelist: new Set(['*']),
       ...overrides,
     },
-    verbose ? {} : { logger: silentLogger },
+    { inMemory: overrides.dataDir === undefined, ...(verbose ? {} : { logger: silentLogger }) },
   );
   return {
     port: server.port,

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError, isDistributed, type ServerConfig } from '../server/config.js';
+import { PersistenceError } from '../persistence/errors.js';
 import { UsageError, loadServerConfig, parseCommandLine, usage, type Command } from './args.js';
 
 interface RunningServer {
@@ -104,6 +105,8 @@ async function runServer(configPath: string | null): Promise<number> {
     if (err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
       throw new ExitError(`paddock: cannot start: ${err.message}`, 1);
     }
+    // Data directory problems (locked, corrupt, unreadable) are the operator's to fix: one line.
+    if (err instanceof PersistenceError) throw new ExitError(`paddock: cannot start: ${err.message}`, 1);
     throw e;
   }
   const sig = await stopped;

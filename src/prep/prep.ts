@@ -123,6 +123,12 @@ export class Prep {
     }
   }
 
+  /** Forgets every pending change: the txns behind them will never be applied. */
+  reset(): void {
+    this.pending.clear();
+    this.outstanding.length = 0;
+  }
+
   pendingCount(): number {
     return this.outstanding.length;
   }

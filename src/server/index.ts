@@ -10,6 +10,7 @@ import { Connection, type ConnectionHost } from './connection.js';
 import { answerFourLetterWord } from './fourletter.js';
 import { createLogger, hex, type Logger } from './logger.js';
 import { ZkServer } from './zkserver.js';
+import { openDatabase } from './database.js';
 
 export interface PaddockServer {
   readonly port: number;
@@ -24,7 +25,10 @@ export interface PaddockServer {
 
 export interface StartOptions {
   logger?: Logger;
+  /** A commit log to use instead of the data directory (tests, simulations). */
   commitLog?: CommitLog;
+  /** Keep nothing on disk: the txn log lives in memory and is lost on exit. */
+  inMemory?: boolean;
 }
 
 export function resolveConfig(overrides: Partial<ServerConfig>): ServerConfig {
@@ -36,8 +40,7 @@ export function resolveConfig(overrides: Partial<ServerConfig>): ServerConfig {
 export async function startServer(overrides: Partial<ServerConfig> = {}, options: StartOptions = {}): Promise<PaddockServer> {
   const config = resolveConfig(overrides);
   const logger = options.logger ?? createLogger('server');
-  const commitLog = options.commitLog ?? new MemoryCommitLog();
-  const zk = new ZkServer(config, { now: () => Date.now(), log: commitLog, logger });
+  const zk = await createZkServer(config, logger, options);
   const net = new NetworkServer(zk, config, logger);
   await net.listen();
   logger.info(`Paddock listening on ${net.host}:${net.port} (tickTime ${config.tickTime} ms, standalone)`);
@@ -49,9 +52,20 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, options
     dropConnection: (id) => net.dropConnection(id),
     close: async () => {
       await net.close();
-      await commitLog.close();
+      await zk.close();
     },
   };
+}
+
+async function createZkServer(config: ServerConfig, logger: Logger, options: StartOptions): Promise<ZkServer> {
+  const now = (): number => Date.now();
+  if (options.commitLog || options.inMemory) {
+    const log = options.commitLog ?? new MemoryCommitLog();
+    return new ZkServer(config, { now, log, logger });
+  }
+  const db = await openDatabase(config, logger);
+  const afterApply = (zk: ZkServer): void => db.commitLog.maybeSnapshot(zk.tree, zk.sessionTimeouts());
+  return new ZkServer(config, { now, log: db.commitLog, logger, afterApply }, db.tree, db.sessions);
 }
 
 class NetworkServer implements ConnectionHost {

@@ -69,7 +69,12 @@ export interface ZkServerDeps {
   now: () => number;
   log: CommitLog;
   logger: Logger;
+  /** Runs after each txn is applied (the durable log takes snapshots here). */
+  afterApply?: (server: ZkServer) => void;
 }
+
+/** How long writes stay refused after a log failure before the next write retries the disk. */
+const WRITE_RETRY_MS = 1000;
 
 export class ZkServer {
   readonly tree: DataTree;
@@ -84,20 +89,35 @@ export class ZkServer {
   private lastContainerCheckMs = 0;
   /** Set when the log cannot accept writes; reads go on. */
   writeFailure: string | null = null;
+  private writeRetryAtMs = 0;
 
   constructor(
     readonly config: ServerConfig,
     private readonly deps: ZkServerDeps,
     tree = new DataTree(),
+    restoredSessions: ReadonlyMap<bigint, number> = new Map(),
   ) {
     this.tree = tree;
     this.nextZxid = tree.lastProcessedZxid + 1;
     this.sessions = new SessionTracker(config.tickTime, config.serverId, deps.now());
+    // Restored sessions get a full timeout to come back, then expire as in ZooKeeper.
+    for (const [id, timeout] of restoredSessions) this.sessions.add(id, timeout, deps.now());
     this.prep = new Prep(this.tree, {
       extendedTypesEnabled: config.extendedTypesEnabled,
       enforceQuota: config.enforceQuota,
       skipACL: config.skipACL,
     });
+  }
+
+  /** Live sessions and their timeouts, as snapshots record them. */
+  sessionTimeouts(): Map<bigint, number> {
+    const out = new Map<bigint, number>();
+    for (const s of this.sessions.all()) out.set(s.id, s.timeoutMs);
+    return out;
+  }
+
+  close(): Promise<void> {
+    return this.deps.log.close();
   }
 
   lastZxid(): number {
@@ -139,7 +159,11 @@ export class ZkServer {
     if (this.refuseWrite(link)) return;
     const sessionId = this.sessions.allocateId();
     const txn = this.prep.prepareCreateSession(sessionId, timeOut, this.nextZxid++, this.deps.now());
-    this.submitTxn(txn, () => {
+    this.submitTxn(txn, (applied) => {
+      if (applied.result === null) {
+        link.close('the txn log refused the session');
+        return;
+      }
       this.sessions.add(sessionId, timeOut, this.deps.now());
       if (!this.links.has(link)) return; // the client left before its session was made
       this.bindSession(link, sessionId);
@@ -182,6 +206,10 @@ export class ZkServer {
   /** Expires sessions and removes empty containers and expired TTL nodes. Call every tick. */
   tick(): void {
     const now = this.deps.now();
+    if (this.writeFailure !== null && now >= this.writeRetryAtMs) {
+      this.deps.logger.info(`retrying writes after log failure: ${this.writeFailure}`);
+      this.writeFailure = null;
+    }
     for (const id of this.sessions.expire(now)) {
       this.deps.logger.info(`session ${hex(id)} expired`);
       this.closeSession(id, 0, null);
@@ -213,6 +241,12 @@ export class ZkServer {
     this.sessions.setClosing(sessionId);
     const txn = this.prep.prepareCloseSession(sessionId, cxid, this.nextZxid++, this.deps.now());
     this.submitTxn(txn, (applied) => {
+      if (applied.result === null) {
+        // Not logged: the session lives on and will expire (or close) again later.
+        this.sessions.reopen(sessionId, this.deps.now());
+        onApplied?.(applied);
+        return;
+      }
       this.sessions.remove(sessionId);
       const owner = this.owners.get(sessionId);
       onApplied?.(applied);
@@ -364,7 +398,7 @@ export class ZkServer {
         entry.durable = true;
         this.drainCommits();
       },
-      (err: unknown) => this.logFailed(err),
+      (err: unknown) => this.logFailed(entry, err),
     );
   }
 
@@ -383,14 +417,23 @@ export class ZkServer {
     this.prep.committed(txn.header.zxid);
     this.deliver(result.events, deletedAcls);
     entry.onApplied({ zxid: txn.header.zxid, err: result.err, result, txn });
+    this.deps.afterApply?.(this);
   }
 
-  private logFailed(err: unknown): void {
+  /**
+   * The log refused a txn (disk full, I/O error): it and every txn queued after it fail, prep
+   * forgets their pending changes, and writes are refused for a while; reads go on.
+   */
+  private logFailed(entry: CommitEntry, err: unknown): void {
+    const at = this.commitQueue.indexOf(entry);
+    if (at === -1) return; // already failed along with an earlier txn
     const reason = err instanceof Error ? err.message : String(err);
     this.writeFailure = reason;
-    this.deps.logger.error(`txn log failed, writes disabled, reads continue: ${reason}`);
-    // Nothing after the failed record may be applied: fail every write still waiting.
-    const failed = this.commitQueue.splice(0);
+    this.writeRetryAtMs = this.deps.now() + WRITE_RETRY_MS;
+    this.deps.logger.error(`txn log failed; refusing writes, still serving reads: ${reason}`);
+    const failed = this.commitQueue.splice(at);
+    this.prep.reset();
+    this.nextZxid = this.lastZxid() + 1;
     for (const entry of failed) {
       entry.onApplied({ zxid: this.lastZxid(), err: Err.SYSTEMERROR, result: null, txn: entry.txn });
     }

@@ -76,6 +76,14 @@ export class SessionTracker {
     if (s) s.closing = true;
   }
 
+  /** Undoes setClosing when the close could not be logged. */
+  reopen(id: bigint, nowMs: number): void {
+    const s = this.sessions.get(id);
+    if (!s) return;
+    s.closing = false;
+    this.touch(id, nowMs);
+  }
+
   remove(id: bigint): void {
     const s = this.sessions.get(id);
     if (!s) return;

@@ -1,0 +1,148 @@
+/**
+ * The server's durable state: opens the data directory, loads the newest valid snapshot,
+ * replays the txn log after it, and then serves as the pipeline's commit log (append with
+ * group-committed fsync) and snapshot taker.
+ */
+import { NodeDisk, type Disk } from '../io/disk.js';
+import { decodeTxn } from '../jute/txn.js';
+import { OpCode } from '../jute/constants.js';
+import { Prng } from '../lib/prng.js';
+import { closeStore, openStore, purgeStore, SnapshotPolicy, takeSnapshot, type OpenedStore } from '../persistence/index.js';
+import { DataTree } from '../tree/index.js';
+import { deserializeSnapshot, serializeSnapshot } from '../tree/snapshot.js';
+import type { CommitLog } from './commitlog.js';
+import type { ServerConfig } from './config.js';
+import { hex, type Logger } from './logger.js';
+
+export interface Database {
+  tree: DataTree;
+  /** Sessions alive at the last txn: id -> timeout ms. They expire unless their clients return. */
+  sessions: Map<bigint, number>;
+  commitLog: DurableCommitLog;
+}
+
+export async function openDatabase(config: ServerConfig, logger: Logger, disk: Disk = new NodeDisk()): Promise<Database> {
+  const store = await openStore(disk, {
+    dataDir: config.dataDir,
+    dataLogDir: config.dataLogDir,
+    forceSync: config.forceSync,
+    preAllocSizeKb: config.preAllocSizeKb,
+  });
+  for (const w of store.warnings) logger.warn(w);
+  const { tree, sessions } = store.snapshot ? deserializeSnapshot(store.snapshot.data) : { tree: new DataTree(), sessions: new Map<bigint, number>() };
+  if (store.snapshot) logger.info(`loaded snapshot ${store.snapshot.path} at zxid ${hex(store.snapshot.zxid)}: ${tree.size} znodes, ${sessions.size} sessions`);
+  else await takeSnapshot(disk, store, 0, serializeSnapshot(tree, sessions));
+  replay(store, tree, sessions, logger);
+  const commitLog = new DurableCommitLog(disk, store, config, logger);
+  return { tree, sessions, commitLog };
+}
+
+function replay(store: OpenedStore, tree: DataTree, sessions: Map<bigint, number>, logger: Logger): void {
+  const total = store.records.length;
+  if (total === 0) return;
+  const progress = new ReplayProgress(total, logger);
+  for (let i = 0; i < total; i++) {
+    const txn = decodeTxn((store.records[i] as { bytes: Buffer }).bytes, 0x7fffffff);
+    tree.apply(txn);
+    if (txn.body.type === OpCode.createSession) sessions.set(txn.header.sessionId, txn.body.timeOut);
+    else if (txn.body.type === OpCode.closeSession) sessions.delete(txn.header.sessionId);
+    progress.update(i + 1);
+  }
+  progress.done(tree);
+}
+
+/** A bar on a terminal, a line a second otherwise. */
+class ReplayProgress {
+  private lastMs = Date.now();
+  private readonly startMs = Date.now();
+  private readonly tty = process.stderr.isTTY === true;
+
+  constructor(
+    private readonly total: number,
+    private readonly logger: Logger,
+  ) {}
+
+  update(done: number): void {
+    if ((done & 1023) !== 0) return;
+    const now = Date.now();
+    if (now - this.lastMs < (this.tty ? 100 : 1000)) return;
+    this.lastMs = now;
+    if (this.tty) {
+      const width = 30;
+      const filled = Math.round((done / this.total) * width);
+      process.stderr.write(`\rreplaying txn log [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${this.total}`);
+    } else {
+      this.logger.info(`replaying txn log: ${done}/${this.total} txns`);
+    }
+  }
+
+  done(tree: DataTree): void {
+    if (this.tty) process.stderr.write('\n');
+    this.logger.info(`replayed ${this.total} txns in ${Date.now() - this.startMs} ms; last zxid ${hex(tree.lastProcessedZxid)}, ${tree.size} znodes`);
+  }
+}
+
+/** The local txn log as the pipeline's commit log, plus snapshots and retention. */
+export class DurableCommitLog implements CommitLog {
+  private readonly policy: SnapshotPolicy;
+  private snapshotDue = false;
+  private snapshotting: Promise<void> | null = null;
+  private purgeTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly disk: Disk,
+    private readonly store: OpenedStore,
+    private readonly config: ServerConfig,
+    private readonly logger: Logger,
+  ) {
+    const prng = new Prng(Date.now() & 0xffffffff);
+    this.policy = new SnapshotPolicy({ snapCount: config.snapCount, random: () => prng.next() });
+    if (config.autopurgePurgeIntervalHours > 0) {
+      this.purgeTimer = setInterval(() => void this.purge(), config.autopurgePurgeIntervalHours * 3_600_000);
+      this.purgeTimer.unref();
+    }
+  }
+
+  get lastZxid(): number {
+    return this.store.log.lastZxid;
+  }
+
+  append(zxid: number, bytes: Buffer): Promise<void> {
+    const durable = this.store.log.append(zxid, bytes);
+    if (this.policy.onTxnLogged(bytes.length)) this.snapshotDue = true;
+    return durable;
+  }
+
+  /** Called after each apply: serializes the tree as it stands (a consistent cut) when one is due. */
+  maybeSnapshot(tree: DataTree, sessions: ReadonlyMap<bigint, number>): void {
+    if (!this.snapshotDue || this.snapshotting) return;
+    this.snapshotDue = false;
+    const zxid = tree.lastProcessedZxid;
+    const chunks = serializeSnapshot(tree, sessions);
+    this.snapshotting = takeSnapshot(this.disk, this.store, zxid, chunks).then(
+      (written) => {
+        this.logger.info(`snapshot ${written.path} written at zxid ${hex(zxid)} (${written.bytes} bytes)`);
+        this.snapshotting = null;
+      },
+      (err: unknown) => {
+        this.logger.error(`snapshot at zxid ${hex(zxid)} failed: ${(err as Error).message}`);
+        this.snapshotting = null;
+      },
+    );
+  }
+
+  private async purge(): Promise<void> {
+    try {
+      const result = await purgeStore(this.disk, this.store, this.config.autopurgeSnapRetainCount);
+      this.logger.info(`autopurge: ${JSON.stringify(result)}`);
+    } catch (err) {
+      this.logger.warn(`autopurge failed: ${(err as Error).message}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.purgeTimer) clearInterval(this.purgeTimer);
+    await this.snapshotting;
+    await closeStore(this.store);
+  }
+}
