@@ -1,0 +1,96 @@
+/**
+ * Differential test: random operation sequences run against Apache ZooKeeper and against Paddock
+ * through the same raw client; every reply and every session's ordered stream of replies and
+ * watch events must match, except for the deliberate divergences listed in divergences.ts.
+ *
+ *   DIFF_SEQUENCES (200)  number of sequences; seeds DIFF_BASE_SEED (1) ... +N-1
+ *   DIFF_OPS (200)        ops per sequence
+ *   DIFF_SEED             run just this seed (replay)
+ *   DIFF_EXPIRY (1)       0 disables the session-expiry ops (each costs about a second)
+ *   DIFF_TARGET           'zookeeper' runs a second ZooKeeper instead of Paddock (harness check)
+ *   DIFF_VERBOSE          1 prints every op with both outcomes for the replayed seed
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { skipUnlessZooKeeper } from '../support/zookeeper.js';
+import { generate } from './generator.js';
+import { closeAll, compare, deleteTree, describeOp, execute, show, type Execution } from './harness.js';
+import { startReference, startTarget, type RunningServer } from './servers.js';
+import type { Difference } from './divergences.js';
+
+const envInt = (name: string, dflt: number): number => {
+  const v = process.env[name];
+  return v === undefined || v === '' ? dflt : Number.parseInt(v, 10);
+};
+
+const SEQUENCES = envInt('DIFF_SEQUENCES', 200);
+const OPS = envInt('DIFF_OPS', 200);
+const BASE_SEED = envInt('DIFF_BASE_SEED', 1);
+const ONE_SEED = process.env.DIFF_SEED ? envInt('DIFF_SEED', 0) : null;
+const EXPIRY = envInt('DIFF_EXPIRY', 1) !== 0;
+const VERBOSE = process.env.DIFF_VERBOSE === '1';
+const MAX_REPORTED = 3;
+
+function replayCommand(seed: number): string {
+  const extra = [OPS !== 200 ? `DIFF_OPS=${OPS}` : '', EXPIRY ? '' : 'DIFF_EXPIRY=0', process.env.DIFF_TARGET ? `DIFF_TARGET=${process.env.DIFF_TARGET}` : '']
+    .filter(Boolean)
+    .join(' ');
+  return `DIFF_SEED=${seed} ${extra ? extra + ' ' : ''}node --test dist/test/differential/differential.test.js`;
+}
+
+function describeDifference(seed: number, d: Difference, ex: { ops: unknown[] }): string {
+  const ops = ex.ops as Parameters<typeof describeOp>[0][];
+  const context = ops
+    .slice(Math.max(0, d.opIndex - 5), d.opIndex + 1)
+    .map((op, k) => `    #${Math.max(0, d.opIndex - 5) + k} ${describeOp(op)}`)
+    .join('\n');
+  return [
+    `seed ${seed}, op #${d.opIndex}: ${describeOp(ops[d.opIndex])}`,
+    `  at ${d.where}`,
+    `  zookeeper: ${show(d.reference)}`,
+    `  paddock:   ${show(d.paddock)}`,
+    `  preceding ops:\n${context}`,
+    `  replay: ${replayCommand(seed)}`,
+  ].join('\n');
+}
+
+function verboseDump(seq: ReturnType<typeof generate>, a: Execution, b: Execution): void {
+  seq.ops.forEach((op, i) => {
+    console.log(`#${i} ${describeOp(op)}\n   zk: ${show(a.outcomes[i])}\n   pd: ${show(b.outcomes[i])}`);
+  });
+}
+
+test('differential: Paddock vs Apache ZooKeeper on random sequences', { skip: skipUnlessZooKeeper(), timeout: 900_000 }, async (t) => {
+  let reference: RunningServer | undefined;
+  let target: RunningServer | undefined;
+  try {
+    [reference, target] = await Promise.all([startReference(), startTarget()]);
+    const seeds = ONE_SEED !== null ? [ONE_SEED] : Array.from({ length: SEQUENCES }, (_, i) => BASE_SEED + i);
+    const failures: string[] = [];
+    const toleratedCounts = new Map<string, number>();
+    let ops = 0;
+    const started = Date.now();
+    for (const seed of seeds) {
+      const seq = generate(seed, { ops: OPS, expiry: EXPIRY });
+      const [a, b] = await Promise.all([
+        execute(seq, { name: reference.name, host: reference.host, port: reference.port }),
+        execute(seq, { name: target.name, host: target.host, port: target.port }),
+      ]);
+      ops += seq.ops.length;
+      const cmp = compare(seq, a, b);
+      if (VERBOSE) verboseDump(seq, a, b);
+      for (const tl of cmp.tolerated) toleratedCounts.set(tl.divergence, (toleratedCounts.get(tl.divergence) ?? 0) + 1);
+      if (cmp.differences.length > 0) {
+        failures.push(describeDifference(seed, cmp.differences[0]!, seq) + `\n  (${cmp.differences.length} differences in this sequence)`);
+      }
+      await Promise.all([closeAll(a), closeAll(b)]);
+      await Promise.all([deleteTree(reference.admin, seq.prefix), deleteTree(target.admin, seq.prefix)]);
+      if (failures.length >= MAX_REPORTED) break;
+    }
+    t.diagnostic(`${seeds.length} sequence(s), ${ops} ops in ${Date.now() - started} ms against ${target.name}`);
+    for (const [id, n] of toleratedCounts) t.diagnostic(`tolerated divergence ${id}: ${n}`);
+    assert.equal(failures.length, 0, `Paddock differs from Apache ZooKeeper:\n\n${failures.join('\n\n')}`);
+  } finally {
+    await Promise.all([reference?.stop(), target?.stop()]);
+  }
+});

@@ -1,0 +1,382 @@
+/**
+ * Runs a generated sequence against one server through the raw client, normalises what came
+ * back, and compares two runs op by op and session transcript by transcript.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { OpCode, errName, opName, type Request } from '../../src/jute/index.js';
+import { RawClient, withTimeout, type Reply, type TranscriptEntry } from '../support/rawclient.js';
+import type { DiffOp, Sequence } from './generator.js';
+import { tolerated, type Difference } from './divergences.js';
+
+export interface Target {
+  name: string;
+  host: string;
+  port: number;
+}
+
+/** What one op produced on one server, before normalisation. */
+export type Outcome =
+  | { kind: 'connected'; timeOut: number; readOnly: boolean | undefined; sessionId: bigint }
+  | { kind: 'connectFailed'; error: string }
+  | { kind: 'reply'; reply: Reply; closedAfter?: boolean }
+  | { kind: 'connectionClosed' }
+  | { kind: 'closed' }
+  | { kind: 'expired' }
+  | { kind: 'timeout'; what: string };
+
+export interface Execution {
+  target: Target;
+  outcomes: Outcome[];
+  /** Per session slot: the client and its full transcript. */
+  clients: Map<number, RawClient>;
+}
+
+const REPLY_TIMEOUT_MS = 15_000;
+
+/** Connects, retrying while a just-started server still refuses sessions. */
+export async function connectWhenServing(
+  target: { host: string; port: number },
+  timeoutMs: number,
+  deadlineMs = 30_000,
+): Promise<RawClient> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      return await RawClient.connect(target.host, target.port, { timeoutMs });
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      // An external server that answers ruok before it serves sessions: nothing to wait on.
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+export async function execute(seq: Sequence, target: Target): Promise<Execution> {
+  const outcomes: Outcome[] = new Array(seq.ops.length);
+  const clients = new Map<number, RawClient>();
+  let inflight: Promise<void>[] = [];
+  let inflightSession = -1;
+
+  const flush = async (): Promise<void> => {
+    await Promise.all(inflight);
+    inflight = [];
+    inflightSession = -1;
+  };
+  const sendTracked = (i: number, session: number, req: Request): Promise<Reply | null> => {
+    const c = clients.get(session);
+    if (!c || c.closedReason) {
+      outcomes[i] = { kind: 'connectionClosed' };
+      return Promise.resolve(null);
+    }
+    return withTimeout(c.send(req), REPLY_TIMEOUT_MS, `reply to op ${i} (${opName(req.type)}) from ${target.name}`).then(
+      (reply) => {
+        outcomes[i] = { kind: 'reply', reply };
+        return reply;
+      },
+      (e: Error) => {
+        outcomes[i] = c.closedReason ? { kind: 'connectionClosed' } : { kind: 'timeout', what: e.message };
+        return null;
+      },
+    );
+  };
+
+  try {
+    for (let i = 0; i < seq.ops.length; i++) {
+      const op = seq.ops[i]!;
+      if (op.kind === 'request' && !op.barrier && (inflightSession === op.session || inflightSession === -1)) {
+        inflightSession = op.session;
+        inflight.push(sendTracked(i, op.session, op.req).then(() => undefined));
+        continue;
+      }
+      await flush();
+      switch (op.kind) {
+        case 'connect': {
+          try {
+            const c = await connectWhenServing(target, op.timeoutMs, 5_000);
+            clients.set(op.session, c);
+            outcomes[i] = { kind: 'connected', timeOut: c.session.timeOut, readOnly: c.session.readOnly, sessionId: c.sessionId };
+          } catch (e) {
+            outcomes[i] = { kind: 'connectFailed', error: (e as Error).message };
+          }
+          break;
+        }
+        case 'close': {
+          const c = clients.get(op.session);
+          if (!c || c.closedReason) {
+            outcomes[i] = { kind: 'connectionClosed' };
+            break;
+          }
+          try {
+            await c.close(REPLY_TIMEOUT_MS);
+            outcomes[i] = { kind: 'closed' };
+          } catch (e) {
+            outcomes[i] = { kind: 'timeout', what: (e as Error).message };
+          }
+          break;
+        }
+        case 'expire': {
+          const c = clients.get(op.session);
+          if (!c || c.closedReason) {
+            outcomes[i] = { kind: 'connectionClosed' };
+            break;
+          }
+          try {
+            await withTimeout(c.closed, 20 * c.session.timeOut + 5_000, `expiry of session slot ${op.session}`);
+            outcomes[i] = { kind: 'expired' };
+          } catch (e) {
+            outcomes[i] = { kind: 'timeout', what: (e as Error).message };
+          }
+          break;
+        }
+        case 'request': {
+          if (op.barrier) {
+            const reply = await sendTracked(i, op.session, op.req);
+            // A failed auth closes the connection: wait for that, so the next op sees it.
+            if (reply && reply.header.err !== 0 && op.req.type === OpCode.auth) {
+              const c = clients.get(op.session)!;
+              const closed = await withTimeout(c.closed, 5_000, 'close after AUTHFAILED').then(
+                () => true,
+                () => false,
+              );
+              outcomes[i] = { kind: 'reply', reply, closedAfter: closed };
+            }
+          } else {
+            inflightSession = op.session;
+            inflight.push(sendTracked(i, op.session, op.req).then(() => undefined));
+          }
+          break;
+        }
+      }
+    }
+    await flush();
+  } catch (e) {
+    await Promise.allSettled(inflight);
+    for (const c of clients.values()) c.destroy();
+    throw e;
+  }
+  return { target, outcomes, clients };
+}
+
+/** Closes every session an execution left open (not compared). */
+export async function closeAll(ex: Execution): Promise<void> {
+  await Promise.all(
+    [...ex.clients.values()].map((c) => c.close(REPLY_TIMEOUT_MS).catch(() => c.destroy())),
+  );
+}
+
+/** Deletes a subtree through an admin (super) client, children first, pipelined by level. */
+export async function deleteTree(admin: RawClient, root: string): Promise<void> {
+  const levels: string[][] = [[root]];
+  for (;;) {
+    const last = levels[levels.length - 1]!;
+    const replies = await Promise.all(last.map((p) => admin.send({ type: OpCode.getChildren, path: p, watch: false })));
+    const next: string[] = [];
+    replies.forEach((r, i) => {
+      if (r.header.err === 0) {
+        for (const c of (r.body as { children: string[] }).children) next.push(`${last[i]}/${c}`);
+      }
+    });
+    if (next.length === 0) break;
+    levels.push(next);
+  }
+  for (let l = levels.length - 1; l >= 0; l--) {
+    const replies = await Promise.all(levels[l]!.map((p) => admin.send({ type: OpCode.delete, path: p, version: -1 })));
+    replies.forEach((r, i) => {
+      if (r.header.err !== 0 && r.header.err !== -101) {
+        throw new Error(`cleanup: delete ${levels[l]![i]} failed with ${errName(r.header.err)}`);
+      }
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Normalisation
+
+const STAT_KEYS = ['czxid', 'mzxid', 'ctime', 'mtime', 'version', 'cversion', 'aversion', 'ephemeralOwner', 'dataLength', 'numChildren', 'pzxid'];
+
+class Normaliser {
+  private readonly zxids = new Map<number, string>();
+  private readonly sessions = new Map<bigint, string>();
+  private unknownSessions = 0;
+
+  bindSession(id: bigint, slot: number): void {
+    this.sessions.set(id, `S${slot}`);
+  }
+
+  zxid(v: number): number | string {
+    if (v <= 0) return v;
+    let z = this.zxids.get(v);
+    if (!z) this.zxids.set(v, (z = `Z${this.zxids.size}`));
+    return z;
+  }
+
+  session(v: bigint): string | number {
+    if (v === 0n) return 0;
+    let s = this.sessions.get(v);
+    if (!s) this.sessions.set(v, (s = `S?${this.unknownSessions++}`));
+    return s;
+  }
+
+  value(v: unknown, key = ''): unknown {
+    if (v === null || v === undefined) return v ?? null;
+    if (Buffer.isBuffer(v)) return `0x${v.toString('hex')}`;
+    if (typeof v === 'bigint') return this.session(v);
+    if (Array.isArray(v)) {
+      const items = v.map((x) => this.value(x));
+      // Child lists, ephemerals and whoAmI have no specified order.
+      if (key === 'children' || key === 'ephemerals' || key === 'clientInfo') {
+        return items.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+      }
+      return items;
+    }
+    if (typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (STAT_KEYS.every((k) => k in o)) {
+        return {
+          czxid: this.zxid(o.czxid as number),
+          mzxid: this.zxid(o.mzxid as number),
+          ctime: 0,
+          mtime: 0,
+          version: o.version,
+          cversion: o.cversion,
+          aversion: o.aversion,
+          ephemeralOwner: this.session(o.ephemeralOwner as bigint),
+          dataLength: o.dataLength,
+          numChildren: o.numChildren,
+          pzxid: this.zxid(o.pzxid as number),
+        };
+      }
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(o)) out[k] = this.value(x, k);
+      return out;
+    }
+    return v;
+  }
+
+  outcome(o: Outcome | undefined): unknown {
+    if (!o) return { kind: 'notRun' };
+    switch (o.kind) {
+      case 'connected':
+        return { kind: o.kind, timeOut: o.timeOut, readOnly: o.readOnly };
+      case 'reply': {
+        const h = o.reply.header;
+        const out: Record<string, unknown> = {
+          err: h.err === 0 ? 0 : `${errName(h.err)}(${h.err})`,
+          zxid: this.zxid(h.zxid),
+          body: this.value(o.reply.body),
+        };
+        if (o.closedAfter !== undefined) out.closedAfter = o.closedAfter;
+        return out;
+      }
+      case 'connectFailed':
+        return { kind: o.kind };
+      default:
+        return o;
+    }
+  }
+}
+
+/** A session's transcript with replies replaced by the op index they answer, events without zxid. */
+function transcriptOf(ex: Execution, slot: number): unknown[] {
+  const c = ex.clients.get(slot);
+  if (!c) return [];
+  const opOf = new Map<object, number>();
+  ex.outcomes.forEach((o, i) => {
+    if (o?.kind === 'reply') opOf.set(o.reply.header, i);
+  });
+  return c.transcript.map((e: TranscriptEntry) => {
+    if (e.kind === 'reply') return `reply to op ${opOf.get(e.header) ?? `? (xid ${e.xid}, ${opName(e.type)})`}`;
+    if (e.kind === 'event') return { event: e.event.type, state: e.event.state, path: e.event.path };
+    return 'connection closed';
+  });
+}
+
+export interface Comparison {
+  differences: Difference[];
+  tolerated: { difference: Difference; divergence: string }[];
+}
+
+export function compare(seq: Sequence, a: Execution, b: Execution): Comparison {
+  const na = new Normaliser();
+  const nb = new Normaliser();
+  for (const [n, ex] of [
+    [na, a],
+    [nb, b],
+  ] as const) {
+    ex.outcomes.forEach((o, i) => {
+      const op = seq.ops[i]!;
+      if (o?.kind === 'connected') n.bindSession(o.sessionId, op.session);
+    });
+  }
+  const differences: Difference[] = [];
+  const tol: Comparison['tolerated'] = [];
+  const report = (d: Difference): void => {
+    const t = tolerated(d);
+    if (t) tol.push({ difference: d, divergence: t.id });
+    else differences.push(d);
+  };
+  for (let i = 0; i < seq.ops.length; i++) {
+    const va = na.outcome(a.outcomes[i]);
+    const vb = nb.outcome(b.outcomes[i]);
+    if (!isDeepStrictEqual(va, vb)) report({ opIndex: i, op: seq.ops[i], where: 'reply', reference: va, paddock: vb });
+  }
+  const slots = new Set<number>();
+  for (const op of seq.ops) slots.add(op.session);
+  for (const slot of [...slots].sort((x, y) => x - y)) {
+    const ta = transcriptOf(a, slot);
+    const tb = transcriptOf(b, slot);
+    const n = Math.max(ta.length, tb.length);
+    for (let k = 0; k < n; k++) {
+      if (!isDeepStrictEqual(ta[k], tb[k])) {
+        const opIndex = firstOpIndexAround(ta, tb, k);
+        report({
+          opIndex,
+          op: seq.ops[opIndex],
+          where: `transcript of session slot ${slot}, entry ${k}`,
+          reference: ta.slice(Math.max(0, k - 3), k + 4),
+          paddock: tb.slice(Math.max(0, k - 3), k + 4),
+        });
+        break;
+      }
+    }
+  }
+  differences.sort((x, y) => x.opIndex - y.opIndex);
+  return { differences, tolerated: tol };
+}
+
+function firstOpIndexAround(ta: unknown[], tb: unknown[], k: number): number {
+  for (const t of [ta, tb]) {
+    for (let j = k; j >= 0; j--) {
+      const e = t[j];
+      if (typeof e === 'string' && e.startsWith('reply to op ')) {
+        const n = Number(e.slice('reply to op '.length));
+        if (Number.isInteger(n)) return j === k ? n : n + 1;
+      }
+    }
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reporting
+
+export function describeOp(op: DiffOp | undefined): string {
+  if (!op) return '(none)';
+  if (op.kind !== 'request') return `${op.kind} session ${op.session}`;
+  return `session ${op.session}: ${describeRequest(op.req)}${op.barrier ? ' [barrier]' : ''}`;
+}
+
+function describeRequest(req: Request): string {
+  const fields = Object.entries(req)
+    .filter(([k]) => k !== 'type')
+    .map(([k, v]) => {
+      if (k === 'ops') return `ops=[${(v as Request[]).map(describeRequest).join('; ')}]`;
+      if (Buffer.isBuffer(v)) return `${k}=0x${v.toString('hex')}`;
+      return `${k}=${JSON.stringify(v)}`;
+    });
+  return `${opName(req.type)}(${fields.join(', ')})`;
+}
+
+export function show(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
+}
