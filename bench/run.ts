@@ -135,9 +135,9 @@ function plans(o: Options): Plan[] {
     ops('get', 'get', 'closed', 32, 16),
     ops('get@20k/s', 'get', 'open', 32, 0, 20_000),
     ops('mixed-90/10', 'mixed', 'closed', 32, 16),
-    ops('mixed@10k/s', 'mixed', 'open', 32, 0, 10_000),
+    ops('mixed@20k/s', 'mixed', 'open', 32, 0, 20_000),
     ops('set', 'set', 'closed', 32, 16),
-    ops('set@5k/s', 'set', 'open', 32, 0, 5_000),
+    ops('set@10k/s', 'set', 'open', 32, 0, 10_000),
     ops('create-delete', 'create-delete', 'closed', 32, 8),
     ops('multi5', 'multi5', 'closed', 32, 8),
     ops('get-1k', 'get-1k', 'closed', 32, 16),
@@ -171,6 +171,8 @@ interface Leg {
   serverCpuSec: number;
   loadgenCpuSec: number;
   rssBefore: number;
+  /** RSS at the end of the measured window (sessions still connected). */
+  rssInWindow: number;
   rssAfter: number;
 }
 
@@ -185,6 +187,7 @@ async function runLeg(plan: Plan, server: ServerProc, o: Options, round: number,
   let gen0 = 0;
   let serverCpuSec = 0;
   let loadgenCpuSec = 0;
+  let rssInWindow = 0;
   const overall = setTimeout(() => child.kill('SIGKILL'), Math.max(120_000, spec.durationMs * 4 + 120_000));
   try {
     const result = await new Promise<LoadResult>((resolveLeg, reject) => {
@@ -202,6 +205,7 @@ async function runLeg(plan: Plan, server: ServerProc, o: Options, round: number,
           case 'window-end':
             serverCpuSec = cpuSeconds(server.pid) - cpu0;
             loadgenCpuSec = cpuSeconds(child.pid!) - gen0;
+            rssInWindow = rssBytes(server.pid);
             break;
           case 'done':
             resolveLeg(m.result);
@@ -213,7 +217,7 @@ async function runLeg(plan: Plan, server: ServerProc, o: Options, round: number,
       });
       child.send({ cmd: 'setup', spec });
     });
-    return { plan: plan.id, server: server.kind, round, result, setupInfo, serverCpuSec, loadgenCpuSec, rssBefore, rssAfter: rssBytes(server.pid) };
+    return { plan: plan.id, server: server.kind, round, result, setupInfo, serverCpuSec, loadgenCpuSec, rssBefore, rssInWindow, rssAfter: rssBytes(server.pid) };
   } finally {
     clearTimeout(overall);
     child.removeAllListeners('exit');
@@ -274,7 +278,7 @@ function aggregate(legs: Leg[], plan: Plan, kind: ServerKind): Row | null {
   const secs = windowMs / 1000;
   const serverCpuPct = (100 * cpu) / secs;
   const loadgenCpuPct = (100 * gen) / secs;
-  const rssMB = Math.max(...mine.map((l) => l.rssAfter)) / 2 ** 20;
+  const rssMB = Math.max(...mine.map((l) => l.rssInWindow)) / 2 ** 20;
   if (plan.spec.kind === 'idle') {
     const sessions = Number(extra.sessions ?? plan.spec.sessions);
     const rssDelta = mine.reduce((n, l) => n + Number(l.setupInfo.rssDeltaBytes ?? 0), 0) / mine.length;
@@ -289,7 +293,8 @@ function aggregate(legs: Leg[], plan: Plan, kind: ServerKind): Row | null {
     throughput: ops / secs,
     latency: summarize(hist),
     serverCpuPct,
-    cpuUsPerOp: ops > 0 ? (cpu * 1e6) / ops : NaN,
+    // Fan-out: per event delivered (rounds x watchers); otherwise per request.
+    cpuUsPerOp: ops > 0 ? (cpu * 1e6) / ops / (plan.spec.kind === 'fanout' ? plan.spec.sessions : 1) : NaN,
     loadgenCpuPct,
     rssMB,
     errors,
@@ -308,7 +313,7 @@ function limitOf(r: Row, plan: Plan): string {
   if (plan.spec.kind === 'fanout') return 'event delivery';
   if (plan.spec.mode === 'open') return r.skipped > 0 ? 'saturated: below offered rate' : 'offered rate';
   const total = r.serverCpuPct + r.loadgenCpuPct;
-  if (r.server === 'paddock' && r.serverCpuPct >= 90) return 'server CPU (1 thread)';
+  if (r.server === 'paddock' && r.serverCpuPct >= 85) return 'server CPU (1 thread)';
   if (r.loadgenCpuPct >= 90) return 'load generator CPU';
   if (total >= 170) return 'machine CPU (2 cores)';
   return 'latency (fsync/wakeups)';
@@ -360,7 +365,21 @@ function table(rows: Row[], planList: Plan[]): string {
       ]);
     }
   }
-  return renderTable(lines);
+  let notes = '';
+  for (const r of rows) {
+    const plan = planList.find((p) => p.id === r.plan)!;
+    const e = r.extra;
+    if (plan.spec.kind === 'fanout') {
+      notes += `\n- ${r.plan} ${SHORT[r.server]}: ${f(r.ops)} rounds of one setData to ${f(Number(e.watchers))} watching sessions; ` +
+        `time until every watcher had its event p50 ${fLat(r.latency.p50Ms)} ms, max ${fLat(r.latency.maxMs)} ms; ` +
+        `single event p50 ${fLat(Number(e.eventP50Ms))} ms, p99 ${fLat(Number(e.eventP99Ms))} ms`;
+    } else if (plan.spec.kind === 'idle') {
+      notes += `\n- ${r.plan} ${SHORT[r.server]}: ${f(Number(e.sessions))} sessions connected in ${f(Number(e.connectMs))} ms ` +
+        `(${f(Number(e.connectsPerSec))}/s); RSS +${f(Number(e.rssPerSessionKB), 1)} KB per session; ` +
+        `ping every ${f(Number(e.pingIntervalMs))} ms per session; server CPU ${f(r.serverCpuPct, 1)}% of a core while idle`;
+    }
+  }
+  return renderTable(lines) + (notes ? '\n' + notes + '\n' : '');
 }
 
 function renderTable(lines: string[][]): string {
@@ -555,9 +574,8 @@ async function main(): Promise<void> {
           const order = flip++ % 2 === 0 ? KINDS : [...KINDS].reverse();
           for (const kind of order) {
             const proc = servers[kind];
-            const rss0 = rssBytes(proc.pid);
             const leg = await runLeg(plan, proc, o, round);
-            if (plan.spec.kind === 'idle') leg.setupInfo.rssDeltaBytes = leg.rssAfter - rss0;
+            if (plan.spec.kind === 'idle') leg.setupInfo.rssDeltaBytes = leg.rssInWindow - leg.rssBefore;
             legs.push(leg);
             const r = leg.result;
             log(
