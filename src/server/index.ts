@@ -11,6 +11,7 @@ import { answerFourLetterWord } from './fourletter.js';
 import { createLogger, hex, type Logger } from './logger.js';
 import { ZkServer } from './zkserver.js';
 import { openDatabase } from './database.js';
+import type { Disk } from '../io/disk.js';
 
 export interface PaddockServer {
   readonly port: number;
@@ -29,6 +30,8 @@ export interface StartOptions {
   commitLog?: CommitLog;
   /** Keep nothing on disk: the txn log lives in memory and is lost on exit. */
   inMemory?: boolean;
+  /** The disk under the data directory (a fault-injecting fake in tests). */
+  disk?: Disk;
 }
 
 export function resolveConfig(overrides: Partial<ServerConfig>): ServerConfig {
@@ -63,7 +66,7 @@ async function createZkServer(config: ServerConfig, logger: Logger, options: Sta
     const log = options.commitLog ?? new MemoryCommitLog();
     return new ZkServer(config, { now, log, logger });
   }
-  const db = await openDatabase(config, logger);
+  const db = await openDatabase(config, logger, options.disk);
   const afterApply = (zk: ZkServer): void => db.commitLog.maybeSnapshot(zk.tree, zk.sessionTimeouts());
   return new ZkServer(config, { now, log: db.commitLog, logger, afterApply }, db.tree, db.sessions);
 }

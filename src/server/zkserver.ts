@@ -73,8 +73,7 @@ export interface ZkServerDeps {
   afterApply?: (server: ZkServer) => void;
 }
 
-/** How long writes stay refused after a log failure before the next write retries the disk. */
-const WRITE_RETRY_MS = 1000;
+
 
 export class ZkServer {
   readonly tree: DataTree;
@@ -291,7 +290,7 @@ export class ZkServer {
 
   private startWrite(link: ClientLink, state: LinkState, slot: Slot): void {
     if (this.writeFailure !== null) {
-      this.finish(slot, this.lastZxid(), Err.SYSTEMERROR, null);
+      this.finish(slot, this.lastZxid(), Err.NOTREADONLY, null);
       return;
     }
     state.pendingWrites++;
@@ -421,21 +420,23 @@ export class ZkServer {
   }
 
   /**
-   * The log refused a txn (disk full, I/O error): it and every txn queued after it fail, prep
-   * forgets their pending changes, and writes are refused for a while; reads go on.
+   * The log refused a txn (disk full, I/O error): it and every txn queued after it fail with
+   * NOTREADONLY (the server is read-only until the disk recovers), prep forgets their pending
+   * changes, and writes are refused until the next tick retries the disk; reads go on.
    */
   private logFailed(entry: CommitEntry, err: unknown): void {
     const at = this.commitQueue.indexOf(entry);
     if (at === -1) return; // already failed along with an earlier txn
     const reason = err instanceof Error ? err.message : String(err);
     this.writeFailure = reason;
-    this.writeRetryAtMs = this.deps.now() + WRITE_RETRY_MS;
+    // The next tick lets writes try the disk again.
+    this.writeRetryAtMs = this.deps.now() + this.config.tickTime;
     this.deps.logger.error(`txn log failed; refusing writes, still serving reads: ${reason}`);
     const failed = this.commitQueue.splice(at);
     this.prep.reset();
     this.nextZxid = this.lastZxid() + 1;
     for (const entry of failed) {
-      entry.onApplied({ zxid: this.lastZxid(), err: Err.SYSTEMERROR, result: null, txn: entry.txn });
+      entry.onApplied({ zxid: this.lastZxid(), err: Err.NOTREADONLY, result: null, txn: entry.txn });
     }
   }
 
