@@ -11,7 +11,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, tmpdir, release } from 'node:os';
+import { cpus, loadavg, totalmem, tmpdir, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -554,6 +554,7 @@ async function main(): Promise<void> {
   const selected = o.workloads ? all.filter((p) => o.workloads!.includes(p.id) || o.workloads!.includes(p.spec.workload)) : all;
   const doMemory = !o.skipMemory && (o.workloads === null || o.workloads.includes('memory'));
   const startedAt = new Date();
+  const loadAtStart = loadavg()[0]!;
   const log = (s: string): void => void process.stderr.write(s + '\n');
 
   log(`bench: ${selected.length} workloads x ${o.rounds} round(s), ${o.durationMs / 1000} s each${doMemory ? `, memory/restart with ${o.fill} znodes` : ''}`);
@@ -615,7 +616,8 @@ async function main(): Promise<void> {
   out += `command: ${command}\n`;
   out += `settings: same zoo.cfg for both (tickTime=2000, maxClientCnxns=0, globalOutstandingLimit=1000, snapCount=100000), loopback, `;
   out += `${o.rounds} alternating round(s) x ${o.durationMs / 1000} s per workload after ${o.warmupMs / 1000} s warm-up\n`;
-  out += `${fsyncNote}\n\n`;
+  out += `${fsyncNote}\n`;
+  out += `1-minute load average: ${loadAtStart.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end (other work on the machine adds noise)\n\n`;
   if (rows.length) out += table(rows, selected) + '\n';
   if (memory.length) out += `\nMemory and restart (${o.fill} znodes of 100 bytes, 1,000 per parent):\n\n` + memoryTable(memory) + '\n';
   process.stdout.write(out);
@@ -628,6 +630,7 @@ async function main(): Promise<void> {
       machine: mach,
       options: o,
       paddockDurable: durable,
+      loadAverage: { start: loadAtStart, end: loadavg()[0] },
       fsync: fsyncNote,
       results: rows,
       memory,
