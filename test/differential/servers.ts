@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OpCode } from '../../src/jute/index.js';
 import { startServer } from '../../src/server/index.js';
+import { silentLogger } from '../../src/server/logger.js';
 import { RawClient } from '../support/rawclient.js';
 import { startZooKeeper } from '../support/zookeeper.js';
 import { digestId } from './generator.js';
@@ -79,7 +80,7 @@ export async function startPaddock(): Promise<RunningServer> {
     containerCheckIntervalMs: NEVER_MS,
     superDigest: SUPER_DIGEST,
     forceSync: false,
-  });
+  }, process.env.DIFF_VERBOSE === '1' ? {} : { logger: silentLogger });
   const admin = await adminClient('127.0.0.1', srv.port);
   return {
     name: 'paddock',
