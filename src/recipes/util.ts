@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   ConnectionLossError,
-  KeeperError,
+  RequestTimeoutError,
   NoNodeError,
   NodeExistsError,
   SessionExpiredError,
@@ -49,7 +49,7 @@ export function combineSignals(options: CallOptions): { signal: AbortSignal; dis
   }
   if (options.timeoutMs !== undefined && !ac.signal.aborted) {
     const timer = setTimeout(
-      () => ac.abort(new KeeperError(-122, undefined, `timed out after ${options.timeoutMs} ms`)),
+      () => ac.abort(new RequestTimeoutError(undefined, `timed out after ${options.timeoutMs} ms`)),
       options.timeoutMs,
     );
     disposers.push(() => clearTimeout(timer));

@@ -51,12 +51,23 @@ export function within<T>(promise: Promise<T>, timeoutMs: number, what = 'operat
  * session id and password and closes it (the technique of Curator's KillSession), which works
  * against any ZooKeeper-compatible server.
  */
-export async function killSession(zk: ZooKeeperClient, connectString: string): Promise<void> {
+export async function killSession(zk: ZooKeeperClient, connectString: string, timeoutMs = 20_000): Promise<void> {
   const id = zk.sessionId;
   const passwd = zk.sessionPassword;
   if (id === null || passwd === null) throw new Error('no session to kill');
   const { killSessionById } = await import('./kill-session.js');
-  await killSessionById(connectString, id, passwd);
+  // The victim may re-attach to its session before the close lands (that interrupts us), so
+  // repeat until the victim itself reports the expiry.
+  let expired = false;
+  const seen = nextSessionEvent(zk, (e) => e.type === 'expired' && e.sessionId === id, timeoutMs).then(() => {
+    expired = true;
+  });
+  const deadline = Date.now() + timeoutMs;
+  while (!expired && Date.now() < deadline) {
+    const closed = await killSessionById(connectString, id, passwd);
+    if (closed) break;
+  }
+  await seen;
 }
 
 /** Polls `check` (for state owned by other processes with no event to wait on) until true. */
@@ -66,5 +77,30 @@ export async function eventually(check: () => Promise<boolean> | boolean, timeou
     if (await check()) return;
     if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Waits, with child watches, until the children of `path` satisfy `pred`; returns them. */
+export async function waitForChildren(
+  zk: ZooKeeperClient,
+  path: string,
+  pred: (children: string[]) => boolean,
+  timeoutMs = 15_000,
+): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let children: string[] = [];
+    let changed: Promise<unknown>;
+    try {
+      const res = await zk.getChildrenAndWatch(path);
+      children = res.children;
+      changed = res.changed;
+    } catch {
+      changed = zk.existsAndWatch(path).then((r) => (r.stat ? undefined : r.changed));
+    }
+    if (pred(children)) return children;
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error(`children of ${path} never matched: ${children.join(',')}`);
+    await within(changed, left, `children of ${path}`);
   }
 }

@@ -5,23 +5,27 @@ import { FrameDecoder } from '../../src/jute/framing.js';
 import { ConnectRequest } from '../../src/client/codec.js';
 import { parseConnectString } from '../../src/client/paths.js';
 
-export function killSessionById(connectString: string, sessionId: bigint, passwd: Buffer, timeoutMs = 10_000): Promise<void> {
+/**
+ * One attempt: attach to the session, send closeSession, wait for its reply. Resolves true when
+ * the server confirmed the close (or said the session was already gone), false when the
+ * attempt was interrupted, e.g. because the victim re-attached first.
+ */
+export function killSessionById(connectString: string, sessionId: bigint, passwd: Buffer, timeoutMs = 5000): Promise<boolean> {
   const { hosts } = parseConnectString(connectString);
   const host = hosts[0]!;
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const sock = connect({ host: host.host, port: host.port });
     const decoder = new FrameDecoder(1 << 20);
     let stage: 'handshake' | 'closing' = 'handshake';
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error('killSession timed out'));
-    }, timeoutMs);
-    const finish = (err?: Error): void => {
+    let settled = false;
+    const finish = (ok: boolean): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       sock.destroy();
-      if (err) reject(err);
-      else resolve();
+      resolve(ok);
     };
+    const timer = setTimeout(() => finish(false), timeoutMs);
     sock.on('connect', () => {
       const w = new JuteWriter();
       const at = w.beginFrame();
@@ -32,8 +36,7 @@ export function killSessionById(connectString: string, sessionId: bigint, passwd
     sock.on('data', (chunk) => {
       for (const frame of decoder.push(chunk)) {
         if (stage === 'handshake') {
-          const timeOut = frame.readInt32BE(4);
-          if (timeOut <= 0) return finish(); // already expired
+          if (frame.readInt32BE(4) <= 0) return finish(true); // already expired
           stage = 'closing';
           const req = Buffer.alloc(12);
           req.writeInt32BE(8, 0);
@@ -41,11 +44,11 @@ export function killSessionById(connectString: string, sessionId: bigint, passwd
           req.writeInt32BE(-11, 8); // closeSession
           sock.write(req);
         } else {
-          return finish();
+          return finish(true);
         }
       }
     });
-    sock.on('close', () => finish());
-    sock.on('error', (err) => finish(stage === 'closing' ? undefined : err));
+    sock.on('close', () => finish(false));
+    sock.on('error', () => finish(false));
   });
 }

@@ -93,10 +93,16 @@ export async function compareWithZooKeeper(
 ): Promise<ComparedRun> {
   const targetName = compatTargetName();
   console.log(`# ${what}: target = ${targetName} (expected transcript from Apache ZooKeeper 3.8)`);
+  const debug = (msg: string): void => {
+    if (process.env.PADDOCK_COMPAT_DEBUG) console.log(`# ${what}: ${msg}`);
+  };
   const [zk, target] = await Promise.all([startZooKeeper(), startCompatTarget(targetName)]);
+  debug(`ZooKeeper on ${zk.connectString}, ${targetName} on ${target.connectString}`);
   try {
     const expected = await scenario(zk.connectString, 'reference');
+    debug('reference run done');
     const actual = await scenario(target.connectString, 'target');
+    debug('target run done');
     if (process.env.PADDOCK_COMPAT_VERBOSE) console.log(expected.map((l) => `# ${l}`).join('\n'));
     assert.ok(expected.length > 0, 'the reference transcript is empty');
     assertSameTranscript(expected, actual, `${what} against ${targetName}`);
