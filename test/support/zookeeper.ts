@@ -124,10 +124,11 @@ async function waitForRuok(port: number, child: ChildProcess, timeoutMs: number)
   child.once('exit', () => (exited = true));
   while (Date.now() < deadline) {
     if (exited) throw new Error('process exited');
-    const reply = await fourLetterWord(port, 'ruok').catch(() => '');
-    if (reply === 'imok') return;
+    // ruok answers before the database is loaded; srvr reports a Mode only once requests are served.
+    const reply = await fourLetterWord(port, 'srvr').catch(() => '');
+    if (reply.includes('Mode:')) return;
     // Polling an external process's port: there is no event to wait on.
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`no 'imok' on port ${port} within ${timeoutMs} ms`);
+  throw new Error(`not serving on port ${port} within ${timeoutMs} ms`);
 }
