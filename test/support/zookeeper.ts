@@ -107,10 +107,14 @@ function stopChild(child: ChildProcess, removeDir: string | null): Promise<void>
   });
 }
 
-/** Sends a four-letter word and returns the whole text reply. */
-export function fourLetterWord(port: number, word: string, host = '127.0.0.1'): Promise<string> {
+/**
+ * Sends a four-letter word and returns the whole text reply. Fails after `timeoutMs` of silence,
+ * so a port taken by some other, silent listener cannot hang a caller.
+ */
+export function fourLetterWord(port: number, word: string, host = '127.0.0.1', timeoutMs = 5000): Promise<string> {
   return new Promise((resolve, reject) => {
     const sock = connect({ port, host }, () => sock.write(word));
+    sock.setTimeout(timeoutMs, () => sock.destroy(new Error(`no reply to '${word}' on port ${port} within ${timeoutMs} ms`)));
     let out = '';
     sock.on('data', (d) => (out += d.toString()));
     sock.on('end', () => resolve(out));
