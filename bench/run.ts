@@ -176,7 +176,14 @@ interface Leg {
   rssAfter: number;
 }
 
-async function runLeg(plan: Plan, server: ServerProc, o: Options, round: number, durationMs = o.durationMs): Promise<Leg> {
+async function runLeg(
+  plan: Plan,
+  server: ServerProc,
+  o: Options,
+  round: number,
+  onReady?: (info: Record<string, number | string>) => Promise<void>,
+): Promise<Leg> {
+  const durationMs = o.durationMs;
   const spec: LoadSpec = { ...plan.spec, port: server.port, durationMs, warmupMs: o.warmupMs, seed: 1000 + round };
   if (spec.kind === 'idle' || spec.kind === 'fanout') spec.durationMs = o.quick ? 3000 : 20_000;
   if (spec.kind === 'fill') spec.durationMs = 600_000;
@@ -196,7 +203,8 @@ async function runLeg(plan: Plan, server: ServerProc, o: Options, round: number,
         switch (m.ev) {
           case 'ready':
             setupInfo = m.info;
-            child.send({ cmd: 'go' });
+            if (onReady) onReady(setupInfo).then(() => child.send({ cmd: 'go' }), reject);
+            else child.send({ cmd: 'go' });
             break;
           case 'window-start':
             cpu0 = cpuSeconds(server.pid);
@@ -282,7 +290,9 @@ function aggregate(legs: Leg[], plan: Plan, kind: ServerKind): Row | null {
   if (plan.spec.kind === 'idle') {
     const sessions = Number(extra.sessions ?? plan.spec.sessions);
     const rssDelta = mine.reduce((n, l) => n + Number(l.setupInfo.rssDeltaBytes ?? 0), 0) / mine.length;
+    const heapDelta = mine.reduce((n, l) => n + Number(l.setupInfo.heapDeltaBytes ?? 0), 0) / mine.length;
     extra.rssPerSessionKB = rssDelta / sessions / 1024;
+    extra.heapPerSessionKB = heapDelta / sessions / 1024;
   }
   const row: Row = {
     plan: plan.id,
@@ -375,7 +385,7 @@ function table(rows: Row[], planList: Plan[]): string {
         `single event p50 ${fLat(Number(e.eventP50Ms))} ms, p99 ${fLat(Number(e.eventP99Ms))} ms`;
     } else if (plan.spec.kind === 'idle') {
       notes += `\n- ${r.plan} ${SHORT[r.server]}: ${f(Number(e.sessions))} sessions connected in ${f(Number(e.connectMs))} ms ` +
-        `(${f(Number(e.connectsPerSec))}/s); RSS +${f(Number(e.rssPerSessionKB), 1)} KB per session; ` +
+        `(${f(Number(e.connectsPerSec))}/s); per session RSS +${f(Number(e.rssPerSessionKB), 1)} KB, live heap +${f(Number(e.heapPerSessionKB), 1)} KB; ` +
         `ping every ${f(Number(e.pingIntervalMs))} ms per session; server CPU ${f(r.serverCpuPct, 1)}% of a core while idle`;
     }
   }
@@ -571,12 +581,28 @@ async function main(): Promise<void> {
     try {
       let flip = 0;
       for (const plan of selected) {
-        for (let round = 0; round < o.rounds; round++) {
+        // Idle sessions measure memory per session, so they get fresh servers, and one round (it is slow).
+        const rounds = plan.spec.kind === 'idle' ? 1 : o.rounds;
+        for (let round = 0; round < rounds; round++) {
           const order = flip++ % 2 === 0 ? KINDS : [...KINDS].reverse();
           for (const kind of order) {
-            const proc = servers[kind];
-            const leg = await runLeg(plan, proc, o, round);
-            if (plan.spec.kind === 'idle') leg.setupInfo.rssDeltaBytes = leg.rssInWindow - leg.rssBefore;
+            let leg: Leg;
+            if (plan.spec.kind === 'idle') {
+              const fresh = await startServerProc(kind);
+              try {
+                await new Promise((r) => setTimeout(r, 1000));
+                const heap0 = await heapUsedAfterGc(fresh);
+                const rss0 = rssBytes(fresh.pid);
+                leg = await runLeg(plan, fresh, o, round, async (info) => {
+                  info.heapDeltaBytes = (await heapUsedAfterGc(fresh)) - heap0;
+                  info.rssDeltaBytes = rssBytes(fresh.pid) - rss0;
+                });
+              } finally {
+                await fresh.dispose();
+              }
+            } else {
+              leg = await runLeg(plan, servers[kind], o, round);
+            }
             legs.push(leg);
             const r = leg.result;
             log(

@@ -110,6 +110,8 @@ export async function startServerProc(kind: ServerKind, opts: StartOptions = {})
     args.push(PADDOCK_CLI, 'server', cfgPath);
     env.PADDOCK_LOG_LEVEL = 'warn';
     env.PADDOCK_BENCH_HEAP_FILE = join(dataDir, 'heap.json');
+    // BENCH_HEAP_SNAPSHOT=file.heapsnapshot: the heap probe also writes a V8 heap snapshot.
+    if (process.env.BENCH_HEAP_SNAPSHOT) env.PADDOCK_BENCH_HEAP_SNAPSHOT = resolve(process.env.BENCH_HEAP_SNAPSHOT);
   }
   const started = performance.now();
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
