@@ -9,7 +9,7 @@
  *   node dist/bench/run.js [--quick] [--workload get,set,...] [--duration s] [--rounds n]
  *                          [--json out.json] [--skip-memory] [--fill n] [--profile]
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, tmpdir, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -545,6 +545,17 @@ async function profile(o: Options): Promise<void> {
 
 // ---- main ------------------------------------------------------------------------------------
 
+/** The commit measured, with '+dirty' when the working tree has changes. */
+function revision(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: resolve(here, '../..'), encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: resolve(here, '../..'), encoding: 'utf8' }).trim();
+    return dirty ? `${head}+dirty` : head;
+  } catch {
+    return 'unknown';
+  }
+}
+
 function machine(): Record<string, string | number> {
   const c = cpus();
   return {
@@ -639,7 +650,7 @@ async function main(): Promise<void> {
   const mach = machine();
   let out = `\n# Paddock vs Apache ZooKeeper (${startedAt.toISOString()})\n\n`;
   out += `machine: ${mach.cpu}, ${mach.memoryGiB} GiB, Linux ${mach.kernel}, Node ${mach.node}, ${mach.zookeeper}\n`;
-  out += `command: ${command}\n`;
+  out += `command: ${command} (Paddock at ${revision()})\n`;
   out += `settings: same zoo.cfg for both (tickTime=2000, maxClientCnxns=0, globalOutstandingLimit=1000, snapCount=100000), loopback, `;
   out += `${o.rounds} alternating round(s) x ${o.durationMs / 1000} s per workload after ${o.warmupMs / 1000} s warm-up\n`;
   out += `${fsyncNote}\n`;
@@ -653,6 +664,7 @@ async function main(): Promise<void> {
     const doc = {
       date: startedAt.toISOString(),
       command,
+      revision: revision(),
       machine: mach,
       options: o,
       paddockDurable: durable,
