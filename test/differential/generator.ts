@@ -40,16 +40,21 @@ export function digestId(user: string, password: string): string {
 const alice = { scheme: 'digest', id: digestId('alice', 'secret') };
 const bob = { scheme: 'digest', id: digestId('bob', 'pw') };
 
-/** ACL choices: open, read-only, digest-protected, creator-only, partial perms, invalid ones. */
-const ACLS: { weight: number; acl: ACL[] }[] = [
+/**
+ * ACL choices: open, read-only, digest-protected, creator-only, partial perms, invalid ones.
+ * `hidesRead`: some session may lack READ. ZooKeeper 3.8.0 (the reference) lets exists and watch
+ * events through without READ; 3.8.4+/3.9.2+ and Paddock do not (divergences.ts: read-acl-checks).
+ * So such ACLs go only on the `c` subtree, which never gets exists requests or watches.
+ */
+const ACLS: { weight: number; acl: ACL[]; hidesRead?: boolean }[] = [
   { weight: 10, acl: [{ perms: Perm.ALL, id: world }] },
   { weight: 2, acl: [{ perms: Perm.READ, id: world }] },
   { weight: 2, acl: [{ perms: Perm.ALL, id: alice }, { perms: Perm.READ, id: world }] },
-  { weight: 2, acl: [{ perms: Perm.ALL, id: alice }] },
+  { weight: 2, acl: [{ perms: Perm.ALL, id: alice }], hidesRead: true },
   { weight: 1, acl: [{ perms: Perm.READ | Perm.CREATE, id: bob }, { perms: Perm.READ | Perm.WRITE, id: world }] },
-  { weight: 2, acl: [{ perms: Perm.ALL, id: { scheme: 'auth', id: '' } }] },
+  { weight: 2, acl: [{ perms: Perm.ALL, id: { scheme: 'auth', id: '' } }], hidesRead: true },
   { weight: 1, acl: [{ perms: Perm.CREATE | Perm.READ, id: world }] },
-  { weight: 1, acl: [{ perms: Perm.ALL & ~Perm.READ, id: world }] },
+  { weight: 1, acl: [{ perms: Perm.ALL & ~Perm.READ, id: world }], hidesRead: true },
   { weight: 1, acl: [{ perms: Perm.ALL, id: { scheme: 'ip', id: '127.0.0.1' } }] },
   { weight: 1, acl: [{ perms: Perm.ALL, id: world }, { perms: Perm.ALL, id: world }] },
   { weight: 1, acl: [] },
@@ -100,6 +105,16 @@ export function generate(seed: number, options: GeneratorOptions): Sequence {
     '/zookeeper/quota',
   ];
 
+  /** The subtree where READ-hiding ACLs may live; never watched, never asked exists. */
+  const hidden = `${prefix}/c`;
+  const isHidden = (p: string): boolean => p === hidden || p.startsWith(`${hidden}/`);
+  /** A path for a read or watch: never one of the hidden subtree, never "" (divergences.ts: empty-path-read). */
+  const visiblePath = (): string => {
+    for (;;) {
+      const p = somePath();
+      if (!isHidden(p) && p !== '') return p;
+    }
+  };
   const somePath = (): string => {
     const x = rng.next();
     if (x < 0.06) return rng.pick(invalid);
@@ -122,7 +137,7 @@ export function generate(seed: number, options: GeneratorOptions): Sequence {
     return b;
   };
   const version = (): number => rng.pick([-1, -1, 0, 0, 0, 1, 1, 2, 3, 7]);
-  const acl = (): ACL[] => weighted(rng, ACLS).acl;
+  const acl = (path: string): ACL[] => weighted(rng, isHidden(path) ? ACLS : ACLS.filter((a) => !a.hidesRead)).acl;
 
   const createReq = (): Request => {
     const opcode = weighted(rng, [
@@ -140,6 +155,8 @@ export function generate(seed: number, options: GeneratorOptions): Sequence {
       // Long TTLs: expiry is time-based, so it must never happen during a run.
       ttl = rng.pick([3_600_000, 86_400_000, 1_099_511_627_775, 0, -5, 1_099_511_627_776]);
       if (ttl <= 0 || ttl > 1_099_511_627_775) ttl = rng.bool(0.5) ? ttl : 3_600_000;
+      // ZooKeeper 3.8.0 dies on a negative ttl with a non-TTL mode (divergences.ts: createTTL-negative-ttl).
+      if (ttl < 0 && flags !== CreateMode.PERSISTENT_WITH_TTL && flags !== CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL) ttl = 0;
     } else {
       flags = weighted(rng, [
         { weight: 5, v: CreateMode.PERSISTENT },
@@ -152,7 +169,8 @@ export function generate(seed: number, options: GeneratorOptions): Sequence {
       ]).v;
     }
     const sequential = flags === 2 || flags === 3 || flags === 6;
-    return { type: opcode, path: createPath(sequential), data: data(), acl: acl(), flags, ttl };
+    const path = createPath(sequential);
+    return { type: opcode, path, data: data(), acl: acl(path), flags, ttl };
   };
 
   const writeInMulti = (): Request => {
@@ -162,10 +180,16 @@ export function generate(seed: number, options: GeneratorOptions): Sequence {
     if (x < 0.8) return { type: OpCode.setData, path: somePath(), data: data(), version: version() };
     return { type: OpCode.check, path: somePath(), version: version() };
   };
+  const readPath = (): string => {
+    for (;;) {
+      const p = somePath();
+      if (p !== '') return p;
+    }
+  };
   const readInMulti = (): Request =>
     rng.bool(0.5)
-      ? { type: OpCode.getData, path: somePath(), watch: false }
-      : { type: OpCode.getChildren, path: somePath(), watch: false };
+      ? { type: OpCode.getData, path: readPath(), watch: false }
+      : { type: OpCode.getChildren, path: readPath(), watch: false };
 
   const request = (): { req: Request; barrier?: boolean } => {
     const pick = weighted(rng, [
@@ -197,10 +221,13 @@ export function generate(seed: number, options: GeneratorOptions): Sequence {
       case 'setData':
         return { req: { type: OpCode.setData, path: somePath(), data: data(), version: version() } };
       case 'exists':
+        return { req: { type: OpCode.exists, path: visiblePath(), watch: rng.bool(0.6) } };
       case 'getData':
       case 'getChildren':
-      case 'getChildren2':
-        return { req: { type: OpCode[pick], path: somePath(), watch: rng.bool(0.6) } };
+      case 'getChildren2': {
+        const path = readPath();
+        return { req: { type: OpCode[pick], path, watch: !isHidden(path) && rng.bool(0.6) } };
+      }
       case 'multi': {
         const n = rng.int(5);
         const ops: Request[] = [];
@@ -215,22 +242,26 @@ export function generate(seed: number, options: GeneratorOptions): Sequence {
         return { req: { type: OpCode.multiRead, ops } };
       }
       case 'getACL':
-        return { req: { type: OpCode.getACL, path: somePath() } };
-      case 'setACL':
+        return { req: { type: OpCode.getACL, path: readPath() } };
+      case 'setACL': {
         // A barrier: ZooKeeper 3.8's prep stage checks a pipelined request against the node's old
         // ACL until the setACL is applied (its change record lacks the new ACL), so what follows a
         // setACL in the pipeline is timing-dependent on the reference.
+        const path = somePath();
         return {
-          req: { type: OpCode.setACL, path: somePath(), acl: acl(), version: rng.pick([-1, 0, 0, 1, 2]) },
+          req: { type: OpCode.setACL, path, acl: acl(path), version: rng.pick([-1, 0, 0, 1, 2]) },
           barrier: true,
         };
+      }
       case 'auth': {
         const a = weighted(rng, AUTHS);
         return { req: { type: OpCode.auth, authType: 0, scheme: a.scheme, auth: Buffer.from(a.auth) }, barrier: true };
       }
       case 'addWatch': {
-        const path = somePath();
-        const mode = rng.bool(0.97) ? rng.pick([AddWatchMode.Persistent, AddWatchMode.PersistentRecursive]) : 2;
+        const path = visiblePath();
+        let mode: number = rng.bool(0.97) ? rng.pick([AddWatchMode.Persistent, AddWatchMode.PersistentRecursive]) : 2;
+        // A recursive watch above the hidden subtree would see its events.
+        if (mode === AddWatchMode.PersistentRecursive && (path === prefix || path === '/')) mode = AddWatchMode.Persistent;
         persistent.add(`${current} ${path}`);
         return { req: { type: OpCode.addWatch, path, mode } };
       }
@@ -302,10 +333,10 @@ export function generate(seed: number, options: GeneratorOptions): Sequence {
         ops.push({
           kind: 'request',
           session: s,
-          req: { type: OpCode.create, path, data: null, acl: [{ perms: Perm.ALL, id: world }], flags: 1, ttl: -1 },
+          req: { type: OpCode.create, path, data: null, acl: acl(path), flags: 1, ttl: -1 },
         });
       }
-      ops.push({ kind: 'request', session: s, req: { type: OpCode.exists, path: `${prefix}/${rng.pick(names)}`, watch: true } });
+      ops.push({ kind: 'request', session: s, req: { type: OpCode.exists, path: visiblePath(), watch: true } });
       ops.push({ kind: 'expire', session: s });
       kill(s);
       continue;
