@@ -233,7 +233,9 @@ export function generate(seed: number, options: GeneratorOptions): Sequence {
         const ops: Request[] = [];
         for (let i = 0; i < n; i++) ops.push(writeInMulti());
         if (rng.bool(0.03)) ops.push(readInMulti()); // mixing reads into a write multi
-        return { req: { type: OpCode.multi, ops } };
+        // A barrier: in ZooKeeper 3.8 a write pipelined right behind a failed multi is prepared
+        // against rolled-back pending changes or against the tree, depending on timing.
+        return { req: { type: OpCode.multi, ops }, barrier: true };
       }
       case 'multiRead': {
         const n = 1 + rng.int(4);

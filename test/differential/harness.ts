@@ -26,6 +26,7 @@ export type Outcome =
 
 export interface Execution {
   target: Target;
+  seq: Sequence;
   outcomes: Outcome[];
   /** Per session slot: the client and its full transcript. */
   clients: Map<number, RawClient>;
@@ -154,13 +155,33 @@ export async function execute(seq: Sequence, target: Target): Promise<Execution>
     for (const c of clients.values()) c.destroy();
     throw e;
   }
-  return { target, outcomes, clients };
+  return { target, seq, outcomes, clients };
 }
 
-/** Closes every session an execution left open (not compared). */
+/**
+ * Ends every session an execution left behind (not compared), including sessions whose connection
+ * the server dropped (after AUTHFAILED): they would otherwise expire later, in the middle of
+ * another sequence, and shift its zxids.
+ */
 export async function closeAll(ex: Execution): Promise<void> {
   await Promise.all(
-    [...ex.clients.values()].map((c) => c.close(REPLY_TIMEOUT_MS).catch(() => c.destroy())),
+    [...ex.clients.entries()].map(async ([slot, c]) => {
+      const ended = ex.outcomes.some(
+        (o, i) => (o?.kind === 'closed' || o?.kind === 'expired') && ex.seq.ops[i]?.session === slot,
+      );
+      if (!c.closedReason) return c.close(REPLY_TIMEOUT_MS).catch(() => c.destroy());
+      if (ended) return;
+      try {
+        const again = await RawClient.connect(ex.target.host, ex.target.port, {
+          timeoutMs: c.session.timeOut,
+          sessionId: c.sessionId,
+          passwd: c.session.passwd ?? Buffer.alloc(16),
+        });
+        await again.close(REPLY_TIMEOUT_MS);
+      } catch {
+        // Already gone (expired or closed): nothing left to end.
+      }
+    }),
   );
 }
 
