@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { startZooKeeper } from '../support/zookeeper.js';
-import { startCompatTarget, compatTargetName, type TargetName } from '../support/paddock.js';
+import { startCompatTarget, compatTargetName, type CompatTargetOptions, type TargetName } from '../support/paddock.js';
 
 /**
  * Maps run-specific values to stable placeholders by first appearance, per kind, so that
@@ -90,13 +90,15 @@ export interface ComparedRun {
 export async function compareWithZooKeeper(
   what: string,
   scenario: (connectString: string, side: 'reference' | 'target') => Promise<string[]>,
+  /** Server settings; `zookeeper` applies to the reference (and to a ZooKeeper target). */
+  options: CompatTargetOptions = {},
 ): Promise<ComparedRun> {
   const targetName = compatTargetName();
   console.log(`# ${what}: target = ${targetName} (expected transcript from Apache ZooKeeper 3.8)`);
   const debug = (msg: string): void => {
     if (process.env.PADDOCK_COMPAT_DEBUG) console.log(`# ${what}: ${msg}`);
   };
-  const [zk, target] = await Promise.all([startZooKeeper(), startCompatTarget(targetName)]);
+  const [zk, target] = await Promise.all([startZooKeeper(options.zookeeper), startCompatTarget(targetName, options)]);
   debug(`ZooKeeper on ${zk.connectString}, ${targetName} on ${target.connectString}`);
   try {
     const expected = await scenario(zk.connectString, 'reference');

@@ -302,7 +302,19 @@ const SCRIPT: Action[] = [
   { quit: 'A' },
 ];
 
-async function runScript(connectString: string): Promise<string[]> {
+/** With extended types (TTL) disabled on both servers: what zkCli users see without TTL support. */
+const NO_TTL_SCRIPT: Action[] = [
+  { start: 'A' },
+  { s: 'A', cmd: 'create /nottl root' },
+  { s: 'A', cmd: 'create -t 600000 /nottl/ttl data' },
+  { s: 'A', cmd: 'create -s -t 600000 /nottl/ttlseq- data' },
+  { s: 'A', cmd: 'ls /nottl' },
+  { s: 'A', cmd: 'create -c /nottl/container' },
+  { s: 'A', cmd: 'stat /nottl' },
+  { quit: 'A' },
+];
+
+async function runScript(connectString: string, script: Action[] = SCRIPT): Promise<string[]> {
   const ph = new Placeholders();
   const sessions = new Map<SessionName, ZkCli>();
   const transcript: string[] = [];
@@ -316,7 +328,7 @@ async function runScript(connectString: string): Promise<string[]> {
     for (const e of events) transcript.push(`   ${prefix}${e}`);
   };
   try {
-    for (const action of SCRIPT) {
+    for (const action of script) {
       if ('start' in action) {
         const cli = new ZkCli(action.start, connectString);
         sessions.set(action.start, cli);
@@ -348,4 +360,11 @@ async function runScript(connectString: string): Promise<string[]> {
 
 test('zkCli scripted session matches Apache ZooKeeper', { skip: skipUnless(zkCliMissing()), timeout: 120_000 }, async () => {
   await compareWithZooKeeper('zkCli', (connectString) => runScript(connectString));
+});
+
+test('zkCli create -t without TTL support matches Apache ZooKeeper', { skip: skipUnless(zkCliMissing()), timeout: 120_000 }, async () => {
+  await compareWithZooKeeper('zkCli without extended types', (connectString) => runScript(connectString, NO_TTL_SCRIPT), {
+    zookeeper: { config: { extendedTypesEnabled: 'false' } },
+    paddock: { extendedTypesEnabled: false },
+  });
 });

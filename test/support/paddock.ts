@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServerConfig } from '../../src/server/config.js';
-import { startZooKeeper } from './zookeeper.js';
+import { startZooKeeper, type ZooKeeperOptions } from './zookeeper.js';
 
 export interface PaddockProcess {
   port: number;
@@ -89,11 +89,18 @@ export function compatTargetName(): TargetName {
   return 'paddock';
 }
 
-export async function startCompatTarget(name: TargetName = compatTargetName()): Promise<CompatTarget> {
+export interface CompatTargetOptions {
+  /** Settings for a Paddock target. */
+  paddock?: Partial<ServerConfig>;
+  /** Settings for a ZooKeeper target (the same as the reference's, so both sides agree). */
+  zookeeper?: ZooKeeperOptions;
+}
+
+export async function startCompatTarget(name: TargetName = compatTargetName(), options: CompatTargetOptions = {}): Promise<CompatTarget> {
   if (name === 'paddock') {
-    const p = await startPaddock();
+    const p = await startPaddock(options.paddock);
     return { name, port: p.port, connectString: p.connectString, stop: p.stop };
   }
-  const zk = await startZooKeeper();
+  const zk = await startZooKeeper(options.zookeeper);
   return { name, port: zk.port, connectString: zk.connectString, stop: zk.stop };
 }
