@@ -305,11 +305,18 @@ function transcriptOf(ex: Execution, slot: number): unknown[] {
   ex.outcomes.forEach((o, i) => {
     if (o?.kind === 'reply') opOf.set(o.reply.header, i);
   });
-  return c.transcript.map((e: TranscriptEntry) => {
+  const out = c.transcript.map((e: TranscriptEntry) => {
     if (e.kind === 'reply') return `reply to op ${opOf.get(e.header) ?? `? (xid ${e.xid}, ${opName(e.type)})`}`;
     if (e.kind === 'event') return { event: e.event.type, state: e.event.state, path: e.event.path };
     return 'connection closed';
   });
+  // An expiring session's own last events (its ephemerals' deletion) race with the socket close.
+  if (ex.seq.ops.some((op) => op.kind === 'expire' && op.session === slot)) {
+    const closed = out[out.length - 1] === 'connection closed';
+    const lastReply = out.map((x) => typeof x === 'string' && x.startsWith('reply')).lastIndexOf(true);
+    return [...out.slice(0, lastReply + 1), ...(closed ? ['connection closed'] : [])];
+  }
+  return out;
 }
 
 export interface Comparison {
