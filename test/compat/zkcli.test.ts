@@ -249,7 +249,8 @@ const SCRIPT: Action[] = [
   { s: 'B', cmd: 'set /cli/r gone' },
   { s: 'A', cmd: 'ls -w /cli/w' },
   { s: 'A', cmd: 'removewatches /cli/w -c', events: { A: 1 } },
-  { s: 'A', cmd: 'removewatches /cli/w -d' },
+  // the data watch left by 'get -w /cli/w' above (only its child watch fired)
+  { s: 'A', cmd: 'removewatches /cli/w -d', events: { A: 1 } },
   { s: 'A', cmd: 'get -w /cli/w2' },
   { s: 'A', cmd: 'removewatches /cli/w2 -d', events: { A: 1 } },
   { s: 'A', cmd: 'removewatches /cli/missing' },
@@ -345,7 +346,14 @@ async function runScript(connectString: string, script: Action[] = SCRIPT): Prom
       const cli = sessions.get(action.s)!;
       if (process.env.PADDOCK_COMPAT_DEBUG) console.log(`# ${action.s}> ${action.cmd}`);
       transcript.push(`${action.s}> ${action.cmd}`);
-      const raw = await cli.run(action.cmd, action.events?.[action.s] ?? 0);
+      const declared = action.events?.[action.s] ?? 0;
+      const raw = await cli.run(action.cmd, declared);
+      // An undeclared event of the session's own would land racily before or after the next
+      // command's output: fail clearly instead of flakily.
+      const printed = splitOutput(raw).events.length;
+      if (printed !== declared) {
+        throw new Error(`session ${action.s}: '${action.cmd}' was followed by ${printed} watch event(s) where the script declares ${declared}\n${raw}`);
+      }
       emit('', raw, action.sort);
       for (const [other, n] of Object.entries(action.events ?? {}) as Array<[SessionName, number]>) {
         if (other === action.s) continue;
