@@ -73,8 +73,8 @@ test('differential: Paddock vs Apache ZooKeeper on random sequences', { skip: sk
     for (const seed of seeds) {
       const seq = generate(seed, { ops: OPS, expiry: EXPIRY });
       const [a, b] = await Promise.all([
-        execute(seq, { name: reference.name, host: reference.host, port: reference.port }),
-        execute(seq, { name: target.name, host: target.host, port: target.port }),
+        execute(seq, { name: reference.name, host: reference.host, port: reference.port, admin: reference.admin }),
+        execute(seq, { name: target.name, host: target.host, port: target.port, admin: target.admin }),
       ]);
       ops += seq.ops.length;
       const cmp = compare(seq, a, b);

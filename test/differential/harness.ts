@@ -12,6 +12,8 @@ export interface Target {
   name: string;
   host: string;
   port: number;
+  /** A session outside the compared ones, used as a pipeline barrier. */
+  admin?: RawClient;
 }
 
 /** What one op produced on one server, before normalisation. */
@@ -123,6 +125,7 @@ export async function execute(seq: Sequence, target: Target): Promise<Execution>
           }
           try {
             await withTimeout(c.closed, 20 * c.session.timeOut + 5_000, `expiry of session slot ${op.session}`);
+            await confirmExpired(target, c);
             outcomes[i] = { kind: 'expired' };
           } catch (e) {
             outcomes[i] = { kind: 'timeout', what: (e as Error).message };
@@ -156,6 +159,31 @@ export async function execute(seq: Sequence, target: Target): Promise<Execution>
     throw e;
   }
   return { target, seq, outcomes, clients };
+}
+
+/**
+ * The socket of an expiring session may close before its closeSession txn is applied (ZooKeeper's
+ * connection expirer runs apart from its session tracker). Reconnecting with the session's id and
+ * password until the server calls it expired proves the closeSession is underway; a request on
+ * the admin session afterwards queues behind it, so its reply means it has been applied.
+ */
+async function confirmExpired(target: Target, c: RawClient): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    let again: RawClient;
+    try {
+      again = await RawClient.connect(target.host, target.port, {
+        timeoutMs: c.session.timeOut,
+        sessionId: c.sessionId,
+        passwd: c.session.passwd ?? Buffer.alloc(16),
+      });
+    } catch {
+      break; // expired (or refused): the session is gone
+    }
+    if (attempt >= 5) throw new Error('session still alive after 5 expiry rounds');
+    // Still alive: this reconnect touched it; let the server expire it again.
+    await withTimeout(again.closed, 20 * c.session.timeOut + 5_000, 'expiry after reconnect');
+  }
+  if (target.admin) await withTimeout(target.admin.send({ type: OpCode.sync, path: '/' }), REPLY_TIMEOUT_MS, 'admin sync');
 }
 
 /**
