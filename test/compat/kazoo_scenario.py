@@ -254,6 +254,33 @@ do('election contenders after handover', lambda: e1.contenders())
 leave['beta'].set()
 th2.join(WAIT)
 
+# --- Party, Counter, Semaphore recipes
+p1 = zk.Party('/kz/party', 'p1')
+p2 = zk2.Party('/kz/party', 'p2')
+p1.join()
+p2.join()
+do('party members', lambda: sorted(p1))
+do('party size', lambda: len(p2))
+p1.leave()
+do('party after leave', lambda: sorted(p2))
+c1 = zk.Counter('/kz/counter')
+c2 = zk2.Counter('/kz/counter')
+c1 += 5
+c2 += 3
+c1 -= 1
+do('counter', lambda: (c1.value, c2.value))
+do('counter node', lambda: zk.get('/kz/counter'))
+s1 = zk.Semaphore('/kz/sem', 'one', max_leases=1)
+s2 = zk2.Semaphore('/kz/sem', 'two', max_leases=1)
+do('semaphore one acquire', lambda: s1.acquire(timeout=WAIT))
+do('semaphore two acquire non-blocking', lambda: s2.acquire(blocking=False))
+do('semaphore lease holders', lambda: sorted(s1.lease_holders()))
+do('semaphore one release', lambda: s1.release())
+do('semaphore two acquire', lambda: s2.acquire(timeout=WAIT))
+do('semaphore lease holders after', lambda: sorted(s1.lease_holders()))
+do('semaphore two release', lambda: s2.release())
+do('ruok', lambda: zk.command(b'ruok'))
+
 # --- ACLs and digest authentication
 alice = make_digest_acl('alice', 'pw', all=True)
 bob_read = make_digest_acl('bob', 'pw', read=True)

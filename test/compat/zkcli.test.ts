@@ -290,6 +290,16 @@ const SCRIPT: Action[] = [
   { s: 'C', cmd: 'set /cli/acl by-bob' },
   { s: 'C', cmd: 'whoami', sort: 'tail' },
   { s: 'C', cmd: 'delete /cli/r' },
+  // the server's own nodes
+  { s: 'A', cmd: 'ls /zookeeper' },
+  { s: 'A', cmd: 'get /zookeeper/config' },
+  { s: 'A', cmd: 'getAcl /zookeeper/config' },
+  { s: 'A', cmd: 'getAcl /' },
+  { s: 'A', cmd: 'delete /zookeeper/config' },
+  { s: 'A', cmd: 'create /zookeeper/mine' },
+  // redo re-runs a command from zkCli's history (which also holds the driver's markers, so
+  // only index 0, A's first command, is stable)
+  { s: 'A', cmd: 'redo 0' },
   // sync
   { s: 'A', cmd: 'sync /cli' },
   { s: 'A', cmd: 'sync /cli/missing' },
