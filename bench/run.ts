@@ -545,6 +545,16 @@ async function profile(o: Options): Promise<void> {
 
 // ---- main ------------------------------------------------------------------------------------
 
+/** Share of time some task waited for a CPU over the last 5 minutes (Linux PSI), or null. */
+function cpuPressure(): number | null {
+  try {
+    const m = /some avg10=[\d.]+ avg60=[\d.]+ avg300=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The commit measured, with '+dirty' when the working tree has changes. */
 function revision(): string {
   try {
@@ -576,6 +586,7 @@ async function main(): Promise<void> {
   const doMemory = !o.skipMemory && (o.workloads === null || o.workloads.includes('memory'));
   const startedAt = new Date();
   const loadAtStart = loadavg()[0]!;
+  const psiAtStart = cpuPressure();
   const log = (s: string): void => void process.stderr.write(s + '\n');
 
   log(`bench: ${selected.length} workloads x ${o.rounds} round(s), ${o.durationMs / 1000} s each${doMemory ? `, memory/restart with ${o.fill} znodes` : ''}`);
@@ -654,7 +665,9 @@ async function main(): Promise<void> {
   out += `settings: same zoo.cfg for both (tickTime=2000, maxClientCnxns=0, globalOutstandingLimit=1000, snapCount=100000), loopback, `;
   out += `${o.rounds} alternating round(s) x ${o.durationMs / 1000} s per workload after ${o.warmupMs / 1000} s warm-up\n`;
   out += `${fsyncNote}\n`;
-  out += `1-minute load average: ${loadAtStart.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end (other work on the machine adds noise)\n\n`;
+  const psiAtEnd = cpuPressure();
+  out += `1-minute load average: ${loadAtStart.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end; `;
+  out += `CPU pressure (PSI some avg300): ${psiAtStart ?? '-'}% at start, ${psiAtEnd ?? '-'}% at end (other work on the machine adds noise)\n\n`;
   if (rows.length) out += table(rows, selected) + '\n';
   if (memory.length) out += `\nMemory and restart (${o.fill} znodes of 100 bytes, 1,000 per parent):\n\n` + memoryTable(memory) + '\n';
   process.stdout.write(out);
@@ -669,6 +682,7 @@ async function main(): Promise<void> {
       options: o,
       paddockDurable: durable,
       loadAverage: { start: loadAtStart, end: loadavg()[0] },
+      cpuPressureAvg300: { start: psiAtStart, end: psiAtEnd },
       fsync: fsyncNote,
       results: rows,
       memory,
