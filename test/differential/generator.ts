@@ -214,8 +214,19 @@ export function generate(seed: number, options: GeneratorOptions): Sequence {
       { weight: 1, v: 'sync' },
     ] as const).v;
     switch (pick) {
-      case 'create':
-        return { req: createReq() };
+      case 'create': {
+        // A barrier when the flags do not match the opcode (e.g. createContainer with EPHEMERAL):
+        // ZooKeeper 3.8's pending-change record then disagrees with the node it applies, so a
+        // request pipelined behind it sees one or the other depending on timing.
+        const req = createReq() as Extract<Request, { flags: number }>;
+        const natural =
+          req.type === OpCode.createContainer
+            ? req.flags === CreateMode.CONTAINER
+            : req.type === OpCode.createTTL
+              ? req.flags === CreateMode.PERSISTENT_WITH_TTL || req.flags === CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL
+              : req.flags <= CreateMode.EPHEMERAL_SEQUENTIAL;
+        return { req, barrier: !natural };
+      }
       case 'delete':
         return { req: { type: OpCode.delete, path: somePath(), version: version() } };
       case 'setData':
