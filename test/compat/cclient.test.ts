@@ -49,7 +49,8 @@ class CliMt {
   /** Waits for `n` watch notifications delivered to this idle session; returns the raw output. */
   async events(n: number): Promise<string> {
     const start = this.offset;
-    const count = (o: string): number => o.slice(start).split('\n').filter((l) => l.startsWith('Watcher ')).length;
+    // Complete lines only: cli_mt may write one line in several pieces.
+    const count = (o: string): number => o.slice(start).split('\n').slice(0, -1).filter((l) => l.startsWith('Watcher ')).length;
     await this.proc.waitFor((o) => count(o) >= n, `${n} watch notification(s)`);
     this.offset = this.proc.output.length;
     return this.proc.output.slice(start);

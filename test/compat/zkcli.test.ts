@@ -21,8 +21,9 @@ type SessionName = 'A' | 'B' | 'C';
 
 const MARKER = 'printwatches is on';
 
+/** Complete "WatchedEvent ..." lines in `text` (a line still being written does not count). */
 function countEvents(text: string): number {
-  return text.split('\n').filter((l) => l.startsWith('WatchedEvent ')).length;
+  return text.split('\n').slice(0, -1).filter((l) => l.startsWith('WatchedEvent ')).length;
 }
 
 /** One zkCli process, one ZooKeeper session. */
