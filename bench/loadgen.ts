@@ -68,7 +68,15 @@ async function connectMany(port: number, n: number, timeoutMs = 30_000, concurre
     while (next < n) {
       const i = next++;
       // Spread over several loopback source addresses so 10,000+ sessions never run out of ports.
-      clients[i] = await BenchClient.connect({ port, timeoutMs, localAddress: `127.0.0.${1 + (i % 8)}` });
+      for (let attempt = 1; ; attempt++) {
+        try {
+          clients[i] = await BenchClient.connect({ port, timeoutMs, localAddress: `127.0.0.${1 + (i % 8)}` });
+          break;
+        } catch (e) {
+          if (attempt >= 3) throw e;
+          await sleep(200);
+        }
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));

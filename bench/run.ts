@@ -179,7 +179,7 @@ interface Leg {
 async function runLeg(
   plan: Plan,
   server: ServerProc,
-  o: Options,
+  o: Pick<Options, 'durationMs' | 'warmupMs' | 'quick'>,
   round: number,
   onReady?: (info: Record<string, number | string>) => Promise<void>,
 ): Promise<Leg> {
@@ -601,6 +601,13 @@ async function main(): Promise<void> {
       paddock: await startServerProc('paddock'),
     };
     try {
+      // Warm both servers' JITs (the JVM's especially) before anything is measured.
+      const warm = { ...o, durationMs: o.quick ? 1500 : 4000, warmupMs: 0 };
+      for (const id of ['get', 'mixed-90/10']) {
+        const plan = all.find((p) => p.id === id)!;
+        for (const kind of KINDS) await runLeg(plan, servers[kind], warm, -1);
+      }
+      log('bench: servers warmed up');
       let flip = 0;
       for (const plan of selected) {
         // Idle sessions measure memory per session, so they get fresh servers, and one round (it is slow).

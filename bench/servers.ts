@@ -52,7 +52,7 @@ export interface ServerProc {
   readonly port: number;
   readonly dataDir: string;
   pid: number;
-  /** Milliseconds from spawn to the first 'imok'. */
+  /** Milliseconds from spawn until `srvr` says it serves. */
   readyMs: number;
   /** Stops the process (SIGTERM, then SIGKILL after a grace period). */
   stop(): Promise<void>;
@@ -120,7 +120,7 @@ export async function startServerProc(kind: ServerKind, opts: StartOptions = {})
   child.stderr!.pipe(log, { end: false });
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
   try {
-    await waitForImok(port, child, opts.startTimeoutMs ?? 60_000);
+    await waitForServing(port, child, opts.startTimeoutMs ?? 60_000);
   } catch (e) {
     child.kill('SIGKILL');
     await exited;
@@ -179,18 +179,20 @@ export function fourLetterWord(port: number, word: string, timeoutMs = 2000): Pr
   });
 }
 
-async function waitForImok(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+async function waitForServing(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exited = false;
   child.once('exit', () => (exited = true));
   while (Date.now() < deadline) {
     if (exited) throw new Error('process exited');
-    const reply = await fourLetterWord(port, 'ruok').catch(() => '');
-    if (reply === 'imok') return;
+    // ZooKeeper answers ruok before it has loaded its data and refuses sessions until then;
+    // srvr says 'Mode:' only once it serves.
+    const reply = await fourLetterWord(port, 'srvr').catch(() => '');
+    if (reply.includes('Mode:')) return;
     // Polling another process's port: there is no event to wait on.
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new Error(`no 'imok' on port ${port} within ${timeoutMs} ms`);
+  throw new Error(`not serving on port ${port} within ${timeoutMs} ms`);
 }
 
 // ---- /proc readings -------------------------------------------------------------------------
