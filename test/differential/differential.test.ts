@@ -69,6 +69,7 @@ test('differential: Paddock vs Apache ZooKeeper on random sequences', { skip: sk
     const failures: string[] = [];
     const toleratedCounts = new Map<string, number>();
     let ops = 0;
+    let run = 0;
     const started = Date.now();
     for (const seed of seeds) {
       const seq = generate(seed, { ops: OPS, expiry: EXPIRY });
@@ -77,6 +78,7 @@ test('differential: Paddock vs Apache ZooKeeper on random sequences', { skip: sk
         execute(seq, { name: target.name, host: target.host, port: target.port, admin: target.admin }),
       ]);
       ops += seq.ops.length;
+      run++;
       const cmp = compare(seq, a, b);
       if (VERBOSE) verboseDump(seq, a, b);
       for (const tl of cmp.tolerated) toleratedCounts.set(tl.divergence, (toleratedCounts.get(tl.divergence) ?? 0) + 1);
@@ -87,7 +89,7 @@ test('differential: Paddock vs Apache ZooKeeper on random sequences', { skip: sk
       await Promise.all([deleteTree(reference.admin, seq.prefix), deleteTree(target.admin, seq.prefix)]);
       if (failures.length >= MAX_REPORTED) break;
     }
-    t.diagnostic(`${seeds.length} sequence(s), ${ops} ops in ${Date.now() - started} ms against ${target.name}`);
+    t.diagnostic(`${run} of ${seeds.length} sequence(s), ${ops} ops in ${Date.now() - started} ms against ${target.name}`);
     for (const [id, n] of toleratedCounts) t.diagnostic(`tolerated divergence ${id}: ${n}`);
     assert.equal(failures.length, 0, `Paddock differs from Apache ZooKeeper:\n\n${failures.join('\n\n')}`);
   } finally {
