@@ -129,7 +129,7 @@ function readMultiOps(r: JuteReader): Request[] {
   for (;;) {
     const h = R.MultiHeader.read(r);
     if (h.done) return ops;
-    if (h.type === OpCode.multi || h.type === OpCode.multiRead) throw new JuteError('nested multi');
+    if (!MULTI_WRITE_OPS.has(h.type) && !MULTI_READ_OPS.has(h.type)) throw new JuteError(`op type ${h.type} is not allowed in a multi`);
     if (ops.length >= 100_000) throw new JuteError('too many ops in multi');
     ops.push(readRequest(h.type, r));
   }

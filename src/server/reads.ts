@@ -54,7 +54,7 @@ function readBody<W>(ctx: ReadContext<W>, req: Request): unknown {
       return getAcl(ctx, req.path);
     case OpCode.getAllChildrenNumber:
       requireReadable(ctx, req.path);
-      return { totalNumber: ctx.tree.countDescendants(req.path) };
+      return { totalNumber: ctx.tree.countDescendants(req.path === '' ? '/' : req.path) };
     case OpCode.sync:
       return { path: req.path };
     case OpCode.multiRead:
@@ -79,7 +79,7 @@ function readBody<W>(ctx: ReadContext<W>, req: Request): unknown {
 
 function exists<W>(ctx: ReadContext<W>, req: RequestOf<typeof OpCode.exists>): unknown {
   if (req.path.includes('\0')) throw new KeeperError(Err.BADARGUMENTS);
-  const node = ctx.tree.getNode(req.path);
+  const node = nodeAt(ctx, req.path);
   if (node) requirePerm(ctx, node.acl, Perm.READ);
   // exists leaves a watch even on a missing node: that is how one waits for a create.
   if (req.watch) ctx.watches.addDataWatch(req.path, ctx.watcher);
@@ -100,14 +100,14 @@ function getChildren<W>(ctx: ReadContext<W>, path: string, watch: boolean): stri
 }
 
 function statOf<W>(ctx: ReadContext<W>, path: string): Stat {
-  const node = ctx.tree.getNode(path);
+  const node = nodeAt(ctx, path);
   if (!node) throw new KeeperError(Err.NONODE);
   return ctx.tree.statOf(node);
 }
 
 /** READ or ADMIN lets one see the ACL; without ADMIN, digest ids come back masked. */
 function getAcl<W>(ctx: ReadContext<W>, path: string): { acl: ACL[]; stat: Stat } {
-  const node = ctx.tree.getNode(path);
+  const node = nodeAt(ctx, path);
   if (!node) throw new KeeperError(Err.NONODE);
   requirePerm(ctx, node.acl, Perm.READ | Perm.ADMIN);
   const stat = ctx.tree.statOf(node);
@@ -151,8 +151,13 @@ function clientInfo(id: Id): { authScheme: string; user: string } {
   return { authScheme: id.scheme, user };
 }
 
+/** ZooKeeper's node table also holds the root under "", so reads of "" see the root. */
+function nodeAt<W>(ctx: ReadContext<W>, path: string) {
+  return ctx.tree.getNode(path === '' ? '/' : path);
+}
+
 function requireReadable<W>(ctx: ReadContext<W>, path: string) {
-  const node = ctx.tree.getNode(path);
+  const node = nodeAt(ctx, path);
   if (!node) throw new KeeperError(Err.NONODE);
   requirePerm(ctx, node.acl, Perm.READ);
   return node;

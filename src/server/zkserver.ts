@@ -9,6 +9,7 @@ import type { ACL, ConnectRequest, Id } from '../jute/records.js';
 import type { MultiResult, Request } from '../jute/requests.js';
 import { encodeTxn, type Txn, type TxnBody } from '../jute/txn.js';
 import { assert } from '../lib/assert.js';
+import { normalizeMultiOps } from '../prep/multi.js';
 import { Prep } from '../prep/prep.js';
 import { sessionPassword } from '../sessions/password.js';
 import { SessionTracker } from '../sessions/tracker.js';
@@ -269,6 +270,15 @@ export class ZkServer {
       this.stats.packetsReceived--;
       this.requestFailed(link, xid, type, Err.UNIMPLEMENTED);
       return;
+    }
+    if (req.type === OpCode.multi || req.type === OpCode.multiRead) {
+      const ops = normalizeMultiOps(req.type, req.ops);
+      if (ops === null) {
+        this.stats.packetsReceived--;
+        this.requestFailed(link, xid, type, Err.MARSHALLINGERROR);
+        return;
+      }
+      req = { type: req.type, ops };
     }
     const write = isWriteOp(type);
     const slot: Slot = { xid, type, req, receivedAtMs: this.deps.now(), write, done: false, zxid: 0, err: 0, body: null };
