@@ -56,6 +56,7 @@ interface NzkClient {
   connect(): void;
   close(): void;
   once(event: 'connected' | 'disconnected', fn: () => void): void;
+  on(event: 'disconnected' | 'expired' | 'connected', fn: () => void): void;
   getSessionId(): Buffer;
   addAuthInfo(scheme: string, auth: Buffer): void;
   create(path: string, data: Buffer | null, acls: NzkAcl[], mode: number, cb: Cb<[string]>): void;
@@ -164,8 +165,15 @@ async function scenario(nzk: NzkModule, connectString: string): Promise<string[]
     });
     c.connect();
     await connected;
+    // Connection changes are not part of the scenario: record them so a drop explains what follows.
+    for (const event of ['disconnected', 'expired', 'connected'] as const) {
+      c.on(event, () => {
+        if (!closing.has(c)) lines.push(`UNEXPECTED client event: ${event}`);
+      });
+    }
     return c;
   };
+  const closing = new Set<NzkClient>();
   const closeClient = (c: NzkClient): Promise<void> =>
     new Promise((resolve) => {
       const timer = setTimeout(resolve, WAIT_MS);
@@ -173,6 +181,7 @@ async function scenario(nzk: NzkModule, connectString: string): Promise<string[]
         clearTimeout(timer);
         resolve();
       });
+      closing.add(c);
       c.close();
     });
 
@@ -299,6 +308,9 @@ async function scenario(nzk: NzkModule, connectString: string): Promise<string[]
       return [[...children].sort(), s];
     });
     lines.push(`unexpected pending events: ${ev.pending()}`);
+  } catch (err) {
+    if (err instanceof Error) err.message += `\n--- the transcript so far ends with:\n${lines.slice(-12).join('\n')}`;
+    throw err;
   } finally {
     await Promise.all(clients.map(closeClient));
   }

@@ -101,9 +101,13 @@ export async function compareWithZooKeeper(
   const [zk, target] = await Promise.all([startZooKeeper(options.zookeeper), startCompatTarget(targetName, options)]);
   debug(`ZooKeeper on ${zk.connectString}, ${targetName} on ${target.connectString}`);
   try {
-    const expected = await scenario(zk.connectString, 'reference');
+    const expected = await scenario(zk.connectString, 'reference').catch((err: unknown) => {
+      throw labelled(err, `${what}: the run against Apache ZooKeeper (the reference) failed`);
+    });
     debug('reference run done');
-    const actual = await scenario(target.connectString, 'target');
+    const actual = await scenario(target.connectString, 'target').catch((err: unknown) => {
+      throw labelled(err, `${what}: the run against the target (${targetName}) failed`);
+    });
     debug('target run done');
     if (process.env.PADDOCK_COMPAT_VERBOSE) console.log(expected.map((l) => `# ${l}`).join('\n'));
     assert.ok(expected.length > 0, 'the reference transcript is empty');
@@ -112,6 +116,12 @@ export async function compareWithZooKeeper(
   } finally {
     await Promise.all([withTimeout(zk.stop(), 15_000, 'stopping ZooKeeper'), withTimeout(target.stop(), 15_000, `stopping ${targetName}`)]);
   }
+}
+
+function labelled(err: unknown, context: string): Error {
+  const e = err instanceof Error ? err : new Error(String(err));
+  e.message = `${context}: ${e.message}`;
+  return e;
 }
 
 /** Bounds a cleanup step so a stuck server cannot hang the test run; reports instead of throwing. */
