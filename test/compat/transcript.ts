@@ -5,8 +5,7 @@
  * readable diff.
  */
 import assert from 'node:assert/strict';
-import { startZooKeeper } from '../support/zookeeper.js';
-import { startCompatTarget, compatTargetName, type CompatTargetOptions, type TargetName } from '../support/paddock.js';
+import { startCompatTarget, startVerifiedZooKeeper, compatTargetName, type CompatTargetOptions, type TargetName } from '../support/paddock.js';
 
 /**
  * Maps run-specific values to stable placeholders by first appearance, per kind, so that
@@ -98,7 +97,13 @@ export async function compareWithZooKeeper(
   const debug = (msg: string): void => {
     if (process.env.PADDOCK_COMPAT_DEBUG) console.log(`# ${what}: ${msg}`);
   };
-  const [zk, target] = await Promise.all([startZooKeeper(options.zookeeper), startCompatTarget(targetName, options)]);
+  // One after the other: a server binding port 0 could otherwise take the port freePort() just
+  // handed to ZooKeeper.
+  const zk = await startVerifiedZooKeeper(options.zookeeper);
+  const target = await startCompatTarget(targetName, options).catch(async (err: unknown) => {
+    await zk.stop();
+    throw err;
+  });
   debug(`ZooKeeper on ${zk.connectString}, ${targetName} on ${target.connectString}`);
   try {
     const expected = await scenario(zk.connectString, 'reference').catch((err: unknown) => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServerConfig } from '../../src/server/config.js';
-import { startZooKeeper, type ZooKeeperOptions } from './zookeeper.js';
+import { fourLetterWord, startZooKeeper, type ZooKeeperOptions, type ZooKeeperProcess } from './zookeeper.js';
 
 export interface PaddockProcess {
   port: number;
@@ -62,6 +62,23 @@ export async function startPaddock(overrides: Partial<ServerConfig> = {}): Promi
   };
 }
 
+/**
+ * startZooKeeper, plus a check that the server answering on its port is that very process: its
+ * `conf` must show its own dataDir. (The port comes from freePort(), so another process binding
+ * port 0 in between can take it; ZooKeeper then fails to bind while the other server answers the
+ * readiness probe.) Retries with a new port when the check fails.
+ */
+export async function startVerifiedZooKeeper(options: ZooKeeperOptions = {}): Promise<ZooKeeperProcess> {
+  for (let attempt = 1; ; attempt++) {
+    const zk = await startZooKeeper(options);
+    const conf = await fourLetterWord(zk.port, 'conf').catch((err: Error) => err.message);
+    if (conf.includes(zk.dataDir)) return zk;
+    await zk.stop();
+    if (attempt >= 3) throw new Error(`port ${zk.port} is answered by another server, not the ZooKeeper just started:\n${conf.slice(0, 500)}`);
+    console.log(`# port ${zk.port} was taken by another server; starting ZooKeeper again`);
+  }
+}
+
 export type TargetName = 'paddock' | 'zookeeper';
 
 export interface CompatTarget {
@@ -101,6 +118,6 @@ export async function startCompatTarget(name: TargetName = compatTargetName(), o
     const p = await startPaddock(options.paddock);
     return { name, port: p.port, connectString: p.connectString, stop: p.stop };
   }
-  const zk = await startZooKeeper(options.zookeeper);
+  const zk = await startVerifiedZooKeeper(options.zookeeper);
   return { name, port: zk.port, connectString: zk.connectString, stop: zk.stop };
 }
