@@ -2,48 +2,48 @@
  * Starts a Paddock server in this process for integration and compatibility tests, and picks the
  * "target" server that compatibility tests compare against Apache ZooKeeper.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ServerConfig } from '../../src/server/config.js';
+import { startServer, type PaddockServer } from '../../src/server/index.js';
+import type { Logger } from '../../src/server/logger.js';
 import { fourLetterWord, startZooKeeper, type ZooKeeperOptions, type ZooKeeperProcess } from './zookeeper.js';
 
 export interface PaddockProcess {
   port: number;
   connectString: string;
   dataDir: string;
+  /** The running server, for tests that expire sessions or drop connections. */
+  server: PaddockServer;
   stop(): Promise<void>;
 }
 
-interface ServerModule {
-  startServer(overrides?: Partial<ServerConfig>): Promise<{ port: number; close(): Promise<void> }>;
-}
-
-// Compiled to dist/test/support/paddock.js; the server is dist/src/server/index.js.
-const SERVER_MODULE = new URL('../../src/server/index.js', import.meta.url);
-
-/** Why the Paddock server cannot be started, or null when it can. */
-export function paddockMissing(): string | null {
-  return existsSync(fileURLToPath(SERVER_MODULE)) ? null : `Paddock server module not built (${fileURLToPath(SERVER_MODULE)})`;
-}
+/** Tests keep the server's warnings and errors; info lines only when PADDOCK_LOG_LEVEL asks for them. */
+const quietLogger: Logger = {
+  debug() {},
+  info() {},
+  warn: (m) => process.stderr.write(`paddock WARN ${m}\n`),
+  error: (m) => process.stderr.write(`paddock ERROR ${m}\n`),
+};
 
 export async function startPaddock(overrides: Partial<ServerConfig> = {}): Promise<PaddockProcess> {
-  // A computed specifier, so this file compiles before src/server/index.ts exists.
-  const mod = (await import(SERVER_MODULE.href)) as ServerModule;
   const dataDir = mkdtempSync(join(tmpdir(), 'paddock-data-'));
-  let server: { port: number; close(): Promise<void> };
+  let server: PaddockServer;
   try {
-    server = await mod.startServer({
-      clientPort: 0,
-      clientPortAddress: '127.0.0.1',
-      dataDir,
-      dataLogDir: dataDir,
-      fourLetterWhitelist: new Set(['*']),
-      extendedTypesEnabled: true,
-      maxClientCnxns: 0,
-      ...overrides,
-    });
+    server = await startServer(
+      {
+        clientPort: 0,
+        clientPortAddress: '127.0.0.1',
+        dataDir,
+        dataLogDir: dataDir,
+        fourLetterWhitelist: new Set(['*']),
+        extendedTypesEnabled: true,
+        maxClientCnxns: 0,
+        ...overrides,
+      },
+      process.env.PADDOCK_LOG_LEVEL ? {} : { logger: quietLogger },
+    );
   } catch (err) {
     rmSync(dataDir, { recursive: true, force: true });
     throw err;
@@ -52,6 +52,7 @@ export async function startPaddock(overrides: Partial<ServerConfig> = {}): Promi
     port: server.port,
     connectString: `127.0.0.1:${server.port}`,
     dataDir,
+    server,
     stop: async () => {
       try {
         await server.close();
@@ -90,20 +91,14 @@ export interface CompatTarget {
 
 /**
  * Which server compatibility tests run against (their expected transcript always comes from
- * Apache ZooKeeper): PADDOCK_COMPAT_TARGET=zookeeper|paddock. Default: paddock; if the server
- * module is not built yet (and not under CI) a second Apache ZooKeeper stands in, with a note.
+ * Apache ZooKeeper): PADDOCK_COMPAT_TARGET=paddock (default) or zookeeper, the latter to check
+ * the comparison machinery itself with ZooKeeper on both sides.
  */
 export function compatTargetName(): TargetName {
   const env = process.env.PADDOCK_COMPAT_TARGET;
-  if (env === 'zookeeper' || env === 'paddock') return env;
-  if (env) throw new Error(`PADDOCK_COMPAT_TARGET must be 'paddock' or 'zookeeper', not '${env}'`);
-  const missing = paddockMissing();
-  if (missing) {
-    if (process.env.CI) throw new Error(`required under CI: ${missing}`);
-    console.log(`# ${missing}: using a second Apache ZooKeeper as the target`);
-    return 'zookeeper';
-  }
-  return 'paddock';
+  if (env === undefined || env === '' || env === 'paddock') return 'paddock';
+  if (env === 'zookeeper') return env;
+  throw new Error(`PADDOCK_COMPAT_TARGET must be 'paddock' or 'zookeeper', not '${env}'`);
 }
 
 export interface CompatTargetOptions {
