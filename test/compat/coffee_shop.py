@@ -15,12 +15,22 @@ import threading
 from kazoo.client import KazooClient
 
 HOSTS = sys.argv[1]
+
+if sys.argv[2:] == ['--crashing-barista']:
+    # A barista process that registers and is then killed with SIGKILL by the main program: its
+    # connection drops without a close, and only the session's expiry removes its registration.
+    z = KazooClient(hosts=HOSTS, timeout=4)
+    z.start(timeout=15)
+    z.create('/barista_group/crashing_barista', b'0', ephemeral=True)
+    print('registered', flush=True)
+    threading.Event().wait(60)  # until killed
+    os._exit(5)
 WAIT = 15
 IDLE_TIMEOUT = 1.0  # the lonely barista's watch timeout (the program's own semantics)
 BARISTAS = ['barista_1', 'barista_2', 'lonely_barista']
 COFFEES = ['americano', 'latte', 'mocha', 'flat white', 'espresso', 'cortado']
 
-threading.Timer(55, lambda: (print('WATCHDOG: scenario took too long', flush=True), os._exit(3))).start()
+threading.Timer(80, lambda: (print('WATCHDOG: scenario took too long', flush=True), os._exit(3))).start()
 lock = threading.Lock()
 made = {b: [] for b in BARISTAS}
 order_names = {b: [] for b in BARISTAS}
@@ -151,6 +161,22 @@ def empty(children):
 out('barista group emptied:', gone.wait(WAIT))
 out('barista group:', zk.get_children('/barista_group'))
 out('order queues:', sorted(zk.get_children('/orders')))
+
+# a barista that crashes: its registration lasts until its session expires
+import signal
+import subprocess
+crash = subprocess.Popen([sys.executable, __file__, HOSTS, '--crashing-barista'], stdout=subprocess.PIPE)
+out('crashing barista:', crash.stdout.readline().decode().strip())
+out('barista group:', zk.get_children('/barista_group'))
+expired = threading.Event()
+@zk.ChildrenWatch('/barista_group')
+def crashed(children):
+    if 'crashing_barista' not in children:
+        expired.set()
+crash.send_signal(signal.SIGKILL)
+crash.wait()
+out('crashing barista killed; registration removed by session expiry:', expired.wait(30))
+out('barista group:', zk.get_children('/barista_group'))
 out('pending orders:', sum(len(zk.get_children('/orders/' + b)) for b in BARISTAS))
 out('group membership never exceeded:', max(len(m) for m in members))
 zk.stop()
