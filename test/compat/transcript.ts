@@ -144,25 +144,3 @@ async function withTimeout(p: Promise<void>, ms: number, what: string): Promise<
     clearTimeout(timer);
   }
 }
-
-/** Resolves when `pred` holds, checked whenever `subscribe`'s callback fires; rejects after `ms`. */
-export function waitUntil(
-  pred: () => boolean,
-  subscribe: (wake: () => void) => () => void,
-  ms: number,
-  describe: () => string,
-): Promise<void> {
-  if (pred()) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      unsubscribe();
-      reject(new Error(`timed out after ${ms} ms: ${describe()}`));
-    }, ms);
-    const unsubscribe = subscribe(() => {
-      if (!pred()) return;
-      clearTimeout(timer);
-      unsubscribe();
-      resolve();
-    });
-  });
-}
