@@ -20,7 +20,7 @@ import { BenchClient, encodeRequest } from './client.js';
 import { Histogram, summarize, type LatencySummary } from './hist.js';
 import type { FromChild, LoadResult, LoadSpec, Mode } from './loadgen.js';
 import { summarizeProfile, formatProfile } from './profile.js';
-import { cpuSeconds, heapUsedAfterGc, rssBytes, startServerProc, ZK_HEAP, type ServerKind, type ServerProc } from './servers.js';
+import { cpuSeconds, heapUsedAfterGc, mainThreadCpuSeconds, rssBytes, startServerProc, ZK_HEAP, type ServerKind, type ServerProc } from './servers.js';
 import { OPEN_ACL } from './workloads.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -169,6 +169,8 @@ interface Leg {
   result: LoadResult;
   setupInfo: Record<string, number | string>;
   serverCpuSec: number;
+  /** The server's main thread only (Paddock's event loop). */
+  serverMainCpuSec: number;
   loadgenCpuSec: number;
   rssBefore: number;
   /** RSS at the end of the measured window (sessions still connected). */
@@ -193,6 +195,8 @@ async function runLeg(
   let cpu0 = 0;
   let gen0 = 0;
   let serverCpuSec = 0;
+  let serverMainCpuSec = 0;
+  let main0 = 0;
   let loadgenCpuSec = 0;
   let rssInWindow = 0;
   const overall = setTimeout(() => child.kill('SIGKILL'), Math.max(120_000, spec.durationMs * 4 + 120_000));
@@ -208,10 +212,12 @@ async function runLeg(
             break;
           case 'window-start':
             cpu0 = cpuSeconds(server.pid);
+            main0 = mainThreadCpuSeconds(server.pid);
             gen0 = cpuSeconds(child.pid!);
             break;
           case 'window-end':
             serverCpuSec = cpuSeconds(server.pid) - cpu0;
+            serverMainCpuSec = mainThreadCpuSeconds(server.pid) - main0;
             loadgenCpuSec = cpuSeconds(child.pid!) - gen0;
             rssInWindow = rssBytes(server.pid);
             break;
@@ -225,7 +231,7 @@ async function runLeg(
       });
       child.send({ cmd: 'setup', spec });
     });
-    return { plan: plan.id, server: server.kind, round, result, setupInfo, serverCpuSec, loadgenCpuSec, rssBefore, rssInWindow, rssAfter: rssBytes(server.pid) };
+    return { plan: plan.id, server: server.kind, round, result, setupInfo, serverCpuSec, serverMainCpuSec, loadgenCpuSec, rssBefore, rssInWindow, rssAfter: rssBytes(server.pid) };
   } finally {
     clearTimeout(overall);
     child.removeAllListeners('exit');
@@ -247,6 +253,8 @@ interface Row {
   throughput: number;
   latency: LatencySummary;
   serverCpuPct: number;
+  /** Main thread only: for Paddock, how busy the event loop was. */
+  serverMainThreadCpuPct: number;
   cpuUsPerOp: number;
   loadgenCpuPct: number;
   rssMB: number;
@@ -264,6 +272,7 @@ function aggregate(legs: Leg[], plan: Plan, kind: ServerKind): Row | null {
   let ops = 0;
   let windowMs = 0;
   let cpu = 0;
+  let mainCpu = 0;
   let gen = 0;
   let errors = 0;
   let skipped = 0;
@@ -274,6 +283,7 @@ function aggregate(legs: Leg[], plan: Plan, kind: ServerKind): Row | null {
     ops += l.result.ops;
     windowMs += l.result.windowMs;
     cpu += l.serverCpuSec;
+    mainCpu += l.serverMainCpuSec;
     gen += l.loadgenCpuSec;
     errors += l.result.errors;
     skipped += l.result.skipped;
@@ -303,6 +313,7 @@ function aggregate(legs: Leg[], plan: Plan, kind: ServerKind): Row | null {
     throughput: ops / secs,
     latency: summarize(hist),
     serverCpuPct,
+    serverMainThreadCpuPct: (100 * mainCpu) / secs,
     // Fan-out: per event delivered (rounds x watchers); otherwise per request.
     cpuUsPerOp: ops > 0 ? (cpu * 1e6) / ops / (plan.spec.kind === 'fanout' ? plan.spec.sessions : 1) : NaN,
     loadgenCpuPct,
@@ -323,7 +334,7 @@ function limitOf(r: Row, plan: Plan): string {
   if (plan.spec.kind === 'fanout') return 'event delivery';
   if (plan.spec.mode === 'open') return r.skipped > 0 ? 'saturated: below offered rate' : 'offered rate';
   const total = r.serverCpuPct + r.loadgenCpuPct;
-  if (r.server === 'paddock' && r.serverCpuPct >= 85) return 'server CPU (1 thread)';
+  if (r.server === 'paddock' && r.serverMainThreadCpuPct >= 85) return 'server CPU (event loop)';
   if (r.loadgenCpuPct >= 90) return 'load generator CPU';
   if (total >= 170) return 'machine CPU (2 cores)';
   return 'latency (fsync/wakeups)';
@@ -349,7 +360,7 @@ function table(rows: Row[], planList: Plan[]): string {
         fLat(r.latency.p50Ms),
         fLat(r.latency.p99Ms),
         fLat(r.latency.p999Ms),
-        f(r.serverCpuPct),
+        r.server === 'paddock' ? `${f(r.serverCpuPct)} (${f(r.serverMainThreadCpuPct)})` : f(r.serverCpuPct),
         f(r.cpuUsPerOp, 1),
         f(r.rssMB),
         f(r.loadgenCpuPct),
