@@ -545,7 +545,7 @@ async function profile(o: Options): Promise<void> {
     await proc.dispose();
     const file = readdirSync(dir).find((n) => n.endsWith('.cpuprofile'));
     if (!file) throw new Error(`no profile written in ${dir}`);
-    const keep = join(process.cwd(), `bench-profile-${id.replace(/\W/g, '_')}.cpuprofile`);
+    const keep = join(process.env.BENCH_PROFILE_DIR ?? tmpdir(), `paddock-${id.replace(/\W/g, '_')}.cpuprofile`);
     writeFileSync(keep, readFileSync(join(dir, file)));
     rmSync(dir, { recursive: true, force: true });
     const thr = leg.result.ops / (leg.result.windowMs / 1000);
