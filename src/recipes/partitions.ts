@@ -5,24 +5,20 @@
  *
  * Layout under `path`:
  *   members/<memberId>   ephemeral, self-healing (PersistentNode)
- *   owners/<partition>   ephemeral, data = memberId: who consumes the partition now
+ *   owners/<partition>/  a Mutex per partition (Curator lock layout, data = memberId): the
+ *                        holder consumes the partition; its lock node is the fencing token
  *   offsets/<partition>  persistent, data = decimal offset
  *
  * Each member computes the same assignment from the sorted member list (partition i goes to
  * member i mod n), releases what it no longer owns (after its handler returned) and claims
  * what it now owns (once the previous owner released it). Offsets are committed with a
- * multi that checks the owner node, so a deposed owner can never overwrite them.
+ * multi that checks the owner's lock node, which exists only while that owner holds the
+ * partition, so a deposed owner can never overwrite them.
  */
-import {
-  NoNodeError,
-  NodeExistsError,
-  TransactionError,
-  joinPath,
-  oneShot,
-  type ZooKeeperClient,
-} from '../client/index.js';
+import { NoNodeError, TransactionError, joinPath, oneShot, type ZooKeeperClient } from '../client/index.js';
 import { PersistentNode } from './group.js';
-import { ensurePath, guaranteedDelete, holdSignal, retry, waitForChange, type LossPolicy } from './util.js';
+import { Mutex, type LockHandle } from './locks.js';
+import { ensurePath, retry, waitForChange, type LossPolicy } from './util.js';
 
 export interface PartitionAssignment {
   partition: number;
@@ -48,18 +44,16 @@ export const roundRobin: AssignFunction = (members, partitions) => {
 
 interface Owned {
   partition: number;
-  ownerPath: string;
-  ownerVersion: number;
-  czxid: bigint;
-  sessionId: bigint;
-  controller: AbortController;
-  dispose(): void;
-  running: Promise<void> | null;
+  lock: LockHandle;
+  /** Aborted to revoke the partition (rebalance, close) or when the lock is no longer trusted. */
+  revoke: AbortController;
+  running: Promise<void>;
 }
 
 export class PartitionConsumer {
   private readonly member: PersistentNode;
   private readonly owned = new Map<number, Owned>();
+  private readonly claiming = new Map<number, AbortController>();
   private readonly stop = new AbortController();
   private running: Promise<void> | null = null;
   private wake: (() => void) | null = null;
@@ -96,6 +90,7 @@ export class PartitionConsumer {
     this.stop.abort();
     this.wake?.();
     await this.running?.catch(() => {});
+    for (const c of this.claiming.values()) c.abort();
     for (const o of [...this.owned.values()]) await this.release(o);
     await this.member.close();
   }
@@ -109,31 +104,26 @@ export class PartitionConsumer {
     while (!signal.aborted) {
       try {
         await this.client.waitConnected({ signal });
-        const changed: Promise<unknown>[] = [];
         const w = oneShot();
-        changed.push(w.promise);
         const members = (
           await retry(this.client, () => this.client.getChildren(joinPath(this.path, 'members'), { watch: w.callback }), signal)
         ).sort();
         const plan = (this.options.assign ?? roundRobin)(members, this.options.partitions);
         const mine = new Set([...plan].filter(([, m]) => m === this.options.memberId).map(([p]) => p));
         for (const o of [...this.owned.values()]) {
-          // Lost with the session, or no longer ours: stop the handler, give the partition back.
-          if (o.sessionId !== this.client.sessionId || !mine.has(o.partition)) await this.release(o);
+          // No longer ours, or the hold is no longer trusted: stop the handler, give it back.
+          if (!mine.has(o.partition) || o.lock.signal.aborted) await this.release(o);
         }
-        for (const p of mine) {
-          const o = this.owned.get(p);
-          if (o) {
-            if (o.controller.signal.aborted && o.running === null) this.launch(o); // after a suspension
-            continue;
+        for (const [p, c] of [...this.claiming]) {
+          if (!mine.has(p)) {
+            c.abort();
+            this.claiming.delete(p);
           }
-          const claimed = await this.claim(p, changed);
-          if (claimed) this.launch(claimed);
         }
+        for (const p of mine) if (!this.owned.has(p) && !this.claiming.has(p)) this.claim(p);
         const woken = new Promise<void>((resolve) => (this.wake = resolve));
-        changed.push(woken);
-        for (const o of this.owned.values()) changed.push(waitAbort(o.controller.signal));
-        await waitForChange(this.client, Promise.race(changed), signal);
+        const aborts = [...this.owned.values()].map((o) => waitAbort(o.lock.signal));
+        await waitForChange(this.client, Promise.race([w.promise, woken, ...aborts]), signal);
       } catch (err) {
         if (signal.aborted || this.client.state === 'closed') return;
         this.options.onError?.(err);
@@ -142,56 +132,42 @@ export class PartitionConsumer {
     }
   }
 
-  /** Creates the owner node; when someone else holds it, adds a wake-up for its release. */
-  private async claim(partition: number, changed: Promise<unknown>[]): Promise<Owned | null> {
-    const ownerPath = joinPath(joinPath(this.path, 'owners'), String(partition));
-    const sessionId = this.client.sessionId as bigint;
-    try {
-      const { stat } = await this.client.create2(ownerPath, this.options.memberId, { mode: 'ephemeral' });
-      return this.owner(partition, ownerPath, stat.version, stat.czxid, sessionId);
-    } catch (err) {
-      if (!(err instanceof NodeExistsError)) throw err;
-    }
-    const w = oneShot();
-    const stat = await this.client.exists(ownerPath, { watch: w.callback });
-    if (!stat) {
-      changed.push(Promise.resolve());
-      return null;
-    }
-    if (stat.ephemeralOwner === sessionId) return this.owner(partition, ownerPath, stat.version, stat.czxid, sessionId);
-    changed.push(w.promise);
-    return null;
+  /** Waits in the partition's lock queue; the lock holder owns the partition. */
+  private claim(partition: number): void {
+    const controller = new AbortController();
+    this.claiming.set(partition, controller);
+    const mutex = new Mutex(this.client, joinPath(joinPath(this.path, 'owners'), String(partition)), {
+      data: Buffer.from(this.options.memberId),
+      lossPolicy: this.options.lossPolicy ?? 'suspended',
+    });
+    mutex.acquire({ signal: controller.signal }).then(
+      (lock) => {
+        if (this.claiming.get(partition) !== controller || this.stop.signal.aborted) {
+          void lock.release();
+          return;
+        }
+        this.claiming.delete(partition);
+        const revoke = new AbortController();
+        const forward = (): void => revoke.abort(lock.signal.reason);
+        if (lock.signal.aborted) forward();
+        else lock.signal.addEventListener('abort', forward, { once: true });
+        this.owned.set(partition, { partition, lock, revoke, running: this.launch(partition, lock, revoke.signal) });
+        this.wake?.();
+      },
+      (err) => {
+        if (this.claiming.get(partition) === controller) this.claiming.delete(partition);
+        if (!controller.signal.aborted) this.options.onError?.(err);
+        this.wake?.();
+      },
+    );
   }
 
-  private owner(partition: number, ownerPath: string, version: number, czxid: bigint, sessionId: bigint): Owned {
-    const o: Owned = {
-      partition,
-      ownerPath,
-      ownerVersion: version,
-      czxid,
-      sessionId,
-      controller: new AbortController(),
-      dispose: () => {},
-      running: null,
-    };
-    o.controller.abort(); // armed by launch()
-    this.owned.set(partition, o);
-    return o;
-  }
-
-  private launch(o: Owned): void {
-    const hold = holdSignal(this.client, this.options.lossPolicy ?? 'suspended', o.sessionId);
-    o.controller = new AbortController();
-    const controller = o.controller;
-    const forward = (): void => controller.abort(hold.signal.reason);
-    if (hold.signal.aborted) forward();
-    else hold.signal.addEventListener('abort', forward, { once: true });
-    o.dispose = () => hold.dispose();
-    const offsetPath = joinPath(joinPath(this.path, 'offsets'), String(o.partition));
+  private async launch(partition: number, lock: LockHandle, signal: AbortSignal): Promise<void> {
+    const offsetPath = joinPath(joinPath(this.path, 'offsets'), String(partition));
     const assignment: PartitionAssignment = {
-      partition: o.partition,
-      signal: controller.signal,
-      fencingToken: o.czxid,
+      partition,
+      signal,
+      fencingToken: lock.fencingToken,
       committedOffset: async () => {
         try {
           return BigInt((await retry(this.client, () => this.client.getData(offsetPath))).data.toString() || '0');
@@ -202,45 +178,32 @@ export class PartitionConsumer {
       },
       commit: async (offset) => {
         const value = String(offset);
+        // The lock node exists only while we hold the partition: checking it fences the write.
         try {
-          await this.client.transaction().check(o.ownerPath, o.ownerVersion).setData(offsetPath, value).commit();
+          await this.client.transaction().check(lock.path, 0).setData(offsetPath, value).commit();
         } catch (err) {
-          if (!(err instanceof TransactionError) || err.failedIndex !== 1 || !(err.code === -101)) throw err;
-          // First commit of this partition: create the offset node, still guarded by ownership.
-          await this.client.transaction().check(o.ownerPath, o.ownerVersion).create(offsetPath, value).commit();
+          if (!(err instanceof TransactionError) || err.failedIndex !== 1 || err.code !== -101) throw err;
+          await this.client.transaction().check(lock.path, 0).create(offsetPath, value).commit();
         }
       },
     };
-    o.running = (async () => {
-      try {
-        await this.options.handler(assignment);
-      } catch (err) {
-        this.options.onError?.(err);
-      }
-    })().finally(() => {
-      o.running = null;
-      this.wake?.();
-    });
+    try {
+      await this.options.handler(assignment);
+    } catch (err) {
+      this.options.onError?.(err);
+    }
   }
 
   private async release(o: Owned): Promise<void> {
-    o.controller.abort();
-    o.dispose();
-    await o.running;
     this.owned.delete(o.partition);
-    if (o.sessionId === this.client.sessionId) {
-      try {
-        await this.client.delete(o.ownerPath, { version: o.ownerVersion });
-      } catch (err) {
-        if (!(err instanceof NoNodeError)) await guaranteedDelete(this.client, o.ownerPath, { ephemeral: true });
-      }
-    }
+    // Stop the handler first, then give the partition back: never two consumers at once.
+    o.revoke.abort(new Error('partition revoked'));
+    await o.running;
+    await o.lock.release();
   }
 }
 
 function waitAbort(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return new Promise(() => {});
+  if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
-
-export { NodeExistsError };

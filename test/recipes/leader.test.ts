@@ -143,7 +143,7 @@ forEachTarget('leader election', ({ server }) => {
       path,
       async ({ signal }) => {
         started();
-        await new Promise((r) => signal.addEventListener('abort', r, { once: true }));
+        if (!signal.aborted) await new Promise((r) => signal.addEventListener('abort', r, { once: true }));
         aborted(signal.reason);
       },
       { autoRequeue: false },
