@@ -57,6 +57,8 @@ export class PartitionConsumer {
   private readonly stop = new AbortController();
   private running: Promise<void> | null = null;
   private wake: (() => void) | null = null;
+  /** Set by wake-ups that arrive while the loop is busy, so none is lost. */
+  private dirty = false;
 
   constructor(
     readonly client: ZooKeeperClient,
@@ -88,7 +90,7 @@ export class PartitionConsumer {
   /** Stops every handler, releases every partition and leaves the group. */
   async close(): Promise<void> {
     this.stop.abort();
-    this.wake?.();
+    this.poke();
     await this.running?.catch(() => {});
     for (const c of this.claiming.values()) c.abort();
     for (const o of [...this.owned.values()]) await this.release(o);
@@ -99,9 +101,15 @@ export class PartitionConsumer {
     await this.close();
   }
 
+  private poke(): void {
+    this.dirty = true;
+    this.wake?.();
+  }
+
   private async run(): Promise<void> {
     const signal = this.stop.signal;
     while (!signal.aborted) {
+      this.dirty = false;
       try {
         await this.client.waitConnected({ signal });
         const w = oneShot();
@@ -121,6 +129,7 @@ export class PartitionConsumer {
           }
         }
         for (const p of mine) if (!this.owned.has(p) && !this.claiming.has(p)) this.claim(p);
+        if (this.dirty) continue;
         const woken = new Promise<void>((resolve) => (this.wake = resolve));
         const aborts = [...this.owned.values()].map((o) => waitAbort(o.lock.signal));
         await waitForChange(this.client, Promise.race([w.promise, woken, ...aborts]), signal);
@@ -152,12 +161,12 @@ export class PartitionConsumer {
         if (lock.signal.aborted) forward();
         else lock.signal.addEventListener('abort', forward, { once: true });
         this.owned.set(partition, { partition, lock, revoke, running: this.launch(partition, lock, revoke.signal) });
-        this.wake?.();
+        this.poke();
       },
       (err) => {
         if (this.claiming.get(partition) === controller) this.claiming.delete(partition);
         if (!controller.signal.aborted) this.options.onError?.(err);
-        this.wake?.();
+        this.poke();
       },
     );
   }
