@@ -96,7 +96,7 @@ interface Connection {
   /** True once the ConnectResponse arrived and the session is live on this socket. */
   established: boolean;
   inFlight: Pending[];
-  authWaiters: { resolve(): void; reject(err: Error): void; scheme: string }[];
+  authWaiters: { resolve(): void; reject(err: Error): void; scheme: string; entry?: { scheme: string; auth: Buffer } }[];
   lastSendMs: number;
   lastRecvMs: number;
   timer: NodeJS.Timeout | null;
@@ -385,7 +385,7 @@ export class ZooKeeperClient {
     this.stateValue = 'connected';
     const hostText = `${conn.host.host}:${conn.host.port}`;
     // Auth and watches go first so every later request runs with them in place.
-    for (const a of this.authInfo) this.sendAuth(conn, a.scheme, a.auth, null);
+    for (const a of this.authInfo) this.sendAuth(conn, a.scheme, a.auth, { scheme: a.scheme, entry: a, resolve() {}, reject() {} });
     const restoring = this.sendSetWatches(conn);
     const resync = this.resyncReason;
     this.resyncReason = null;
@@ -627,6 +627,9 @@ export class ZooKeeperClient {
         if (header.err === Err.OK) {
           waiter?.resolve();
         } else {
+          // Refused credentials are dropped, or every reconnect would be refused again.
+          const i = waiter?.entry ? this.authInfo.indexOf(waiter.entry) : -1;
+          if (i !== -1) this.authInfo.splice(i, 1);
           const err = new AuthFailedError(undefined, `authentication failed for scheme ${waiter?.scheme ?? '?'}`);
           waiter?.reject(err);
           this.emit({ type: 'authFailed', scheme: waiter?.scheme ?? '' });
@@ -898,7 +901,8 @@ export class ZooKeeperClient {
   addAuth(scheme: string, auth: string | Uint8Array, options: CallOptions = {}): Promise<void> {
     if (this.stateValue === 'closed') return Promise.reject(new ClientClosedError());
     const bytes = toBuffer(auth) ?? Buffer.alloc(0);
-    this.authInfo.push({ scheme, auth: bytes });
+    const entry = { scheme, auth: bytes };
+    this.authInfo.push(entry);
     return new Promise<void>((resolve, reject) => {
       let done = false;
       const cleanup = guard(options, (err) => {
@@ -908,6 +912,7 @@ export class ZooKeeperClient {
       });
       const waiter = {
         scheme,
+        entry,
         resolve: () => {
           if (done) return;
           done = true;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import {
+  AuthFailedError,
   BadVersionError,
   ClientClosedError,
   ConnectionLossError,
@@ -223,6 +224,12 @@ forEachTarget('client', ({ server }) => {
     assert.equal((await anon.getData(p)).data.toString(), 'private');
     const { acl } = await owner.getACL(p);
     assert.deepEqual(acl, [{ perms: Permission.ALL, id: digestId('alice', 'secret') }]);
+    // Refused credentials fail the call; the client reconnects without them and keeps working.
+    await using bad = await client(server().connectString);
+    const back = nextSessionEvent(bad, (e) => e.type === 'reconnected'); // the server closes the connection
+    await assert.rejects(bad.addAuth('no-such-scheme', 'x'), AuthFailedError);
+    await back;
+    assert.ok((await bad.exists('/', { timeoutMs: 10_000 })) !== null);
   });
 
   it('skips dead hosts in a multi-host connect string', async () => {
