@@ -133,7 +133,7 @@ export function forEachTarget(
         collecting = tests;
         body({ target, server: () => server, name: (n) => `[${target}] ${n}` });
         collecting = null;
-        for (const c of tests) await t.test(c.name, { timeout: c.timeoutMs }, c.fn);
+        for (const c of tests) await t.test(`[${target}] ${c.name}`, { timeout: c.timeoutMs }, c.fn);
       } finally {
         await server.dispose();
       }
