@@ -18,11 +18,14 @@ export interface LockDriver {
   check(sorted: readonly string[], ours: string): LockCheck;
 }
 
+/** kazoo's Lock names its nodes `<uuid>__lock__<seq>`; the mutex counts them as contenders too. */
+const KAZOO_LOCK = '__lock__';
+
 /** Curator's InterProcessMutex rule: the first of `maxLeases` holders wins; watch the one `maxLeases` ahead. */
 export function standardDriver(lockName: string, maxLeases = 1): LockDriver {
   return {
     lockName,
-    isContender: (name) => name.includes(lockName),
+    isContender: (name) => name.includes(lockName) || (lockName === 'lock-' && name.includes(KAZOO_LOCK)),
     check(sorted, ours) {
       const i = sorted.indexOf(ours);
       if (i < maxLeases) return { acquired: true };
