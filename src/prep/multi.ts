@@ -6,6 +6,9 @@
 import { CreateMode, OpCode } from '../jute/constants.js';
 import { MULTI_READ_OPS, MULTI_WRITE_OPS, type Request } from '../jute/requests.js';
 
+/** Marks a TTL create whose record lacks the ttl: prep answers MARSHALLINGERROR when it gets there. */
+export const UNREADABLE_TTL = Number.NaN;
+
 function modeOf(flags: number): number {
   return flags >= CreateMode.PERSISTENT && flags <= CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL ? flags : CreateMode.PERSISTENT;
 }
@@ -14,11 +17,12 @@ function isTtlMode(mode: number): boolean {
   return mode === CreateMode.PERSISTENT_WITH_TTL || mode === CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL;
 }
 
-/** The op as the server will prepare it, or null when ZooKeeper fails to re-read it. */
+/** The op as the server will prepare it, or null when ZooKeeper fails to re-read it at all. */
 function normalizeOp(op: Request): Request | null {
   if (op.type === OpCode.create || op.type === OpCode.create2 || op.type === OpCode.createContainer) {
     const mode = modeOf(op.flags);
-    if (isTtlMode(mode)) return null; // a plain CreateRequest where a CreateTTLRequest is needed
+    // A plain CreateRequest with TTL flags: ZooKeeper fails the whole multi once prep reaches it.
+    if (isTtlMode(mode)) return { ...op, type: OpCode.createTTL, ttl: UNREADABLE_TTL };
     return { ...op, type: mode === CreateMode.CONTAINER ? OpCode.createContainer : OpCode.create };
   }
   if (op.type === OpCode.createTTL) {

@@ -9,6 +9,7 @@ import { CreateMode, Err, OpCode, Perm } from '../jute/constants.js';
 import type { ACL, Id } from '../jute/records.js';
 import type { Request, RequestOf } from '../jute/requests.js';
 import type { Txn, TxnBody } from '../jute/txn.js';
+import { javaCapacityFor, javaCopyCapacity, javaHashSetOrder } from '../lib/javahash.js';
 import { validatePath } from '../lib/paths.js';
 import type { DataTree } from '../tree/index.js';
 
@@ -32,6 +33,9 @@ export class PrepError extends Error {
     super(`prep failed with ${code} on ${path}`);
   }
 }
+
+/** An op that fails its whole request, not just its slot in a multi (ZooKeeper: a non-Keeper exception). */
+class WholeRequestError extends PrepError {}
 
 /** The state of one node as prep sees it: the tree's node updated by writes in flight. */
 interface ChangeRecord {
@@ -79,8 +83,8 @@ export class Prep {
   /** Builds the txn for a write request; never throws a KeeperException, returns an error txn. */
   prepare(req: Request, ctx: WriteContext): Txn {
     const header = { sessionId: ctx.sessionId, cxid: ctx.cxid, zxid: ctx.zxid, time: ctx.timeMs, type: req.type as number };
-    if (req.type === OpCode.multi) return { header, body: this.prepareMulti(req, ctx) };
     try {
+      if (req.type === OpCode.multi) return { header, body: this.prepareMulti(req, ctx) };
       return { header, body: this.prepareOp(req, ctx) };
     } catch (err) {
       if (!(err instanceof PrepError)) throw err;
@@ -95,14 +99,19 @@ export class Prep {
     };
   }
 
-  /** The close deletes the session's ephemerals, including ones whose creates are still in flight. */
+  /**
+   * The close deletes the session's ephemerals, including ones whose creates are still in flight,
+   * listed in the order ZooKeeper's HashSet copy yields them (it fixes the order of the events).
+   */
   prepareCloseSession(sessionId: bigint, cxid: number, zxid: number, timeMs: number): Txn {
-    const paths = new Set(this.tree.ephemeralsOf(sessionId));
+    const stored = this.tree.ephemeralsOf(sessionId);
+    const paths = new Set(javaHashSetOrder(stored, javaCapacityFor(stored.length)));
     for (const c of this.outstanding) {
       if (c.node === null) paths.delete(c.path);
       else if (c.node.ephemeralOwner === sessionId) paths.add(c.path);
     }
-    const paths2Delete = [...paths];
+    const copyCapacity = Math.max(javaCopyCapacity(stored.length), javaCapacityFor(paths.size, javaCopyCapacity(stored.length)));
+    const paths2Delete = javaHashSetOrder([...paths], copyCapacity);
     for (const path of paths2Delete) {
       const parentPath = parentOf(path);
       const parent = this.recordOrNull(parentPath);
@@ -159,6 +168,7 @@ export class Prep {
   }
 
   private prepareCreate(req: RequestOf<typeof OpCode.create | typeof OpCode.create2 | typeof OpCode.createContainer | typeof OpCode.createTTL>, ctx: WriteContext): TxnBody {
+    if (Number.isNaN(req.ttl)) throw new WholeRequestError(Err.MARSHALLINGERROR, req.path);
     const mode = req.flags;
     if (mode < CreateMode.PERSISTENT || mode > CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL) throw new PrepError(Err.BADARGUMENTS, req.path);
     const isTtl = mode === CreateMode.PERSISTENT_WITH_TTL || mode === CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL;
@@ -255,7 +265,8 @@ export class Prep {
       try {
         txns.push(this.prepareOp(op, ctx));
       } catch (err) {
-        if (!(err instanceof PrepError)) throw err;
+        if (err instanceof WholeRequestError) this.rollback(ctx.zxid, saved);
+        if (!(err instanceof PrepError) || err instanceof WholeRequestError) throw err;
         failed = true;
         txns.push({ type: OpCode.error, err: err.code });
         this.rollback(ctx.zxid, saved);

@@ -3,7 +3,7 @@
  * operations that need no txn. Permission checks and watch registration happen here.
  */
 import { checkAcl } from '../acl/index.js';
-import { Err, OpCode, Perm, WatcherType } from '../jute/constants.js';
+import { AddWatchMode, Err, OpCode, Perm, WatcherType } from '../jute/constants.js';
 import type { ACL, Id, Stat } from '../jute/records.js';
 import type { MultiResult, Request, RequestOf } from '../jute/requests.js';
 import type { DataTree } from '../tree/index.js';
@@ -63,6 +63,8 @@ function readBody<W>(ctx: ReadContext<W>, req: Request): unknown {
       addWatch(ctx, req.path, req.mode);
       return { err: 0 };
     case OpCode.checkWatches:
+      // ZooKeeper walks the path's parents here and fails on a non-empty path with no '/'.
+      if (req.path !== '' && !req.path.includes('/')) throw new KeeperError(Err.MARSHALLINGERROR);
       if (!ctx.watches.hasWatch(req.path, ctx.watcher, req.watcherType)) throw new KeeperError(Err.NOWATCHER);
       return null;
     case OpCode.removeWatches:
@@ -134,8 +136,9 @@ function multiRead<W>(ctx: ReadContext<W>, req: RequestOf<typeof OpCode.multiRea
 }
 
 function addWatch<W>(ctx: ReadContext<W>, path: string, mode: number): void {
-  if (mode === 1) ctx.watches.addPersistentRecursive(path, ctx.watcher);
-  else ctx.watches.addPersistent(path, ctx.watcher);
+  if (mode === AddWatchMode.PersistentRecursive) ctx.watches.addPersistentRecursive(path, ctx.watcher);
+  else if (mode === AddWatchMode.Persistent) ctx.watches.addPersistent(path, ctx.watcher);
+  else throw new KeeperError(Err.MARSHALLINGERROR); // ZooKeeper fails to read an unknown mode
 }
 
 function ephemerals<W>(ctx: ReadContext<W>, prefix: string): string[] {

@@ -287,14 +287,32 @@ export class ZkServer {
     this.flush(link, state);
   }
 
-  /** A request that could not be decoded or is not supported: its error reply keeps its place in line. */
+  /**
+   * A request that could not be decoded or is not supported: its error reply keeps its place in
+   * line. A write that fails this way is still logged as an error txn and takes a zxid, as in
+   * ZooKeeper, whose prep allocates the zxid before it reads the request.
+   */
   requestFailed(link: ClientLink, xid: number, type: number, err: number): void {
     const state = this.links.get(link);
     if (!state || state.closing) return;
     this.stats.packetsReceived++;
-    const slot: Slot = { xid, type, req: { type: OpCode.ping }, receivedAtMs: this.deps.now(), write: false, done: false, zxid: 0, err: 0, body: null };
-    this.finish(slot, this.lastZxid(), err, null);
+    const write = isWriteOp(type) && isClientOp(type) && type !== OpCode.closeSession;
+    const slot: Slot = { xid, type, req: { type: OpCode.ping }, receivedAtMs: this.deps.now(), write, done: false, zxid: 0, err: 0, body: null };
     state.slots.push(slot);
+    if (write && this.writeFailure === null) {
+      state.pendingWrites++;
+      const txn: Txn = {
+        header: { sessionId: link.sessionId, cxid: xid, zxid: this.nextZxid++, time: this.deps.now(), type: OpCode.error },
+        body: { type: OpCode.error, err },
+      };
+      this.submitTxn(txn, (applied) => {
+        state.pendingWrites--;
+        this.finish(slot, applied.zxid, applied.result === null ? applied.err : err, null);
+        this.flush(link, state);
+      });
+    } else {
+      this.finish(slot, this.lastZxid(), err, null);
+    }
     this.flush(link, state);
   }
 
@@ -307,7 +325,7 @@ export class ZkServer {
     const onApplied = (applied: Applied): void => {
       state.pendingWrites--;
       // A failed multi still answers OK: the per-op results carry the errors.
-      const err = applied.result && slot.type === OpCode.multi ? Err.OK : applied.err;
+      const err = applied.result && applied.txn.body.type === OpCode.multi ? Err.OK : applied.err;
       const body = applied.result && err === Err.OK ? replyBody(slot.type, applied.result, applied.txn.body) : null;
       this.finish(slot, applied.zxid, err, body);
       this.flush(link, state);

@@ -86,15 +86,44 @@ export const divergences: readonly Divergence[] = [
       'watches (nor recursive watches above it) there; getData/getChildren NOAUTH there is still compared.',
   },
   {
-    id: 'empty-path-read',
+    id: 'watch-modes',
     kind: 'excluded',
-    summary: 'read requests (getData, getChildren, exists, getACL, ...) with the empty path ""',
+    summary: 'a standard watch set on a path where the same session has a persistent or recursive watch',
     reason:
-      'ZooKeeper does not validate the paths of reads, and "" is the root key of its DataTree, so reads of "" ' +
-      'return the root. No ZooKeeper client sends "" (they validate paths). Writes with "" are compared.',
+      'ZooKeeper 3.8.0 keeps one watch mode per (connection, path) and table, so the standard watch replaces ' +
+      'the persistent one, which then fires once and is gone. ZooKeeper 3.9 (ZOOKEEPER-4466) and Paddock keep ' +
+      'both. 3.8.0 also files a recursive watch in the child table, where it replaces a standard child ' +
+      'watch of the same connection. The generator sets no standard watch where the session has a ' +
+      'persistent one, adds a persistent rather than a recursive watch where it set a child watch, and ' +
+      'repeats the first addWatch mode on a path rather than switching modes.',
+  },
+  {
+    id: 'check-watches-other-sessions',
+    kind: 'tolerated',
+    summary: 'checkWatches answered OK because another session watches the path',
+    reason:
+      "ZooKeeper 3.8.0's WatchManager.containsWatcher returns true when any connection has a watch on the " +
+      'exact path (and for any recursive mode), so checkWatches reports watches that are not the caller\'s. ' +
+      'Paddock answers for the caller\'s own watches only, and NOWATCHER otherwise.',
+    matches: (d) =>
+      isOp(d.op, OpCode.checkWatches) && d.where.startsWith('reply') && errOf(d.reference) === 0 && errOf(d.paddock) === -121,
   },
 ];
 
 export function tolerated(d: Difference): Divergence | undefined {
   return divergences.find((x) => x.kind === 'tolerated' && x.matches?.(d));
+}
+
+/** Whether a generated op is a request of this opcode. */
+function isOp(op: unknown, type: number): boolean {
+  const req = typeof op === 'object' && op !== null ? (op as { req?: { type?: unknown } }).req : undefined;
+  return req?.type === type;
+}
+
+/** The err of a normalised reply, whether a number or "NAME(code)". */
+function errOf(v: unknown): number | null {
+  const err = typeof v === 'object' && v !== null ? (v as { err?: unknown }).err : v;
+  if (typeof err === 'number') return err;
+  const m = typeof err === 'string' ? /\((-?\d+)\)/.exec(err) : null;
+  return m ? Number(m[1]) : null;
 }

@@ -108,11 +108,11 @@ export function generate(seed: number, options: GeneratorOptions): Sequence {
   /** The subtree where READ-hiding ACLs may live; never watched, never asked exists. */
   const hidden = `${prefix}/c`;
   const isHidden = (p: string): boolean => p === hidden || p.startsWith(`${hidden}/`);
-  /** A path for a read or watch: never one of the hidden subtree, never "" (divergences.ts: empty-path-read). */
+  /** A path for a read or watch: never one of the hidden subtree ("" reads the root, as in ZooKeeper). */
   const visiblePath = (): string => {
     for (;;) {
       const p = somePath();
-      if (!isHidden(p) && p !== '') return p;
+      if (!isHidden(p)) return p;
     }
   };
   const somePath = (): string => {
@@ -180,12 +180,7 @@ export function generate(seed: number, options: GeneratorOptions): Sequence {
     if (x < 0.8) return { type: OpCode.setData, path: somePath(), data: data(), version: version() };
     return { type: OpCode.check, path: somePath(), version: version() };
   };
-  const readPath = (): string => {
-    for (;;) {
-      const p = somePath();
-      if (p !== '') return p;
-    }
-  };
+  const readPath = (): string => somePath();
   const readInMulti = (): Request =>
     rng.bool(0.5)
       ? { type: OpCode.getData, path: readPath(), watch: false }
@@ -325,6 +320,10 @@ export function generate(seed: number, options: GeneratorOptions): Sequence {
   let current = alive[0]!;
   /** `${session} ${path}` of every persistent watch added (addWatch always succeeds). */
   const persistent = new Set<string>();
+  /** `${session} ${path}` of every standard child watch requested. */
+  const childWatched = new Set<string>();
+  /** The mode of the first addWatch per `${session} ${path}`. */
+  const watchModes = new Map<string, number>();
   let expired = false;
   while (ops.length < options.ops) {
     if (alive.length < 2) connect();
@@ -355,6 +354,19 @@ export function generate(seed: number, options: GeneratorOptions): Sequence {
       continue;
     }
     const { req, barrier } = request();
+    // A standard watch where the session already has a persistent one: 3.8.0 keeps one mode per
+    // (session, path) and downgrades it; 3.9 and Paddock keep both (divergences.ts: watch-modes).
+    if ('watch' in req && req.watch && persistent.has(`${current} ${req.path}`)) req.watch = false;
+    // 3.8.0 also files a recursive watch in the child table, replacing a standard child watch there.
+    const key = `${current} ${'path' in req ? req.path : ''}`;
+    if ((req.type === OpCode.getChildren || req.type === OpCode.getChildren2) && req.watch) childWatched.add(key);
+    if (req.type === OpCode.addWatch && req.mode === 1 && childWatched.has(key)) req.mode = 0;
+    // 3.8.0 keeps one mode per (session, path): a second addWatch replaces the first one's mode.
+    if (req.type === OpCode.addWatch && (req.mode === 0 || req.mode === 1)) {
+      const earlier = watchModes.get(key);
+      if (earlier !== undefined) req.mode = earlier;
+      else watchModes.set(key, req.mode);
+    }
     ops.push({ kind: 'request', session: current, req, barrier });
     if (req.type === OpCode.auth && req.scheme === 'nosuchscheme') kill(current);
   }
