@@ -44,7 +44,8 @@ export class Connection implements ClientLink {
   private phase: Phase = 'new';
   private readonly decoder: FrameDecoder;
   private readonly early: Buffer[] = [];
-  private corked = false;
+  /** Frames encoded this turn, not yet handed to the socket. */
+  private pending: JuteWriter | null = null;
   private paused = false;
 
   constructor(
@@ -136,12 +137,11 @@ export class Connection implements ClientLink {
   sendConnectResponse(timeOut: number, sessionId: bigint, passwd: Buffer): void {
     if (this.phase === 'closed') return;
     this.timeoutMs = timeOut;
-    const w = new JuteWriter(64);
+    const w = this.output();
     const at = w.beginFrame();
     R.ConnectResponseBase.write(w, { protocolVersion: 0, timeOut, sessionId, passwd });
     w.bool(false);
     w.endFrame(at);
-    this.write(w.bytes());
     if (timeOut <= 0) return;
     this.phase = 'established';
     const early = this.early.splice(0);
@@ -204,38 +204,42 @@ export class Connection implements ClientLink {
 
   sendReply(xid: number, zxid: number, err: number, type: number, body: unknown): void {
     if (this.phase === 'closed') return;
-    const w = new JuteWriter(128);
+    const w = this.output();
     const at = w.beginFrame();
     R.ReplyHeader.write(w, { xid, zxid, err });
     if (err === Err.OK && body !== null && body !== undefined) writeBody(w, type, body);
     w.endFrame(at);
     this.packetsSent++;
     if (zxid > this.lastZxidSent) this.lastZxidSent = zxid;
-    this.write(w.bytes());
     this.host.replySent();
   }
 
   sendEvent(type: number, path: string): void {
     if (this.phase !== 'established') return;
-    const w = new JuteWriter(64 + path.length);
+    const w = this.output();
     const at = w.beginFrame();
     R.ReplyHeader.write(w, { xid: Xid.notification, zxid: -1, err: 0 });
     R.WatcherEvent.write(w, { type, state: KeeperState.SyncConnected, path });
     w.endFrame(at);
-    this.write(w.bytes());
   }
 
-  /** Replies of one event-loop turn leave in one socket write. */
-  private write(bytes: Buffer): void {
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
+  /**
+   * Frames of one event-loop turn are encoded straight into one buffer and leave in one socket
+   * write at the end of the turn.
+   */
+  private output(): JuteWriter {
+    if (this.pending === null) {
+      this.pending = new JuteWriter(4096);
+      process.nextTick(() => this.flushOutput());
     }
-    this.socket.write(Buffer.from(bytes));
+    return this.pending;
+  }
+
+  private flushOutput(): void {
+    const w = this.pending;
+    this.pending = null;
+    if (w === null || this.phase === 'closed' && this.socket.destroyed) return;
+    this.socket.write(w.bytes());
     const queued = this.socket.writableLength;
     if (queued > this.maxOutboundBytes * 4) {
       this.host.logger.warn(`closing connection from ${this.peer()}: ${queued} bytes of replies unread`);
@@ -265,6 +269,7 @@ export class Connection implements ClientLink {
   close(reason: string): void {
     if (this.phase === 'closed') return;
     this.host.logger.debug(`closing connection from ${this.peer()}: ${reason}`);
+    this.flushOutput();
     this.phase = 'closed';
     this.socket.end();
   }

@@ -114,11 +114,11 @@ export class DurableCommitLog implements CommitLog {
   }
 
   /** Called after each apply: serializes the tree as it stands (a consistent cut) when one is due. */
-  maybeSnapshot(tree: DataTree, sessions: ReadonlyMap<bigint, number>): void {
+  maybeSnapshot(tree: DataTree, sessions: () => ReadonlyMap<bigint, number>): void {
     if (!this.snapshotDue || this.snapshotting) return;
     this.snapshotDue = false;
     const zxid = tree.lastProcessedZxid;
-    const chunks = serializeSnapshot(tree, sessions);
+    const chunks = serializeSnapshot(tree, sessions());
     this.snapshotting = takeSnapshot(this.disk, this.store, zxid, chunks).then(
       (written) => {
         this.logger.info(`snapshot ${written.path} written at zxid ${hex(zxid)} (${written.bytes} bytes)`);

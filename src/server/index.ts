@@ -67,7 +67,7 @@ async function createZkServer(config: ServerConfig, logger: Logger, options: Sta
     return new ZkServer(config, { now, log, logger });
   }
   const db = await openDatabase(config, logger, options.disk);
-  const afterApply = (zk: ZkServer): void => db.commitLog.maybeSnapshot(zk.tree, zk.sessionTimeouts());
+  const afterApply = (zk: ZkServer): void => db.commitLog.maybeSnapshot(zk.tree, () => zk.sessionTimeouts());
   return new ZkServer(config, { now, log: db.commitLog, logger, afterApply }, db.tree, db.sessions);
 }
 

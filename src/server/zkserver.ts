@@ -87,6 +87,7 @@ export class ZkServer {
   private readonly owners = new Map<bigint, ClientLink>();
   private readonly links = new Map<ClientLink, LinkState>();
   private lastContainerCheckMs = 0;
+  private queuedSlots = 0;
   /** Set when the log cannot accept writes; reads go on. */
   writeFailure: string | null = null;
   private writeRetryAtMs = 0;
@@ -124,10 +125,9 @@ export class ZkServer {
     return this.tree.lastProcessedZxid;
   }
 
+  /** Requests received and not yet answered, across all connections. */
   outstandingRequests(): number {
-    let n = 0;
-    for (const s of this.links.values()) n += s.slots.length;
-    return n;
+    return this.queuedSlots;
   }
 
   connectionCount(): number {
@@ -198,6 +198,13 @@ export class ZkServer {
 
   /** The socket is gone: watches go with it; the session lives on until it expires. */
   disconnected(link: ClientLink): void {
+    const state = this.links.get(link);
+    if (state) {
+      // Nobody is left to answer: in-flight writes still apply, their replies are dropped.
+      this.queuedSlots -= state.slots.length;
+      state.slots.length = 0;
+      state.closing = true;
+    }
     this.links.delete(link);
     this.watches.removeWatcher(link);
     if (this.owners.get(link.sessionId) === link) this.owners.delete(link.sessionId);
@@ -283,6 +290,7 @@ export class ZkServer {
     const write = isWriteOp(type);
     const slot: Slot = { xid, type, req, receivedAtMs: this.deps.now(), write, done: false, zxid: 0, err: 0, body: null };
     state.slots.push(slot);
+    this.queuedSlots++;
     if (write) this.startWrite(link, state, slot);
     this.flush(link, state);
   }
@@ -299,6 +307,7 @@ export class ZkServer {
     const write = isWriteOp(type) && isClientOp(type) && type !== OpCode.closeSession;
     const slot: Slot = { xid, type, req: { type: OpCode.ping }, receivedAtMs: this.deps.now(), write, done: false, zxid: 0, err: 0, body: null };
     state.slots.push(slot);
+    this.queuedSlots++;
     if (write && this.writeFailure === null) {
       state.pendingWrites++;
       const txn: Txn = {
@@ -359,6 +368,7 @@ export class ZkServer {
         this.executeRead(link, slot);
       }
       state.slots.shift();
+      this.queuedSlots--;
       this.stats.recordLatency(this.deps.now() - slot.receivedAtMs);
       this.stats.packetsSent++;
       link.sendReply(slot.xid, slot.zxid, slot.err, slot.type, slot.body);
