@@ -248,6 +248,58 @@ test('a client that never reads its replies is paused and cannot grow server mem
   });
 });
 
+test('setWatches re-registers watches and fires those that missed a change', async () => {
+  await withServer({}, async (s) => {
+    const c = await client(s);
+    await c.send(create('/sw'));
+    await c.send(create('/sw/kid'));
+    const seen = await c.send({ type: OpCode.exists, path: '/sw', watch: false });
+    await c.send({ type: OpCode.setData, path: '/sw', data: Buffer.from('changed'), version: -1 });
+    await c.send(create('/sw/later'));
+    await c.send(create('/now'));
+    const rel = seen.header.zxid;
+    const reply = await c.send({
+      type: OpCode.setWatches2,
+      relativeZxid: rel,
+      dataWatches: ['/sw', '/sw/kid', '/gone'],
+      existWatches: ['/now', '/notyet'],
+      childWatches: ['/sw'],
+      persistentWatches: [],
+      persistentRecursiveWatches: ['/rec'],
+    });
+    assert.equal(reply.header.err, Err.OK);
+    const got = c.events.map((e) => `${e.event.type} ${e.event.path}`).sort();
+    assert.deepEqual(got, [
+      `${EventType.NodeCreated} /now`,
+      `${EventType.NodeDeleted} /gone`,
+      `${EventType.NodeDataChanged} /sw`,
+      `${EventType.NodeChildrenChanged} /sw`,
+    ].sort());
+    // The unchanged ones were registered: a change now fires them.
+    await c.send({ type: OpCode.setData, path: '/sw/kid', data: Buffer.from('x'), version: -1 });
+    await c.send(create('/notyet'));
+    await c.send(create('/rec'));
+    await c.waitForEvent((e) => e.path === '/sw/kid' && e.type === EventType.NodeDataChanged);
+    await c.waitForEvent((e) => e.path === '/notyet' && e.type === EventType.NodeCreated);
+    await c.waitForEvent((e) => e.path === '/rec' && e.type === EventType.NodeCreated);
+    await c.close();
+  });
+});
+
+test('four-letter words report state', async () => {
+  await withServer({}, async (s) => {
+    const c = await client(s);
+    await c.send(create('/eph4', '', CreateMode.EPHEMERAL));
+    await c.send({ type: OpCode.getData, path: '/eph4', watch: true });
+    assert.match(await fourLetterWord(s.port, 'stat'), /Clients:\n \/127\.0\.0\.1:\d+\[1\]/);
+    assert.match(await fourLetterWord(s.port, 'mntr'), /zk_znode_count\t6\n/);
+    assert.match(await fourLetterWord(s.port, 'wchs'), /1 connections watching 1 paths\nTotal watches:1/);
+    assert.match(await fourLetterWord(s.port, 'dump'), /\t\/eph4/);
+    assert.equal(await fourLetterWord(s.port, 'isro'), 'rw');
+    await c.close();
+  });
+});
+
 test('OPEN acl constant is world:anyone ALL', () => {
   assert.deepEqual(OPEN, [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }]);
 });
