@@ -379,7 +379,7 @@ async function zkVersionDir(disk: Disk, dir: string): Promise<string> {
 export async function importZooKeeper(disk: Disk, zkDataDir: string, outDir: string, zkLogDir = zkDataDir): Promise<ImportResult> {
   const { DataTree } = await import('../tree/datatree.js');
   const { serializeSnapshot } = await import('../tree/snapshot.js');
-  const { ZNode } = await import('../tree/znode.js');
+  const { ZNode, ownData } = await import('../tree/znode.js');
   const { quotaPathOf, LIMIT_NODE } = await import('../tree/quota.js');
   const { decodeTxn } = await import('../jute/txn.js');
   const warnings: string[] = [];
@@ -411,7 +411,7 @@ export async function importZooKeeper(disk: Disk, zkDataDir: string, outDir: str
   tree.clear();
   for (const n of loaded.snap.nodes) {
     const st = n.stat;
-    const node = new ZNode(n.data, tree.internAcl(n.acl), st.czxid, st.mzxid, st.ctime, st.mtime, st.version, st.cversion, st.aversion, st.ephemeralOwner, st.pzxid);
+    const node = new ZNode(ownData(n.data), tree.internAcl(n.acl), st.czxid, st.mzxid, st.ctime, st.mtime, st.version, st.cversion, st.aversion, st.ephemeralOwner, st.pzxid);
     try {
       tree.insert(n.path, node);
     } catch (e) {

@@ -177,8 +177,15 @@ export class JuteWriter {
     return this;
   }
 
-  buffer(v: Uint8Array | null): this {
+  /** A buffer; a string is taken as bytes stored one per char (latin1), as the tree keeps data. */
+  buffer(v: Uint8Array | string | null): this {
     if (v === null) return this.int(-1);
+    if (typeof v === 'string') {
+      this.int(v.length);
+      this.ensure(v.length);
+      this.offset += this.buf.write(v, this.offset, v.length, 'latin1');
+      return this;
+    }
     this.int(v.length);
     this.ensure(v.length);
     this.buf.set(v, this.offset);
@@ -186,13 +193,14 @@ export class JuteWriter {
     return this;
   }
 
+  /** One pass over the string: encode first, then fill in the length before it. */
   string(v: string | null): this {
     if (v === null) return this.int(-1);
-    const len = Buffer.byteLength(v, 'utf8');
-    this.int(len);
-    this.ensure(len);
-    this.buf.write(v, this.offset, len, 'utf8');
-    this.offset += len;
+    const most = v.length * 3;
+    this.ensure(4 + most);
+    const len = this.buf.write(v, this.offset + 4, most, 'utf8');
+    this.buf.writeInt32BE(len, this.offset);
+    this.offset += 4 + len;
     return this;
   }
 

@@ -89,10 +89,11 @@ function exists<W>(ctx: ReadContext<W>, req: RequestOf<typeof OpCode.exists>): u
   return { stat: ctx.tree.statOf(node) };
 }
 
-function getData<W>(ctx: ReadContext<W>, path: string, watch: boolean): { data: Buffer | null; stat: Stat } {
+/** The data goes out as the tree stores it (see StoredData); the codec writes it without a copy. */
+function getData<W>(ctx: ReadContext<W>, path: string, watch: boolean): { data: string | null; stat: Stat } {
   const node = requireReadable(ctx, path);
   if (watch) ctx.watches.addDataWatch(path, ctx.watcher);
-  return { data: node.data, stat: ctx.tree.statOf(node) };
+  return { data: node.stored, stat: ctx.tree.statOf(node) };
 }
 
 function getChildren<W>(ctx: ReadContext<W>, path: string, watch: boolean): string[] {

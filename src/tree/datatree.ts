@@ -20,7 +20,7 @@ import {
   withinQuota,
 } from './quota.js';
 import { statOf } from './stat.js';
-import { EMPTY_DATA, ZNode, kindOfOwner, ownData, ttlOfOwner } from './znode.js';
+import { ZNode, kindOfOwner, ownData, ttlOfOwner, type StoredData } from './znode.js';
 import type { Txn } from '../jute/txn.js';
 
 export interface TreeEvent {
@@ -46,12 +46,12 @@ export class DataTree {
   /** A fresh tree as ZooKeeper 3.8 standalone starts: /, /zookeeper, /zookeeper/quota, /zookeeper/config. */
   constructor() {
     const open = this.acls.intern(OPEN_ACL_UNSAFE);
-    this.insert('/', new ZNode(EMPTY_DATA, open, 0, 0, 0, 0, 0, 0, 0, 0n, 0));
+    this.insert('/', new ZNode('', open, 0, 0, 0, 0, 0, 0, 0, 0n, 0));
     for (const path of ['/zookeeper', '/zookeeper/quota']) {
-      this.insert(path, new ZNode(EMPTY_DATA, this.acls.intern(OPEN_ACL_UNSAFE), 0, 0, 0, 0, 0, 0, 0, 0n, 0));
+      this.insert(path, new ZNode('', this.acls.intern(OPEN_ACL_UNSAFE), 0, 0, 0, 0, 0, 0, 0, 0n, 0));
     }
     // ZooKeeper sets the config node's ACL with version -1, so its aversion reads -1.
-    const config = new ZNode(EMPTY_DATA, this.acls.intern(READ_ACL_UNSAFE), 0, 0, 0, 0, 0, 0, -1, 0n, 0);
+    const config = new ZNode('', this.acls.intern(READ_ACL_UNSAFE), 0, 0, 0, 0, 0, 0, -1, 0n, 0);
     this.insert('/zookeeper/config', config);
   }
 
@@ -367,14 +367,14 @@ export class DataTree {
     }
   }
 
-  private replaceData(node: ZNode, data: Buffer | null): void {
+  private replaceData(node: ZNode, data: StoredData): void {
     this.dataSize += (data === null ? 0 : data.length) - node.dataLength;
-    node.data = data;
+    node.stored = data;
   }
 
   // ---- quota bookkeeping (DataTree.createNode/deleteNode/setData tails) ----
 
-  private afterCreateQuota(path: string, parentPath: string, data: Buffer | null): void {
+  private afterCreateQuota(path: string, parentPath: string, data: StoredData): void {
     const quotaPath = quotaPathOf(parentPath);
     if (quotaPath !== null) {
       const name = basename(path);
@@ -399,7 +399,7 @@ export class DataTree {
     const usage = StatsTrack.fromBytes(node.data);
     usage.set('count', usage.count + countDiff);
     usage.set('bytes', usage.bytes + bytesDiff);
-    this.replaceData(node, usage.toBytes());
+    this.replaceData(node, ownData(usage.toBytes()));
   }
 
   /** Sets a quota's usage from a walk of its subtree (when its stats node is created). */
@@ -421,7 +421,7 @@ export class DataTree {
     const usage = new StatsTrack();
     usage.set('count', count);
     usage.set('bytes', bytes);
-    this.replaceData(node, usage.toBytes());
+    this.replaceData(node, ownData(usage.toBytes()));
   }
 }
 

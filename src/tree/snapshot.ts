@@ -60,7 +60,7 @@ function writeNodes(tree: DataTree, out: ChunkWriter): void {
 }
 
 function writeNode(w: JuteWriter, name: string, childCount: number, node: ZNode, aclIndex: Map<readonly ACL[], number>): void {
-  w.string(name).int(childCount).buffer(node.data);
+  w.string(name).int(childCount).buffer(node.stored);
   const index = aclIndex.get(node.acl);
   if (index === undefined) {
     aclIndex.set(node.acl, aclIndex.size);

@@ -34,13 +34,20 @@ export function ttlOfOwner(owner: bigint): number {
   return Number(BigInt.asUintN(64, owner) & TTL_VALUE_MASK);
 }
 
-/** Shared zero-length data, so empty nodes cost no buffer each. */
+/** Shared zero-length data. */
 export const EMPTY_DATA = Buffer.alloc(0);
 
+/**
+ * A node's data as stored: the bytes as a one-byte (latin1) string. A string costs its length
+ * plus a small header, where a Buffer per node costs an object and pins a slice of a shared pool;
+ * and a reply can be encoded from it without a copy.
+ */
+export type StoredData = string | null;
+
 /** A private copy of txn or snapshot data (they are views into larger frames). */
-export function ownData(data: Buffer | null): Buffer | null {
+export function ownData(data: Buffer | null): StoredData {
   if (data === null) return null;
-  return data.length === 0 ? EMPTY_DATA : Buffer.from(data);
+  return data.length === 0 ? '' : data.toString('latin1');
 }
 
 const NO_CHILDREN: ReadonlySet<string> = new Set();
@@ -49,7 +56,8 @@ export class ZNode {
   private kids: Set<string> | null = null;
 
   constructor(
-    public data: Buffer | null,
+    /** See StoredData; `data` gives it back as a Buffer. */
+    public stored: StoredData,
     /** Shared through the tree's ACL cache: never mutate it. */
     public acl: ACL[],
     public czxid: number,
@@ -66,7 +74,7 @@ export class ZNode {
   ) {}
 
   /** A node as created at `zxid`/`time`: every version 0. */
-  static created(data: Buffer | null, acl: ACL[], owner: bigint, zxid: number, time: number): ZNode {
+  static created(data: StoredData, acl: ACL[], owner: bigint, zxid: number, time: number): ZNode {
     return new ZNode(data, acl, zxid, zxid, time, time, 0, 0, 0, owner, zxid);
   }
 
@@ -82,8 +90,13 @@ export class ZNode {
     return kindOfOwner(this.ephemeralOwner);
   }
 
+  /** The data as a new Buffer (a copy). Replies encode `stored` directly instead. */
+  get data(): Buffer | null {
+    return this.stored === null ? null : Buffer.from(this.stored, 'latin1');
+  }
+
   get dataLength(): number {
-    return this.data === null ? 0 : this.data.length;
+    return this.stored === null ? 0 : this.stored.length;
   }
 
   addChild(name: string): void {
