@@ -9,7 +9,7 @@ import { OpCode } from '../jute/constants.js';
 import { Prng } from '../lib/prng.js';
 import { closeStore, openStore, purgeStore, SnapshotPolicy, takeSnapshot, type OpenedStore } from '../persistence/index.js';
 import { DataTree } from '../tree/index.js';
-import { deserializeSnapshot, serializeSnapshot } from '../tree/snapshot.js';
+import { captureSnapshot, deserializeSnapshot, serializeSnapshot } from '../tree/snapshot.js';
 import type { CommitLog } from './commitlog.js';
 import type { ServerConfig } from './config.js';
 import { hex, type Logger } from './logger.js';
@@ -113,13 +113,16 @@ export class DurableCommitLog implements CommitLog {
     return durable;
   }
 
-  /** Called after each apply: serializes the tree as it stands (a consistent cut) when one is due. */
+  /**
+   * Called after each apply: when a snapshot is due, captures the tree at this zxid and writes it
+   * chunk by chunk while the pipeline goes on (the tree keeps copies of what changes meanwhile).
+   */
   maybeSnapshot(tree: DataTree, sessions: () => ReadonlyMap<bigint, number>): void {
     if (!this.snapshotDue || this.snapshotting) return;
     this.snapshotDue = false;
-    const zxid = tree.lastProcessedZxid;
-    const chunks = serializeSnapshot(tree, sessions());
-    this.snapshotting = takeSnapshot(this.disk, this.store, zxid, chunks).then(
+    const capture = captureSnapshot(tree, sessions());
+    const zxid = capture.zxid;
+    this.snapshotting = takeSnapshot(this.disk, this.store, zxid, capture.chunks).finally(() => capture.release()).then(
       (written) => {
         this.logger.info(`snapshot ${written.path} written at zxid ${hex(zxid)} (${written.bytes} bytes)`);
         this.snapshotting = null;

@@ -42,6 +42,11 @@ export class DataTree {
   private dataSize = 0;
   /** Highest zxid applied; a snapshot of this tree covers every txn up to it. */
   lastProcessedZxid = 0;
+  /**
+   * While a snapshot is written, the first change to a path keeps the node as it was (null: it
+   * did not exist), so the snapshot sees the tree of one zxid while writes go on.
+   */
+  private captured: Map<string, ZNode | null> | null = null;
 
   /** A fresh tree as ZooKeeper 3.8 standalone starts: /, /zookeeper, /zookeeper/quota, /zookeeper/config. */
   constructor() {
@@ -64,6 +69,30 @@ export class DataTree {
 
   getNode(path: string): ZNode | undefined {
     return this.nodes.get(path);
+  }
+
+  /** Starts a copy-on-write capture of the tree as it is now (see capturedNode). */
+  beginCapture(): void {
+    if (this.captured !== null) throw new Error('a snapshot capture is already running');
+    this.captured = new Map();
+  }
+
+  endCapture(): void {
+    this.captured = null;
+  }
+
+  /** The node at `path` as it was when the capture began. */
+  capturedNode(path: string): ZNode | undefined {
+    const kept = this.captured?.get(path);
+    if (kept !== undefined) return kept ?? undefined;
+    return this.nodes.get(path);
+  }
+
+  /** Called before anything about `path` changes: keeps its captured state if a capture runs. */
+  private touch(path: string): void {
+    if (this.captured === null || this.captured.has(path)) return;
+    const node = this.nodes.get(path);
+    this.captured.set(path, node === undefined ? null : node.clone());
   }
 
   statOf(node: ZNode): Stat {
@@ -229,6 +258,8 @@ export class DataTree {
     const parent = this.nodes.get(parentPath);
     if (parent === undefined) return Err.NONODE;
     if (this.nodes.has(path)) return Err.NODEEXISTS;
+    this.touch(parentPath);
+    this.touch(path);
     const newCversion = parentCVersion === -1 ? parent.storedCversion + 1 : parentCVersion;
     if (newCversion > parent.storedCversion) {
       parent.storedCversion = newCversion;
@@ -253,6 +284,8 @@ export class DataTree {
     if (parent === undefined) return Err.NONODE;
     const node = this.nodes.get(path);
     if (node !== undefined && node.numChildren > 0) return Err.NOTEMPTY;
+    this.touch(parentPath);
+    this.touch(path);
     if (zxid > parent.pzxid) parent.pzxid = zxid;
     if (node === undefined) return Err.NONODE;
     parent.removeChild(basename(path));
@@ -266,6 +299,7 @@ export class DataTree {
   setData(path: string, data: Buffer | null, version: number, zxid: number, time: number, events: TreeEvent[]): ZNode | null {
     const node = this.nodes.get(path);
     if (node === undefined) return null;
+    this.touch(path);
     const oldLength = node.dataLength;
     this.replaceData(node, ownData(data));
     node.mtime = time;
@@ -281,6 +315,7 @@ export class DataTree {
   setAcl(path: string, acl: readonly ACL[], aversion: number): ZNode | null {
     const node = this.nodes.get(path);
     if (node === undefined) return null;
+    this.touch(path);
     this.acls.release(node.acl);
     node.acl = this.acls.intern(acl);
     node.aversion = aversion;
@@ -291,6 +326,7 @@ export class DataTree {
   raiseCversion(path: string, newCversion: number, zxid: number): number {
     const node = this.nodes.get(path);
     if (node === undefined) return Err.NONODE;
+    this.touch(path);
     const target = newCversion === -1 ? node.storedCversion + 1 : newCversion;
     if (target > node.storedCversion) {
       node.storedCversion = target;
@@ -310,7 +346,9 @@ export class DataTree {
    * by snapshot loading; apply goes through createNode.
    */
   insert(path: string, node: ZNode): void {
+    this.touch(path);
     if (path !== '/') {
+      this.touch(parentOf(path));
       const parent = this.nodes.get(parentOf(path));
       if (parent === undefined) throw new Error(`no parent for ${path}`);
       parent.addChild(basename(path));
@@ -396,6 +434,7 @@ export class DataTree {
   private updateQuotaStat(quotaPath: string, bytesDiff: number, countDiff: number): void {
     const node = this.nodes.get(statPath(quotaPath));
     if (node === undefined) return;
+    this.touch(statPath(quotaPath));
     const usage = StatsTrack.fromBytes(node.data);
     usage.set('count', usage.count + countDiff);
     usage.set('bytes', usage.bytes + bytesDiff);
@@ -406,6 +445,7 @@ export class DataTree {
   private recomputeQuota(quotaPath: string): void {
     const node = this.nodes.get(statPath(quotaPath));
     if (node === undefined) return;
+    this.touch(statPath(quotaPath));
     let count = 0;
     let bytes = 0;
     if (this.nodes.has(quotaPath)) {

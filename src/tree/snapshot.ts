@@ -35,27 +35,62 @@ export interface Snapshot {
 
 /** The snapshot as ~1 MB chunks; concatenated they are the snapshot. */
 export function serializeSnapshot(tree: DataTree, sessions: ReadonlyMap<bigint, number>): Buffer[] {
-  const out = new ChunkWriter();
-  out.w.int(MAGIC).int(VERSION).longNumber(tree.lastProcessedZxid);
-  const ids = [...sessions.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  out.w.int(ids.length);
-  for (const id of ids) out.w.long(id).int(sessions.get(id)!);
-  out.w.int(tree.size);
-  writeNodes(tree, out);
-  out.w.int(MAGIC);
-  return out.finish();
+  const capture = captureSnapshot(tree, sessions);
+  try {
+    return [...capture.chunks];
+  } finally {
+    capture.release();
+  }
 }
 
-function writeNodes(tree: DataTree, out: ChunkWriter): void {
+export interface SnapshotCapture {
+  readonly zxid: number;
+  /** ~1 MB chunks, produced one at a time; writes may go on between them. */
+  readonly chunks: Iterable<Buffer>;
+  /** Ends the capture; call it once the chunks are consumed or abandoned. */
+  release(): void;
+}
+
+/**
+ * Captures the tree as it is now and serializes it lazily, chunk by chunk: the tree records the
+ * old state of whatever changes meanwhile (copy-on-write), so the snapshot is exactly the tree
+ * at `zxid` although writes are not stopped while it is written.
+ */
+export function captureSnapshot(tree: DataTree, sessions: ReadonlyMap<bigint, number>): SnapshotCapture {
+  tree.beginCapture();
+  const zxid = tree.lastProcessedZxid;
+  const size = tree.size;
+  const sessionList = [...sessions].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  let released = false;
+  const release = (): void => {
+    if (released) return;
+    released = true;
+    tree.endCapture();
+  };
+  function* chunks(): Generator<Buffer> {
+    const out = new ChunkWriter();
+    out.w.int(MAGIC).int(VERSION).longNumber(zxid);
+    out.w.int(sessionList.length);
+    for (const [id, timeout] of sessionList) out.w.long(id).int(timeout);
+    out.w.int(size);
+    yield* writeNodes(tree, out);
+    out.w.int(MAGIC);
+    yield* out.finish();
+  }
+  return { zxid, chunks: chunks(), release };
+}
+
+function* writeNodes(tree: DataTree, out: ChunkWriter): Generator<Buffer> {
   const aclIndex = new Map<readonly ACL[], number>();
   const stack = ['/'];
   while (stack.length > 0) {
     const path = stack.pop()!;
-    const node = tree.getNode(path)!;
+    const node = tree.capturedNode(path)!;
     const children = [...node.children].sort();
     writeNode(out.w, basename(path), children.length, node, aclIndex);
     for (let i = children.length - 1; i >= 0; i--) stack.push(childPath(path, children[i]!));
-    out.maybeFlush();
+    const full = out.takeFull();
+    if (full !== null) yield full;
   }
 }
 
@@ -76,17 +111,17 @@ function writeNode(w: JuteWriter, name: string, childCount: number, node: ZNode,
 
 class ChunkWriter {
   w = new JuteWriter(64 * 1024);
-  private readonly chunks: Buffer[] = [];
 
-  maybeFlush(): void {
-    if (this.w.offset < CHUNK_BYTES) return;
-    this.chunks.push(this.w.bytes());
+  /** The bytes written so far once they reach a chunk's size, else null. */
+  takeFull(): Buffer | null {
+    if (this.w.offset < CHUNK_BYTES) return null;
+    const chunk = this.w.bytes();
     this.w = new JuteWriter(64 * 1024);
+    return chunk;
   }
 
   finish(): Buffer[] {
-    if (this.w.offset > 0) this.chunks.push(this.w.bytes());
-    return this.chunks;
+    return this.w.offset > 0 ? [this.w.bytes()] : [];
   }
 }
 

@@ -99,6 +99,13 @@ export class ZNode {
     return this.stored === null ? 0 : this.stored.length;
   }
 
+  /** A copy that later changes to this node do not touch (snapshot capture). */
+  clone(): ZNode {
+    const copy = new ZNode(this.stored, this.acl, this.czxid, this.mzxid, this.ctime, this.mtime, this.version, this.storedCversion, this.aversion, this.ephemeralOwner, this.pzxid);
+    copy.kids = this.kids === null ? null : new Set(this.kids);
+    return copy;
+  }
+
   addChild(name: string): void {
     (this.kids ??= new Set()).add(name);
   }

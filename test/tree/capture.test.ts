@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { OpCode } from '../../src/jute/constants.js';
+import type { ACL } from '../../src/jute/records.js';
+import type { TxnBody } from '../../src/jute/txn.js';
+import { Prng } from '../../src/lib/prng.js';
+import { DataTree } from '../../src/tree/index.js';
+import { captureSnapshot, deserializeSnapshot, serializeSnapshot } from '../../src/tree/snapshot.js';
+
+const OPEN: ACL[] = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
+const READ: ACL[] = [{ perms: 1, id: { scheme: 'world', id: 'anyone' } }];
+
+function applier(tree: DataTree) {
+  let zxid = tree.lastProcessedZxid;
+  return (body: TxnBody, sessionId = 0n) => tree.apply({ header: { sessionId, cxid: 0, zxid: ++zxid, time: 1_000_000 + zxid, type: body.type }, body });
+}
+
+test('a snapshot captured while writes go on is exactly the tree at the capture zxid', () => {
+  const tree = new DataTree();
+  const apply = applier(tree);
+  const rng = new Prng(7);
+  apply({ type: OpCode.create, path: '/zookeeper/quota/q', data: null, acl: OPEN, ephemeral: false, parentCVersion: -1 });
+  apply({ type: OpCode.create, path: '/zookeeper/quota/q/zookeeper_limits', data: Buffer.from('count=-1,bytes=-1'), acl: OPEN, ephemeral: false, parentCVersion: -1 });
+  apply({ type: OpCode.create, path: '/zookeeper/quota/q/zookeeper_stats', data: Buffer.from('count=0,bytes=0'), acl: OPEN, ephemeral: false, parentCVersion: -1 });
+  for (const top of ['/q', '/a', '/b']) {
+    apply({ type: OpCode.create, path: top, data: Buffer.from(top), acl: OPEN, ephemeral: false, parentCVersion: -1 });
+    for (let i = 0; i < 3000; i++) {
+      apply({ type: OpCode.create, path: `${top}/n${i}`, data: Buffer.alloc(rng.int(200), i), acl: OPEN, ephemeral: i % 7 === 0, parentCVersion: -1 }, 5n);
+    }
+  }
+  const sessions = new Map([[5n, 30_000]]);
+  const expected = Buffer.concat(serializeSnapshot(tree, sessions));
+
+  const capture = captureSnapshot(tree, sessions);
+  const got: Buffer[] = [];
+  // Change everything the snapshot could see, before and between the chunks it produces.
+  const mutate = (round: number): void => {
+    for (let i = 0; i < 500; i++) {
+      const top = rng.pick(['/q', '/a', '/b']);
+      const n = rng.int(3000);
+      const path = `${top}/n${n}`;
+      const pick = rng.int(5);
+      if (pick === 0) apply({ type: OpCode.delete, path });
+      else if (pick === 1) apply({ type: OpCode.setData, path, data: Buffer.from(`r${round}`), version: 99 });
+      else if (pick === 2) apply({ type: OpCode.setACL, path, acl: READ, version: 5 });
+      else if (pick === 3) apply({ type: OpCode.create, path: `${top}/new${round}-${i}`, data: null, acl: OPEN, ephemeral: false, parentCVersion: -1 });
+      else apply({ type: OpCode.closeSession, paths2Delete: [] }, 5n);
+    }
+  };
+  mutate(0);
+  for (const chunk of capture.chunks) {
+    got.push(chunk);
+    mutate(got.length);
+  }
+  capture.release();
+  assert.ok(tree.lastProcessedZxid > capture.zxid);
+  assert.ok(Buffer.concat(got).equals(expected), 'the captured bytes are the snapshot of the tree at the capture zxid');
+  const restored = deserializeSnapshot(got);
+  assert.equal(restored.tree.lastProcessedZxid, capture.zxid);
+  // After release, changes are no longer copied.
+  apply({ type: OpCode.create, path: '/after', data: null, acl: OPEN, ephemeral: false, parentCVersion: -1 });
+  assert.equal(tree.capturedNode('/after'), tree.getNode('/after'));
+});
