@@ -124,6 +124,18 @@ export class JuteReader {
 
 export const EMPTY = Buffer.alloc(0);
 
+const ASCII_FAST_PATH_MAX = 64;
+
+/** Writes `s` as ASCII bytes; returns its length, or -1 (having written garbage) if it is not ASCII. */
+function writeAscii(buf: Buffer, s: string, at: number): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return -1;
+    buf[at + i] = c;
+  }
+  return s.length;
+}
+
 export class JuteWriter {
   private buf: Buffer;
   offset = 0;
@@ -193,12 +205,18 @@ export class JuteWriter {
     return this;
   }
 
-  /** One pass over the string: encode first, then fill in the length before it. */
+  /**
+   * One pass over the string: encode first, then fill in the length before it. Short ASCII
+   * strings (names, paths) are copied in JS: cheaper than a call into the UTF-8 encoder each.
+   */
   string(v: string | null): this {
     if (v === null) return this.int(-1);
     const most = v.length * 3;
     this.ensure(4 + most);
-    const len = this.buf.write(v, this.offset + 4, most, 'utf8');
+    const start = this.offset + 4;
+    let len = -1;
+    if (v.length <= ASCII_FAST_PATH_MAX) len = writeAscii(this.buf, v, start);
+    if (len < 0) len = this.buf.write(v, start, most, 'utf8');
     this.buf.writeInt32BE(len, this.offset);
     this.offset += 4 + len;
     return this;

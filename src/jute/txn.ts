@@ -75,12 +75,15 @@ export function writeTxnBody(w: JuteWriter, body: TxnBody): void {
       R.ErrorTxn.write(w, body);
       return;
     case OpCode.multi: {
-      const entries = body.txns.map((t) => {
-        const sub = new JuteWriter(64);
-        writeTxnBody(sub, t);
-        return { type: t.type, data: Buffer.from(sub.bytes()) };
-      });
-      R.MultiTxn.write(w, { txns: entries });
+      // MultiTxn: vector<Txn{int type, buffer data}>; each body is written in place, its
+      // length filled in after (the same bytes as encoding it separately, without the copy).
+      w.int(body.txns.length);
+      for (const t of body.txns) {
+        w.int(t.type);
+        const at = w.beginFrame();
+        writeTxnBody(w, t);
+        w.endFrame(at);
+      }
       return;
     }
   }

@@ -26,6 +26,9 @@ export interface ConnectionHost {
 
 type Phase = 'new' | 'handshaking' | 'established' | 'closed';
 
+/** A turn's replies go to the socket early once they reach this size (large values). */
+const OUTPUT_FLUSH_BYTES = 64 * 1024;
+
 /** Frames held while the session is being created; more than this is a hostile client. */
 const MAX_EARLY_FRAMES = 1000;
 let nextConnectionId = 1;
@@ -204,7 +207,7 @@ export class Connection implements ClientLink {
 
   sendReply(xid: number, zxid: number, err: number, type: number, body: unknown): void {
     if (this.phase === 'closed') return;
-    const w = this.output();
+    const w = this.output(err === Err.OK ? bodySizeHint(type, body) : 0);
     const at = w.beginFrame();
     R.ReplyHeader.write(w, { xid, zxid, err });
     if (err === Err.OK && body !== null && body !== undefined) writeBody(w, type, body);
@@ -227,9 +230,11 @@ export class Connection implements ClientLink {
    * Frames of one event-loop turn are encoded straight into one buffer and leave in one socket
    * write at the end of the turn.
    */
-  private output(): JuteWriter {
+  private output(sizeHint = 0): JuteWriter {
+    if (this.pending !== null && this.pending.offset + sizeHint >= OUTPUT_FLUSH_BYTES) this.flushOutput();
     if (this.pending === null) {
-      this.pending = new JuteWriter(4096);
+      // A large value gets a buffer of its size at once rather than growing one by doubling.
+      this.pending = new JuteWriter(sizeHint > 4096 - 256 ? sizeHint + 256 : 4096);
       process.nextTick(() => this.flushOutput());
     }
     return this.pending;
@@ -287,6 +292,13 @@ export class Connection implements ClientLink {
   peer(): string {
     return `${this.remoteAddress}:${this.remotePort}`;
   }
+}
+
+/** Bytes a reply body will take, when it is large enough to matter (getData values). */
+function bodySizeHint(type: number, body: unknown): number {
+  if (type !== OpCode.getData || body === null || typeof body !== 'object') return 0;
+  const data = (body as { data: string | Buffer | null }).data;
+  return data === null ? 0 : data.length;
 }
 
 function writeBody(w: JuteWriter, type: number, body: unknown): void {

@@ -90,7 +90,7 @@ function exists<W>(ctx: ReadContext<W>, req: RequestOf<typeof OpCode.exists>): u
 }
 
 /** The data goes out as the tree stores it (see StoredData); the codec writes it without a copy. */
-function getData<W>(ctx: ReadContext<W>, path: string, watch: boolean): { data: string | null; stat: Stat } {
+function getData<W>(ctx: ReadContext<W>, path: string, watch: boolean): { data: string | Buffer | null; stat: Stat } {
   const node = requireReadable(ctx, path);
   if (watch) ctx.watches.addDataWatch(path, ctx.watcher);
   return { data: node.stored, stat: ctx.tree.statOf(node) };

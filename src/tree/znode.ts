@@ -38,16 +38,21 @@ export function ttlOfOwner(owner: bigint): number {
 export const EMPTY_DATA = Buffer.alloc(0);
 
 /**
- * A node's data as stored: the bytes as a one-byte (latin1) string. A string costs its length
- * plus a small header, where a Buffer per node costs an object and pins a slice of a shared pool;
- * and a reply can be encoded from it without a copy.
+ * A node's data as stored. Small values are kept as one-byte (latin1) strings: a string costs its
+ * length plus a small header, where a Buffer per node costs an object and pins a slice of a
+ * shared pool, and a reply is encoded from it without a copy. Large values stay Buffers, which
+ * copy faster and whose object cost no longer matters.
  */
-export type StoredData = string | null;
+export type StoredData = string | Buffer | null;
+
+/** Values from this size on are stored as Buffers (each with its own memory, outside the pool). */
+const STRING_DATA_MAX = 4096;
 
 /** A private copy of txn or snapshot data (they are views into larger frames). */
 export function ownData(data: Buffer | null): StoredData {
   if (data === null) return null;
-  return data.length === 0 ? '' : data.toString('latin1');
+  if (data.length === 0) return '';
+  return data.length < STRING_DATA_MAX ? data.toString('latin1') : Buffer.from(data);
 }
 
 const NO_CHILDREN: ReadonlySet<string> = new Set();
@@ -92,7 +97,8 @@ export class ZNode {
 
   /** The data as a new Buffer (a copy). Replies encode `stored` directly instead. */
   get data(): Buffer | null {
-    return this.stored === null ? null : Buffer.from(this.stored, 'latin1');
+    if (this.stored === null) return null;
+    return typeof this.stored === 'string' ? Buffer.from(this.stored, 'latin1') : Buffer.from(this.stored);
   }
 
   get dataLength(): number {
