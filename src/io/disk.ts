@@ -51,6 +51,16 @@ export function errorCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
 }
 
+/** The names in a directory, or none if it does not exist yet. */
+export async function listOrEmpty(disk: Disk, dir: string): Promise<string[]> {
+  try {
+    return await disk.list(dir);
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT') return [];
+    throw err;
+  }
+}
+
 function codedError(code: string, message: string): Error {
   return Object.assign(new Error(`${code}: ${message}`), { code });
 }

@@ -9,7 +9,7 @@
  */
 import * as nodePath from 'node:path';
 import { crc32 } from 'node:zlib';
-import { errorCode, type Disk, type DiskFile } from '../io/disk.js';
+import { listOrEmpty, type Disk, type DiskFile } from '../io/disk.js';
 import { assert } from '../lib/assert.js';
 import { toDiskError } from './errors.js';
 import { parseZxidName, readU64, SNAPSHOT_PREFIX, writeU64, zxidHex } from './logformat.js';
@@ -35,13 +35,7 @@ export interface LoadedSnapshot {
 }
 
 export async function listSnapshots(disk: Disk, dir: string): Promise<SnapshotInfo[]> {
-  let names: string[];
-  try {
-    names = await disk.list(dir);
-  } catch (err) {
-    if (errorCode(err) === 'ENOENT') return [];
-    throw err;
-  }
+  const names = await listOrEmpty(disk, dir);
   const out: SnapshotInfo[] = [];
   for (const name of names) {
     const zxid = parseZxidName(name, SNAPSHOT_PREFIX);
@@ -177,13 +171,7 @@ export async function loadNewestValidSnapshot(
 
 /** Removes `*.tmp` leftovers of snapshots interrupted by a crash. */
 export async function removeSnapshotTemps(disk: Disk, dir: string): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await disk.list(dir);
-  } catch (err) {
-    if (errorCode(err) === 'ENOENT') return [];
-    throw err;
-  }
+  const names = await listOrEmpty(disk, dir);
   const removed: string[] = [];
   for (const name of names) {
     if (name.startsWith(SNAPSHOT_PREFIX) && name.endsWith(TMP_SUFFIX)) {

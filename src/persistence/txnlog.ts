@@ -8,7 +8,7 @@
  */
 import * as nodePath from 'node:path';
 import { assert } from '../lib/assert.js';
-import { errorCode, type Disk, type DiskFile } from '../io/disk.js';
+import { errorCode, listOrEmpty, type Disk, type DiskFile } from '../io/disk.js';
 import { CorruptDataError, DiskFullError, DiskIoError, toDiskError } from './errors.js';
 import {
   encodeLogHeader,
@@ -64,13 +64,7 @@ export interface TxnLogStats {
 
 /** Lists `log.<hex>` segments in `dir`, oldest first. */
 export async function listSegments(disk: Disk, dir: string): Promise<SegmentInfo[]> {
-  let names: string[];
-  try {
-    names = await disk.list(dir);
-  } catch (err) {
-    if (errorCode(err) === 'ENOENT') return [];
-    throw err;
-  }
+  const names = await listOrEmpty(disk, dir);
   const out: SegmentInfo[] = [];
   for (const name of names) {
     const firstZxid = parseZxidName(name, LOG_PREFIX);
