@@ -273,18 +273,10 @@ export class ZkServer {
       link.close('session expired');
       return;
     }
-    if (!isClientOp(type)) {
-      this.stats.packetsReceived--;
-      this.requestFailed(link, xid, type, Err.UNIMPLEMENTED);
-      return;
-    }
+    if (!isClientOp(type)) return this.failRequest(link, state, xid, type, Err.UNIMPLEMENTED);
     if (req.type === OpCode.multi || req.type === OpCode.multiRead) {
       const ops = normalizeMultiOps(req.type, req.ops);
-      if (ops === null) {
-        this.stats.packetsReceived--;
-        this.requestFailed(link, xid, type, Err.MARSHALLINGERROR);
-        return;
-      }
+      if (ops === null) return this.failRequest(link, state, xid, type, Err.MARSHALLINGERROR);
       req = { type: req.type, ops };
     }
     const write = isWriteOp(type);
@@ -304,6 +296,11 @@ export class ZkServer {
     const state = this.links.get(link);
     if (!state || state.closing) return;
     this.stats.packetsReceived++;
+    this.sessions.touch(link.sessionId, this.deps.now());
+    this.failRequest(link, state, xid, type, err);
+  }
+
+  private failRequest(link: ClientLink, state: LinkState, xid: number, type: number, err: number): void {
     const write = isWriteOp(type) && isClientOp(type) && type !== OpCode.closeSession;
     const slot: Slot = { xid, type, req: { type: OpCode.ping }, receivedAtMs: this.deps.now(), write, done: false, zxid: 0, err: 0, body: null };
     state.slots.push(slot);

@@ -361,9 +361,9 @@ forEachTarget('client', ({ server }) => {
   it('reconnects to a restarted server with the same session', async () => {
     const proxy = await FaultProxy.start(server().port);
     try {
-      // A JVM restart can outlast the 4 s session cap of the test server, so leave the expiry
-      // decision to the server, which restores sessions from its log with a fresh timeout.
-      await using zk = await client(proxy.connectString, { sessionTimeoutMs: 4000, clientSideExpiry: false });
+      // A JVM restart under load can take seconds: ask for a session long enough to outlast it,
+      // and leave the expiry decision to the server, which restores sessions with a fresh timeout.
+      await using zk = await client(proxy.connectString, { sessionTimeoutMs: 20_000, clientSideExpiry: false });
       const p = uniquePath();
       await zk.create(p, 'durable');
       const eph = await zk.create(`${p}-eph`, null, { mode: 'ephemeral' });

@@ -52,11 +52,15 @@ export function targetMissing(target: TargetName): string | null {
   return why;
 }
 
+/** Session timeouts the test servers grant at most (ZooKeeper's default would be 20 ticks). */
+export const MAX_SESSION_TIMEOUT_MS = 30_000;
+
 export async function startTarget(target: TargetName, options: StartOptions = {}): Promise<RunningServer> {
   const tickTime = options.tickTime ?? 200;
   const dataDir = mkdtempSync(join(tmpdir(), `client-test-${target}-`));
   if (target === 'zookeeper') {
-    const start = () => startZooKeeper({ tickTime, dataDir });
+    // A higher session cap than 20 ticks lets restart tests outlast a JVM restart under load.
+    const start = () => startZooKeeper({ tickTime, dataDir, config: { maxSessionTimeout: String(MAX_SESSION_TIMEOUT_MS) } });
     let zk = await start();
     const server: RunningServer = {
       target,
@@ -88,6 +92,7 @@ export async function startTarget(target: TargetName, options: StartOptions = {}
       extendedTypesEnabled: true,
       maxClientCnxns: 0,
       tickTime,
+      maxSessionTimeout: MAX_SESSION_TIMEOUT_MS,
     });
   let srv = await start();
   let stopped = false;
