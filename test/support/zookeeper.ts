@@ -44,9 +44,24 @@ export interface ZooKeeperOptions {
 }
 
 export async function startZooKeeper(options: ZooKeeperOptions = {}): Promise<ZooKeeperProcess> {
-  const port = await freePort();
   const ownDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'zk-data-'));
+  // freePort() gives the port back before ZooKeeper binds it, so another server may take it:
+  // check that what answers is this ZooKeeper (its conf names our dataDir), else try another port.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const child = await launch(port, dataDir, options);
+    const conf = await fourLetterWord(port, 'conf').catch(() => '');
+    // (A whitelist without conf leaves nothing to check with.)
+    if (conf.includes(`dataDir=${dataDir}`) || conf.includes('not in the whitelist')) {
+      return { port, dataDir, connectString: `127.0.0.1:${port}`, stop: () => stopChild(child, ownDir ? dataDir : null) };
+    }
+    await stopChild(child, null);
+    if (attempt === 3) throw new Error(`Apache ZooKeeper did not start: port ${port} was answered by another server`);
+  }
+}
+
+async function launch(port: number, dataDir: string, options: ZooKeeperOptions): Promise<ChildProcess> {
   const cfgPath = join(dataDir, 'zoo.cfg');
   const cfg: Record<string, string> = {
     tickTime: String(options.tickTime ?? 2000),
@@ -87,12 +102,7 @@ export async function startZooKeeper(options: ZooKeeperOptions = {}): Promise<Zo
     child.kill('SIGKILL');
     throw new Error(`Apache ZooKeeper did not start: ${(err as Error).message}\n${output}`);
   }
-  return {
-    port,
-    dataDir,
-    connectString: `127.0.0.1:${port}`,
-    stop: () => stopChild(child, ownDir ? dataDir : null),
-  };
+  return child;
 }
 
 function stopChild(child: ChildProcess, removeDir: string | null): Promise<void> {
