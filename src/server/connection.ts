@@ -134,6 +134,9 @@ export class Connection implements ClientLink {
       return this.destroy();
     }
     this.phase = 'handshaking';
+    // Like ZooKeeper, stop reading until the session exists: what the client pipelines meanwhile
+    // waits in the kernel, and only the rest of the current chunk is held here.
+    this.socket.pause();
     this.host.server.connect(this, req);
   }
 
@@ -152,6 +155,7 @@ export class Connection implements ClientLink {
       if (!this.established) return;
       this.handleRequest(frame);
     }
+    if (!this.paused) this.socket.resume();
   }
 
   private handleRequest(frame: Buffer): void {
