@@ -23,6 +23,14 @@ export function javaCapacityFor(size: number, initialCapacity = 16): number {
   return capacity;
 }
 
+/** Table size of `set.clone()` for a HashSet of `size` elements (sized to fit, no minimum). */
+export function javaCloneCapacity(size: number): number {
+  const wanted = Math.floor(size / 0.75 + 1);
+  let capacity = 1;
+  while (capacity < wanted) capacity *= 2;
+  return capacity;
+}
+
 /** Table size of `new HashSet<>(collection)` for a collection of `size` elements. */
 export function javaCopyCapacity(size: number): number {
   const wanted = Math.max(Math.floor(size / 0.75) + 1, 16);

@@ -9,7 +9,7 @@ import { CreateMode, Err, OpCode, Perm } from '../jute/constants.js';
 import type { ACL, Id } from '../jute/records.js';
 import type { Request, RequestOf } from '../jute/requests.js';
 import type { Txn, TxnBody } from '../jute/txn.js';
-import { javaCapacityFor, javaCopyCapacity, javaHashSetOrder } from '../lib/javahash.js';
+import { javaCapacityFor, javaCloneCapacity, javaHashSetOrder } from '../lib/javahash.js';
 import { validatePath } from '../lib/paths.js';
 import type { DataTree } from '../tree/index.js';
 
@@ -101,7 +101,7 @@ export class Prep {
 
   /**
    * The close deletes the session's ephemerals, including ones whose creates are still in flight,
-   * listed in the order ZooKeeper's HashSet copy yields them (it fixes the order of the events).
+   * listed in the order ZooKeeper's clone of its HashSet yields them (it fixes the event order).
    */
   prepareCloseSession(sessionId: bigint, cxid: number, zxid: number, timeMs: number): Txn {
     const stored = this.tree.ephemeralsOf(sessionId);
@@ -110,8 +110,8 @@ export class Prep {
       if (c.node === null) paths.delete(c.path);
       else if (c.node.ephemeralOwner === sessionId) paths.add(c.path);
     }
-    const copyCapacity = Math.max(javaCopyCapacity(stored.length), javaCapacityFor(paths.size, javaCopyCapacity(stored.length)));
-    const paths2Delete = javaHashSetOrder([...paths], copyCapacity);
+    const cloneCapacity = javaCapacityFor(paths.size, javaCloneCapacity(stored.length));
+    const paths2Delete = javaHashSetOrder([...paths], cloneCapacity);
     for (const path of paths2Delete) {
       const parentPath = parentOf(path);
       const parent = this.recordOrNull(parentPath);

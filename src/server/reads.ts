@@ -54,7 +54,9 @@ function readBody<W>(ctx: ReadContext<W>, req: Request): unknown {
       return getAcl(ctx, req.path);
     case OpCode.getAllChildrenNumber:
       requireReadable(ctx, req.path);
-      return { totalNumber: ctx.tree.countDescendants(req.path === '' ? '/' : req.path) };
+      // ZooKeeper counts the keys under `path + "/"`: for "" that includes the root itself.
+      if (req.path === '') return { totalNumber: ctx.tree.countDescendants('/') + 1 };
+      return { totalNumber: ctx.tree.countDescendants(req.path) };
     case OpCode.sync:
       return { path: req.path };
     case OpCode.multiRead:
