@@ -44,13 +44,18 @@ export function readU64(buf: Buffer, offset: number): number {
   return buf.readUInt32BE(offset) * TWO_32 + buf.readUInt32BE(offset + 4);
 }
 
-export function encodeLogHeader(firstZxid: number): Buffer {
-  const b = Buffer.alloc(LOG_HEADER_BYTES);
-  b.writeUInt32BE(LOG_MAGIC, 0);
-  b.writeUInt32BE(LOG_VERSION, 4);
-  writeU64(b, firstZxid, 8);
+/** The 20-byte header of log segments and snapshots: magic, version, zxid, CRC-32 of those. */
+export function encodeFileHeader(magic: number, version: number, zxid: number): Buffer {
+  const b = Buffer.alloc(20);
+  b.writeUInt32BE(magic, 0);
+  b.writeUInt32BE(version, 4);
+  writeU64(b, zxid, 8);
   b.writeUInt32BE(crc32(b.subarray(0, 16)), 16);
   return b;
+}
+
+export function encodeLogHeader(firstZxid: number): Buffer {
+  return encodeFileHeader(LOG_MAGIC, LOG_VERSION, firstZxid);
 }
 
 /** The first zxid the header names, or a reason it is not a valid header. */

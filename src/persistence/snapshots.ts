@@ -12,7 +12,7 @@ import { crc32 } from 'node:zlib';
 import { listOrEmpty, type Disk, type DiskFile } from '../io/disk.js';
 import { assert } from '../lib/assert.js';
 import { toDiskError } from './errors.js';
-import { parseZxidName, readU64, SNAPSHOT_PREFIX, writeU64, zxidHex } from './logformat.js';
+import { encodeFileHeader, parseZxidName, readU64, SNAPSHOT_PREFIX, writeU64, zxidHex } from './logformat.js';
 
 export const SNAP_MAGIC = 0x50444b53; // "PDKS"
 export const SNAP_END_MAGIC = 0x50444b45; // "PDKE"
@@ -45,12 +45,7 @@ export async function listSnapshots(disk: Disk, dir: string): Promise<SnapshotIn
 }
 
 function encodeSnapHeader(zxid: number): Buffer {
-  const b = Buffer.alloc(SNAP_HEADER_BYTES);
-  b.writeUInt32BE(SNAP_MAGIC, 0);
-  b.writeUInt32BE(SNAP_VERSION, 4);
-  writeU64(b, zxid, 8);
-  b.writeUInt32BE(crc32(b.subarray(0, 16)), 16);
-  return b;
+  return encodeFileHeader(SNAP_MAGIC, SNAP_VERSION, zxid);
 }
 
 /** The zxid and body of a snapshot file's bytes, or why they are not a valid snapshot. */
