@@ -124,6 +124,14 @@ export class JuteReader {
 
 export const EMPTY = Buffer.alloc(0);
 
+/** A vector<ustring> of `count` strings, as one Buffer of its own. */
+export function encodeStringVector(items: Iterable<string>, count: number): Buffer {
+  const w = new JuteWriter(16 + count * 16);
+  w.int(count);
+  for (const s of items) w.string(s);
+  return Buffer.from(w.bytes());
+}
+
 const ASCII_FAST_PATH_MAX = 64;
 
 /** Writes `s` as ASCII bytes; returns its length, or -1 (having written garbage) if it is not ASCII. */
@@ -134,6 +142,14 @@ function writeAscii(buf: Buffer, s: string, at: number): number {
     buf[at + i] = c;
   }
   return s.length;
+}
+
+/** Big-endian store of the low 32 bits of `v`: byte stores beat Buffer's checked writeInt32BE. */
+function putInt32(buf: Buffer, at: number, v: number): void {
+  buf[at] = v >>> 24;
+  buf[at + 1] = v >>> 16;
+  buf[at + 2] = v >>> 8;
+  buf[at + 3] = v;
 }
 
 export class JuteWriter {
@@ -155,7 +171,7 @@ export class JuteWriter {
 
   int(v: number): this {
     this.ensure(4);
-    this.buf.writeInt32BE(v | 0, this.offset);
+    putInt32(this.buf, this.offset, v);
     this.offset += 4;
     return this;
   }
@@ -163,9 +179,10 @@ export class JuteWriter {
   /** Writes a number as a long; exact for integers within ±2^53. */
   longNumber(v: number): this {
     this.ensure(8);
-    const hi = Math.floor(v / TWO_32);
-    this.buf.writeInt32BE(hi, this.offset);
-    this.buf.writeUInt32BE(v - hi * TWO_32, this.offset + 4);
+    // Most longs (zxids, counts) fit 32 bits: no division for them.
+    const hi = v >= 0 && v < TWO_32 ? 0 : Math.floor(v / TWO_32);
+    putInt32(this.buf, this.offset, hi);
+    putInt32(this.buf, this.offset + 4, v - hi * TWO_32);
     this.offset += 8;
     return this;
   }
@@ -217,7 +234,7 @@ export class JuteWriter {
     let len = -1;
     if (v.length <= ASCII_FAST_PATH_MAX) len = writeAscii(this.buf, v, start);
     if (len < 0) len = this.buf.write(v, start, most, 'utf8');
-    this.buf.writeInt32BE(len, this.offset);
+    putInt32(this.buf, this.offset, len);
     this.offset += 4 + len;
     return this;
   }
@@ -233,6 +250,14 @@ export class JuteWriter {
     return this.vector(items, (w, s) => w.string(s));
   }
 
+  /** Bytes already in jute form (a cached encoding), copied as they are. */
+  raw(bytes: Uint8Array): this {
+    this.ensure(bytes.length);
+    this.buf.set(bytes, this.offset);
+    this.offset += bytes.length;
+    return this;
+  }
+
   /** Reserves 4 bytes for a frame length, to be filled by endFrame(). */
   beginFrame(): number {
     const at = this.offset;
@@ -241,7 +266,7 @@ export class JuteWriter {
   }
 
   endFrame(at: number): this {
-    this.buf.writeInt32BE(this.offset - at - 4, at);
+    putInt32(this.buf, at, this.offset - at - 4);
     return this;
   }
 

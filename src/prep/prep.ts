@@ -334,7 +334,7 @@ export class Prep {
       aversion: n.aversion,
       ephemeralOwner: n.ephemeralOwner,
       childCount: n.children.size,
-      dataLength: n.data?.length ?? 0,
+      dataLength: n.dataLength,
       acl: n.acl,
     };
   }

@@ -11,6 +11,7 @@ import * as R from '../jute/records.js';
 import { readRequest, responseCodec, UnknownOpError, writeMultiResponse, type MultiResult, type Request } from '../jute/requests.js';
 import type { Logger } from './logger.js';
 import { hex } from './logger.js';
+import type { EncodedChildren } from './reads.js';
 import type { ClientLink, ZkServer } from './zkserver.js';
 
 export interface ConnectionHost {
@@ -298,9 +299,11 @@ export class Connection implements ClientLink {
   }
 }
 
-/** Bytes a reply body will take, when it is large enough to matter (getData values). */
+/** Bytes a reply body will take, when it is large enough to matter (values, child lists). */
 function bodySizeHint(type: number, body: unknown): number {
-  if (type !== OpCode.getData || body === null || typeof body !== 'object') return 0;
+  if (body === null || typeof body !== 'object') return 0;
+  if (type === OpCode.getChildren || type === OpCode.getChildren2) return (body as { children: EncodedChildren }).children.bytes.length;
+  if (type !== OpCode.getData) return 0;
   const data = (body as { data: string | Buffer | null }).data;
   return data === null ? 0 : data.length;
 }
@@ -308,6 +311,13 @@ function bodySizeHint(type: number, body: unknown): number {
 function writeBody(w: JuteWriter, type: number, body: unknown): void {
   if (type === OpCode.multi || type === OpCode.multiRead) {
     writeMultiResponse(w, body as MultiResult[]);
+    return;
+  }
+  if (type === OpCode.getChildren || type === OpCode.getChildren2) {
+    // GetChildrenResponse is {children}, GetChildren2Response {children, stat}.
+    const reply = body as { children: EncodedChildren; stat?: R.Stat };
+    w.raw(reply.children.bytes);
+    if (type === OpCode.getChildren2) R.Stat.write(w, reply.stat!);
     return;
   }
   responseCodec(type)?.write(w, body);

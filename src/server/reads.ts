@@ -3,6 +3,7 @@
  * operations that need no txn. Permission checks and watch registration happen here.
  */
 import { checkAcl } from '../acl/index.js';
+import { encodeStringVector, JuteReader } from '../jute/binary.js';
 import { AddWatchMode, Err, OpCode, Perm, WatcherType } from '../jute/constants.js';
 import type { ACL, Id, Stat } from '../jute/records.js';
 import type { MultiResult, Request, RequestOf } from '../jute/requests.js';
@@ -45,9 +46,9 @@ function readBody<W>(ctx: ReadContext<W>, req: Request): unknown {
     case OpCode.getData:
       return getData(ctx, req.path, req.watch);
     case OpCode.getChildren:
-      return { children: getChildren(ctx, req.path, req.watch) };
+      return { children: encodedChildren(ctx, req.path, req.watch) };
     case OpCode.getChildren2: {
-      const children = getChildren(ctx, req.path, req.watch);
+      const children = encodedChildren(ctx, req.path, req.watch);
       return { children, stat: statOf(ctx, req.path) };
     }
     case OpCode.getACL:
@@ -102,6 +103,23 @@ function getChildren<W>(ctx: ReadContext<W>, path: string, watch: boolean): stri
   const node = requireReadable(ctx, path);
   if (watch) ctx.watches.addChildWatch(path, ctx.watcher);
   return [...node.children];
+}
+
+/** The child list already in wire form (see DataTree.encodedChildren); the reply copies it. */
+function encodedChildren<W>(ctx: ReadContext<W>, path: string, watch: boolean): EncodedChildren {
+  const node = requireReadable(ctx, path);
+  if (watch) ctx.watches.addChildWatch(path, ctx.watcher);
+  return new EncodedChildren(ctx.tree.encodedChildren(node, (names) => encodeStringVector(names, names.size)));
+}
+
+/** A getChildren(2) reply's `children` vector, encoded. */
+export class EncodedChildren {
+  constructor(readonly bytes: Buffer) {}
+
+  /** The names, for callers that want them rather than bytes. */
+  names(): string[] {
+    return new JuteReader(this.bytes).stringVector();
+  }
 }
 
 function statOf<W>(ctx: ReadContext<W>, path: string): Stat {

@@ -31,6 +31,11 @@ export interface TreeEvent {
 /** Paths ZooKeeper creates itself and never lets clients delete. */
 export const SPECIAL_PATHS: ReadonlySet<string> = new Set(['/', '/zookeeper', '/zookeeper/quota', '/zookeeper/config']);
 
+/** Child lists at least this long have their encoding cached (see encodedChildren). */
+const CHILD_LIST_CACHE_MIN = 64;
+/** Most bytes of cached child-list encodings; past it the cache starts over. */
+const CHILD_LIST_CACHE_BYTES = 64 * 1024 * 1024;
+
 export class DataTree {
   private readonly nodes = new Map<string, ZNode>();
   private readonly acls = new AclCache();
@@ -47,6 +52,12 @@ export class DataTree {
    * did not exist), so the snapshot sees the tree of one zxid while writes go on.
    */
   private captured: Map<string, ZNode | null> | null = null;
+  /**
+   * Wire encodings of large child lists, dropped whenever the list changes: a getChildren of a
+   * node with thousands of children is then a copy instead of thousands of string encodings.
+   */
+  private readonly childLists = new Map<ZNode, Buffer>();
+  private childListBytes = 0;
 
   /** A fresh tree as ZooKeeper 3.8 standalone starts: /, /zookeeper, /zookeeper/quota, /zookeeper/config. */
   constructor() {
@@ -103,6 +114,33 @@ export class DataTree {
   statAt(path: string): Stat | null {
     const node = this.nodes.get(path);
     return node === undefined ? null : statOf(node);
+  }
+
+  /**
+   * `encode(children)` for `node`, cached until its children change when it has at least
+   * CHILD_LIST_CACHE_MIN of them (smaller lists are cheaper to encode than to keep).
+   */
+  encodedChildren(node: ZNode, encode: (children: ReadonlySet<string>) => Buffer): Buffer {
+    if (node.numChildren < CHILD_LIST_CACHE_MIN) return encode(node.children);
+    const cached = this.childLists.get(node);
+    if (cached !== undefined) return cached;
+    const bytes = encode(node.children);
+    if (this.childListBytes + bytes.length > CHILD_LIST_CACHE_BYTES) this.dropChildLists();
+    this.childLists.set(node, bytes);
+    this.childListBytes += bytes.length;
+    return bytes;
+  }
+
+  private childrenChanged(parent: ZNode): void {
+    const cached = this.childLists.get(parent);
+    if (cached === undefined) return;
+    this.childLists.delete(parent);
+    this.childListBytes -= cached.length;
+  }
+
+  private dropChildLists(): void {
+    this.childLists.clear();
+    this.childListBytes = 0;
   }
 
   childrenOf(path: string): string[] {
@@ -289,6 +327,7 @@ export class DataTree {
     if (zxid > parent.pzxid) parent.pzxid = zxid;
     if (node === undefined) return Err.NONODE;
     parent.removeChild(basename(path));
+    this.childrenChanged(parent);
     this.remove(path, node);
     this.afterDeleteQuota(path, parentPath, node);
     events.push({ type: EventType.NodeDeleted, path }, { type: EventType.NodeChildrenChanged, path: parentPath });
@@ -352,6 +391,7 @@ export class DataTree {
       const parent = this.nodes.get(parentOf(path));
       if (parent === undefined) throw new Error(`no parent for ${path}`);
       parent.addChild(basename(path));
+      this.childrenChanged(parent);
     }
     this.nodes.set(path, node);
     this.dataSize += path.length + node.dataLength;
@@ -375,6 +415,7 @@ export class DataTree {
     this.containers.clear();
     this.ttls.clear();
     this.quotas.clear();
+    this.dropChildLists();
     this.dataSize = 0;
     this.lastProcessedZxid = 0;
   }
