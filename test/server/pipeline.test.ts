@@ -303,3 +303,27 @@ test('four-letter words report state', async () => {
 test('OPEN acl constant is world:anyone ALL', () => {
   assert.deepEqual(OPEN, [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }]);
 });
+
+test('getChildren of a large node stays exact across creates and deletes (cached encoding)', async () => {
+  await withServer({}, async (s) => {
+    const c = await client(s);
+    await c.send(create('/many'));
+    const names = Array.from({ length: 150 }, (_, i) => `child-${i}`);
+    await Promise.all(names.map((n) => c.send(create(`/many/${n}`))));
+    const list = async (type: typeof OpCode.getChildren | typeof OpCode.getChildren2) => {
+      const r = await c.send({ type, path: '/many', watch: false });
+      assert.equal(r.header.err, Err.OK);
+      return r.body as { children: string[]; stat?: Stat };
+    };
+    assert.deepEqual((await list(OpCode.getChildren)).children.sort(), [...names].sort());
+    assert.deepEqual((await list(OpCode.getChildren)).children.sort(), [...names].sort(), 'served again from the cache');
+    await c.send({ type: OpCode.delete, path: '/many/child-7', version: -1 });
+    await c.send(create('/many/late'));
+    const two = await list(OpCode.getChildren2);
+    const expected = names.filter((n) => n !== 'child-7').concat('late').sort();
+    assert.deepEqual(two.children.sort(), expected);
+    assert.equal(two.stat!.numChildren, expected.length);
+    assert.equal(two.stat!.cversion, 152);
+    await c.close();
+  });
+});

@@ -206,3 +206,32 @@ test('countDescendants and childrenOf', () => {
   assert.equal(t.countDescendants('/missing'), 0);
   assert.deepEqual(t.childrenOf('/a'), ['b']);
 });
+
+test('a cached child-list encoding follows every create and delete under the node', () => {
+  const t = new DataTree();
+  t.apply(txn(1, create('/big', 1)));
+  let zxid = 2;
+  for (let i = 0; i < 100; i++) t.apply(txn(zxid++, create(`/big/c${i}`, i + 1)));
+  let encodes = 0;
+  const encode = (names: ReadonlySet<string>): Buffer => {
+    encodes++;
+    return Buffer.from([...names].join(','));
+  };
+  const big = t.getNode('/big')!;
+  const first = t.encodedChildren(big, encode);
+  assert.equal(t.encodedChildren(big, encode), first, 'second read comes from the cache');
+  assert.equal(encodes, 1);
+  t.apply(txn(zxid++, create('/big/extra', 101)));
+  assert.ok(t.encodedChildren(big, encode).toString().endsWith(',extra'), 'a create drops the cached list');
+  t.apply(txn(zxid++, del('/big/c0')));
+  assert.ok(!t.encodedChildren(big, encode).toString().split(',').includes('c0'), 'a delete drops the cached list');
+  assert.equal(encodes, 3);
+  // A data change under the node leaves the list alone; a small list is never cached.
+  t.apply(txn(zxid++, setData('/big/c1', 'v', 1)));
+  t.encodedChildren(big, encode);
+  assert.equal(encodes, 3);
+  const root = t.getNode('/')!;
+  t.encodedChildren(root, encode);
+  t.encodedChildren(root, encode);
+  assert.equal(encodes, 5);
+});
