@@ -73,7 +73,9 @@ const SPECIAL_PATHS = new Set(['/zookeeper', '/zookeeper/quota', '/zookeeper/con
 
 export class Prep {
   private readonly pending = new Map<string, ChangeRecord>();
+  /** Change records in zxid order; those before `head` are committed and only await compaction. */
   private readonly outstanding: ChangeRecord[] = [];
+  private head = 0;
 
   constructor(
     private readonly tree: DataTree,
@@ -106,7 +108,8 @@ export class Prep {
   prepareCloseSession(sessionId: bigint, cxid: number, zxid: number, timeMs: number): Txn {
     const stored = this.tree.ephemeralsOf(sessionId);
     const paths = new Set(javaHashSetOrder(stored, javaCapacityFor(stored.length)));
-    for (const c of this.outstanding) {
+    for (let i = this.head; i < this.outstanding.length; i++) {
+      const c = this.outstanding[i] as ChangeRecord;
       if (c.node === null) paths.delete(c.path);
       else if (c.node.ephemeralOwner === sessionId) paths.add(c.path);
     }
@@ -115,7 +118,7 @@ export class Prep {
     for (const path of paths2Delete) {
       const parentPath = parentOf(path);
       const parent = this.recordOrNull(parentPath);
-      if (parent) this.add(zxid, parentPath, { ...parent, childCount: parent.childCount - 1 });
+      if (parent) this.add(zxid, parentPath, changed(parent, { childCount: parent.childCount - 1 }));
       this.add(zxid, path, null);
     }
     return {
@@ -126,9 +129,18 @@ export class Prep {
 
   /** Drops the change records of every txn up to `zxid`, which the tree now reflects. */
   committed(zxid: number): void {
-    while (this.outstanding.length > 0 && (this.outstanding[0] as ChangeRecord).zxid <= zxid) {
-      const c = this.outstanding.shift() as ChangeRecord;
+    const list = this.outstanding;
+    while (this.head < list.length && (list[this.head] as ChangeRecord).zxid <= zxid) {
+      const c = list[this.head++] as ChangeRecord;
       if (this.pending.get(c.path) === c) this.pending.delete(c.path);
+    }
+    // Compact now and then rather than shifting the array once per record.
+    if (this.head === list.length) {
+      list.length = 0;
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= list.length) {
+      list.splice(0, this.head);
+      this.head = 0;
     }
   }
 
@@ -136,10 +148,11 @@ export class Prep {
   reset(): void {
     this.pending.clear();
     this.outstanding.length = 0;
+    this.head = 0;
   }
 
   pendingCount(): number {
-    return this.outstanding.length;
+    return this.outstanding.length - this.head;
   }
 
   private prepareOp(req: Request, ctx: WriteContext): TxnBody {
@@ -191,8 +204,8 @@ export class Prep {
     if (this.options.enforceQuota && !this.tree.checkQuota(path, dataLength, 1)) throw new PrepError(Err.QUOTAEXCEEDED, path);
     const parentCVersion = parent.storedCversion + 1;
     const owner = mode === CreateMode.CONTAINER ? CONTAINER_OWNER : isTtl ? ttlOwner(req.ttl) : isEphemeral ? ctx.sessionId : 0n;
-    this.add(ctx.zxid, parentPath, { ...parent, childCount: parent.childCount + 1, storedCversion: parentCVersion });
-    this.add(ctx.zxid, path, { version: 0, storedCversion: 0, aversion: 0, ephemeralOwner: owner, childCount: 0, dataLength, acl });
+    this.add(ctx.zxid, parentPath, changed(parent, { childCount: parent.childCount + 1, storedCversion: parentCVersion }));
+    this.add(ctx.zxid, path, pendingNode(0, 0, 0, owner, 0, dataLength, acl));
     const base = { path, data: req.data, acl, parentCVersion };
     if (req.type === OpCode.createContainer) return { type: OpCode.createContainer, ...base };
     if (req.type === OpCode.createTTL) return { type: OpCode.createTTL, ...base, ttl: req.ttl };
@@ -206,7 +219,7 @@ export class Prep {
     const node = this.record(req.path);
     checkVersion(node.version, req.version, req.path);
     if (node.childCount > 0) throw new PrepError(Err.NOTEMPTY, req.path);
-    this.add(ctx.zxid, parentPath, { ...parent, childCount: parent.childCount - 1 });
+    this.add(ctx.zxid, parentPath, changed(parent, { childCount: parent.childCount - 1 }));
     this.add(ctx.zxid, req.path, null);
     return { type: OpCode.delete, path: req.path };
   }
@@ -217,7 +230,7 @@ export class Prep {
     if (node.childCount > 0) throw new PrepError(Err.NOTEMPTY, path);
     if (isSessionOwner(node.ephemeralOwner, this.options.extendedTypesEnabled)) throw new PrepError(Err.BADVERSION, path);
     const parent = this.record(parentPath);
-    this.add(zxid, parentPath, { ...parent, childCount: parent.childCount - 1 });
+    this.add(zxid, parentPath, changed(parent, { childCount: parent.childCount - 1 }));
     this.add(zxid, path, null);
     return { type: OpCode.deleteContainer, path };
   }
@@ -231,7 +244,7 @@ export class Prep {
       throw new PrepError(Err.QUOTAEXCEEDED, req.path);
     }
     const version = checkVersion(node.version, req.version, req.path);
-    this.add(ctx.zxid, req.path, { ...node, version, dataLength });
+    this.add(ctx.zxid, req.path, changed(node, { version, dataLength }));
     return { type: OpCode.setData, path: req.path, data: req.data, version };
   }
 
@@ -241,7 +254,7 @@ export class Prep {
     const node = this.record(req.path);
     this.requirePerm(node.acl, Perm.ADMIN, ctx.authIds);
     const aversion = checkVersion(node.aversion, req.version, req.path);
-    this.add(ctx.zxid, req.path, { ...node, aversion, acl });
+    this.add(ctx.zxid, req.path, changed(node, { aversion, acl }));
     return { type: OpCode.setACL, path: req.path, acl, version: aversion };
   }
 
@@ -279,16 +292,19 @@ export class Prep {
     const saved = new Map<string, ChangeRecord>();
     for (const op of ops) {
       if (!('path' in op)) continue;
-      for (const p of [op.path, parentOf(op.path)]) {
-        const c = this.pending.get(p);
-        if (c) saved.set(p, c);
-      }
+      this.keepPending(saved, op.path);
+      this.keepPending(saved, parentOf(op.path));
     }
     return saved;
   }
 
+  private keepPending(saved: Map<string, ChangeRecord>, path: string): void {
+    const c = this.pending.get(path);
+    if (c) saved.set(path, c);
+  }
+
   private rollback(zxid: number, saved: Map<string, ChangeRecord>): void {
-    while (this.outstanding.length > 0 && (this.outstanding[this.outstanding.length - 1] as ChangeRecord).zxid === zxid) {
+    while (this.outstanding.length > this.head && (this.outstanding[this.outstanding.length - 1] as ChangeRecord).zxid === zxid) {
       const c = this.outstanding.pop() as ChangeRecord;
       if (this.pending.get(c.path) === c) this.pending.delete(c.path);
     }
@@ -328,16 +344,34 @@ export class Prep {
     if (c) return c.node;
     const n = this.tree.getNode(path);
     if (!n) return null;
-    return {
-      version: n.version,
-      storedCversion: n.storedCversion,
-      aversion: n.aversion,
-      ephemeralOwner: n.ephemeralOwner,
-      childCount: n.children.size,
-      dataLength: n.dataLength,
-      acl: n.acl,
-    };
+    return pendingNode(n.version, n.storedCversion, n.aversion, n.ephemeralOwner, n.numChildren, n.dataLength, n.acl);
   }
+}
+
+/** Every PendingNode is built here, so they all share one shape (object spreads made several). */
+function pendingNode(
+  version: number,
+  storedCversion: number,
+  aversion: number,
+  ephemeralOwner: bigint,
+  childCount: number,
+  dataLength: number,
+  acl: ACL[],
+): PendingNode {
+  return { version, storedCversion, aversion, ephemeralOwner, childCount, dataLength, acl };
+}
+
+/** A copy of `n` with some fields replaced. */
+function changed(n: PendingNode, c: Partial<PendingNode>): PendingNode {
+  return pendingNode(
+    c.version ?? n.version,
+    c.storedCversion ?? n.storedCversion,
+    c.aversion ?? n.aversion,
+    c.ephemeralOwner ?? n.ephemeralOwner,
+    c.childCount ?? n.childCount,
+    c.dataLength ?? n.dataLength,
+    c.acl ?? n.acl,
+  );
 }
 
 function checkVersion(current: number, expected: number, path: string): number {
