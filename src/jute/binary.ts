@@ -265,8 +265,9 @@ export class JuteWriter {
     return at;
   }
 
-  endFrame(at: number): this {
-    putInt32(this.buf, at, this.offset - at - 4);
+  /** `external`: bytes of the frame that follow elsewhere (a value written without a copy). */
+  endFrame(at: number, external = 0): this {
+    putInt32(this.buf, at, this.offset - at - 4 + external);
     return this;
   }
 

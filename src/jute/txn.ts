@@ -141,11 +141,17 @@ function readCreateTxn(type: Op['create'] | Op['create2'], r: JuteReader): TxnBo
 }
 
 /** ZooKeeper's log serialization of one txn: TxnHeader then the body record. */
-export function encodeTxn(txn: Txn, w = new JuteWriter()): Buffer {
+export function encodeTxn(txn: Txn, w = new JuteWriter(256 + valueBytes(txn.body))): Buffer {
   const h = txn.header;
   R.TxnHeaderRecord.write(w, { clientId: h.sessionId, cxid: h.cxid, zxid: h.zxid, time: h.time, type: h.type });
   writeTxnBody(w, txn.body);
   return w.bytes();
+}
+
+/** Bytes of the values a txn carries: sizes its writer once instead of growing it by doubling. */
+function valueBytes(body: TxnBody): number {
+  if (body.type === OpCode.multi) return body.txns.reduce((n, t) => n + 64 + valueBytes(t), 0);
+  return 'data' in body && body.data !== null ? body.data.length : 0;
 }
 
 export function decodeTxn(bytes: Buffer, maxLength?: number): Txn {

@@ -50,6 +50,8 @@ export class Connection implements ClientLink {
   private readonly early: Buffer[] = [];
   /** Frames encoded this turn, not yet handed to the socket. */
   private pending: JuteWriter | null = null;
+  /** Output of this turn that precedes `pending`: earlier frames and large values, in order. */
+  private chunks: Buffer[] = [];
   private paused = false;
 
   constructor(
@@ -212,14 +214,38 @@ export class Connection implements ClientLink {
 
   sendReply(xid: number, zxid: number, err: number, type: number, body: unknown): void {
     if (this.phase === 'closed') return;
-    const w = this.output(err === Err.OK ? bodySizeHint(type, body) : 0);
-    const at = w.beginFrame();
-    R.ReplyHeader.write(w, { xid, zxid, err });
-    if (err === Err.OK && body !== null && body !== undefined) writeBody(w, type, body);
-    w.endFrame(at);
+    const large = err === Err.OK && type === OpCode.getData ? largeValue(body) : null;
+    if (large !== null) {
+      this.sendLargeValue(xid, zxid, large, (body as { stat: R.Stat }).stat);
+    } else {
+      const w = this.output(err === Err.OK ? bodySizeHint(type, body) : 0);
+      const at = w.beginFrame();
+      R.ReplyHeader.write(w, { xid, zxid, err });
+      if (err === Err.OK && body !== null && body !== undefined) writeBody(w, type, body);
+      w.endFrame(at);
+    }
     this.packetsSent++;
     if (zxid > this.lastZxidSent) this.lastZxidSent = zxid;
     this.host.replySent();
+  }
+
+  /**
+   * A GetDataResponse whose value goes to the socket as it is stored, not copied into the
+   * output buffer: the frame is split around it (stored values are never changed in place).
+   */
+  private sendLargeValue(xid: number, zxid: number, data: Buffer, stat: R.Stat): void {
+    const w = this.output();
+    const at = w.beginFrame();
+    R.ReplyHeader.write(w, { xid, zxid, err: Err.OK });
+    w.int(data.length);
+    const valueAt = w.offset;
+    R.Stat.write(w, stat);
+    const statBytes = Buffer.from(w.bytes().subarray(valueAt));
+    w.offset = valueAt;
+    w.endFrame(at, data.length + statBytes.length);
+    this.chunks.push(w.bytes(), data);
+    this.pending = new JuteWriter(4096);
+    this.pending.raw(statBytes);
   }
 
   sendEvent(type: number, path: string): void {
@@ -248,8 +274,20 @@ export class Connection implements ClientLink {
   private flushOutput(): void {
     const w = this.pending;
     this.pending = null;
-    if (w === null || this.phase === 'closed' && this.socket.destroyed) return;
-    this.socket.write(w.bytes());
+    if (w === null || this.phase === 'closed' && this.socket.destroyed) {
+      this.chunks = [];
+      return;
+    }
+    if (this.chunks.length > 0) {
+      // One writev for the turn: output before each large value, the value, and what follows.
+      this.socket.cork();
+      for (const chunk of this.chunks) this.socket.write(chunk);
+      this.chunks = [];
+      this.socket.write(w.bytes());
+      this.socket.uncork();
+    } else {
+      this.socket.write(w.bytes());
+    }
     const queued = this.socket.writableLength;
     if (queued > this.maxOutboundBytes * 4) {
       this.host.logger.warn(`closing connection from ${this.peer()}: ${queued} bytes of replies unread`);
@@ -297,6 +335,15 @@ export class Connection implements ClientLink {
   peer(): string {
     return `${this.remoteAddress}:${this.remotePort}`;
   }
+}
+
+/** Values from this size on are written to the socket without a copy. */
+const ZERO_COPY_BYTES = 16 * 1024;
+
+/** The value of a getData reply when it is a stored Buffer worth sending without a copy. */
+function largeValue(body: unknown): Buffer | null {
+  const data = (body as { data: string | Buffer | null }).data;
+  return data !== null && typeof data !== 'string' && data.length >= ZERO_COPY_BYTES ? data : null;
 }
 
 /** Bytes a reply body will take, when it is large enough to matter (values, child lists). */

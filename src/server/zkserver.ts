@@ -427,7 +427,7 @@ export class ZkServer {
   private submitTxn(txn: Txn, onApplied: (applied: Applied) => void): void {
     const entry: CommitEntry = { txn, durable: false, onApplied };
     this.commitQueue.push(entry);
-    this.deps.log.append(txn.header.zxid, Buffer.from(encodeTxn(txn))).then(
+    this.deps.log.append(txn.header.zxid, encodeTxn(txn)).then(
       () => {
         entry.durable = true;
         this.drainCommits();

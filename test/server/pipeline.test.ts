@@ -327,3 +327,31 @@ test('getChildren of a large node stays exact across creates and deletes (cached
     await c.close();
   });
 });
+
+test('large values leave without a copy and stay in order among small replies in one turn', async () => {
+  await withServer({}, async (s) => {
+    const c = await client(s);
+    const big = Buffer.alloc(200 * 1024, 7);
+    big.write('head', 0);
+    big.write('tail', big.length - 4);
+    const mid = Buffer.alloc(20 * 1024, 3);
+    await c.send({ type: OpCode.create, path: '/big', data: big, acl: OPEN, flags: 0, ttl: -1 });
+    await c.send({ type: OpCode.create, path: '/mid', data: mid, acl: OPEN, flags: 0, ttl: -1 });
+    await c.send(create('/small', 'x'));
+    const reads = ['/big', '/small', '/mid', '/big', '/missing', '/small', '/mid'].map((path) =>
+      c.send({ type: OpCode.getData, path, watch: false }),
+    );
+    const replies = await Promise.all(reads);
+    const datas = replies.map((r) => (r.body as { data: Buffer } | null)?.data ?? null);
+    assert.ok(datas[0]!.equals(big) && datas[3]!.equals(big));
+    assert.ok(datas[2]!.equals(mid) && datas[6]!.equals(mid));
+    assert.equal(datas[1]!.toString(), 'x');
+    assert.equal(replies[4]!.header.err, Err.NONODE);
+    assert.equal((replies[0]!.body as { stat: Stat }).stat.dataLength, big.length);
+    // The stored value is untouched by being sent: a later set replaces it, reads see the new one.
+    await c.send({ type: OpCode.setData, path: '/big', data: mid, version: -1 });
+    const again = await c.send({ type: OpCode.getData, path: '/big', watch: false });
+    assert.ok((again.body as { data: Buffer }).data.equals(mid));
+    await c.close();
+  });
+});
