@@ -71,7 +71,12 @@ export type RecordOf<F extends Fields> = { [K in keyof F]: Infer<F[K]> };
  * txn goes through these, and a loop over the fields with keyed property access and a call per
  * field costs several times more. Field names come from this codebase's declarations only.
  */
-export function record<F extends Fields>(fields: F): Codec<RecordOf<F>> {
+export interface RecordCodec<T> extends Codec<T> {
+  /** read() with a leading `type` field: a tagged request or txn body in one allocation. */
+  readAs<K extends number>(r: JuteReader, type: K): T & { type: K };
+}
+
+export function record<F extends Fields>(fields: F): RecordCodec<RecordOf<F>> {
   const entries = Object.entries(fields);
   for (const [key] of entries) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new Error(`record field name ${JSON.stringify(key)} is not an identifier`);
@@ -83,8 +88,10 @@ export function record<F extends Fields>(fields: F): Codec<RecordOf<F>> {
     c.method ? `w.${c.method.write}(v.${key});` : `c[${i}].write(w, v.${key});`;
   const read = new Function('c', `return function read(r) { return { ${entries.map(([k, c], i) => readField(k, c, i)).join(', ')} }; };`);
   const write = new Function('c', `return function write(w, v) { ${entries.map(([k, c], i) => writeField(k, c, i)).join(' ')} };`);
+  const readAs = new Function('c', `return function readAs(r, type) { return { type, ${entries.map(([k, c], i) => readField(k, c, i)).join(', ')} }; };`);
   return {
     read: read(codecs) as (r: JuteReader) => RecordOf<F>,
+    readAs: readAs(codecs) as <K extends number>(r: JuteReader, type: K) => RecordOf<F> & { type: K },
     write: write(codecs) as (w: JuteWriter, v: RecordOf<F>) => void,
     minBytes: entries.reduce((n, [, c]) => n + c.minBytes, 0),
   };

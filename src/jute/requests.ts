@@ -73,23 +73,23 @@ export function readRequest(type: number, r: JuteReader): Request {
     }
     case OpCode.delete:
     case OpCode.deleteContainer:
-      return { type, ...R.DeleteRequest.read(r) };
+      return R.DeleteRequest.readAs(r, type);
     case OpCode.exists:
     case OpCode.getData:
     case OpCode.getChildren:
     case OpCode.getChildren2:
-      return { type, ...R.PathWatchRequest.read(r) };
+      return R.PathWatchRequest.readAs(r, type);
     case OpCode.setData:
-      return { type, ...R.SetDataRequest.read(r) };
+      return R.SetDataRequest.readAs(r, type);
     case OpCode.getACL:
     case OpCode.sync:
     case OpCode.getAllChildrenNumber:
     case OpCode.getEphemerals:
-      return { type, ...R.PathRequest.read(r) };
+      return R.PathRequest.readAs(r, type);
     case OpCode.setACL:
-      return { type, ...R.SetACLRequest.read(r) };
+      return R.SetACLRequest.readAs(r, type);
     case OpCode.check:
-      return { type, ...R.CheckVersionRequest.read(r) };
+      return R.CheckVersionRequest.readAs(r, type);
     case OpCode.multi:
     case OpCode.multiRead:
       return { type, ops: readMultiOps(r) };
@@ -107,13 +107,13 @@ export function readRequest(type: number, r: JuteReader): Request {
       return { type, ...v, persistentWatches: [], persistentRecursiveWatches: [] };
     }
     case OpCode.setWatches2:
-      return { type, ...R.SetWatches2.read(r) };
+      return R.SetWatches2.readAs(r, type);
     case OpCode.addWatch:
-      return { type, ...R.AddWatchRequest.read(r) };
+      return R.AddWatchRequest.readAs(r, type);
     case OpCode.reconfig:
-      return { type, ...R.ReconfigRequest.read(r) };
+      return R.ReconfigRequest.readAs(r, type);
     case OpCode.sasl:
-      return { type, ...R.GetSASLRequest.read(r) };
+      return R.GetSASLRequest.readAs(r, type);
     case OpCode.ping:
     case OpCode.closeSession:
     case OpCode.whoAmI:

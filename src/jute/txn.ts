@@ -95,26 +95,26 @@ export function readTxnBody(type: number, r: JuteReader): TxnBody {
     case OpCode.create2:
       return readCreateTxn(type, r);
     case OpCode.createContainer:
-      return { type, ...R.CreateContainerTxn.read(r) };
+      return R.CreateContainerTxn.readAs(r, type);
     case OpCode.createTTL:
-      return { type, ...R.CreateTTLTxn.read(r) };
+      return R.CreateTTLTxn.readAs(r, type);
     case OpCode.delete:
     case OpCode.deleteContainer:
-      return { type, ...R.DeleteTxn.read(r) };
+      return R.DeleteTxn.readAs(r, type);
     case OpCode.setData:
     case OpCode.reconfig:
-      return { type, ...R.SetDataTxn.read(r) };
+      return R.SetDataTxn.readAs(r, type);
     case OpCode.setACL:
-      return { type, ...R.SetACLTxn.read(r) };
+      return R.SetACLTxn.readAs(r, type);
     case OpCode.check:
-      return { type, ...R.CheckVersionTxn.read(r) };
+      return R.CheckVersionTxn.readAs(r, type);
     case OpCode.createSession:
-      return { type, ...R.CreateSessionTxn.read(r) };
+      return R.CreateSessionTxn.readAs(r, type);
     case OpCode.closeSession:
       // ZooKeeper logs an empty body when closeSessionTxn.enabled is off.
       return { type, paths2Delete: r.remaining() > 0 ? R.CloseSessionTxn.read(r).paths2Delete : [] };
     case OpCode.error:
-      return { type, ...R.ErrorTxn.read(r) };
+      return R.ErrorTxn.readAs(r, type);
     case OpCode.multi: {
       const { txns } = R.MultiTxn.read(r);
       return {

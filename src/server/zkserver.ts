@@ -477,6 +477,8 @@ export class ZkServer {
 
   /** Deleted nodes' ACLs, captured before apply, so NodeDeleted delivery can check READ. */
   private aclsOfDeletions(txn: Txn): Map<string, ACL[]> {
+    const type = txn.body.type;
+    if (type === OpCode.setData || type === OpCode.create || type === OpCode.create2) return NO_DELETIONS;
     const acls = new Map<string, ACL[]>();
     const visit = (body: Txn['body']): void => {
       if (body.type === OpCode.delete || body.type === OpCode.deleteContainer) this.rememberAcl(acls, body.path);
@@ -510,6 +512,9 @@ export class ZkServer {
     link.sendEvent(type, path);
   }
 }
+
+/** What aclsOfDeletions returns for txns that delete nothing; never written to. */
+const NO_DELETIONS: Map<string, ACL[]> = new Map();
 
 /** The reply body of a write, from its apply result. */
 function replyBody(type: number, r: ApplyResult, body: TxnBody): unknown {
