@@ -29,6 +29,11 @@ type Phase = 'new' | 'handshaking' | 'established' | 'closed';
 
 /** A turn's replies go to the socket early once they reach this size (large values). */
 const OUTPUT_FLUSH_BYTES = 64 * 1024;
+/**
+ * A turn's output buffer starts at this size (and grows if needed). Under 4 KiB, Node carves it
+ * from its shared pool instead of allocating a backing store per connection per turn.
+ */
+const OUTPUT_INITIAL_BYTES = 2048;
 
 /** Frames held while the session is being created; more than this is a hostile client. */
 const MAX_EARLY_FRAMES = 1000;
@@ -244,7 +249,7 @@ export class Connection implements ClientLink {
     w.offset = valueAt;
     w.endFrame(at, data.length + statBytes.length);
     this.chunks.push(w.bytes(), data);
-    this.pending = new JuteWriter(4096);
+    this.pending = new JuteWriter(OUTPUT_INITIAL_BYTES);
     this.pending.raw(statBytes);
   }
 
@@ -265,7 +270,7 @@ export class Connection implements ClientLink {
     if (this.pending !== null && this.pending.offset + sizeHint >= OUTPUT_FLUSH_BYTES) this.flushOutput();
     if (this.pending === null) {
       // A large value gets a buffer of its size at once rather than growing one by doubling.
-      this.pending = new JuteWriter(sizeHint > 4096 - 256 ? sizeHint + 256 : 4096);
+      this.pending = new JuteWriter(sizeHint > OUTPUT_INITIAL_BYTES - 256 ? sizeHint + 256 : OUTPUT_INITIAL_BYTES);
       process.nextTick(() => this.flushOutput());
     }
     return this.pending;
