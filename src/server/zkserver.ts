@@ -18,7 +18,7 @@ import { WatchRegistry } from '../watches/index.js';
 import type { CommitLog } from './commitlog.js';
 import { sessionTimeoutBounds, type ServerConfig } from './config.js';
 import { hex, type Logger } from './logger.js';
-import { executeRead, isClientOp, isWriteOp } from './reads.js';
+import { executeRead, isClientOp, isWriteOp, type ReadContext } from './reads.js';
 import { ServerStats } from './stats.js';
 
 /** The server's view of one client connection. */
@@ -50,6 +50,8 @@ interface LinkState {
   slots: Slot[];
   pendingWrites: number;
   closing: boolean;
+  /** Built at the link's first read and reused: the session and auth list are fixed objects. */
+  readContext: ReadContext<ClientLink> | null;
 }
 
 /** What a committed (or failed) txn did, for the reply. */
@@ -141,7 +143,7 @@ export class ZkServer {
   // ---- connections and sessions ----
 
   connect(link: ClientLink, req: ConnectRequest): void {
-    this.links.set(link, { slots: [], pendingWrites: 0, closing: false });
+    this.links.set(link, { slots: [], pendingWrites: 0, closing: false, readContext: null });
     if (req.lastZxidSeen > this.lastZxid()) {
       this.deps.logger.warn(
         `refusing session request from ${link.remoteAddress}: client has seen zxid ${hex(req.lastZxidSeen)}, our last zxid is ${hex(this.lastZxid())}`,
@@ -362,7 +364,7 @@ export class ZkServer {
       const slot = state.slots[0] as Slot;
       if (!slot.done) {
         if (slot.write) return;
-        this.executeRead(link, slot);
+        this.executeRead(link, state, slot);
       }
       state.slots.shift();
       this.queuedSlots--;
@@ -377,18 +379,22 @@ export class ZkServer {
     }
   }
 
-  private executeRead(link: ClientLink, slot: Slot): void {
+  private executeRead(link: ClientLink, state: LinkState, slot: Slot): void {
     const zxid = this.lastZxid();
     if (slot.type === OpCode.ping) return this.finish(slot, zxid, Err.OK, null);
     if (slot.type === OpCode.setWatches || slot.type === OpCode.setWatches2) {
       this.setWatches(link, slot.req);
       return this.finish(slot, zxid, Err.OK, null);
     }
-    const reply = executeRead(
-      { tree: this.tree, watches: this.watches, watcher: link, sessionId: link.sessionId, authIds: link.authIds, skipACL: this.config.skipACL },
-      slot.req,
-    );
+    const reply = executeRead(this.readContext(link, state), slot.req);
     this.finish(slot, zxid, reply.err, reply.body);
+  }
+
+  private readContext(link: ClientLink, state: LinkState): ReadContext<ClientLink> {
+    const ctx = state.readContext;
+    if (ctx !== null && ctx.sessionId === link.sessionId) return ctx;
+    state.readContext = { tree: this.tree, watches: this.watches, watcher: link, sessionId: link.sessionId, authIds: link.authIds, skipACL: this.config.skipACL };
+    return state.readContext;
   }
 
   /** Re-registers a reconnecting client's watches, firing those that missed a change meanwhile. */
