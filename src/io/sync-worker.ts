@@ -31,6 +31,8 @@ export interface SyncRequest {
 export interface SyncReply {
   id: number;
   error: { message: string; code?: string; errno?: number; syscall?: string } | null;
+  /** The request's buffers, transferred back so this thread's frequent GC frees them. */
+  buffers: ArrayBuffer[];
 }
 
 const THREAD_URL = new URL('./sync-worker-thread.js', import.meta.url);
