@@ -8,7 +8,7 @@
  */
 import * as nodePath from 'node:path';
 import { assert } from '../lib/assert.js';
-import { errorCode, listOrEmpty, type Disk, type DiskFile } from '../io/disk.js';
+import { errorCode, listOrEmpty, type Disk, type DiskFile, type WriteChunk } from '../io/disk.js';
 import { CorruptDataError, DiskFullError, DiskIoError, toDiskError } from './errors.js';
 import {
   encodeLogHeader,
@@ -287,23 +287,25 @@ export class TxnLog {
     }
     const file = this.file!;
     const start = fresh ? 0 : this.writeOffset;
-    const out = Buffer.alloc((fresh ? LOG_HEADER_BYTES : 0) + bytes);
+    // Its own ArrayBuffer, not a pool slice, so the real disk can hand it to its worker thread.
+    const out = Buffer.from(new ArrayBuffer((fresh ? LOG_HEADER_BYTES : 0) + bytes));
     let at = 0;
     if (fresh) at = encodeLogHeader(batch[0]!.zxid).copy(out, 0);
     for (const p of batch) at = encodeRecordInto(out, at, p.zxid, p.bytes);
     const end = start + out.length;
-    if (this.preAllocBytes > 0 && end > this.allocatedEnd) {
+    const chunks: WriteChunk[] = [];
+    let allocatedEnd = this.allocatedEnd;
+    if (this.preAllocBytes > 0 && end > allocatedEnd) {
       // Extend the file ahead of the records (ZooKeeper writes one byte at the new end), so most
       // fdatasyncs need not update the file size.
-      const newEnd = Math.ceil((end + 1) / this.preAllocBytes) * this.preAllocBytes;
-      await file.write(Buffer.alloc(1), newEnd - 1);
-      this.allocatedEnd = newEnd;
+      allocatedEnd = Math.ceil((end + 1) / this.preAllocBytes) * this.preAllocBytes;
+      chunks.push({ data: new Uint8Array(1), position: allocatedEnd - 1 });
     }
-    await file.write(out, start);
-    if (this.forceSync || fresh) {
-      await file.sync();
-      this.stats.syncs++;
-    }
+    chunks.push({ data: out, position: start });
+    const sync = this.forceSync || fresh;
+    await file.writeAndSync(chunks, sync);
+    this.allocatedEnd = allocatedEnd;
+    if (sync) this.stats.syncs++;
     if (fresh) await this.disk.syncDir(this.dir);
     this.writeOffset = end;
   }

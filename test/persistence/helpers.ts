@@ -51,18 +51,27 @@ export class ProbeDisk implements Disk {
       size: () => f.size(),
       truncate: (l) => f.truncate(l),
       async sync() {
-        probe.syncs++;
-        if (probe.gated) {
-          await new Promise<void>((r) => {
-            probe.held.push(r);
-            for (const w of probe.heldWaiters.splice(0)) w();
-          });
-        }
+        await probe.countSync();
         return f.sync();
+      },
+      // Held before the writes, not between them and the sync: the inner disk does both at once.
+      async writeAndSync(chunks, sync) {
+        probe.writes += chunks.length;
+        if (sync) await probe.countSync();
+        return f.writeAndSync(chunks, sync);
       },
       close: () => f.close(),
     };
   }
+  private async countSync(): Promise<void> {
+    this.syncs++;
+    if (!this.gated) return;
+    await new Promise<void>((r) => {
+      this.held.push(r);
+      for (const w of this.heldWaiters.splice(0)) w();
+    });
+  }
+
   readFile(path: string): Promise<Buffer> {
     return this.inner.readFile(path);
   }
@@ -83,5 +92,35 @@ export class ProbeDisk implements Disk {
   }
   stat(path: string): Promise<{ size: number; isDirectory: boolean } | null> {
     return this.inner.stat(path);
+  }
+}
+
+/**
+ * Wraps a Disk: when `failNext` is set, the next writeAndSync goes to a read-only handle on the
+ * same file, so the real disk's own write fails (EBADF) the way a failing device would.
+ */
+export class FailingWriteDisk extends ProbeDisk {
+  failNext = false;
+
+  constructor(private readonly base: Disk) {
+    super(base);
+  }
+
+  override async open(path: string, mode: OpenMode): Promise<DiskFile> {
+    const f = await super.open(path, mode);
+    const disk = this;
+    return {
+      ...f,
+      async writeAndSync(chunks, sync) {
+        if (!disk.failNext) return f.writeAndSync(chunks, sync);
+        disk.failNext = false;
+        const readOnly = await disk.base.open(path, 'read');
+        try {
+          return await readOnly.writeAndSync(chunks, sync);
+        } finally {
+          await readOnly.close();
+        }
+      },
+    };
   }
 }

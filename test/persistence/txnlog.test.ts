@@ -7,7 +7,7 @@ import { AssertionError } from '../../src/lib/assert.js';
 import { CorruptDataError, DiskFullError, DiskIoError } from '../../src/persistence/errors.js';
 import { LOG_HEADER_BYTES, RECORD_HEADER_BYTES, scanSegment } from '../../src/persistence/logformat.js';
 import { listSegments, TxnLog } from '../../src/persistence/txnlog.js';
-import { payload, ProbeDisk, tempDir } from './helpers.js';
+import { FailingWriteDisk, payload, ProbeDisk, tempDir } from './helpers.js';
 
 const DIR = '/data/version-2';
 
@@ -74,6 +74,52 @@ test('group commit on the real disk: a burst of 500 concurrent appends takes a h
   await log.append(501, payload(501));
   assert.ok(disk.syncs <= 3);
   await log.close();
+});
+
+test('group commit through the sync worker: concurrent appends on NodeDisk share batches', async (t) => {
+  const dir = join(tempDir(t), 'version-2');
+  const disk = new NodeDisk();
+  const { log } = await TxnLog.open(disk, dir, { preAllocSizeKb: 64 });
+  // 20 clients, each appending 30 records one after another: appends made while a batch is on
+  // the worker ride the next one, so there are about 30 batches, not 600.
+  const clients = 20;
+  const perClient = 30;
+  let next = 0;
+  const client = async (): Promise<void> => {
+    for (let i = 0; i < perClient; i++) {
+      const z = ++next;
+      await log.append(z, payload(z));
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, client));
+  const appends = clients * perClient;
+  assert.equal(log.stats.records, appends);
+  assert.ok(log.stats.batches < appends / 4, `${log.stats.batches} batches for ${appends} appends`);
+  await log.close();
+  const again = await TxnLog.open(disk, dir);
+  assert.deepEqual(again.records.map((r) => r.zxid), Array.from({ length: appends }, (_, i) => i + 1));
+  for (const r of again.records) assert.deepEqual(r.bytes, payload(r.zxid));
+  await again.log.close();
+});
+
+test('an error from the sync worker rejects appends with a coded DiskIoError; the log goes on', async (t) => {
+  const dir = join(tempDir(t), 'version-2');
+  const disk = new FailingWriteDisk(new NodeDisk());
+  const { log } = await TxnLog.open(disk, dir, { preAllocSizeKb: 1 });
+  await log.append(1, payload(1));
+  disk.failNext = true;
+  const failed = [2, 3].map((z) => log.append(z, payload(z)));
+  for (const p of failed) {
+    await assert.rejects(p, (err: unknown) => err instanceof DiskIoError && err.code === 'EBADF');
+  }
+  assert.equal(log.lastZxid, 1);
+  await log.append(2, payload(2));
+  await log.append(3, payload(3));
+  await log.close();
+  const again = await TxnLog.open(disk, dir);
+  assert.deepEqual(again.warnings, []);
+  assert.deepEqual(again.records.map((r) => r.zxid), [1, 2, 3]);
+  await again.log.close();
 });
 
 test('maxBatchBytes bounds a batch', async () => {
