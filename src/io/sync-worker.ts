@@ -63,7 +63,7 @@ class SyncWorker {
   }
 
   submit(fd: number, chunks: readonly WriteChunk[], sync: boolean): Promise<void> {
-    assert(this.inFlight.size < MAX_IN_FLIGHT, `${this.inFlight.size} sync worker writes in flight`);
+    assert(this.inFlight.size < MAX_IN_FLIGHT, () => `${this.inFlight.size} sync worker writes in flight`);
     const id = this.nextId++;
     const request: SyncRequest = { id, fd, chunks: [], sync };
     const transfer = new Set<ArrayBuffer>();
@@ -86,7 +86,7 @@ class SyncWorker {
 
   private settle(reply: SyncReply): void {
     const waiter = this.inFlight.get(reply.id);
-    assert(waiter !== undefined, `sync worker reply for unknown request ${reply.id}`);
+    assert(waiter !== undefined, () => `sync worker reply for unknown request ${reply.id}`);
     this.inFlight.delete(reply.id);
     if (this.inFlight.size === 0) this.worker.unref();
     if (reply.error === null) waiter.resolve();

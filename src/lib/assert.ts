@@ -3,8 +3,9 @@ export class AssertionError extends Error {
   override name = 'AssertionError';
 }
 
-export function assert(condition: unknown, message = 'assertion failed'): asserts condition {
-  if (!condition) throw new AssertionError(message);
+/** `message` may be a function, so hot paths do not format a message that is almost never used. */
+export function assert(condition: unknown, message: string | (() => string) = 'assertion failed'): asserts condition {
+  if (!condition) throw new AssertionError(typeof message === 'function' ? message() : message);
 }
 
 export function unreachable(value: never, message = 'unreachable'): never {

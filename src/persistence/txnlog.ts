@@ -211,9 +211,9 @@ export class TxnLog {
    */
   append(zxid: number, bytes: Uint8Array): Promise<void> {
     if (this.closed) return Promise.reject(new Error('txn log is closed'));
-    assert(Number.isSafeInteger(zxid) && zxid >= 0, `bad zxid ${zxid}`);
-    assert(zxid > this.lastQueuedZxid, `zxid 0x${zxidHex(zxid)} not after 0x${zxidHex(this.lastQueuedZxid)}`);
-    assert(bytes.length > 0 && bytes.length <= MAX_RECORD_BYTES, `record of ${bytes.length} bytes`);
+    assert(Number.isSafeInteger(zxid) && zxid >= 0, () => `bad zxid ${zxid}`);
+    assert(zxid > this.lastQueuedZxid, () => `zxid 0x${zxidHex(zxid)} not after 0x${zxidHex(this.lastQueuedZxid)}`);
+    assert(bytes.length > 0 && bytes.length <= MAX_RECORD_BYTES, () => `record of ${bytes.length} bytes`);
     this.lastQueuedZxid = zxid;
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ zxid, bytes, resolve, reject });
