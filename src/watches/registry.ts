@@ -39,6 +39,7 @@ export class WatchRegistry<W> {
 
   /** Watchers to notify of `type` on `path`, each once; one-shot watches are removed. */
   trigger(type: EventType, path: string): W[] {
+    if (!this.data.mayTrigger(path) && !this.child.mayTrigger(path)) return [];
     const out = new Set<W>();
     switch (type) {
       case EventType.NodeCreated:

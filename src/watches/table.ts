@@ -51,6 +51,11 @@ export class WatchTable<W> {
    * Watchers to notify of an event on `path`: every watcher of `path` itself, plus recursive
    * watchers of its ancestors. Standard (one-shot) modes are consumed.
    */
+  /** Could trigger(path) find anyone? False lets the common unwatched write skip all work. */
+  mayTrigger(path: string): boolean {
+    return this.recursiveCount > 0 || this.byPath.has(path);
+  }
+
   trigger(path: string, into: Set<W>): void {
     const watchers = this.byPath.get(path);
     if (watchers !== undefined) {
