@@ -49,11 +49,13 @@ export interface TxnLogOpenResult {
   warnings: string[];
 }
 
+/** Called once per append: null when the record is durable, else why it failed. */
+export type AppendDone = (err: Error | null) => void;
+
 interface Pending {
   zxid: number;
   bytes: Uint8Array;
-  resolve: () => void;
-  reject: (err: Error) => void;
+  done: AppendDone;
 }
 
 export interface TxnLogStats {
@@ -210,19 +212,35 @@ export class TxnLog {
    * log's position goes back to lastZxid, and the next append first repairs the segment.
    */
   append(zxid: number, bytes: Uint8Array): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('txn log is closed'));
+    let settle: AppendDone = () => undefined;
+    const durable = new Promise<void>((resolve, reject) => {
+      settle = (err) => (err === null ? resolve() : reject(err));
+    });
+    // Outside the executor, so a broken invariant throws here rather than rejecting.
+    this.appendThen(zxid, bytes, settle);
+    return durable;
+  }
+
+  /**
+   * append() with a callback instead of a promise: the server's write path, where a promise and
+   * its reactions per txn are a measurable share of the cost. `done` is always called later,
+   * never from within this call.
+   */
+  appendThen(zxid: number, bytes: Uint8Array, done: AppendDone): void {
+    if (this.closed) {
+      queueMicrotask(() => done(new Error('txn log is closed')));
+      return;
+    }
     assert(Number.isSafeInteger(zxid) && zxid >= 0, () => `bad zxid ${zxid}`);
     assert(zxid > this.lastQueuedZxid, () => `zxid 0x${zxidHex(zxid)} not after 0x${zxidHex(this.lastQueuedZxid)}`);
     assert(bytes.length > 0 && bytes.length <= MAX_RECORD_BYTES, () => `record of ${bytes.length} bytes`);
     this.lastQueuedZxid = zxid;
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ zxid, bytes, resolve, reject });
-      if (!this.running) {
-        this.running = true;
-        // Start on a microtask so appends made in the same synchronous run share the first fsync.
-        queueMicrotask(() => void this.drain());
-      }
-    });
+    this.queue.push({ zxid, bytes, done });
+    if (!this.running) {
+      this.running = true;
+      // Start on a microtask so appends made in the same synchronous run share the first fsync.
+      queueMicrotask(() => void this.drain());
+    }
   }
 
   /** Starts a new segment at the next append (call after taking a snapshot). */
@@ -260,7 +278,7 @@ export class TxnLog {
           this.failure = failure;
           const rejected = [...batch, ...this.queue.splice(0)];
           this.lastQueuedZxid = this.lastDurable;
-          for (const p of rejected) p.reject(failure);
+          for (const p of rejected) p.done(failure);
           // Cut back the half-written batch now if the disk lets us; else the next append retries.
           await this.repair().catch(() => undefined);
           continue;
@@ -268,7 +286,7 @@ export class TxnLog {
         this.lastDurable = batch[batch.length - 1]!.zxid;
         this.stats.records += batch.length;
         this.stats.batches++;
-        for (const p of batch) p.resolve();
+        for (const p of batch) p.done(null);
       }
     } finally {
       this.running = false;

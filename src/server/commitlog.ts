@@ -3,8 +3,11 @@
  * ensemble of one: its commit log is the local txn log; an ensemble's is quorum broadcast.
  */
 export interface CommitLog {
-  /** Resolves once the txn is durable (and, in an ensemble, committed by a quorum). In zxid order. */
-  append(zxid: number, bytes: Buffer): Promise<void>;
+  /**
+   * Calls `done(null)` once the txn is durable (and, in an ensemble, committed by a quorum), or
+   * `done(err)` if it never will be. Calls come in zxid order and never from within append.
+   */
+  append(zxid: number, bytes: Buffer, done: (err: Error | null) => void): void;
   close(): Promise<void>;
 }
 
@@ -13,9 +16,9 @@ export class MemoryCommitLog implements CommitLog {
   readonly records: { zxid: number; bytes: Buffer }[] = [];
   constructor(private readonly keep = false) {}
 
-  append(zxid: number, bytes: Buffer): Promise<void> {
+  append(zxid: number, bytes: Buffer, done: (err: Error | null) => void): void {
     if (this.keep) this.records.push({ zxid, bytes: Buffer.from(bytes) });
-    return Promise.resolve();
+    queueMicrotask(() => done(null));
   }
 
   close(): Promise<void> {

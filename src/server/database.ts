@@ -107,10 +107,9 @@ export class DurableCommitLog implements CommitLog {
     return this.store.log.lastZxid;
   }
 
-  append(zxid: number, bytes: Buffer): Promise<void> {
-    const durable = this.store.log.append(zxid, bytes);
+  append(zxid: number, bytes: Buffer, done: (err: Error | null) => void): void {
+    this.store.log.appendThen(zxid, bytes, done);
     if (this.policy.onTxnLogged(bytes.length)) this.snapshotDue = true;
-    return durable;
   }
 
   /**

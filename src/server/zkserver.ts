@@ -433,13 +433,11 @@ export class ZkServer {
   private submitTxn(txn: Txn, onApplied: (applied: Applied) => void): void {
     const entry: CommitEntry = { txn, durable: false, onApplied };
     this.commitQueue.push(entry);
-    this.deps.log.append(txn.header.zxid, encodeTxn(txn)).then(
-      () => {
-        entry.durable = true;
-        this.drainCommits();
-      },
-      (err: unknown) => this.logFailed(entry, err),
-    );
+    this.deps.log.append(txn.header.zxid, encodeTxn(txn), (err) => {
+      if (err !== null) return this.logFailed(entry, err);
+      entry.durable = true;
+      this.drainCommits();
+    });
   }
 
   private drainCommits(): void {
