@@ -57,6 +57,7 @@ export class Connection implements ClientLink {
   private pending: JuteWriter | null = null;
   /** Output of this turn that precedes `pending`: earlier frames and large values, in order. */
   private chunks: Buffer[] = [];
+  private readonly flushAtEndOfTurn = (): void => this.flushOutput();
   private paused = false;
 
   constructor(
@@ -271,7 +272,7 @@ export class Connection implements ClientLink {
     if (this.pending === null) {
       // A large value gets a buffer of its size at once rather than growing one by doubling.
       this.pending = new JuteWriter(sizeHint > OUTPUT_INITIAL_BYTES - 256 ? sizeHint + 256 : OUTPUT_INITIAL_BYTES);
-      process.nextTick(() => this.flushOutput());
+      process.nextTick(this.flushAtEndOfTurn);
     }
     return this.pending;
   }
