@@ -189,7 +189,13 @@ export class JuteWriter {
 
   long(v: bigint): this {
     this.ensure(8);
-    this.buf.writeBigInt64BE(BigInt.asIntN(64, v), this.offset);
+    if (v === 0n) {
+      // Most ephemeralOwners: no BigInt arithmetic for them.
+      putInt32(this.buf, this.offset, 0);
+      putInt32(this.buf, this.offset + 4, 0);
+    } else {
+      this.buf.writeBigInt64BE(BigInt.asIntN(64, v), this.offset);
+    }
     this.offset += 8;
     return this;
   }
