@@ -3,6 +3,7 @@
  * ReferenceCountedACLCache). Reference counts let unused lists be dropped.
  */
 import type { ACL } from '../jute/records.js';
+import { assert } from '../lib/assert.js';
 
 interface Entry {
   key: string;
@@ -26,6 +27,14 @@ export class AclCache {
     }
     entry.refs++;
     return entry.acl;
+  }
+
+  /** Adds `refs` references to an array intern returned. */
+  retain(acl: readonly ACL[], refs: number): void {
+    const entry = this.byArray.get(acl);
+    assert(entry !== undefined, 'retaining an ACL list that is not interned');
+    assert(Number.isSafeInteger(refs) && refs >= 0, `bad ACL reference count ${refs}`);
+    entry.refs += refs;
   }
 
   /** Drops one reference to an interned array. */

@@ -6,6 +6,7 @@
 import { EventType, Err } from '../jute/constants.js';
 import type { ACL, Stat } from '../jute/records.js';
 import { OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from '../acl/ids.js';
+import { assert } from '../lib/assert.js';
 import { basename, childPath, parentOf } from '../lib/paths.js';
 import { AclCache } from './aclcache.js';
 import { applyTxn, type ApplyResult } from './apply.js';
@@ -358,9 +359,35 @@ export class DataTree {
     this.indexOwner(path, node.ephemeralOwner, true);
   }
 
+  /**
+   * Snapshot loading: adds `node` at `path`, the child `name` of `parent` (already in the tree),
+   * with the indexes insert keeps. The loader holds the parent, so no path is parsed or looked
+   * up here, and no capture can be running on a tree being loaded. False when `path` was
+   * already present (the loader then throws the tree away).
+   */
+  loadChild(parent: ZNode, name: string, path: string, node: ZNode): boolean {
+    assert(this.captured === null, 'loading into a tree under capture');
+    const before = this.nodes.size;
+    this.nodes.set(path, node);
+    if (this.nodes.size === before) return false;
+    parent.addChild(name);
+    this.dataSize += path.length + node.dataLength;
+    if (node.ephemeralOwner !== 0n) this.indexOwner(path, node.ephemeralOwner, true);
+    if (name === LIMIT_NODE) {
+      const quotaPath = quotaPathOf(parentOf(path));
+      if (quotaPath !== null) this.quotas.add(quotaPath);
+    }
+    return true;
+  }
+
   /** Takes a reference in this tree's ACL cache (snapshot loading builds nodes with it). */
   internAcl(acl: readonly ACL[]): ACL[] {
     return this.acls.intern(acl);
+  }
+
+  /** Adds `refs` references to a list internAcl returned (bulk loading counts them first). */
+  retainAcl(acl: readonly ACL[], refs: number): void {
+    this.acls.retain(acl, refs);
   }
 
   /** Registers a quota path without touching nodes (snapshot loading). */

@@ -14,18 +14,16 @@
  */
 import { JuteReader, JuteWriter } from '../jute/binary.js';
 import { ACLs, type ACL } from '../jute/records.js';
-import { basename, childPath, parentOf } from '../lib/paths.js';
+import { basename, childPath } from '../lib/paths.js';
 import { DataTree } from './datatree.js';
-import { LIMIT_NODE, quotaPathOf } from './quota.js';
-import { ZNode, ownData } from './znode.js';
+import { SnapshotError, loadNodes } from './snapshotload.js';
+import type { ZNode } from './znode.js';
 
 const MAGIC = 0x5044534e; // 'PDSN'
 const VERSION = 1;
 const CHUNK_BYTES = 1 << 20;
 
-export class SnapshotError extends Error {
-  override name = 'SnapshotError';
-}
+export { SnapshotError };
 
 export interface Snapshot {
   tree: DataTree;
@@ -145,7 +143,8 @@ function readSnapshot(r: JuteReader): Snapshot {
   const sessions = readSessions(r);
   const tree = new DataTree();
   tree.clear();
-  readNodes(r, tree);
+  const count = checkedCount(r, 64);
+  r.offset = loadNodes(r.buf, r.offset, r.end, count, tree);
   tree.lastProcessedZxid = lastProcessedZxid;
   if (r.int() !== MAGIC) throw new SnapshotError('snapshot end marker missing');
   if (r.remaining() !== 0) throw new SnapshotError(`${r.remaining()} trailing bytes after snapshot`);
@@ -166,51 +165,4 @@ function checkedCount(r: JuteReader, minBytesEach: number): number {
   const count = r.int();
   if (count < 0 || count * minBytesEach > r.remaining()) throw new SnapshotError(`bad count ${count}`);
   return count;
-}
-
-/** Nodes arrive in preorder; a stack of (path, children still to come) places each one. */
-function readNodes(r: JuteReader, tree: DataTree): void {
-  const count = checkedCount(r, 64);
-  const acls: ACL[][] = [];
-  const pending: { path: string; left: number }[] = [];
-  for (let i = 0; i < count; i++) {
-    while (pending.length > 0 && pending[pending.length - 1]!.left === 0) pending.pop();
-    const parent = pending[pending.length - 1];
-    if ((parent === undefined) !== (i === 0)) throw new SnapshotError(`node ${i} has no place in the tree`);
-    const name = r.string();
-    const path = parent === undefined ? '/' : childPath(parent.path, name);
-    if (parent === undefined ? name !== '' : name === '') throw new SnapshotError(`bad node name at node ${i}`);
-    if (tree.getNode(path) !== undefined) throw new SnapshotError(`duplicate node ${path}`);
-    const childCount = r.int();
-    if (childCount < 0) throw new SnapshotError(`bad child count at ${path}`);
-    tree.insert(path, readNode(r, tree, acls));
-    indexQuota(tree, path);
-    if (parent !== undefined) parent.left--;
-    pending.push({ path, left: childCount });
-  }
-  if (count === 0 || pending.some((p) => p.left !== 0)) throw new SnapshotError('snapshot tree is incomplete');
-}
-
-function readNode(r: JuteReader, tree: DataTree, acls: ACL[][]): ZNode {
-  const data = ownData(r.bufferOrNull());
-  const index = r.int();
-  if (index === -1) acls.push(ACLs.read(r));
-  else if (index < 0 || index >= acls.length) throw new SnapshotError(`bad ACL index ${index}`);
-  const acl = tree.internAcl(acls[index === -1 ? acls.length - 1 : index]!);
-  const czxid = r.longNumber();
-  const mzxid = r.longNumber();
-  const ctime = r.longNumber();
-  const mtime = r.longNumber();
-  const version = r.int();
-  const storedCversion = r.int();
-  const aversion = r.int();
-  const owner = r.long();
-  const pzxid = r.longNumber();
-  return new ZNode(data, acl, czxid, mzxid, ctime, mtime, version, storedCversion, aversion, owner, pzxid);
-}
-
-function indexQuota(tree: DataTree, path: string): void {
-  if (basename(path) !== LIMIT_NODE) return;
-  const quotaPath = quotaPathOf(parentOf(path));
-  if (quotaPath !== null) tree.addQuotaPath(quotaPath);
 }
