@@ -14,9 +14,10 @@
  */
 import { JuteReader, JuteWriter } from '../jute/binary.js';
 import { ACLs, type ACL } from '../jute/records.js';
+import { assert } from '../lib/assert.js';
 import { basename, childPath } from '../lib/paths.js';
 import { DataTree } from './datatree.js';
-import { SnapshotError, loadNodes } from './snapshotload.js';
+import { NodeLoader, SnapshotError } from './snapshotload.js';
 import type { ZNode } from './znode.js';
 
 const MAGIC = 0x5044534e; // 'PDSN'
@@ -125,30 +126,74 @@ class ChunkWriter {
 
 /** Rebuilds a tree and session table; throws SnapshotError on anything malformed. */
 export function deserializeSnapshot(bytes: Buffer | readonly Buffer[]): Snapshot {
-  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.concat(bytes as Buffer[]);
-  const r = new JuteReader(buf, 0, buf.length, 0x7fffffff);
-  try {
-    return readSnapshot(r);
-  } catch (e) {
-    if (e instanceof SnapshotError) throw e;
-    throw new SnapshotError(`malformed snapshot: ${(e as Error).message}`);
+  const loader = new SnapshotLoader(Buffer.isBuffer(bytes) ? bytes : Buffer.concat(bytes as Buffer[]));
+  while (!loader.step(Number.POSITIVE_INFINITY));
+  return loader.result();
+}
+
+/**
+ * Loads a snapshot a slice of nodes at a time, so that a driver can let I/O run in between (the
+ * server opens its txn log meanwhile). Throws SnapshotError on anything malformed.
+ */
+export class SnapshotLoader {
+  private readonly r: JuteReader;
+  private readonly tree = new DataTree();
+  private readonly lastProcessedZxid: number;
+  private readonly sessions: Map<bigint, number>;
+  private readonly count: number;
+  private readonly nodes: NodeLoader;
+  private loaded = 0;
+  private done = false;
+
+  constructor(buf: Buffer) {
+    this.r = new JuteReader(buf, 0, buf.length, 0x7fffffff);
+    const r = this.r;
+    try {
+      if (r.int() !== MAGIC) throw new SnapshotError('not a Paddock snapshot (bad magic)');
+      const version = r.int();
+      if (version !== VERSION) throw new SnapshotError(`unsupported snapshot version ${version}`);
+      this.lastProcessedZxid = r.longNumber();
+      this.sessions = readSessions(r);
+      this.count = checkedCount(r, 64);
+    } catch (e) {
+      throw asSnapshotError(e);
+    }
+    this.tree.clear();
+    this.nodes = new NodeLoader(buf, r.offset, r.end, this.tree);
+  }
+
+  /** Loads up to `maxNodes` more nodes; true once the whole snapshot is loaded. */
+  step(maxNodes: number): boolean {
+    if (this.done) return true;
+    const stop = Math.min(this.count, this.loaded + maxNodes);
+    try {
+      for (; this.loaded < stop; this.loaded++) this.nodes.next(this.loaded);
+      if (this.loaded === this.count) this.end();
+    } catch (e) {
+      throw asSnapshotError(e);
+    }
+    return this.done;
+  }
+
+  /** The loaded tree and sessions, once step() has returned true. */
+  result(): Snapshot {
+    assert(this.done, 'snapshot not fully loaded');
+    return { tree: this.tree, sessions: this.sessions };
+  }
+
+  private end(): void {
+    this.nodes.finish(this.count);
+    const r = this.r;
+    r.offset = this.nodes.at;
+    if (r.int() !== MAGIC) throw new SnapshotError('snapshot end marker missing');
+    if (r.remaining() !== 0) throw new SnapshotError(`${r.remaining()} trailing bytes after snapshot`);
+    this.tree.lastProcessedZxid = this.lastProcessedZxid;
+    this.done = true;
   }
 }
 
-function readSnapshot(r: JuteReader): Snapshot {
-  if (r.int() !== MAGIC) throw new SnapshotError('not a Paddock snapshot (bad magic)');
-  const version = r.int();
-  if (version !== VERSION) throw new SnapshotError(`unsupported snapshot version ${version}`);
-  const lastProcessedZxid = r.longNumber();
-  const sessions = readSessions(r);
-  const tree = new DataTree();
-  tree.clear();
-  const count = checkedCount(r, 64);
-  r.offset = loadNodes(r.buf, r.offset, r.end, count, tree);
-  tree.lastProcessedZxid = lastProcessedZxid;
-  if (r.int() !== MAGIC) throw new SnapshotError('snapshot end marker missing');
-  if (r.remaining() !== 0) throw new SnapshotError(`${r.remaining()} trailing bytes after snapshot`);
-  return { tree, sessions };
+function asSnapshotError(e: unknown): SnapshotError {
+  return e instanceof SnapshotError ? e : new SnapshotError(`malformed snapshot: ${(e as Error).message}`);
 }
 
 function readSessions(r: JuteReader): Map<bigint, number> {

@@ -26,17 +26,11 @@ const TWO_32 = 4294967296;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Reads `count` nodes in preorder from `buf` at `offset` into `tree` (cleared: no nodes) and
- * returns the offset after them. Throws SnapshotError on anything malformed.
+ * Reads nodes in preorder from `buf` at `offset` into `tree` (cleared: no nodes): call next(i)
+ * for i = 0, 1, ... count - 1, then finish(count); `at` is then the offset after the nodes.
+ * Throws SnapshotError on anything malformed.
  */
-export function loadNodes(buf: Buffer, offset: number, end: number, count: number, tree: DataTree): number {
-  const loader = new NodeLoader(buf, offset, end, tree);
-  for (let i = 0; i < count; i++) loader.next(i);
-  loader.finish(count);
-  return loader.at;
-}
-
-class NodeLoader {
+export class NodeLoader {
   at: number;
   /** Interned ACL lists by snapshot index, and how many nodes use each. */
   private readonly acls: ACL[][] = [];

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DataTree, SnapshotError, deserializeSnapshot, serializeSnapshot, treeDiff, type Snapshot } from '../../src/tree/index.js';
+import { DataTree, SnapshotError, SnapshotLoader, deserializeSnapshot, serializeSnapshot, treeDiff, type Snapshot } from '../../src/tree/index.js';
 import { JuteReader } from '../../src/jute/binary.js';
 import { OpCode, Perm } from '../../src/jute/constants.js';
 import { ACLs, type ACL } from '../../src/jute/records.js';
@@ -189,4 +189,22 @@ test('a name holding a slash is rejected', () => {
   const at = bytes.indexOf(Buffer.from('ab'));
   bytes[at + 1] = 0x2f;
   assert.throws(() => deserializeSnapshot(bytes), /bad node name/);
+});
+
+test('loading in slices of any size gives the same tree; damage surfaces in the slice that meets it', () => {
+  const original = randomTree(6, 500);
+  const bytes = Buffer.concat(serializeSnapshot(original, new Map([[3n, 9000]])));
+  for (const slice of [1, 7, 100, 100_000]) {
+    const loader = new SnapshotLoader(bytes);
+    let steps = 1;
+    while (!loader.step(slice)) steps++;
+    assert.equal(steps, Math.max(1, Math.ceil(original.size / slice)));
+    assertSameIndexes(loader.result().tree, original);
+    assert.deepEqual(loader.result().sessions, new Map([[3n, 9000]]));
+  }
+  const truncated = new SnapshotLoader(bytes.subarray(0, bytes.length >> 1));
+  assert.throws(() => {
+    while (!truncated.step(10));
+  }, SnapshotError);
+  assert.throws(() => new SnapshotLoader(bytes.subarray(0, 10)), SnapshotError);
 });
