@@ -84,7 +84,9 @@ export class DataTree {
 
   /** The node at `path` as it was when the capture began. */
   capturedNode(path: string): ZNode | undefined {
-    const kept = this.captured?.get(path);
+    // Nothing changed yet (or no capture): the live node is the captured one.
+    if (this.captured === null || this.captured.size === 0) return this.nodes.get(path);
+    const kept = this.captured.get(path);
     if (kept !== undefined) return kept ?? undefined;
     return this.nodes.get(path);
   }

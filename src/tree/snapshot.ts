@@ -15,7 +15,7 @@
 import { JuteReader, JuteWriter } from '../jute/binary.js';
 import { ACLs, type ACL } from '../jute/records.js';
 import { assert } from '../lib/assert.js';
-import { basename, childPath } from '../lib/paths.js';
+import { childPath } from '../lib/paths.js';
 import { DataTree } from './datatree.js';
 import { NodeLoader, SnapshotError } from './snapshotload.js';
 import type { ZNode } from './znode.js';
@@ -79,18 +79,94 @@ export function captureSnapshot(tree: DataTree, sessions: ReadonlyMap<bigint, nu
   return { zxid, chunks: chunks(), release };
 }
 
+/**
+ * Preorder, children sorted. The walk keeps one frame per open node (its path, its sorted child
+ * names, the next one to write) rather than a path per pending node, so a leaf costs its lookup
+ * and its bytes only.
+ */
 function* writeNodes(tree: DataTree, out: ChunkWriter): Generator<Buffer> {
   const aclIndex = new Map<readonly ACL[], number>();
-  const stack = ['/'];
-  while (stack.length > 0) {
-    const path = stack.pop()!;
+  const paths: string[] = [];
+  const names: string[][] = [];
+  const next: number[] = [];
+  let depth = 0;
+  const pathOf = new FlatPaths();
+  const root = tree.capturedNode('/')!;
+  const rootChildren = sortedChildren(root);
+  writeNode(out.w, '', rootChildren.length, root, aclIndex);
+  if (rootChildren.length > 0) {
+    paths[0] = '/';
+    names[0] = rootChildren;
+    next[0] = 0;
+    depth = 1;
+  }
+  while (depth > 0) {
+    const d = depth - 1;
+    const siblings = names[d]!;
+    if (next[d] === siblings.length) {
+      depth--;
+      continue;
+    }
+    const name = siblings[next[d]!++]!;
+    const path = pathOf.child(d, paths[d]!, name);
     const node = tree.capturedNode(path)!;
-    const children = [...node.children].sort();
-    writeNode(out.w, basename(path), children.length, node, aclIndex);
-    for (let i = children.length - 1; i >= 0; i--) stack.push(childPath(path, children[i]!));
+    const children = sortedChildren(node);
+    writeNode(out.w, name, children.length, node, aclIndex);
+    if (children.length > 0) {
+      paths[depth] = path;
+      names[depth] = children;
+      next[depth] = 0;
+      pathOf.open(depth);
+      depth++;
+    }
     const full = out.takeFull();
     if (full !== null) yield full;
   }
+}
+
+/**
+ * Child paths as flat strings, written into a byte buffer after their parent's bytes: a
+ * concatenation would be a rope that the tree's map lookup must first flatten (another copy).
+ */
+class FlatPaths {
+  private bytes = Buffer.allocUnsafe(1024);
+  /** Byte length of the path of each open frame (-1: not ASCII); the root's frame, 0, has none. */
+  private readonly lengths: number[] = [0];
+  private lastLength = 0;
+
+  child(depth: number, parentPath: string, name: string): string {
+    const at = this.lengths[depth]!;
+    this.lastLength = -1;
+    if (at < 0) return childPath(parentPath, name);
+    const end = at + 1 + name.length;
+    if (end > this.bytes.length) this.grow(end);
+    const bytes = this.bytes;
+    bytes[at] = 0x2f;
+    for (let i = 0; i < name.length; i++) {
+      const c = name.charCodeAt(i);
+      if (c >= 0x80) return childPath(parentPath, name);
+      bytes[at + 1 + i] = c;
+    }
+    this.lastLength = end;
+    return bytes.toString('latin1', 0, end);
+  }
+
+  /** The path child() returned last becomes the frame at `depth`. */
+  open(depth: number): void {
+    this.lengths[depth] = this.lastLength;
+  }
+
+  private grow(length: number): void {
+    const next = Buffer.allocUnsafe(Math.max(length, this.bytes.length * 2));
+    this.bytes.copy(next);
+    this.bytes = next;
+  }
+}
+
+const NO_NAMES: string[] = [];
+
+function sortedChildren(node: ZNode): string[] {
+  return node.numChildren === 0 ? NO_NAMES : [...node.children].sort();
 }
 
 function writeNode(w: JuteWriter, name: string, childCount: number, node: ZNode, aclIndex: Map<readonly ACL[], number>): void {
@@ -108,14 +184,17 @@ function writeNode(w: JuteWriter, name: string, childCount: number, node: ZNode,
   w.long(node.ephemeralOwner).longNumber(node.pzxid);
 }
 
+/** A chunk's buffer holds a chunk plus one typical node, so it rarely has to grow (a copy). */
+const CHUNK_BUFFER_BYTES = CHUNK_BYTES + 64 * 1024;
+
 class ChunkWriter {
-  w = new JuteWriter(64 * 1024);
+  w = new JuteWriter(CHUNK_BUFFER_BYTES);
 
   /** The bytes written so far once they reach a chunk's size, else null. */
   takeFull(): Buffer | null {
     if (this.w.offset < CHUNK_BYTES) return null;
     const chunk = this.w.bytes();
-    this.w = new JuteWriter(64 * 1024);
+    this.w = new JuteWriter(CHUNK_BUFFER_BYTES);
     return chunk;
   }
 
