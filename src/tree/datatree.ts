@@ -44,10 +44,11 @@ export class DataTree {
   /** Highest zxid applied; a snapshot of this tree covers every txn up to it. */
   lastProcessedZxid = 0;
   /**
-   * While a snapshot is written, the first change to a path keeps the node as it was (null: it
-   * did not exist), so the snapshot sees the tree of one zxid while writes go on.
+   * While a snapshot is written, the first change to a path that existed keeps the node as it
+   * was, so the snapshot sees the tree of one zxid while writes go on. Paths created meanwhile
+   * need no entry: the snapshot walk follows captured child lists, which do not hold them.
    */
-  private captured: Map<string, ZNode | null> | null = null;
+  private captured: Map<string, ZNode> | null = null;
 
   /** A fresh tree as ZooKeeper 3.8 standalone starts: /, /zookeeper, /zookeeper/quota, /zookeeper/config. */
   constructor() {
@@ -82,20 +83,25 @@ export class DataTree {
     this.captured = null;
   }
 
-  /** The node at `path` as it was when the capture began. */
+  /**
+   * The node at `path` as it was when the capture began, for a path that existed then (the
+   * snapshot walk asks for no other: it follows the captured children of captured nodes).
+   */
   capturedNode(path: string): ZNode | undefined {
     // Nothing changed yet (or no capture): the live node is the captured one.
     if (this.captured === null || this.captured.size === 0) return this.nodes.get(path);
-    const kept = this.captured.get(path);
-    if (kept !== undefined) return kept ?? undefined;
-    return this.nodes.get(path);
+    return this.captured.get(path) ?? this.nodes.get(path);
   }
 
-  /** Called before anything about `path` changes: keeps its captured state if a capture runs. */
+  /**
+   * Called before anything about `path` changes: keeps its captured state if a capture runs.
+   * A node that exists is the one from the capture's start unless it was touched before (then
+   * the entry exists already), since every change or removal of a node touches it first.
+   */
   private touch(path: string): void {
     if (this.captured === null || this.captured.has(path)) return;
     const node = this.nodes.get(path);
-    this.captured.set(path, node === undefined ? null : node.clone());
+    if (node !== undefined) this.captured.set(path, node.clone());
   }
 
   statOf(node: ZNode): Stat {
