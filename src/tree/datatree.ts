@@ -268,14 +268,13 @@ export class DataTree {
     if (parent === undefined) return Err.NONODE;
     if (this.nodes.has(path)) return Err.NODEEXISTS;
     this.touch(parentPath);
-    this.touch(path);
     const newCversion = parentCVersion === -1 ? parent.storedCversion + 1 : parentCVersion;
     if (newCversion > parent.storedCversion) {
       parent.storedCversion = newCversion;
       parent.pzxid = zxid;
     }
     const stored = ownData(data);
-    this.insert(path, ZNode.created(stored, this.acls.intern(acl), owner, zxid, time));
+    this.attach(parent, basename(path), path, ZNode.created(stored, this.acls.intern(acl), owner, zxid, time));
     this.afterCreateQuota(path, parentPath, stored);
     events.push({ type: EventType.NodeCreated, path }, { type: EventType.NodeChildrenChanged, path: parentPath });
     return Err.OK;
@@ -356,15 +355,23 @@ export class DataTree {
    */
   insert(path: string, node: ZNode): void {
     this.touch(path);
-    if (path !== '/') {
-      this.touch(parentOf(path));
-      const parent = this.nodes.get(parentOf(path));
-      if (parent === undefined) throw new Error(`no parent for ${path}`);
-      parent.addChild(basename(path));
+    if (path === '/') {
+      this.attach(null, '', path, node);
+      return;
     }
+    const parentPath = parentOf(path);
+    const parent = this.nodes.get(parentPath);
+    if (parent === undefined) throw new Error(`no parent for ${path}`);
+    this.touch(parentPath);
+    this.attach(parent, basename(path), path, node);
+  }
+
+  /** Links `node` in at `path` as the child `name` of `parent` (null for the root) and indexes it. */
+  private attach(parent: ZNode | null, name: string, path: string, node: ZNode): void {
+    parent?.addChild(name);
     this.nodes.set(path, node);
     this.dataSize += path.length + node.dataLength;
-    this.indexOwner(path, node.ephemeralOwner, true);
+    if (node.ephemeralOwner !== 0n) this.indexOwner(path, node.ephemeralOwner, true);
   }
 
   /**
