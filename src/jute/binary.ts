@@ -8,6 +8,12 @@ export class JuteError extends RangeError {
 
 const TWO_32 = 4294967296;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+const ASCII_FAST_PATH_MAX = 64;
+
+function isAscii(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buf[i]! >= 0x80) return false;
+  return true;
+}
 
 export class JuteReader {
   offset: number;
@@ -91,6 +97,12 @@ export class JuteReader {
     const len = this.length('string');
     if (len === -1) return null;
     this.need(len);
+    if (len <= ASCII_FAST_PATH_MAX && isAscii(this.buf, this.offset, this.offset + len)) {
+      // Paths and ACL ids are short ASCII: cheaper than the UTF-8 decoder and a view each.
+      const ascii = this.buf.toString('latin1', this.offset, this.offset + len);
+      this.offset += len;
+      return ascii;
+    }
     let v: string;
     try {
       v = utf8.decode(this.buf.subarray(this.offset, this.offset + len));
@@ -131,8 +143,6 @@ export function encodeStringVector(items: Iterable<string>, count: number): Buff
   for (const s of items) w.string(s);
   return Buffer.from(w.bytes());
 }
-
-const ASCII_FAST_PATH_MAX = 64;
 
 /** Writes `s` as ASCII bytes; returns its length, or -1 (having written garbage) if it is not ASCII. */
 function writeAscii(buf: Buffer, s: string, at: number): number {

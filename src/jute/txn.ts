@@ -156,7 +156,7 @@ function valueBytes(body: TxnBody): number {
 
 export function decodeTxn(bytes: Buffer, maxLength?: number): Txn {
   const r = new JuteReader(bytes, 0, bytes.length, maxLength);
-  const h = R.TxnHeaderRecord.read(r);
-  const header: TxnHeader = { sessionId: h.clientId, cxid: h.cxid, zxid: h.zxid, time: h.time, type: h.type };
-  return { header, body: readTxnBody(h.type, r) };
+  // TxnHeaderRecord's fields read in place: replay decodes every logged txn at startup.
+  const header: TxnHeader = { sessionId: r.long(), cxid: r.int(), zxid: r.longNumber(), time: r.longNumber(), type: r.int() };
+  return { header, body: readTxnBody(header.type, r) };
 }

@@ -12,7 +12,7 @@ import { acquireDataDirLock, type DataDirLock, type LockOptions } from './lock.j
 import type { LogRecord } from './logformat.js';
 import { purge, type PurgeResult } from './purge.js';
 import { loadNewestValidSnapshot, removeSnapshotTemps, writeSnapshot, type LoadedSnapshot } from './snapshots.js';
-import { listSegments, TxnLog, type TxnLogOptions } from './txnlog.js';
+import { listSegments, TxnLog, type TxnLogOpenResult, type TxnLogOptions } from './txnlog.js';
 
 export const VERSION_DIR = 'version-2';
 
@@ -46,10 +46,17 @@ export function storeDirs(dataDir: string, dataLogDir = dataDir): { snapDir: str
 }
 
 /**
- * Locks the data dir and recovers it. Throws DataDirLockedError, CorruptDataError (damage in the
- * middle of the log: file and offset named), or PersistenceError (logs without a snapshot).
+ * Called with the snapshot openStore found (null: none) while it opens the txn log, so the
+ * caller can load the snapshot meanwhile: the log's reads then overlap the loading.
  */
-export async function openStore(disk: Disk, options: StoreOptions): Promise<OpenedStore> {
+export type WhileLogOpens = (snapshot: LoadedSnapshot | null) => Promise<void>;
+
+/**
+ * Locks the data dir and recovers it. Throws DataDirLockedError, CorruptDataError (damage in the
+ * middle of the log: file and offset named), or PersistenceError (logs without a snapshot); a
+ * rejection of `whileLogOpens` rejects it too, after closing the log.
+ */
+export async function openStore(disk: Disk, options: StoreOptions, whileLogOpens?: WhileLogOpens): Promise<OpenedStore> {
   const { snapDir, logDir } = storeDirs(options.dataDir, options.dataLogDir);
   const { lock, warnings } = await acquireDataDirLock(disk, options.dataDir, options);
   try {
@@ -63,13 +70,27 @@ export async function openStore(disk: Disk, options: StoreOptions): Promise<Open
         `no valid snapshot in ${snapDir} but txn logs exist in ${logDir}: refusing to start from an empty tree (history may be missing)`,
       );
     }
-    const opened = await TxnLog.open(disk, logDir, { ...options, replayAfterZxid: loaded.snapshot?.zxid ?? -1 });
+    const opened = await openLogWhile(
+      TxnLog.open(disk, logDir, { ...options, replayAfterZxid: loaded.snapshot?.zxid ?? -1 }),
+      whileLogOpens?.(loaded.snapshot),
+    );
     warnings.push(...opened.warnings);
     return { lock, log: opened.log, snapshot: loaded.snapshot, records: opened.records, warnings, snapDir, logDir };
   } catch (err) {
     await lock.release().catch(() => undefined);
     throw err;
   }
+}
+
+/** Waits for both; on any failure, closes the log if it opened and throws the first error. */
+async function openLogWhile(opening: Promise<TxnLogOpenResult>, meanwhile: Promise<void> | undefined): Promise<TxnLogOpenResult> {
+  const [log, other] = await Promise.allSettled([opening, meanwhile]);
+  if (log.status === 'rejected') throw log.reason;
+  if (other.status === 'rejected') {
+    await log.value.log.close().catch(() => undefined);
+    throw other.reason;
+  }
+  return log.value;
 }
 
 /**

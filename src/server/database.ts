@@ -9,7 +9,7 @@ import { OpCode } from '../jute/constants.js';
 import { Prng } from '../lib/prng.js';
 import { closeStore, openStore, purgeStore, SnapshotPolicy, takeSnapshot, type OpenedStore } from '../persistence/index.js';
 import { DataTree } from '../tree/index.js';
-import { captureSnapshot, deserializeSnapshot, serializeSnapshot } from '../tree/snapshot.js';
+import { captureSnapshot, serializeSnapshot, SnapshotLoader, type Snapshot } from '../tree/snapshot.js';
 import type { CommitLog } from './commitlog.js';
 import type { ServerConfig } from './config.js';
 import { hex, type Logger } from './logger.js';
@@ -22,19 +22,31 @@ export interface Database {
 }
 
 export async function openDatabase(config: ServerConfig, logger: Logger, disk: Disk = new NodeDisk()): Promise<Database> {
-  const store = await openStore(disk, {
-    dataDir: config.dataDir,
-    dataLogDir: config.dataLogDir,
-    forceSync: config.forceSync,
-    preAllocSizeKb: config.preAllocSizeKb,
+  const loaded: { snapshot: Snapshot | null } = { snapshot: null };
+  const options = { dataDir: config.dataDir, dataLogDir: config.dataLogDir, forceSync: config.forceSync, preAllocSizeKb: config.preAllocSizeKb };
+  const store = await openStore(disk, options, async (found) => {
+    if (found !== null) loaded.snapshot = await loadInSlices(found.data);
   });
   for (const w of store.warnings) logger.warn(w);
-  const { tree, sessions } = store.snapshot ? deserializeSnapshot(store.snapshot.data) : { tree: new DataTree(), sessions: new Map<bigint, number>() };
+  const { tree, sessions } = loaded.snapshot ?? { tree: new DataTree(), sessions: new Map<bigint, number>() };
   if (store.snapshot) logger.info(`loaded snapshot ${store.snapshot.path} at zxid ${hex(store.snapshot.zxid)}: ${tree.size} znodes, ${sessions.size} sessions`);
   else await takeSnapshot(disk, store, 0, serializeSnapshot(tree, sessions));
   replay(store, tree, sessions, logger);
   const commitLog = new DurableCommitLog(disk, store, config, logger);
   return { tree, sessions, commitLog };
+}
+
+/**
+ * Nodes loaded between two turns of the event loop, about 1 ms of work: the log's reads advance
+ * one turn at a time (fs.promises.readFile reads 512 KiB per turn), so slices must be short.
+ */
+const SLICE_NODES = 512;
+
+/** Loads a snapshot in slices, letting the txn log's reads, which run meanwhile, go on in between. */
+async function loadInSlices(data: Buffer): Promise<Snapshot> {
+  const loader = new SnapshotLoader(data);
+  while (!loader.step(SLICE_NODES)) await new Promise<void>((resolve) => setImmediate(resolve));
+  return loader.result();
 }
 
 function replay(store: OpenedStore, tree: DataTree, sessions: Map<bigint, number>, logger: Logger): void {

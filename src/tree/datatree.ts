@@ -6,6 +6,7 @@
 import { EventType, Err } from '../jute/constants.js';
 import type { ACL, Stat } from '../jute/records.js';
 import { OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from '../acl/ids.js';
+import { assert } from '../lib/assert.js';
 import { basename, childPath, parentOf } from '../lib/paths.js';
 import { AclCache } from './aclcache.js';
 import { applyTxn, type ApplyResult } from './apply.js';
@@ -48,10 +49,11 @@ export class DataTree {
   /** Highest zxid applied; a snapshot of this tree covers every txn up to it. */
   lastProcessedZxid = 0;
   /**
-   * While a snapshot is written, the first change to a path keeps the node as it was (null: it
-   * did not exist), so the snapshot sees the tree of one zxid while writes go on.
+   * While a snapshot is written, the first change to a path that existed keeps the node as it
+   * was, so the snapshot sees the tree of one zxid while writes go on. Paths created meanwhile
+   * need no entry: the snapshot walk follows captured child lists, which do not hold them.
    */
-  private captured: Map<string, ZNode | null> | null = null;
+  private captured: Map<string, ZNode> | null = null;
   /**
    * Wire encodings of large child lists, dropped whenever the list changes: a getChildren of a
    * node with thousands of children is then a copy instead of thousands of string encodings.
@@ -92,18 +94,25 @@ export class DataTree {
     this.captured = null;
   }
 
-  /** The node at `path` as it was when the capture began. */
+  /**
+   * The node at `path` as it was when the capture began, for a path that existed then (the
+   * snapshot walk asks for no other: it follows the captured children of captured nodes).
+   */
   capturedNode(path: string): ZNode | undefined {
-    const kept = this.captured?.get(path);
-    if (kept !== undefined) return kept ?? undefined;
-    return this.nodes.get(path);
+    // Nothing changed yet (or no capture): the live node is the captured one.
+    if (this.captured === null || this.captured.size === 0) return this.nodes.get(path);
+    return this.captured.get(path) ?? this.nodes.get(path);
   }
 
-  /** Called before anything about `path` changes: keeps its captured state if a capture runs. */
+  /**
+   * Called before anything about `path` changes: keeps its captured state if a capture runs.
+   * A node that exists is the one from the capture's start unless it was touched before (then
+   * the entry exists already), since every change or removal of a node touches it first.
+   */
   private touch(path: string): void {
     if (this.captured === null || this.captured.has(path)) return;
     const node = this.nodes.get(path);
-    this.captured.set(path, node === undefined ? null : node.clone());
+    if (node !== undefined) this.captured.set(path, node.clone());
   }
 
   statOf(node: ZNode): Stat {
@@ -297,14 +306,13 @@ export class DataTree {
     if (parent === undefined) return Err.NONODE;
     if (this.nodes.has(path)) return Err.NODEEXISTS;
     this.touch(parentPath);
-    this.touch(path);
     const newCversion = parentCVersion === -1 ? parent.storedCversion + 1 : parentCVersion;
     if (newCversion > parent.storedCversion) {
       parent.storedCversion = newCversion;
       parent.pzxid = zxid;
     }
     const stored = ownData(data);
-    this.insert(path, ZNode.created(stored, this.acls.intern(acl), owner, zxid, time));
+    this.attach(parent, basename(path), path, ZNode.created(stored, this.acls.intern(acl), owner, zxid, time));
     this.afterCreateQuota(path, parentPath, stored);
     events.push({ type: EventType.NodeCreated, path }, { type: EventType.NodeChildrenChanged, path: parentPath });
     return Err.OK;
@@ -386,21 +394,58 @@ export class DataTree {
    */
   insert(path: string, node: ZNode): void {
     this.touch(path);
-    if (path !== '/') {
-      this.touch(parentOf(path));
-      const parent = this.nodes.get(parentOf(path));
-      if (parent === undefined) throw new Error(`no parent for ${path}`);
-      parent.addChild(basename(path));
+    if (path === '/') {
+      this.attach(null, '', path, node);
+      return;
+    }
+    const parentPath = parentOf(path);
+    const parent = this.nodes.get(parentPath);
+    if (parent === undefined) throw new Error(`no parent for ${path}`);
+    this.touch(parentPath);
+    this.attach(parent, basename(path), path, node);
+  }
+
+  /** Links `node` in at `path` as the child `name` of `parent` (null for the root) and indexes it. */
+  private attach(parent: ZNode | null, name: string, path: string, node: ZNode): void {
+    if (parent !== null) {
+      parent.addChild(name);
       this.childrenChanged(parent);
     }
     this.nodes.set(path, node);
     this.dataSize += path.length + node.dataLength;
-    this.indexOwner(path, node.ephemeralOwner, true);
+    if (node.ephemeralOwner !== 0n) this.indexOwner(path, node.ephemeralOwner, true);
+  }
+
+  /**
+   * Snapshot loading: adds `node` at `path`, the child `name` of `parent` (already in the tree),
+   * with the indexes insert keeps. The loader holds the parent, so no path is parsed or looked
+   * up here, and no capture can be running on a tree being loaded. False when `path` was
+   * already present (the loader then throws the tree away).
+   */
+  loadChild(parent: ZNode, name: string, path: string, node: ZNode): boolean {
+    assert(this.captured === null, 'loading into a tree under capture');
+    const before = this.nodes.size;
+    this.nodes.set(path, node);
+    if (this.nodes.size === before) return false;
+    parent.addChild(name);
+    this.childrenChanged(parent);
+    this.dataSize += path.length + node.dataLength;
+    if (node.ephemeralOwner !== 0n) this.indexOwner(path, node.ephemeralOwner, true);
+    if (name === LIMIT_NODE) {
+      const quotaPath = quotaPathOf(parentOf(path));
+      if (quotaPath !== null) this.quotas.add(quotaPath);
+    }
+    return true;
   }
 
   /** Takes a reference in this tree's ACL cache (snapshot loading builds nodes with it). */
   internAcl(acl: readonly ACL[]): ACL[] {
     return this.acls.intern(acl);
+  }
+
+  /** Adds `refs` references to a list internAcl returned (bulk loading counts them first). */
+  retainAcl(acl: readonly ACL[], refs: number): void {
+    this.acls.retain(acl, refs);
   }
 
   /** Registers a quota path without touching nodes (snapshot loading). */

@@ -14,18 +14,17 @@
  */
 import { JuteReader, JuteWriter } from '../jute/binary.js';
 import { ACLs, type ACL } from '../jute/records.js';
-import { basename, childPath, parentOf } from '../lib/paths.js';
+import { assert } from '../lib/assert.js';
+import { childPath } from '../lib/paths.js';
 import { DataTree } from './datatree.js';
-import { LIMIT_NODE, quotaPathOf } from './quota.js';
-import { ZNode, ownData } from './znode.js';
+import { NodeLoader, SnapshotError } from './snapshotload.js';
+import type { ZNode } from './znode.js';
 
 const MAGIC = 0x5044534e; // 'PDSN'
 const VERSION = 1;
 const CHUNK_BYTES = 1 << 20;
 
-export class SnapshotError extends Error {
-  override name = 'SnapshotError';
-}
+export { SnapshotError };
 
 export interface Snapshot {
   tree: DataTree;
@@ -80,18 +79,94 @@ export function captureSnapshot(tree: DataTree, sessions: ReadonlyMap<bigint, nu
   return { zxid, chunks: chunks(), release };
 }
 
+/**
+ * Preorder, children sorted. The walk keeps one frame per open node (its path, its sorted child
+ * names, the next one to write) rather than a path per pending node, so a leaf costs its lookup
+ * and its bytes only.
+ */
 function* writeNodes(tree: DataTree, out: ChunkWriter): Generator<Buffer> {
   const aclIndex = new Map<readonly ACL[], number>();
-  const stack = ['/'];
-  while (stack.length > 0) {
-    const path = stack.pop()!;
+  const paths: string[] = [];
+  const names: string[][] = [];
+  const next: number[] = [];
+  let depth = 0;
+  const pathOf = new FlatPaths();
+  const root = tree.capturedNode('/')!;
+  const rootChildren = sortedChildren(root);
+  writeNode(out.w, '', rootChildren.length, root, aclIndex);
+  if (rootChildren.length > 0) {
+    paths[0] = '/';
+    names[0] = rootChildren;
+    next[0] = 0;
+    depth = 1;
+  }
+  while (depth > 0) {
+    const d = depth - 1;
+    const siblings = names[d]!;
+    if (next[d] === siblings.length) {
+      depth--;
+      continue;
+    }
+    const name = siblings[next[d]!++]!;
+    const path = pathOf.child(d, paths[d]!, name);
     const node = tree.capturedNode(path)!;
-    const children = [...node.children].sort();
-    writeNode(out.w, basename(path), children.length, node, aclIndex);
-    for (let i = children.length - 1; i >= 0; i--) stack.push(childPath(path, children[i]!));
+    const children = sortedChildren(node);
+    writeNode(out.w, name, children.length, node, aclIndex);
+    if (children.length > 0) {
+      paths[depth] = path;
+      names[depth] = children;
+      next[depth] = 0;
+      pathOf.open(depth);
+      depth++;
+    }
     const full = out.takeFull();
     if (full !== null) yield full;
   }
+}
+
+/**
+ * Child paths as flat strings, written into a byte buffer after their parent's bytes: a
+ * concatenation would be a rope that the tree's map lookup must first flatten (another copy).
+ */
+class FlatPaths {
+  private bytes = Buffer.allocUnsafe(1024);
+  /** Byte length of the path of each open frame (-1: not ASCII); the root's frame, 0, has none. */
+  private readonly lengths: number[] = [0];
+  private lastLength = 0;
+
+  child(depth: number, parentPath: string, name: string): string {
+    const at = this.lengths[depth]!;
+    this.lastLength = -1;
+    if (at < 0) return childPath(parentPath, name);
+    const end = at + 1 + name.length;
+    if (end > this.bytes.length) this.grow(end);
+    const bytes = this.bytes;
+    bytes[at] = 0x2f;
+    for (let i = 0; i < name.length; i++) {
+      const c = name.charCodeAt(i);
+      if (c >= 0x80) return childPath(parentPath, name);
+      bytes[at + 1 + i] = c;
+    }
+    this.lastLength = end;
+    return bytes.toString('latin1', 0, end);
+  }
+
+  /** The path child() returned last becomes the frame at `depth`. */
+  open(depth: number): void {
+    this.lengths[depth] = this.lastLength;
+  }
+
+  private grow(length: number): void {
+    const next = Buffer.allocUnsafe(Math.max(length, this.bytes.length * 2));
+    this.bytes.copy(next);
+    this.bytes = next;
+  }
+}
+
+const NO_NAMES: string[] = [];
+
+function sortedChildren(node: ZNode): string[] {
+  return node.numChildren === 0 ? NO_NAMES : [...node.children].sort();
 }
 
 function writeNode(w: JuteWriter, name: string, childCount: number, node: ZNode, aclIndex: Map<readonly ACL[], number>): void {
@@ -109,14 +184,17 @@ function writeNode(w: JuteWriter, name: string, childCount: number, node: ZNode,
   w.long(node.ephemeralOwner).longNumber(node.pzxid);
 }
 
+/** A chunk's buffer holds a chunk plus one typical node, so it rarely has to grow (a copy). */
+const CHUNK_BUFFER_BYTES = CHUNK_BYTES + 64 * 1024;
+
 class ChunkWriter {
-  w = new JuteWriter(64 * 1024);
+  w = new JuteWriter(CHUNK_BUFFER_BYTES);
 
   /** The bytes written so far once they reach a chunk's size, else null. */
   takeFull(): Buffer | null {
     if (this.w.offset < CHUNK_BYTES) return null;
     const chunk = this.w.bytes();
-    this.w = new JuteWriter(64 * 1024);
+    this.w = new JuteWriter(CHUNK_BUFFER_BYTES);
     return chunk;
   }
 
@@ -127,29 +205,74 @@ class ChunkWriter {
 
 /** Rebuilds a tree and session table; throws SnapshotError on anything malformed. */
 export function deserializeSnapshot(bytes: Buffer | readonly Buffer[]): Snapshot {
-  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.concat(bytes as Buffer[]);
-  const r = new JuteReader(buf, 0, buf.length, 0x7fffffff);
-  try {
-    return readSnapshot(r);
-  } catch (e) {
-    if (e instanceof SnapshotError) throw e;
-    throw new SnapshotError(`malformed snapshot: ${(e as Error).message}`);
+  const loader = new SnapshotLoader(Buffer.isBuffer(bytes) ? bytes : Buffer.concat(bytes as Buffer[]));
+  while (!loader.step(Number.POSITIVE_INFINITY));
+  return loader.result();
+}
+
+/**
+ * Loads a snapshot a slice of nodes at a time, so that a driver can let I/O run in between (the
+ * server opens its txn log meanwhile). Throws SnapshotError on anything malformed.
+ */
+export class SnapshotLoader {
+  private readonly r: JuteReader;
+  private readonly tree = new DataTree();
+  private readonly lastProcessedZxid: number;
+  private readonly sessions: Map<bigint, number>;
+  private readonly count: number;
+  private readonly nodes: NodeLoader;
+  private loaded = 0;
+  private done = false;
+
+  constructor(buf: Buffer) {
+    this.r = new JuteReader(buf, 0, buf.length, 0x7fffffff);
+    const r = this.r;
+    try {
+      if (r.int() !== MAGIC) throw new SnapshotError('not a Paddock snapshot (bad magic)');
+      const version = r.int();
+      if (version !== VERSION) throw new SnapshotError(`unsupported snapshot version ${version}`);
+      this.lastProcessedZxid = r.longNumber();
+      this.sessions = readSessions(r);
+      this.count = checkedCount(r, 64);
+    } catch (e) {
+      throw asSnapshotError(e);
+    }
+    this.tree.clear();
+    this.nodes = new NodeLoader(buf, r.offset, r.end, this.tree);
+  }
+
+  /** Loads up to `maxNodes` more nodes; true once the whole snapshot is loaded. */
+  step(maxNodes: number): boolean {
+    if (this.done) return true;
+    const stop = Math.min(this.count, this.loaded + maxNodes);
+    try {
+      for (; this.loaded < stop; this.loaded++) this.nodes.next(this.loaded);
+      if (this.loaded === this.count) this.end();
+    } catch (e) {
+      throw asSnapshotError(e);
+    }
+    return this.done;
+  }
+
+  /** The loaded tree and sessions, once step() has returned true. */
+  result(): Snapshot {
+    assert(this.done, 'snapshot not fully loaded');
+    return { tree: this.tree, sessions: this.sessions };
+  }
+
+  private end(): void {
+    this.nodes.finish(this.count);
+    const r = this.r;
+    r.offset = this.nodes.at;
+    if (r.int() !== MAGIC) throw new SnapshotError('snapshot end marker missing');
+    if (r.remaining() !== 0) throw new SnapshotError(`${r.remaining()} trailing bytes after snapshot`);
+    this.tree.lastProcessedZxid = this.lastProcessedZxid;
+    this.done = true;
   }
 }
 
-function readSnapshot(r: JuteReader): Snapshot {
-  if (r.int() !== MAGIC) throw new SnapshotError('not a Paddock snapshot (bad magic)');
-  const version = r.int();
-  if (version !== VERSION) throw new SnapshotError(`unsupported snapshot version ${version}`);
-  const lastProcessedZxid = r.longNumber();
-  const sessions = readSessions(r);
-  const tree = new DataTree();
-  tree.clear();
-  readNodes(r, tree);
-  tree.lastProcessedZxid = lastProcessedZxid;
-  if (r.int() !== MAGIC) throw new SnapshotError('snapshot end marker missing');
-  if (r.remaining() !== 0) throw new SnapshotError(`${r.remaining()} trailing bytes after snapshot`);
-  return { tree, sessions };
+function asSnapshotError(e: unknown): SnapshotError {
+  return e instanceof SnapshotError ? e : new SnapshotError(`malformed snapshot: ${(e as Error).message}`);
 }
 
 function readSessions(r: JuteReader): Map<bigint, number> {
@@ -166,51 +289,4 @@ function checkedCount(r: JuteReader, minBytesEach: number): number {
   const count = r.int();
   if (count < 0 || count * minBytesEach > r.remaining()) throw new SnapshotError(`bad count ${count}`);
   return count;
-}
-
-/** Nodes arrive in preorder; a stack of (path, children still to come) places each one. */
-function readNodes(r: JuteReader, tree: DataTree): void {
-  const count = checkedCount(r, 64);
-  const acls: ACL[][] = [];
-  const pending: { path: string; left: number }[] = [];
-  for (let i = 0; i < count; i++) {
-    while (pending.length > 0 && pending[pending.length - 1]!.left === 0) pending.pop();
-    const parent = pending[pending.length - 1];
-    if ((parent === undefined) !== (i === 0)) throw new SnapshotError(`node ${i} has no place in the tree`);
-    const name = r.string();
-    const path = parent === undefined ? '/' : childPath(parent.path, name);
-    if (parent === undefined ? name !== '' : name === '') throw new SnapshotError(`bad node name at node ${i}`);
-    if (tree.getNode(path) !== undefined) throw new SnapshotError(`duplicate node ${path}`);
-    const childCount = r.int();
-    if (childCount < 0) throw new SnapshotError(`bad child count at ${path}`);
-    tree.insert(path, readNode(r, tree, acls));
-    indexQuota(tree, path);
-    if (parent !== undefined) parent.left--;
-    pending.push({ path, left: childCount });
-  }
-  if (count === 0 || pending.some((p) => p.left !== 0)) throw new SnapshotError('snapshot tree is incomplete');
-}
-
-function readNode(r: JuteReader, tree: DataTree, acls: ACL[][]): ZNode {
-  const data = ownData(r.bufferOrNull());
-  const index = r.int();
-  if (index === -1) acls.push(ACLs.read(r));
-  else if (index < 0 || index >= acls.length) throw new SnapshotError(`bad ACL index ${index}`);
-  const acl = tree.internAcl(acls[index === -1 ? acls.length - 1 : index]!);
-  const czxid = r.longNumber();
-  const mzxid = r.longNumber();
-  const ctime = r.longNumber();
-  const mtime = r.longNumber();
-  const version = r.int();
-  const storedCversion = r.int();
-  const aversion = r.int();
-  const owner = r.long();
-  const pzxid = r.longNumber();
-  return new ZNode(data, acl, czxid, mzxid, ctime, mtime, version, storedCversion, aversion, owner, pzxid);
-}
-
-function indexQuota(tree: DataTree, path: string): void {
-  if (basename(path) !== LIMIT_NODE) return;
-  const quotaPath = quotaPathOf(parentOf(path));
-  if (quotaPath !== null) tree.addQuotaPath(quotaPath);
 }

@@ -71,6 +71,35 @@ test('store: first start, appends, snapshot + roll, restart replays only what fo
   await closeStore(s2);
 });
 
+test('store: the snapshot is handed over while the log opens; a failure there closes the log and unlocks', async (t) => {
+  const dataDir = tempDir(t);
+  const disk = new NodeDisk();
+  const opts = { dataDir, preAllocSizeKb: 8 };
+  const s1 = await openStore(disk, opts);
+  await takeSnapshot(disk, s1, 0, [Buffer.from('tree@0')]);
+  for (let z = 1; z <= 5; z++) await s1.log.append(z, payload(z));
+  await closeStore(s1);
+
+  const seen: string[] = [];
+  const s2 = await openStore(disk, opts, async (snapshot) => {
+    seen.push(snapshot?.data.toString() ?? 'none');
+  });
+  assert.deepEqual(seen, ['tree@0']);
+  assert.deepEqual(s2.records.map((r) => r.zxid), [1, 2, 3, 4, 5]);
+  await closeStore(s2);
+
+  await assert.rejects(
+    openStore(disk, opts, async () => {
+      throw new Error('bad snapshot content');
+    }),
+    /bad snapshot content/,
+  );
+  // The lock was released and the log left as it was.
+  const s3 = await openStore(disk, opts);
+  assert.deepEqual(s3.records.map((r) => r.zxid), [1, 2, 3, 4, 5]);
+  await closeStore(s3);
+});
+
 test('store: logs without any valid snapshot refuse to start unless trusted', async () => {
   const disk = new MemoryDisk();
   const { log } = await TxnLog.open(disk, '/d/version-2', { preAllocSizeKb: 0 });

@@ -61,3 +61,40 @@ test('a snapshot captured while writes go on is exactly the tree at the capture 
   apply({ type: OpCode.create, path: '/after', data: null, acl: OPEN, ephemeral: false, parentCVersion: -1 });
   assert.equal(tree.capturedNode('/after'), tree.getNode('/after'));
 });
+
+test('paths deleted and created again, and nodes created and changed, during a capture do not leak into it', () => {
+  const tree = new DataTree();
+  const apply = applier(tree);
+  const rng = new Prng(21);
+  const create = (path: string, data: string): void =>
+    void apply({ type: OpCode.create, path, data: Buffer.from(data), acl: OPEN, ephemeral: false, parentCVersion: -1 });
+  for (let p = 0; p < 10; p++) {
+    create(`/p${p}`, 'parent');
+    for (let c = 0; c < 100; c++) create(`/p${p}/c${c}`, `v${c}`.padEnd(3000, '.')); // several chunks
+  }
+  const expected = Buffer.concat(serializeSnapshot(tree, new Map()));
+  const capture = captureSnapshot(tree, new Map());
+  const got: Buffer[] = [];
+  let round = 0;
+  const mutate = (): void => {
+    round++;
+    for (let i = 0; i < 300; i++) {
+      const path = `/p${rng.int(12)}/c${rng.int(120)}`;
+      const parent = path.substring(0, path.lastIndexOf('/'));
+      const pick = rng.int(4);
+      if (pick === 0) apply({ type: OpCode.delete, path });
+      else if (pick === 1 && tree.getNode(parent) === undefined) create(parent, `new parent ${round}`);
+      else if (pick === 1) create(path, `again ${round}`); // often a path deleted earlier
+      else if (pick === 2) apply({ type: OpCode.setData, path, data: Buffer.from(`r${round}`), version: round });
+      else create(`${path}/deeper`, `d${round}`);
+    }
+  };
+  mutate();
+  for (const chunk of capture.chunks) {
+    got.push(chunk);
+    mutate();
+  }
+  capture.release();
+  assert.ok(got.length >= 3);
+  assert.ok(Buffer.concat(got).equals(expected));
+});
