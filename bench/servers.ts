@@ -80,6 +80,21 @@ function writeCfg(dataDir: string, port: number): string {
   return path;
 }
 
+/** Servers still running, so an interrupted bench does not leave them behind. */
+const liveServers = new Set<ChildProcess>();
+let stopOnSignal = false;
+
+function killLiveServersOnSignal(): void {
+  if (stopOnSignal) return;
+  stopOnSignal = true;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      for (const child of liveServers) child.kill('SIGKILL');
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  }
+}
+
 export async function startServerProc(kind: ServerKind, opts: StartOptions = {}): Promise<ServerProc> {
   const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), `bench-${kind}-`));
@@ -115,6 +130,9 @@ export async function startServerProc(kind: ServerKind, opts: StartOptions = {})
   }
   const started = performance.now();
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  killLiveServersOnSignal();
+  liveServers.add(child);
+  child.once('exit', () => liveServers.delete(child));
   const log = createWriteStream(logPath, { flags: 'a' });
   child.stdout!.pipe(log, { end: false });
   child.stderr!.pipe(log, { end: false });
