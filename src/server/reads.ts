@@ -102,14 +102,14 @@ function getData<W>(ctx: ReadContext<W>, path: string, watch: boolean): { data: 
 function getChildren<W>(ctx: ReadContext<W>, path: string, watch: boolean): string[] {
   const node = requireReadable(ctx, path);
   if (watch) ctx.watches.addChildWatch(path, ctx.watcher);
-  return [...node.children];
+  return node.childNames();
 }
 
 /** The child list already in wire form (see DataTree.encodedChildren); the reply copies it. */
 function encodedChildren<W>(ctx: ReadContext<W>, path: string, watch: boolean): EncodedChildren {
   const node = requireReadable(ctx, path);
   if (watch) ctx.watches.addChildWatch(path, ctx.watcher);
-  return new EncodedChildren(ctx.tree.encodedChildren(node, (names) => encodeStringVector(names, names.size)));
+  return new EncodedChildren(ctx.tree.encodedChildren(node, (names) => encodeStringVector(names, names.length)));
 }
 
 /** A getChildren(2) reply's `children` vector, encoded. */

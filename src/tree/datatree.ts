@@ -129,11 +129,11 @@ export class DataTree {
    * `encode(children)` for `node`, cached until its children change when it has at least
    * CHILD_LIST_CACHE_MIN of them (smaller lists are cheaper to encode than to keep).
    */
-  encodedChildren(node: ZNode, encode: (children: ReadonlySet<string>) => Buffer): Buffer {
-    if (node.numChildren < CHILD_LIST_CACHE_MIN) return encode(node.children);
+  encodedChildren(node: ZNode, encode: (names: readonly string[]) => Buffer): Buffer {
+    if (node.numChildren < CHILD_LIST_CACHE_MIN) return encode(node.childNames());
     const cached = this.childLists.get(node);
     if (cached !== undefined) return cached;
-    const bytes = encode(node.children);
+    const bytes = encode(node.childNames());
     if (this.childListBytes + bytes.length > CHILD_LIST_CACHE_BYTES) this.dropChildLists();
     this.childLists.set(node, bytes);
     this.childListBytes += bytes.length;
@@ -154,7 +154,7 @@ export class DataTree {
 
   childrenOf(path: string): string[] {
     const node = this.nodes.get(path);
-    return node === undefined ? [] : [...node.children];
+    return node === undefined ? [] : node.childNames();
   }
 
   /** Number of znodes, root included. */
@@ -202,9 +202,9 @@ export class DataTree {
     const stack = [path];
     while (stack.length > 0) {
       const p = stack.pop()!;
-      for (const name of this.nodes.get(p)!.children) {
+      for (const child of this.nodes.get(p)!.childPaths) {
         count++;
-        stack.push(childPath(p, name));
+        stack.push(child);
       }
     }
     return count;
@@ -221,8 +221,8 @@ export class DataTree {
     while (stack.length > 0) {
       const p = stack.pop()!;
       yield p;
-      const kids = [...this.nodes.get(p)!.children];
-      for (let i = kids.length - 1; i >= 0; i--) stack.push(childPath(p, kids[i]!));
+      const kids = [...this.nodes.get(p)!.childPaths];
+      for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]!);
     }
   }
 
@@ -312,7 +312,7 @@ export class DataTree {
       parent.pzxid = zxid;
     }
     const stored = ownData(data);
-    this.attach(parent, basename(path), path, ZNode.created(stored, this.acls.intern(acl), owner, zxid, time));
+    this.attach(parent, path, ZNode.created(stored, this.acls.intern(acl), owner, zxid, time));
     this.afterCreateQuota(path, parentPath, stored);
     events.push({ type: EventType.NodeCreated, path }, { type: EventType.NodeChildrenChanged, path: parentPath });
     return Err.OK;
@@ -334,7 +334,7 @@ export class DataTree {
     this.touch(path);
     if (zxid > parent.pzxid) parent.pzxid = zxid;
     if (node === undefined) return Err.NONODE;
-    parent.removeChild(basename(path));
+    parent.removeChild(path);
     this.childrenChanged(parent);
     this.remove(path, node);
     this.afterDeleteQuota(path, parentPath, node);
@@ -395,20 +395,20 @@ export class DataTree {
   insert(path: string, node: ZNode): void {
     this.touch(path);
     if (path === '/') {
-      this.attach(null, '', path, node);
+      this.attach(null, path, node);
       return;
     }
     const parentPath = parentOf(path);
     const parent = this.nodes.get(parentPath);
     if (parent === undefined) throw new Error(`no parent for ${path}`);
     this.touch(parentPath);
-    this.attach(parent, basename(path), path, node);
+    this.attach(parent, path, node);
   }
 
-  /** Links `node` in at `path` as the child `name` of `parent` (null for the root) and indexes it. */
-  private attach(parent: ZNode | null, name: string, path: string, node: ZNode): void {
+  /** Links `node` in at `path` as a child of `parent` (null for the root) and indexes it. */
+  private attach(parent: ZNode | null, path: string, node: ZNode): void {
     if (parent !== null) {
-      parent.addChild(name);
+      parent.addChild(path);
       this.childrenChanged(parent);
     }
     this.nodes.set(path, node);
@@ -427,7 +427,7 @@ export class DataTree {
     const before = this.nodes.size;
     this.nodes.set(path, node);
     if (this.nodes.size === before) return false;
-    parent.addChild(name);
+    parent.addChild(path);
     this.childrenChanged(parent);
     this.dataSize += path.length + node.dataLength;
     if (node.ephemeralOwner !== 0n) this.indexOwner(path, node.ephemeralOwner, true);
@@ -541,7 +541,7 @@ export class DataTree {
         const n = this.nodes.get(p)!;
         count++;
         bytes += n.dataLength;
-        for (const name of n.children) stack.push(childPath(p, name));
+        for (const child of n.childPaths) stack.push(child);
       }
     }
     const usage = new StatsTrack();

@@ -30,6 +30,6 @@ function nodeDiff(x: ZNode, y: ZNode): string | null {
   if ((x.data === null) !== (y.data === null) || (x.data !== null && !x.data.equals(y.data!))) return 'data differs';
   if (!sameAclList(x.acl, y.acl)) return 'acl differs';
   if (x.numChildren !== y.numChildren) return `numChildren ${x.numChildren} != ${y.numChildren}`;
-  for (const name of x.children) if (!y.children.has(name)) return `child ${name} missing`;
+  for (const child of x.childPaths) if (!y.childPaths.has(child)) return `child ${child} missing`;
   return null;
 }

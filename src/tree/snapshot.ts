@@ -15,7 +15,6 @@
 import { JuteReader, JuteWriter } from '../jute/binary.js';
 import { ACLs, type ACL } from '../jute/records.js';
 import { assert } from '../lib/assert.js';
-import { childPath } from '../lib/paths.js';
 import { DataTree } from './datatree.js';
 import { NodeLoader, SnapshotError } from './snapshotload.js';
 import type { ZNode } from './znode.js';
@@ -80,43 +79,37 @@ export function captureSnapshot(tree: DataTree, sessions: ReadonlyMap<bigint, nu
 }
 
 /**
- * Preorder, children sorted. The walk keeps one frame per open node (its path, its sorted child
- * names, the next one to write) rather than a path per pending node, so a leaf costs its lookup
- * and its bytes only.
+ * Preorder, children sorted. The walk keeps one frame per open node (its sorted child paths,
+ * the next one to write) rather than a path per pending node, so a leaf costs its lookup and
+ * its bytes only. Child paths are the tree's own key strings: no path is built here.
  */
 function* writeNodes(tree: DataTree, out: ChunkWriter): Generator<Buffer> {
   const aclIndex = new Map<readonly ACL[], number>();
-  const paths: string[] = [];
-  const names: string[][] = [];
+  const frames: string[][] = [];
   const next: number[] = [];
   let depth = 0;
-  const pathOf = new FlatPaths();
   const root = tree.capturedNode('/')!;
-  const rootChildren = sortedChildren(root);
+  const rootChildren = sortedChildPaths(root);
   writeNode(out.w, '', rootChildren.length, root, aclIndex);
   if (rootChildren.length > 0) {
-    paths[0] = '/';
-    names[0] = rootChildren;
+    frames[0] = rootChildren;
     next[0] = 0;
     depth = 1;
   }
   while (depth > 0) {
     const d = depth - 1;
-    const siblings = names[d]!;
+    const siblings = frames[d]!;
     if (next[d] === siblings.length) {
       depth--;
       continue;
     }
-    const name = siblings[next[d]!++]!;
-    const path = pathOf.child(d, paths[d]!, name);
+    const path = siblings[next[d]!++]!;
     const node = tree.capturedNode(path)!;
-    const children = sortedChildren(node);
-    writeNode(out.w, name, children.length, node, aclIndex);
+    const children = sortedChildPaths(node);
+    writeNode(out.w, path.substring(path.lastIndexOf('/') + 1), children.length, node, aclIndex);
     if (children.length > 0) {
-      paths[depth] = path;
-      names[depth] = children;
+      frames[depth] = children;
       next[depth] = 0;
-      pathOf.open(depth);
       depth++;
     }
     const full = out.takeFull();
@@ -124,49 +117,11 @@ function* writeNodes(tree: DataTree, out: ChunkWriter): Generator<Buffer> {
   }
 }
 
-/**
- * Child paths as flat strings, written into a byte buffer after their parent's bytes: a
- * concatenation would be a rope that the tree's map lookup must first flatten (another copy).
- */
-class FlatPaths {
-  private bytes = Buffer.allocUnsafe(1024);
-  /** Byte length of the path of each open frame (-1: not ASCII); the root's frame, 0, has none. */
-  private readonly lengths: number[] = [0];
-  private lastLength = 0;
+const NO_PATHS: string[] = [];
 
-  child(depth: number, parentPath: string, name: string): string {
-    const at = this.lengths[depth]!;
-    this.lastLength = -1;
-    if (at < 0) return childPath(parentPath, name);
-    const end = at + 1 + name.length;
-    if (end > this.bytes.length) this.grow(end);
-    const bytes = this.bytes;
-    bytes[at] = 0x2f;
-    for (let i = 0; i < name.length; i++) {
-      const c = name.charCodeAt(i);
-      if (c >= 0x80) return childPath(parentPath, name);
-      bytes[at + 1 + i] = c;
-    }
-    this.lastLength = end;
-    return bytes.toString('latin1', 0, end);
-  }
-
-  /** The path child() returned last becomes the frame at `depth`. */
-  open(depth: number): void {
-    this.lengths[depth] = this.lastLength;
-  }
-
-  private grow(length: number): void {
-    const next = Buffer.allocUnsafe(Math.max(length, this.bytes.length * 2));
-    this.bytes.copy(next);
-    this.bytes = next;
-  }
-}
-
-const NO_NAMES: string[] = [];
-
-function sortedChildren(node: ZNode): string[] {
-  return node.numChildren === 0 ? NO_NAMES : [...node.children].sort();
+/** Siblings share their parent's prefix, so sorting their paths sorts their names. */
+function sortedChildPaths(node: ZNode): string[] {
+  return node.numChildren === 0 ? NO_PATHS : [...node.childPaths].sort();
 }
 
 function writeNode(w: JuteWriter, name: string, childCount: number, node: ZNode, aclIndex: Map<readonly ACL[], number>): void {

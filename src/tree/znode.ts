@@ -57,7 +57,16 @@ export function ownData(data: Buffer | null): StoredData {
 
 const NO_CHILDREN: ReadonlySet<string> = new Set();
 
+/** The last segment of a child path. */
+function nameOf(childPath: string): string {
+  return childPath.substring(childPath.lastIndexOf('/') + 1);
+}
+
 export class ZNode {
+  /**
+   * Full paths of the children, the very strings the tree's map uses as keys: a set of names
+   * would hold a second string per znode.
+   */
   private kids: Set<string> | null = null;
 
   constructor(
@@ -83,8 +92,16 @@ export class ZNode {
     return new ZNode(data, acl, zxid, zxid, time, time, 0, 0, 0, owner, zxid);
   }
 
-  get children(): ReadonlySet<string> {
+  /** The children's full paths, in insertion order. */
+  get childPaths(): ReadonlySet<string> {
     return this.kids ?? NO_CHILDREN;
+  }
+
+  /** The children's names (last path segments), in insertion order. */
+  childNames(): string[] {
+    const names: string[] = [];
+    if (this.kids !== null) for (const path of this.kids) names.push(nameOf(path));
+    return names;
   }
 
   get numChildren(): number {
@@ -112,12 +129,13 @@ export class ZNode {
     return copy;
   }
 
-  addChild(name: string): void {
-    (this.kids ??= new Set()).add(name);
+  /** `path`: the child's full path (pass the string the tree keys the child by). */
+  addChild(path: string): void {
+    (this.kids ??= new Set()).add(path);
   }
 
-  removeChild(name: string): boolean {
-    if (this.kids === null || !this.kids.delete(name)) return false;
+  removeChild(path: string): boolean {
+    if (this.kids === null || !this.kids.delete(path)) return false;
     if (this.kids.size === 0) this.kids = null;
     return true;
   }

@@ -82,8 +82,8 @@ test('equal trees give equal snapshots whatever the child insertion order', () =
   const b = build([txn(1, create('/x', 1)), txn(2, create('/y', 2))]);
   // Rebuild b's child set in the other order; the tree content is unchanged.
   const root = b.getNode('/')!;
-  for (const name of ['zookeeper', 'x', 'y']) root.removeChild(name);
-  for (const name of ['y', 'x', 'zookeeper']) root.addChild(name);
+  for (const path of ['/zookeeper', '/x', '/y']) root.removeChild(path);
+  for (const path of ['/y', '/x', '/zookeeper']) root.addChild(path);
   assert.deepEqual(b.childrenOf('/'), ['y', 'x', 'zookeeper']);
   assert.equal(treeDiff(a, b), null);
   assert.ok(concat(serializeSnapshot(a, new Map())).equals(concat(serializeSnapshot(b, new Map()))));

@@ -123,7 +123,7 @@ function assertSameIndexes(a: DataTree, b: DataTree): void {
   assert.equal(a.aclCacheSize(), b.aclCacheSize());
   assert.equal(a.nodeCount(), b.nodeCount());
   for (const path of a.paths()) {
-    assert.deepEqual([...a.getNode(path)!.children].sort(), [...b.getNode(path)!.children].sort(), path);
+    assert.deepEqual([...a.getNode(path)!.childPaths].sort(), [...b.getNode(path)!.childPaths].sort(), path);
     assert.deepEqual(a.getNode(path)!.stored, b.getNode(path)!.stored, path);
     assert.equal(a.quotaPrefixOf(path), b.quotaPrefixOf(path), path);
   }
