@@ -10,7 +10,7 @@ import { JuteReader } from '../jute/binary.js';
 import { ACLs, type ACL } from '../jute/records.js';
 import { childPath } from '../lib/paths.js';
 import type { DataTree } from './datatree.js';
-import { ZNode, ownData, type StoredData } from './znode.js';
+import { STRING_DATA_MAX, ZNode, ownData, type StoredData } from './znode.js';
 
 export class SnapshotError extends Error {
   override name = 'SnapshotError';
@@ -18,8 +18,6 @@ export class SnapshotError extends Error {
 
 /** Bytes of a node after its ACL: czxid, mzxid, ctime, mtime, 3 ints, ephemeralOwner, pzxid. */
 const NODE_TAIL_BYTES = 60;
-/** As in ownData: shorter values are stored as latin1 strings. */
-const STRING_DATA_MAX = 4096;
 const SLASH = 0x2f;
 const SLASH_IN_NAME = -2;
 const TWO_32 = 4294967296;
@@ -157,7 +155,7 @@ export class NodeLoader {
     );
   }
 
-  /** The node's data as the tree stores it (as ownData makes it). */
+  /** The node's data as the tree stores it: what ownData makes of it, without a view first. */
   private readData(): StoredData {
     const len = this.length('buffer');
     const at = this.take(len);

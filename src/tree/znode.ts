@@ -46,7 +46,7 @@ export const EMPTY_DATA = Buffer.alloc(0);
 export type StoredData = string | Buffer | null;
 
 /** Values from this size on are stored as Buffers (each with its own memory, outside the pool). */
-const STRING_DATA_MAX = 4096;
+export const STRING_DATA_MAX = 4096;
 
 /** A private copy of txn or snapshot data (they are views into larger frames). */
 export function ownData(data: Buffer | null): StoredData {
