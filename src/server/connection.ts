@@ -256,11 +256,7 @@ export class Connection implements ClientLink {
 
   sendEvent(type: number, path: string): void {
     if (this.phase !== 'established') return;
-    const w = this.output();
-    const at = w.beginFrame();
-    R.ReplyHeader.write(w, { xid: Xid.notification, zxid: -1, err: 0 });
-    R.WatcherEvent.write(w, { type, state: KeeperState.SyncConnected, path });
-    w.endFrame(at);
+    this.output().raw(eventFrame(type, path));
   }
 
   /**
@@ -341,6 +337,23 @@ export class Connection implements ClientLink {
   peer(): string {
     return `${this.remoteAddress}:${this.remotePort}`;
   }
+}
+
+/**
+ * The last watch event frame encoded. One change is delivered to every watcher in a row, so a
+ * fan-out to a thousand connections encodes the event once and copies it a thousand times.
+ */
+let lastEvent: { type: number; path: string; frame: Buffer } | null = null;
+
+function eventFrame(type: number, path: string): Buffer {
+  if (lastEvent !== null && lastEvent.type === type && lastEvent.path === path) return lastEvent.frame;
+  const w = new JuteWriter(64 + path.length * 3);
+  const at = w.beginFrame();
+  R.ReplyHeader.write(w, { xid: Xid.notification, zxid: -1, err: 0 });
+  R.WatcherEvent.write(w, { type, state: KeeperState.SyncConnected, path });
+  w.endFrame(at);
+  lastEvent = { type, path, frame: Buffer.from(w.bytes()) };
+  return lastEvent.frame;
 }
 
 /** Values from this size on are written to the socket without a copy. */

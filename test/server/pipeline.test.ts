@@ -355,3 +355,25 @@ test('large values leave without a copy and stay in order among small replies in
     await c.close();
   });
 });
+
+test('events fanned out to many connections each carry their own type and path', async () => {
+  await withServer({}, async (s) => {
+    const writer = await client(s);
+    await writer.send(create('/fan'));
+    await writer.send(create('/fan/a'));
+    const watchers = await Promise.all([1, 2, 3].map(() => client(s)));
+    for (const w of watchers) {
+      await w.send({ type: OpCode.getData, path: '/fan/a', watch: true });
+      await w.send({ type: OpCode.getChildren, path: '/fan', watch: true });
+    }
+    // One delete fires NodeDeleted on /fan/a and NodeChildrenChanged on /fan to every watcher.
+    await writer.send({ type: OpCode.delete, path: '/fan/a', version: -1 });
+    for (const w of watchers) {
+      const deleted = await w.waitForEvent((e) => e.path === '/fan/a');
+      const changed = await w.waitForEvent((e) => e.path === '/fan');
+      assert.equal(deleted.type, EventType.NodeDeleted);
+      assert.equal(changed.type, EventType.NodeChildrenChanged);
+    }
+    await Promise.all([writer, ...watchers].map((c) => c.close()));
+  });
+});
