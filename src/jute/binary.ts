@@ -136,11 +136,10 @@ export class JuteReader {
 
 export const EMPTY = Buffer.alloc(0);
 
-/** A vector<ustring> of `count` strings, as one Buffer of its own. */
-export function encodeStringVector(items: Iterable<string>, count: number): Buffer {
-  const w = new JuteWriter(16 + count * 16);
-  w.int(count);
-  for (const s of items) w.string(s);
+/** A vector<ustring>, as one Buffer of its own. */
+export function encodeStringVector(items: readonly string[]): Buffer {
+  const w = new JuteWriter(16 + items.length * 16);
+  w.stringVector(items);
   return Buffer.from(w.bytes());
 }
 

@@ -3,7 +3,7 @@
  * operations that need no txn. Permission checks and watch registration happen here.
  */
 import { checkAcl } from '../acl/index.js';
-import { encodeStringVector, JuteReader } from '../jute/binary.js';
+import { encodeStringVector } from '../jute/binary.js';
 import { AddWatchMode, Err, OpCode, Perm, WatcherType } from '../jute/constants.js';
 import type { ACL, Id, Stat } from '../jute/records.js';
 import type { MultiResult, Request, RequestOf } from '../jute/requests.js';
@@ -100,26 +100,25 @@ function getData<W>(ctx: ReadContext<W>, path: string, watch: boolean): { data: 
 }
 
 function getChildren<W>(ctx: ReadContext<W>, path: string, watch: boolean): string[] {
-  const node = requireReadable(ctx, path);
-  if (watch) ctx.watches.addChildWatch(path, ctx.watcher);
-  return node.childNames();
+  return childrenRead(ctx, path, watch).childNames();
 }
 
 /** The child list already in wire form (see DataTree.encodedChildren); the reply copies it. */
 function encodedChildren<W>(ctx: ReadContext<W>, path: string, watch: boolean): EncodedChildren {
+  const node = childrenRead(ctx, path, watch);
+  return new EncodedChildren(ctx.tree.encodedChildren(node, encodeStringVector));
+}
+
+/** The node whose children are read, after the READ check, with the child watch left if asked. */
+function childrenRead<W>(ctx: ReadContext<W>, path: string, watch: boolean) {
   const node = requireReadable(ctx, path);
   if (watch) ctx.watches.addChildWatch(path, ctx.watcher);
-  return new EncodedChildren(ctx.tree.encodedChildren(node, (names) => encodeStringVector(names, names.length)));
+  return node;
 }
 
 /** A getChildren(2) reply's `children` vector, encoded. */
 export class EncodedChildren {
   constructor(readonly bytes: Buffer) {}
-
-  /** The names, for callers that want them rather than bytes. */
-  names(): string[] {
-    return new JuteReader(this.bytes).stringVector();
-  }
 }
 
 function statOf<W>(ctx: ReadContext<W>, path: string): Stat {
