@@ -1,14 +1,13 @@
 /**
- * The coffee shop of seed 002, with the TypeScript client: 3 baristas join /barista_group
- * (ephemeral nodes) and each serves its own order queue /orders/<name>; 6 customers pick a
- * barista, place a sequential order and wait, with a timeout, for a watch to say it was served.
+ * A coffee shop on plain client calls: 3 baristas join /barista_group (ephemeral nodes) and each
+ * serves its own order queue /orders/<name>; 6 customers pick a barista, place a sequential order
+ * and wait, with a timeout, for a watch to say it was served.
  *
  *   ZK_CONNECT=127.0.0.1:2181 node dist/examples/coffee-shop.js
  */
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, NodeExistsError, type ZooKeeperClient } from '../src/index.js';
-import { PersistentNode } from '../src/recipes/index.js';
+import { connect, NodeExistsError, PersistentNode, type ZooKeeperClient } from 'paddock';
 
 const SERVERS = process.env.ZK_CONNECT ?? '127.0.0.1:2181';
 const SESSION_TIMEOUT_MS = 10_000;
@@ -28,7 +27,7 @@ async function barista(n: number, closing: AbortSignal): Promise<void> {
   await ensure(zk, queue); // the queue exists before anyone can see us in the group
   await using _member = new PersistentNode(zk, `/barista_group/${name}`, '0'); // ephemeral, re-created after session loss
   await _member.start();
-  console.log(`Barista ${name} is ready to serve at philz coffee`);
+  console.log(`Barista ${name} is ready to serve`);
   while (!closing.aborted) {
     const { children, changed } = await zk.getChildrenAndWatch(queue);
     if (children.length === 0) {

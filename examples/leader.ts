@@ -4,8 +4,7 @@
  *
  *   ZK_CONNECT=127.0.0.1:2181 node dist/examples/leader.js
  */
-import { connect } from '../src/index.js';
-import { LeaderLatch, LeaderSelector } from '../src/recipes/index.js';
+import { connect, LeaderLatch, LeaderSelector } from 'paddock';
 
 const SERVERS = process.env.ZK_CONNECT ?? '127.0.0.1:2181';
 const path = `/examples-leader-${process.pid}`;

@@ -4,8 +4,7 @@
  *
  *   ZK_CONNECT=127.0.0.1:2181 node dist/examples/locks.js
  */
-import { connect } from '../src/index.js';
-import { Mutex, Semaphore } from '../src/recipes/index.js';
+import { connect, Mutex, Semaphore } from 'paddock';
 
 const SERVERS = process.env.ZK_CONNECT ?? '127.0.0.1:2181';
 const base = `/examples-locks-${process.pid}`;

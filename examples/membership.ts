@@ -4,8 +4,7 @@
  *
  *   ZK_CONNECT=127.0.0.1:2181 node dist/examples/membership.js
  */
-import { connect, type ZooKeeperClient } from '../src/index.js';
-import { PartitionConsumer, ServiceDiscovery, TreeCache } from '../src/recipes/index.js';
+import { connect, PartitionConsumer, ServiceDiscovery, TreeCache, type ZooKeeperClient } from 'paddock';
 
 const SERVERS = process.env.ZK_CONNECT ?? '127.0.0.1:2181';
 const path = `/examples-membership-${process.pid}`;

@@ -4,8 +4,7 @@
  *
  *   ZK_CONNECT=127.0.0.1:2181 node dist/examples/queue.js
  */
-import { connect } from '../src/index.js';
-import { DistributedQueue, SharedCounter } from '../src/recipes/index.js';
+import { connect, DistributedQueue, SharedCounter } from 'paddock';
 
 const SERVERS = process.env.ZK_CONNECT ?? '127.0.0.1:2181';
 const path = `/examples-queue-${process.pid}`;
