@@ -27,6 +27,51 @@ function head(node: ts.Node): string {
   return text.replace(/^export (declare )?/, '').replace(/[;{]\s*$/, '').trim();
 }
 
+/**
+ * The info string of every declaration block: `ts` for highlighting, `signature` so that the docs
+ * test (test/docs/) knows these are declaration summaries, not programs; this file's staleness
+ * test is what keeps them true.
+ */
+const FENCE = '```ts signature';
+
+/** A member's name as written, or 'constructor'. */
+function memberName(m: ts.ClassElement | ts.TypeElement): string {
+  return m.name ? m.name.getText() : 'constructor';
+}
+
+/**
+ * One list line per public member of `decl`, skipping names in `seen` (overridden in a subclass
+ * already listed), then adding this declaration's names to `seen`.
+ */
+function memberLines(checker: ts.TypeChecker, decl: ts.ClassDeclaration | ts.InterfaceDeclaration, seen: Set<string>, note: string): string[] {
+  const lines: string[] = [];
+  const own = new Set<string>();
+  for (const m of decl.members as ts.NodeArray<ts.ClassElement | ts.TypeElement>) {
+    const mods = ts.canHaveModifiers(m) ? ts.getModifiers(m) ?? [] : [];
+    if (mods.some((x) => x.kind === ts.SyntaxKind.PrivateKeyword || x.kind === ts.SyntaxKind.ProtectedKeyword)) continue;
+    if (!m.name && !ts.isConstructorDeclaration(m)) continue;
+    if (m.name && ts.isPrivateIdentifier(m.name)) continue;
+    own.add(memberName(m));
+    if (seen.has(memberName(m))) continue;
+    const text = head(m);
+    const d = doc(checker, m.name ? checker.getSymbolAtLocation(m.name) : undefined);
+    lines.push(`- \`${text}\`${note}${d ? ` — ${d}` : ''}`);
+  }
+  for (const name of own) seen.add(name);
+  return lines;
+}
+
+/** The class `decl` extends, when the package does not export it; undefined otherwise. */
+function unexportedBase(checker: ts.TypeChecker, decl: ts.ClassDeclaration | ts.InterfaceDeclaration, exported: Set<ts.Symbol>): ts.ClassDeclaration | undefined {
+  if (!ts.isClassDeclaration(decl)) return undefined;
+  const clause = decl.heritageClauses?.find((h) => h.token === ts.SyntaxKind.ExtendsKeyword);
+  const expression = clause?.types[0]?.expression;
+  let symbol = expression ? checker.getSymbolAtLocation(expression) : undefined;
+  if (symbol && symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
+  if (!symbol || exported.has(symbol)) return undefined;
+  return symbol.declarations?.find(ts.isClassDeclaration);
+}
+
 export function generate(): string {
   const entry = join(root, 'src', 'index.ts');
   const program = ts.createProgram([entry], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, strict: true });
@@ -36,6 +81,7 @@ export function generate(): string {
   const moduleSymbol = checker.getSymbolAtLocation(source);
   if (!moduleSymbol) throw new Error('no module symbol');
   const exports = checker.getExportsOfModule(moduleSymbol).sort((a, b) => a.name.localeCompare(b.name));
+  const exported = new Set(exports.map((e) => (e.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(e) : e)));
   const sections: Record<string, string[]> = {};
   for (const exp of exports) {
     const symbol = exp.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exp) : exp;
@@ -49,23 +95,20 @@ export function generate(): string {
     const summary = doc(checker, symbol);
     if (summary) lines.push(summary, '');
     if (ts.isClassDeclaration(decl) || ts.isInterfaceDeclaration(decl)) {
-      lines.push('```ts', head(decl).replace(/ implements .*/, ''), '```');
-      const members: string[] = [];
-      for (const m of decl.members as ts.NodeArray<ts.ClassElement | ts.TypeElement>) {
-        const mods = ts.canHaveModifiers(m) ? ts.getModifiers(m) ?? [] : [];
-        if (mods.some((x) => x.kind === ts.SyntaxKind.PrivateKeyword || x.kind === ts.SyntaxKind.ProtectedKeyword)) continue;
-        if (!m.name && !ts.isConstructorDeclaration(m)) continue;
-        if (m.name && ts.isPrivateIdentifier(m.name)) continue;
-        const text = head(m);
-        const d = doc(checker, m.name ? checker.getSymbolAtLocation(m.name) : undefined);
-        members.push(`- \`${text}\`${d ? ` — ${d}` : ''}`);
+      lines.push(FENCE, head(decl).replace(/ implements .*/, ''), '```');
+      const seen = new Set<string>();
+      const members = memberLines(checker, decl, seen, '');
+      // Members a class inherits from a base the package does not export are part of its API
+      // (DistributedQueue.take() comes from SequentialQueue): list them too.
+      for (let base = unexportedBase(checker, decl, exported); base; base = unexportedBase(checker, base, exported)) {
+        members.push(...memberLines(checker, base, seen, ` (inherited from \`${base.name?.text ?? 'base'}\`)`));
       }
       if (members.length) lines.push('', ...members);
     } else if (ts.isVariableDeclaration(decl)) {
       const type = checker.typeToString(checker.getTypeOfSymbolAtLocation(symbol, decl), undefined, ts.TypeFormatFlags.NoTruncation);
-      lines.push('```ts', `const ${exp.name}: ${type}`, '```');
+      lines.push(FENCE, `const ${exp.name}: ${type}`, '```');
     } else {
-      lines.push('```ts', head(decl), '```');
+      lines.push(FENCE, head(decl), '```');
     }
     (sections[area] ??= []).push(lines.join('\n'));
   }
