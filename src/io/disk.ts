@@ -41,7 +41,8 @@ export interface DiskFile {
 }
 
 export interface Disk {
-  open(path: string, mode: OpenMode): Promise<DiskFile>;
+  /** `permissions` (default 0o644, before the umask) apply when the file is created. */
+  open(path: string, mode: OpenMode, permissions?: number): Promise<DiskFile>;
   readFile(path: string): Promise<Buffer>;
   /** Names (not paths) in a directory; rejects with ENOENT when it does not exist. */
   list(dir: string): Promise<string[]>;
@@ -150,8 +151,8 @@ class NodeFile implements DiskFile {
 
 /** The real file system. */
 export class NodeDisk implements Disk {
-  async open(path: string, mode: OpenMode): Promise<DiskFile> {
-    return new NodeFile(path, await fs.open(path, openFlags[mode], 0o644));
+  async open(path: string, mode: OpenMode, permissions = 0o644): Promise<DiskFile> {
+    return new NodeFile(path, await fs.open(path, openFlags[mode], permissions));
   }
 
   readFile(path: string): Promise<Buffer> {

@@ -1,13 +1,15 @@
 /**
  * Jute binary archive: big-endian ints and longs, 1-byte booleans, length-prefixed buffers and
- * UTF-8 strings where -1 means null. Readers throw JuteError on anything malformed.
+ * UTF-8 strings where -1 means null. Readers throw JuteError on anything malformed, except
+ * invalid UTF-8, which decodes to U+FFFD as Java's `new String(bytes, UTF_8)` does: ZooKeeper then
+ * answers such a path with NONODE or BADARGUMENTS (U+FFFD is not a valid path character).
  */
 export class JuteError extends RangeError {
   override name = 'JuteError';
 }
 
 const TWO_32 = 4294967296;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 const ASCII_FAST_PATH_MAX = 64;
 
 function isAscii(buf: Buffer, start: number, end: number): boolean {
@@ -103,12 +105,7 @@ export class JuteReader {
       this.offset += len;
       return ascii;
     }
-    let v: string;
-    try {
-      v = utf8.decode(this.buf.subarray(this.offset, this.offset + len));
-    } catch {
-      throw new JuteError(`invalid UTF-8 in string at offset ${this.offset}`);
-    }
+    const v = utf8.decode(this.buf.subarray(this.offset, this.offset + len));
     this.offset += len;
     return v;
   }

@@ -69,7 +69,8 @@ export interface WriteContext {
   authIds: readonly Id[];
 }
 
-const SPECIAL_PATHS = new Set(['/zookeeper', '/zookeeper/quota', '/zookeeper/config']);
+/** ZooKeeper's DataTree.isSpecialPath: deleting one of these is BADARGUMENTS, before any other check. */
+const SPECIAL_PATHS = new Set(['/', '/zookeeper', '/zookeeper/quota', '/zookeeper/config']);
 
 export class Prep {
   private readonly pending = new Map<string, ChangeRecord>();

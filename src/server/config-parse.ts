@@ -425,6 +425,13 @@ export function parseZooCfg(text: string, opts: ZooCfgOptions): ParsedZooCfg {
         cfg.skipACL = parseYesNo(key, value);
         if (cfg.skipACL) warnings.push(`${key}=yes: ACLs are not checked`);
         continue;
+      case 'paddock.sessionPasswords':
+        if (value !== 'secret' && value !== 'zookeeper') {
+          throw new ConfigError(`invalid ${key} '${value}': must be secret or zookeeper`);
+        }
+        cfg.sessionPasswords = value;
+        if (value === 'zookeeper') warnings.push(`${key}=zookeeper: anyone who knows a session id can compute its password`);
+        continue;
       case 'enforceQuota':
       case 'zookeeper.enforceQuota':
         cfg.enforceQuota = parseTrueFalse(key, value);

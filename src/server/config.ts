@@ -60,6 +60,11 @@ export interface ServerConfig {
   /** `super:<base64 sha1>` from zookeeper.DigestAuthenticationProvider.superDigest, or null. */
   superDigest: string | null;
   skipACL: boolean;
+  /**
+   * paddock.sessionPasswords: 'secret' derives session passwords from the data directory's secret;
+   * 'zookeeper' uses ZooKeeper's public formula, only for ensembles shared with ZooKeeper servers.
+   */
+  sessionPasswords: 'secret' | 'zookeeper';
   enforceQuota: boolean;
   snapCount: number;
   preAllocSizeKb: number;
@@ -129,6 +134,7 @@ export function defaultConfig(): ServerConfig {
     juteMaxBuffer: 0xfffff,
     superDigest: null,
     skipACL: false,
+    sessionPasswords: 'secret',
     enforceQuota: false,
     snapCount: 100000,
     preAllocSizeKb: 65536,

@@ -204,7 +204,7 @@ export class Connection implements ClientLink {
 
   /** Auth is answered at once, out of order, as ZooKeeper does; a failure closes the connection. */
   private handleAuth(xid: number, req: Extract<Request, { type: typeof OpCode.auth }>): void {
-    const ids = authenticate(req.scheme, req.auth, this.host.server.config.superDigest);
+    const ids = authenticate(req.scheme, req.auth, this.host.server.config.superDigest, this.remoteAddress);
     if (ids === null) {
       this.host.logger.warn(`authentication failed for scheme ${req.scheme} from ${this.peer()}`);
       this.sendReply(xid, 0, Err.AUTHFAILED, OpCode.auth, null);

@@ -3,6 +3,7 @@
  * replays the txn log after it, and then serves as the pipeline's commit log (append with
  * group-committed fsync) and snapshot taker.
  */
+import { randomBytes } from 'node:crypto';
 import { NodeDisk, type Disk } from '../io/disk.js';
 import { decodeTxn } from '../jute/txn.js';
 import { OpCode } from '../jute/constants.js';
@@ -13,11 +14,15 @@ import { captureSnapshot, serializeSnapshot, SnapshotLoader, type Snapshot } fro
 import type { CommitLog } from './commitlog.js';
 import type { ServerConfig } from './config.js';
 import { hex, type Logger } from './logger.js';
+import type { SessionSecret } from '../sessions/password.js';
+import { loadOrCreateSessionSecret } from './session-secret.js';
 
 export interface Database {
   tree: DataTree;
   /** Sessions alive at the last txn: id -> timeout ms. They expire unless their clients return. */
   sessions: Map<bigint, number>;
+  /** The secret session passwords derive from, kept in the data directory. */
+  sessionSecret: SessionSecret;
   commitLog: DurableCommitLog;
 }
 
@@ -32,8 +37,22 @@ export async function openDatabase(config: ServerConfig, logger: Logger, disk: D
   if (store.snapshot) logger.info(`loaded snapshot ${store.snapshot.path} at zxid ${hex(store.snapshot.zxid)}: ${tree.size} znodes, ${sessions.size} sessions`);
   else await takeSnapshot(disk, store, 0, serializeSnapshot(tree, sessions));
   replay(store, tree, sessions, logger);
+  const sessionSecret = await openSessionSecret(disk, config, sessions, logger).catch(async (err: unknown) => {
+    await closeStore(store).catch(() => undefined);
+    throw err;
+  });
   const commitLog = new DurableCommitLog(disk, store, config, logger);
-  return { tree, sessions, commitLog };
+  return { tree, sessions, sessionSecret, commitLog };
+}
+
+async function openSessionSecret(disk: Disk, config: ServerConfig, sessions: Map<bigint, number>, logger: Logger): Promise<SessionSecret> {
+  const loaded = await loadOrCreateSessionSecret(disk, config.dataDir, sessions.keys(), (n) => randomBytes(n));
+  if (loaded.created) {
+    logger.info(`created the session secret ${loaded.path}`);
+    const kept = loaded.secret.zookeeperFormulaIds.size;
+    if (kept > 0) logger.info(`${kept} sessions from before the secret keep their ZooKeeper-formula passwords until they end`);
+  }
+  return loaded.secret;
 }
 
 /**

@@ -82,13 +82,20 @@ function serverStats(ctx: FourLetterContext, withClients: boolean): string {
     `Latency min/avg/max: ${s.stats.minLatency()}/${s.stats.avgLatencyMs().toFixed(4)}/${s.stats.maxLatencyMs}`,
     `Received: ${s.stats.packetsReceived}`,
     `Sent: ${s.stats.packetsSent}`,
-    `Connections: ${s.connectionCount()}`,
+    // ZooKeeper counts every open connection, the one asking included, as the list above shows.
+    `Connections: ${countOf(ctx.connections())}`,
     `Outstanding: ${s.outstandingRequests()}`,
     `Zxid: ${hex(s.lastZxid())}`,
     'Mode: standalone',
     `Node count: ${s.tree.nodeCount()}`,
   );
   return lines.join('\n') + '\n';
+}
+
+function countOf(items: Iterable<unknown>): number {
+  let n = 0;
+  for (const _ of items) n++;
+  return n;
 }
 
 function connectionLine(c: Connection, detailed: boolean): string {
@@ -139,7 +146,7 @@ function mntr(ctx: FourLetterContext): string {
     ['min_latency', s.stats.minLatency()],
     ['packets_received', s.stats.packetsReceived],
     ['packets_sent', s.stats.packetsSent],
-    ['num_alive_connections', s.connectionCount()],
+    ['num_alive_connections', countOf(ctx.connections())],
     ['outstanding_requests', s.outstandingRequests()],
     ['server_state', 'standalone'],
     ['znode_count', s.tree.nodeCount()],

@@ -2,6 +2,7 @@
  * The network edge of a standalone server: listens, enforces connection limits, runs the tick
  * timer, and wires sockets to the ZkServer pipeline.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { ipAuthId } from '../acl/index.js';
 import { MemoryCommitLog, type CommitLog } from './commitlog.js';
@@ -11,6 +12,7 @@ import { answerFourLetterWord } from './fourletter.js';
 import { createLogger, hex, type Logger } from './logger.js';
 import { ZkServer } from './zkserver.js';
 import { openDatabase } from './database.js';
+import { newSessionSecret } from '../sessions/secret.js';
 import type { Disk } from '../io/disk.js';
 
 export interface PaddockServer {
@@ -62,13 +64,17 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, options
 
 async function createZkServer(config: ServerConfig, logger: Logger, options: StartOptions): Promise<ZkServer> {
   const now = turnClock();
+  const random = (byteCount: number): Buffer => randomBytes(byteCount);
   if (options.commitLog || options.inMemory) {
     const log = options.commitLog ?? new MemoryCommitLog();
-    return new ZkServer(config, { now, log, logger });
+    // Nothing outlives the process, so neither need its secret.
+    const sessionSecret = newSessionSecret(random, []);
+    return new ZkServer(config, { now, log, logger, randomBytes: random, sessionSecret });
   }
   const db = await openDatabase(config, logger, options.disk);
   const afterApply = (zk: ZkServer): void => db.commitLog.maybeSnapshot(zk.tree, () => zk.sessionTimeouts());
-  return new ZkServer(config, { now, log: db.commitLog, logger, afterApply }, db.tree, db.sessions);
+  const deps = { now, log: db.commitLog, logger, afterApply, randomBytes: random, sessionSecret: db.sessionSecret };
+  return new ZkServer(config, deps, db.tree, db.sessions);
 }
 
 /**

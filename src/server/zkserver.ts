@@ -11,8 +11,8 @@ import { encodeTxn, type Txn, type TxnBody } from '../jute/txn.js';
 import { assert } from '../lib/assert.js';
 import { normalizeMultiOps } from '../prep/multi.js';
 import { Prep } from '../prep/prep.js';
-import { sessionPassword } from '../sessions/password.js';
-import { SessionTracker } from '../sessions/tracker.js';
+import { SessionPasswords, type SessionSecret } from '../sessions/password.js';
+import { SessionTracker, type RandomBytes } from '../sessions/tracker.js';
 import { DataTree, type ApplyResult } from '../tree/index.js';
 import { WatchRegistry } from '../watches/index.js';
 import type { CommitLog } from './commitlog.js';
@@ -74,6 +74,10 @@ export interface ZkServerDeps {
   logger: Logger;
   /** Runs after each txn is applied (the durable log takes snapshots here). */
   afterApply?: (server: ZkServer) => void;
+  /** Crypto randomness at the edge: new session ids are drawn from it. */
+  randomBytes: RandomBytes;
+  /** The data directory's secret, which session passwords derive from. */
+  sessionSecret: SessionSecret;
 }
 
 
@@ -84,6 +88,7 @@ export class ZkServer {
   readonly sessions: SessionTracker;
   readonly stats = new ServerStats();
   private readonly prep: Prep;
+  private readonly passwords: SessionPasswords;
   private nextZxid: number;
   private readonly commitQueue: CommitEntry[] = [];
   private readonly owners = new Map<bigint, ClientLink>();
@@ -102,7 +107,8 @@ export class ZkServer {
   ) {
     this.tree = tree;
     this.nextZxid = tree.lastProcessedZxid + 1;
-    this.sessions = new SessionTracker(config.tickTime, config.serverId, deps.now());
+    this.sessions = new SessionTracker(config.tickTime, config.serverId, deps.randomBytes);
+    this.passwords = new SessionPasswords(config.sessionPasswords, deps.sessionSecret);
     // Restored sessions get a full timeout to come back, then expire as in ZooKeeper.
     for (const [id, timeout] of restoredSessions) this.sessions.add(id, timeout, deps.now());
     this.prep = new Prep(this.tree, {
@@ -159,10 +165,11 @@ export class ZkServer {
 
   private createSession(link: ClientLink, timeOut: number): void {
     if (this.refuseWrite(link)) return;
-    const sessionId = this.sessions.allocateId();
+    const sessionId = this.sessions.allocateId((id) => this.passwords.isReserved(id));
     const txn = this.prep.prepareCreateSession(sessionId, timeOut, this.nextZxid++, this.deps.now());
     this.submitTxn(txn, (applied) => {
       if (applied.result === null) {
+        this.sessions.release(sessionId);
         link.close('the txn log refused the session');
         return;
       }
@@ -170,13 +177,17 @@ export class ZkServer {
       if (!this.links.has(link)) return; // the client left before its session was made
       this.bindSession(link, sessionId);
       this.deps.logger.info(`session ${hex(sessionId)} created for ${link.remoteAddress} with timeout ${timeOut} ms`);
-      link.sendConnectResponse(timeOut, sessionId, sessionPassword(sessionId));
+      link.sendConnectResponse(timeOut, sessionId, this.passwords.passwordFor(sessionId));
     });
   }
 
+  /**
+   * A client returning to its session. A wrong password gets ZooKeeper's "session expired" reply
+   * and touches nothing: the session, its current connection, ephemerals and watches stay.
+   */
   private reopenSession(link: ClientLink, req: ConnectRequest, timeOut: number): void {
     const session = this.sessions.get(req.sessionId);
-    const passwordOk = req.passwd !== null && sessionPassword(req.sessionId).equals(req.passwd);
+    const passwordOk = this.passwords.matches(req.sessionId, req.passwd);
     if (!session || session.closing || !passwordOk) {
       const why = !passwordOk && session ? 'bad password' : 'expired';
       this.deps.logger.info(`refusing to reopen session ${hex(req.sessionId)} for ${link.remoteAddress}: ${why}`);
@@ -190,7 +201,7 @@ export class ZkServer {
     if (previous && previous !== link) previous.close('session moved to another connection');
     this.bindSession(link, req.sessionId);
     this.deps.logger.info(`session ${hex(req.sessionId)} reopened by ${link.remoteAddress}`);
-    link.sendConnectResponse(timeOut, req.sessionId, sessionPassword(req.sessionId));
+    link.sendConnectResponse(timeOut, req.sessionId, this.passwords.passwordFor(req.sessionId));
   }
 
   private bindSession(link: ClientLink, sessionId: bigint): void {

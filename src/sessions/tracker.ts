@@ -13,27 +13,57 @@ export interface Session {
   closing: boolean;
 }
 
+/** Random bytes from the server's edge (crypto randomness there, a seeded generator in simulations). */
+export type RandomBytes = (byteCount: number) => Uint8Array;
+
+/** Attempts before giving up on a fresh id; failing 64 draws of 56 bits means the source is broken. */
+const MAX_ID_ATTEMPTS = 64;
+const CONTAINER_MARKER = -(1n << 63n);
+
 export class SessionTracker {
   private readonly sessions = new Map<bigint, Session>();
   private readonly buckets = new Map<number, Set<bigint>>();
-  private nextId: bigint;
+  /** Ids handed out whose session is not yet added (its createSession txn is in flight). */
+  private readonly allocated = new Set<bigint>();
+  private readonly serverBits: bigint;
 
   constructor(
     private readonly tickTimeMs: number,
     serverId: number,
-    startMs: number,
+    private readonly randomBytes: RandomBytes,
   ) {
     assert(tickTimeMs > 0, 'tickTime must be positive');
-    this.nextId = initialSessionId(serverId, startMs);
+    this.serverBits = BigInt(serverId & 0xff) << 56n;
   }
 
-  /** A fresh id: server id in the top byte, start time in the next five, a counter below. */
-  allocateId(): bigint {
-    let id = this.nextId;
-    this.nextId = BigInt.asIntN(64, this.nextId + 1n);
-    // Long.MIN_VALUE is the container marker and 0 means "new session".
-    if (id === -(1n << 63n) || id === 0n) id = this.allocateId();
-    return id;
+  /**
+   * A fresh id: the server id in the top byte, as ZooKeeper lays ids out, and 56 random bits
+   * below, so ids cannot be guessed from one another. Never a live, restored or in-flight
+   * session's id, nor one `isReserved` refuses. Release it if the session is never added.
+   */
+  allocateId(isReserved: (id: bigint) => boolean = () => false): bigint {
+    for (let attempt = 0; attempt < MAX_ID_ATTEMPTS; attempt++) {
+      const id = BigInt.asIntN(64, this.serverBits | this.randomLow56());
+      // Long.MIN_VALUE is the container marker and 0 means "new session".
+      if (id === 0n || id === CONTAINER_MARKER) continue;
+      if (this.sessions.has(id) || this.allocated.has(id) || isReserved(id)) continue;
+      this.allocated.add(id);
+      return id;
+    }
+    throw new Error(`no free session id in ${MAX_ID_ATTEMPTS} random draws: the random source is broken`);
+  }
+
+  /** Forgets an allocated id whose session was never created. */
+  release(id: bigint): void {
+    this.allocated.delete(id);
+  }
+
+  private randomLow56(): bigint {
+    const bytes = this.randomBytes(7);
+    assert(bytes.length === 7, 'random source must give the bytes asked for');
+    let low = 0n;
+    for (const b of bytes) low = (low << 8n) | BigInt(b);
+    return low;
   }
 
   private roundToTick(ms: number): number {
@@ -41,6 +71,7 @@ export class SessionTracker {
   }
 
   add(id: bigint, timeoutMs: number, nowMs: number): Session {
+    this.allocated.delete(id);
     const existing = this.sessions.get(id);
     if (existing) {
       existing.timeoutMs = timeoutMs;
@@ -115,10 +146,4 @@ export class SessionTracker {
   all(): IterableIterator<Session> {
     return this.sessions.values();
   }
-}
-
-function initialSessionId(serverId: number, startMs: number): bigint {
-  const elapsed = BigInt(Math.floor(startMs));
-  const timeBits = BigInt.asUintN(64, elapsed << 24n) >> 8n;
-  return BigInt.asIntN(64, timeBits | (BigInt(serverId & 0xff) << 56n));
 }

@@ -68,6 +68,8 @@ const AUTHS: { weight: number; scheme: string; auth: string }[] = [
   { weight: 1, scheme: 'digest', auth: 'alice:wrong' },
   // An unknown scheme: AUTHFAILED and the server closes the connection.
   { weight: 1, scheme: 'nosuchscheme', auth: 'x' },
+  // ZooKeeper ignores the bytes and adds the client's own address (which it already has).
+  { weight: 1, scheme: 'ip', auth: '10.1.2.3' },
 ];
 
 function weighted<T extends { weight: number }>(rng: Prng, items: readonly T[]): T {
@@ -122,6 +124,8 @@ export function generate(seed: number, options: GeneratorOptions): Sequence {
     if (x < 0.25) return `${prefix}/${rng.pick(seqNames)}${rng.pick(seqSuffixes)}`;
     return `${prefix}/${rng.pick(names)}`;
   };
+  /** A delete's path: now and then the root, which ZooKeeper refuses as a special path (BADARGUMENTS). */
+  const deletePath = (): string => (rng.bool(0.03) ? '/' : somePath());
   /** A create path: sometimes a sequential base, which may end in '/'. */
   const createPath = (sequential: boolean): string => {
     if (sequential && rng.bool(0.8)) return rng.bool(0.1) ? `${prefix}/a/` : `${prefix}/${rng.pick(seqNames)}`;
@@ -176,7 +180,7 @@ export function generate(seed: number, options: GeneratorOptions): Sequence {
   const writeInMulti = (): Request => {
     const x = rng.next();
     if (x < 0.4) return createReq();
-    if (x < 0.6) return { type: OpCode.delete, path: somePath(), version: version() };
+    if (x < 0.6) return { type: OpCode.delete, path: deletePath(), version: version() };
     if (x < 0.8) return { type: OpCode.setData, path: somePath(), data: data(), version: version() };
     return { type: OpCode.check, path: somePath(), version: version() };
   };
@@ -223,7 +227,7 @@ export function generate(seed: number, options: GeneratorOptions): Sequence {
         return { req, barrier: !natural };
       }
       case 'delete':
-        return { req: { type: OpCode.delete, path: somePath(), version: version() } };
+        return { req: { type: OpCode.delete, path: deletePath(), version: version() } };
       case 'setData':
         return { req: { type: OpCode.setData, path: somePath(), data: data(), version: version() } };
       case 'exists':

@@ -28,10 +28,15 @@ test('longs held as numbers cover negative values and 53 bits', () => {
   }
 });
 
-test('readers reject truncation, bad lengths, invalid UTF-8 and vector counts beyond the bytes', () => {
+test('readers reject truncation, bad lengths and vector counts beyond the bytes', () => {
   assert.throws(() => new JuteReader(Buffer.from([0, 0])).int(), JuteError);
   assert.throws(() => new JuteReader(Buffer.from([0xff, 0xff, 0xff, 0xfe])).bufferOrNull(), JuteError);
-  assert.throws(() => new JuteReader(Buffer.from([0, 0, 0, 2, 0xc3, 0x28])).string(), JuteError);
   assert.throws(() => new JuteReader(Buffer.from([0x00, 0x10, 0, 0]), 0, 4, 1 << 30).vector((r) => r.int(), 4), JuteError);
   assert.throws(() => new JuteReader(Buffer.from([0x7f, 0xff, 0xff, 0xff]), 0, 4, 1024).bufferOrNull(), /exceeds limit/);
+});
+
+test('invalid UTF-8 decodes to U+FFFD as Java does, and a BOM is kept', () => {
+  assert.equal(new JuteReader(Buffer.from([0, 0, 0, 2, 0xc3, 0x28])).string(), '\ufffd(');
+  assert.equal(new JuteReader(Buffer.from([0, 0, 0, 4, 0x2f, 0x61, 0xff, 0xfe])).string(), '/a\ufffd\ufffd');
+  assert.equal(new JuteReader(Buffer.from([0, 0, 0, 4, 0xef, 0xbb, 0xbf, 0x61])).string(), '\ufeffa');
 });
