@@ -268,8 +268,13 @@ export class ZooKeeperClient {
    * Resolves when a session is connected (at once if it is). A `timeoutMs` that elapses first
    * rejects with ConnectFailedError, naming each host tried since the last connection and why.
    */
-  waitConnected(options: CallOptions = {}): Promise<void> {
-    return this.waitFor(() => this.stateValue === 'connected', options);
+  async waitConnected(options: CallOptions = {}): Promise<void> {
+    if (this.stateValue === 'connected') return;
+    try {
+      await this.waitFor(() => this.stateValue === 'connected', options);
+    } catch (err) {
+      throw withCallerStack(err);
+    }
   }
 
   private waitFor(ready: () => boolean, options: CallOptions): Promise<void> {
@@ -951,7 +956,15 @@ export class ZooKeeperClient {
   }
 
   /** Adds credentials to the session (sent again on every reconnect). Rejects with AuthFailedError. */
-  addAuth(scheme: string, auth: string | Uint8Array, options: CallOptions = {}): Promise<void> {
+  async addAuth(scheme: string, auth: string | Uint8Array, options: CallOptions = {}): Promise<void> {
+    try {
+      await this.sendAddAuth(scheme, auth, options);
+    } catch (err) {
+      throw withCallerStack(err);
+    }
+  }
+
+  private sendAddAuth(scheme: string, auth: string | Uint8Array, options: CallOptions): Promise<void> {
     if (this.stateValue === 'closed') return Promise.reject(new ClientClosedError());
     const bytes = toBuffer(auth) ?? Buffer.alloc(0);
     const entry = { scheme, auth: bytes };

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
-import { connect, ConnectFailedError, NoNodeError, RequestTimeoutError } from '../../src/client/index.js';
+import { connect, ConnectFailedError, NoNodeError, RequestTimeoutError, ZooKeeperClient } from '../../src/client/index.js';
 import { startTestServer } from '../../src/testing.js';
 import { within } from './helpers.js';
 
@@ -67,7 +67,10 @@ test('connect() to a port where nothing listens rejects within the default bound
 
 test('connect() names each host with its own failure: refused, DNS failure', async () => {
   const port = await deadPort();
-  const err = await connect(`127.0.0.1:${port},paddock-test.invalid:2181`, { initialConnectTimeoutMs: 1500 }).then(
+  async function connectToBothHosts(): Promise<unknown> {
+    return await connect(`127.0.0.1:${port},paddock-test.invalid:2181`, { initialConnectTimeoutMs: 1500 });
+  }
+  const err = await connectToBothHosts().then(
     () => assert.fail('connected'),
     (e: unknown) => e,
   );
@@ -78,6 +81,23 @@ test('connect() names each host with its own failure: refused, DNS failure', asy
   assert.match(byHost.get('paddock-test.invalid:2181') ?? '', /^(ENOTFOUND|EAI_AGAIN)$/);
   assert.match(err.message, /could not connect within 1500 ms/);
   assert.match(err.message, /paddock-test\.invalid:2181: (ENOTFOUND|EAI_AGAIN)/);
+  assert.match(err.stack ?? '', /at async connectToBothHosts /);
+});
+
+test('waitConnected() with a timeout on a client that never connects says why', async () => {
+  const port = await deadPort();
+  const zk = new ZooKeeperClient(`127.0.0.1:${port}`);
+  try {
+    async function waitForServer(): Promise<void> {
+      await zk.waitConnected({ timeoutMs: 300 });
+    }
+    const err = await waitForServer().catch((e: unknown) => e);
+    assert.ok(err instanceof ConnectFailedError, String(err));
+    assert.match(err.message, new RegExp(`could not connect within 300 ms: 127\\.0\\.0\\.1:${port}: ECONNREFUSED`));
+    assert.match(err.stack ?? '', /at async waitForServer /);
+  } finally {
+    await zk.close();
+  }
 });
 
 test('connect() to a server that accepts TCP but never answers the handshake reports a timeout', async () => {
