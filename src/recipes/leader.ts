@@ -40,6 +40,11 @@ export interface Leadership {
 export interface LeaderOptions {
   /** Participant id, stored as the node's data (default: "host:pid"). */
   id?: string;
+  /**
+   * When a term's signal aborts on connection trouble: 'suspended' (default) on any connection
+   * loss; 'expired' only once the session is known lost (the server says so, or the client's
+   * `clientSideExpiry` timer runs out while cut off).
+   */
   lossPolicy?: LossPolicy;
 }
 

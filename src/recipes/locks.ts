@@ -44,7 +44,8 @@ export interface LockOptions {
   data?: Uint8Array;
   /**
    * When `signal` of a held lock aborts: 'suspended' (default) on any connection loss, as the
-   * session may expire before it comes back; 'expired' only once the session is known lost.
+   * session may expire before it comes back; 'expired' only once the session is known lost
+   * (the server says so, or the client's `clientSideExpiry` timer runs out while cut off).
    */
   lossPolicy?: LossPolicy;
 }
