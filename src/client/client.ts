@@ -97,6 +97,7 @@ interface Connection {
   socket: Socket;
   decoder: FrameDecoder;
   host: HostPort;
+  /** When this attempt began (for the "no reply after N ms" of a ConnectFailedError). */
   startedMs: number;
   /** True once TCP is up (the ConnectRequest was sent). */
   tcpConnected: boolean;
@@ -142,7 +143,7 @@ export async function connect(connectString: string, options: ClientOptions = {}
     await client.waitConnected({ signal: options.signal, timeoutMs });
   } catch (err) {
     await client.close();
-    throw withCallerStack(err);
+    throw withCallerStack(err, options.signal);
   }
   return client;
 }
@@ -273,7 +274,7 @@ export class ZooKeeperClient {
     try {
       await this.waitFor(() => this.stateValue === 'connected', options);
     } catch (err) {
-      throw withCallerStack(err);
+      throw withCallerStack(err, options.signal);
     }
   }
 
@@ -704,7 +705,7 @@ export class ZooKeeperClient {
     try {
       return await this.send(opcode, body, path, options, decode, acceptErrors);
     } catch (err) {
-      throw withCallerStack(err);
+      throw withCallerStack(err, options?.signal);
     }
   }
 
@@ -960,7 +961,7 @@ export class ZooKeeperClient {
     try {
       await this.sendAddAuth(scheme, auth, options);
     } catch (err) {
-      throw withCallerStack(err);
+      throw withCallerStack(err, options.signal);
     }
   }
 
@@ -1270,10 +1271,11 @@ export function guard(options: CallOptions, fail: (err: unknown) => void): () =>
  * Errors of a call are created in a socket callback, whose stack shows only the client's
  * internals. Called where an async function resumes after awaiting the call, a stack captured
  * here holds the awaiting callers (V8's async stack traces): it replaces the internal frames.
- * Only the client's own errors are touched, never a caller's abort reason.
+ * Only the client's own errors are touched, never the reason of the caller's `signal`.
  */
-function withCallerStack(err: unknown): unknown {
+function withCallerStack(err: unknown, signal: AbortSignal | undefined): unknown {
   if (!(err instanceof KeeperError) && !(err instanceof ClientClosedError)) return err;
+  if (signal?.aborted && err === signal.reason) return err;
   const here: { stack?: string } = {};
   Error.captureStackTrace(here, withCallerStack);
   const frames = here.stack?.split('\n').slice(1).join('\n');
