@@ -17,6 +17,7 @@ import { writeRequest, type Request } from '../jute/requests.js';
 import * as C from './codec.js';
 import {
   ClientClosedError,
+  ConnectFailedError,
   ConnectionLossError,
   KeeperError,
   RequestTimeoutError,
@@ -51,7 +52,10 @@ export interface ClientOptions {
   sessionTimeoutMs?: number;
   /** Time allowed for one TCP connect plus handshake. Default: session timeout / 3 / number of hosts, at least 1 s. */
   connectTimeoutMs?: number;
-  /** How long `connect()` waits for the first session before rejecting. Default: unbounded. */
+  /**
+   * How long `connect()` waits for the first session before rejecting with ConnectFailedError,
+   * which names each host tried and why it failed. Default 15000; `Infinity` waits forever.
+   */
   initialConnectTimeoutMs?: number;
   /** Aborts `connect()` (and closes the client) if the first session is not up yet. */
   signal?: AbortSignal;
@@ -93,6 +97,10 @@ interface Connection {
   socket: Socket;
   decoder: FrameDecoder;
   host: HostPort;
+  /** When this attempt began (for the "no reply after N ms" of a ConnectFailedError). */
+  startedMs: number;
+  /** True once TCP is up (the ConnectRequest was sent). */
+  tcpConnected: boolean;
   /** True once the ConnectResponse arrived and the session is live on this socket. */
   established: boolean;
   inFlight: Pending[];
@@ -123,16 +131,19 @@ function encodeRequest(req: Request): Buffer {
 }
 
 const EMPTY_BODY = Buffer.alloc(0);
+/** Default of `initialConnectTimeoutMs`: long enough for a slow server, short enough to notice. */
+export const DEFAULT_INITIAL_CONNECT_TIMEOUT_MS = 15_000;
 const MAX_SETWATCHES_CHARS = 128 * 1024;
 
 /** Connects to ZooKeeper (or Paddock) and resolves once a session is established. */
 export async function connect(connectString: string, options: ClientOptions = {}): Promise<ZooKeeperClient> {
   const client = new ZooKeeperClient(connectString, options);
   try {
-    await client.waitConnected({ signal: options.signal, timeoutMs: options.initialConnectTimeoutMs });
+    const timeoutMs = options.initialConnectTimeoutMs ?? DEFAULT_INITIAL_CONNECT_TIMEOUT_MS;
+    await client.waitConnected({ signal: options.signal, timeoutMs });
   } catch (err) {
     await client.close();
-    throw err;
+    throw withCallerStack(err, options.signal);
   }
   return client;
 }
@@ -158,6 +169,8 @@ export class ZooKeeperClient {
   /** Reason to emit with the next `connected`/`reconnected`: resync persistent watches. */
   private resyncReason: 'expired' | 'reconnected' | null = null;
   private readonly authInfo: { scheme: string; auth: Buffer }[] = [];
+  /** Failed connection attempts per host since the last established connection. */
+  private readonly failures = new Map<string, { code: string; reason: string; count: number }>();
   private readonly watches = new WatchRegistry();
   private readonly sessionListeners = new Set<(e: SessionEvent) => void>();
   private readonly stateWaiters = new Set<() => void>();
@@ -252,9 +265,17 @@ export class ZooKeeperClient {
     return queue;
   }
 
-  /** Resolves when a session is connected (at once if it is). */
-  waitConnected(options: CallOptions = {}): Promise<void> {
-    return this.waitFor(() => this.stateValue === 'connected', options);
+  /**
+   * Resolves when a session is connected (at once if it is). A `timeoutMs` that elapses first
+   * rejects with ConnectFailedError, naming each host tried since the last connection and why.
+   */
+  async waitConnected(options: CallOptions = {}): Promise<void> {
+    if (this.stateValue === 'connected') return;
+    try {
+      await this.waitFor(() => this.stateValue === 'connected', options);
+    } catch (err) {
+      throw withCallerStack(err, options.signal);
+    }
   }
 
   private waitFor(ready: () => boolean, options: CallOptions): Promise<void> {
@@ -263,7 +284,8 @@ export class ZooKeeperClient {
     return new Promise<void>((resolve, reject) => {
       const cleanup = guard(options, (err) => {
         this.stateWaiters.delete(check);
-        reject(err);
+        const timedOut = err instanceof RequestTimeoutError && !(options.signal?.aborted && err === options.signal.reason);
+        reject(timedOut ? this.connectFailure(options.timeoutMs as number) : err);
       });
       const check = (): void => {
         if (ready()) {
@@ -278,6 +300,18 @@ export class ZooKeeperClient {
       };
       this.stateWaiters.add(check);
     });
+  }
+
+  /** Why no connection came up: every host's last failure, plus the attempt still running. */
+  private connectFailure(timeoutMs: number): ConnectFailedError {
+    const attempts = [...this.failures].map(([host, f]) => ({ host, ...f }));
+    const conn = this.conn;
+    if (conn && !conn.established && !this.failures.has(hostText(conn.host))) {
+      const waited = Date.now() - conn.startedMs;
+      const reason = conn.tcpConnected ? `no handshake reply after ${waited} ms` : `no TCP connection after ${waited} ms`;
+      attempts.push({ host: hostText(conn.host), code: 'ETIMEDOUT', reason, count: 1 });
+    }
+    return new ConnectFailedError(timeoutMs, attempts);
   }
 
   private emit(event: SessionEvent): void {
@@ -310,6 +344,8 @@ export class ZooKeeperClient {
       socket,
       decoder: new FrameDecoder(this.options.maxFrameBytes),
       host,
+      startedMs: now,
+      tcpConnected: false,
       established: false,
       inFlight: [],
       authWaiters: [],
@@ -318,8 +354,12 @@ export class ZooKeeperClient {
       timer: null,
     };
     this.conn = conn;
-    conn.timer = setTimeout(() => this.dropConnection(conn, 'connect timeout'), connectTimeoutMs);
+    conn.timer = setTimeout(() => {
+      const what = conn.tcpConnected ? 'no handshake reply' : 'no TCP connection';
+      this.dropConnection(conn, `${what} within ${connectTimeoutMs} ms`, 'ETIMEDOUT');
+    }, connectTimeoutMs);
     socket.on('connect', () => {
+      conn.tcpConnected = true;
       const w = new JuteWriter();
       const at = w.beginFrame();
       C.ConnectRequest.write(w, {
@@ -334,8 +374,8 @@ export class ZooKeeperClient {
       socket.write(Buffer.from(w.bytes()));
     });
     socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
-    socket.on('error', (err) => this.dropConnection(conn, err.message));
-    socket.on('close', () => this.dropConnection(conn, 'connection closed'));
+    socket.on('error', (err: NodeJS.ErrnoException) => this.dropConnection(conn, err.message, err.code));
+    socket.on('close', () => this.dropConnection(conn, 'connection closed', 'ECONNRESET'));
   }
 
   private onData(conn: Connection, chunk: Buffer): void {
@@ -377,13 +417,14 @@ export class ZooKeeperClient {
     this.session = { id: res.sessionId, passwd: Buffer.from(res.passwd), timeoutMs: res.timeOut };
     conn.established = true;
     this.failedAttempts = 0;
+    this.failures.clear();
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.expiryTimer = null;
     const tick = Math.max(20, Math.floor(res.timeOut / 6));
     conn.timer = setInterval(() => this.heartbeat(conn), tick);
     conn.timer.unref();
     this.stateValue = 'connected';
-    const hostText = `${conn.host.host}:${conn.host.port}`;
+    const host = hostText(conn.host);
     // Auth and watches go first so every later request runs with them in place.
     for (const a of this.authInfo) this.sendAuth(conn, a.scheme, a.auth, { scheme: a.scheme, entry: a, resolve() {}, reject() {} });
     const restoring = this.sendSetWatches(conn);
@@ -391,8 +432,8 @@ export class ZooKeeperClient {
     this.resyncReason = null;
     if (restoring && resync) this.watches.resync(resync);
     this.flushQueue();
-    if (sameSession) this.emit({ type: 'reconnected', sessionId: res.sessionId, host: hostText });
-    else this.emit({ type: 'connected', sessionId: res.sessionId, timeoutMs: res.timeOut, host: hostText, readOnly: res.readOnly });
+    if (sameSession) this.emit({ type: 'reconnected', sessionId: res.sessionId, host });
+    else this.emit({ type: 'connected', sessionId: res.sessionId, timeoutMs: res.timeOut, host, readOnly: res.readOnly });
   }
 
   private heartbeat(conn: Connection): void {
@@ -452,7 +493,7 @@ export class ZooKeeperClient {
     return true;
   }
 
-  private dropConnection(conn: Connection, reason: string): void {
+  private dropConnection(conn: Connection, reason: string, code = 'ECONNRESET'): void {
     if (this.conn !== conn) return;
     this.conn = null;
     if (conn.timer) {
@@ -472,6 +513,8 @@ export class ZooKeeperClient {
       this.emit({ type: 'suspended', sessionId: this.session?.id ?? 0n, reason });
     } else {
       this.failedAttempts++;
+      const host = hostText(conn.host);
+      this.failures.set(host, { code, reason, count: (this.failures.get(host)?.count ?? 0) + 1 });
     }
     this.scheduleReconnect();
   }
@@ -646,17 +689,33 @@ export class ZooKeeperClient {
   }
 
   /**
-   * Sends one request. `decode` turns the reply into the result (it runs for err == 0, and for
+   * Sends one request; a failure's stack trace shows the caller's frames (see withCallerStack).
+   * `decode` turns the reply into the result (it runs for err == 0, and for
    * errors listed in `acceptErrors`, e.g. exists' NONODE); it runs even when the caller gave up,
    * so watch registration stays consistent with the server.
    */
-  private request<T>(
+  private async request<T>(
     opcode: number,
     body: Buffer,
     path: string | undefined,
     options: CallOptions | undefined,
     decode: (header: C.ReplyHeader, r: JuteReader) => T,
     acceptErrors: readonly number[] = [],
+  ): Promise<T> {
+    try {
+      return await this.send(opcode, body, path, options, decode, acceptErrors);
+    } catch (err) {
+      throw withCallerStack(err, options?.signal);
+    }
+  }
+
+  private send<T>(
+    opcode: number,
+    body: Buffer,
+    path: string | undefined,
+    options: CallOptions | undefined,
+    decode: (header: C.ReplyHeader, r: JuteReader) => T,
+    acceptErrors: readonly number[],
   ): Promise<T> {
     if (this.stateValue === 'closed' || this.closing) return Promise.reject(new ClientClosedError());
     const opts: CallOptions = { timeoutMs: this.options.requestTimeoutMs, ...options };
@@ -898,7 +957,15 @@ export class ZooKeeperClient {
   }
 
   /** Adds credentials to the session (sent again on every reconnect). Rejects with AuthFailedError. */
-  addAuth(scheme: string, auth: string | Uint8Array, options: CallOptions = {}): Promise<void> {
+  async addAuth(scheme: string, auth: string | Uint8Array, options: CallOptions = {}): Promise<void> {
+    try {
+      await this.sendAddAuth(scheme, auth, options);
+    } catch (err) {
+      throw withCallerStack(err, options.signal);
+    }
+  }
+
+  private sendAddAuth(scheme: string, auth: string | Uint8Array, options: CallOptions): Promise<void> {
     if (this.stateValue === 'closed') return Promise.reject(new ClientClosedError());
     const bytes = toBuffer(auth) ?? Buffer.alloc(0);
     const entry = { scheme, auth: bytes };
@@ -1198,6 +1265,27 @@ export function guard(options: CallOptions, fail: (err: unknown) => void): () =>
     timer = setTimeout(() => finish(new RequestTimeoutError(undefined, `timed out after ${timeoutMs} ms`)), timeoutMs);
   }
   return cleanup;
+}
+
+/**
+ * Errors of a call are created in a socket callback, whose stack shows only the client's
+ * internals. Called where an async function resumes after awaiting the call, a stack captured
+ * here holds the awaiting callers (V8's async stack traces): it replaces the internal frames.
+ * Only the client's own errors are touched, never the reason of the caller's `signal`.
+ */
+function withCallerStack(err: unknown, signal: AbortSignal | undefined): unknown {
+  if (!(err instanceof KeeperError) && !(err instanceof ClientClosedError)) return err;
+  if (signal?.aborted && err === signal.reason) return err;
+  const here: { stack?: string } = {};
+  Error.captureStackTrace(here, withCallerStack);
+  const frames = here.stack?.split('\n').slice(1).join('\n');
+  if (frames) err.stack = `${err.name}: ${err.message}\n${frames}`;
+  return err;
+}
+
+/** `host:port` as written in a connect string (IPv6 in brackets). */
+function hostText(h: HostPort): string {
+  return h.host.includes(':') ? `[${h.host}]:${h.port}` : `${h.host}:${h.port}`;
 }
 
 function rebrand(err: KeeperError, path: string): KeeperError {

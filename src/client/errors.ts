@@ -42,6 +42,29 @@ export class ConnectionLossError extends sub(Err.CONNECTIONLOSS, 'ConnectionLoss
 export class SessionExpiredError extends sub(Err.SESSIONEXPIRED, 'SessionExpiredError') {}
 /** A call's `timeoutMs` elapsed before its reply (code REQUESTTIMEOUT, client-side). */
 export class RequestTimeoutError extends sub(Err.REQUESTTIMEOUT, 'RequestTimeoutError') {}
+/** One host `connect()` tried: its last failure and how many times it was tried. */
+export interface ConnectAttempt {
+  /** `host:port` as in the connect string (IPv6 in brackets). */
+  readonly host: string;
+  /** The failure's code: ECONNREFUSED, ENOTFOUND, ETIMEDOUT (no TCP connection or no handshake reply), ECONNRESET... */
+  readonly code: string;
+  /** What happened, in words. */
+  readonly reason: string;
+  /** Attempts made on this host. */
+  readonly count: number;
+}
+
+/** `connect()` found no server within `initialConnectTimeoutMs`; `attempts` says what each host did. */
+export class ConnectFailedError extends RequestTimeoutError {
+  override name = 'ConnectFailedError';
+  constructor(
+    readonly timeoutMs: number,
+    readonly attempts: readonly ConnectAttempt[],
+  ) {
+    const tried = attempts.map((a) => `${a.host}: ${a.code} (${a.reason}${a.count > 1 ? `; ${a.count} attempts` : ''})`);
+    super(undefined, `could not connect within ${timeoutMs} ms: ${tried.length > 0 ? tried.join('; ') : 'no attempt finished'}`);
+  }
+}
 export class NoNodeError extends sub(Err.NONODE, 'NoNodeError') {}
 export class NodeExistsError extends sub(Err.NODEEXISTS, 'NodeExistsError') {}
 export class BadVersionError extends sub(Err.BADVERSION, 'BadVersionError') {}

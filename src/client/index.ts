@@ -1,5 +1,5 @@
 /** The Paddock ZooKeeper client: `import { connect } from 'paddock'`. */
-export { connect, ZooKeeperClient, oneShot, type ClientOptions } from './client.js';
+export { connect, ZooKeeperClient, oneShot, DEFAULT_INITIAL_CONNECT_TIMEOUT_MS, type ClientOptions } from './client.js';
 export * from './errors.js';
 export * from './types.js';
 export { Transaction, type TransactionOp, type TransactionResult, type ReadOp, type ReadResult, type CreateOptions } from './transaction.js';

@@ -16,5 +16,7 @@ export {
   sortBySequence,
   sequenceOf,
   SessionLostError,
+  HoldLostError,
+  type Hold,
   type LossPolicy,
 } from './util.js';

@@ -22,8 +22,10 @@ import {
 /** One term of leadership. */
 export interface Leadership {
   /**
-   * Aborts when leadership ends or can no longer be trusted: on connection loss (default
-   * lossPolicy 'suspended'), session loss, or close. Stop acting as leader when it fires.
+   * Aborts as soon as leadership ends or can no longer be trusted: close of the latch, selector
+   * or client; session expiry (also when decided by the client, cut off for the session
+   * timeout); deletion of the leader's node by anyone; connection loss (default lossPolicy
+   * 'suspended'). Stop acting as leader when it fires.
    */
   readonly signal: AbortSignal;
   /**
@@ -38,6 +40,11 @@ export interface Leadership {
 export interface LeaderOptions {
   /** Participant id, stored as the node's data (default: "host:pid"). */
   id?: string;
+  /**
+   * When a term's signal aborts on connection trouble: 'suspended' (default) on any connection
+   * loss; 'expired' only once the session is known lost (the server says so, or the client's
+   * `clientSideExpiry` timer runs out while cut off).
+   */
   lossPolicy?: LossPolicy;
 }
 
@@ -78,7 +85,7 @@ export class LeaderLatch {
   private closed = false;
   private running: Promise<void> | null = null;
   private node: { path: string; czxid: bigint; sessionId: bigint } | null = null;
-  private current: (Leadership & { dispose(): void }) | null = null;
+  private current: (Leadership & { dispose(reason?: unknown): void }) | null = null;
   private readonly listeners = new Set<(leadership: Leadership | null) => void>();
   private readonly stop = new AbortController();
   readonly id: string;
@@ -138,7 +145,7 @@ export class LeaderLatch {
     if (this.closed) return;
     this.closed = true;
     this.stop.abort(new Error('LeaderLatch closed'));
-    this.setLeadership(null);
+    this.setLeadership(null, new DOMException('LeaderLatch closed', 'AbortError'));
     await this.running?.catch(() => {});
     if (this.node) await guaranteedDelete(this.client, this.node.path, { ephemeral: true });
     this.node = null;
@@ -148,11 +155,12 @@ export class LeaderLatch {
     await this.close();
   }
 
-  private setLeadership(next: (Leadership & { dispose(): void }) | null): void {
+  /** Ends the current term (its signal aborts with `reason`) and starts `next`, if any. */
+  private setLeadership(next: (Leadership & { dispose(reason?: unknown): void }) | null, reason?: unknown): void {
     const prev = this.current;
     if (prev === next) return;
     this.current = next;
-    if (prev) prev.dispose();
+    if (prev) prev.dispose(reason);
     if (prev || next) for (const l of [...this.listeners]) l(next && !next.signal.aborted ? next : null);
   }
 
@@ -174,23 +182,18 @@ export class LeaderLatch {
           this.node = null; // deleted under us (or its session ended): queue again
           continue;
         }
-        const w = oneShot();
         if (i === 0) {
-          // Leading. Watch our own node too, so a deletion by someone else ends the term.
-          const stat = await retry(this.client, () => this.client.exists(node.path, { watch: w.callback }), signal);
-          if (!stat) continue;
-          const hold = holdSignal(this.client, this.options.lossPolicy ?? 'suspended', node.sessionId);
-          const term = { signal: hold.signal, fencingToken: node.czxid, path: node.path, dispose: () => hold.dispose() };
+          // Leading. The hold also watches our node, so a deletion by someone else ends the term.
+          const hold = holdSignal(this.client, this.options.lossPolicy ?? 'suspended', node.sessionId, { node: node.path });
+          const term = { signal: hold.signal, fencingToken: node.czxid, path: node.path, dispose: hold.dispose };
           if (!term.signal.aborted) this.setLeadership(term);
-          await Promise.race([
-            waitForAbort(term.signal),
-            w.promise,
-            waitForAbort(signal),
-          ]);
-          this.setLeadership(null);
-          // Wait for the connection to settle before looking again.
+          await Promise.race([waitForAbort(term.signal), waitForAbort(signal)]);
+          this.setLeadership(null, signal.aborted ? signal.reason : undefined);
+          hold.dispose();
+          // Look again: same node after a suspension, a new one after deletion or session loss.
           continue;
         }
+        const w = oneShot();
         const predecessor = joinPath(this.path, sorted[i - 1] as string);
         const stat = await retry(this.client, () => this.client.exists(predecessor, { watch: w.callback }), signal);
         if (stat) await waitForChange(this.client, w.promise, signal);
@@ -271,21 +274,21 @@ export class LeaderSelector {
         if (this.client.state === 'closed') return;
         continue;
       }
-      const ac = new AbortController();
-      const forward = (s: AbortSignal): void => {
-        if (s.aborted) ac.abort(s.reason);
-        else s.addEventListener('abort', () => ac.abort(s.reason), { once: true });
-      };
-      forward(lock.signal);
-      forward(stop);
+      // The term's signal: the lock's (released, lost, node deleted) or the selector's close.
+      const term = combineSignals({ signal: stop });
+      const follow = (): void => term.abort(lock.signal.reason);
+      if (lock.signal.aborted) follow();
+      else lock.signal.addEventListener('abort', follow, { once: true });
       this.leading = true;
       try {
-        if (!ac.signal.aborted) await this.lead({ signal: ac.signal, fencingToken: lock.fencingToken, path: lock.path });
+        if (!term.signal.aborted) await this.lead({ signal: term.signal, fencingToken: lock.fencingToken, path: lock.path });
       } catch (err) {
         this.options.onError?.(err);
       } finally {
         this.leading = false;
-        ac.abort(new Error('term over'));
+        lock.signal.removeEventListener('abort', follow);
+        term.abort(new DOMException('leadership term over', 'AbortError'));
+        term.dispose();
         await lock.release();
       }
       if (this.options.autoRequeue === false) return;

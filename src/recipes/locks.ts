@@ -16,6 +16,7 @@ import {
   sequenceOf,
   sortBySequence,
   waitForChange,
+  type Hold,
   type LossPolicy,
 } from './util.js';
 
@@ -28,7 +29,11 @@ export interface LockHandle {
    * carrying an older token than one it has already seen.
    */
   readonly fencingToken: bigint;
-  /** Aborts when the lock can no longer be trusted (see the lossPolicy option). */
+  /**
+   * Aborts when this handle no longer holds the lock: on `release()`, client close, session
+   * expiry (also when decided by the client, cut off for the session timeout), deletion of the
+   * lock node by anyone, and on connection loss with the default lossPolicy 'suspended'.
+   */
   readonly signal: AbortSignal;
   release(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -39,28 +44,39 @@ export interface LockOptions {
   data?: Uint8Array;
   /**
    * When `signal` of a held lock aborts: 'suspended' (default) on any connection loss, as the
-   * session may expire before it comes back; 'expired' only once the session is known lost.
+   * session may expire before it comes back; 'expired' only once the session is known lost
+   * (the server says so, or the client's `clientSideExpiry` timer runs out while cut off).
    */
   lossPolicy?: LossPolicy;
 }
 
 class Holder {
   count = 0;
-  hold: { signal: AbortSignal; dispose(): void } | null = null;
-  constructor(readonly node: HeldNode) {}
+  constructor(
+    readonly node: HeldNode,
+    readonly hold: Hold,
+  ) {}
 }
 
+/** One acquire's handle: its signal follows the holder's, and aborts on its own release. */
 function handle(holder: Holder, releaseOne: () => Promise<void>): LockHandle {
+  const own = new AbortController();
+  const parent = holder.hold.signal;
+  const follow = (): void => own.abort(parent.reason);
+  if (parent.aborted) follow();
+  else parent.addEventListener('abort', follow, { once: true });
   let released = false;
   const release = async (): Promise<void> => {
     if (released) return;
     released = true;
+    parent.removeEventListener('abort', follow);
+    if (!own.signal.aborted) own.abort(new DOMException('lock released', 'AbortError'));
     await releaseOne();
   };
   return {
     path: holder.node.path,
     fencingToken: holder.node.czxid,
-    signal: (holder.hold as { signal: AbortSignal }).signal,
+    signal: own.signal,
     release,
     [Symbol.asyncDispose]: release,
   };
@@ -125,7 +141,7 @@ export class Mutex {
 
   private async take(options: CallOptions, tryOnly: boolean): Promise<LockHandle | null> {
     const current = this.holder;
-    if (current && this.client.sessionId === current.node.sessionId) {
+    if (current && this.client.sessionId === current.node.sessionId && !current.hold.signal.aborted) {
       current.count++;
       return handle(current, () => this.releaseOne(current));
     }
@@ -140,8 +156,8 @@ export class Mutex {
         tryOnly,
       );
       if (!node) return null;
-      const holder = new Holder(node);
-      holder.hold = holdSignal(this.client, this.options.lossPolicy ?? 'suspended', node.sessionId);
+      const hold = holdSignal(this.client, this.options.lossPolicy ?? 'suspended', node.sessionId, { node: node.path });
+      const holder = new Holder(node, hold);
       holder.count = 1;
       this.holder = holder;
       return handle(holder, () => this.releaseOne(holder));
@@ -154,7 +170,7 @@ export class Mutex {
     holder.count--;
     if (holder.count > 0) return;
     if (this.holder === holder) this.holder = null;
-    holder.hold?.dispose();
+    holder.hold.dispose(new DOMException('lock released', 'AbortError'));
     await guaranteedDelete(this.client, holder.node.path, { ephemeral: true });
   }
 }
@@ -201,7 +217,7 @@ export class ReadWriteLock {
 /** A lease of a Semaphore. */
 export interface Lease {
   readonly path: string;
-  /** Aborts when the lease can no longer be trusted (lossPolicy). */
+  /** Aborts when the lease ends: release, client close, session loss, lease node deleted, lossPolicy. */
   readonly signal: AbortSignal;
   release(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -277,12 +293,12 @@ export class Semaphore {
           const children = await retry(this.client, () => this.client.getChildren(this.leasesPath, { watch: w.callback }), signal);
           if (this.client.sessionId !== sessionId || !children.includes(ours)) break; // lost with the session
           if (children.length <= this.maxLeases) {
-            const hold = holdSignal(this.client, this.options.lossPolicy ?? 'suspended', sessionId);
+            const hold = holdSignal(this.client, this.options.lossPolicy ?? 'suspended', sessionId, { node: node.path });
             let released = false;
             const release = async (): Promise<void> => {
               if (released) return;
               released = true;
-              hold.dispose();
+              hold.dispose(new DOMException('lease released', 'AbortError'));
               await guaranteedDelete(this.client, node.path, { ephemeral: true });
             };
             return { path: node.path, signal: hold.signal, release, [Symbol.asyncDispose]: release };
@@ -328,6 +344,7 @@ export class MultiLock {
     const release = async (): Promise<void> => {
       if (released) return;
       released = true;
+      if (!ac.signal.aborted) ac.abort(new DOMException('lock released', 'AbortError'));
       await Promise.all(held.map((h) => h.release()));
     };
     const tokens = held.map((h) => h.fencingToken);

@@ -14,6 +14,7 @@ import {
   ClientClosedError,
   isRetryable,
   joinPath,
+  oneShot,
   parentPath,
   type CallOptions,
   type CreateMode,
@@ -34,8 +35,11 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
 }
 
-/** One signal that aborts when any input aborts, or after `timeoutMs`. Call `dispose` when done. */
-export function combineSignals(options: CallOptions): { signal: AbortSignal; dispose(): void } {
+/**
+ * One signal that aborts when any input aborts, after `timeoutMs`, or on `abort(reason)`.
+ * Call `dispose` when done.
+ */
+export function combineSignals(options: CallOptions): { signal: AbortSignal; abort(reason: unknown): void; dispose(): void } {
   const ac = new AbortController();
   const disposers: (() => void)[] = [];
   if (options.signal) {
@@ -54,7 +58,13 @@ export function combineSignals(options: CallOptions): { signal: AbortSignal; dis
     );
     disposers.push(() => clearTimeout(timer));
   }
-  return { signal: ac.signal, dispose: () => disposers.forEach((d) => d()) };
+  return {
+    signal: ac.signal,
+    abort: (reason) => {
+      if (!ac.signal.aborted) ac.abort(reason);
+    },
+    dispose: () => disposers.forEach((d) => d()),
+  };
 }
 
 /** Resolves when `promise` settles or rejects when `signal` aborts, whichever is first. */
@@ -238,20 +248,33 @@ export async function guaranteedDelete(
   }
 }
 
+/** A held lock, lease or leadership: its signal, and `dispose` to end it. */
+export interface Hold {
+  /** Aborts when the hold ends: dispose, session loss, client close, node deleted (see holdSignal). */
+  readonly signal: AbortSignal;
+  /** Ends the hold: aborts the signal with `reason` (an AbortError by default) and stops watching. */
+  dispose(reason?: unknown): void;
+}
+
 /**
- * A signal that aborts when a resource held through `client`'s current session can no longer be
- * trusted: on `suspended` (policy 'suspended') or on `expired`/`closed` (both policies).
+ * A signal that aborts as soon as a resource held through `client`'s current session ends or
+ * can no longer be trusted: on `dispose()`; on `suspended` (policy 'suspended'); on `expired`
+ * (told by the server, or decided by the client after the session timeout without a server),
+ * `closed`, or a new session (both policies); and, with `node`, when that node is deleted
+ * (by anyone, e.g. an administrator clearing a stuck lock).
  */
 export function holdSignal(
   client: ZooKeeperClient,
   policy: LossPolicy,
   sessionId: bigint | null = client.sessionId,
-): { signal: AbortSignal; dispose(): void } {
+  options: { node?: string } = {},
+): Hold {
   const ac = new AbortController();
-  const lose = (why: string): void => {
-    if (!ac.signal.aborted) ac.abort(new SessionLostError(why));
+  const end = (reason: unknown): void => {
     off();
+    if (!ac.signal.aborted) ac.abort(reason);
   };
+  const lose = (why: string): void => end(new SessionLostError(why));
   const off = client.onSession((e: SessionEvent) => {
     if (e.type === 'suspended' && policy === 'suspended') lose('connection suspended');
     else if (e.type === 'expired') lose('session expired');
@@ -260,11 +283,46 @@ export function holdSignal(
   });
   if (client.state !== 'connected' && policy === 'suspended') lose('not connected');
   if (client.sessionId !== sessionId || client.state === 'closed') lose('session replaced');
-  return { signal: ac.signal, dispose: off };
+  if (options.node !== undefined && !ac.signal.aborted) {
+    const node = options.node;
+    void watchDeletion(client, node, ac.signal).then((deleted) => {
+      if (deleted) end(new HoldLostError(`${node} was deleted`));
+    });
+  }
+  return { signal: ac.signal, dispose: (reason) => end(reason ?? new DOMException('released', 'AbortError')) };
 }
 
-/** The reason a hold signal aborts: the lock or leadership may belong to someone else now. */
-export class SessionLostError extends Error {
+/**
+ * Resolves true once `path` is found deleted, false when `signal` aborts first or the watch can
+ * no longer tell (session over, client closed: the hold's session listener covers those).
+ * Watches again after a data change, and retries through connection loss.
+ */
+async function watchDeletion(client: ZooKeeperClient, path: string, signal: AbortSignal): Promise<boolean> {
+  while (!signal.aborted) {
+    const w = oneShot();
+    let stat;
+    try {
+      stat = await client.exists(path, { watch: w.callback, signal });
+    } catch (err) {
+      if (signal.aborted || !isRetryable(err)) return false;
+      if (!(await client.waitConnected({ signal }).then(() => true, () => false))) return false;
+      continue;
+    }
+    if (!stat) return true;
+    const event = await raceSignal(w.promise, signal).catch(() => null);
+    if (!event || event.type === 'lost') return false;
+    if (event.type === 'deleted') return true;
+  }
+  return false;
+}
+
+/** The reason a hold signal aborts when the resource was lost: it may belong to someone else now. */
+export class HoldLostError extends Error {
+  override name = 'HoldLostError';
+}
+
+/** The reason a hold signal aborts when its session was lost, suspended or closed. */
+export class SessionLostError extends HoldLostError {
   override name = 'SessionLostError';
 }
 
