@@ -11,7 +11,7 @@
  */
 import { silentLogger } from './server/logger.js';
 import { startServer, type PaddockServer } from './server/index.js';
-import type { ServerConfig } from './server/config.js';
+import type { ServerConfig } from './config/config.js';
 
 export interface TestServer {
   readonly port: number;

@@ -5,7 +5,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { ipAuthId } from '../acl/index.js';
 import { MemoryCommitLog, type CommitLog } from './commitlog.js';
-import { defaultConfig, type ServerConfig } from './config.js';
+import { defaultConfig, type ServerConfig } from '../config/config.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { answerFourLetterWord } from './fourletter.js';
 import { createLogger, hex, type Logger } from './logger.js';
@@ -202,4 +202,4 @@ class NetworkServer implements ConnectionHost {
   }
 }
 
-export type { ServerConfig } from './config.js';
+export type { ServerConfig } from '../config/config.js';

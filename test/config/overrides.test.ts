@@ -9,7 +9,7 @@ import {
   isDistributed,
   sessionTimeoutBounds,
   validateConfig,
-} from '../../src/server/config.js';
+} from '../../src/config/config.js';
 
 test('embedded defaults for npm start', () => {
   const c = defaultConfig();

@@ -6,7 +6,7 @@
  * documented ways: tickTime is 2000 (the value of ZooKeeper's sample zoo.cfg; ZooKeeper's code
  * default is 3000), dataDir is `data` (the CLI resolves it against the current directory), and the
  * four-letter words ruok, srvr, stat, mntr, conf and isro are allowed (ZooKeeper allows only srvr).
- * A zoo.cfg read by `parseZooCfg` (config-parse.ts) gets ZooKeeper's own defaults instead.
+ * A zoo.cfg read by `parseZooCfg` (zoo-cfg.ts) gets ZooKeeper's own defaults instead.
  */
 
 /** One `server.N=host:quorumPort:electionPort[:type][;[clientAddr:]clientPort]` line. */
