@@ -46,6 +46,8 @@ export interface ConfigKey {
   readonly key: string;
   /** The names of a family. */
   readonly pattern?: RegExp;
+  /** The members of a family, when ZooKeeper has a fixed list of them (used for suggestions). */
+  readonly names?: readonly string[];
   /** Other spellings read the same way. */
   readonly aliases?: readonly string[];
   readonly type: string;
@@ -331,6 +333,9 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   ignored('kerberos.removeHostFromPrincipal', 'true/false', 'false', 'Drop the host part of Kerberos principals.', NO_SASL),
   ignored('kerberos.removeRealmFromPrincipal', 'true/false', 'false', 'Drop the realm of Kerberos principals.', NO_SASL),
   ignored('kerberos.canonicalizeHostNames', 'true/false', 'false', 'Canonicalize host names in Kerberos principals.', NO_SASL),
+  ignored('kinit', 'path', '/usr/bin/kinit', 'kinit program used to renew Kerberos tickets.', NO_SASL),
+  ignored('security.auth_to_local', 'text', 'DEFAULT', 'Rules mapping Kerberos principals to user names.', NO_SASL),
+  ignored('requireKerberosConfig', 'true/false', 'false', 'Fail when the Kerberos configuration file is missing.', NO_SASL),
   ignored('X509AuthenticationProvider.superUser', 'text', '', 'X.500 name of the TLS client that passes every ACL check.', NO_TLS),
   ignored('audit.enable', 'true/false', 'false', 'Write an audit log of changes and who made them.', 'Paddock has no audit log', { when: WHEN_TRUE }),
   ignored('audit.impl.class', 'class', 'Log4jAuditLogger', 'Audit logger implementation.', 'Paddock has no audit log'),
@@ -342,6 +347,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   },
   {
     key: 'ssl.*', pattern: new RegExp(`^(zookeeper\\.)?ssl\\.(${SSL_SETTINGS.replace(/\./g, '\\.')})$`), type: 'various', default: '', use: 'ignored',
+    names: SSL_SETTINGS.split('|').map((s) => `ssl.${s}`),
     why: `${NO_TLS}; without secureClientPort or client.portUnification (both refused) ZooKeeper would not use it either`,
     doc: `TLS material and options of the client port: ssl.${SSL_SETTINGS.split('|').join(', ssl.')}.`,
   },
@@ -393,6 +399,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   tuning('pathStats.initialDelay', 'integer (s)', '5', 'Delay before path statistics start.'),
   tuning('pathStats.delay', 'integer (s)', '5', 'Interval of path statistics collection.'),
   tuning('pathStats.topPathMax', 'integer', '20', 'Paths listed in path statistics.'),
+  tuning('jmx.log4j.disable', 'true/false', 'false', 'Do not register log4j with JMX.'),
+  tuning('jmx.log4j.mbean', 'true/false', 'true', 'Register the log4j MBean.'),
   tuning('jvm.pause.monitor', 'true/false', 'false', 'Log pauses of the Java virtual machine.'),
   tuning('jvm.pause.info-threshold.ms', 'integer (ms)', '1000', 'JVM pause logged at info level.'),
   tuning('jvm.pause.warn-threshold.ms', 'integer (ms)', '10000', 'JVM pause logged as a warning.'),
@@ -512,6 +520,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   ensemble('portUnification', 'true/false', 'false', 'Accept TLS and plain connections between servers.'),
   ensemble('ssl.quorum.*', 'various', '', 'TLS material and options between servers (the ssl.* settings under ssl.quorum.).', {
     pattern: new RegExp(`^(zookeeper\\.)?ssl\\.quorum\\.(${SSL_SETTINGS.replace(/\./g, '\\.')})$`),
+    names: SSL_SETTINGS.split('|').map((s) => `ssl.quorum.${s}`),
   }),
   ensemble('quorum.auth.enableSasl', 'true/false', 'false', 'SASL between servers.'),
   ensemble('quorum.auth.learnerRequireSasl', 'true/false', 'false', 'Learners must authenticate to the leader with SASL.'),
@@ -542,8 +551,10 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
 
 const BY_NAME = new Map<string, ConfigKey>();
 for (const k of CONFIG_KEYS) {
-  if (!k.pattern) BY_NAME.set(k.key, k);
-  for (const a of k.aliases ?? []) BY_NAME.set(a, k);
+  for (const name of [...(k.pattern ? [] : [k.key]), ...(k.aliases ?? []), ...(k.names ?? [])]) {
+    if (BY_NAME.has(name)) throw new Error(`config key ${name} is declared twice`);
+    BY_NAME.set(name, k);
+  }
 }
 
 /** The table entry for a key as written in zoo.cfg, or undefined for an unknown key. */

@@ -18,6 +18,8 @@ export const VERSION_LINE = `3.8.0-paddock-${PADDOCK_VERSION}, built on 2026-11-
 export interface FourLetterContext {
   server: ZkServer;
   config: ServerConfig;
+  /** The port the server listens on (clientPort 0 picks one). */
+  listeningPort: number;
   connections: () => Iterable<Connection>;
   startedAtMs: number;
   dataDirSize: () => number;
@@ -39,7 +41,7 @@ export function answerFourLetterWord(word: string, ctx: FourLetterContext): stri
     case 'stat':
       return serverStats(ctx, true);
     case 'conf':
-      return confWord(ctx.config, {
+      return confWord({ ...ctx.config, clientPort: ctx.listeningPort }, {
         snapDir: join(ctx.config.dataDir, VERSION_DIR),
         logDir: join(ctx.config.dataLogDir, VERSION_DIR),
         dataDirSize: ctx.dataDirSize(),

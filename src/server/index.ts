@@ -148,6 +148,7 @@ class NetworkServer implements ConnectionHost {
     return answerFourLetterWord(word, {
       server: this.server,
       config: this.config,
+      listeningPort: this.port,
       connections: () => this.connections,
       startedAtMs: this.startedAtMs,
       dataDirSize: () => 0,
