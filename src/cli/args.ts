@@ -53,7 +53,10 @@ Runs a Paddock server until SIGINT or SIGTERM, then closes it cleanly.
 With a zoo.cfg, reads Apache ZooKeeper's configuration format and keys with ZooKeeper's defaults
 (tickTime 3000, only the srvr four-letter word, ...). Relative paths in it (dataDir, dataLogDir)
 are resolved against the current directory, as ZooKeeper does. A myid file in dataDir gives the
-server id. Keys ZooKeeper accepts that Paddock does not use are reported as warnings.
+server id. A key Paddock does not use is reported once as a warning, a misspelt one with the key
+it probably means. Paddock refuses to start on a zoo.cfg describing an ensemble (several
+server.N lines: it cannot replicate yet; remove them to run standalone) and on settings it
+cannot honour safely (TLS, required authentication). Every key: docs/compatibility.md.
 
 Without a zoo.cfg, uses the built-in defaults: clientPort 2181, tickTime 2000, dataDir ./data
 (relative to the current directory), four-letter words ruok, srvr, stat, mntr, conf and isro.
