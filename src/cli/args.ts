@@ -5,7 +5,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, configFromOverrides, type ServerConfig } from '../config/config.js';
+import { ConfigError, type ServerConfig } from '../config/config.js';
+import { configFromOverrides } from '../config/validate.js';
 import { parseZooCfg, zooCfgDataDir } from '../config/zoo-cfg.js';
 
 /** A command line the user got wrong: printed as one line plus a hint, exit status 2. */

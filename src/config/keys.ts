@@ -53,6 +53,7 @@ export interface ConfigKey {
   readonly type: string;
   /** ZooKeeper's default, as text; '' when there is none. */
   readonly default: string;
+  /** Valid values, for the docs; `>= min` when not given. */
   readonly range?: string;
   /** What it does in ZooKeeper. */
   readonly doc: string;
@@ -60,7 +61,13 @@ export interface ConfigKey {
   readonly when?: KeyCondition;
   /** Why Paddock does not honour it (ignored, ensemble, refused). */
   readonly why?: string;
-  /** Reads and checks the value; honoured keys store it. `name` is the spelling used. */
+  /** The ServerConfig field an integer or port key is stored in, and its smallest valid value. */
+  readonly field?: keyof ServerConfig;
+  readonly min?: number;
+  /**
+   * Reads and checks the value; honoured keys store it. `name` is the spelling used. Without it,
+   * a key with a `field` stores its value there as an integer (a port for type 'port').
+   */
   readonly apply?: (value: string, state: ParseState, name: string) => void;
   /** The value the `conf` four-letter word shows for this key. */
   readonly conf?: (cfg: ServerConfig) => string | number;
@@ -89,11 +96,6 @@ function ensemble(key: string, type: string, dflt: string, doc: string, extra: P
 function tuning(key: string, type: string, dflt: string, doc: string, extra: Partial<ConfigKey> = {}): ConfigKey {
   return ignored(key, type, dflt, doc, JVM, extra);
 }
-function intField(field: keyof ServerConfig, min: number): (value: string, s: ParseState, name: string) => void {
-  return (value, s, name) => {
-    (s.cfg as unknown as Record<string, unknown>)[field] = parseIntValue(name, value, min);
-  };
-}
 function trueFalseField(field: keyof ServerConfig): (value: string, s: ParseState, name: string) => void {
   return (value, s, name) => {
     (s.cfg as unknown as Record<string, unknown>)[field] = parseTrueFalse(name, value);
@@ -110,9 +112,8 @@ const SSL_SETTINGS =
 export const CONFIG_KEYS: readonly ConfigKey[] = [
   // --- Basic ----------------------------------------------------------------------------------
   {
-    key: 'tickTime', type: 'integer (ms)', default: '3000', range: '>= 1', use: 'honoured',
-    doc: 'The basic time unit: heartbeats, session expiry and the default session timeout bounds are counted in ticks.',
-    apply: intField('tickTime', 1), conf: (c) => c.tickTime,
+    key: 'tickTime', field: 'tickTime', min: 1, type: 'integer (ms)', default: '3000', use: 'honoured',
+    doc: 'The basic time unit: heartbeats, session expiry and the default session timeout bounds are counted in ticks.', conf: (c) => c.tickTime,
   },
   {
     key: 'dataDir', type: 'path', default: '', range: 'required', use: 'honoured',
@@ -125,15 +126,15 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     apply: (v, s) => void (s.dataLogDirText = v),
   },
   {
-    key: 'clientPort', type: 'port', default: '', range: '1-65535; required unless in server.N', use: 'honoured',
-    doc: 'Port clients connect to.', apply: (v, s, name) => void (s.cfg.clientPort = parsePort(name, v)), conf: (c) => c.clientPort,
+    key: 'clientPort', field: 'clientPort', min: 0, type: 'port', default: '', range: '1-65535; required unless in server.N', use: 'honoured',
+    doc: 'Port clients connect to.', conf: (c) => c.clientPort,
   },
   {
     key: 'clientPortAddress', type: 'address', default: 'all addresses', use: 'honoured',
     doc: 'Address the client port listens on.', apply: (v, s) => void (s.clientPortAddressText = v),
   },
   {
-    key: 'secureClientPort', type: 'port', default: '', use: 'refused', when: WHEN_PORT_SET, why: NO_TLS,
+    key: 'secureClientPort', field: 'secureClientPort', min: 1, type: 'port', default: '', use: 'refused', when: WHEN_PORT_SET, why: NO_TLS,
     doc: 'Port for TLS client connections.',
     apply: (v, s, name) => {
       const port = parsePort(name, v);
@@ -146,21 +147,21 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     doc: 'Address the TLS client port listens on.',
   },
   {
-    key: 'maxClientCnxns', type: 'integer', default: '60', range: '>= 0 (0 = no limit)', use: 'honoured',
-    doc: 'Connections one client IP address may hold at once.', apply: intField('maxClientCnxns', 0), conf: (c) => c.maxClientCnxns,
+    key: 'maxClientCnxns', field: 'maxClientCnxns', min: 0, type: 'integer', default: '60', range: '>= 0 (0 = no limit)', use: 'honoured',
+    doc: 'Connections one client IP address may hold at once.', conf: (c) => c.maxClientCnxns,
   },
   {
-    key: 'maxCnxns', type: 'integer', default: '0', range: '>= 0 (0 = no limit)', use: 'honoured',
-    doc: 'Connections the server holds at once.', apply: intField('maxCnxns', 0),
+    key: 'maxCnxns', field: 'maxCnxns', min: 0, type: 'integer', default: '0', range: '>= 0 (0 = no limit)', use: 'honoured',
+    doc: 'Connections the server holds at once.',
   },
   {
-    key: 'minSessionTimeout', type: 'integer (ms)', default: '2 × tickTime', range: '>= -1 (-1 = default)', use: 'honoured',
-    doc: 'Smallest session timeout a client may negotiate.', apply: intField('minSessionTimeout', -1),
+    key: 'minSessionTimeout', field: 'minSessionTimeout', min: -1, type: 'integer (ms)', default: '2 × tickTime', range: '>= -1 (-1 = default)', use: 'honoured',
+    doc: 'Smallest session timeout a client may negotiate.',
     conf: (c) => (c.minSessionTimeout === -1 ? c.tickTime * 2 : c.minSessionTimeout),
   },
   {
-    key: 'maxSessionTimeout', type: 'integer (ms)', default: '20 × tickTime', range: '>= -1 (-1 = default)', use: 'honoured',
-    doc: 'Largest session timeout a client may negotiate.', apply: intField('maxSessionTimeout', -1),
+    key: 'maxSessionTimeout', field: 'maxSessionTimeout', min: -1, type: 'integer (ms)', default: '20 × tickTime', range: '>= -1 (-1 = default)', use: 'honoured',
+    doc: 'Largest session timeout a client may negotiate.',
     conf: (c) => (c.maxSessionTimeout === -1 ? c.tickTime * 20 : c.maxSessionTimeout),
   },
   {
@@ -169,8 +170,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     doc: 'Length of the listen backlog of the client port.', apply: checkInt, conf: () => -1,
   },
   {
-    key: 'globalOutstandingLimit', type: 'integer', default: '1000', range: '>= 1', use: 'honoured',
-    doc: 'Requests queued in the server before it stops reading from clients.', apply: intField('globalOutstandingLimit', 1),
+    key: 'globalOutstandingLimit', field: 'globalOutstandingLimit', min: 1, type: 'integer', default: '1000', use: 'honoured',
+    doc: 'Requests queued in the server before it stops reading from clients.',
   },
   {
     key: '4lw.commands.whitelist', type: 'list', default: 'srvr', use: 'honoured',
@@ -178,7 +179,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     apply: (v, s) => void (s.whitelistText = v),
   },
   {
-    key: 'jute.maxbuffer', type: 'integer (bytes)', default: '1048575', range: '>= 1', use: 'honoured',
+    key: 'jute.maxbuffer', field: 'juteMaxBuffer', min: 1, type: 'integer (bytes)', default: '1048575', use: 'honoured',
     doc: 'Largest request or znode data accepted. A plain system property in ZooKeeper (no effect from its zoo.cfg); read from zoo.cfg here.',
     apply: (v, s, name) => void (s.cfg.juteMaxBuffer = parseDecodedInt(name, v, 1)),
   },
@@ -186,7 +187,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
 
   // --- Data and persistence -------------------------------------------------------------------
   {
-    key: 'snapCount', type: 'integer', default: '100000', range: '>= 2', use: 'honoured',
+    key: 'snapCount', field: 'snapCount', min: 2, type: 'integer', default: '100000', use: 'honoured',
     doc: 'Transactions between snapshots (a random point in the second half of the range, so servers differ).',
     apply: (v, s, name) => {
       s.cfg.snapCount = parseIntValue(name, v);
@@ -197,8 +198,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     },
   },
   {
-    key: 'preAllocSize', type: 'integer (KB)', default: '65536', range: '>= 1', use: 'honoured',
-    doc: 'Transaction log files grow in blocks of this size.', apply: intField('preAllocSizeKb', 1),
+    key: 'preAllocSize', field: 'preAllocSizeKb', min: 1, type: 'integer (KB)', default: '65536', use: 'honoured',
+    doc: 'Transaction log files grow in blocks of this size.',
   },
   {
     key: 'forceSync', type: 'yes/no', default: 'yes', use: 'honoured',
@@ -209,7 +210,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     },
   },
   {
-    key: 'autopurge.snapRetainCount', type: 'integer', default: '3', range: '>= 3', use: 'honoured',
+    key: 'autopurge.snapRetainCount', field: 'autopurgeSnapRetainCount', min: 3, type: 'integer', default: '3', use: 'honoured',
     doc: 'Snapshots (and the logs they need) kept by the purge task.',
     apply: (v, s, name) => {
       s.cfg.autopurgeSnapRetainCount = parseIntValue(name, v);
@@ -220,7 +221,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     },
   },
   {
-    key: 'autopurge.purgeInterval', type: 'integer (hours)', default: '0', range: '>= 0 (0 = off)', use: 'honoured',
+    key: 'autopurge.purgeInterval', field: 'autopurgePurgeIntervalHours', min: 0, type: 'integer (hours)', default: '0', range: '>= 0 (0 = off)', use: 'honoured',
     doc: 'Hours between runs of the purge task.',
     apply: (v, s, name) => void (s.cfg.autopurgePurgeIntervalHours = Math.max(0, parseIntValue(name, v))),
   },
@@ -250,17 +251,16 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     doc: 'Refuse writes beyond a quota instead of only logging them.', apply: trueFalseField('enforceQuota'),
   },
   {
-    key: 'znode.container.checkIntervalMs', aliases: ['zookeeper.znode.container.checkIntervalMs'], type: 'integer (ms)', default: '60000', range: '>= 1', use: 'honoured',
+    key: 'znode.container.checkIntervalMs', field: 'containerCheckIntervalMs', min: 1, aliases: ['zookeeper.znode.container.checkIntervalMs'], type: 'integer (ms)', default: '60000', use: 'honoured',
     doc: 'Interval between checks for empty containers and expired TTL nodes. A plain system property in ZooKeeper; read from zoo.cfg here.',
-    apply: intField('containerCheckIntervalMs', 1),
   },
   {
-    key: 'znode.container.maxPerMinute', aliases: ['zookeeper.znode.container.maxPerMinute'], type: 'integer', default: '10000', range: '>= 1', use: 'honoured',
-    doc: 'Containers and TTL nodes deleted per minute at most.', apply: intField('containerMaxPerMinute', 1),
+    key: 'znode.container.maxPerMinute', field: 'containerMaxPerMinute', min: 1, aliases: ['zookeeper.znode.container.maxPerMinute'], type: 'integer', default: '10000', use: 'honoured',
+    doc: 'Containers and TTL nodes deleted per minute at most.',
   },
   {
-    key: 'znode.container.maxNeverUsedIntervalMs', aliases: ['zookeeper.znode.container.maxNeverUsedIntervalMs'], type: 'integer (ms)', default: '0', range: '>= 0 (0 = never)', use: 'honoured',
-    doc: 'Age after which a container that never had children is deleted.', apply: intField('containerMaxNeverUsedIntervalMs', 0),
+    key: 'znode.container.maxNeverUsedIntervalMs', field: 'containerMaxNeverUsedIntervalMs', min: 0, aliases: ['zookeeper.znode.container.maxNeverUsedIntervalMs'], type: 'integer (ms)', default: '0', range: '>= 0 (0 = never)', use: 'honoured',
+    doc: 'Age after which a container that never had children is deleted.',
   },
   {
     key: 'readonlymode.enabled', type: 'true/false', default: 'false', use: 'ignored', when: WHEN_TRUE,
@@ -367,8 +367,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     },
   },
   {
-    key: 'admin.serverPort', type: 'port', default: '8080', use: 'ignored', why: NOT_EXPOSED, doc: 'Port of the AdminServer.',
-    apply: (v, s, name) => void (s.cfg.adminServerPort = parsePort(name, v)),
+    key: 'admin.serverPort', field: 'adminServerPort', min: 0, type: 'port', default: '8080', use: 'ignored', why: NOT_EXPOSED, doc: 'Port of the AdminServer.',
   },
   ignored('admin.idleTimeout', 'integer (ms)', '30000', 'Idle time after which the AdminServer closes a connection.', NOT_EXPOSED),
   ignored('admin.commandURL', 'text', '/commands', 'URL path of the AdminServer\'s commands.', NOT_EXPOSED),
@@ -467,12 +466,12 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     apply: trueFalseField('standaloneEnabled'),
   },
   {
-    key: 'initLimit', type: 'integer (ticks)', default: '', range: '>= 1; required with an ensemble', use: 'honoured',
-    doc: 'Ticks a follower may take to connect and sync to the leader. Checked; only an ensemble uses it.', apply: intField('initLimit', 0),
+    key: 'initLimit', field: 'initLimit', min: 0, type: 'integer (ticks)', default: '', range: '>= 1; required with an ensemble', use: 'honoured',
+    doc: 'Ticks a follower may take to connect and sync to the leader. Checked; only an ensemble uses it.',
   },
   {
-    key: 'syncLimit', type: 'integer (ticks)', default: '', range: '>= 1; required with an ensemble', use: 'honoured',
-    doc: 'Ticks a follower may lag behind the leader. Checked; only an ensemble uses it.', apply: intField('syncLimit', 0),
+    key: 'syncLimit', field: 'syncLimit', min: 0, type: 'integer (ticks)', default: '', range: '>= 1; required with an ensemble', use: 'honoured',
+    doc: 'Ticks a follower may lag behind the leader. Checked; only an ensemble uses it.',
   },
   {
     key: 'peerType', type: 'participant/observer', default: 'participant', use: 'honoured',
@@ -548,6 +547,14 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   ensemble('messageTracker.BufferSize', 'integer', '10', 'Messages between leader and learner kept for diagnosis.'),
   ensemble('messageTracker.Enabled', 'true/false', 'false', 'Keep the last messages between leader and learner for diagnosis.'),
 ];
+
+/** Reads a value through its table entry. */
+export function applyValue(spec: ConfigKey, value: string, state: ParseState, name: string): void {
+  if (spec.apply) return spec.apply(value, state, name);
+  if (spec.field === undefined) return;
+  const parsed = spec.type === 'port' ? parsePort(name, value) : parseIntValue(name, value, spec.min);
+  (state.cfg as unknown as Record<string, unknown>)[spec.field] = parsed;
+}
 
 const BY_NAME = new Map<string, ConfigKey>();
 for (const k of CONFIG_KEYS) {

@@ -26,12 +26,12 @@ import {
   defaultConfig,
   isDistributed,
   sessionTimeoutBounds,
-  validateConfig,
   type ServerConfig,
 } from './config.js';
-import { lookupKey, suggestKey, type ParseState } from './keys.js';
+import { applyValue, lookupKey, suggestKey, type ParseState } from './keys.js';
 import { parseProperties } from './properties.js';
 import { parseMyid } from './servers.js';
+import { validateConfig } from './validate.js';
 
 export interface ZooCfgOptions {
   /** Directory relative dataDir/dataLogDir are resolved against; pass process.cwd() as ZooKeeper does. */
@@ -122,7 +122,7 @@ function applyKey(name: string, value: string, state: ParseState, refusals: stri
     state.warnings.push(`unknown key ${name} ignored${suggestion === null ? '' : ` (did you mean ${suggestion}?)`}`);
     return;
   }
-  spec.apply?.(value, state, name);
+  applyValue(spec, value, state, name);
   if (spec.use === 'honoured' || (spec.when !== undefined && !spec.when.test(value))) return;
   if (spec.use === 'refused') refusals.push(`${name}=${value}: ${spec.why}`);
   else if (spec.use === 'ensemble') state.warnings.push(`${name} has no effect: ${spec.why}`);

@@ -31,6 +31,10 @@ function paddock(k: ConfigKey): string {
   }
 }
 
+function range(k: ConfigKey): string {
+  return k.range ?? (k.min !== undefined && k.type !== 'port' ? `>= ${k.min}` : '');
+}
+
 function names(k: ConfigKey): string {
   return [k.key, ...(k.aliases ?? [])].map((n) => `\`${n}\``).join(', ');
 }
@@ -39,7 +43,7 @@ function names(k: ConfigKey): string {
 export function generate(): string {
   const count = (use: ConfigKey['use']): number => CONFIG_KEYS.filter((k) => k.use === use).length;
   const rows = CONFIG_KEYS.map((k) =>
-    `| ${[names(k), k.type, k.default === '' ? '' : `\`${k.default}\``, k.range ?? '', paddock(k), k.doc].map(cell).join(' | ')} |`,
+    `| ${[names(k), k.type, k.default === '' ? '' : `\`${k.default}\``, range(k), paddock(k), k.doc].map(cell).join(' | ')} |`,
   );
   return [
     BEGIN,
