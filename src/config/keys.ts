@@ -3,7 +3,9 @@
  * every `zookeeper.K` system property, which zoo.cfg sets by naming K) is declared here once:
  * its type, ZooKeeper's default, the accepted range, what it does, and what Paddock does with
  * it. The parser (zoo-cfg.ts), its warnings and refusals, the `conf` four-letter word and the
- * table in docs/compatibility.md all read this table. Adding a key means adding one entry.
+ * table in docs/compatibility.md all read this table. Adding a key means adding one entry (and,
+ * for a key Paddock honours, its ServerConfig field and default in config.ts), then
+ * `npm run docs:config`.
  *
  * What Paddock does with a key (`use`):
  * - honoured: Paddock does what ZooKeeper does with it.
