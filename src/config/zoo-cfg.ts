@@ -68,6 +68,18 @@ export function parseZooCfg(text: string, opts: ZooCfgOptions): ParsedZooCfg {
         `configuration asks; remove ${refusals.length === 1 ? 'the setting' : 'these settings'} to run without ${refusals.length === 1 ? 'it' : 'them'}`,
     );
   }
+  try {
+    return { config: finish(state, raw, opts), warnings };
+  } catch (e) {
+    // A missing setting is often a misspelt one: say so in the error, since warnings are not printed.
+    const unknown = warnings.filter((w) => w.startsWith('unknown key') && w.includes('did you mean'));
+    if (!(e instanceof ConfigError) || unknown.length === 0) throw e;
+    throw new ConfigError(`${e.message}; note: ${unknown.join('; ')}`);
+  }
+}
+
+/** Everything that needs the whole file: directories, four-letter words, server lines, myid, client port. */
+function finish(state: ParseState, raw: Map<string, string>, opts: ZooCfgOptions): ServerConfig {
   const cfg = state.cfg;
   cfg.raw = raw;
   finishDirectories(state, opts.baseDir);
@@ -80,7 +92,7 @@ export function parseZooCfg(text: string, opts: ZooCfgOptions): ParsedZooCfg {
   finishServerId(state, opts.myid);
   finishClientPort(state);
   validateConfig(cfg);
-  return { config: cfg, warnings };
+  return cfg;
 }
 
 /** Trimmed key/value pairs in file order; a repeated key keeps its last value, with a warning. */

@@ -159,6 +159,14 @@ test('a misspelt key suggests the right one', () => {
   assert.equal(suggestKey('abc'), null);
 });
 
+test('a setting missing because it is misspelt: the error says which key was probably meant', () => {
+  assert.throws(() => parseZooCfg('dataDir=/d\nclientport=2181\n', { baseDir: '/' }), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.equal(e.message, 'clientPort is not set; note: unknown key clientport ignored (did you mean clientPort?)');
+    return true;
+  });
+});
+
 test('aliases read the same entry as the key', () => {
   assert.equal(lookupKey('zookeeper.skipACL'), lookupKey('skipACL'));
   assert.equal(lookupKey('requestThrottleLimit'), lookupKey('request_throttle_max_requests'));
