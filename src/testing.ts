@@ -14,7 +14,7 @@ import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { silentLogger } from './server/logger.js';
 import { startServer, type PaddockServer } from './server/index.js';
-import type { ServerConfig } from './server/config.js';
+import type { ServerConfig } from './config/config.js';
 
 export interface TestServer {
   /** The port clients connect to (a relay in front of the server, so it can be cut off). */

@@ -5,8 +5,9 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, configFromOverrides, type ServerConfig } from '../server/config.js';
-import { parseZooCfg, zooCfgDataDir } from '../server/config-parse.js';
+import { ConfigError, type ServerConfig } from '../config/config.js';
+import { configFromOverrides } from '../config/validate.js';
+import { parseZooCfg, zooCfgDataDir } from '../config/zoo-cfg.js';
 
 /** A command line the user got wrong: printed as one line plus a hint, exit status 2. */
 export class UsageError extends Error {
@@ -22,6 +23,8 @@ export class UsageError extends Error {
 
 export type Command =
   | { kind: 'help'; topic: string | null }
+  /** No command given: the usage goes to standard error and the exit status is 2. */
+  | { kind: 'usage' }
   | { kind: 'version' }
   | { kind: 'server'; configPath: string | null }
   | { kind: 'data'; args: string[] };
@@ -51,7 +54,10 @@ Runs a Paddock server until SIGINT or SIGTERM, then closes it cleanly.
 With a zoo.cfg, reads Apache ZooKeeper's configuration format and keys with ZooKeeper's defaults
 (tickTime 3000, only the srvr four-letter word, ...). Relative paths in it (dataDir, dataLogDir)
 are resolved against the current directory, as ZooKeeper does. A myid file in dataDir gives the
-server id. Keys ZooKeeper accepts that Paddock does not use are reported as warnings.
+server id. A key Paddock does not use is reported once as a warning, a misspelt one with the key
+it probably means. Paddock refuses to start on a zoo.cfg describing an ensemble (several
+server.N lines: it cannot replicate yet; remove them to run standalone) and on settings it
+cannot honour safely (TLS, required authentication). Every key: docs/compatibility.md.
 
 Without a zoo.cfg, uses the built-in defaults: clientPort 2181, tickTime 2000, dataDir ./data
 (relative to the current directory), four-letter words ruok, srvr, stat, mntr, conf and isro.
@@ -113,7 +119,7 @@ export function parseCommandLine(argv: readonly string[]): Command {
     }
     throw new UsageError(`paddock: unknown option '${a}'`);
   }
-  if (i >= argv.length) return { kind: 'help', topic: null };
+  if (i >= argv.length) return { kind: 'usage' };
   const command = argv[i]!;
   const rest = argv.slice(i + 1);
   switch (command) {
@@ -175,9 +181,10 @@ export interface LoadedConfig {
 
 /**
  * The configuration for `paddock server`: the zoo.cfg at `configPath` (with dataDir/myid when it
- * exists), or the built-in defaults with dataDir `data` under `cwd`. Throws ConfigError.
+ * exists), or the built-in defaults with dataDir `data` under `cwd`. A zoo.cfg describing an
+ * ensemble is refused unless `ensembleSupported`. Throws ConfigError.
  */
-export function loadServerConfig(configPath: string | null, cwd: string): LoadedConfig {
+export function loadServerConfig(configPath: string | null, cwd: string, ensembleSupported = false): LoadedConfig {
   if (configPath === null) {
     const dataDir = resolve(cwd, 'data');
     return { config: configFromOverrides({ dataDir, dataLogDir: dataDir }), warnings: [], source: null };
@@ -187,7 +194,7 @@ export function loadServerConfig(configPath: string | null, cwd: string): Loaded
   if (text === null) throw new ConfigError(`config file not found: ${configPath}`);
   const dataDir = zooCfgDataDir(text, cwd);
   const myid = dataDir === null ? null : readText(join(dataDir, 'myid'), 'myid file');
-  const { config, warnings } = parseZooCfg(text, { baseDir: cwd, myid });
+  const { config, warnings } = parseZooCfg(text, { baseDir: cwd, myid, ensembleSupported });
   return { config, warnings, source: path };
 }
 

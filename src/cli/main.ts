@@ -4,7 +4,7 @@
  * User errors print one readable line (no stack trace); see `paddock help`.
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError, isDistributed, type ServerConfig } from '../server/config.js';
+import { ConfigError, type ServerConfig } from '../config/config.js';
 import { PersistenceError } from '../persistence/errors.js';
 import { UsageError, loadServerConfig, parseCommandLine, usage, type Command } from './args.js';
 
@@ -80,14 +80,8 @@ function waitForSignal(): Promise<NodeJS.Signals> {
 }
 
 async function runServer(configPath: string | null): Promise<number> {
-  const { config, warnings, source } = loadServerConfig(configPath, process.cwd());
   const { startServer, ensembleSupported } = await loadServerModule();
-  if (isDistributed(config) && !ensembleSupported) {
-    warnings.push(
-      `the server.N lines describe an ensemble of ${config.servers.length} servers, but this build runs ` +
-        `standalone only: serving as a standalone server (id ${config.serverId}) that does not replicate`,
-    );
-  }
+  const { config, warnings, source } = loadServerConfig(configPath, process.cwd(), ensembleSupported);
   for (const w of warnings) process.stderr.write(`paddock: warning: ${w}\n`);
   process.stderr.write(
     `paddock: starting with ${source === null ? 'the built-in configuration' : source} (dataDir ${config.dataDir})\n`,
@@ -120,6 +114,9 @@ async function execute(cmd: Command): Promise<number> {
     case 'help':
       process.stdout.write(usage(cmd.topic) + '\n');
       return 0;
+    case 'usage':
+      process.stderr.write(usage(null) + '\n');
+      return 2;
     case 'version':
       process.stdout.write(`paddock ${paddockVersion()}\n`);
       return 0;

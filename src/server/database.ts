@@ -12,7 +12,7 @@ import { closeStore, openStore, purgeStore, SnapshotPolicy, takeSnapshot, type O
 import { DataTree } from '../tree/index.js';
 import { captureSnapshot, serializeSnapshot, SnapshotLoader, type Snapshot } from '../tree/snapshot.js';
 import type { CommitLog } from './commitlog.js';
-import type { ServerConfig } from './config.js';
+import type { ServerConfig } from '../config/config.js';
 import { hex, type Logger } from './logger.js';
 import type { SessionSecret } from '../sessions/password.js';
 import { loadOrCreateSessionSecret } from './session-secret.js';

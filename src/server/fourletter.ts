@@ -1,5 +1,8 @@
 /** Four-letter words: text answers to a command sent as the first four bytes of a connection. */
-import type { ServerConfig } from './config.js';
+import { join } from 'node:path';
+import type { ServerConfig } from '../config/config.js';
+import { confWord } from '../config/keys.js';
+import { VERSION_DIR } from '../persistence/store.js';
 import type { Connection } from './connection.js';
 import { hex } from './logger.js';
 import type { ZkServer } from './zkserver.js';
@@ -15,6 +18,8 @@ export const VERSION_LINE = `3.8.0-paddock-${PADDOCK_VERSION}, built on 2026-11-
 export interface FourLetterContext {
   server: ZkServer;
   config: ServerConfig;
+  /** The port the server listens on (clientPort 0 picks one). */
+  listeningPort: number;
   connections: () => Iterable<Connection>;
   startedAtMs: number;
   dataDirSize: () => number;
@@ -36,7 +41,12 @@ export function answerFourLetterWord(word: string, ctx: FourLetterContext): stri
     case 'stat':
       return serverStats(ctx, true);
     case 'conf':
-      return conf(ctx.config);
+      return confWord({ ...ctx.config, clientPort: ctx.listeningPort }, {
+        snapDir: join(ctx.config.dataDir, VERSION_DIR),
+        logDir: join(ctx.config.dataLogDir, VERSION_DIR),
+        dataDirSize: ctx.dataDirSize(),
+        dataLogSize: ctx.logDirSize(),
+      });
     case 'cons':
       return [...ctx.connections()].map((c) => connectionLine(c, true)).join('') + '\n';
     case 'envi':
@@ -102,22 +112,6 @@ function connectionLine(c: Connection, detailed: boolean): string {
   const base = ` /${c.remoteAddress}:${c.remotePort}[${c.established ? 1 : 0}](queued=0,recved=${c.packetsReceived},sent=${c.packetsSent}`;
   if (!detailed || !c.established) return base + ')\n';
   return `${base},sid=${hex(c.sessionId)},lop=NA,est=${c.connectedAtMs},to=${c.timeoutMs},lzxid=${hex(c.lastZxidSent)})\n`;
-}
-
-function conf(cfg: ServerConfig): string {
-  const entries: [string, string | number][] = [
-    ['clientPort', cfg.clientPort],
-    ['clientPortAddress', cfg.clientPortAddress],
-    ['dataDir', cfg.dataDir],
-    ['dataLogDir', cfg.dataLogDir],
-    ['tickTime', cfg.tickTime],
-    ['maxClientCnxns', cfg.maxClientCnxns],
-    ['minSessionTimeout', cfg.minSessionTimeout === -1 ? cfg.tickTime * 2 : cfg.minSessionTimeout],
-    ['maxSessionTimeout', cfg.maxSessionTimeout === -1 ? cfg.tickTime * 20 : cfg.maxSessionTimeout],
-    ['clientPortListenBacklog', -1],
-    ['serverId', cfg.serverId],
-  ];
-  return entries.map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
 }
 
 function envi(): string {

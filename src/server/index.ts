@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { ipAuthId } from '../acl/index.js';
 import { MemoryCommitLog, type CommitLog } from './commitlog.js';
-import { defaultConfig, type ServerConfig } from './config.js';
+import { defaultConfig, type ServerConfig } from '../config/config.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { answerFourLetterWord } from './fourletter.js';
 import { createLogger, hex, type Logger } from './logger.js';
@@ -154,6 +154,7 @@ class NetworkServer implements ConnectionHost {
     return answerFourLetterWord(word, {
       server: this.server,
       config: this.config,
+      listeningPort: this.port,
       connections: () => this.connections,
       startedAtMs: this.startedAtMs,
       dataDirSize: () => 0,
@@ -208,4 +209,4 @@ class NetworkServer implements ConnectionHost {
   }
 }
 
-export type { ServerConfig } from './config.js';
+export type { ServerConfig } from '../config/config.js';

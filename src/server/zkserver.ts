@@ -16,7 +16,7 @@ import { SessionTracker, type RandomBytes } from '../sessions/tracker.js';
 import { DataTree, type ApplyResult } from '../tree/index.js';
 import { WatchRegistry } from '../watches/index.js';
 import type { CommitLog } from './commitlog.js';
-import { sessionTimeoutBounds, type ServerConfig } from './config.js';
+import { sessionTimeoutBounds, type ServerConfig } from '../config/config.js';
 import { hex, type Logger } from './logger.js';
 import { executeRead, isClientOp, isWriteOp, type ReadContext } from './reads.js';
 import { ServerStats } from './stats.js';

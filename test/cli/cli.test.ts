@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,8 +24,20 @@ test('main.js starts with a node shebang', () => {
   assert.ok(readFileSync(MAIN, 'utf8').startsWith('#!/usr/bin/env node\n'));
 });
 
+test('main.js is executable after a build, so npx paddock runs it', () => {
+  assert.notEqual(statSync(MAIN).mode & 0o111, 0, `${MAIN} has mode ${(statSync(MAIN).mode & 0o777).toString(8)}`);
+});
+
+test('no command: the usage on standard error, exit 2', () => {
+  const r = run([]);
+  assert.equal(r.status, 2);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^Usage: paddock <command> \[arguments\]/);
+  assert.match(r.stderr, /^  server\b/m);
+});
+
 test('help lists every subcommand', () => {
-  for (const args of [['--help'], ['-h'], ['help'], []]) {
+  for (const args of [['--help'], ['-h'], ['help']]) {
     const r = run(args);
     assert.equal(r.status, 0, args.join(' '));
     for (const cmd of ['server', 'data', 'version', 'help']) assert.match(r.stdout, new RegExp(`^  ${cmd}\\b`, 'm'));
@@ -118,20 +130,34 @@ test('bad config values: message names the key and value, exit 1, no stack', () 
   }
 });
 
-test('ensemble config without dataDir/myid is a clear error; with a bad myid too', () => {
+test('an ensemble zoo.cfg is refused with the reason and how to run standalone, exit 1', () => {
   const dir = tmp();
   try {
     const data = join(dir, 'data');
     mkdirSync(data);
+    writeFileSync(join(data, 'myid'), '2\n');
     const cfg = join(dir, 'zoo.cfg');
     writeFileSync(cfg, `dataDir=${data}\nclientPort=2181\ninitLimit=5\nsyncLimit=2\nserver.1=a:2888:3888\nserver.2=b:2888:3888\nserver.3=c:2888:3888\n`);
-    let r = run(['server', cfg]);
+    const r = run(['server', cfg]);
     assert.equal(r.status, 1);
-    assert.equal(r.stderr, `paddock: myid file is missing: ${join(data, 'myid')} must hold this server's id\n`);
-    writeFileSync(join(data, 'myid'), 'replace this text\n');
-    r = run(['server', cfg]);
+    assert.match(r.stderr, /^paddock: this configuration describes an ensemble of 3 voting servers \(server\.1, server\.2, server\.3\)/);
+    assert.match(r.stderr, /silently diverge/);
+    assert.match(r.stderr, /remove the server\.N lines/);
+    assert.equal(r.stderr.split('\n').length, 2, 'one line, no stack');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a setting Paddock cannot honour safely stops it: one line naming the setting, exit 1', () => {
+  const dir = tmp();
+  try {
+    const cfg = join(dir, 'zoo.cfg');
+    writeFileSync(cfg, `dataDir=${join(dir, 'data')}\nclientPort=2181\nsecureClientPort=2281\nenforce.auth.enabled=true\n`);
+    const r = run(['server', cfg]);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /^paddock: invalid myid file: server id 'replace this text' is not a number\n$/);
+    assert.match(r.stderr, /^paddock: refusing to start: secureClientPort=2281: Paddock does not support TLS; enforce\.auth\.enabled=true: /);
+    assert.equal(r.stderr.split('\n').length, 2, 'one line, no stack');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -187,21 +213,25 @@ async function startAndStop(lines: string[], myid: string | null, signal: NodeJS
 
 const skipServer = serverBuilt ? false : 'src/server/index.ts not built yet';
 
-test('paddock server zoo.cfg starts, warns about unused keys, and stops cleanly on SIGTERM', { skip: skipServer }, async () => {
-  const stderr = await startAndStop(['tickTime=2000', 'admin.enableServer=false', 'quorumListenOnAllIPs=true', 'server.1=localhost:2888:3888'], null, 'SIGTERM');
-  assert.match(stderr, /paddock: warning: quorumListenOnAllIPs is not used by Paddock; accepted and ignored/);
-});
-
-test('paddock server with an ensemble zoo.cfg starts with warnings and stops on SIGINT', { skip: skipServer }, async () => {
-  const stderr = await startAndStop(
-    ['tickTime=2000', 'initLimit=10', 'syncLimit=5', 'admin.enableServer=false', 'electionAlg=3',
-      'server.1=127.0.0.1:2888:3888', 'server.2=127.0.0.2:2888:3888', 'server.3=127.0.0.3:2888:3888'],
-    '2\n',
-    'SIGINT',
-  );
-  assert.match(stderr, /paddock: warning: electionAlg accepted and ignored/);
-  const mod = (await import(new URL('../../src/server/index.js', import.meta.url).href)) as { ensembleSupported?: boolean };
-  if (mod.ensembleSupported !== true) assert.match(stderr, /paddock: warning: the server\.N lines describe an ensemble of 3 servers/);
+test('paddock server zoo.cfg starts, warns once per key it does not use, and stops cleanly on SIGTERM', { skip: skipServer }, async () => {
+  const stderr = await startAndStop([
+    'tickTime=2000', 'admin.enableServer=true', 'reconfigEnabled=true', 'readonlymode.enabled=true',
+    'metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider', 'metricsProvider.httpPort=7000',
+    'peerType=observer', 'quorumListenOnAllIPs=true', 'tickTme=2000', 'server.1=localhost:2888:3888',
+  ], null, 'SIGTERM');
+  const warnings = stderr.split('\n').filter((l) => l.startsWith('paddock: warning: '));
+  const expected: RegExp[] = [
+    /^paddock: warning: admin\.enableServer is not used by Paddock: /,
+    /^paddock: warning: reconfigEnabled is not used by Paddock: /,
+    /^paddock: warning: readonlymode\.enabled is not used by Paddock: /,
+    /^paddock: warning: metricsProvider\.className is not used by Paddock: /,
+    /^paddock: warning: metricsProvider\.httpPort is not used by Paddock: /,
+    /^paddock: warning: quorumListenOnAllIPs has no effect: /,
+    /^paddock: warning: unknown key tickTme ignored \(did you mean tickTime\?\)$/,
+    /^paddock: warning: peerType observer does not match the server list \(participant\); using participant$/,
+  ];
+  assert.equal(warnings.length, expected.length, warnings.join('\n'));
+  for (const [i, re] of expected.entries()) assert.match(warnings[i]!, re);
 });
 
 test('paddock data without the data tools built gives a clear message', { skip: existsSync(fileURLToPath(new URL('../../src/cli/data.js', import.meta.url))) ? 'data tools present' : false }, () => {

@@ -3,13 +3,12 @@ import assert from 'node:assert/strict';
 import {
   ConfigError,
   EMBEDDED_FOUR_LETTER_WHITELIST,
-  configFromOverrides,
   defaultConfig,
   fourLetterWordAllowed,
   isDistributed,
   sessionTimeoutBounds,
-  validateConfig,
-} from '../../src/server/config.js';
+} from '../../src/config/config.js';
+import { configFromOverrides, validateConfig } from '../../src/config/validate.js';
 
 test('embedded defaults for npm start', () => {
   const c = defaultConfig();

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseProperties } from '../../src/server/config-parse.js';
-import { ConfigError } from '../../src/server/config.js';
+import { parseProperties } from '../../src/config/properties.js';
+import { ConfigError } from '../../src/config/config.js';
 
 function props(text: string): Record<string, string> {
   const out: Record<string, string> = {};

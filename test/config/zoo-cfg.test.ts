@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { ConfigError, DEFAULT_METRICS_PROVIDER, isDistributed, sessionTimeoutBounds, type ServerConfig } from '../../src/server/config.js';
-import { parseMyid, parseZooCfg, zooCfgDataDir, type ParsedZooCfg } from '../../src/server/config-parse.js';
+import { ConfigError, DEFAULT_METRICS_PROVIDER, isDistributed, sessionTimeoutBounds, type ServerConfig } from '../../src/config/config.js';
+import { parseMyid } from '../../src/config/servers.js';
+import { parseZooCfg, zooCfgDataDir, type ParsedZooCfg } from '../../src/config/zoo-cfg.js';
 
 const BASE = { dataDir: '/var/lib/paddock', clientPort: '2181' };
 
@@ -10,8 +11,13 @@ function cfgText(entries: Record<string, string>): string {
   return Object.entries(entries).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
 }
 
-function parse(extra: Record<string, string> = {}, myid?: string | null): ParsedZooCfg {
-  return parseZooCfg(cfgText({ ...BASE, ...extra }), { baseDir: '/work', myid });
+function parse(extra: Record<string, string> = {}, myid?: string | null, ensembleSupported = false): ParsedZooCfg {
+  return parseZooCfg(cfgText({ ...BASE, ...extra }), { baseDir: '/work', myid, ensembleSupported });
+}
+
+/** Parses as a build that can run an ensemble would (the parser then checks ensemble settings). */
+function parseEnsemble(extra: Record<string, string>, myid?: string | null): ParsedZooCfg {
+  return parse(extra, myid, true);
 }
 
 function config(extra: Record<string, string> = {}, myid?: string | null): ServerConfig {
@@ -19,8 +25,8 @@ function config(extra: Record<string, string> = {}, myid?: string | null): Serve
 }
 
 /** Asserts parsing throws a ConfigError whose message contains each of `parts`. */
-function rejects(extra: Record<string, string>, parts: (string | RegExp)[], myid?: string | null, base = BASE): void {
-  assert.throws(() => parseZooCfg(cfgText({ ...base, ...extra }), { baseDir: '/work', myid }), (e: unknown) => {
+function rejects(extra: Record<string, string>, parts: (string | RegExp)[], myid?: string | null, base = BASE, ensembleSupported = false): void {
+  assert.throws(() => parseZooCfg(cfgText({ ...base, ...extra }), { baseDir: '/work', myid, ensembleSupported }), (e: unknown) => {
     assert.ok(e instanceof ConfigError, `expected ConfigError, got ${String(e)}`);
     for (const p of parts) {
       if (typeof p === 'string') assert.ok(e.message.includes(p), `'${e.message}' should contain '${p}'`);
@@ -95,7 +101,7 @@ test('every numeric key', () => {
     'jute.maxbuffer': '4194304', snapCount: '5000', preAllocSize: '1024', 'autopurge.snapRetainCount': '5',
     'autopurge.purgeInterval': '24', 'znode.container.checkIntervalMs': '1000',
     'znode.container.maxPerMinute': '50', 'znode.container.maxNeverUsedIntervalMs': '30000',
-    'admin.serverPort': '9090', secureClientPort: '2281',
+    'admin.serverPort': '9090', secureClientPort: '0',
   });
   assert.equal(c.tickTime, 1000);
   assert.equal(c.initLimit, 10);
@@ -114,17 +120,14 @@ test('every numeric key', () => {
   assert.equal(c.containerMaxPerMinute, 50);
   assert.equal(c.containerMaxNeverUsedIntervalMs, 30000);
   assert.equal(c.adminServerPort, 9090);
-  assert.equal(c.secureClientPort, 2281);
+  assert.equal(c.secureClientPort, null);
 });
 
-test('secureClientPort is stored with a TLS warning', () => {
-  const { config: c, warnings } = parse({ secureClientPort: '2281' });
-  assert.equal(c.secureClientPort, 2281);
-  assert.ok(warnings.some((w) => w.includes('secureClientPort') && w.includes('TLS')));
-});
-
-test('secureClientPort without clientPort is an error (no TLS)', () => {
-  rejects({ secureClientPort: '2281' }, ['clientPort is not set', 'TLS'], undefined, { dataDir: '/d', clientPort: '0' });
+test('secureClientPort stops the server: TLS cannot be honoured', () => {
+  rejects({ secureClientPort: '2281' }, ['refusing to start', 'secureClientPort=2281', 'TLS', 'remove the setting']);
+  rejects({ secureClientPort: '2281' }, ['secureClientPort=2281'], undefined, { dataDir: '/d', clientPort: '0' });
+  rejects({ secureClientPort: '70000' }, ["invalid secureClientPort '70000'"]);
+  assert.equal(config({ secureClientPort: '0' }).secureClientPort, null);
 });
 
 test('string keys: clientPortAddress, admin.serverAddress, superDigest (both spellings)', () => {
@@ -251,13 +254,14 @@ test('metricsProvider.* keys are stored without the prefix', () => {
 
 test('unknown keys and ZooKeeper keys Paddock does not use are accepted with warnings', () => {
   const { config: c, warnings } = parse({ 'my.custom': 'x', localSessionsEnabled: 'true', 'ssl.keyStore.location': '/k', 'group.1': '1:2:3', electionAlg: '3' });
-  assert.ok(warnings.includes('unknown key my.custom accepted and ignored'));
-  assert.ok(warnings.some((w) => w.startsWith('localSessionsEnabled') && w.includes('accepted and ignored')));
-  assert.ok(warnings.some((w) => w.startsWith('ssl.keyStore.location') && w.includes('accepted and ignored')));
-  assert.ok(warnings.some((w) => w.startsWith('group.1') && w.includes('accepted and ignored')));
-  assert.ok(warnings.some((w) => w.startsWith('electionAlg')));
+  assert.deepEqual(warnings, [
+    'unknown key my.custom ignored',
+    'localSessionsEnabled has no effect: only an ensemble member reads it, and Paddock runs standalone',
+    'ssl.keyStore.location is not used by Paddock: Paddock does not support TLS; without secureClientPort or client.portUnification (both refused) ZooKeeper would not use it either',
+    'group.1 has no effect: only an ensemble member reads it, and Paddock runs standalone',
+    'electionAlg has no effect: only an ensemble member reads it, and Paddock runs standalone',
+  ]);
   assert.equal(c.raw.get('my.custom'), 'x');
-  assert.equal(warnings.length, 5);
 });
 
 test('electionAlg other than 3 is rejected, as in ZooKeeper', () => {
@@ -328,8 +332,11 @@ test('missing dataDir and missing clientPort', () => {
   assert.throws(() => parseZooCfg('dataDir=/d\nclientPort=2181\n', { baseDir: '/' }) && parseZooCfg('', { baseDir: '/' }), ConfigError);
 });
 
-test('peerType', () => {
-  assert.equal(config({ peerType: 'observer' }).peerType, 'observer');
+test('peerType: the server list decides; observer on a standalone server warns, as ZooKeeper logs', () => {
+  const { config: c, warnings } = parse({ peerType: 'observer' });
+  assert.equal(c.peerType, 'participant');
+  assert.deepEqual(warnings, ['peerType observer does not match the server list (participant); using participant']);
+  assert.deepEqual(parse({ peerType: 'participant' }).warnings, []);
   rejects({ peerType: 'leader' }, ['peerType', "'leader'"]);
 });
 
@@ -345,7 +352,7 @@ const ENSEMBLE = {
 };
 
 test('server.N lines are parsed into a typed list', () => {
-  const { config: c, warnings } = parse(ENSEMBLE, '1\n');
+  const { config: c, warnings } = parseEnsemble(ENSEMBLE, '1\n');
   assert.deepEqual(warnings, []);
   assert.equal(isDistributed(c), true);
   assert.equal(c.serverId, 1);
@@ -364,59 +371,87 @@ test('server.N lines are parsed into a typed list', () => {
   );
 });
 
-test('a typical ensemble zoo.cfg with extra ZooKeeper keys starts fine with warnings', () => {
-  const text = [
-    'tickTime=2000', 'initLimit=10', 'syncLimit=5', 'dataDir=/var/lib/zookeeper', 'clientPort=2181',
-    'autopurge.snapRetainCount=3', 'autopurge.purgeInterval=1', 'quorumListenOnAllIPs=true',
-    'server.1=zoo1:2888:3888', 'server.2=zoo2:2888:3888', 'server.3=zoo3:2888:3888',
-    '4lw.commands.whitelist=*', 'admin.enableServer=false',
-  ].join('\n');
-  const { config: c, warnings } = parseZooCfg(text, { baseDir: '/', myid: '2' });
+const TYPICAL_ENSEMBLE = [
+  'tickTime=2000', 'initLimit=10', 'syncLimit=5', 'dataDir=/var/lib/zookeeper', 'clientPort=2181',
+  'autopurge.snapRetainCount=3', 'autopurge.purgeInterval=1', 'quorumListenOnAllIPs=true',
+  'server.1=zoo1:2888:3888', 'server.2=zoo2:2888:3888', 'server.3=zoo3:2888:3888',
+  '4lw.commands.whitelist=*', 'admin.enableServer=false',
+].join('\n');
+
+test('a typical ensemble zoo.cfg is refused: alone, each server would diverge', () => {
+  assert.throws(() => parseZooCfg(TYPICAL_ENSEMBLE, { baseDir: '/', myid: '2' }), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    assert.match(e.message, /an ensemble of 3 voting servers \(server\.1, server\.2, server\.3\)/);
+    assert.match(e.message, /silently diverge/);
+    assert.match(e.message, /remove the server\.N lines/);
+    assert.match(e.message, /single server\.N line with standaloneEnabled unset or true/);
+    return true;
+  });
+  // Refused before the ensemble's own requirements: fixing myid would not make it safe.
+  assert.throws(() => parseZooCfg(TYPICAL_ENSEMBLE, { baseDir: '/' }), /describes an ensemble/);
+});
+
+test('standaloneEnabled=false with one server.N line is an ensemble too, and refused', () => {
+  rejects({ 'server.1': 'localhost:2888:3888', standaloneEnabled: 'false', initLimit: '5', syncLimit: '2' },
+    ['standaloneEnabled=false with server.1', 'remove the server.N lines'], '1');
+});
+
+test('a typical ensemble zoo.cfg parses when the build runs ensembles', () => {
+  const { config: c, warnings } = parseZooCfg(TYPICAL_ENSEMBLE, { baseDir: '/', myid: '2', ensembleSupported: true });
   assert.equal(c.serverId, 2);
   assert.equal(c.servers.length, 3);
   assert.equal(c.clientPort, 2181);
   assert.equal(isDistributed(c), true);
-  assert.deepEqual(warnings, ['quorumListenOnAllIPs is not used by Paddock; accepted and ignored']);
+  assert.deepEqual(warnings, ['quorumListenOnAllIPs has no effect: only an ensemble member reads it, and Paddock runs standalone']);
 });
 
 test('multiple addresses with |', () => {
-  const c = config({ initLimit: '5', syncLimit: '2', 'server.1': 'a:1:2|b:3:4', 'server.2': 'c:1:2' }, '1');
+  const c = parseEnsemble({ initLimit: '5', syncLimit: '2', 'server.1': 'a:1:2|b:3:4', 'server.2': 'c:1:2' }, '1').config;
   assert.deepEqual(c.servers[0]!.addresses, [{ host: 'a', quorumPort: 1, electionPort: 2 }, { host: 'b', quorumPort: 3, electionPort: 4 }]);
 });
 
 test('client port from my server line fills in clientPort; a conflicting one is an error', () => {
   const text = 'dataDir=/d\ninitLimit=5\nsyncLimit=2\nserver.1=h1:2888:3888;127.0.0.1:3181\nserver.2=h2:2888:3888;3182\n';
-  const c = parseZooCfg(text, { baseDir: '/', myid: '1' }).config;
+  const opts = (myid: string) => ({ baseDir: '/', myid, ensembleSupported: true });
+  const c = parseZooCfg(text, opts('1')).config;
   assert.equal(c.clientPort, 3181);
   assert.equal(c.clientPortAddress, '127.0.0.1');
-  assert.equal(parseZooCfg(text + 'clientPort=3182\n', { baseDir: '/', myid: '2' }).config.clientPort, 3182);
-  assert.throws(() => parseZooCfg(text + 'clientPort=2181\n', { baseDir: '/', myid: '1' }), (e: unknown) =>
+  assert.equal(parseZooCfg(text + 'clientPort=3182\n', opts('2')).config.clientPort, 3182);
+  assert.throws(() => parseZooCfg(text + 'clientPort=2181\n', opts('1')), (e: unknown) =>
     e instanceof ConfigError && /clientPort 2181 conflicts with client port 3181 in server\.1/.test(e.message));
-  assert.throws(() => parseZooCfg(text + 'clientPortAddress=10.1.1.1\n', { baseDir: '/', myid: '1' }), /clientPortAddress 10\.1\.1\.1 conflicts/);
+  assert.throws(() => parseZooCfg(text + 'clientPortAddress=10.1.1.1\n', opts('1')), /clientPortAddress 10\.1\.1\.1 conflicts/);
+  // A single server line with a client port runs standalone on that port.
+  assert.equal(parseZooCfg('dataDir=/d\nserver.1=h1:2888:3888;3181\n', { baseDir: '/', myid: '1' }).config.clientPort, 3181);
 });
 
-test('a single server.N line (or one participant and observers) runs standalone; myid optional', () => {
-  let c = config({ 'server.1': 'localhost:2888:3888' });
+test('a single server.N line runs standalone, as in ZooKeeper; myid optional', () => {
+  const { config: c, warnings } = parse({ 'server.1': 'localhost:2888:3888' });
   assert.equal(isDistributed(c), false);
   assert.equal(c.serverId, 0);
-  c = config({ 'server.1': 'localhost:2888:3888', 'server.2': 'other:2888:3888:observer' });
-  assert.equal(isDistributed(c), false);
-  c = config({ 'server.1': 'localhost:2888:3888', standaloneEnabled: 'false', initLimit: '5', syncLimit: '2' }, '1');
-  assert.equal(isDistributed(c), true);
+  assert.deepEqual(warnings, []);
+  assert.equal(config({ 'server.1': 'localhost:2888:3888', standaloneEnabled: 'true' }, '1').serverId, 1);
+});
+
+test('server lines ZooKeeper refuses: observers without a quorum, standaloneEnabled=false alone', () => {
+  rejects({ 'server.1': 'localhost:2888:3888', 'server.2': 'other:2888:3888:observer' }, ['observers without a quorum']);
+  rejects({ 'server.1': 'localhost:2888:3888:observer' }, ['observers without participants']);
+  rejects({ standaloneEnabled: 'false' }, ['standaloneEnabled=false needs at least one participant server.N line']);
 });
 
 test('ensemble requirements: myid file, initLimit, syncLimit, my id in the list', () => {
-  rejects(ENSEMBLE, ['myid file is missing', '/var/lib/paddock/myid'], null);
-  rejects({ ...ENSEMBLE, initLimit: '0' }, ['initLimit is not set'], '1');
-  rejects({ ...ENSEMBLE, syncLimit: '0' }, ['syncLimit is not set'], '1');
-  rejects(ENSEMBLE, ['myid 9 is not in the server.N list'], '9');
-  rejects(ENSEMBLE, ['myid', "'replace this text'"], 'replace this text');
+  const ensembleRejects = (extra: Record<string, string>, parts: string[], myid: string | null): void =>
+    rejects(extra, parts, myid, BASE, true);
+  ensembleRejects(ENSEMBLE, ['myid file is missing', '/var/lib/paddock/myid'], null);
+  ensembleRejects({ ...ENSEMBLE, initLimit: '0' }, ['initLimit is not set'], '1');
+  ensembleRejects({ ...ENSEMBLE, syncLimit: '0' }, ['syncLimit is not set'], '1');
+  ensembleRejects(ENSEMBLE, ['myid 9 is not in the server.N list'], '9');
+  ensembleRejects(ENSEMBLE, ['myid', "'replace this text'"], 'replace this text');
 });
 
 test('peerType that disagrees with my server line warns and the line wins', () => {
-  const { config: c, warnings } = parse({ ...ENSEMBLE, peerType: 'participant', clientPort: '2182' }, '4');
+  const { config: c, warnings } = parseEnsemble({ ...ENSEMBLE, peerType: 'participant', clientPort: '2182' }, '4');
   assert.equal(c.peerType, 'observer');
-  assert.ok(warnings.some((w) => w.includes('peerType')));
+  assert.ok(warnings.includes('peerType participant does not match server.4 (observer); using observer'));
 });
 
 test('bad server lines name the key and the value', () => {

@@ -7,7 +7,7 @@ import { CreateMode, Err, EventType, OpCode } from '../../src/jute/constants.js'
 import { MemoryDisk } from '../../src/io/disk.js';
 import { startServer, type PaddockServer } from '../../src/server/index.js';
 import { silentLogger } from '../../src/server/logger.js';
-import type { ServerConfig } from '../../src/server/config.js';
+import type { ServerConfig } from '../../src/config/config.js';
 import { RawClient } from '../support/rawclient.js';
 import { create } from '../server/helpers.js';
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { parseZooCfg } from '../../src/server/config-parse.js';
+import { parseZooCfg } from '../../src/config/zoo-cfg.js';
 
 const run = promisify(execFile);
 /** The repository root, from dist/test/package/. */

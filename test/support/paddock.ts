@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ServerConfig } from '../../src/server/config.js';
+import type { ServerConfig } from '../../src/config/config.js';
 import { startServer, type PaddockServer } from '../../src/server/index.js';
 import type { Logger } from '../../src/server/logger.js';
 import { fourLetterWord, startZooKeeper, type ZooKeeperOptions, type ZooKeeperProcess } from './zookeeper.js';

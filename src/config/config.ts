@@ -6,7 +6,7 @@
  * documented ways: tickTime is 2000 (the value of ZooKeeper's sample zoo.cfg; ZooKeeper's code
  * default is 3000), dataDir is `data` (the CLI resolves it against the current directory), and the
  * four-letter words ruok, srvr, stat, mntr, conf and isro are allowed (ZooKeeper allows only srvr).
- * A zoo.cfg read by `parseZooCfg` (config-parse.ts) gets ZooKeeper's own defaults instead.
+ * A zoo.cfg read by `parseZooCfg` (zoo-cfg.ts) gets ZooKeeper's own defaults instead.
  */
 
 /** One `server.N=host:quorumPort:electionPort[:type][;[clientAddr:]clientPort]` line. */
@@ -176,65 +176,4 @@ export function isDistributed(cfg: ServerConfig): boolean {
 /** Whether a four-letter word may run under this configuration. */
 export function fourLetterWordAllowed(cfg: ServerConfig, word: string): boolean {
   return cfg.fourLetterWhitelist.has('*') || cfg.fourLetterWhitelist.has(word);
-}
-
-/**
- * The defaults with `partial` laid over them (undefined fields ignored), validated. When only
- * dataDir is given, dataLogDir follows it, as in ZooKeeper.
- */
-export function configFromOverrides(partial: Partial<ServerConfig> = {}): ServerConfig {
-  const defined: Partial<Record<keyof ServerConfig, unknown>> = {};
-  for (const [k, v] of Object.entries(partial)) {
-    if (v !== undefined) defined[k as keyof ServerConfig] = v;
-  }
-  const cfg = { ...defaultConfig(), ...(defined as Partial<ServerConfig>) };
-  if (partial.dataDir !== undefined && partial.dataLogDir === undefined) cfg.dataLogDir = partial.dataDir;
-  validateConfig(cfg);
-  return cfg;
-}
-
-function checkPort(key: string, value: number, allowZero: boolean): void {
-  if (!Number.isInteger(value) || value < (allowZero ? 0 : 1) || value > 65535) {
-    throw new ConfigError(`invalid ${key} '${value}': a port must be an integer from ${allowZero ? 0 : 1} to 65535`);
-  }
-}
-
-function checkInt(key: string, value: number, min: number): void {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new ConfigError(`invalid ${key} '${value}': expected an integer >= ${min}`);
-  }
-}
-
-/** Checks the invariants every configuration must hold; throws ConfigError. */
-export function validateConfig(cfg: ServerConfig): void {
-  checkInt('tickTime', cfg.tickTime, 1);
-  checkInt('initLimit', cfg.initLimit, 0);
-  checkInt('syncLimit', cfg.syncLimit, 0);
-  if (typeof cfg.dataDir !== 'string' || cfg.dataDir === '') throw new ConfigError('dataDir is not set');
-  if (typeof cfg.dataLogDir !== 'string' || cfg.dataLogDir === '') throw new ConfigError('dataLogDir is empty');
-  checkPort('clientPort', cfg.clientPort, true);
-  if (cfg.secureClientPort !== null) checkPort('secureClientPort', cfg.secureClientPort, false);
-  checkPort('admin.serverPort', cfg.adminServerPort, true);
-  checkInt('maxClientCnxns', cfg.maxClientCnxns, 0);
-  checkInt('maxCnxns', cfg.maxCnxns, 0);
-  checkInt('minSessionTimeout', cfg.minSessionTimeout, -1);
-  checkInt('maxSessionTimeout', cfg.maxSessionTimeout, -1);
-  const { min, max } = sessionTimeoutBounds(cfg);
-  if (min > max) {
-    throw new ConfigError(
-      `minSessionTimeout (${min}) must not be larger than maxSessionTimeout (${max})` +
-        (cfg.minSessionTimeout === -1 || cfg.maxSessionTimeout === -1 ? ` (defaults are 2 and 20 times tickTime ${cfg.tickTime})` : ''),
-    );
-  }
-  checkInt('globalOutstandingLimit', cfg.globalOutstandingLimit, 1);
-  checkInt('jute.maxbuffer', cfg.juteMaxBuffer, 1);
-  checkInt('snapCount', cfg.snapCount, 2);
-  checkInt('preAllocSize', cfg.preAllocSizeKb, 1);
-  checkInt('autopurge.snapRetainCount', cfg.autopurgeSnapRetainCount, 3);
-  checkInt('autopurge.purgeInterval', cfg.autopurgePurgeIntervalHours, 0);
-  checkInt('znode.container.checkIntervalMs', cfg.containerCheckIntervalMs, 1);
-  checkInt('znode.container.maxPerMinute', cfg.containerMaxPerMinute, 1);
-  checkInt('znode.container.maxNeverUsedIntervalMs', cfg.containerMaxNeverUsedIntervalMs, 0);
-  checkInt('maxOutboundBytesPerConnection', cfg.maxOutboundBytesPerConnection, 1);
-  checkInt('serverId', cfg.serverId, 0);
 }
