@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
-import { ElectionDriver } from '../../src/server/quorum/election-driver.js';
+import { ElectionDriver, ElectionFrames } from '../../src/server/quorum/election-driver.js';
 import { type QuorumServerSpec } from '../../src/consensus/members.js';
 import { ServerState, encodePreamble, PROTOCOL_VERSION_V1, encodeNotification, type Notification } from '../../src/consensus/wire.js';
 import { freePort } from '../support/ports.js';
@@ -124,5 +124,66 @@ test('bad preambles and frames are rejected with the connection, and the driver 
     assert.ok(reasons.some((r) => /unreasonable address length/.test(r)), reasons.join('; '));
     assert.ok(reasons.some((r) => /out of range/.test(r)), reasons.join('; '));
     assert.equal(driver.state, ServerState.LOOKING, 'one vote is no quorum');
+  });
+});
+
+test('election frames split a stream read a byte at a time, and a bad length ends it after the good frames', () => {
+  const frameOf = (payload: Buffer): Buffer => {
+    const f = Buffer.alloc(4 + payload.length);
+    f.writeInt32BE(payload.length);
+    payload.copy(f, 4);
+    return f;
+  };
+  const payloads = [Buffer.from('first'), Buffer.alloc(300, 7), Buffer.from('x')];
+  const stream = Buffer.concat(payloads.map(frameOf));
+  const frames = new ElectionFrames();
+  const got: Buffer[] = [];
+  for (let i = 0; i < stream.length; i++) {
+    const r = frames.push(stream.subarray(i, i + 1));
+    assert.equal(r.error, null);
+    got.push(...r.frames.map((f) => Buffer.from(f)));
+  }
+  assert.deepEqual(got, payloads);
+  const zero = Buffer.alloc(4);
+  const r = new ElectionFrames().push(Buffer.concat([frameOf(Buffer.from('ok')), zero, frameOf(Buffer.from('lost'))]));
+  assert.deepEqual(r.frames, [Buffer.from('ok')]);
+  assert.match(r.error ?? '', /frame length 0 out of range/);
+  const tooBig = Buffer.alloc(4);
+  tooBig.writeInt32BE(512 * 1024 + 1);
+  assert.match(new ElectionFrames().push(tooBig).error ?? '', /out of range/);
+});
+
+test('a pre-3.5 peer (sid-only preamble, 28-byte notifications) is understood', { timeout: 30_000 }, async () => {
+  const specs = await ensemble(3);
+  const driver = new ElectionDriver({ myId: 1n, servers: specs, history: fresh });
+  await withDrivers([driver], async () => {
+    await driver.start();
+    const legacy = encodeNotification(
+      { state: ServerState.LOOKING, leader: 2n, zxid: 0x300000001n, electionEpoch: 1n, peerEpoch: 0n, version: 0, config: null },
+      28,
+    );
+    const frame = Buffer.alloc(4 + legacy.length);
+    frame.writeInt32BE(legacy.length);
+    legacy.copy(frame, 4);
+    const gotVote = once(driver, 'notification');
+    const replied = new Promise<Buffer>((resolve) => {
+      const chunks: Buffer[] = [];
+      void rawPeer(specs[0]!.electionPort, Buffer.concat([encodePreamble({ protocolVersion: null, sid: 2n, addresses: [] }), frame])).then((s) => {
+        s.on('data', (d: Buffer) => {
+          chunks.push(d);
+          const all = Buffer.concat(chunks);
+          if (all.length < 4 || all.length < 4 + all.readInt32BE(0)) return;
+          resolve(all);
+          s.destroy();
+        });
+      });
+    });
+    const [from, n] = (await gotVote) as [bigint, Notification];
+    assert.equal(from, 2n);
+    assert.equal(n.peerEpoch, 3n, 'taken from the zxid');
+    // Server 1 adopts 2's better vote and tells everyone, 2 included, over the kept connection.
+    const reply = await replied;
+    assert.ok(reply.readInt32BE(0) >= 44);
+    assert.equal(driver.state, ServerState.LOOKING);
   });
 });

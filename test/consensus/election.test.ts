@@ -5,6 +5,7 @@ import { type QuorumMember } from '../../src/consensus/members.js';
 import { ServerState, type Notification } from '../../src/consensus/wire.js';
 import { LONG_MIN, makeZxid } from '../../src/consensus/zxid.js';
 import { ElectionSim, type SimServer } from './election-sim.js';
+import { Prng } from '../../src/lib/prng.js';
 
 const fresh: LocalHistory = { lastLoggedZxid: 0n, currentEpoch: 0n };
 
@@ -277,4 +278,26 @@ test('the same seed gives the same run; many seeds always agree on one leader', 
   assert.equal(runOnce(42), runOnce(42));
   assert.notEqual(runOnce(42), runOnce(43));
   for (let seed = 1; seed <= 150; seed++) runOnce(seed);
+});
+
+test('links flapping during the election: once healed, every server decides, all on one leader', () => {
+  const sids = [1n, 2n, 3n, 4n, 5n];
+  for (let seed = 1; seed <= 200; seed++) {
+    const list = sids.map((sid) => ({ sid, history: { lastLoggedZxid: BigInt(seed % Number(sid)), currentEpoch: 0n } }));
+    const sim = new ElectionSim(list, seed, [1, 80]);
+    const flaps = new Prng(seed * 7919);
+    // Every 100 ms for 3 s, cut or heal one random link (in-flight messages on a cut link are
+    // lost; a healed link repeats the last message, as a new connection does).
+    for (let at = 0; at < 3000; at += 100) {
+      sim.run(at);
+      const a = flaps.pick(sids);
+      const b = flaps.pick(sids);
+      if (a !== b) sim.partition([a], [b], flaps.bool());
+    }
+    sim.partition(sids, sids, false);
+    assert.ok(sim.run(200_000, allDecided(sim, sids)), `seed ${seed}: everyone decided after healing`);
+    assert.equal(sim.leaders().size, 1, `seed ${seed}: one leader`);
+    const leader = [...sim.leaders()][0]!;
+    assert.equal(sim.decisions.get(leader)!.state, ServerState.LEADING, `seed ${seed}: the leader leads`);
+  }
 });

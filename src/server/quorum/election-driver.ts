@@ -76,7 +76,8 @@ export class ElectionDriver extends EventEmitter<ElectionDriverEvents> {
   private readonly listenHost: string;
   private readonly peers = new Map<bigint, Peer>();
   private readonly core: FastLeaderElection;
-  private readonly inbound = new Set<Socket>();
+  /** Every socket not yet closed, so stop() ends connections still being made. */
+  private readonly sockets = new Set<Socket>();
   private server: Server | null = null;
   private timer: NodeJS.Timeout | null = null;
   private timerAt: number | null = null;
@@ -140,8 +141,7 @@ export class ElectionDriver extends EventEmitter<ElectionDriverEvents> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    for (const peer of this.peers.values()) peer.socket?.destroy();
-    for (const socket of this.inbound) socket.destroy();
+    for (const socket of this.sockets) socket.destroy();
     const server = this.server;
     this.server = null;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -255,6 +255,7 @@ export class ElectionDriver extends EventEmitter<ElectionDriverEvents> {
     if (this.stopped || peer.socket || peer.connecting || !spec) return;
     peer.connecting = true;
     const socket = connect({ host: spec.host, port: spec.electionPort });
+    this.track(socket);
     socket.setNoDelay(true);
     socket.setTimeout(this.connectTimeoutMs, () => socket.destroy(new Error('connect timed out')));
     socket.once('error', () => undefined);
@@ -280,11 +281,10 @@ export class ElectionDriver extends EventEmitter<ElectionDriverEvents> {
       socket.destroy();
       return;
     }
-    this.inbound.add(socket);
+    this.track(socket);
     socket.setNoDelay(true);
     socket.setTimeout(this.connectTimeoutMs, () => socket.destroy());
     socket.on('error', () => undefined);
-    socket.once('close', () => this.inbound.delete(socket));
     let held = Buffer.alloc(0);
     const onData = (chunk: Buffer): void => {
       held = Buffer.concat([held, chunk]);
@@ -309,12 +309,16 @@ export class ElectionDriver extends EventEmitter<ElectionDriverEvents> {
       } else if (sid === this.myId) {
         this.reject(socket, `a connection from a server with our own id ${sid}`);
       } else {
-        this.inbound.delete(socket);
         socket.setTimeout(0);
         this.attach(sid, socket, rest);
       }
     };
     socket.on('data', onData);
+  }
+
+  private track(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
   }
 
   private reject(socket: Socket, reason: string): void {
