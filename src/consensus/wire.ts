@@ -220,8 +220,11 @@ export interface QuorumPacket {
   authinfo: Id[] | null;
 }
 
-/** Largest data field accepted (jute.maxbuffer's default, 0xfffff, plus ZooKeeper's 1 KB slack). */
-export const QUORUM_PACKET_MAX_DATA_BYTES = 0xfffff + 1024;
+/**
+ * Largest data field accepted: BinaryInputArchive's check, jute.maxbuffer (default 0xfffff)
+ * plus zookeeper.jute.maxbuffer.extrasize (which defaults to jute.maxbuffer).
+ */
+export const QUORUM_PACKET_MAX_DATA_BYTES = 0xfffff * 2;
 
 export function writeQuorumPacket(w: JuteWriter, p: QuorumPacket): JuteWriter {
   w.int(p.type).long(p.zxid).buffer(p.data);
