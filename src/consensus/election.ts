@@ -152,6 +152,15 @@ export class FastLeaderElection {
     this.drainLoopback(now);
   }
 
+  /**
+   * QuorumPeer.updateElectionVote: once discovery settles the new epoch, the vote this server
+   * answers looking peers with carries it (ZOOKEEPER-1732), so a late server's vote tracker
+   * matches the leader's and followers' answers.
+   */
+  updateElectionVote(newEpoch: bigint): void {
+    this.currentVoteValue = { ...this.currentVoteValue, peerEpoch: newEpoch };
+  }
+
   /** A notification received from `from` (already decoded; see decodeNotification). */
   step(now: number, from: bigint, n: Notification): void {
     assert(!this.handling, 'step re-entered');

@@ -206,6 +206,12 @@ test('replies: a peer in an older round is told ours; once decided, a looking pe
   assert.equal(told[0]!.notification.leader, 3n);
   assert.equal(told[0]!.notification.electionEpoch, 2n);
   core.advance();
+  // After discovery the answer carries the new epoch.
+  core.updateElectionVote(4n);
+  core.step(300, 2n, looking({ leader: 2n, electionEpoch: 3n }));
+  assert.equal(core.ready().messages[0]!.notification.peerEpoch, 4n);
+  assert.equal(core.currentVote.electionEpoch, 2n, 'only the epoch changes');
+  core.advance();
   // A FOLLOWING notification to a decided server needs no answer.
   core.step(301, 2n, { ...looking({ leader: 3n, electionEpoch: 2n }), state: ServerState.FOLLOWING });
   assert.equal(core.ready().messages.length, 0);

@@ -95,6 +95,8 @@ export class ElectionDriver extends EventEmitter<ElectionDriverEvents> {
     this.listenHost = options.listenHost ?? self.host;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 5000;
     const config = options.config ?? Buffer.from(quorumConfigText(options.servers, 0n));
+    // The first round begins now; start() sends its notifications (if start() comes much
+    // later, the first notification timeout merely fires early and resends them).
     this.core = new FastLeaderElection(
       {
         myId: options.myId,
@@ -152,6 +154,11 @@ export class ElectionDriver extends EventEmitter<ElectionDriverEvents> {
     this.lastDecision = null;
     this.core.lookForLeader(performance.now(), history);
     this.pump();
+  }
+
+  /** After discovery: answer looking peers with the new epoch (see FastLeaderElection). */
+  updateElectionVote(newEpoch: bigint): void {
+    this.core.updateElectionVote(newEpoch);
   }
 
   /** Resolves with the round's decision; rejects after `timeoutMs`. */
