@@ -29,7 +29,7 @@ import { counterExhausted, counterOf, epochOf, LONG_MIN, makeZxid, nextZxid, zxi
  * What Apache ZooKeeper 3.8.0 (sid 3, election port 40171) wrote on connecting to a peer's
  * election port at startup: the V1 preamble, then one framed notification (LOOKING, voting
  * for itself with zxid 0 in round 1) with its config. Captured with a TCP listener playing
- * sids 1 and 2; consensus-interop.test.ts repeats the capture live against the installed server.
+ * sids 1 and 2; interop.test.ts repeats the capture live against the installed server.
  */
 const CAPTURED_PREAMBLE =
   'ffffffffffff000000000000000000030000000f3132372e302e302e313a3430313731';
