@@ -1,0 +1,4 @@
+export * from './zxid.js';
+export * from './wire.js';
+export * from './members.js';
+export * from './election.js';
