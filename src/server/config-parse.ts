@@ -465,6 +465,10 @@ export function parseZooCfg(text: string, opts: ZooCfgOptions): ParsedZooCfg {
       case 'zookeeper.znode.container.maxNeverUsedIntervalMs':
         cfg.containerMaxNeverUsedIntervalMs = parseIntValue(key, value, 0);
         continue;
+      case 'nio.sessionlessCnxnTimeout':
+      case 'zookeeper.nio.sessionlessCnxnTimeout':
+        cfg.sessionlessCnxnTimeoutMs = parseIntValue(key, value, 1);
+        continue;
       case 'admin.enableServer':
         cfg.adminEnableServer = parseTrueFalse(key, value);
         continue;

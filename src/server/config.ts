@@ -83,6 +83,13 @@ export interface ServerConfig {
   peerType: 'participant' | 'observer';
   /** Bytes of replies queued for one connection before it stops being read. */
   maxOutboundBytesPerConnection: number;
+  /** Bytes of unread replies across all connections before the ones holding them stop being read. */
+  maxOutboundBytesTotal: number;
+  /**
+   * Ms a connection may take from accept to a completed handshake before it is closed
+   * (zookeeper.nio.sessionlessCnxnTimeout).
+   */
+  sessionlessCnxnTimeoutMs: number;
   /** Server id (myid); 0 when standalone without a myid file. */
   serverId: number;
   /** Every key=value of the file, known or not, as read. */
@@ -148,6 +155,8 @@ export function defaultConfig(): ServerConfig {
     servers: [],
     peerType: 'participant',
     maxOutboundBytesPerConnection: 8 * 1024 * 1024,
+    maxOutboundBytesTotal: 128 * 1024 * 1024,
+    sessionlessCnxnTimeoutMs: 10000,
     serverId: 0,
     raw: new Map(),
   };
@@ -230,5 +239,7 @@ export function validateConfig(cfg: ServerConfig): void {
   checkInt('znode.container.maxPerMinute', cfg.containerMaxPerMinute, 1);
   checkInt('znode.container.maxNeverUsedIntervalMs', cfg.containerMaxNeverUsedIntervalMs, 0);
   checkInt('maxOutboundBytesPerConnection', cfg.maxOutboundBytesPerConnection, 1);
+  checkInt('maxOutboundBytesTotal', cfg.maxOutboundBytesTotal, 1);
+  checkInt('nio.sessionlessCnxnTimeout', cfg.sessionlessCnxnTimeoutMs, 1);
   checkInt('serverId', cfg.serverId, 0);
 }

@@ -96,6 +96,8 @@ class NetworkServer implements ConnectionHost {
   private readonly connections = new Set<Connection>();
   private readonly perIp = new Map<string, number>();
   private readonly throttled = new Set<Connection>();
+  /** Unread reply bytes the kernel did not take, summed over connections (see Connection.account). */
+  private outboundBytes = 0;
   private ticker: NodeJS.Timeout | null = null;
   private readonly startedAtMs = Date.now();
   port = 0;
@@ -140,7 +142,11 @@ class NetworkServer implements ConnectionHost {
       return;
     }
     this.perIp.set(ip, fromIp + 1);
-    const conn = new Connection(socket, this, this.config.juteMaxBuffer, this.config.maxOutboundBytesPerConnection);
+    const conn = new Connection(socket, this, {
+      maxFrameBytes: this.config.juteMaxBuffer,
+      maxOutboundBytes: this.config.maxOutboundBytesPerConnection,
+      handshakeTimeoutMs: this.config.sessionlessCnxnTimeoutMs,
+    });
     this.connections.add(conn);
   }
 
@@ -176,6 +182,14 @@ class NetworkServer implements ConnectionHost {
     if (this.server.outstandingRequests() <= this.config.globalOutstandingLimit) return;
     conn.pause();
     this.throttled.add(conn);
+  }
+
+  adjustOutbound(deltaBytes: number): void {
+    this.outboundBytes += deltaBytes;
+  }
+
+  outboundFull(): boolean {
+    return this.outboundBytes > this.config.maxOutboundBytesTotal;
   }
 
   replySent(): void {
