@@ -404,10 +404,13 @@ export class Connection implements ClientLink {
     this.updateReading();
   }
 
+  /** The host lifts the throttle from within a reply: the waiting frames go on after it. */
   resume(): void {
     if (!this.throttled || this.phase === 'closed') return;
     this.throttled = false;
-    this.handleBacklog();
+    process.nextTick(() => {
+      if (this.phase !== 'closed') this.handleBacklog();
+    });
   }
 
   private onDrain(): void {

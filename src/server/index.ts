@@ -195,8 +195,10 @@ class NetworkServer implements ConnectionHost {
   replySent(): void {
     if (this.throttled.size === 0) return;
     if (this.server.outstandingRequests() > this.config.globalOutstandingLimit) return;
-    for (const c of this.throttled) c.resume();
+    // A resumed connection may be throttled again at once: it then joins a fresh set.
+    const waiting = [...this.throttled];
     this.throttled.clear();
+    for (const c of waiting) c.resume();
   }
 
   dropConnection(sessionId: bigint): boolean {
