@@ -155,7 +155,7 @@ export function defaultConfig(): ServerConfig {
     servers: [],
     peerType: 'participant',
     maxOutboundBytesPerConnection: 8 * 1024 * 1024,
-    maxOutboundBytesTotal: 128 * 1024 * 1024,
+    maxOutboundBytesTotal: 32 * 1024 * 1024,
     sessionlessCnxnTimeoutMs: 10000,
     serverId: 0,
     raw: new Map(),

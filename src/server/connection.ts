@@ -47,6 +47,8 @@ const OUTPUT_FLUSH_BYTES = 64 * 1024;
  * from its shared pool instead of allocating a backing store per connection per turn.
  */
 const OUTPUT_INITIAL_BYTES = 2048;
+/** Room for a reply's header and stat beside the body whose size is hinted. */
+const FRAME_SLACK_BYTES = 256;
 
 /**
  * While all connections together hold too many unread replies, a connection holding more than
@@ -84,6 +86,8 @@ export class Connection implements ClientLink {
   /** Output of this turn that precedes `pending`: earlier frames and large values, in order. */
   private chunks: Buffer[] = [];
   private chunkBytes = 0;
+  /** Size `pending` was made with (it grows past it only for small replies). */
+  private pendingCapacity = 0;
   private readonly flushAtEndOfTurn = (): void => this.endTurn();
   /** Set by the host while too many requests are outstanding server-wide. */
   private throttled = false;
@@ -317,7 +321,7 @@ export class Connection implements ClientLink {
     const head = w.bytes();
     this.chunks.push(head, data);
     this.chunkBytes += head.length + data.length;
-    this.pending = new JuteWriter(OUTPUT_INITIAL_BYTES);
+    this.pending = this.newWriter(0);
     this.pending.raw(statBytes);
   }
 
@@ -331,13 +335,36 @@ export class Connection implements ClientLink {
    * write at the end of the turn.
    */
   private output(sizeHint = 0): JuteWriter {
-    if (this.pending !== null && this.pending.offset + sizeHint >= OUTPUT_FLUSH_BYTES) this.flushOutput();
+    if (this.pending !== null) {
+      if (this.chunkBytes + this.pending.offset + sizeHint >= OUTPUT_FLUSH_BYTES) this.flushOutput();
+      else if (sizeHint > OUTPUT_INITIAL_BYTES && this.pending.offset + sizeHint + FRAME_SLACK_BYTES > this.pendingCapacity) this.seal(sizeHint);
+    }
     if (this.pending === null) {
-      // A large value gets a buffer of its size at once rather than growing one by doubling.
-      this.pending = new JuteWriter(sizeHint > OUTPUT_INITIAL_BYTES - 256 ? sizeHint + 256 : OUTPUT_INITIAL_BYTES);
+      this.pending = this.newWriter(sizeHint);
       process.nextTick(this.flushAtEndOfTurn);
     }
     return this.pending;
+  }
+
+  /** A large value gets a buffer of its size at once rather than growing one by doubling. */
+  private newWriter(sizeHint: number): JuteWriter {
+    this.pendingCapacity = sizeHint > OUTPUT_INITIAL_BYTES - FRAME_SLACK_BYTES ? sizeHint + FRAME_SLACK_BYTES : OUTPUT_INITIAL_BYTES;
+    return new JuteWriter(this.pendingCapacity);
+  }
+
+  /**
+   * Ends the turn's current buffer where it is and starts one sized for the next reply: a large
+   * reply is not copied into a grown buffer (growing by doubling leaves garbage of several
+   * times the output, which the allocator keeps long after the client is gone).
+   */
+  private seal(sizeHint: number): void {
+    const w = this.pending as JuteWriter;
+    if (w.offset > 0) {
+      const bytes = w.bytes();
+      this.chunks.push(bytes);
+      this.chunkBytes += bytes.length;
+    }
+    this.pending = this.newWriter(sizeHint);
   }
 
   private flushOutput(): void {
