@@ -216,7 +216,8 @@ test('ephemerals of one session are limited to what its CloseSessionTxn can hold
 test('a data directory holding a session with more ephemerals than a txn can list starts and expires it', { timeout: 45_000 }, async () => {
   const dir = makeDataDir();
   try {
-    // Written under a larger jute.maxbuffer, as an older Paddock would have let it happen.
+    // Written under a larger jute.maxbuffer (or by a Paddock without the limit). A session past
+    // the txn log's 64 MB record limit is the same case, only slower to build.
     const big = await startServerProcess(dir, { 'jute.maxbuffer': 4 * MB });
     const c = await RawClient.connect('127.0.0.1', big.port, { timeoutMs: 4000 });
     const paths = [0, 1, 2].map((i) => `/${'e'.repeat(1_000_000)}${i}`);
