@@ -88,6 +88,13 @@ export interface ServerConfig {
   peerType: 'participant' | 'observer';
   /** Bytes of replies queued for one connection before it stops being read. */
   maxOutboundBytesPerConnection: number;
+  /** Bytes of unread replies across all connections before the ones holding them stop being read. */
+  maxOutboundBytesTotal: number;
+  /**
+   * Ms a connection may take from accept to a completed handshake before it is closed
+   * (zookeeper.nio.sessionlessCnxnTimeout).
+   */
+  sessionlessCnxnTimeoutMs: number;
   /** Server id (myid); 0 when standalone without a myid file. */
   serverId: number;
   /** Every key=value of the file, known or not, as read. */
@@ -154,6 +161,8 @@ export function defaultConfig(): ServerConfig {
     servers: [],
     peerType: 'participant',
     maxOutboundBytesPerConnection: 8 * 1024 * 1024,
+    maxOutboundBytesTotal: 32 * 1024 * 1024,
+    sessionlessCnxnTimeoutMs: 10000,
     serverId: 0,
     raw: new Map(),
   };

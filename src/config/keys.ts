@@ -449,7 +449,10 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   tuning('nio.numSelectorThreads', 'integer', 'sqrt(cores / 2)', 'NIO selector threads.'),
   tuning('nio.numWorkerThreads', 'integer', '2 × cores', 'NIO worker threads.'),
   tuning('nio.directBufferBytes', 'integer (bytes)', '65536', 'Direct buffer of each NIO worker.'),
-  tuning('nio.sessionlessCnxnTimeout', 'integer (ms)', '10000', 'Time a connection may stay without a session.'),
+  {
+    key: 'nio.sessionlessCnxnTimeout', field: 'sessionlessCnxnTimeoutMs', min: 1, aliases: ['zookeeper.nio.sessionlessCnxnTimeout'], type: 'integer (ms)', default: '10000', use: 'honoured',
+    doc: 'Time a connection may stay without a session; Paddock counts it from accept, so a handshake sent a byte at a time is closed too.',
+  },
   tuning('nio.shutdownTimeout', 'integer (ms)', '5000', 'Wait for NIO workers on shutdown.'),
   tuning('netty.advancedFlowControl.enabled', 'true/false', 'false', 'Netty flow control driven by the request pipeline.', { aliases: ['advancedFlowControlEnabled'] }),
   tuning('netty.server.outstandingHandshake.limit', 'integer', '-1', 'TLS handshakes in flight before new ones are refused.'),

@@ -40,6 +40,8 @@ export function validateConfig(cfg: ServerConfig): void {
   }
   // Not zoo.cfg keys: set by the embedded configuration and by myid.
   checkInt('maxOutboundBytesPerConnection', cfg.maxOutboundBytesPerConnection, 1);
+  checkInt('maxOutboundBytesTotal', cfg.maxOutboundBytesTotal, 1);
+  checkInt('nio.sessionlessCnxnTimeout', cfg.sessionlessCnxnTimeoutMs, 1);
   checkInt('serverId', cfg.serverId, 0);
 }
 

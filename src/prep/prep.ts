@@ -12,6 +12,7 @@ import type { Txn, TxnBody } from '../jute/txn.js';
 import { javaCapacityFor, javaCloneCapacity, javaHashSetOrder } from '../lib/javahash.js';
 import { validatePath } from '../lib/paths.js';
 import type { DataTree } from '../tree/index.js';
+import { closeSessionEntryBytes } from '../tree/datatree.js';
 
 export const CONTAINER_OWNER = -(1n << 63n);
 const TTL_MASK = -(1n << 56n); // 0xFF00000000000000 as a signed long
@@ -59,6 +60,24 @@ export interface PrepOptions {
   extendedTypesEnabled: boolean;
   enforceQuota: boolean;
   skipACL: boolean;
+  /**
+   * Most bytes a session's ephemeral paths may take in its CloseSessionTxn (the vector, count
+   * included). An ephemeral create past it fails with QUOTAEXCEEDED, so closing or expiring a
+   * session always makes a txn the log can hold and a server can read back. Default: 0xfffff,
+   * ZooKeeper's jute.maxbuffer.
+   */
+  maxCloseSessionBytes?: number;
+}
+
+/** A CloseSessionTxn's vector is its 4-byte count plus one entry per path. */
+const CLOSE_SESSION_VECTOR_BYTES = 4;
+const DEFAULT_MAX_CLOSE_SESSION_BYTES = 0xfffff;
+
+/** An ephemeral create in flight, counted against its session until it commits or fails. */
+interface PendingEphemeral {
+  zxid: number;
+  sessionId: bigint;
+  bytes: number;
 }
 
 export interface WriteContext {
@@ -77,11 +96,17 @@ export class Prep {
   /** Change records in zxid order; those before `head` are committed and only await compaction. */
   private readonly outstanding: ChangeRecord[] = [];
   private head = 0;
+  /** Ephemeral creates in flight, in zxid order, and their bytes per session. */
+  private readonly pendingEphemerals: PendingEphemeral[] = [];
+  private readonly pendingEphemeralBytes = new Map<bigint, number>();
+  private readonly maxCloseSessionBytes: number;
 
   constructor(
     private readonly tree: DataTree,
     private readonly options: PrepOptions,
-  ) {}
+  ) {
+    this.maxCloseSessionBytes = options.maxCloseSessionBytes ?? DEFAULT_MAX_CLOSE_SESSION_BYTES;
+  }
 
   /** Builds the txn for a write request; never throws a KeeperException, returns an error txn. */
   prepare(req: Request, ctx: WriteContext): Txn {
@@ -116,15 +141,21 @@ export class Prep {
     }
     const cloneCapacity = javaCapacityFor(paths.size, javaCloneCapacity(stored.length));
     const paths2Delete = javaHashSetOrder([...paths], cloneCapacity);
+    let listBytes = CLOSE_SESSION_VECTOR_BYTES;
     for (const path of paths2Delete) {
       const parentPath = parentOf(path);
       const parent = this.recordOrNull(parentPath);
       if (parent) this.add(zxid, parentPath, changed(parent, { childCount: parent.childCount - 1 }));
       this.add(zxid, path, null);
+      listBytes += closeSessionEntryBytes(path);
     }
+    // A session from before the create-time limit (or a lowered jute.maxbuffer) may own more
+    // than a txn can list. The list is then left out, as ZooKeeper does with
+    // closeSessionTxn.enabled=false: apply removes the session's remaining ephemerals anyway.
+    const listed = listBytes <= this.maxCloseSessionBytes ? paths2Delete : [];
     return {
       header: { sessionId, cxid, zxid, time: timeMs, type: OpCode.closeSession },
-      body: { type: OpCode.closeSession, paths2Delete },
+      body: { type: OpCode.closeSession, paths2Delete: listed },
     };
   }
 
@@ -135,6 +166,7 @@ export class Prep {
       const c = list[this.head++] as ChangeRecord;
       if (this.pending.get(c.path) === c) this.pending.delete(c.path);
     }
+    this.dropPendingEphemerals((e) => e.zxid <= zxid);
     // Compact now and then rather than shifting the array once per record.
     if (this.head === list.length) {
       list.length = 0;
@@ -150,6 +182,8 @@ export class Prep {
     this.pending.clear();
     this.outstanding.length = 0;
     this.head = 0;
+    this.pendingEphemerals.length = 0;
+    this.pendingEphemeralBytes.clear();
   }
 
   pendingCount(): number {
@@ -205,12 +239,37 @@ export class Prep {
     if (this.options.enforceQuota && !this.tree.checkQuota(path, dataLength, 1)) throw new PrepError(Err.QUOTAEXCEEDED, path);
     const parentCVersion = parent.storedCversion + 1;
     const owner = mode === CreateMode.CONTAINER ? CONTAINER_OWNER : isTtl ? ttlOwner(req.ttl) : isEphemeral ? ctx.sessionId : 0n;
+    if (isEphemeral) this.reserveEphemeral(ctx, path);
     this.add(ctx.zxid, parentPath, changed(parent, { childCount: parent.childCount + 1, storedCversion: parentCVersion }));
     this.add(ctx.zxid, path, pendingNode(0, 0, 0, owner, 0, dataLength, acl));
     const base = { path, data: req.data, acl, parentCVersion };
     if (req.type === OpCode.createContainer) return { type: OpCode.createContainer, ...base };
     if (req.type === OpCode.createTTL) return { type: OpCode.createTTL, ...base, ttl: req.ttl };
     return { type: req.type, ...base, ephemeral: isEphemeral };
+  }
+
+  /**
+   * Counts an ephemeral create against its session's CloseSessionTxn: what the tree holds, what
+   * is in flight, and this path must fit. Deletes in flight are not subtracted (a brief
+   * overcount, never an undercount).
+   */
+  private reserveEphemeral(ctx: WriteContext, path: string): void {
+    const bytes = closeSessionEntryBytes(path);
+    const held = this.tree.ephemeralBytesOf(ctx.sessionId) + (this.pendingEphemeralBytes.get(ctx.sessionId) ?? 0);
+    if (CLOSE_SESSION_VECTOR_BYTES + held + bytes > this.maxCloseSessionBytes) throw new PrepError(Err.QUOTAEXCEEDED, path);
+    this.pendingEphemerals.push({ zxid: ctx.zxid, sessionId: ctx.sessionId, bytes });
+    this.pendingEphemeralBytes.set(ctx.sessionId, (this.pendingEphemeralBytes.get(ctx.sessionId) ?? 0) + bytes);
+  }
+
+  /** Forgets in-flight ephemeral creates from the oldest on while `done` holds. */
+  private dropPendingEphemerals(done: (e: PendingEphemeral) => boolean): void {
+    const list = this.pendingEphemerals;
+    let n = 0;
+    while (n < list.length && done(list[n] as PendingEphemeral)) {
+      const e = list[n++] as PendingEphemeral;
+      this.releaseEphemeral(e);
+    }
+    if (n > 0) list.splice(0, n);
   }
 
   private prepareDelete(req: RequestOf<typeof OpCode.delete>, ctx: WriteContext): TxnBody {
@@ -305,11 +364,27 @@ export class Prep {
   }
 
   private rollback(zxid: number, saved: Map<string, ChangeRecord>): void {
+    this.dropNewestPendingEphemerals(zxid);
     while (this.outstanding.length > this.head && (this.outstanding[this.outstanding.length - 1] as ChangeRecord).zxid === zxid) {
       const c = this.outstanding.pop() as ChangeRecord;
       if (this.pending.get(c.path) === c) this.pending.delete(c.path);
     }
     for (const [path, c] of saved) this.pending.set(path, c);
+  }
+
+  private releaseEphemeral(e: PendingEphemeral): void {
+    const left = (this.pendingEphemeralBytes.get(e.sessionId) ?? 0) - e.bytes;
+    if (left > 0) this.pendingEphemeralBytes.set(e.sessionId, left);
+    else this.pendingEphemeralBytes.delete(e.sessionId);
+  }
+
+  /** Forgets the in-flight ephemeral creates of a multi being rolled back (the newest ones). */
+  private dropNewestPendingEphemerals(zxid: number): void {
+    const list = this.pendingEphemerals;
+    while (list.length > 0 && (list[list.length - 1] as PendingEphemeral).zxid === zxid) {
+      const e = list.pop() as PendingEphemeral;
+      this.releaseEphemeral(e);
+    }
   }
 
   private parentForDelete(path: string): string {

@@ -23,6 +23,19 @@ export interface ConnectionHost {
   /** Called after every reply so throttled connections can resume. */
   replySent(): void;
   throttle(conn: Connection): void;
+  /** Adds to the bytes of unread replies held across all connections (negative to release). */
+  adjustOutbound(deltaBytes: number): void;
+  /** True while all connections together hold more unread replies than the server-wide bound. */
+  outboundFull(): boolean;
+}
+
+export interface ConnectionLimits {
+  /** Largest frame accepted (jute.maxbuffer). */
+  maxFrameBytes: number;
+  /** Bytes of unread replies one connection may hold before it stops being read. */
+  maxOutboundBytes: number;
+  /** Ms from accept to a completed handshake before the connection is closed. */
+  handshakeTimeoutMs: number;
 }
 
 type Phase = 'new' | 'handshaking' | 'established' | 'closed';
@@ -34,9 +47,16 @@ const OUTPUT_FLUSH_BYTES = 64 * 1024;
  * from its shared pool instead of allocating a backing store per connection per turn.
  */
 const OUTPUT_INITIAL_BYTES = 2048;
+/** Room for a reply's header and stat beside the body whose size is hinted. */
+const FRAME_SLACK_BYTES = 256;
 
-/** Frames held while the session is being created; more than this is a hostile client. */
-const MAX_EARLY_FRAMES = 1000;
+/**
+ * While all connections together hold too many unread replies, a connection holding more than
+ * this stops being read. A client that reads keeps its output near zero and is not held back.
+ */
+const OUTPUT_SLACK_BYTES = OUTPUT_FLUSH_BYTES;
+/** A connection closed by the server gets this long to take its last replies before it is cut. */
+const CLOSE_LINGER_MS = 2000;
 let nextConnectionId = 1;
 
 export class Connection implements ClientLink {
@@ -52,24 +72,47 @@ export class Connection implements ClientLink {
   lastZxidSent = 0;
   private phase: Phase = 'new';
   private readonly decoder: FrameDecoder;
-  private readonly early: Buffer[] = [];
+  /** Until the first 4 bytes have been looked at, they may be a four-letter word. */
+  private fourLetterWordPossible = true;
+  /**
+   * Frames received and not yet handled: they wait while the handshake runs, while the server
+   * is throttled, or while the client is not reading its replies. The socket is paused
+   * meanwhile, so this holds at most the rest of one chunk.
+   */
+  private backlog: Buffer[] = [];
+  private backlogAt = 0;
   /** Frames encoded this turn, not yet handed to the socket. */
   private pending: JuteWriter | null = null;
   /** Output of this turn that precedes `pending`: earlier frames and large values, in order. */
   private chunks: Buffer[] = [];
-  private readonly flushAtEndOfTurn = (): void => this.flushOutput();
-  private paused = false;
+  private chunkBytes = 0;
+  /** Size `pending` was made with (it grows past it only for small replies). */
+  private pendingCapacity = 0;
+  private readonly flushAtEndOfTurn = (): void => this.endTurn();
+  /** Set by the host while too many requests are outstanding server-wide. */
+  private throttled = false;
+  private socketPaused = false;
+  /** Unread reply bytes this connection has counted in the host's server-wide total. */
+  private accountedBytes = 0;
+  private timer: NodeJS.Timeout | null;
+  private readonly maxFrameBytes: number;
+  private readonly maxOutboundBytes: number;
 
   constructor(
     readonly socket: Socket,
     private readonly host: ConnectionHost,
-    private readonly maxFrameBytes: number,
-    private readonly maxOutboundBytes: number,
+    limits: ConnectionLimits,
   ) {
     this.remoteAddress = ipAuthId(socket.remoteAddress ?? 'unknown');
     this.remotePort = socket.remotePort ?? 0;
     this.authIds = [{ scheme: 'ip', id: this.remoteAddress }];
-    this.decoder = new FrameDecoder(maxFrameBytes);
+    this.maxFrameBytes = limits.maxFrameBytes;
+    this.maxOutboundBytes = limits.maxOutboundBytes;
+    this.decoder = new FrameDecoder(limits.maxFrameBytes);
+    // Like ZooKeeper's sessionless connection timeout, but counted from accept: bytes dribbled
+    // in do not extend it.
+    this.timer = setTimeout(() => this.handshakeExpired(), limits.handshakeTimeoutMs);
+    this.timer.unref();
     socket.setNoDelay(true);
     socket.on('data', (chunk) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
@@ -87,7 +130,7 @@ export class Connection implements ClientLink {
 
   private onData(chunk: Buffer): void {
     if (this.phase === 'closed') return;
-    if (this.phase === 'new' && this.tryFourLetterWord(chunk)) return;
+    if (this.fourLetterWordPossible && this.tryFourLetterWord(chunk)) return;
     let frames: Buffer[];
     try {
       frames = this.decoder.push(chunk);
@@ -98,16 +141,24 @@ export class Connection implements ClientLink {
       }
       throw err;
     }
-    for (const frame of frames) {
-      if (this.isClosed()) return;
-      this.handleFrame(frame);
+    if (this.backlogAt === this.backlog.length) {
+      this.backlog = frames;
+      this.backlogAt = 0;
+    } else {
+      for (const frame of frames) this.backlog.push(frame);
     }
+    this.handleBacklog();
   }
 
-  /** A four-letter word is recognised on the first 4 bytes of a fresh connection. */
+  /**
+   * A four-letter word is recognised on the first 4 bytes of a fresh connection. They are looked
+   * at once: later chunks are not joined to earlier ones again.
+   */
   private tryFourLetterWord(chunk: Buffer): boolean {
-    const head = Buffer.concat([this.decoder.peek() ?? Buffer.alloc(0), chunk]);
-    if (head.length < 4) return false;
+    const held = this.decoder.bufferedBytes();
+    if (held + chunk.length < 4) return false;
+    this.fourLetterWordPossible = false;
+    const head = held === 0 ? chunk : Buffer.concat([this.decoder.peek() as Buffer, chunk.subarray(0, 4)]);
     const word = head.subarray(0, 4).toString('latin1');
     const reply = this.host.fourLetterWord(word, this);
     if (reply === null) return false;
@@ -116,19 +167,39 @@ export class Connection implements ClientLink {
     return true;
   }
 
-  private handleFrame(frame: Buffer): void {
-    switch (this.phase) {
-      case 'new':
-        return this.handleConnect(frame);
-      case 'handshaking':
-        if (this.early.length >= MAX_EARLY_FRAMES) return this.destroy();
-        this.early.push(Buffer.from(frame));
-        return;
-      case 'established':
-        return this.handleRequest(frame);
-      case 'closed':
-        return;
+  /** Handles waiting frames until there are none or reading must stop; pauses the socket then. */
+  private handleBacklog(): void {
+    while (this.backlogAt < this.backlog.length && !this.readingStopped()) {
+      const frame = this.backlog[this.backlogAt++] as Buffer;
+      this.handleFrame(frame);
     }
+    if (this.backlogAt === this.backlog.length) {
+      this.backlog = [];
+      this.backlogAt = 0;
+    }
+    this.updateReading();
+  }
+
+  private readingStopped(): boolean {
+    return this.phase !== 'new' && this.phase !== 'established' || this.throttled || this.backedUp();
+  }
+
+  /** The socket is read only while every received frame has been handled. */
+  private updateReading(): void {
+    if (this.phase === 'closed') return;
+    const stop = this.backlogAt < this.backlog.length || this.readingStopped();
+    if (stop && !this.socketPaused) {
+      this.socketPaused = true;
+      this.socket.pause();
+    } else if (!stop && this.socketPaused) {
+      this.socketPaused = false;
+      this.socket.resume();
+    }
+  }
+
+  private handleFrame(frame: Buffer): void {
+    if (this.phase === 'new') return this.handleConnect(frame);
+    if (this.phase === 'established') this.handleRequest(frame);
   }
 
   private handleConnect(frame: Buffer): void {
@@ -142,10 +213,9 @@ export class Connection implements ClientLink {
       this.host.logger.warn(`closing connection from ${this.peer()}: malformed connect request (${(err as Error).message})`);
       return this.destroy();
     }
-    this.phase = 'handshaking';
     // Like ZooKeeper, stop reading until the session exists: what the client pipelines meanwhile
     // waits in the kernel, and only the rest of the current chunk is held here.
-    this.socket.pause();
+    this.phase = 'handshaking';
     this.host.server.connect(this, req);
   }
 
@@ -159,12 +229,8 @@ export class Connection implements ClientLink {
     w.endFrame(at);
     if (timeOut <= 0) return;
     this.phase = 'established';
-    const early = this.early.splice(0);
-    for (const frame of early) {
-      if (!this.established) return;
-      this.handleRequest(frame);
-    }
-    if (!this.paused) this.socket.resume();
+    this.clearTimer();
+    this.handleBacklog();
   }
 
   private handleRequest(frame: Buffer): void {
@@ -191,7 +257,10 @@ export class Connection implements ClientLink {
 
   private rejectRequest(header: R.RequestHeader, err: unknown): void {
     if (err instanceof UnknownOpError) {
-      this.host.server.requestFailed(this, header.xid, header.type, Err.UNIMPLEMENTED);
+      // ZooKeeper answers at once, out of line, and closes the connection (not the session).
+      this.host.logger.warn(`closing connection from ${this.peer()}: request of unknown type ${header.type}`);
+      this.sendReply(header.xid, this.host.server.lastZxid(), Err.UNIMPLEMENTED, header.type, null);
+      this.close('unknown request type');
       return;
     }
     if (err instanceof JuteError) {
@@ -249,8 +318,10 @@ export class Connection implements ClientLink {
     const statBytes = Buffer.from(w.bytes().subarray(valueAt));
     w.offset = valueAt;
     w.endFrame(at, data.length + statBytes.length);
-    this.chunks.push(w.bytes(), data);
-    this.pending = new JuteWriter(OUTPUT_INITIAL_BYTES);
+    const head = w.bytes();
+    this.chunks.push(head, data);
+    this.chunkBytes += head.length + data.length;
+    this.pending = this.newWriter(0);
     this.pending.raw(statBytes);
   }
 
@@ -264,13 +335,36 @@ export class Connection implements ClientLink {
    * write at the end of the turn.
    */
   private output(sizeHint = 0): JuteWriter {
-    if (this.pending !== null && this.pending.offset + sizeHint >= OUTPUT_FLUSH_BYTES) this.flushOutput();
+    if (this.pending !== null) {
+      if (this.chunkBytes + this.pending.offset + sizeHint >= OUTPUT_FLUSH_BYTES) this.flushOutput();
+      else if (sizeHint > OUTPUT_INITIAL_BYTES && this.pending.offset + sizeHint + FRAME_SLACK_BYTES > this.pendingCapacity) this.seal(sizeHint);
+    }
     if (this.pending === null) {
-      // A large value gets a buffer of its size at once rather than growing one by doubling.
-      this.pending = new JuteWriter(sizeHint > OUTPUT_INITIAL_BYTES - 256 ? sizeHint + 256 : OUTPUT_INITIAL_BYTES);
+      this.pending = this.newWriter(sizeHint);
       process.nextTick(this.flushAtEndOfTurn);
     }
     return this.pending;
+  }
+
+  /** A large value gets a buffer of its size at once rather than growing one by doubling. */
+  private newWriter(sizeHint: number): JuteWriter {
+    this.pendingCapacity = sizeHint > OUTPUT_INITIAL_BYTES - FRAME_SLACK_BYTES ? sizeHint + FRAME_SLACK_BYTES : OUTPUT_INITIAL_BYTES;
+    return new JuteWriter(this.pendingCapacity);
+  }
+
+  /**
+   * Ends the turn's current buffer where it is and starts one sized for the next reply: a large
+   * reply is not copied into a grown buffer (growing by doubling leaves garbage of several
+   * times the output, which the allocator keeps long after the client is gone).
+   */
+  private seal(sizeHint: number): void {
+    const w = this.pending as JuteWriter;
+    if (w.offset > 0) {
+      const bytes = w.bytes();
+      this.chunks.push(bytes);
+      this.chunkBytes += bytes.length;
+    }
+    this.pending = this.newWriter(sizeHint);
   }
 
   private flushOutput(): void {
@@ -278,6 +372,7 @@ export class Connection implements ClientLink {
     this.pending = null;
     if (w === null || this.phase === 'closed' && this.socket.destroyed) {
       this.chunks = [];
+      this.chunkBytes = 0;
       return;
     }
     if (this.chunks.length > 0) {
@@ -285,35 +380,76 @@ export class Connection implements ClientLink {
       this.socket.cork();
       for (const chunk of this.chunks) this.socket.write(chunk);
       this.chunks = [];
+      this.chunkBytes = 0;
       this.socket.write(w.bytes());
       this.socket.uncork();
     } else {
       this.socket.write(w.bytes());
     }
+    // Only output the kernel did not take counts server-wide: 'drain' will report it gone.
+    this.account(this.socket.writableNeedDrain ? this.socket.writableLength : 0);
     const queued = this.socket.writableLength;
     if (queued > this.maxOutboundBytes * 4) {
+      // Reading stops at the bound, but watch events keep coming: a client that reads nothing
+      // cannot make the server hold them without end.
       this.host.logger.warn(`closing connection from ${this.peer()}: ${queued} bytes of replies unread`);
       this.destroy();
-    } else if (queued > this.maxOutboundBytes) {
-      this.pause();
     }
   }
 
-  pause(): void {
-    if (this.paused || this.phase === 'closed') return;
-    this.paused = true;
-    this.socket.pause();
+  /** The end of an event-loop turn: output leaves, and reading goes on if the kernel took it. */
+  private endTurn(): void {
+    this.flushOutput();
+    if (this.phase !== 'closed' && !this.backedUp()) this.readAgain();
   }
 
+  /**
+   * Bytes of replies this connection holds that the client has not read: queued on the socket
+   * and encoded this turn. A large value sent without a copy counts in full (a bound, not a
+   * measure: the tree may share it).
+   */
+  heldBytes(): number {
+    return this.socket.writableLength + this.chunkBytes + (this.pending?.offset ?? 0);
+  }
+
+  backedUp(): boolean {
+    if (this.phase === 'closed') return false;
+    const held = this.heldBytes();
+    return held > this.maxOutboundBytes || (held > OUTPUT_SLACK_BYTES && this.host.outboundFull());
+  }
+
+  private account(bytes: number): void {
+    if (bytes === this.accountedBytes) return;
+    this.host.adjustOutbound(bytes - this.accountedBytes);
+    this.accountedBytes = bytes;
+  }
+
+  /** Throttled by the host: stop reading until resume(). */
+  pause(): void {
+    if (this.throttled || this.phase === 'closed') return;
+    this.throttled = true;
+    this.updateReading();
+  }
+
+  /** The host lifts the throttle from within a reply: the waiting frames go on after it. */
   resume(): void {
-    if (!this.paused || this.phase === 'closed') return;
-    if (this.socket.writableLength > this.maxOutboundBytes) return;
-    this.paused = false;
-    this.socket.resume();
+    if (!this.throttled || this.phase === 'closed') return;
+    this.throttled = false;
+    process.nextTick(() => {
+      if (this.phase !== 'closed') this.handleBacklog();
+    });
   }
 
   private onDrain(): void {
-    this.resume();
+    this.account(0);
+    if (this.phase === 'closed') return;
+    this.readAgain();
+  }
+
+  /** Replies were taken: reads held back by the server go on, then the waiting frames. */
+  private readAgain(): void {
+    this.host.server.linkDrained(this);
+    if (this.phase !== 'closed') this.handleBacklog();
   }
 
   close(reason: string): void {
@@ -321,16 +457,47 @@ export class Connection implements ClientLink {
     this.host.logger.debug(`closing connection from ${this.peer()}: ${reason}`);
     this.flushOutput();
     this.phase = 'closed';
+    this.backlog = [];
+    this.backlogAt = 0;
     this.socket.end();
+    // Read again so the client's own close is seen; what it sends now is dropped (onData).
+    this.socketPaused = false;
+    this.socket.resume();
+    // A client that does not read its last replies must not keep the socket (and them) alive.
+    this.clearTimer();
+    this.timer = setTimeout(() => this.socket.destroy(), CLOSE_LINGER_MS);
+    this.timer.unref();
   }
 
   destroy(): void {
     this.phase = 'closed';
+    this.backlog = [];
+    this.backlogAt = 0;
     this.socket.destroy();
+  }
+
+  private handshakeExpired(): void {
+    this.timer = null;
+    if (this.established) return;
+    this.host.logger.warn(`closing connection from ${this.peer()}: no completed handshake within the sessionless connection timeout`);
+    this.destroy();
+  }
+
+  private clearTimer(): void {
+    if (this.timer === null) return;
+    clearTimeout(this.timer);
+    this.timer = null;
   }
 
   private onClose(): void {
     this.phase = 'closed';
+    this.clearTimer();
+    this.backlog = [];
+    this.backlogAt = 0;
+    this.pending = null;
+    this.chunks = [];
+    this.chunkBytes = 0;
+    this.account(0);
     this.host.connectionClosed(this);
   }
 

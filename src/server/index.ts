@@ -102,6 +102,8 @@ class NetworkServer implements ConnectionHost {
   private readonly connections = new Set<Connection>();
   private readonly perIp = new Map<string, number>();
   private readonly throttled = new Set<Connection>();
+  /** Unread reply bytes the kernel did not take, summed over connections (see Connection.account). */
+  private outboundBytes = 0;
   private ticker: NodeJS.Timeout | null = null;
   private readonly startedAtMs = Date.now();
   port = 0;
@@ -146,7 +148,11 @@ class NetworkServer implements ConnectionHost {
       return;
     }
     this.perIp.set(ip, fromIp + 1);
-    const conn = new Connection(socket, this, this.config.juteMaxBuffer, this.config.maxOutboundBytesPerConnection);
+    const conn = new Connection(socket, this, {
+      maxFrameBytes: this.config.juteMaxBuffer,
+      maxOutboundBytes: this.config.maxOutboundBytesPerConnection,
+      handshakeTimeoutMs: this.config.sessionlessCnxnTimeoutMs,
+    });
     this.connections.add(conn);
   }
 
@@ -185,11 +191,21 @@ class NetworkServer implements ConnectionHost {
     this.throttled.add(conn);
   }
 
+  adjustOutbound(deltaBytes: number): void {
+    this.outboundBytes += deltaBytes;
+  }
+
+  outboundFull(): boolean {
+    return this.outboundBytes > this.config.maxOutboundBytesTotal;
+  }
+
   replySent(): void {
     if (this.throttled.size === 0) return;
     if (this.server.outstandingRequests() > this.config.globalOutstandingLimit) return;
-    for (const c of this.throttled) c.resume();
+    // A resumed connection may be throttled again at once: it then joins a fresh set.
+    const waiting = [...this.throttled];
     this.throttled.clear();
+    for (const c of waiting) c.resume();
   }
 
   dropConnection(sessionId: bigint): boolean {

@@ -23,6 +23,8 @@ export interface ReadContext<W> {
   sessionId: bigint;
   authIds: readonly Id[];
   skipACL: boolean;
+  /** Largest reply a multiRead may make (jute.maxbuffer: a client cannot read a larger frame). */
+  maxReplyBytes: number;
 }
 
 export interface ReadReply {
@@ -140,7 +142,20 @@ function getAcl<W>(ctx: ReadContext<W>, path: string): { acl: ACL[]; stat: Stat 
   return { acl: masked, stat };
 }
 
+/** Wire sizes of a multiRead reply's parts (see writeMultiResponse). */
+const REPLY_HEADER_BYTES = 16;
+const MULTI_HEADER_BYTES = 9;
+const ERROR_RESULT_BYTES = MULTI_HEADER_BYTES + 4;
+const STAT_BYTES = 68;
+
+/**
+ * A multiRead can ask for one large value thousands of times in a small request. Its reply is
+ * sized first, without side effects, stopping as soon as it passes the bound; a reply over
+ * jute.maxbuffer gets MARSHALLINGERROR instead (ZooKeeper builds it, and its clients drop the
+ * connection on the oversized frame).
+ */
 function multiRead<W>(ctx: ReadContext<W>, req: RequestOf<typeof OpCode.multiRead>): MultiResult[] {
+  if (!multiReadFits(ctx, req.ops)) throw new KeeperError(Err.MARSHALLINGERROR);
   return req.ops.map((op): MultiResult => {
     try {
       if (op.type === OpCode.getData) return { type: op.type, err: 0, body: getData(ctx, op.path, op.watch) };
@@ -153,6 +168,24 @@ function multiRead<W>(ctx: ReadContext<W>, req: RequestOf<typeof OpCode.multiRea
       throw err;
     }
   });
+}
+
+function multiReadFits<W>(ctx: ReadContext<W>, ops: readonly Request[]): boolean {
+  let bytes = REPLY_HEADER_BYTES + MULTI_HEADER_BYTES;
+  for (const op of ops) {
+    bytes += multiReadResultBytes(ctx, op);
+    if (bytes > ctx.maxReplyBytes) return false;
+  }
+  return true;
+}
+
+/** Bytes one op's result takes in a multiRead reply. */
+function multiReadResultBytes<W>(ctx: ReadContext<W>, op: Request): number {
+  if (op.type !== OpCode.getData && op.type !== OpCode.getChildren) return ERROR_RESULT_BYTES;
+  const node = nodeAt(ctx, op.path);
+  if (!node || !checkAcl(node.acl, Perm.READ, ctx.authIds, { skipACL: ctx.skipACL })) return ERROR_RESULT_BYTES;
+  if (op.type === OpCode.getData) return MULTI_HEADER_BYTES + 4 + node.dataLength + STAT_BYTES;
+  return MULTI_HEADER_BYTES + ctx.tree.encodedChildren(node, encodeStringVector).length;
 }
 
 function addWatch<W>(ctx: ReadContext<W>, path: string, mode: number): void {

@@ -13,6 +13,7 @@ import { normalizeMultiOps } from '../prep/multi.js';
 import { Prep } from '../prep/prep.js';
 import { SessionPasswords, type SessionSecret } from '../sessions/password.js';
 import { SessionTracker, type RandomBytes } from '../sessions/tracker.js';
+import { MAX_RECORD_BYTES } from '../persistence/logformat.js';
 import { DataTree, type ApplyResult } from '../tree/index.js';
 import { WatchRegistry } from '../watches/index.js';
 import type { CommitLog } from './commitlog.js';
@@ -30,6 +31,8 @@ export interface ClientLink {
   sendReply(xid: number, zxid: number, err: number, type: number, body: unknown): void;
   sendEvent(type: number, path: string): void;
   sendConnectResponse(timeOut: number, sessionId: bigint, passwd: Buffer): void;
+  /** True while the client has not read enough of its replies: its queued reads wait. */
+  backedUp(): boolean;
   /** Closes after what is queued has been written. */
   close(reason: string): void;
 }
@@ -115,6 +118,7 @@ export class ZkServer {
       extendedTypesEnabled: config.extendedTypesEnabled,
       enforceQuota: config.enforceQuota,
       skipACL: config.skipACL,
+      maxCloseSessionBytes: maxLoggableBytes(config),
     });
   }
 
@@ -351,7 +355,12 @@ export class ZkServer {
     };
     if (slot.type === OpCode.closeSession) {
       state.closing = true;
-      this.closeSession(link.sessionId, slot.xid, onApplied);
+      const sessionId = link.sessionId;
+      // Logged when applied: the client may be gone before its reply goes out.
+      this.closeSession(sessionId, slot.xid, (applied) => {
+        if (applied.result !== null) this.deps.logger.info(`session ${hex(sessionId)} closed by client`);
+        onApplied(applied);
+      });
       return;
     }
     const txn = this.prep.prepare(slot.req, this.writeContext(link.sessionId, slot.xid, link.authIds));
@@ -374,7 +383,8 @@ export class ZkServer {
     while (state.slots.length > 0) {
       const slot = state.slots[0] as Slot;
       if (!slot.done) {
-        if (slot.write) return;
+        // A read waits while the client is not reading its replies: linkDrained resumes it.
+        if (slot.write || link.backedUp()) return;
         this.executeRead(link, state, slot);
       }
       state.slots.shift();
@@ -384,10 +394,15 @@ export class ZkServer {
       link.sendReply(slot.xid, slot.zxid, slot.err, slot.type, slot.body);
       if (slot.type === OpCode.closeSession) {
         link.close('client closed the session');
-        this.deps.logger.info(`session ${hex(link.sessionId)} closed by client`);
         return;
       }
     }
+  }
+
+  /** The client has read its replies: reads held back by flush go on. */
+  linkDrained(link: ClientLink): void {
+    const state = this.links.get(link);
+    if (state && !state.closing) this.flush(link, state);
   }
 
   private executeRead(link: ClientLink, state: LinkState, slot: Slot): void {
@@ -404,7 +419,7 @@ export class ZkServer {
   private readContext(link: ClientLink, state: LinkState): ReadContext<ClientLink> {
     const ctx = state.readContext;
     if (ctx !== null && ctx.sessionId === link.sessionId) return ctx;
-    state.readContext = { tree: this.tree, watches: this.watches, watcher: link, sessionId: link.sessionId, authIds: link.authIds, skipACL: this.config.skipACL };
+    state.readContext = { tree: this.tree, watches: this.watches, watcher: link, sessionId: link.sessionId, authIds: link.authIds, skipACL: this.config.skipACL, maxReplyBytes: this.config.juteMaxBuffer };
     return state.readContext;
   }
 
@@ -442,9 +457,16 @@ export class ZkServer {
   // ---- commit and apply ----
 
   private submitTxn(txn: Txn, onApplied: (applied: Applied) => void): void {
+    let bytes = encodeTxn(txn);
+    if (bytes.length > MAX_RECORD_BYTES) {
+      // Only a jute.maxbuffer near the record limit lets a request get here; the write fails
+      // rather than the log. (Prep keeps closeSession txns within maxLoggableBytes.)
+      txn = { header: { ...txn.header, type: OpCode.error }, body: { type: OpCode.error, err: Err.BADARGUMENTS } };
+      bytes = encodeTxn(txn);
+    }
     const entry: CommitEntry = { txn, durable: false, onApplied };
     this.commitQueue.push(entry);
-    this.deps.log.append(txn.header.zxid, encodeTxn(txn), (err) => {
+    this.deps.log.append(txn.header.zxid, bytes, (err) => {
       if (err !== null) return this.logFailed(entry, err);
       entry.durable = true;
       this.drainCommits();
@@ -526,6 +548,14 @@ export class ZkServer {
     if (acl && !checkAcl(acl, Perm.READ, link.authIds, { skipACL: this.config.skipACL })) return;
     link.sendEvent(type, path);
   }
+}
+
+/** Room a txn header and the log's record framing take beside the body. */
+const RECORD_OVERHEAD_BYTES = 1024;
+
+/** The largest closeSession body a txn-log record holds: jute.maxbuffer, within the record limit. */
+function maxLoggableBytes(config: ServerConfig): number {
+  return Math.min(config.juteMaxBuffer, MAX_RECORD_BYTES - RECORD_OVERHEAD_BYTES);
 }
 
 /** What aclsOfDeletions returns for txns that delete nothing; never written to. */

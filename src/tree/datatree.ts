@@ -41,6 +41,8 @@ export class DataTree {
   private readonly nodes = new Map<string, ZNode>();
   private readonly acls = new AclCache();
   private readonly ephemerals = new Map<bigint, Set<string>>();
+  /** Per session, the bytes its ephemeral paths take in a CloseSessionTxn (4 + UTF-8 length each). */
+  private readonly ephemeralBytes = new Map<bigint, number>();
   private readonly containers = new Set<string>();
   private readonly ttls = new Set<string>();
   private readonly quotas = new QuotaIndex();
@@ -179,6 +181,11 @@ export class DataTree {
   ephemeralsOf(sessionId: bigint): string[] {
     const set = this.ephemerals.get(sessionId);
     return set === undefined ? [] : [...set];
+  }
+
+  /** Bytes the paths of `sessionId`'s ephemerals take in a CloseSessionTxn's vector. */
+  ephemeralBytesOf(sessionId: bigint): number {
+    return this.ephemeralBytes.get(sessionId) ?? 0;
   }
 
   allEphemerals(): Map<bigint, string[]> {
@@ -457,6 +464,7 @@ export class DataTree {
   clear(): void {
     this.nodes.clear();
     this.ephemerals.clear();
+    this.ephemeralBytes.clear();
     this.containers.clear();
     this.ttls.clear();
     this.quotas.clear();
@@ -484,10 +492,16 @@ export class DataTree {
     let set = this.ephemerals.get(session);
     if (add) {
       if (set === undefined) this.ephemerals.set(session, (set = new Set()));
+      if (set.has(path)) return;
       set.add(path);
-    } else if (set !== undefined) {
-      set.delete(path);
-      if (set.size === 0) this.ephemerals.delete(session);
+      this.ephemeralBytes.set(session, (this.ephemeralBytes.get(session) ?? 0) + closeSessionEntryBytes(path));
+    } else if (set !== undefined && set.delete(path)) {
+      if (set.size === 0) {
+        this.ephemerals.delete(session);
+        this.ephemeralBytes.delete(session);
+      } else {
+        this.ephemeralBytes.set(session, (this.ephemeralBytes.get(session) ?? 0) - closeSessionEntryBytes(path));
+      }
     }
   }
 
@@ -554,4 +568,9 @@ export class DataTree {
 function toggle(set: Set<string>, path: string, add: boolean): void {
   if (add) set.add(path);
   else set.delete(path);
+}
+
+/** Bytes one path takes in a CloseSessionTxn's paths2Delete vector: its length prefix and UTF-8. */
+export function closeSessionEntryBytes(path: string): number {
+  return 4 + Buffer.byteLength(path, 'utf8');
 }

@@ -4,7 +4,7 @@ import { connect as netConnect } from 'node:net';
 import { CreateMode, Err, EventType, OpCode } from '../../src/jute/constants.js';
 import type { Stat } from '../../src/jute/records.js';
 import type { Request } from '../../src/jute/requests.js';
-import { RawClient } from '../support/rawclient.js';
+import { RawClient, withTimeout } from '../support/rawclient.js';
 import { fourLetterWord } from '../support/zookeeper.js';
 import { client, create, OPEN, withServer } from './helpers.js';
 
@@ -183,14 +183,16 @@ test('multi is all or nothing: a failed op fails the rest and changes nothing', 
   });
 });
 
-test('unknown opcodes get UNIMPLEMENTED and the connection stays usable', async () => {
+test('an unknown opcode gets UNIMPLEMENTED and the connection is closed, the session kept (as ZooKeeper)', async () => {
   await withServer({}, async (s) => {
     const c = await client(s);
     const reply = await c.send({ type: 4242 } as unknown as Request);
     assert.equal(reply.header.err, Err.UNIMPLEMENTED);
-    const ok = await c.send({ type: OpCode.exists, path: '/', watch: false });
+    await withTimeout(c.closed, 5000, 'the server closes the connection');
+    const again = await RawClient.connect('127.0.0.1', s.port, { sessionId: c.sessionId, passwd: c.session.passwd ?? undefined });
+    const ok = await again.send({ type: OpCode.exists, path: '/', watch: false });
     assert.equal(ok.header.err, Err.OK);
-    await c.close();
+    await again.close();
   });
 });
 
