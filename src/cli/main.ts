@@ -79,8 +79,10 @@ function waitForSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-async function runServer(configPath: string | null): Promise<number> {
-  const { config, warnings, source } = loadServerConfig(configPath, process.cwd());
+async function runServer(configPath: string | null, acceptDataLoss: boolean): Promise<number> {
+  const loaded = loadServerConfig(configPath, process.cwd());
+  const { warnings, source } = loaded;
+  const config = { ...loaded.config, acceptDataLoss };
   const { startServer, ensembleSupported } = await loadServerModule();
   if (isDistributed(config) && !ensembleSupported) {
     warnings.push(
@@ -124,7 +126,7 @@ async function execute(cmd: Command): Promise<number> {
       process.stdout.write(`paddock ${paddockVersion()}\n`);
       return 0;
     case 'server':
-      return runServer(cmd.configPath);
+      return runServer(cmd.configPath, cmd.acceptDataLoss);
     case 'data': {
       const run = await loadRunDataCommand();
       const status = await run(cmd.args);

@@ -85,6 +85,11 @@ export interface ServerConfig {
   maxOutboundBytesPerConnection: number;
   /** Server id (myid); 0 when standalone without a myid file. */
   serverId: number;
+  /**
+   * Start although txns are missing from the data directory (a lost log segment), replaying
+   * what is left. Set by `paddock server --accept-data-loss` for one start, never by zoo.cfg.
+   */
+  acceptDataLoss: boolean;
   /** Every key=value of the file, known or not, as read. */
   raw: ReadonlyMap<string, string>;
 }
@@ -149,6 +154,7 @@ export function defaultConfig(): ServerConfig {
     peerType: 'participant',
     maxOutboundBytesPerConnection: 8 * 1024 * 1024,
     serverId: 0,
+    acceptDataLoss: false,
     raw: new Map(),
   };
 }

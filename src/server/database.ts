@@ -23,7 +23,13 @@ export interface Database {
 
 export async function openDatabase(config: ServerConfig, logger: Logger, disk: Disk = new NodeDisk()): Promise<Database> {
   const loaded: { snapshot: Snapshot | null } = { snapshot: null };
-  const options = { dataDir: config.dataDir, dataLogDir: config.dataLogDir, forceSync: config.forceSync, preAllocSizeKb: config.preAllocSizeKb };
+  const options = {
+    dataDir: config.dataDir,
+    dataLogDir: config.dataLogDir,
+    forceSync: config.forceSync,
+    preAllocSizeKb: config.preAllocSizeKb,
+    acceptDataLoss: config.acceptDataLoss,
+  };
   const store = await openStore(disk, options, async (found) => {
     if (found !== null) loaded.snapshot = await loadInSlices(found.data);
   });
@@ -32,8 +38,19 @@ export async function openDatabase(config: ServerConfig, logger: Logger, disk: D
   if (store.snapshot) logger.info(`loaded snapshot ${store.snapshot.path} at zxid ${hex(store.snapshot.zxid)}: ${tree.size} znodes, ${sessions.size} sessions`);
   else await takeSnapshot(disk, store, 0, serializeSnapshot(tree, sessions));
   replay(store, tree, sessions, logger);
+  if (store.lostZxids.length > 0) await snapshotOverLoss(disk, store, tree, sessions, logger);
   const commitLog = new DurableCommitLog(disk, store, config, logger);
   return { tree, sessions, commitLog };
+}
+
+/**
+ * After an accepted loss, a snapshot of what was recovered puts the hole behind it: the next
+ * start replays from there and needs no flag, and the loss stays on record in this log only.
+ */
+async function snapshotOverLoss(disk: Disk, store: OpenedStore, tree: DataTree, sessions: Map<bigint, number>, logger: Logger): Promise<void> {
+  const lost = store.lostZxids.reduce((n, gap) => n + gap.count, 0);
+  const written = await takeSnapshot(disk, store, tree.lastProcessedZxid, serializeSnapshot(tree, sessions));
+  logger.error(`started with ${lost} txns lost (accepted with --accept-data-loss); snapshot ${written.path} now covers the gap`);
 }
 
 /**
