@@ -17,6 +17,9 @@ import { parseZxidName, LOG_PREFIX } from '../persistence/logformat.js';
 import { parseZkSnapshotName, readZkLog, readZkSnapshot, ZkFormatError } from '../persistence/zkformat.js';
 import { OpCode, opName } from '../jute/constants.js';
 import { listSegments, type SegmentInfo } from '../persistence/txnlog.js';
+import { loadNewestValidSnapshot, type LoadedSnapshot } from '../persistence/snapshots.js';
+import { describeZxidGap, findZxidGaps, gapPlace, type ZxidGap } from '../persistence/zxidgaps.js';
+import { errName } from '../jute/constants.js';
 
 export interface DataCommandIo {
   out: (text: string) => void;
@@ -45,9 +48,29 @@ when it differs from the dataDir.`;
 
 class DataError extends Error {}
 
+/** Thrown by `out` once stdout's reader has gone (`paddock data dump DIR | head`): stop quietly. */
+class OutputClosed extends Error {
+  constructor(readonly status: number) {
+    super('stdout closed');
+  }
+}
+
+let stdoutWatched = false;
+
 function defaultIo(): DataCommandIo {
+  if (!stdoutWatched) {
+    stdoutWatched = true;
+    // A reader that stops early is not an error; the next `out` sees `errored` and stops the command.
+    process.stdout.on('error', (err) => {
+      if (errorCode(err) !== 'EPIPE') process.stderr.write(`paddock data: cannot write to stdout: ${err.message}\n`);
+    });
+  }
   return {
-    out: (t) => void process.stdout.write(t),
+    out: (t) => {
+      const broken = process.stdout.errored;
+      if (broken || process.stdout.destroyed) throw new OutputClosed(broken && errorCode(broken) !== 'EPIPE' ? 1 : 0);
+      process.stdout.write(t);
+    },
     err: (t) => void process.stderr.write(t),
     disk: new NodeDisk(),
   };
@@ -77,6 +100,7 @@ export async function runDataCommand(args: string[], io: DataCommandIo = default
         return 2;
     }
   } catch (e) {
+    if (e instanceof OutputClosed) return e.status;
     if (e instanceof UsageError) {
       io.err(`paddock data ${sub}: ${e.message} (run 'paddock data help')\n`);
       return 2;
@@ -203,16 +227,49 @@ function hex(z: number): string {
   return `0x${zxidHex(z)}`;
 }
 
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+interface HistoryGaps {
+  /** After the snapshot a start replays from: the server refuses to start over these. */
+  needed: ZxidGap[];
+  /** Before that snapshot, which holds their effect: not needed to recover. */
+  covered: ZxidGap[];
+}
+
+/**
+ * Holes in the zxids of the log, as recovery sees them from `snapshot` (the newest valid one).
+ * A hole that starts at the damage of a segment is that damage, already reported, not a gap.
+ */
+function historyGaps(reports: SegmentReport[], snapshot: { zxid: number } | null): HistoryGaps {
+  const zxids = reports.flatMap((r) => r.scan.records.map((rec) => rec.zxid));
+  const damagedEnds = new Set(reports.filter((r) => r.scan.damage && r.scan.records.length > 0).map((r) => r.scan.records[r.scan.records.length - 1]!.zxid));
+  const real = (g: ZxidGap): boolean => !damagedEnds.has(g.after);
+  if (snapshot === null) return { needed: findZxidGaps(null, zxids).filter(real), covered: [] };
+  return {
+    needed: findZxidGaps(snapshot.zxid, zxids.filter((z) => z > snapshot.zxid)).filter(real),
+    covered: findZxidGaps(null, zxids.filter((z) => z <= snapshot.zxid)).filter(real),
+  };
+}
+
+/** "zxids 0xd-0xf (3 txns) missing between log.a and log.10 in DIR", with `verb` for "missing". */
+function gapLine(gap: ZxidGap, reports: SegmentReport[], snapshot: { name: string; zxid: number } | null, logDir: string, verb = 'missing'): string {
+  return `${describeZxidGap(gap)} ${verb} ${gapPlace(gap, reports.map((r) => r.seg), snapshot, logDir)}`.replace('  ', ' ');
+}
+
 async function inspect(p: Parsed, io: DataCommandIo): Promise<number> {
   const { snapDir, logDir } = await resolveDirs(io.disk, p);
   let problems = 0;
   io.out(`snapshots in ${snapDir}:\n`);
   const snaps = await listSnapshots(io.disk, snapDir);
   if (snaps.length === 0) io.out('  (none)\n');
+  let newest: { name: string; zxid: number } | null = null;
   for (const s of snaps) {
     const path = nodePath.join(snapDir, s.name);
     const buf = await readOrExplain(io.disk, path);
     const v = verifySnapshot(buf);
+    if (!('error' in v) && v.zxid === s.zxid) newest = { name: s.name, zxid: s.zxid };
     if ('error' in v) {
       problems++;
       io.out(`  ${s.name.padEnd(24)} zxid ${hex(s.zxid).padEnd(14)} ${String(buf.length).padStart(12)} bytes  INVALID at byte offset ${v.offset}: ${v.error}${foreignHint(buf)}\n`);
@@ -237,8 +294,16 @@ async function inspect(p: Parsed, io: DataCommandIo): Promise<number> {
     }
     io.out(`  ${r.seg.name.padEnd(24)} ${`${range} (${n} txns)`.padEnd(40)} ${scan.validEnd} of ${scan.fileBytes} bytes used  ${status}\n`);
   });
-  io.out(problems === 0 ? 'all checksums verified\n' : `${problems} damaged file${problems === 1 ? '' : 's'}\n`);
-  return problems === 0 ? 0 : 1;
+  const gaps = historyGaps(reports, newest);
+  const from = newest ? `${newest.name} (zxid ${hex(newest.zxid)})` : 'the first txn';
+  const last = reports.flatMap((r) => r.scan.records).pop();
+  if (gaps.needed.length === 0) io.out(`txn history: contiguous from ${from}${last ? ` to zxid ${hex(last.zxid)}` : ''}\n`);
+  else io.out(`txn history: HOLES after ${from}; the server refuses to start without these txns (or, to accept their loss, paddock server --accept-data-loss):\n`);
+  for (const g of gaps.needed) io.out(`  MISSING ${gapLine(g, reports, newest, logDir, '')}\n`);
+  for (const g of gaps.covered) io.out(`  note: ${gapLine(g, reports, newest, logDir)}; ${newest!.name} covers them, not needed to recover\n`);
+  const summary = [problems > 0 ? plural(problems, 'damaged file') : '', gaps.needed.length > 0 ? plural(gaps.needed.length, 'gap') + ' in the txn history' : ''];
+  io.out(summary.some(Boolean) ? `${summary.filter(Boolean).join(', ')}\n` : 'all checksums verified\n');
+  return problems === 0 && gaps.needed.length === 0 ? 0 : 1;
 }
 
 function formatData(data: Buffer | null): string {
@@ -252,7 +317,8 @@ function formatData(data: Buffer | null): string {
 
 function formatAcl(acl: ACL[]): string {
   const perms = (p: number): string => ['r', 'w', 'c', 'd', 'a'].filter((_, i) => (p & (1 << i)) !== 0).join('');
-  return '[' + acl.map((a) => `${a.id.scheme}:${a.id.id}=${perms(a.perms)}`).join(',') + ']';
+  // Perms in parentheses: ids hold ':', '=' and '/' (digest hashes, ip ranges), so no other separator is clear.
+  return '[' + acl.map((a) => `${a.id.scheme}:${a.id.id} (${perms(a.perms) || 'none'})`).join(', ') + ']';
 }
 
 function formatBody(body: TxnBody): string {
@@ -264,6 +330,7 @@ function formatBody(body: TxnBody): string {
     } else if (key === 'data') parts.push(`data=${formatData(value as Buffer | null)}`);
     else if (key === 'acl') parts.push(`acl=${formatAcl(value as ACL[])}`);
     else if (key === 'path') parts.push(String(value));
+    else if (key === 'err') parts.push(`err=${errName(value as number)}`);
     else parts.push(`${key}=${Array.isArray(value) ? JSON.stringify(value) : String(value)}`);
   }
   return parts.join(' ');
@@ -272,7 +339,6 @@ function formatBody(body: TxnBody): string {
 async function dump(p: Parsed, io: DataCommandIo): Promise<number> {
   const { snapDir, logDir } = await resolveDirs(io.disk, p);
   let status = 0;
-  if (p.flags.has('--tree')) status = Math.max(status, await dumpTree(snapDir, io));
   const reports = await scanAll(io.disk, logDir);
   for (let i = 0; i < reports.length; i++) {
     const r = reports[i]!;
@@ -297,47 +363,72 @@ async function dump(p: Parsed, io: DataCommandIo): Promise<number> {
       status = 1;
     }
   }
+  const loaded = await loadNewestValidSnapshot(io.disk, snapDir);
+  for (const w of loaded.warnings) io.err(`${w}\n`);
+  const snapshot = loaded.snapshot && { name: nodePath.basename(loaded.snapshot.path), zxid: loaded.snapshot.zxid };
+  for (const g of historyGaps(reports, snapshot).needed) {
+    io.err(`${logDir}: ${gapLine(g, reports, snapshot, logDir)}\n`);
+    status = 1;
+  }
+  if (p.flags.has('--tree')) status = Math.max(status, await dumpTree(loaded.snapshot, snapDir, reports, io));
   return status;
 }
 
-async function dumpTree(snapDir: string, io: DataCommandIo): Promise<number> {
-  const snaps = (await listSnapshots(io.disk, snapDir)).reverse();
-  for (const s of snaps) {
-    const path = nodePath.join(snapDir, s.name);
-    const v = verifySnapshot(await readOrExplain(io.disk, path));
-    if ('error' in v) {
-      io.err(`${path}: invalid snapshot (${v.error} at byte offset ${v.offset}), trying an older one\n`);
-      continue;
-    }
-    // Loaded lazily: the data tools work even in a build without the tree.
-    const { deserializeSnapshot } = await import('../tree/snapshot.js');
-    let snap;
-    try {
-      snap = deserializeSnapshot(v.data);
-    } catch (e) {
-      io.err(`${path}: checksum ok but the tree does not decode: ${(e as Error).message}\n`);
-      return 1;
-    }
-    io.out(`# tree of ${path} (zxid ${hex(v.zxid)}, ${snap.tree.size} znodes, ${snap.sessions.size} sessions)\n`);
-    for (const [id, timeout] of [...snap.sessions].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-      io.out(`session 0x${id.toString(16)} timeout ${timeout}\n`);
-    }
-    const stack = ['/'];
-    while (stack.length > 0) {
-      const p = stack.pop()!;
-      const node = snap.tree.getNode(p)!;
-      const st = snap.tree.statOf(node);
-      const owner = node.ephemeralOwner === 0n ? '' : ` owner=0x${BigInt.asUintN(64, node.ephemeralOwner).toString(16)}`;
-      io.out(
-        `${p} data=${formatData(node.data)} acl=${formatAcl(node.acl)} czxid=${hex(st.czxid)} mzxid=${hex(st.mzxid)} pzxid=${hex(st.pzxid)} version=${st.version} cversion=${st.cversion} aversion=${st.aversion}${owner}\n`,
-      );
-      const kids = snap.tree.childrenOf(p).sort().reverse();
-      for (const k of kids) stack.push(p === '/' ? `/${k}` : `${p}/${k}`);
-    }
-    return 0;
+/** A decoded txn's effect on the tree and on the session table, as replay does it. */
+function applyLogged(tree: import('../tree/datatree.js').DataTree, sessions: Map<bigint, number>, txn: ReturnType<typeof decodeTxn>): void {
+  tree.apply(txn);
+  if (txn.body.type === OpCode.createSession) sessions.set(txn.header.sessionId, txn.body.timeOut);
+  else if (txn.body.type === OpCode.closeSession) sessions.delete(txn.header.sessionId);
+}
+
+/** The tree a server would start with: the newest valid snapshot plus every readable txn after it. */
+async function dumpTree(found: LoadedSnapshot | null, snapDir: string, reports: SegmentReport[], io: DataCommandIo): Promise<number> {
+  if (found === null) {
+    io.err(`${snapDir}: no valid snapshot to show the tree from\n`);
+    return 1;
   }
-  io.err(`${snapDir}: no valid snapshot to show the tree from\n`);
-  return 1;
+  // Loaded lazily: the data tools work even in a build without the tree.
+  const { deserializeSnapshot } = await import('../tree/snapshot.js');
+  let snap;
+  try {
+    snap = deserializeSnapshot(found.data);
+  } catch (e) {
+    io.err(`${found.path}: checksum ok but the tree does not decode: ${(e as Error).message}\n`);
+    return 1;
+  }
+  let applied = 0;
+  for (const rec of reports.flatMap((r) => r.scan.records)) {
+    if (rec.zxid <= found.zxid) continue;
+    let txn;
+    try {
+      txn = decodeTxn(rec.bytes, 0x7fffffff);
+    } catch {
+      continue; // reported with the txns above
+    }
+    applyLogged(snap.tree, snap.sessions, txn);
+    applied++;
+  }
+  const asOf = applied === 0 ? found.zxid : snap.tree.lastProcessedZxid;
+  io.out(
+    `# tree as of zxid ${hex(asOf)}: ${nodePath.basename(found.path)} (zxid ${hex(found.zxid)}) plus ${plural(applied, 'txn')} from the log; ` +
+      `${plural(snap.tree.size, 'znode')}, ${plural(snap.sessions.size, 'session')}\n`,
+  );
+  for (const [id, timeout] of [...snap.sessions].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    io.out(`session 0x${id.toString(16)} timeout ${timeout}\n`);
+  }
+  const stack = ['/'];
+  while (stack.length > 0) {
+    const p = stack.pop()!;
+    const node = snap.tree.getNode(p)!;
+    const st = snap.tree.statOf(node);
+    const owner = node.ephemeralOwner === 0n ? '' : ` owner=0x${BigInt.asUintN(64, node.ephemeralOwner).toString(16)}`;
+    io.out(
+      `${p} data=${formatData(node.data)} acl=${formatAcl(node.acl)} czxid=${hex(st.czxid)} mzxid=${hex(st.mzxid)} pzxid=${hex(st.pzxid)} version=${st.version} cversion=${st.cversion} aversion=${st.aversion}${owner}\n`,
+    );
+    const kids = snap.tree.childrenOf(p).sort().reverse();
+    for (const k of kids) stack.push(p === '/' ? `/${k}` : `${p}/${k}`);
+  }
+  return 0;
 }
 
 async function purgeCommand(p: Parsed, io: DataCommandIo): Promise<number> {
@@ -348,7 +439,7 @@ async function purgeCommand(p: Parsed, io: DataCommandIo): Promise<number> {
   const r = await purge(io.disk, { snapDir, logDir, retainCount: n });
   for (const w of r.warnings) io.err(`warning: ${w}\n`);
   for (const f of r.removed) io.out(`removed ${f}\n`);
-  io.out(`kept ${r.keptSnapshots.length} snapshots and ${r.keptLogs.length} log segments\n`);
+  io.out(`kept ${plural(r.keptSnapshots.length, 'snapshot')} and ${plural(r.keptLogs.length, 'log segment')}\n`);
   return 0;
 }
 

@@ -12,8 +12,8 @@ import { acquireDataDirLock, type DataDirLock, type LockOptions } from './lock.j
 import type { LogRecord } from './logformat.js';
 import { purge, type PurgeResult } from './purge.js';
 import { loadNewestValidSnapshot, removeSnapshotTemps, writeSnapshot, type LoadedSnapshot } from './snapshots.js';
-import { listSegments, TxnLog, type SegmentInfo, type TxnLogOpenResult, type TxnLogOptions } from './txnlog.js';
-import { describeZxidGap, findZxidGaps, type ZxidGap } from './zxidgaps.js';
+import { listSegments, TxnLog, type TxnLogOpenResult, type TxnLogOptions } from './txnlog.js';
+import { describeZxidGap, findZxidGaps, gapPlace, type ZxidGap } from './zxidgaps.js';
 
 export const VERSION_DIR = 'version-2';
 
@@ -92,7 +92,8 @@ export async function openStore(disk: Disk, options: StoreOptions, whileLogOpens
     const lostZxids = findZxidGaps(loaded.snapshot?.zxid ?? null, opened.records.map((r) => r.zxid));
     if (lostZxids.length > 0) {
       const segments = await listSegments(disk, logDir);
-      const where = lostZxids.map((gap) => gapPlace(gap, segments, loaded.snapshot, logDir));
+      const snapshot = loaded.snapshot && { name: nodePath.basename(loaded.snapshot.path), zxid: loaded.snapshot.zxid };
+      const where = lostZxids.map((gap) => gapPlace(gap, segments, snapshot, logDir));
       if (!options.acceptDataLoss) {
         await opened.log.close().catch(() => undefined);
         throw new ZxidGapError(lostZxids, where);
@@ -104,14 +105,6 @@ export async function openStore(disk: Disk, options: StoreOptions, whileLogOpens
     await lock.release().catch(() => undefined);
     throw err;
   }
-}
-
-/** "between log.1 and log.3f in DIR": the files on each side of a gap. */
-function gapPlace(gap: ZxidGap, segments: readonly SegmentInfo[], snapshot: LoadedSnapshot | null, logDir: string): string {
-  const holder = (zxid: number): SegmentInfo | undefined => segments.filter((s) => s.firstZxid <= zxid).pop();
-  const next = holder(gap.before)?.name ?? '?';
-  const from = snapshot !== null && gap.after === snapshot.zxid ? nodePath.basename(snapshot.path) : (holder(gap.after)?.name ?? '?');
-  return from === next ? `inside ${next} in ${logDir}` : `between ${from} and ${next} in ${logDir}`;
 }
 
 /** Waits for both; on any failure, closes the log if it opened and throws the first error. */

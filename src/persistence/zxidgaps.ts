@@ -68,3 +68,19 @@ export function describeZxidGap(gap: ZxidGap): string {
   if (gap.count === 1) return `zxid 0x${zxidHex(gap.first)} (1 txn)`;
   return `zxids 0x${zxidHex(gap.first)}-0x${zxidHex(gap.last)} (${gap.count} txns)`;
 }
+
+/**
+ * "between log.1 and log.3f in DIR": the files on each side of a gap, given the log segments
+ * (name and first zxid, oldest first) and the snapshot replay starts from.
+ */
+export function gapPlace(
+  gap: ZxidGap,
+  segments: readonly { name: string; firstZxid: number }[],
+  snapshot: { name: string; zxid: number } | null,
+  logDir: string,
+): string {
+  const holder = (zxid: number): string => segments.filter((s) => s.firstZxid <= zxid).pop()?.name ?? '?';
+  const next = holder(gap.before);
+  const from = snapshot !== null && gap.after === snapshot.zxid ? snapshot.name : holder(gap.after);
+  return from === next ? `inside ${next} in ${logDir}` : `between ${from} and ${next} in ${logDir}`;
+}
