@@ -14,11 +14,11 @@ import { VERSION_DIR } from '../persistence/store.js';
 import { acquireDataDirLock } from '../persistence/lock.js';
 import { writeSnapshot } from '../persistence/snapshots.js';
 import { parseZxidName, LOG_PREFIX } from '../persistence/logformat.js';
-import { parseZkSnapshotName, readZkLog, readZkSnapshot, ZkFormatError } from '../persistence/zkformat.js';
+import { parseZkSnapshotName, readZkLog, readZkSnapshot, ZkFormatError, type ZkLogStop } from '../persistence/zkformat.js';
 import { OpCode, opName } from '../jute/constants.js';
 import { listSegments, type SegmentInfo } from '../persistence/txnlog.js';
 import { loadNewestValidSnapshot, type LoadedSnapshot } from '../persistence/snapshots.js';
-import { describeZxidGap, findZxidGaps, gapPlace, type ZxidGap } from '../persistence/zxidgaps.js';
+import { describeZxidGap, findZxidGaps, gapPlace, zxidGap, type ZxidGap } from '../persistence/zxidgaps.js';
 import { errName } from '../jute/constants.js';
 
 export interface DataCommandIo {
@@ -38,9 +38,11 @@ Subcommands:
   purge DIR [--log-dir LOGDIR] [-n N]
                                     Delete all but the N newest snapshots (default and minimum
                                     ${MIN_RETAIN_COUNT}) and the log segments only they needed
-  import-zookeeper ZK_DATA_DIR OUT_DIR [--log-dir ZK_LOG_DIR]
+  import-zookeeper ZK_DATA_DIR OUT_DIR [--log-dir ZK_LOG_DIR] [--accept-data-loss]
                                     Convert a stopped Apache ZooKeeper 3.x data directory
-                                    (snapshot.* + log.*) into a new Paddock data directory
+                                    (snapshot.* + log.*) into a new Paddock data directory.
+                                    A damaged or incomplete log history is refused unless
+                                    --accept-data-loss (then what is lost is reported)
   help                              This text
 
 DIR is a dataDir (holding version-2/) or a version-2 directory itself. LOGDIR is the dataLogDir
@@ -88,7 +90,7 @@ export async function runDataCommand(args: string[], io: DataCommandIo = default
       case 'purge':
         return await purgeCommand(parseArgs(rest, ['--log-dir', '-n'], []), io);
       case 'import-zookeeper':
-        return await importCommand(parseArgs(rest, ['--log-dir'], [], 2), io);
+        return await importCommand(parseArgs(rest, ['--log-dir'], ['--accept-data-loss'], 2), io);
       case undefined:
       case 'help':
       case '--help':
@@ -227,8 +229,8 @@ function hex(z: number): string {
   return `0x${zxidHex(z)}`;
 }
 
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
+function plural(n: number, word: string, words = `${word}s`): string {
+  return `${n} ${n === 1 ? word : words}`;
 }
 
 interface HistoryGaps {
@@ -255,7 +257,7 @@ function historyGaps(reports: SegmentReport[], snapshot: { zxid: number } | null
 
 /** "zxids 0xd-0xf (3 txns) missing between log.a and log.10 in DIR", with `verb` for "missing". */
 function gapLine(gap: ZxidGap, reports: SegmentReport[], snapshot: { name: string; zxid: number } | null, logDir: string, verb = 'missing'): string {
-  return `${describeZxidGap(gap)} ${verb} ${gapPlace(gap, reports.map((r) => r.seg), snapshot, logDir)}`.replace('  ', ' ');
+  return [describeZxidGap(gap), verb, gapPlace(gap, reports.map((r) => r.seg), snapshot, logDir)].filter(Boolean).join(' ');
 }
 
 async function inspect(p: Parsed, io: DataCommandIo): Promise<number> {
@@ -446,6 +448,10 @@ async function purgeCommand(p: Parsed, io: DataCommandIo): Promise<number> {
 export interface ImportResult {
   /** Zxid of the Paddock snapshot written: the last ZooKeeper txn applied. */
   zxid: number;
+  /** The zxid up to which the imported history is complete: `zxid` unless losses were accepted. */
+  completeThrough: number;
+  /** What was lost, one line each (empty unless acceptDataLoss). */
+  lost: string[];
   snapshotPath: string;
   znodes: number;
   sessions: number;
@@ -464,15 +470,89 @@ async function zkVersionDir(disk: Disk, dir: string): Promise<string> {
 }
 
 /**
- * Converts a stopped Apache ZooKeeper 3.x data directory: its newest valid snapshot plus the log
- * after it become one Paddock snapshot in `outDir` (which must hold no Paddock data yet).
+ * The continuity of the ZooKeeper history being replayed: every txn must follow the one before
+ * (or the snapshot). Damage and holes are refused (DataError naming the file, the offset and the
+ * zxid reached) unless losses are accepted; then they are recorded and replay goes on.
  */
-export async function importZooKeeper(disk: Disk, zkDataDir: string, outDir: string, zkLogDir = zkDataDir): Promise<ImportResult> {
+class ZkHistory {
+  readonly lost: string[] = [];
+  /** The last zxid before the first loss, or null while nothing is lost. */
+  completeThrough: number | null = null;
+  /** A torn txn at the end of a log that is not the last: fine if the history goes on from there. */
+  private tornEnd: string | null = null;
+  /** Set by a loss until the next txn: the hole before that txn is the same loss. */
+  private inLoss = false;
+
+  constructor(
+    public lastZxid: number,
+    private readonly acceptDataLoss: boolean,
+    private readonly warnings: string[],
+  ) {}
+
+  lose(what: string): void {
+    if (!this.acceptDataLoss) {
+      throw new DataError(
+        `${what}. The history is complete only up to zxid ${hex(this.lastZxid)}; refusing to import a damaged history ` +
+          `(--accept-data-loss imports what can be read and reports what is lost)`,
+      );
+    }
+    this.completeThrough ??= this.lastZxid;
+    this.lost.push(what);
+    this.inLoss = true;
+  }
+
+  /** The next txn to apply, read from `path`. */
+  reach(zxid: number, path: string): void {
+    const gap = zxidGap(this.lastZxid, zxid);
+    if (gap && this.inLoss) {
+      this.lost[this.lost.length - 1] += `; ${describeZxidGap(gap)} lost with it`;
+    } else if (gap) {
+      const torn = this.tornEnd === null ? '' : ` (${this.tornEnd} ends in a partial txn)`;
+      this.lose(`${describeZxidGap(gap)} missing before ${path}: a log is missing or truncated${torn}`);
+    } else if (this.tornEnd !== null) {
+      // ZooKeeper restarted after the torn write and logged that zxid again: nothing is lost.
+      this.warnings.push(`${this.tornEnd}: partial txn ignored; the next log goes on from zxid ${hex(zxid)}`);
+    }
+    this.tornEnd = null;
+    this.inLoss = false;
+    this.lastZxid = zxid;
+  }
+
+  /** Reading `path` stopped early; only a torn write with nothing valid after it may end a log. */
+  stopped(path: string, stop: ZkLogStop, lastLog: boolean): void {
+    const at = `${path} at byte offset ${stop.offset}`;
+    if (!stop.torn || stop.validRecordAfter !== null) {
+      const after = stop.validRecordAfter === null ? '' : `, valid txns follow at byte offset ${stop.validRecordAfter}`;
+      this.lose(`${at}: ${stop.reason} after zxid ${hex(this.lastZxid)}${after}`);
+    } else if (lastLog) {
+      this.warnings.push(`${at}: partial last txn ignored (a torn write, as ZooKeeper treats it)`);
+    } else {
+      this.tornEnd = at;
+    }
+  }
+}
+
+export interface ImportOptions {
+  /** Import what can be read of a damaged or incomplete history, reporting what is lost. */
+  acceptDataLoss?: boolean;
+}
+
+/**
+ * Converts a stopped Apache ZooKeeper 3.x data directory: its newest valid snapshot plus the log
+ * after it become one Paddock snapshot in `outDir` (which must hold no Paddock data yet). A
+ * damaged or incomplete log history is refused unless `acceptDataLoss`.
+ */
+export async function importZooKeeper(
+  disk: Disk,
+  zkDataDir: string,
+  outDir: string,
+  zkLogDir = zkDataDir,
+  options: ImportOptions = {},
+): Promise<ImportResult> {
   const { DataTree } = await import('../tree/datatree.js');
   const { serializeSnapshot } = await import('../tree/snapshot.js');
   const { ZNode, ownData } = await import('../tree/znode.js');
   const { quotaPathOf, LIMIT_NODE } = await import('../tree/quota.js');
-  const { decodeTxn } = await import('../jute/txn.js');
   const warnings: string[] = [];
   const snapDir = await zkVersionDir(disk, zkDataDir);
   const logDir = await zkVersionDir(disk, zkLogDir);
@@ -522,33 +602,39 @@ export async function importZooKeeper(disk: Disk, zkDataDir: string, outDir: str
     .sort((a, b) => a.zxid - b.zxid);
   let first = 0;
   for (let i = 0; i < logs.length; i++) if (logs[i]!.zxid <= loaded.zxid) first = i;
-  let lastZxid = loaded.zxid;
+  const history = new ZkHistory(loaded.zxid, options.acceptDataLoss === true, warnings);
   let replayed = 0;
-  for (const l of logs.slice(first)) {
-    const path = nodePath.join(logDir, l.name);
-    let scan;
-    try {
-      scan = readZkLog(await readOrExplain(disk, path));
-    } catch (e) {
-      if (e instanceof ZkFormatError) throw new DataError(`${path}: ${e.message}`);
-      throw e;
-    }
-    if (scan.partialTailAt !== null) warnings.push(`${path}: partial last txn at byte offset ${scan.partialTailAt} ignored (as ZooKeeper does)`);
-    for (const rec of scan.records) {
-      if (rec.zxid <= lastZxid) continue;
-      let txn;
+  const relevant = logs.slice(first);
+  for (let i = 0; i < relevant.length; i++) {
+    const path = nodePath.join(logDir, relevant[i]!.name);
+    const bytes = await readOrExplain(disk, path);
+    // Past damage (only once it is accepted) reading goes on at the next valid txn.
+    for (let from: number | null = 0; from !== null; ) {
+      let scan;
       try {
-        txn = decodeTxn(rec.bytes, 0x7fffffff);
+        scan = readZkLog(bytes, from);
       } catch (e) {
-        throw new DataError(`${path}:${rec.offset}: ZooKeeper txn 0x${zxidHex(rec.zxid)} does not decode (${(e as Error).message})`);
+        if (!(e instanceof ZkFormatError)) throw e;
+        history.lose(`${path}: ${e.message}, so none of its txns can be read`);
+        break;
       }
-      tree.apply(txn);
-      if (txn.body.type === OpCode.createSession) sessions.set(txn.header.sessionId, txn.body.timeOut);
-      else if (txn.body.type === OpCode.closeSession) sessions.delete(txn.header.sessionId);
-      lastZxid = rec.zxid;
-      replayed++;
+      for (const rec of scan.records) {
+        if (rec.zxid <= history.lastZxid) continue;
+        let txn;
+        try {
+          txn = decodeTxn(rec.bytes, 0x7fffffff);
+        } catch (e) {
+          throw new DataError(`${path}:${rec.offset}: ZooKeeper txn 0x${zxidHex(rec.zxid)} does not decode (${(e as Error).message})`);
+        }
+        history.reach(rec.zxid, path);
+        applyLogged(tree, sessions, txn);
+        replayed++;
+      }
+      if (scan.stop) history.stopped(path, scan.stop, i === relevant.length - 1);
+      from = scan.stop?.validRecordAfter ?? null;
     }
   }
+  const lastZxid = history.lastZxid;
   tree.lastProcessedZxid = lastZxid;
 
   const outSnapDir = nodePath.join(outDir, VERSION_DIR);
@@ -559,7 +645,8 @@ export async function importZooKeeper(disk: Disk, zkDataDir: string, outDir: str
   const { lock } = await acquireDataDirLock(disk, outDir);
   try {
     const written = await writeSnapshot(disk, outSnapDir, lastZxid, serializeSnapshot(tree, sessions));
-    return { zxid: lastZxid, snapshotPath: written.path, znodes: tree.size, sessions: sessions.size, replayed, warnings };
+    const completeThrough = history.completeThrough ?? lastZxid;
+    return { zxid: lastZxid, completeThrough, lost: history.lost, snapshotPath: written.path, znodes: tree.size, sessions: sessions.size, replayed, warnings };
   } finally {
     await lock.release();
   }
@@ -567,10 +654,13 @@ export async function importZooKeeper(disk: Disk, zkDataDir: string, outDir: str
 
 async function importCommand(p: Parsed, io: DataCommandIo): Promise<number> {
   const [zkDir, outDir] = p.positional as [string, string];
-  const r = await importZooKeeper(io.disk, zkDir, outDir, p.options.get('--log-dir') ?? zkDir);
+  const acceptDataLoss = p.flags.has('--accept-data-loss');
+  const r = await importZooKeeper(io.disk, zkDir, outDir, p.options.get('--log-dir') ?? zkDir, { acceptDataLoss });
   for (const w of r.warnings) io.err(`warning: ${w}\n`);
+  for (const l of r.lost) io.err(`LOST (accepted): ${l}\n`);
+  const complete = r.lost.length === 0 ? '' : `; the history is complete only up to zxid ${hex(r.completeThrough)}, ${plural(r.lost.length, 'loss', 'losses')} accepted (see above)`;
   io.out(
-    `imported ${r.znodes} znodes and ${r.sessions} sessions as of zxid ${hex(r.zxid)} (${r.replayed} txns replayed from the ZooKeeper log) into ${r.snapshotPath}\n`,
+    `imported ${plural(r.znodes, 'znode')} and ${plural(r.sessions, 'session')} as of zxid ${hex(r.zxid)} (${plural(r.replayed, 'txn')} replayed from the ZooKeeper log${complete}) into ${r.snapshotPath}\n`,
   );
   return 0;
 }
