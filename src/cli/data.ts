@@ -30,11 +30,13 @@ export interface DataCommandIo {
 const USAGE = `Usage: paddock data <subcommand> [arguments]
 
 Subcommands:
-  inspect DIR [--log-dir LOGDIR]    List snapshots and log segments: zxid ranges, sizes, and
-                                    whether every checksum verifies (exit 1 on any damage)
+  inspect DIR [--log-dir LOGDIR]    List snapshots and log segments: zxid ranges, sizes,
+                                    whether every checksum verifies and whether zxids are
+                                    contiguous (exit 1 on any damage or missing txns)
   dump DIR [--log-dir LOGDIR] [--tree]
-                                    Print every logged transaction, decoded; with --tree also
-                                    the tree of the newest valid snapshot
+                                    Print every logged transaction, decoded; with --tree then
+                                    the current tree: the newest valid snapshot plus the log
+                                    after it
   purge DIR [--log-dir LOGDIR] [-n N]
                                     Delete all but the N newest snapshots (default and minimum
                                     ${MIN_RETAIN_COUNT}) and the log segments only they needed
