@@ -44,7 +44,7 @@ Options:
 
 Exit status: 0 on success, 1 on a configuration or runtime error, 2 on a usage error.`;
 
-const USAGE_SERVER = `Usage: paddock server [--accept-data-loss] [path/to/zoo.cfg]
+const USAGE_SERVER = `Usage: paddock server [path/to/zoo.cfg] [--accept-data-loss]
 
 Runs a Paddock server until SIGINT or SIGTERM, then closes it cleanly.
 
