@@ -13,13 +13,12 @@ import { listSnapshots, verifySnapshot } from '../persistence/snapshots.js';
 import { VERSION_DIR } from '../persistence/store.js';
 import { acquireDataDirLock } from '../persistence/lock.js';
 import { writeSnapshot } from '../persistence/snapshots.js';
-import { parseZxidName, LOG_PREFIX } from '../persistence/logformat.js';
+import { nonZeroEnd, parseZxidName, LOG_PREFIX } from '../persistence/logformat.js';
 import { parseZkSnapshotName, readZkLog, readZkSnapshot, ZkFormatError, type ZkLogStop } from '../persistence/zkformat.js';
-import { OpCode, opName } from '../jute/constants.js';
+import { errName, OpCode, opName } from '../jute/constants.js';
 import { listSegments, type SegmentInfo } from '../persistence/txnlog.js';
 import { loadNewestValidSnapshot, type LoadedSnapshot } from '../persistence/snapshots.js';
 import { describeZxidGap, findZxidGaps, gapPlace, zxidGap, type ZxidGap } from '../persistence/zxidgaps.js';
-import { errName } from '../jute/constants.js';
 
 export interface DataCommandIo {
   out: (text: string) => void;
@@ -509,7 +508,7 @@ class ZkHistory {
     if (gap && this.inLoss) {
       this.lost[this.lost.length - 1] += `; ${describeZxidGap(gap)} lost with it`;
     } else if (gap) {
-      const torn = this.tornEnd === null ? '' : ` (${this.tornEnd} ends in a partial txn)`;
+      const torn = this.tornEnd === null ? '' : ` (after the partial write at ${this.tornEnd})`;
       this.lose(`${describeZxidGap(gap)} missing before ${path}: a log is missing or truncated${torn}`);
     } else if (this.tornEnd !== null) {
       // ZooKeeper restarted after the torn write and logged that zxid again: nothing is lost.
@@ -518,6 +517,18 @@ class ZkHistory {
     this.tornEnd = null;
     this.inLoss = false;
     this.lastZxid = zxid;
+  }
+
+  /** A log created just before ZooKeeper stopped, without a complete header: like a torn txn. */
+  headerless(path: string, lastLog: boolean): void {
+    if (lastLog) this.warnings.push(`${path}: last log without a complete header ignored (created just before ZooKeeper stopped)`);
+    else this.tornEnd ??= `${path} (no complete header)`;
+  }
+
+  /** The history ended: a torn txn at the end of the last log with txns was its end. */
+  finish(): void {
+    if (this.tornEnd !== null) this.warnings.push(`${this.tornEnd}: partial last txn ignored (a torn write, as ZooKeeper treats it)`);
+    this.tornEnd = null;
   }
 
   /** Reading `path` stopped early; only a torn write with nothing valid after it may end a log. */
@@ -617,7 +628,9 @@ export async function importZooKeeper(
         scan = readZkLog(bytes, from);
       } catch (e) {
         if (!(e instanceof ZkFormatError)) throw e;
-        history.lose(`${path}: ${e.message}, so none of its txns can be read`);
+        // A log whose header never reached the disk held nothing acknowledged, if history goes on.
+        if (bytes.length < 16 || nonZeroEnd(bytes, 0) === 0) history.headerless(path, i === relevant.length - 1);
+        else history.lose(`${path}: ${e.message}, so none of its txns can be read`);
         break;
       }
       for (const rec of scan.records) {
@@ -636,6 +649,7 @@ export async function importZooKeeper(
       from = scan.stop?.validRecordAfter ?? null;
     }
   }
+  history.finish();
   const lastZxid = history.lastZxid;
   tree.lastProcessedZxid = lastZxid;
 

@@ -112,6 +112,29 @@ test('a torn txn at the end of a middle log whose zxid the next log reuses is no
   assert.match(r.out, /as of zxid 0xc /);
 });
 
+test('a torn end followed only by an empty last log, or a last log with a torn header, is the end of the history', async (t) => {
+  const header = zkLog([], Buffer.alloc(0), 0);
+  const zk = zkDir(t, { 'log.1': zkLog(range(1, 10), zkEntry(11).subarray(0, 40), 0), 'log.b': header, 'log.c': header.subarray(0, 7) });
+  const r = await importDir(t, zk);
+  assert.equal(r.status, 0, r.err);
+  assert.match(r.err, /log\.1 at byte offset \d+: partial last txn ignored/);
+  assert.match(r.err, /log\.c: last log without a complete header ignored/);
+  assert.match(r.out, /as of zxid 0xa /);
+  // The same torn header in a middle log: fine when the next log goes on, a loss when it skips.
+  const fine = await importDir(t, zkDir(t, { 'log.1': zkLog(range(1, 10)), 'log.b': header.subarray(0, 7), 'log.c': zkLog(range(11, 13)) }));
+  assert.equal(fine.status, 0, fine.err);
+  assert.match(fine.err, /log\.b \(no complete header\): partial txn ignored; the next log goes on from zxid 0xb/);
+  const skips = await importDir(t, zkDir(t, { 'log.1': zkLog(range(1, 10)), 'log.b': header.subarray(0, 7), 'log.c': zkLog(range(12, 13)) }));
+  assert.equal(skips.status, 1);
+  assert.match(skips.err, /zxid 0xb \(1 txn\) missing before .*log\.c: a log is missing or truncated \(.*log\.b \(no complete header\) ends in a partial txn\)\. The history is complete only up to zxid 0xa/);
+  // A header that is there but wrong is damage, wherever it is.
+  const garbage = Buffer.from(header);
+  garbage.writeUInt32BE(0xdeadbeef, 0);
+  const bad = await importDir(t, zkDir(t, { 'log.1': zkLog(range(1, 10)), 'log.b': garbage }));
+  assert.equal(bad.status, 1);
+  assert.match(bad.err, /log\.b: not a ZooKeeper txn log .*complete only up to zxid 0xa/);
+});
+
 /** Each kind of damage in log.b, the middle one of three logs (1-10, 11-20, 21-30). */
 function damaged(kind: string): Record<string, Buffer> {
   const logs: Record<string, Buffer> = { 'log.1': zkLog(range(1, 10)), 'log.b': zkLog(range(11, 20)), 'log.15': zkLog(range(21, 30)) };
