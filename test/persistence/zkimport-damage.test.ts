@@ -126,7 +126,7 @@ test('a torn end followed only by an empty last log, or a last log with a torn h
   assert.match(fine.err, /log\.b \(no complete header\): partial txn ignored; the next log goes on from zxid 0xb/);
   const skips = await importDir(t, zkDir(t, { 'log.1': zkLog(range(1, 10)), 'log.b': header.subarray(0, 7), 'log.c': zkLog(range(12, 13)) }));
   assert.equal(skips.status, 1);
-  assert.match(skips.err, /zxid 0xb \(1 txn\) missing before .*log\.c: a log is missing or truncated \(.*log\.b \(no complete header\) ends in a partial txn\)\. The history is complete only up to zxid 0xa/);
+  assert.match(skips.err, /zxid 0xb \(1 txn\) missing before .*log\.c: a log is missing or truncated \(after the partial write at .*log\.b \(no complete header\)\)\. The history is complete only up to zxid 0xa/);
   // A header that is there but wrong is damage, wherever it is.
   const garbage = Buffer.from(header);
   garbage.writeUInt32BE(0xdeadbeef, 0);
