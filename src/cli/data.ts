@@ -295,7 +295,7 @@ async function inspect(p: Parsed, io: DataCommandIo): Promise<number> {
         ? `CORRUPT at byte offset ${d.offset}: ${d.reason}; valid records follow, so the server refuses to start${foreignHint(r.raw)}`
         : `torn tail at byte offset ${d.offset}: ${d.reason}; ${d.damagedBytes} bytes will be truncated at the next start${foreignHint(r.raw)}`;
     }
-    io.out(`  ${r.seg.name.padEnd(24)} ${`${range} (${n} txns)`.padEnd(40)} ${scan.validEnd} of ${scan.fileBytes} bytes used  ${status}\n`);
+    io.out(`  ${r.seg.name.padEnd(24)} ${`${range} (${plural(n, 'txn')})`.padEnd(40)} ${scan.validEnd} of ${scan.fileBytes} bytes used  ${status}\n`);
   });
   const gaps = historyGaps(reports, newest);
   const from = newest ? `${newest.name} (zxid ${hex(newest.zxid)})` : 'the first txn';

@@ -50,7 +50,7 @@ export async function openDatabase(config: ServerConfig, logger: Logger, disk: D
 async function snapshotOverLoss(disk: Disk, store: OpenedStore, tree: DataTree, sessions: Map<bigint, number>, logger: Logger): Promise<void> {
   const lost = store.lostZxids.reduce((n, gap) => n + gap.count, 0);
   const written = await takeSnapshot(disk, store, tree.lastProcessedZxid, serializeSnapshot(tree, sessions));
-  logger.error(`started with ${lost} txns lost (accepted with --accept-data-loss); snapshot ${written.path} now covers the gap`);
+  logger.error(`started with ${lost} txn${lost === 1 ? '' : 's'} lost (accepted with --accept-data-loss); snapshot ${written.path} now covers the gap`);
 }
 
 /**

@@ -54,7 +54,7 @@ test('inspect lists snapshots and segments with zxid ranges and verified checksu
   assert.match(r.out, /snapshot\.0 +zxid 0x0 .* ok \(checksum verified\)/);
   assert.match(r.out, /snapshot\.2 +zxid 0x2 /);
   assert.match(r.out, /log\.1 +zxids 0x1-0x2 \(2 txns\) +\d+ of 4096 bytes used  ok/);
-  assert.match(r.out, /log\.3 +zxids 0x3-0x3 \(1 txns\)/);
+  assert.match(r.out, /log\.3 +zxids 0x3-0x3 \(1 txn\)/);
   assert.match(r.out, /all checksums verified/);
   // The version-2 directory itself works too.
   assert.equal((await run(['inspect', join(dir, 'version-2')])).status, 0);
