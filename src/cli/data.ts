@@ -370,7 +370,7 @@ async function dump(p: Parsed, io: DataCommandIo): Promise<number> {
   for (const w of loaded.warnings) io.err(`${w}\n`);
   const snapshot = loaded.snapshot && { name: nodePath.basename(loaded.snapshot.path), zxid: loaded.snapshot.zxid };
   for (const g of historyGaps(reports, snapshot).needed) {
-    io.err(`${logDir}: ${gapLine(g, reports, snapshot, logDir)}\n`);
+    io.err(`${gapLine(g, reports, snapshot, logDir)}\n`);
     status = 1;
   }
   if (p.flags.has('--tree')) status = Math.max(status, await dumpTree(loaded.snapshot, snapDir, reports, io));

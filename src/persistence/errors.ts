@@ -67,7 +67,7 @@ export class ZxidGapError extends PersistenceError {
     const first = `${describeZxidGap(gaps[0]!)} missing ${where[0]}`;
     const more = gaps.length > 1 ? ` (and ${gaps.length - 1} more gap${gaps.length > 2 ? 's' : ''}, ${gaps.reduce((n, g) => n + g.count, 0)} txns in all)` : '';
     super(
-      `txn log history has a hole: ${first}${more}; a log segment was deleted or lost. Refusing to start without those ` +
+      `txn log history has a hole: ${first}${more} (a deleted or lost log segment?). Refusing to start without those ` +
         `txns: restore the missing segment, or accept their loss explicitly (paddock server --accept-data-loss)`,
     );
   }

@@ -5,13 +5,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryDisk } from '../../src/io/disk.js';
-import { OpCode } from '../../src/jute/constants.js';
+import { Err, OpCode } from '../../src/jute/constants.js';
 import { encodeTxn, type Txn } from '../../src/jute/txn.js';
 import { PersistenceError, ZxidGapError } from '../../src/persistence/errors.js';
 import { listSnapshots } from '../../src/persistence/snapshots.js';
 import { closeStore, openStore, takeSnapshot } from '../../src/persistence/store.js';
 import { configFromOverrides } from '../../src/server/config.js';
 import { openDatabase } from '../../src/server/database.js';
+import { startServer } from '../../src/server/index.js';
+import { RawClient } from '../support/rawclient.js';
+import { create as createRequest } from './helpers.js';
 import { silentLogger, type Logger } from '../../src/server/logger.js';
 import { DataTree } from '../../src/tree/datatree.js';
 import { serializeSnapshot } from '../../src/tree/snapshot.js';
@@ -61,5 +64,31 @@ test('a lost segment refuses the start; accepted, the recovered tree is snapshot
   assert.deepEqual((await listSnapshots(disk, '/d/version-2')).map((s) => s.zxid), [0, 6]);
   const again = await openDatabase(configFromOverrides({ dataDir: '/d' }), silentLogger, disk);
   assert.equal(again.tree.lastProcessedZxid, 6);
+  await again.commitLog.close();
+});
+
+test('writes refused by a failing disk leave no hole: the server restarts over the same directory', async () => {
+  const disk = new MemoryDisk();
+  let failing = false;
+  disk.fault = (op, path) => (failing && op === 'write' && path.includes('/log.') ? 'EIO' : null);
+  const config = { clientPort: 0, clientPortAddress: '127.0.0.1', dataDir: '/data', tickTime: 50, maxClientCnxns: 0 };
+  const server = await startServer(config, { logger: silentLogger, disk });
+  const c = await RawClient.connect('127.0.0.1', server.port, { timeoutMs: 10_000 });
+  assert.equal((await c.send(createRequest('/before'))).header.err, Err.OK);
+  failing = true;
+  // Each refused write took a zxid that the server must take back.
+  for (const path of ['/lost1', '/lost2', '/lost3']) assert.equal((await c.send(createRequest(path))).header.err, Err.NOTREADONLY);
+  failing = false;
+  let resumed = -1;
+  for (let attempt = 0; attempt < 100 && resumed !== Err.OK; attempt++) {
+    // Writes come back on the server's next tick.
+    await new Promise((r) => setTimeout(r, 50));
+    resumed = (await c.send(createRequest('/after'))).header.err;
+  }
+  assert.equal(resumed, Err.OK);
+  await c.close();
+  await server.close();
+  const again = await openDatabase(configFromOverrides({ dataDir: '/data' }), silentLogger, disk);
+  assert.deepEqual(again.tree.childrenOf('/').filter((n) => n !== 'zookeeper').sort(), ['after', 'before']);
   await again.commitLog.close();
 });
