@@ -10,7 +10,7 @@ import { encodeTxn, type Txn } from '../../src/jute/txn.js';
 import { PersistenceError, ZxidGapError } from '../../src/persistence/errors.js';
 import { listSnapshots } from '../../src/persistence/snapshots.js';
 import { closeStore, openStore, takeSnapshot } from '../../src/persistence/store.js';
-import { configFromOverrides } from '../../src/server/config.js';
+import { configFromOverrides } from '../../src/config/validate.js';
 import { openDatabase } from '../../src/server/database.js';
 import { startServer } from '../../src/server/index.js';
 import { RawClient } from '../support/rawclient.js';
