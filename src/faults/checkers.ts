@@ -214,20 +214,25 @@ export function checkEphemerals(ops: readonly Op[], liveSessions: ReadonlySet<st
  */
 export function checkMutex(ops: readonly Op[]): Violation[] {
   const out: Violation[] = [];
-  const writes = ops.filter((op) => op.kind === 'fenced-write' && op.outcome === 'ok' && op.version !== undefined).sort((a, b) => (a.version as number) - (b.version as number));
-  for (let i = 1; i < writes.length; i++) {
-    const [a, b] = [writes[i - 1] as Op, writes[i] as Op];
-    if (BigInt(b.token as string) < BigInt(a.token as string)) {
-      out.push({ checker: 'mutex', message: `resource accepted token ${b.token} (op #${b.index}) after the newer token ${a.token} (op #${a.index})`, ops: [a.index, b.index] });
+  const accepted = ops.filter((op) => op.kind === 'fenced-write' && op.outcome === 'ok' && op.version !== undefined);
+  for (const [, writes] of groupBy(accepted, (op) => op.key)) {
+    writes.sort((a, b) => (a.version as number) - (b.version as number));
+    for (let i = 1; i < writes.length; i++) {
+      const [a, b] = [writes[i - 1] as Op, writes[i] as Op];
+      if (BigInt(b.token as string) < BigInt(a.token as string)) {
+        out.push({ checker: 'mutex', message: `resource ${b.key} accepted token ${b.token} (op #${b.index}) after the newer token ${a.token} (op #${a.index})`, ops: [a.index, b.index] });
+      }
     }
   }
   const locks = ops.filter((op) => op.kind === 'lock' && op.outcome === 'ok' && op.token !== undefined);
-  for (const w of writes) {
-    const newer = locks.find((l) => l.token !== w.token && BigInt(l.token as string) > BigInt(w.token as string) && (l.completeMs as number) < w.invokeMs);
+  for (const w of accepted) {
+    const newer = locks.find(
+      (l) => (w.lock === undefined || l.key === w.lock) && l.token !== w.token && BigInt(l.token as string) > BigInt(w.token as string) && (l.completeMs as number) < w.invokeMs,
+    );
     if (newer) {
       out.push({
         checker: 'mutex',
-        message: `two holders: client ${w.client}'s write with token ${w.token} (op #${w.index}) was accepted, though it started after client ${newer.client} acquired the lock with token ${newer.token} (op #${newer.index})`,
+        message: `two holders: client ${w.client}'s write with token ${w.token} (op #${w.index}) was accepted, though it started after client ${newer.client} acquired ${newer.key} with token ${newer.token} (op #${newer.index})`,
         ops: [newer.index, w.index],
       });
     }

@@ -55,6 +55,8 @@ export interface Op {
   /** list-eph: child name -> owner session (hex). */
   owners?: Record<string, string>;
   token?: string;
+  /** fenced-write: the lock path whose holders may write the resource. */
+  lock?: string;
   /** Which server the client was connected to, when known (e.g. "10.77.0.11:2181"). */
   server?: string;
 }
