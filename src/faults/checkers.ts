@@ -156,9 +156,10 @@ export function checkSequential(ops: readonly Op[]): Violation[] {
   }
   for (const list of ops.filter((op) => op.kind === 'list-seq' && op.outcome === 'ok')) {
     const present = new Set(list.children ?? []);
-    for (const op of creates.filter((c) => c.key === list.key)) {
-      const name = (op.created as string).split('/').pop() as string;
-      if (!present.has(name)) out.push({ checker: 'sequential', message: `acknowledged sequential node ${op.created} (op #${op.index}) missing after healing`, ops: [op.index, list.index] });
+    const missing = creates.filter((c) => c.key === list.key && !present.has((c.created as string).split('/').pop() as string));
+    if (missing.length > 0) {
+      const first = missing.slice(0, 3).map((op) => `${op.created} (op #${op.index})`);
+      out.push({ checker: 'sequential', message: `${missing.length} acknowledged sequential nodes missing after healing, e.g. ${first.join(', ')}`, ops: [...missing.map((op) => op.index), list.index] });
     }
     const okNames = new Set(creates.filter((c) => c.key === list.key).map((c) => (c.created as string).split('/').pop()));
     const unknown = [...present].filter((n) => !okNames.has(n));

@@ -130,7 +130,8 @@ async function main(argv: string[]): Promise<number> {
   const s = result.summary;
   parsed.log(`ops ${s.ops.total} (ok ${s.ops.ok}, fail ${s.ops.fail}, unknown ${s.ops.info}); faults ${s.faults.length}`);
   for (const k of s.linearizability) parsed.log(`linearizability ${k.key}: ${k.result} (${k.ops} ops)${k.detail ? ` ${k.detail}` : ''}`);
-  for (const v of s.violations) parsed.log(`VIOLATION [${v.checker}] ${v.message}`);
+  for (const v of s.violations.slice(0, 20)) parsed.log(`VIOLATION [${v.checker}] ${v.message}`);
+  if (s.violations.length > 20) parsed.log(`... and ${s.violations.length - 20} more violations in ${join(result.outDir, 'summary.json')}`);
   parsed.log(`result: ${s.result.toUpperCase()}; report ${join(result.outDir, 'report.html')}`);
   return s.result === 'ok' ? 0 : s.result === 'violation' ? 1 : 3;
 }

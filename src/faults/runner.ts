@@ -446,20 +446,34 @@ class Nemesis {
   }
 }
 
+/**
+ * A final read that found no node is an observation too (the node is gone, e.g. a server lost
+ * its disk): record it as an ok read of an absent node, version -1.
+ */
+function absentIfNoNode(op: Op): Op {
+  if (op.outcome === 'fail' && /NONODE|NoNode/.test(op.error ?? '')) {
+    op.outcome = 'ok';
+    op.readValue = null;
+    op.version = -1;
+    op.children = [];
+  }
+  return op;
+}
+
 /** After healing: final reads, closing the workload sessions, the ephemeral listing and every server's tree. */
 async function readFinal(control: Driver, workers: Worker[], cluster: Cluster, rec: Recorder, o: RunOptions): Promise<FinalState> {
   const final: FinalState = { registers: {}, counters: {}, liveSessions: [], trees: {} };
   const t = 20_000;
   for (const key of REGISTERS) {
-    const { op } = await rec.record(control, CONTROL, 'sync-read', { op: 'sync-read', key }, {}, t);
+    const op = absentIfNoNode((await rec.record(control, CONTROL, 'sync-read', { op: 'sync-read', key }, {}, t)).op);
     if (op.outcome === 'ok') final.registers[key] = { value: op.readValue ?? null, version: op.version as number };
   }
   if (o.workloads.includes('counter')) {
-    const { op } = await rec.record(control, CONTROL, 'sync-read', { op: 'sync-read', key: COUNTER }, {}, t);
+    const op = absentIfNoNode((await rec.record(control, CONTROL, 'sync-read', { op: 'sync-read', key: COUNTER }, {}, t)).op);
     rec.history.ops.pop();
-    if (op.outcome === 'ok') final.counters[COUNTER] = Number(op.readValue);
+    if (op.outcome === 'ok') final.counters[COUNTER] = Number(op.readValue ?? 0);
   }
-  if (o.workloads.includes('sequential')) await rec.record(control, CONTROL, 'list-seq', { op: 'list', key: SEQ }, {}, t);
+  if (o.workloads.includes('sequential')) absentIfNoNode((await rec.record(control, CONTROL, 'list-seq', { op: 'list', key: SEQ }, {}, t)).op);
   await Promise.all(workers.map((w) => w.close()));
   if (o.workloads.includes('ephemeral')) {
     const { op, reply } = await rec.record(control, CONTROL, 'list-eph', { op: 'list-eph', key: EPH }, {}, t);
