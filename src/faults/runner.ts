@@ -66,6 +66,8 @@ const EPH = `${ROOT}/eph`;
 const MUTEX = `${ROOT}/mutex`;
 const RESOURCE = `${ROOT}/resource`;
 const CONTROL = 0;
+/** The fresh session that reads the final state. */
+const FINAL_READER = 1_000_000;
 
 const PADDOCK_DRIVER = fileURLToPath(new URL('./driver-paddock.js', import.meta.url));
 const KAZOO_DRIVER = fileURLToPath(new URL('../../../src/faults/kazoo_driver.py', import.meta.url));
@@ -194,13 +196,16 @@ async function run(o: RunOptions, res: Resources): Promise<RunResult> {
 
   const schedule = makeSchedule({ seed: o.seed, durationMs: o.durationMs, servers: o.servers, nemeses, faultMs: o.faultMs, gapMs: o.gapMs });
   const faultsDone = new AbortController();
-  const workEnd = o.durationMs + 5000;
-  const load = Promise.all(workers.map((w) => w.loop(workEnd)));
+  // Clients run through the faults and 5 s past healing; the hard cap bounds a run whose healing hangs.
+  let healedAt = Infinity;
+  const hardEnd = o.durationMs + 180_000;
+  const load = Promise.all(workers.map((w) => w.loop(() => now() < Math.min(healedAt + 5000, hardEnd))));
   const nemesis = new Nemesis(cluster, fabric, control, history, now, new Prng(o.seed ^ 0x5eed), o.log);
   await nemesis.run(schedule, faultsDone.signal);
   await nemesis.healAll();
   await waitServing(control, cluster, 120_000, o.log);
-  o.log('healed; clients go on for 5 s on the healed cluster');
+  healedAt = now();
+  o.log(`t=${(healedAt / 1000).toFixed(1)}s all servers serving; clients go on for 5 s on the healed cluster`);
   await load;
 
   const final = await readFinal(control, workers, cluster, recorder, o);
@@ -300,8 +305,8 @@ class Worker {
     await this.driver.call({ op: 'close', client: this.id, timeoutMs: 10_000 });
   }
 
-  async loop(endMs: number): Promise<void> {
-    for (let n = 0; n < this.o.maxOpsPerClient && this.recorder.now() < endMs; n++) {
+  async loop(going: () => boolean): Promise<void> {
+    for (let n = 0; n < this.o.maxOpsPerClient && going(); n++) {
       await this.step();
       await sleep(this.prng.int(this.o.opDelayMs + 1));
     }
@@ -464,25 +469,29 @@ function absentIfNoNode(op: Op): Op {
 async function readFinal(control: Driver, workers: Worker[], cluster: Cluster, rec: Recorder, o: RunOptions): Promise<FinalState> {
   const final: FinalState = { registers: {}, counters: {}, liveSessions: [], trees: {} };
   const t = 20_000;
+  // A fresh session: one that has seen nothing is served by any server, even one that lost its
+  // disk and refuses sessions that saw later zxids.
+  const reader = await control.call({ op: 'connect', client: FINAL_READER, connect: cluster.connectString(), sessionTimeoutMs: o.sessionTimeoutMs, timeoutMs: 30_000 }, 40_000);
+  if (reader.outcome !== 'ok') o.log(`final reader could not connect: ${reader.error ?? reader.outcome}`);
   for (const key of REGISTERS) {
-    const op = absentIfNoNode((await rec.record(control, CONTROL, 'sync-read', { op: 'sync-read', key }, {}, t)).op);
+    const op = absentIfNoNode((await rec.record(control, FINAL_READER, 'sync-read', { op: 'sync-read', key }, {}, t)).op);
     if (op.outcome === 'ok') final.registers[key] = { value: op.readValue ?? null, version: op.version as number };
   }
   if (o.workloads.includes('counter')) {
-    const op = absentIfNoNode((await rec.record(control, CONTROL, 'sync-read', { op: 'sync-read', key: COUNTER }, {}, t)).op);
+    const op = absentIfNoNode((await rec.record(control, FINAL_READER, 'sync-read', { op: 'sync-read', key: COUNTER }, {}, t)).op);
     rec.history.ops.pop();
     if (op.outcome === 'ok') final.counters[COUNTER] = Number(op.readValue ?? 0);
   }
-  if (o.workloads.includes('sequential')) absentIfNoNode((await rec.record(control, CONTROL, 'list-seq', { op: 'list', key: SEQ }, {}, t)).op);
+  if (o.workloads.includes('sequential')) absentIfNoNode((await rec.record(control, FINAL_READER, 'list-seq', { op: 'list', key: SEQ }, {}, t)).op);
   await Promise.all(workers.map((w) => w.close()));
   if (o.workloads.includes('ephemeral')) {
-    const { op, reply } = await rec.record(control, CONTROL, 'list-eph', { op: 'list-eph', key: EPH }, {}, t);
+    const { op, reply } = await rec.record(control, FINAL_READER, 'list-eph', { op: 'list-eph', key: EPH }, {}, t);
     final.liveSessions = reply.session ? [reply.session] : [];
     // A session whose close did not get through ends by expiry: allow it the session timeout.
     if (Object.values(op.owners ?? {}).some((owner) => !final.liveSessions.includes(owner))) {
       rec.history.ops.pop();
       await sleep(o.sessionTimeoutMs * 2);
-      await rec.record(control, CONTROL, 'list-eph', { op: 'list-eph', key: EPH }, {}, t);
+      await rec.record(control, FINAL_READER, 'list-eph', { op: 'list-eph', key: EPH }, {}, t);
     }
   }
   for (const s of cluster.servers) {
