@@ -74,6 +74,8 @@ export interface FaultWindow {
 export interface History {
   ops: Op[];
   faults: FaultWindow[];
+  /** Logical client -> what it is, e.g. "kazoo register". */
+  clients?: Record<number, string>;
   /** Wall-clock start of the run (ms since epoch); op times are relative to it. */
   startedAt: number;
 }

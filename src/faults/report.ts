@@ -59,7 +59,7 @@ function esc(s: string): string {
 
 const COLOURS = { ok: '#2e7d32', fail: '#ef6c00', info: '#c62828' };
 const WIDTH = 1100;
-const LEFT = 80;
+const LEFT = 150;
 
 function timeline(history: History, endMs: number): string {
   const clients = [...new Set(history.ops.map((op) => op.client))].sort((a, b) => a - b);
@@ -75,7 +75,7 @@ function timeline(history: History, endMs: number): string {
   }
   clients.forEach((c, row) => {
     const y = 20 + row * rowH;
-    parts.push(`<text x="4" y="${y + 9}" font-size="10">client ${c}</text>`);
+    parts.push(`<text x="4" y="${y + 9}" font-size="10">${esc(c >= 1_000_000 ? 'final reads' : `${c} ${history.clients?.[c] ?? ''}`)}</text>`);
     for (const op of history.ops) {
       if (op.client !== c) continue;
       const x0 = x(op.invokeMs);

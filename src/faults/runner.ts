@@ -73,17 +73,8 @@ const PADDOCK_DRIVER = fileURLToPath(new URL('./driver-paddock.js', import.meta.
 const KAZOO_DRIVER = fileURLToPath(new URL('../../../src/faults/kazoo_driver.py', import.meta.url));
 export const PYTHON = '/usr/bin/python3';
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Everything a run owns, so one function can remove it from any exit path. */
@@ -190,18 +181,18 @@ async function run(o: RunOptions, res: Resources): Promise<RunResult> {
     const kind = o.clients[(i - 1) % o.clients.length] as ClientKind;
     const workload = o.workloads[(i - 1) % o.workloads.length] as Workload;
     workers.push(new Worker(i, kind, workload, drivers.get(kind) as Driver, recorder, o, cluster.connectString()));
+    history.clients = { ...history.clients, [i]: `${kind} ${workload}` };
   }
   await Promise.all(workers.map((w) => w.connect()));
   o.log(`${workers.length} clients connected (${o.clients.join(', ')}); workloads ${o.workloads.join(', ')}`);
 
   const schedule = makeSchedule({ seed: o.seed, durationMs: o.durationMs, servers: o.servers, nemeses, faultMs: o.faultMs, gapMs: o.gapMs });
-  const faultsDone = new AbortController();
   // Clients run through the faults and 5 s past healing; the hard cap bounds a run whose healing hangs.
   let healedAt = Infinity;
   const hardEnd = o.durationMs + 180_000;
   const load = Promise.all(workers.map((w) => w.loop(() => now() < Math.min(healedAt + 5000, hardEnd))));
   const nemesis = new Nemesis(cluster, fabric, control, history, now, new Prng(o.seed ^ 0x5eed), o.log);
-  await nemesis.run(schedule, faultsDone.signal);
+  await nemesis.run(schedule);
   await nemesis.healAll();
   await waitServing(control, cluster, 120_000, o.log);
   healedAt = now();
@@ -385,10 +376,9 @@ class Nemesis {
     readonly log: (line: string) => void,
   ) {}
 
-  async run(schedule: Step[], signal: AbortSignal): Promise<void> {
+  async run(schedule: Step[]): Promise<void> {
     for (const step of schedule) {
-      if (signal.aborted) return;
-      await sleep(Math.max(0, step.atMs - this.now()), signal);
+      await sleep(Math.max(0, step.atMs - this.now()));
       const leader = await this.leader();
       const windows: FaultWindow[] = [];
       for (const f of step.faults) {
@@ -403,7 +393,7 @@ class Nemesis {
         windows.push(w);
         this.log(`t=${(w.startMs / 1000).toFixed(1)}s ${f.nemesis} on s${target}${f.target.kind === 'leader' ? ' (leader)' : ''}: ${w.detail}`);
       }
-      await sleep(step.durationMs, signal);
+      await sleep(step.durationMs);
       await this.healAll();
       for (const w of windows) w.endMs = this.now();
       this.log(`t=${(this.now() / 1000).toFixed(1)}s healed`);
