@@ -391,7 +391,7 @@ class Nemesis {
         }
         this.history.faults.push(w);
         windows.push(w);
-        this.log(`t=${(w.startMs / 1000).toFixed(1)}s ${f.nemesis} on s${target}${f.target.kind === 'leader' ? ' (leader)' : ''}: ${w.detail}`);
+        this.log(`t=${(w.startMs / 1000).toFixed(1)}s ${f.nemesis} on s${target}${target === leader ? ' (leader)' : ''}: ${w.detail}`);
       }
       await sleep(step.durationMs);
       await this.healAll();
