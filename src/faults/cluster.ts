@@ -145,6 +145,14 @@ export class Cluster {
     return c !== null && c.exitCode === null && c.signalCode === null;
   }
 
+  /** How the server's last process ended, for the log. */
+  exitStatus(id: number): string {
+    const c = this.server(id).child;
+    if (c === null) return 'never started';
+    if (c.signalCode !== null) return `ended by ${c.signalCode}`;
+    return c.exitCode === null ? 'running' : `exited with status ${c.exitCode}`;
+  }
+
   start(id: number): void {
     const s = this.server(id);
     if (this.alive(id)) return;

@@ -436,7 +436,10 @@ class Nemesis {
     for (const s of this.cluster.servers) {
       this.cluster.resume(s.id);
       this.cluster.freeDisk(s.id);
-      if (!this.cluster.alive(s.id)) this.cluster.restart(s.id);
+      if (!this.cluster.alive(s.id)) {
+        this.log(`restarting s${s.id} (${this.cluster.exitStatus(s.id)})`);
+        this.cluster.restart(s.id);
+      }
     }
   }
 }
