@@ -10,7 +10,9 @@
  * left behind, and never what a live run is using.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export const NAME_PREFIX = 'pdkf-';
 const SUBNET = '10.77.0';
@@ -45,30 +47,73 @@ export function netnsUnavailable(): string | null {
   return null;
 }
 
+/** A zombie (killed, not yet reaped) counts as gone. */
 function pidAlive(pid: number): boolean {
-  return existsSync(`/proc/${pid}`);
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Ends the processes still running inside a leftover namespace (servers of a killed run). */
+function killNamespacePids(name: string): void {
+  const pids = spawnSync('ip', ['netns', 'pids', name], { encoding: 'utf8', timeout: 10_000 });
+  for (const pid of (pids.stdout ?? '').split('\n').filter((l) => /^\d+$/.test(l.trim()))) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
 }
 
 /** Removes namespaces and tmpfs mounts left by runs whose process is gone. */
 export function cleanupLeftovers(): string[] {
   const removed: string[] = [];
+  if (process.platform !== 'linux') return removed;
+  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    // Servers of a killed loopback run: their zoo.cfg lies in that run's work directory.
+    const m = new RegExp(`/${NAME_PREFIX}(\\d+)-`).exec(cmdline);
+    if (m && cmdline.includes('zoo.cfg') && Number(pid) !== process.pid && !pidAlive(Number(m[1]))) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+        removed.push(`process ${pid}`);
+      } catch {
+        // Already gone.
+      }
+    }
+  }
   const list = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8', timeout: 10_000 });
   for (const line of (list.stdout ?? '').split('\n')) {
     const name = line.split(' ')[0] ?? '';
     const m = new RegExp(`^${NAME_PREFIX}(\\d+)-`).exec(name);
     if (m && !pidAlive(Number(m[1]))) {
+      killNamespacePids(name);
       spawnSync('ip', ['netns', 'del', name], { timeout: 10_000 });
       removed.push(`netns ${name}`);
     }
   }
-  if (existsSync('/proc/mounts')) {
-    for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
-      const mountPoint = line.split(' ')[1] ?? '';
-      const m = new RegExp(`/${NAME_PREFIX}(\\d+)-[^/]*/`).exec(mountPoint);
-      if (m && !pidAlive(Number(m[1]))) {
-        spawnSync('umount', ['-l', mountPoint], { timeout: 10_000 });
-        removed.push(`mount ${mountPoint}`);
-      }
+  for (const line of readFileSync('/proc/mounts', 'utf8').split('\n')) {
+    const mountPoint = line.split(' ')[1] ?? '';
+    const m = new RegExp(`/${NAME_PREFIX}(\\d+)-[^/]*/`).exec(mountPoint);
+    if (m && !pidAlive(Number(m[1]))) {
+      spawnSync('umount', ['-l', mountPoint], { timeout: 10_000 });
+      removed.push(`mount ${mountPoint}`);
+    }
+  }
+  for (const dir of readdirSync(tmpdir())) {
+    const m = new RegExp(`^${NAME_PREFIX}(\\d+)-`).exec(dir);
+    if (m && !pidAlive(Number(m[1]))) {
+      rmSync(join(tmpdir(), dir), { recursive: true, force: true });
+      removed.push(`directory ${join(tmpdir(), dir)}`);
     }
   }
   return removed;
