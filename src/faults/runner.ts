@@ -298,7 +298,9 @@ class Worker {
 
   async loop(going: () => boolean): Promise<void> {
     for (let n = 0; n < this.o.maxOpsPerClient && going(); n++) {
-      await this.step();
+      // A client whose reconnect failed (it closed its session on purpose) tries again first.
+      if (this.session === null) await this.connect().catch(() => {});
+      else await this.step();
       await sleep(this.prng.int(this.o.opDelayMs + 1));
     }
   }
@@ -342,6 +344,7 @@ class Worker {
     // Now and then end the session on purpose: its ephemerals must go with it.
     if (this.prng.bool(0.1)) {
       await this.close();
+      this.session = null;
       await this.connect().catch(() => {});
       return;
     }
