@@ -189,12 +189,19 @@ async function run(o: RunOptions, res: Resources): Promise<RunResult> {
   const schedule = makeSchedule({ seed: o.seed, durationMs: o.durationMs, servers: o.servers, nemeses, faultMs: o.faultMs, gapMs: o.gapMs });
   // Clients run through the faults and 5 s past healing; the hard cap bounds a run whose healing hangs.
   let healedAt = Infinity;
+  let abandoned = false;
   const hardEnd = o.durationMs + 180_000;
-  const load = Promise.all(workers.map((w) => w.loop(() => now() < Math.min(healedAt + 5000, hardEnd))));
+  const load = Promise.all(workers.map((w) => w.loop(() => !abandoned && now() < Math.min(healedAt + 5000, hardEnd))));
   const nemesis = new Nemesis(cluster, fabric, control, history, now, new Prng(o.seed ^ 0x5eed), o.log);
-  await nemesis.run(schedule);
-  await nemesis.healAll();
-  await waitServing(control, cluster, 120_000, o.log);
+  try {
+    await nemesis.run(schedule);
+    await nemesis.healAll();
+    await waitServing(control, cluster, 120_000, o.log);
+  } catch (err) {
+    // The run fails; stop the clients rather than let them spin against a torn-down cluster.
+    abandoned = true;
+    throw err;
+  }
   healedAt = now();
   o.log(`t=${(healedAt / 1000).toFixed(1)}s all servers serving; clients go on for 5 s on the healed cluster`);
   await load;
