@@ -123,9 +123,8 @@ export async function runFaults(options: RunOptions): Promise<RunResult> {
   }
 }
 
-async function run(o: RunOptions, res: Resources): Promise<RunResult> {
-  const notes: string[] = [];
-  for (const r of cleanupLeftovers()) notes.push(`removed a leftover ${r}`);
+/** Namespaces or loopback, and the nemeses that can run there (with notes saying what was dropped and why). */
+function chooseNetwork(o: RunOptions, notes: string[]): { unavailable: string | null; nemeses: NemesisName[] } {
   const unavailable = o.loopback ? 'loopback requested' : netnsUnavailable();
   let nemeses = o.nemeses;
   if (unavailable !== null) {
@@ -135,6 +134,13 @@ async function run(o: RunOptions, res: Resources): Promise<RunResult> {
     nemeses = nemeses.filter((n) => !dropped.includes(n));
   }
   if (o.servers === 1) nemeses = nemeses.filter((n) => !PARTITIONS.includes(n));
+  return { unavailable, nemeses };
+}
+
+async function run(o: RunOptions, res: Resources): Promise<RunResult> {
+  const notes: string[] = [];
+  for (const r of cleanupLeftovers()) notes.push(`removed a leftover ${r}`);
+  const { unavailable, nemeses } = chooseNetwork(o, notes);
   for (const n of notes) o.log(n);
 
   res.workDir = mkdtempSync(join(tmpdir(), `${NAME_PREFIX}${process.pid}-`));
@@ -164,27 +170,8 @@ async function run(o: RunOptions, res: Resources): Promise<RunResult> {
   const now = (): number => performance.now() - t0;
   const recorder = new Recorder(history, now);
 
-  // The control session sets up the tree; workloads start from registers at ('0', version 0).
-  await expectOk(control.call({ op: 'connect', client: CONTROL, connect: cluster.connectString(), sessionTimeoutMs: o.sessionTimeoutMs, timeoutMs: 60_000 }), 'control connect');
-  const paths: [string, string][] = [[ROOT, ''], ...REGISTERS.map((r): [string, string] => [r, '0']), [SEQ, ''], [COUNTER, '0'], [EPH, '']];
-  for (const kind of ['paddock', 'kazoo']) paths.push([`${MUTEX}-${kind}`, ''], [`${RESOURCE}-${kind}`, '0']);
-  await expectOk(control.call({ op: 'ensure', client: CONTROL, paths, timeoutMs: 30_000 }, 60_000), 'setup');
-
-  const drivers = new Map<ClientKind, Driver>();
-  for (const kind of new Set(o.clients)) {
-    const d = spawnDriver(kind, kind, fabric);
-    drivers.set(kind, d);
-    res.drivers.push(d);
-  }
-  const workers: Worker[] = [];
-  for (let i = 1; i <= o.clientCount; i++) {
-    const kind = o.clients[(i - 1) % o.clients.length] as ClientKind;
-    const workload = o.workloads[(i - 1) % o.workloads.length] as Workload;
-    workers.push(new Worker(i, kind, workload, drivers.get(kind) as Driver, recorder, o, cluster.connectString()));
-    history.clients = { ...history.clients, [i]: `${kind} ${workload}` };
-  }
-  await Promise.all(workers.map((w) => w.connect()));
-  o.log(`${workers.length} clients connected (${o.clients.join(', ')}); workloads ${o.workloads.join(', ')}`);
+  await setupTree(control, cluster, o);
+  const workers = await startWorkers(o, res, recorder, cluster.connectString());
 
   const schedule = makeSchedule({ seed: o.seed, durationMs: o.durationMs, servers: o.servers, nemeses, faultMs: o.faultMs, gapMs: o.gapMs });
   // Clients run through the faults and 5 s past healing; the hard cap bounds a run whose healing hangs.
@@ -215,6 +202,34 @@ async function run(o: RunOptions, res: Resources): Promise<RunResult> {
   writeFileSync(join(o.outDir, 'summary.json'), JSON.stringify(summary, null, 2));
   writeFileSync(join(o.outDir, 'report.html'), renderReport(history, summary));
   return { verdict, summary, outDir: o.outDir, mode: fabric.mode, notes };
+}
+
+/** The control session creates the workloads' nodes; registers start at ('0', version 0). */
+async function setupTree(control: Driver, cluster: Cluster, o: RunOptions): Promise<void> {
+  await expectOk(control.call({ op: 'connect', client: CONTROL, connect: cluster.connectString(), sessionTimeoutMs: o.sessionTimeoutMs, timeoutMs: 60_000 }), 'control connect');
+  const paths: [string, string][] = [[ROOT, ''], ...REGISTERS.map((r): [string, string] => [r, '0']), [SEQ, ''], [COUNTER, '0'], [EPH, '']];
+  for (const kind of ['paddock', 'kazoo']) paths.push([`${MUTEX}-${kind}`, ''], [`${RESOURCE}-${kind}`, '0']);
+  await expectOk(control.call({ op: 'ensure', client: CONTROL, paths, timeoutMs: 30_000 }, 60_000), 'setup');
+}
+
+/** One driver process per client kind; logical clients take the kinds and the workloads in turn. */
+async function startWorkers(o: RunOptions, res: Resources, recorder: Recorder, connectString: string): Promise<Worker[]> {
+  const drivers = new Map<ClientKind, Driver>();
+  for (const kind of new Set(o.clients)) {
+    const d = spawnDriver(kind, kind, res.fabric as Fabric);
+    drivers.set(kind, d);
+    res.drivers.push(d);
+  }
+  const workers: Worker[] = [];
+  for (let i = 1; i <= o.clientCount; i++) {
+    const kind = o.clients[(i - 1) % o.clients.length] as ClientKind;
+    const workload = o.workloads[(i - 1) % o.workloads.length] as Workload;
+    workers.push(new Worker(i, kind, workload, drivers.get(kind) as Driver, recorder, o, connectString));
+    recorder.history.clients = { ...recorder.history.clients, [i]: `${kind} ${workload}` };
+  }
+  await Promise.all(workers.map((w) => w.connect()));
+  o.log(`${workers.length} clients connected (${o.clients.join(', ')}); workloads ${o.workloads.join(', ')}`);
+  return workers;
 }
 
 function spawnDriver(name: string, kind: ClientKind, fabric: Fabric): Driver {
