@@ -33,13 +33,6 @@ const MIN_TREEIFY_CAPACITY = 64;
 /** Entries a bucket's list holds before it becomes a tree (or grows a small table). */
 const TREEIFY_THRESHOLD = 8;
 
-/** Table size of a HashSet that has held `size` elements, grown from `initialCapacity`. */
-export function javaCapacityFor(size: number, initialCapacity = 16): number {
-  let capacity = initialCapacity;
-  while (size > capacity * 0.75) capacity *= 2;
-  return capacity;
-}
-
 /**
  * Table size of `set.clone()` for a HashSet of `size` elements: sized to fit, no minimum, as
  * JDK 17 (ZooKeeper's runtime here) computes it; a clone of an empty set starts at 16.
@@ -47,14 +40,6 @@ export function javaCapacityFor(size: number, initialCapacity = 16): number {
 export function javaCloneCapacity(size: number): number {
   if (size === 0) return 16;
   const wanted = Math.floor(size / 0.75 + 1);
-  let capacity = 1;
-  while (capacity < wanted) capacity *= 2;
-  return capacity;
-}
-
-/** Table size of `new HashSet<>(collection)` for a collection of `size` elements. */
-export function javaCopyCapacity(size: number): number {
-  const wanted = Math.max(Math.floor(size / 0.75) + 1, 16);
   let capacity = 1;
   while (capacity < wanted) capacity *= 2;
   return capacity;
@@ -191,7 +176,8 @@ export function javaConcurrentKeySetOrder<T>(keys: readonly T[], hashOf: (key: T
   let table: { key: T; hash: number }[][] = Array.from({ length: 16 }, () => []);
   let size = 0;
   for (const key of keys) {
-    const hash = (hashOf(key) ^ (hashOf(key) >>> 16)) & 0x7fffffff;
+    const h = hashOf(key);
+    const hash = (h ^ (h >>> 16)) & 0x7fffffff;
     table[hash & (table.length - 1)]!.push({ key, hash });
     size++;
     if (size >= table.length - (table.length >>> 2)) table = concurrentResize(table);
