@@ -81,13 +81,13 @@ function stableOrderByBucket(items: readonly string[], buckets: Int32Array, capa
 }
 
 /**
- * A java.util.HashSet<String> as far as its iteration order goes: the members in (last)
- * insertion order plus the table size, which together fix the order (see the file comment).
- * `hashFrom`: the strings are hashed from this index on, so a node's children can be kept as
- * full paths while Java hashes their names.
+ * A java.util.HashSet<String> as far as its iteration order goes: a Set (members in last
+ * insertion order) that also tracks Java's table size, which together fix the order (see the
+ * file comment); ordered() gives it. A subclass rather than a wrapper: a znode with children
+ * pays for one object, not two. `hashFrom`: the strings are hashed from this index on, so a
+ * node's children can be kept as full paths while Java hashes their names.
  */
-export class JavaHashSet {
-  private readonly members = new Set<string>();
+export class JavaHashSet extends Set<string> {
   private capacity: number;
 
   /** `initialCapacity`: 16 for `new HashSet<>()`, 8 for ZooKeeper's child sets. */
@@ -95,11 +95,8 @@ export class JavaHashSet {
     initialCapacity: number,
     private readonly hashFrom = 0,
   ) {
+    super();
     this.capacity = initialCapacity;
-  }
-
-  get size(): number {
-    return this.members.size;
   }
 
   /** Buckets of the Java table now. */
@@ -107,48 +104,38 @@ export class JavaHashSet {
     return this.capacity;
   }
 
-  /** The members, in insertion order (not Java's order: use ordered() for that). */
-  get values(): ReadonlySet<string> {
-    return this.members;
-  }
-
-  has(s: string): boolean {
-    return this.members.has(s);
-  }
-
   /** HashSet.add: a new member goes to the tail of its bucket; the table may double. */
-  add(s: string): boolean {
-    if (this.members.has(s)) return false;
-    this.members.add(s);
-    if (this.capacity < MIN_TREEIFY_CAPACITY && this.members.size > TREEIFY_THRESHOLD && this.bucketSize(s) > TREEIFY_THRESHOLD) {
+  override add(s: string): this {
+    if (this.has(s)) return this;
+    super.add(s);
+    if (this.capacity < MIN_TREEIFY_CAPACITY && this.size > TREEIFY_THRESHOLD && this.bucketSize(s) > TREEIFY_THRESHOLD) {
       this.capacity *= 2;
     }
-    if (this.members.size > this.capacity * 0.75) this.capacity *= 2;
-    return true;
+    if (this.size > this.capacity * 0.75) this.capacity *= 2;
+    return this;
   }
 
-  /** HashSet.remove: the table keeps its size. */
-  delete(s: string): boolean {
-    return this.members.delete(s);
-  }
-
-  /** Java's iteration order. */
+  /** Java's iteration order. (Plain iteration gives insertion order.) */
   ordered(): string[] {
-    return javaHashSetOrder([...this.members], this.capacity, this.hashFrom);
+    return javaHashSetOrder([...this], this.capacity, this.hashFrom);
   }
 
   /** An exact copy (same members, insertion order and table), not Java's clone(). */
   copy(): JavaHashSet {
     const twin = new JavaHashSet(this.capacity, this.hashFrom);
-    for (const s of this.members) twin.members.add(s);
+    for (const s of this) twin.addAsIs(s);
     return twin;
+  }
+
+  private addAsIs(s: string): void {
+    super.add(s);
   }
 
   private bucketSize(s: string): number {
     const mask = this.capacity - 1;
     const bucket = spread(javaStringHash(s, this.hashFrom)) & mask;
     let n = 0;
-    for (const m of this.members) if ((spread(javaStringHash(m, this.hashFrom)) & mask) === bucket) n++;
+    for (const m of this) if ((spread(javaStringHash(m, this.hashFrom)) & mask) === bucket) n++;
     return n;
   }
 }

@@ -100,7 +100,7 @@ export class ZNode {
 
   /** The children's full paths, in no particular order (see orderedChildPaths). */
   get childPaths(): ReadonlySet<string> {
-    return this.kids === null ? NO_CHILDREN : this.kids.values;
+    return this.kids ?? NO_CHILDREN;
   }
 
   /** The children's full paths in ZooKeeper's order (its HashSet's iteration order). */

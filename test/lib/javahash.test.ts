@@ -130,7 +130,7 @@ function collisionCase(seed: number): Case {
   };
   for (const name of names) {
     // Where Java would make a tree (64+ buckets, a ninth entry in one bucket), stop.
-    const crowd = [...model.values].filter((p) => bucket(p.substring(1), model.tableSize) === bucket(name, model.tableSize)).length;
+    const crowd = [...model].filter((p) => bucket(p.substring(1), model.tableSize) === bucket(name, model.tableSize)).length;
     if (model.tableSize >= 64 && crowd >= 8) break;
     model.add(`/${name}`);
     script.push(`add ${hex(name)}`, 'print');
