@@ -647,10 +647,12 @@ export class ClientConnection<R extends OutboundRequest = OutboundRequest> {
       case Xid.auth:
         return this.onAuthReply(conn, header.err);
     }
-    const p = conn.inFlight.shift();
+    // Left in place on a mismatch, so that dropping the connection fails it with the rest.
+    const p = conn.inFlight[0];
     if (!p || p.xid !== header.xid) {
       throw new Error(`reply xid ${header.xid} does not match the next request (${p?.xid ?? 'none'})`);
     }
+    conn.inFlight.shift();
     if (header.zxid > 0n && header.zxid > this.lastZxidValue) this.lastZxidValue = header.zxid;
     if (p.request) this.output({ type: 'reply', request: p.request, header, reader: r });
     else this.finishClose();
