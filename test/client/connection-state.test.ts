@@ -4,7 +4,10 @@
  * (frames, timers, socket opens and destroys) and what it reports (events, replies, failures).
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { JuteReader, JuteWriter } from '../../src/jute/binary.js';
 import { Err, EventType, OpCode, Xid } from '../../src/jute/constants.js';
 import * as C from '../../src/client/codec.js';
@@ -500,4 +503,24 @@ test('an oversized frame drops the connection', () => {
   const out = h.receive(reply(1, 0n, 0, (w) => w.buffer(Buffer.alloc(100))));
   assert.deepEqual(out.slice(0, 2), ['clear heartbeat', 'destroy #1']);
   assert.match((h.events.at(-1) as { reason: string }).reason, /frame length \d+ is out of range \(limit 64\)/);
+});
+
+test('the machine and everything it imports use no Node module, timer, clock or random source', () => {
+  const entry = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'client', 'connection-state.js');
+  const seen = new Set<string>();
+  const pending = [entry];
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const m of readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)) {
+      const spec = m[1] as string;
+      assert.ok(spec.startsWith('.'), `${file} imports ${spec}`);
+      pending.push(resolve(dirname(file), spec));
+    }
+  }
+  assert.ok(seen.size > 3, 'the import graph was followed');
+  const machine = readFileSync(entry, 'utf8');
+  for (const banned of ['setTimeout', 'setInterval', 'Date.now', 'Math.random', 'process.']) {
+    assert.ok(!machine.includes(banned), `connection-state.js uses ${banned}`);
+  }
 });
