@@ -321,6 +321,19 @@ test('a refused credential fails its call, emits authFailed and is not replayed'
   assert.ok(!h.establish(0x10n).some((line) => line.includes('auth')));
 });
 
+test('credentials in flight when the connection drops are sent again on the next one, and answered there', () => {
+  const h = new Harness();
+  h.step((m, now) => m.start(now));
+  h.establish(0x10n);
+  const auth: AuthRequest = { scheme: 'digest', auth: Buffer.from('u:p') };
+  assert.deepEqual(h.step((m, now) => m.addAuth(auth, now)), ['write #1 auth']);
+  assert.ok(!h.step((m, now) => m.socketClosed(1, 'connection closed', undefined, now)).some((l) => l.startsWith('auth')), 'a loss only delays the answer');
+  h.fire('reconnect');
+  assert.deepEqual(h.establish(0x10n).filter((l) => l.includes('auth')), ['write #2 auth'], 'sent once, not once per waiter');
+  assert.deepEqual(h.receive(reply(Xid.auth, 0n)), ['auth digest ok']);
+  assert.equal(h.auths[0]?.auth, auth);
+});
+
 test('session expired reply: queued calls fail, one-shot watches go, a new session starts', () => {
   const h = new Harness();
   h.step((m, now) => m.start(now));
