@@ -27,9 +27,11 @@ export type Command =
   | { kind: 'usage' }
   | { kind: 'version' }
   | { kind: 'server'; configPath: string | null; acceptDataLoss: boolean }
-  | { kind: 'data'; args: string[] };
+  | { kind: 'data'; args: string[] }
+  | { kind: 'shell'; args: string[] }
+  | { kind: 'status'; args: string[] };
 
-export const COMMANDS = ['server', 'data', 'version', 'help'] as const;
+export const COMMANDS = ['server', 'data', 'shell', 'status', 'version', 'help'] as const;
 
 const USAGE_MAIN = `Usage: paddock <command> [arguments]
 
@@ -38,6 +40,8 @@ A ZooKeeper-compatible coordination service.
 Commands:
   server [zoo.cfg]     Run a server, configured by a ZooKeeper zoo.cfg file or the built-in defaults
   data <subcommand>    Inspect and convert data directories (run 'paddock data help')
+  shell [options] [cmd] A zkCli.sh-compatible shell (run 'paddock shell -h')
+  status [zoo.cfg | -server host:port]  Mode, version, zxid and connections of a server or ensemble
   version              Print the Paddock version
   help [command]       Show this help, or the help of one command
 
@@ -89,6 +93,8 @@ export function usage(command: string | null): string {
     case 'data': return USAGE_DATA;
     case 'version': return USAGE_VERSION;
     case 'help': return USAGE_HELP;
+    case 'shell': return "Usage: paddock shell [-server host:port] [-timeout ms] [-waitforconnection] [--json] [command [args...]]\n\nRun 'paddock shell -h' for details; docs/shell.md lists every command.";
+    case 'status': return "Usage: paddock status [zoo.cfg | -server host:port[,...]] [--json]\n\nRun 'paddock status -h' for details.";
     default: return USAGE_MAIN;
   }
 }
@@ -148,6 +154,11 @@ export function parseCommandLine(argv: readonly string[]): Command {
     case 'data':
       // The data tools parse their own arguments.
       return { kind: 'data', args: rest };
+    case 'shell':
+      // zkCli's single-dash options (-server, -timeout) are parsed by the shell itself.
+      return { kind: 'shell', args: rest };
+    case 'status':
+      return { kind: 'status', args: rest };
     default:
       throw new UsageError(`paddock: unknown command '${command}'`);
   }

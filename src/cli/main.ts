@@ -124,6 +124,14 @@ async function execute(cmd: Command): Promise<number> {
       return 0;
     case 'server':
       return runServer(cmd.configPath, cmd.acceptDataLoss);
+    case 'shell': {
+      const mod = await importOptional<{ runShell(args: string[], version: string): Promise<number> }>('./shell/shell.js', 'the shell');
+      return mod.runShell(cmd.args, paddockVersion());
+    }
+    case 'status': {
+      const mod = await importOptional<{ runStatus(args: string[]): Promise<number> }>('./shell/status.js', 'the status command');
+      return mod.runStatus(cmd.args);
+    }
     case 'data': {
       const run = await loadRunDataCommand();
       const status = await run(cmd.args);
@@ -157,7 +165,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 const status = await main(process.argv.slice(2));
 process.exitCode = status;
-if (status !== 0 || process.argv[2] === 'server') {
+if (status !== 0 || process.argv[2] === 'server' || process.argv[2] === 'shell') {
   // Do not wait for stray handles once a command is finished.
   process.exit(status);
 }
