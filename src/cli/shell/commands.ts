@@ -101,7 +101,7 @@ async function* walk(zk: ZooKeeperClient, path: string): AsyncGenerator<string> 
 async function visitDfs(zk: ZooKeeperClient, path: string, visit: (p: string) => void): Promise<void> {
   visit(path);
   const children = await zk.getChildren(path).catch((e: unknown) => (e instanceof NoNodeError ? [] : Promise.reject(e)));
-  for (const c of children) await visitDfs(zk, joinPath(path, c), visit);
+  for (const c of children.sort()) await visitDfs(zk, joinPath(path, c), visit);
 }
 
 async function deleteTree(zk: ZooKeeperClient, path: string, batch: number): Promise<void> {
@@ -227,7 +227,7 @@ async function create(ctx: ShellContext, p: Parsed): Promise<void> {
   }
   if (e && t) throw new CliError('TTLs cannot be used with Ephemeral znodes');
   if (c && t) throw new CliError('TTLs cannot be used with Container znodes');
-  if (c && (s || e)) throw new CliError('-c cannot be combined with -s or -e');
+  if (c && (s || e)) throw new CliError('-c cannot be combined with -s or -e. Containers cannot be ephemeral or sequential.');
   const mode = c ? 'container' : t ? (s ? 'persistentSequentialWithTtl' : 'persistentWithTtl') : e ? (s ? 'ephemeralSequential' : 'ephemeral') : s ? 'persistentSequential' : 'persistent';
   const [path, data, aclText] = p.args as [string, string | undefined, string | undefined];
   let acl: ACL[] | undefined;

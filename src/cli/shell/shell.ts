@@ -69,6 +69,7 @@ class Shell implements ShellContext {
   private quitRequested = false;
   private interruptWaiters: (() => void)[] = [];
   private unsubscribe: (() => void) | null = null;
+  private readonly eventsThisTurn = new Set<string>();
 
   constructor(
     private readonly opts: ShellOptions,
@@ -100,6 +101,12 @@ class Shell implements ShellContext {
   }
 
   watchEvent(type: string, path: string): void {
+    // zkCli's one default watcher is told once per event even when several of its watches
+    // (get -w plus addWatch) match; the Paddock client calls each callback, so fold them.
+    const key = `${type} ${path}`;
+    if (this.eventsThisTurn.has(key)) return;
+    if (this.eventsThisTurn.size === 0) setImmediate(() => this.eventsThisTurn.clear());
+    this.eventsThisTurn.add(key);
     this.printEvent('SyncConnected', type, path);
   }
 
@@ -229,7 +236,9 @@ async function interactive(shell: Shell): Promise<number> {
       shell.history.push(line.trim());
       if (tty) saveHistory(line.trim());
       busy = true;
-      status = await runCommand(shell, words);
+      // quit exits with the status of the command before it, as zkCli does.
+      const result = await runCommand(shell, words);
+      if (words[0] !== 'quit') status = result;
       busy = false;
       if (shell.quitting) break;
     }
