@@ -14,6 +14,8 @@ export interface ShellContext {
   zk(): ZooKeeperClient;
   out(line: string): void;
   err(line: string): void;
+  /** A failed command's message (red on a terminal). */
+  error(line: string): void;
   /** Print a JSON value instead of text (`--json`). */
   readonly json: boolean;
   printWatches: boolean;
@@ -651,7 +653,7 @@ export async function runCommand(ctx: ShellContext, words: string[]): Promise<nu
   const cmd = COMMANDS[name] ?? EXTRA_COMMANDS[name];
   if (cmd === undefined) {
     for (const l of usageListing()) ctx.err(l);
-    ctx.err(`Command not found: Command not found ${name}`);
+    ctx.error(`Command not found: Command not found ${name}`);
     return 127;
   }
   try {
@@ -661,7 +663,7 @@ export async function runCommand(ctx: ShellContext, words: string[]): Promise<nu
   } catch (e) {
     const message = e instanceof CliError ? e.message : cliMessage(e, words[words.length - 1]);
     if (ctx.json) ctx.err(JSON.stringify({ error: e instanceof Error && 'code' in e ? (e as { codeName?: string }).codeName ?? 'ERROR' : 'ERROR', message }));
-    else ctx.err(message);
+    else ctx.error(message);
     return e instanceof CliError ? e.exitCode : 1;
   }
 }

@@ -93,6 +93,10 @@ class Shell implements ShellContext {
   }
 
   err(line: string): void {
+    process.stderr.write(line + '\n');
+  }
+
+  error(line: string): void {
     process.stderr.write(colour(31, line, process.stderr) + '\n');
   }
 
