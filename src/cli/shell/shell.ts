@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { ZooKeeperClient, joinPath, type SessionEvent } from '../../client/index.js';
-import { allCommandNames, runCommand, type ShellContext } from './commands.js';
+import { EXTRA_COMMANDS, allCommandNames, runCommand, type ShellContext } from './commands.js';
 import { tokenize } from './options.js';
 
 export interface ShellOptions {
@@ -75,6 +75,8 @@ class Shell implements ShellContext {
     private readonly opts: ShellOptions,
     readonly json: boolean,
     private readonly versionText: string,
+    /** No connection banner or session events: for --json and Paddock's own one-shot commands, whose output is meant for pipes. */
+    private readonly quiet: boolean,
   ) {
     this.host = opts.server;
   }
@@ -115,7 +117,7 @@ class Shell implements ShellContext {
   }
 
   private printEvent(state: string, type: string, path: string | null): void {
-    if (!this.printWatches || this.json) return;
+    if (!this.printWatches || this.quiet) return;
     this.out('');
     this.out('WATCHER::');
     this.out('');
@@ -125,7 +127,7 @@ class Shell implements ShellContext {
   async connect(hosts: string | null): Promise<void> {
     if (hosts !== null) this.host = hosts;
     if (this.client !== null) await this.close();
-    if (!this.json) this.out(`Connecting to ${this.host}`);
+    if (!this.quiet) this.out(`Connecting to ${this.host}`);
     const client = new ZooKeeperClient(this.host, { sessionTimeoutMs: this.opts.timeoutMs });
     this.client = client;
     this.unsubscribe = client.onSession((e: SessionEvent) => {
@@ -263,7 +265,8 @@ export async function runShell(argv: readonly string[], versionText: string): Pr
     process.stderr.write(`${opts}\n`);
     return 2;
   }
-  const shell = new Shell(opts, opts.json, versionText);
+  const extra = opts.command[0] !== undefined && Object.hasOwn(EXTRA_COMMANDS, opts.command[0]);
+  const shell = new Shell(opts, opts.json, versionText, opts.json || extra);
   try {
     await shell.connect(null);
   } catch (e) {
