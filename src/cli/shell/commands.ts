@@ -483,7 +483,8 @@ async function watchStream(ctx: ShellContext, p: Parsed): Promise<void> {
   void ctx.interrupted().then(() => stop.abort());
   for await (const e of zk.watch(p.args[0]!, { recursive: true, signal: stop.signal })) {
     if (e.type === 'resync') {
-      if (e.reason !== 'initial') emit(ctx, [`(${e.reason}: events may have been missed)`], e);
+      if (e.reason === 'initial') ctx.err(`Watching ${p.args[0]} and below (Ctrl-C to stop)`);
+      else emit(ctx, [`(${e.reason}: events may have been missed)`], e);
       continue;
     }
     let extra = '';
