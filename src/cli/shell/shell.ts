@@ -126,8 +126,9 @@ class Shell implements ShellContext {
 
   async connect(hosts: string | null): Promise<void> {
     if (hosts !== null) this.host = hosts;
+    // zkCli announces only the first connection, not a later `connect`.
     if (this.client !== null) await this.close();
-    if (!this.quiet) this.out(`Connecting to ${this.host}`);
+    else if (!this.quiet) this.out(`Connecting to ${this.host}`);
     const client = new ZooKeeperClient(this.host, { sessionTimeoutMs: this.opts.timeoutMs });
     this.client = client;
     this.unsubscribe = client.onSession((e: SessionEvent) => {
