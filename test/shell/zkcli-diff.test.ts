@@ -94,6 +94,10 @@ history
 redo 1
 redo 999
 foo bar
+close
+ls $R
+connect $S
+ls $R
 deleteall $R
 ls $R
 quit
@@ -105,7 +109,7 @@ interface Server {
 }
 
 async function compareSession(server: Server): Promise<void> {
-  const script = (root: string): string => SCENARIO.trim().split('$R').join(root) + '\n';
+  const script = (root: string): string => SCENARIO.trim().split('$R').join(root).split('$S').join(server.connectString) + '\n';
   const zk = await zkCli(server.connectString, [], script('/zkcli'));
   const pd = await paddockShell(server.connectString, [], script('/paddock'));
   assert.deepEqual(normalise(pd.stdout, '/paddock'), normalise(zk.stdout, '/zkcli'), 'standard output');

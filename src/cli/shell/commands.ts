@@ -12,6 +12,8 @@ import { CliError, parseOptions, type OptionSpec, type Parsed } from './options.
 export interface ShellContext {
   /** The current client (throws when closed). */
   zk(): ZooKeeperClient;
+  /** Whether there is a client that is not closed. */
+  alive(): boolean;
   out(line: string): void;
   err(line: string): void;
   /** A failed command's message (red on a terminal). */
@@ -647,6 +649,9 @@ export function usageListing(): string[] {
   return lines;
 }
 
+/** Commands that work without a session. */
+const LOCAL_COMMANDS = new Set(['close', 'connect', 'history', 'printwatches', 'quit', 'redo', 'version']);
+
 /** Runs one command's words; returns the exit status (0, 1, or 127 for an unknown command). */
 export async function runCommand(ctx: ShellContext, words: string[]): Promise<number> {
   const [name, ...rest] = words;
@@ -656,6 +661,11 @@ export async function runCommand(ctx: ShellContext, words: string[]): Promise<nu
     for (const l of usageListing()) ctx.err(l);
     ctx.error(`Command not found: Command not found ${name}`);
     return 127;
+  }
+  if (!LOCAL_COMMANDS.has(name) && !ctx.alive()) {
+    // zkCli checks this before parsing, prints it on standard output and leaves the status alone.
+    ctx.out('Not connected');
+    return 0;
   }
   try {
     const parsed = name === 'reconfig' ? { opts: new Map<string, string | true>(), args: rest } : parseOptions(rest, cmd.spec);

@@ -90,6 +90,10 @@ class Shell implements ShellContext {
     return this.client;
   }
 
+  alive(): boolean {
+    return this.client !== null && this.client.state !== 'closed';
+  }
+
   out(line: string): void {
     process.stdout.write(line + '\n');
   }
