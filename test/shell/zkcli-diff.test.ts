@@ -43,6 +43,9 @@ ls -x $R
 ls $R true
 stat $R/a
 stat $R/missing
+get $R/a true
+create $R/old
+delete $R/old 99
 set $R/a world
 set -s $R/a again2
 set -v 99 $R/a nope

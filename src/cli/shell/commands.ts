@@ -3,6 +3,7 @@
  * over the Paddock client. Each command prints through the context and returns normally, or
  * throws: a CliError (usage) or a client error, which the shell prints as zkCli would.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { ACL, Stat, ZooKeeperClient } from '../../client/index.js';
 import { NoNodeError, joinPath } from '../../client/index.js';
 import { cliMessage } from './errors.js';
@@ -280,6 +281,10 @@ async function ls(ctx: ShellContext, p: Parsed): Promise<void> {
 }
 
 async function get(ctx: ShellContext, p: Parsed): Promise<void> {
+  if (p.args.length === 2 && !p.opts.has('w')) {
+    ctx.err("'get path [watch]' has been deprecated. Please use 'get [-s] [-w] path' instead.");
+    p.opts.set('w', true);
+  }
   need(p, 1, USAGE.get);
   const path = p.args[0]!;
   validate(path);
@@ -304,6 +309,8 @@ async function set(ctx: ShellContext, p: Parsed): Promise<void> {
 
 async function del(ctx: ShellContext, p: Parsed): Promise<void> {
   need(p, 1, USAGE.delete);
+  // zkCli warns about the old form and, as it does, ignores the version given that way.
+  if (p.args.length > 1) ctx.err("'delete path [version]' has been deprecated. Please use 'delete [-v version] path' instead.");
   const version = intOption(p, 'v', USAGE.delete);
   validate(p.args[0]!);
   await ctx.zk().delete(p.args[0]!, { version });
@@ -400,7 +407,6 @@ async function reconfig(ctx: ShellContext, p: Parsed): Promise<void> {
     else if (w === '-members') (change.newMembers = v), i++;
     else if (w === '-v') (change.fromConfig = Number.parseInt(v, 16)), i++;
     else if (w === '-file') {
-      const { readFileSync } = await import('node:fs');
       change.newMembers = readFileSync(v, 'utf8').split('\n').filter((l) => /^server\.\d+=/.test(l)).join(',');
       i++;
     } else throw new CliError(usage);
@@ -526,7 +532,6 @@ async function exportTree(ctx: ShellContext, p: Parsed): Promise<void> {
   }
   const json = JSON.stringify({ root: p.args[0], nodes }, null, 2);
   if (p.args[1] !== undefined) {
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(p.args[1], json + '\n');
     ctx.err(`Exported ${nodes.length} nodes to ${p.args[1]}`);
   } else {
@@ -536,7 +541,6 @@ async function exportTree(ctx: ShellContext, p: Parsed): Promise<void> {
 
 async function importTree(ctx: ShellContext, p: Parsed): Promise<void> {
   need(p, 1, 'import file [path]');
-  const { readFileSync } = await import('node:fs');
   const doc = JSON.parse(readFileSync(p.args[0]!, 'utf8')) as { root: string; nodes: ExportedNode[] };
   const target = p.args[1] ?? doc.root;
   const zk = ctx.zk();
