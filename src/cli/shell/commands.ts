@@ -13,10 +13,14 @@ import { CliError, parseOptions, type OptionSpec, type Parsed } from './options.
 export interface ShellContext {
   /** The current client (throws when closed). */
   zk(): ZooKeeperClient;
+  /** Whether the connect string has a chroot. */
+  chrooted(): boolean;
   /** Whether there is a client that is not closed. */
   alive(): boolean;
   out(line: string): void;
   err(line: string): void;
+  /** A progress line for long operations, rewritten in place; shown only on a terminal. null clears it. */
+  progress(text: string | null): void;
   /** A failed command's message (red on a terminal). */
   error(line: string): void;
   /** Print a JSON value instead of text (`--json`). */
@@ -367,7 +371,9 @@ async function setAcl(ctx: ShellContext, p: Parsed): Promise<void> {
 }
 
 async function config(ctx: ShellContext, p: Parsed): Promise<void> {
-  const { data, stat: s } = await ctx.zk().getConfig();
+  const zk = ctx.zk();
+  // getConfig reads past a chroot but sets no watch; with -w read the node itself, watched.
+  const { data, stat: s } = p.opts.has('w') && !ctx.chrooted() ? await zk.getData('/zookeeper/config', { watch: watchPrinter(ctx) }) : await zk.getConfig();
   const text = data.toString('utf8');
   if (ctx.json) {
     emit(ctx, [], { config: text, ...(p.opts.has('s') ? { stat: statJson(s) } : {}) });
@@ -529,7 +535,9 @@ async function exportTree(ctx: ShellContext, p: Parsed): Promise<void> {
       acl: acl.map((a) => ({ scheme: a.id.scheme, id: a.id.id, perms: a.perms })),
       ...(s.ephemeralOwner !== 0n ? { ephemeral: true } : {}),
     });
+    if (nodes.length % 100 === 0) ctx.progress(`Exporting: ${nodes.length} nodes`);
   }
+  ctx.progress(null);
   const json = JSON.stringify({ root: p.args[0], nodes }, null, 2);
   if (p.args[1] !== undefined) {
     writeFileSync(p.args[1], json + '\n');
@@ -559,7 +567,9 @@ async function importTree(ctx: ShellContext, p: Parsed): Promise<void> {
       await zk.setACL(path, acl);
     }
     done++;
+    if (done % 100 === 0) ctx.progress(`Importing: ${done} of ${doc.nodes.length} nodes`);
   }
+  ctx.progress(null);
   ctx.err(`Imported ${done} nodes under ${target}`);
 }
 

@@ -90,6 +90,15 @@ class Shell implements ShellContext {
     return this.client;
   }
 
+  chrooted(): boolean {
+    return this.host.includes('/');
+  }
+
+  progress(text: string | null): void {
+    if (!process.stderr.isTTY) return;
+    process.stderr.write(text === null ? '\r\x1b[K' : `\r${text}\x1b[K`);
+  }
+
   alive(): boolean {
     return this.client !== null && this.client.state !== 'closed';
   }
