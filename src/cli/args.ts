@@ -40,8 +40,8 @@ A ZooKeeper-compatible coordination service.
 Commands:
   server [zoo.cfg]     Run a server, configured by a ZooKeeper zoo.cfg file or the built-in defaults
   data <subcommand>    Inspect and convert data directories (run 'paddock data help')
-  shell [options] [cmd] A zkCli.sh-compatible shell (run 'paddock shell -h')
-  status [zoo.cfg | -server host:port]  Mode, version, zxid and connections of a server or ensemble
+  shell [cmd]          A zkCli.sh-compatible shell, or one zkCli command (run 'paddock shell -h')
+  status [zoo.cfg]     Mode, version, zxid and connections of a server, or of each in an ensemble
   version              Print the Paddock version
   help [command]       Show this help, or the help of one command
 

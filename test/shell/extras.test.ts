@@ -106,6 +106,14 @@ describe('paddock shell extras and paddock status', () => {
     assert.equal(await exited, 0);
   });
 
+  test('help: paddock help shell|status, shell -h, status -h', async () => {
+    for (const args of [['help', 'shell'], ['help', 'status'], ['shell', '-h'], ['status', '-h']]) {
+      const r = await runProcess(process.execPath, [MAIN, ...args], null);
+      assert.equal(r.code, 0, args.join(' '));
+      assert.match(r.stdout, new RegExp(`^Usage: paddock ${args.includes('shell') ? 'shell' : 'status'} `), args.join(' '));
+    }
+  });
+
   test('status of one server: mode, version, zxid, connections', async () => {
     const r = await runProcess(process.execPath, [MAIN, 'status', '-server', paddock.connectString], null);
     assert.equal(r.code, 0, r.stderr);
