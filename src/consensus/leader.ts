@@ -311,6 +311,8 @@ export class ZabLeader {
       // Leader.lead sets currentEpoch once a quorum acknowledged the epoch.
       this.phase = 'sync';
       this.ticksInPhase = 0;
+      // The epoch's first zxid; proposals start after it (Leader.lead: zk.setZxid).
+      this.lastProposed = makeZxid(this.epoch!, 0n);
       this.currentEpoch = this.epoch!;
       this.out.currentEpoch = this.epoch!;
       for (const waiting of this.learners.values()) if (waiting.stage === 'newleader-ack') this.syncLearner(waiting);

@@ -105,8 +105,6 @@ export class ZabLearner<S = unknown> {
   private logged = 0;
   /** COMMITs received while syncing, applied at NEWLEADER (before it) or UPTODATE (after). */
   private commitsHeld: Zxid[] = [];
-  /** Proposals logged during sync whose ACK waits for UPTODATE. */
-  private acksHeld: Zxid[] = [];
   private readonly touches = new Map<bigint, number>();
   private out: LearnerReady<S> = emptyReady();
 
@@ -302,11 +300,10 @@ export class ZabLearner<S = unknown> {
     if (this.phase !== 'sync-acked') return this.close('UPTODATE before NEWLEADER');
     // The leader counts this ACK as "up to date"; its zxid is the new epoch's first.
     this.send(PacketType.ACK, makeZxid(this.newEpoch!, 0n), null);
-    if (this.role === 'follower') {
-      for (const zxid of this.acksHeld) this.send(PacketType.ACK, zxid, null);
-    }
-    this.acksHeld = [];
     this.applyHeldCommits();
+    // Every proposal of the sync still uncommitted is logged by now: acknowledge it, as
+    // the fixed Learner does when it logs packetsNotLogged after UPTODATE.
+    if (this.role === 'follower') for (const p of this.pending) this.send(PacketType.ACK, p.zxid, null);
     this.phase = 'broadcast';
   }
 
@@ -371,8 +368,8 @@ export class ZabLearner<S = unknown> {
     if (this.phase === 'sync') return;
     this.logPending();
     if (!ack || this.role === 'observer') return;
+    // During sync the ACK waits for UPTODATE (upToDate acknowledges every pending proposal).
     if (this.phase === 'broadcast') this.send(PacketType.ACK, p.zxid, null);
-    else this.acksHeld.push(p.zxid);
   }
 
   private logPending(): void {
