@@ -131,6 +131,41 @@ test('learner: a COMMIT out of order, or silence past initLimit / syncLimit, end
   assert.match(m.ready().closed ?? '', /next proposal is 0x200000001/);
 });
 
+test('observer: OBSERVERINFO, then INFORM logs and applies a txn without an ACK; a leader sends observers INFORM', () => {
+  const o = learner({ role: 'observer' });
+  o.start();
+  assert.equal(o.ready().messages[0]!.type, PacketType.OBSERVERINFO);
+  o.step(pkt(PacketType.LEADERINFO, makeZxid(2n, 0n), encodeIntPayload(0x10000)));
+  o.step(pkt(PacketType.DIFF, makeZxid(1n, 5n)));
+  o.step(pkt(PacketType.NEWLEADER, makeZxid(2n, 0n)));
+  o.step(pkt(PacketType.UPTODATE, -1n));
+  o.advance();
+  const a = entry(2n, 1n);
+  o.step(pkt(PacketType.INFORM, a.zxid, a.data));
+  assert.deepEqual(o.ready().append, [a]);
+  assert.deepEqual(o.ready().commit, [a]);
+  assert.deepEqual(o.ready().messages, []);
+
+  const leader = new ZabLeader({ ...optionsOf([]), quorum: new MajorityQuorum([{ sid: 1n, type: 'participant' }, { sid: 2n, type: 'participant' }, { sid: 9n, type: 'observer' }]) });
+  const info = (sid: bigint): Buffer => encodeLearnerInfo({ serverid: sid, protocolVersion: 0x10000, configVersion: 0n });
+  leader.step(9, pkt(PacketType.OBSERVERINFO, 0n, info(9n)));
+  assert.equal(leader.epoch, null, 'an observer does not count toward the epoch quorum');
+  leader.step(2, pkt(PacketType.FOLLOWERINFO, 0n, info(2n)));
+  assert.equal(leader.epoch, 2n);
+  leader.advance();
+  for (const conn of [9, 2]) leader.step(conn, pkt(PacketType.ACKEPOCH, 0n, encodeIntPayload(0)));
+  leader.step(9, pkt(PacketType.ACK, makeZxid(2n, 0n)));
+  assert.equal(leader.phase, 'sync', 'nor toward NEWLEADER');
+  leader.step(2, pkt(PacketType.ACK, makeZxid(2n, 0n)));
+  assert.equal(leader.phase, 'broadcast');
+  leader.advance();
+  const z = leader.propose(() => Buffer.from('x'))!;
+  leader.advance();
+  leader.step(2, pkt(PacketType.ACK, z));
+  const sent = leader.ready().messages.flatMap((m) => ('packet' in m ? [[m.conn, m.packet.type]] : []));
+  assert.deepEqual(sent, [[9, PacketType.INFORM], [2, PacketType.COMMIT]]);
+});
+
 function leaderOf(log: LogEntry[], snapshotZxid = 0n, epoch = 1n): ZabLeader {
   return new ZabLeader({
     myId: 1n,
