@@ -3,19 +3,22 @@
  * (acceptedEpoch, currentEpoch, log), a ZabLeader or ZabLearner when active, connections with
  * random delays (FIFO within a connection, as TCP is; reordered across connections), dropped
  * connections, partitions, crashes (also in the middle of carrying out a Ready, losing what was
- * not yet durable) and restarts. Leaders are chosen with Fast Leader Election's vote order
- * (currentEpoch, last logged zxid, sid) among a connected quorum of looking servers; a looking
- * server joins an active leader it can reach, as a late joiner's election does.
+ * not yet durable) and restarts. Every live server runs the FastLeaderElection core, its
+ * notifications on the same network (delayed, lost across a cut or to a down server); a
+ * decision makes the server lead or connect to the leader (retrying while the leader has not
+ * started, as Learner.connectToLeader does). The 'vote-order' option instead picks the best
+ * vote (currentEpoch, last logged zxid, sid) among a connected quorum of looking servers.
  *
  * Checkers, after every event: one txn per zxid on every disk; commits go out in increasing
  * zxid order; a learner applies (once serving) only committed txns; a leader that starts
  * broadcasting holds every txn committed before it; at the end, after healing, every server's
  * log equals the leader's and holds every committed txn.
  */
+import { FastLeaderElection } from '../../src/consensus/election.js';
 import { ZabLeader, type LeaderReady } from '../../src/consensus/leader.js';
 import { ZabLearner, type LearnerReady, type LogEntry } from '../../src/consensus/learner.js';
 import { MajorityQuorum } from '../../src/consensus/members.js';
-import type { QuorumPacket } from '../../src/consensus/wire.js';
+import { ServerState, type Notification, type QuorumPacket } from '../../src/consensus/wire.js';
 import { zxidToHex, type Zxid } from '../../src/consensus/zxid.js';
 import { Prng } from '../../src/lib/prng.js';
 
@@ -32,6 +35,11 @@ export interface SimOptions {
   proposeRate?: number;
   /** Keep only this many txns in a leader's history; older learners get SNAP. */
   historyLimit?: number;
+  /**
+   * 'fle' runs the FastLeaderElection core on every server, its notifications on the same
+   * faulty network; 'vote-order' picks the best vote among a connected quorum directly.
+   */
+  election?: 'fle' | 'vote-order';
 }
 
 interface Disk {
@@ -50,6 +58,8 @@ interface Server {
   sid: number;
   disk: Disk;
   role: Role;
+  /** The election core, alive while the server is up (it answers late joiners when decided). */
+  fle: FastLeaderElection | null;
   /** zxids applied in this incarnation, in order. */
   applied: Zxid[];
 }
@@ -64,6 +74,7 @@ interface InFlight {
 
 interface Conn {
   id: number;
+  opened: number;
   leader: number;
   learner: number;
   lastAt: [number, number];
@@ -73,7 +84,10 @@ export class SafetyViolation extends Error {
   override name = 'SafetyViolation';
 }
 
-const TICK = 10;
+/** Time units (milliseconds) per Zab tick. */
+const TICK = 100;
+/** FLE timings scaled to the simulation's tick (ZooKeeper: tickTime 2000, finalizeWait 200). */
+const FLE_TIMING = { finalizeWaitMs: 20, minNotificationIntervalMs: 20, maxNotificationIntervalMs: 800 };
 
 export class ZabSim {
   readonly servers: Server[] = [];
@@ -84,6 +98,8 @@ export class ZabSim {
   now = 0;
   private readonly rng: Prng;
   private readonly quorum: MajorityQuorum;
+  private readonly members: { sid: bigint; type: 'participant' }[];
+  private electionInflight: { at: number; seq: number; from: number; to: number; n: Notification }[] = [];
   private readonly zxidData = new Map<Zxid, string>();
   private maxCommitted: Zxid = -1n;
   private inflight: InFlight[] = [];
@@ -98,21 +114,24 @@ export class ZabSim {
   constructor(options: SimOptions) {
     this.o = {
       maxDelay: 15,
-      crashRate: 0.004,
+      election: 'fle',
+      crashRate: 0.0004,
       midReadyCrashRate: 0.01,
-      dropRate: 0.003,
-      partitionRate: 0.003,
-      proposeRate: 0.05,
+      dropRate: 0.0003,
+      partitionRate: 0.0003,
+      proposeRate: 0.01,
       historyLimit: 1_000_000,
       ...options,
     };
     this.rng = new Prng(options.seed);
     const members = [];
     for (let sid = 1; sid <= options.servers; sid++) {
-      this.servers.push({ sid, disk: { acceptedEpoch: 0n, currentEpoch: 0n, log: [] }, role: { kind: 'looking' }, applied: [] });
+      this.servers.push({ sid, disk: { acceptedEpoch: 0n, currentEpoch: 0n, log: [] }, role: { kind: 'looking' }, applied: [], fle: null });
       members.push({ sid: BigInt(sid), type: 'participant' as const });
     }
+    this.members = members;
     this.quorum = new MajorityQuorum(members);
+    for (const s of this.servers) this.startElection(s);
   }
 
   /** Runs `units` time units of random events. */
@@ -124,6 +143,10 @@ export class ZabSim {
   /** Heals everything, restarts every server, and runs until all of them follow one broadcasting leader that committed a new txn. */
   settle(maxUnits: number): void {
     this.faultsOn = false;
+    for (const key of this.cut) {
+      const [a, b] = key.split('-').map(Number) as [number, number];
+      this.electionLink(a, b, true);
+    }
     this.cut.clear();
     for (const s of this.servers) if (s.role.kind === 'down') this.restart(s);
     const end = this.now + maxUnits;
@@ -164,6 +187,14 @@ export class ZabSim {
   private stepOnce(): void {
     this.now++;
     this.deliverDue();
+    this.deliverElection();
+    for (const s of this.servers) {
+      const deadline = s.fle?.nextDeadline();
+      if (s.fle && deadline !== null && deadline !== undefined && this.now >= deadline) {
+        s.fle.tick(this.now);
+        this.flushElection(s);
+      }
+    }
     if (this.now % TICK === 0) this.tickAll();
     if (!this.faultsOn) return;
     this.faults();
@@ -180,7 +211,15 @@ export class ZabSim {
       if (!c) continue;
       const target = this.servers[(m.toLeader ? c.leader : c.learner) - 1]!;
       if (m.toLeader) {
-        if (target.role.kind !== 'leading' || !('packet' in m.item)) continue;
+        if (target.role.kind !== 'leading' && target.role.kind !== 'down' && this.now - c.opened < 10 * TICK) {
+          // Learner.connectToLeader retries while the elected server has not started leading.
+          this.inflight.push({ ...m, at: this.now + TICK, seq: this.seq++ });
+          continue;
+        }
+        if (target.role.kind !== 'leading' || !('packet' in m.item)) {
+          this.breakConn(c.id);
+          continue;
+        }
         target.role.core.step(c.id, m.item.packet);
         this.flushLeader(target);
       } else {
@@ -204,7 +243,11 @@ export class ZabSim {
         this.restart(s);
       }
     }
-    this.elect();
+    if (this.o.election === 'vote-order') this.elect();
+    for (const s of [...this.retryLooking]) {
+      this.retryLooking.delete(s);
+      if (s.role.kind === 'looking') this.toLooking(s);
+    }
   }
 
   private faults(): void {
@@ -220,8 +263,11 @@ export class ZabSim {
       const b = 1 + this.rng.int(this.servers.length);
       if (a !== b) {
         const key = pairKey(a, b);
-        if (this.cut.has(key)) this.cut.delete(key);
-        else {
+        if (this.cut.has(key)) {
+          this.cut.delete(key);
+          this.electionLink(a, b, true);
+        } else {
+          this.electionLink(a, b, false);
           this.cut.add(key);
           for (const c of [...this.conns.values()]) if (pairKey(c.leader, c.learner) === key) this.breakConn(c.id);
         }
@@ -283,7 +329,8 @@ export class ZabSim {
       initLimitTicks: 10,
       syncLimitTicks: 5,
     });
-    const conn: Conn = { id: this.nextConn++, leader: leader.sid, learner: s.sid, lastAt: [0, 0] };
+    if (leader === s || this.cut.has(pairKey(leader.sid, s.sid)) || leader.role.kind === 'down') return this.toLookingLater(s);
+    const conn: Conn = { id: this.nextConn++, opened: this.now, leader: leader.sid, learner: s.sid, lastAt: [0, 0] };
     this.conns.set(conn.id, conn);
     s.role = { kind: 'following', core, leader: leader.sid, conn: conn.id };
     core.start();
@@ -300,7 +347,9 @@ export class ZabSim {
 
   private crash(s: Server): void {
     // Down first, so breaking its connections does not run its core again.
-    s.role = { kind: 'down', until: this.now + 20 + this.rng.int(200) };
+    s.role = { kind: 'down', until: this.now + 2 * TICK + this.rng.int(20 * TICK) };
+    s.fle = null;
+    for (const o of this.servers) if (o !== s) o.fle?.connectionDown(BigInt(s.sid));
     for (const c of [...this.conns.values()]) if (c.leader === s.sid || c.learner === s.sid) this.breakConn(c.id);
     s.applied = [];
     this.trace.push(`${this.now}: sid ${s.sid} crashes`);
@@ -317,6 +366,74 @@ export class ZabSim {
   private toLooking(s: Server): void {
     s.applied = s.disk.log.map((e) => e.zxid);
     s.role = { kind: 'looking' };
+    if (s.fle === null) return this.startElection(s);
+    s.fle.lookForLeader(this.now, this.history(s));
+    this.flushElection(s);
+  }
+
+  /** A leader that cannot be reached: look again at the next tick (Follower.connectToLeader gives up). */
+  private toLookingLater(s: Server): void {
+    s.role = { kind: 'looking' };
+    this.retryLooking.add(s);
+  }
+
+  private readonly retryLooking = new Set<Server>();
+
+  // ---- the election ----
+
+  private history(s: Server): { lastLoggedZxid: Zxid; currentEpoch: bigint } {
+    return { lastLoggedZxid: s.disk.log.at(-1)?.zxid ?? 0n, currentEpoch: s.disk.currentEpoch };
+  }
+
+  private startElection(s: Server): void {
+    if (this.o.election !== 'fle') return;
+    s.fle = new FastLeaderElection({ myId: BigInt(s.sid), members: this.members, config: Buffer.from('version=0'), ...FLE_TIMING }, this.now, this.history(s));
+    for (const o of this.servers) {
+      if (o === s || o.fle === null || this.cut.has(pairKey(o.sid, s.sid))) continue;
+      s.fle.connectionUp(BigInt(o.sid));
+      o.fle.connectionUp(BigInt(s.sid));
+    }
+    this.flushElection(s);
+  }
+
+  private electionLink(a: number, b: number, up: boolean): void {
+    const [x, y] = [this.servers[a - 1]!, this.servers[b - 1]!];
+    if (x.fle === null || y.fle === null) return;
+    if (up) {
+      x.fle.connectionUp(BigInt(b));
+      y.fle.connectionUp(BigInt(a));
+    } else {
+      x.fle.connectionDown(BigInt(b));
+      y.fle.connectionDown(BigInt(a));
+    }
+  }
+
+  private flushElection(s: Server): void {
+    while (s.fle !== null && s.fle.hasReady()) {
+      const rd = s.fle.ready();
+      s.fle.advance();
+      for (const m of rd.messages) {
+        const to = Number(m.to);
+        if (this.cut.has(pairKey(s.sid, to))) continue;
+        this.electionInflight.push({ at: this.now + 1 + this.rng.int(this.o.maxDelay), seq: this.seq++, from: s.sid, to, n: m.notification });
+      }
+      if (rd.decision && s.role.kind === 'looking') {
+        if (rd.decision.state === ServerState.LEADING) this.lead(s);
+        else this.follow(s, this.servers[Number(rd.decision.vote.leader) - 1]!);
+      }
+    }
+  }
+
+  private deliverElection(): void {
+    if (this.electionInflight.length === 0) return;
+    this.electionInflight.sort((a, b) => a.at - b.at || a.seq - b.seq);
+    while (this.electionInflight.length > 0 && this.electionInflight[0]!.at <= this.now) {
+      const m = this.electionInflight.shift()!;
+      const target = this.servers[m.to - 1]!;
+      if (target.fle === null || this.cut.has(pairKey(m.from, m.to))) continue;
+      target.fle.step(this.now, BigInt(m.from), m.n);
+      this.flushElection(target);
+    }
   }
 
   private breakConn(id: number): void {
@@ -409,6 +526,7 @@ export class ZabSim {
         const key = `${s.sid}:${conn}`;
         if (!this.seenSync.has(key)) {
           this.seenSync.add(key);
+          s.fle?.updateElectionVote(core.currentEpoch);
           this.syncModes.set(core.syncMode, (this.syncModes.get(core.syncMode) ?? 0) + 1);
         }
       }
@@ -450,6 +568,7 @@ export class ZabSim {
       if (e.zxid > this.maxCommitted) this.maxCommitted = e.zxid;
     }
     this.trace.push(`${this.now}: sid ${s.sid} broadcasts in epoch ${core.epoch}`);
+    s.fle?.updateElectionVote(core.epoch!);
   }
 
   private applyOnLearner(s: Server, core: ZabLearner<LogEntry[]>, e: LogEntry): void {
