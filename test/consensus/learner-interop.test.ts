@@ -2,7 +2,8 @@
  * A Paddock learner following a real Apache ZooKeeper 3.8 leader: 2 ZooKeeper servers form the
  * ensemble, Paddock (sid 3) joins through the election and the quorum port, syncs (SNAP or DIFF),
  * keeps following PROPOSAL/COMMIT, and its tree equals ZooKeeper's node by node; restarted from
- * its store it resyncs by DIFF and matches again.
+ * its store it resyncs by DIFF and matches again; restarted with a divergent txn appended to its
+ * log it is sent TRUNC, drops the txn and matches again.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,8 @@ import { ServerState } from '../../src/consensus/wire.js';
 import { ElectionDriver } from '../../src/server/quorum/election-driver.js';
 import { lastLoggedZxid, MemoryLearnerStore, QuorumLearner } from '../../src/server/quorum/learner-driver.js';
 import type { DataTree } from '../../src/tree/datatree.js';
+import { OpCode } from '../../src/jute/constants.js';
+import { encodeTxn } from '../../src/jute/txn.js';
 import { fourLetterWord, skipUnlessZooKeeper } from '../support/zookeeper.js';
 import { quorumPorts, startZooKeeperPeer, waitForMode, type QuorumMemberPorts, type ZooKeeperPeer } from './zk-quorum.js';
 
@@ -71,7 +74,7 @@ async function writeSome(client: ZooKeeperClient, prefix: string, count: number)
   return Number(stat.czxid);
 }
 
-test('a Paddock learner follows a 2-server ZooKeeper 3.8 ensemble: SNAP or DIFF, broadcast, restart with DIFF', { skip, timeout: 90_000 }, async (t) => {
+test('a Paddock learner follows a 2-server ZooKeeper 3.8 ensemble: SNAP or DIFF, broadcast, restart with DIFF, TRUNC of a divergent tail', { skip, timeout: 90_000 }, async (t) => {
   const members = await quorumPorts(3);
   const zks: ZooKeeperPeer[] = [startZooKeeperPeer(1n, members, TICK_MS), startZooKeeperPeer(2n, members, TICK_MS)];
   const store = new MemoryLearnerStore();
@@ -120,6 +123,29 @@ test('a Paddock learner follows a 2-server ZooKeeper 3.8 ensemble: SNAP or DIFF,
     const mntr = await fourLetterWord(leaderPeer.clientPort, 'mntr', '127.0.0.1', 5000);
     assert.match(mntr, /zk_synced_followers\s+2\b/, 'the ZooKeeper leader counts both followers, Paddock included');
     t.diagnostic(`leader ${leaderPeer.sid}: ${/zk_synced_followers\s+\d+/.exec(mntr)?.[0].replace(/\s+/, " ")}`);
+
+    // A divergent tail: while stopped, the learner's log gains a txn the leader never had, in
+    // the same epoch and past the leader's last zxid (as an old leader's unreplicated proposal
+    // would be). The established leader sends TRUNC, the tail goes, the trees match again.
+    await second.learner.stop();
+    await second.election.stop();
+    running.length = 0;
+    const lastReal = lastLoggedZxid(store.load());
+    const bogusZxid = lastReal + 1000n;
+    const bogus = encodeTxn({
+      header: { sessionId: 0n, cxid: 0, zxid: Number(bogusZxid), time: Date.now(), type: OpCode.create },
+      body: { type: OpCode.create, path: '/zab/divergent', data: null, acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }], ephemeral: false, parentCVersion: 0 },
+    });
+    store.append([{ zxid: bogusZxid, data: bogus }]);
+    const third = await joinAsLearner(members, store);
+    running.push(third);
+    assert.equal(third.learner.syncMode, 'trunc', 'a learner ahead of the leader is truncated');
+    assert.equal(third.learner.tree.getNode('/zab/divergent'), undefined);
+    assert.ok(!store.load().log.some((e) => e.zxid === bogusZxid), 'the divergent txn is gone from the store');
+    const afterTrunc = await writeSome(client, 'truncated', 5);
+    await third.learner.waitForZxid(afterTrunc, 15_000);
+    const n3 = await compareTrees(client, third.learner.tree);
+    t.diagnostic(`after a divergent tail: ${third.learner.syncMode}, ${n3} nodes equal`);
   } finally {
     await client?.close();
     for (const r of running) {
