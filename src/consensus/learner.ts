@@ -100,6 +100,8 @@ export class ZabLearner<S = unknown> {
   private readonly initLimitTicks: number;
   private readonly syncLimitTicks: number;
   private ticksSilent = 0;
+  /** SNAP's zxid: what the snapshot stream that follows it covers. */
+  private snapZxid: Zxid = 0n;
   /** Proposals not yet committed, in zxid order; `logged` of them are handed to the log. */
   private pending: LogEntry[] = [];
   private logged = 0;
@@ -227,8 +229,6 @@ export class ZabLearner<S = unknown> {
   }
 
   // ---- sync ----
-
-  private snapZxid: Zxid = 0n;
 
   private stepSyncStart(p: QuorumPacket): void {
     switch (p.type) {
