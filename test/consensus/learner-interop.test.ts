@@ -11,10 +11,10 @@ import { connect, type ZooKeeperClient } from '../../src/client/index.js';
 import { ServerState } from '../../src/consensus/wire.js';
 import { ElectionDriver } from '../../src/server/quorum/election-driver.js';
 import { lastLoggedZxid, MemoryLearnerStore, QuorumLearner } from '../../src/server/quorum/learner-driver.js';
-import type { DataTree } from '../../src/tree/datatree.js';
 import { OpCode } from '../../src/jute/constants.js';
 import { encodeTxn } from '../../src/jute/txn.js';
 import { fourLetterWord, skipUnlessZooKeeper } from '../support/zookeeper.js';
+import { compareTrees } from './zk-compare.js';
 import { quorumPorts, startZooKeeperPeer, waitForMode, type QuorumMemberPorts, type ZooKeeperPeer } from './zk-quorum.js';
 
 const skip = skipUnlessZooKeeper();
@@ -34,30 +34,6 @@ async function joinAsLearner(members: QuorumMemberPorts[], store: MemoryLearnerS
   await learner.waitForSynced(20_000);
   election.updateElectionVote(learner.currentEpoch);
   return { election, learner };
-}
-
-/** Every node outside /zookeeper, read through ZooKeeper, compared with the learner's tree. */
-async function compareTrees(client: ZooKeeperClient, tree: DataTree): Promise<number> {
-  let compared = 0;
-  const walk = async (path: string): Promise<void> => {
-    const { data, stat } = await client.getData(path);
-    const node = tree.getNode(path);
-    assert.ok(node, `${path} is missing from the learner's tree`);
-    const mine = tree.statOf(node);
-    assert.deepEqual(
-      { ...mine, czxid: BigInt(mine.czxid), mzxid: BigInt(mine.mzxid), pzxid: BigInt(mine.pzxid) },
-      stat,
-      `${path}: stat`,
-    );
-    assert.deepEqual(node.data ?? Buffer.alloc(0), data, `${path}: data`);
-    const children = (await client.getChildren(path)).filter((c) => !(path === '/' && c === 'zookeeper')).sort();
-    const myChildren = tree.childrenOf(path).filter((c) => !(path === '/' && c === 'zookeeper')).sort();
-    assert.deepEqual(myChildren, children, `${path}: children`);
-    compared++;
-    for (const c of children) await walk(path === '/' ? `/${c}` : `${path}/${c}`);
-  };
-  await walk('/');
-  return compared;
 }
 
 /** Creates, updates and deletes under /zab/<prefix>; returns the zxid of the last write. */
