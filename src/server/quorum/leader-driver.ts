@@ -3,25 +3,29 @@
  * keeps its log in memory and applies committed txns to a DataTree. Packets are QuorumPacket
  * jute records with no length prefix, as on the learner side.
  *
- * Not wired into ZkServer, and no SNAP yet: a learner behind the leader's history start is
- * closed with a reason (the history starts at zxid 0 unless `snapshotZxid` says otherwise, so
- * every learner can be synced by DIFF or TRUNC).
+ * A learner behind the start of the leader's history gets SNAP followed by the tree in
+ * ZooKeeper's snapshot serialization (zk-snapshot-stream.ts), taken at the zxid the core names.
+ * Not wired into ZkServer.
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
+import { OpCode } from '../../jute/constants.js';
 import { decodeTxn } from '../../jute/txn.js';
 import { DataTree } from '../../tree/datatree.js';
 import type { LogEntry } from '../../consensus/learner.js';
 import { ZabLeader, type LeaderOptions, type LeaderReady } from '../../consensus/leader.js';
 import { decodeQuorumPacket, encodeQuorumPacket, quorumPacketLength } from '../../consensus/wire.js';
-import type { Zxid } from '../../consensus/zxid.js';
+import { zxidToNumber, type Zxid } from '../../consensus/zxid.js';
+import { writeZkSnapshotStream } from './zk-snapshot-stream.js';
 
 export interface QuorumLeaderOptions extends Omit<LeaderOptions, 'log'> {
   host: string;
   port: number;
   tickTimeMs: number;
-  /** The leader's log; committed txns of it are applied to the tree at start (ZooKeeper replays its log). */
+  /** The leader's log after `snapshotZxid`; applied to the tree at start (ZooKeeper replays its log). */
   log: LogEntry[];
+  /** The state at `snapshotZxid` (default: a fresh tree, no sessions). */
+  snapshot?: { tree: DataTree; sessions: Map<bigint, number> };
 }
 
 export interface QuorumLeaderEvents {
@@ -41,7 +45,9 @@ export interface QuorumLeaderEvents {
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
-  readonly tree = new DataTree();
+  readonly tree: DataTree;
+  /** Session id → timeout, from the snapshot and the createSession/closeSession txns applied. */
+  readonly sessions: Map<bigint, number>;
   /** The leader's durable log (memory only, so far). */
   readonly log: LogEntry[];
   acceptedEpoch: bigint;
@@ -59,7 +65,10 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     this.log = [...options.log];
     this.acceptedEpoch = options.acceptedEpoch;
     this.currentEpoch = options.currentEpoch;
-    for (const entry of this.log) this.tree.apply(decodeTxn(entry.data, 0x7fffffff));
+    this.tree = options.snapshot?.tree ?? new DataTree();
+    this.sessions = new Map(options.snapshot?.sessions ?? []);
+    if (options.snapshotZxid !== undefined) this.tree.lastProcessedZxid = zxidToNumber(options.snapshotZxid);
+    for (const entry of this.log) this.applyEntry(entry);
     this.core = new ZabLeader(options);
   }
 
@@ -73,6 +82,10 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
 
   syncedLearners(): bigint[] {
     return this.core.syncedLearners();
+  }
+
+  learnerSyncMode(sid: bigint): 'diff' | 'trunc' | 'snap' | null {
+    return this.core.learnerSyncMode(sid);
   }
 
   start(): Promise<void> {
@@ -169,6 +182,18 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     this.emit('learnerClosed', conn, reason);
   }
 
+  private commitEntry(entry: LogEntry): void {
+    this.applyEntry(entry);
+    this.emit('committed', entry.zxid);
+  }
+
+  private applyEntry(entry: LogEntry): void {
+    const txn = decodeTxn(entry.data, 0x7fffffff);
+    this.tree.apply(txn);
+    if (txn.body.type === OpCode.createSession) this.sessions.set(txn.header.sessionId, txn.body.timeOut);
+    else if (txn.body.type === OpCode.closeSession) this.sessions.delete(txn.header.sessionId);
+  }
+
   /** Feeds one input to the core, then carries out its Readys in field order. */
   private run(input: () => void): void {
     const wasBroadcasting = this.core.phase === 'broadcast';
@@ -179,17 +204,21 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
       if (rd.acceptedEpoch !== null) this.acceptedEpoch = rd.acceptedEpoch;
       if (rd.currentEpoch !== null) this.currentEpoch = rd.currentEpoch;
       this.core.advance();
+      // Commits are applied after the packets, except that a snapshot is taken at its zxid.
+      let applied = 0;
+      const applyThrough = (zxid: Zxid): void => {
+        while (applied < rd.commit.length && rd.commit[applied]!.zxid <= zxid) this.commitEntry(rd.commit[applied++]!);
+      };
       for (const m of rd.messages) {
         if ('packet' in m) this.sockets.get(m.conn)?.write(encodeQuorumPacket(m.packet));
-        else if ('snapshotAt' in m) this.closeConn(m.conn, 'SNAP is not implemented by this driver yet');
-        else this.closeConn(m.conn, m.close);
+        else if ('snapshotAt' in m) {
+          applyThrough(m.snapshotAt);
+          this.sockets.get(m.conn)?.write(writeZkSnapshotStream(this.tree, this.sessions));
+        } else this.closeConn(m.conn, m.close);
       }
+      applyThrough(rd.commit.at(-1)?.zxid ?? -1n);
       for (const r of rd.requests) {
         this.emit('request', { conn: r.conn, sessionId: r.data.readBigInt64BE(0), cxid: r.data.readInt32BE(8), type: r.data.readInt32BE(12), body: r.data.subarray(16) });
-      }
-      for (const entry of rd.commit) {
-        this.tree.apply(decodeTxn(entry.data, 0x7fffffff));
-        this.emit('committed', entry.zxid);
       }
       if (rd.steppedDown !== null) {
         for (const conn of [...this.sockets.keys()]) this.closeConn(conn, 'stepped down');

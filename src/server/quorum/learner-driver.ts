@@ -21,6 +21,7 @@ import { ownData, ZNode } from '../../tree/znode.js';
 import { basename, parentOf } from '../../lib/paths.js';
 import { ZabLearner, type LearnerRole, type LearnerReady, type LogEntry, type SyncMode } from '../../consensus/learner.js';
 import { decodeQuorumPacket, encodeQuorumPacket, quorumPacketLength, type QuorumPacket } from '../../consensus/wire.js';
+import { SNAP_SIGNATURE } from './zk-snapshot-stream.js';
 import { zxidFromNumber, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
 
 /** What a learner keeps across restarts. */
@@ -97,7 +98,6 @@ export function treeFromZkSnapshot(snap: ZkSnapshot): DataTree {
   return tree;
 }
 
-const SIGNATURE = 'BenWasHere';
 /** Largest snapshot stream accepted, in bytes. */
 export const MAX_SNAPSHOT_STREAM_BYTES = 1024 * 1024 * 1024;
 /** Largest pending input outside a snapshot: one packet at most, plus what follows it. */
@@ -286,7 +286,7 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
     let snap: ZkSnapshot;
     try {
       snap = readZkSnapshotBody(r);
-      if (r.string() !== SIGNATURE) throw new Error('snapshot stream without its signature');
+      if (r.string() !== SNAP_SIGNATURE) throw new Error('snapshot stream without its signature');
     } catch {
       return false;
     }
