@@ -216,6 +216,7 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
   private waitFor(done: () => boolean, event: 'applied' | 'synced', timeoutMs: number, what: string): Promise<void> {
     return new Promise((resolve, reject) => {
       if (done()) return resolve();
+      if (this.closedReason !== null) return reject(new Error(`learner closed before ${what}: ${this.closedReason}`));
       const cleanup = (): void => {
         clearTimeout(timer);
         this.off(event, check);
