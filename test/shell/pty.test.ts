@@ -14,7 +14,7 @@ import { MAIN } from './zkcli.js';
 
 /** Runs argv in a pty and plays steps: send keys, or wait (10 s at most) for text. */
 const DRIVER = String.raw`
-import json, os, pty, select, sys, time
+import json, os, pty, select, subprocess, sys, time
 argv, env, steps = json.loads(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3])
 pid, fd = pty.fork()
 if pid == 0:
@@ -43,13 +43,15 @@ def read_until(want):
 for kind, text in steps:
     if kind == 'send':
         os.write(fd, text.encode())
+    elif kind == 'exec':
+        subprocess.run(json.loads(text), check=True, capture_output=True, timeout=30)
     else:
         read_until(text)
 _, status = os.waitpid(pid, 0)
 print(json.dumps({'ok': True, 'status': os.waitstatus_to_exitcode(status), 'seen': seen.decode('utf8', 'replace')}))
 `;
 
-type Step = ['send' | 'expect', string];
+type Step = ['send' | 'expect' | 'exec', string];
 
 function inPty(argv: string[], env: Record<string, string>, steps: Step[]): Promise<{ ok: boolean; status?: number; seen: string; waiting_for?: string }> {
   return new Promise((resolve, reject) => {
@@ -126,5 +128,28 @@ describe('paddock shell on a terminal', { skip: skipUnlessPython() }, () => {
     ]);
     assert.ok(second.ok, `second run waited for ${JSON.stringify(second.waiting_for)}; saw:\n${second.seen}`);
     assert.equal(second.status, 0);
+  });
+
+  test('watch streams changes until Ctrl-C, then the prompt is back', async () => {
+    const argv = [process.execPath, MAIN, 'shell', '-server', paddock.connectString];
+    const other = (...cmd: string[]): string => JSON.stringify([...argv, ...cmd]);
+    const r = await inPty(argv, { PADDOCK_HISTORY: join(home, 'history2') }, [
+      ['expect', '] '],
+      ['send', 'create /watched\r'],
+      ['expect', 'Created /watched'],
+      ['send', 'watch /watched\r'],
+      ['expect', 'Watching /watched'],
+      ['exec', other('create', '/watched/child', 'v1')],
+      ['expect', 'created /watched/child v1'],
+      ['exec', other('set', '/watched/child', 'v2')],
+      ['expect', 'dataChanged /watched/child v2'],
+      ['send', '\x03'],
+      ['expect', '(CONNECTED) 2] '],
+      ['send', 'ls /watched\r'],
+      ['expect', '[child]'],
+      ['send', 'quit\r'],
+    ]);
+    assert.ok(r.ok, `waited for ${JSON.stringify(r.waiting_for)}; saw:\n${r.seen}`);
+    assert.equal(r.status, 0);
   });
 });
