@@ -29,6 +29,11 @@ create $R/no/child
 create $R/eph/child
 create $R/nodata
 create rel
+create $R/q1 "a b"
+get $R/q1
+create $R/q2 'c d'
+get $R/q2
+create $R/q3 x"y z"
 create
 get $R/a
 get -s $R/a

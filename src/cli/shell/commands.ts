@@ -242,7 +242,10 @@ async function create(ctx: ShellContext, p: Parsed): Promise<void> {
   let acl: ACL[] | undefined;
   if (aclText !== undefined) {
     acl = parseAcl(aclText, (l) => ctx.err(l));
-    if (acl.length === 0) throw new CliError('Acl is not valid : null');
+    if (acl.length === 0) {
+      ctx.err('KeeperErrorCode = InvalidACL');
+      throw new CliError('Acl is not valid : null');
+    }
   }
   validate(path);
   const created = await ctx.zk().create(path, data ?? null, { mode, acl, ttlMs: ttl });

@@ -7,11 +7,11 @@ export class CliError extends Error {
   }
 }
 
-/** zkCli's tokenizer: words separated by spaces, or whole in double quotes. */
+/** zkCli's tokenizer: words separated by spaces, or whole in double or single quotes. */
 export function tokenize(line: string): string[] {
   const words: string[] = [];
-  const re = /"([^"]*)"|(\S+)/g;
-  for (let m = re.exec(line); m !== null; m = re.exec(line)) words.push(m[1] ?? m[2]!);
+  const re = /"([^"]*)"|'([^']*)'|(\S+)/g;
+  for (let m = re.exec(line); m !== null; m = re.exec(line)) words.push(m[1] ?? m[2] ?? m[3]!);
   return words;
 }
 
