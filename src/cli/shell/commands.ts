@@ -113,13 +113,15 @@ async function visitDfs(zk: ZooKeeperClient, path: string, visit: (p: string) =>
   for (const c of children.sort()) await visitDfs(zk, joinPath(path, c), visit);
 }
 
-async function deleteTree(zk: ZooKeeperClient, path: string, batch: number): Promise<void> {
+async function deleteTree(zk: ZooKeeperClient, path: string, batch: number, progress: (text: string | null) => void = () => {}): Promise<void> {
   const all: string[] = [];
   for await (const p of walk(zk, path)) all.push(p);
   all.reverse();
   for (let i = 0; i < all.length; i += batch) {
     await zk.multi(all.slice(i, i + batch).map((p) => ({ type: 'delete' as const, path: p })));
+    if (all.length > batch) progress(`Deleting: ${Math.min(i + batch, all.length)} of ${all.length} nodes`);
   }
+  progress(null);
 }
 
 const QUOTA_ROOT = '/zookeeper/quota';
@@ -273,6 +275,8 @@ async function ls(ctx: ShellContext, p: Parsed): Promise<void> {
     const all: string[] = [];
     await zk.getChildren(path);
     await visitDfs(zk, path, (x) => all.push(x));
+    // zkCli's -R -w leaves a child watch on every node listed.
+    if (p.opts.has('w')) for (const x of all) await zk.getChildren(x, { watch: watchPrinter(ctx) }).catch(() => undefined);
     emit(ctx, all, all);
     return;
   }
@@ -330,7 +334,7 @@ async function deleteall(ctx: ShellContext, p: Parsed): Promise<void> {
   validate(path);
   if (path === '/') throw new CliError('Path must not be the root');
   await ctx.zk().getChildren(path);
-  await deleteTree(ctx.zk(), path, Math.max(1, batch));
+  await deleteTree(ctx.zk(), path, Math.max(1, batch), (t) => ctx.progress(t));
 }
 
 async function stat(ctx: ShellContext, p: Parsed): Promise<void> {
