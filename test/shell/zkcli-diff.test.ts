@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPaddock, type PaddockProcess } from '../support/paddock.js';
 import { startZooKeeper, type ZooKeeperProcess } from '../support/zookeeper.js';
-import { normalise, paddockShell, skipUnlessZkCli, watchEvents, zkCli } from './zkcli.js';
+import { MAIN, normalise, paddockShell, runProcess, skipUnlessZkCli, watchEvents, zkCli } from './zkcli.js';
 
 const skip = skipUnlessZkCli();
 
@@ -145,6 +145,12 @@ describe('paddock shell against zkCli.sh', { skip }, () => {
 
   test('a scripted session against Apache ZooKeeper prints what zkCli prints', async () => {
     await compareSession(zookeeper);
+  });
+
+  test('paddock status reads Apache ZooKeeper\'s srvr too', async () => {
+    const r = await runProcess(process.execPath, [MAIN, 'status', '-server', zookeeper.connectString], null);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /\n {2}Mode: standalone\n {2}Version: 3\.8\.[^\n]+\n {2}Zxid: 0x[0-9a-f]+\n {2}Connections: \d+\n/);
   });
 
   test('one-shot commands: same output and exit status', async () => {
