@@ -7,10 +7,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPaddock, type PaddockProcess } from '../support/paddock.js';
-import { startZooKeeper, type ZooKeeperProcess } from '../support/zookeeper.js';
+import { skipUnlessZooKeeper, startZooKeeper, type ZooKeeperProcess } from '../support/zookeeper.js';
 import { MAIN, normalise, paddockShell, runProcess, skipUnlessZkCli, watchEvents, zkCli } from './zkcli.js';
 
-const skip = skipUnlessZkCli();
+const skip = skipUnlessZkCli() || skipUnlessZooKeeper();
 
 /** Every zkCli command, with good and bad arguments. `$R` is the run's own root. */
 const SCENARIO = `
