@@ -130,7 +130,7 @@ describe('paddock shell on a terminal', { skip: skipUnlessPython() }, () => {
     assert.equal(second.status, 0);
   });
 
-  test('watch streams changes until Ctrl-C, then the prompt is back', async () => {
+  test('watch streams changes until Ctrl-C, then the prompt is back; tree in colour', async () => {
     const argv = [process.execPath, MAIN, 'shell', '-server', paddock.connectString];
     const other = (...cmd: string[]): string => JSON.stringify([...argv, ...cmd]);
     const r = await inPty(argv, { PADDOCK_HISTORY: join(home, 'history2') }, [
@@ -147,6 +147,8 @@ describe('paddock shell on a terminal', { skip: skipUnlessPython() }, () => {
       ['expect', '(CONNECTED) 2] '],
       ['send', 'ls /watched\r'],
       ['expect', '[child]'],
+      ['send', 'tree /watched\r'],
+      ['expect', '\x1b[34m/watched\x1b[0m \x1b[2m(0 B, 1 children)\x1b[0m'],
       ['send', 'quit\r'],
     ]);
     assert.ok(r.ok, `waited for ${JSON.stringify(r.waiting_for)}; saw:\n${r.seen}`);

@@ -21,6 +21,8 @@ export interface ShellContext {
   err(line: string): void;
   /** A progress line for long operations, rewritten in place; shown only on a terminal. null clears it. */
   progress(text: string | null): void;
+  /** `text` in an ANSI colour when standard output is a terminal (and NO_COLOR is unset), else as is. */
+  paint(code: number, text: string): string;
   /** A failed command's message (red on a terminal). */
   error(line: string): void;
   /** Print a JSON value instead of text (`--json`). */
@@ -462,7 +464,11 @@ async function tree(ctx: ShellContext, p: Parsed): Promise<void> {
     for (const c of children.sort()) await visit(joinPath(path, c), depth + 1).catch((e: unknown) => (e instanceof NoNodeError ? undefined : Promise.reject(e)));
   };
   await visit(root, 0);
-  const lines = rows.map((r) => `${'  '.repeat(r.depth)}${r.depth === 0 ? r.path : r.path.slice(r.path.lastIndexOf('/') + 1)} (${r.bytes} B${r.children > 0 ? `, ${r.children} children` : ''})`);
+  const lines = rows.map((r) => {
+    const name = r.depth === 0 ? r.path : r.path.slice(r.path.lastIndexOf('/') + 1);
+    const size = `(${r.bytes} B${r.children > 0 ? `, ${r.children} children` : ''})`;
+    return `${'  '.repeat(r.depth)}${r.children > 0 ? ctx.paint(34, name) : name} ${ctx.paint(2, size)}`;
+  });
   emit(ctx, lines, rows.map(({ path, bytes, children }) => ({ path, bytes, children })));
 }
 

@@ -111,6 +111,10 @@ class Shell implements ShellContext {
     process.stderr.write(line + '\n');
   }
 
+  paint(code: number, text: string): string {
+    return colour(code, text, process.stdout);
+  }
+
   error(line: string): void {
     process.stderr.write(colour(31, line, process.stderr) + '\n');
   }
