@@ -8,7 +8,7 @@ import { JuteError, JuteReader, JuteWriter } from '../jute/binary.js';
 import { Err, KeeperState, OpCode, Xid } from '../jute/constants.js';
 import { FrameDecoder, FrameTooLargeError } from '../jute/framing.js';
 import * as R from '../jute/records.js';
-import { readRequest, responseCodec, UnknownOpError, writeMultiResponse, type MultiResult, type Request } from '../jute/requests.js';
+import { readRequest, responseCodec, UnknownOpError, type Request } from '../jute/requests.js';
 import type { Logger } from './logger.js';
 import { hex } from './logger.js';
 import type { EncodedChildren } from './reads.js';
@@ -542,10 +542,6 @@ function bodySizeHint(type: number, body: unknown): number {
 }
 
 function writeBody(w: JuteWriter, type: number, body: unknown): void {
-  if (type === OpCode.multi || type === OpCode.multiRead) {
-    writeMultiResponse(w, body as MultiResult[]);
-    return;
-  }
   if (type === OpCode.getChildren || type === OpCode.getChildren2) {
     // GetChildrenResponse is {children}, GetChildren2Response {children, stat}.
     const reply = body as { children: EncodedChildren; stat?: R.Stat };
