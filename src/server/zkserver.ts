@@ -6,6 +6,7 @@
 import { checkAcl } from '../acl/index.js';
 import { Err, EventType, OpCode, Perm } from '../jute/constants.js';
 import type { ACL, ConnectRequest, Id } from '../jute/records.js';
+import { isClientOp, isWriteOp } from '../jute/ops.js';
 import type { MultiResult, Request } from '../jute/requests.js';
 import { encodeTxn, type Txn, type TxnBody } from '../jute/txn.js';
 import { assert } from '../lib/assert.js';
@@ -19,7 +20,7 @@ import { WatchRegistry } from '../watches/index.js';
 import type { CommitLog } from './commitlog.js';
 import { sessionTimeoutBounds, type ServerConfig } from '../config/config.js';
 import { hex, type Logger } from './logger.js';
-import { executeRead, isClientOp, isWriteOp, type ReadContext } from './reads.js';
+import { executeRead, type ReadContext } from './reads.js';
 import { ServerStats } from './stats.js';
 
 /** The server's view of one client connection. */
