@@ -5,7 +5,7 @@
  */
 import { JuteReader, JuteWriter } from './binary.js';
 import { readTxnBody, writeTxnBody } from './ops.js';
-import { OpCode } from './constants.js';
+import type { OpCode } from './constants.js';
 import * as R from './records.js';
 
 type Op = typeof OpCode;
@@ -57,7 +57,7 @@ export function encodeTxn(txn: Txn, w = new JuteWriter(256 + valueBytes(txn.body
 
 /** Bytes of the values a txn carries: sizes its writer once instead of growing it by doubling. */
 function valueBytes(body: TxnBody): number {
-  if (body.type === OpCode.multi) return body.txns.reduce((n, t) => n + 64 + valueBytes(t), 0);
+  if ('txns' in body) return body.txns.reduce((n, t) => n + 64 + valueBytes(t), 0);
   return 'data' in body && body.data !== null ? body.data.length : 0;
 }
 

@@ -8,7 +8,7 @@ import { Err, EventType, OpCode, Perm } from '../jute/constants.js';
 import type { ACL, ConnectRequest, Id } from '../jute/records.js';
 import { isClientOp, isWriteOp, OpMap, opSpec, type LocalOp, type OpOfKind } from '../jute/ops.js';
 import type { MultiResult, Request, RequestOf } from '../jute/requests.js';
-import { encodeTxn, type Txn, type TxnBody } from '../jute/txn.js';
+import { encodeTxn, type Txn, type TxnBody, type TxnOf } from '../jute/txn.js';
 import { assert } from '../lib/assert.js';
 import { normalizeMultiOps } from '../prep/multi.js';
 import { Prep } from '../prep/prep.js';
@@ -85,6 +85,9 @@ export interface ZkServerDeps {
 }
 
 
+
+/** Records the ACLs of the nodes a txn body of type K will delete. */
+type Deletions<K extends TxnBody['type']> = (server: ZkServer, sessionId: bigint, body: TxnOf<K>, acls: Map<string, ACL[]>) => void;
 
 /** Answers one of the pipeline's own opcodes (ping, setWatches); the reply has no body. */
 type LocalHandler<K extends LocalOp> = (server: ZkServer, link: ClientLink, req: RequestOf<K>) => void;
@@ -525,20 +528,39 @@ export class ZkServer {
 
   /** Deleted nodes' ACLs, captured before apply, so NodeDeleted delivery can check READ. */
   private aclsOfDeletions(txn: Txn): Map<string, ACL[]> {
-    const type = txn.body.type;
-    if (type === OpCode.setData || type === OpCode.create || type === OpCode.create2) return NO_DELETIONS;
+    if (ZkServer.deletions.get(txn.body.type) == null) return NO_DELETIONS;
     const acls = new Map<string, ACL[]>();
-    const visit = (body: Txn['body']): void => {
-      if (body.type === OpCode.delete || body.type === OpCode.deleteContainer) this.rememberAcl(acls, body.path);
-      else if (body.type === OpCode.closeSession) {
-        // apply removes the listed paths and then whatever ephemerals the session still has.
-        for (const p of body.paths2Delete) this.rememberAcl(acls, p);
-        for (const p of this.tree.ephemeralsOf(txn.header.sessionId)) this.rememberAcl(acls, p);
-      } else if (body.type === OpCode.multi) body.txns.forEach(visit);
-    };
-    visit(txn.body);
+    this.rememberDeletions(txn.header.sessionId, txn.body, acls);
     return acls;
   }
+
+  private rememberDeletions(sessionId: bigint, body: TxnBody, acls: Map<string, ACL[]>): void {
+    ZkServer.deletions.get(body.type)?.(this, sessionId, body as never, acls); // found by body.type
+  }
+
+  /** The nodes each txn type deletes, keyed by the txn types; null: none. */
+  private static readonly deletions = new OpMap<Deletions<never> | null>({
+    [OpCode.delete]: (server, _sessionId, body, acls) => server.rememberAcl(acls, body.path),
+    [OpCode.deleteContainer]: (server, _sessionId, body, acls) => server.rememberAcl(acls, body.path),
+    [OpCode.closeSession]: (server, sessionId, body, acls) => {
+      // apply removes the listed paths and then whatever ephemerals the session still has.
+      for (const p of body.paths2Delete) server.rememberAcl(acls, p);
+      for (const p of server.tree.ephemeralsOf(sessionId)) server.rememberAcl(acls, p);
+    },
+    [OpCode.multi]: (server, sessionId, body, acls) => {
+      for (const sub of body.txns) server.rememberDeletions(sessionId, sub, acls);
+    },
+    [OpCode.create]: null,
+    [OpCode.create2]: null,
+    [OpCode.createContainer]: null,
+    [OpCode.createTTL]: null,
+    [OpCode.setData]: null,
+    [OpCode.reconfig]: null,
+    [OpCode.setACL]: null,
+    [OpCode.check]: null,
+    [OpCode.createSession]: null,
+    [OpCode.error]: null,
+  } satisfies { [K in TxnBody['type']]: Deletions<K> | null });
 
   private rememberAcl(acls: Map<string, ACL[]>, path: string): void {
     const node = this.tree.getNode(path);
