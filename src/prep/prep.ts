@@ -10,7 +10,7 @@ import { OpMap, Ops, type WriteOp } from '../jute/ops.js';
 import type { ACL, Id } from '../jute/records.js';
 import type { Request, RequestOf } from '../jute/requests.js';
 import type { Txn, TxnBody } from '../jute/txn.js';
-import { javaCapacityFor, javaCloneCapacity, javaHashSetOrder } from '../lib/javahash.js';
+import { javaHashSetClone } from '../lib/javahash.js';
 import { validatePath } from '../lib/paths.js';
 import type { DataTree } from '../tree/index.js';
 import { closeSessionEntryBytes } from '../tree/datatree.js';
@@ -135,15 +135,13 @@ export class Prep {
    * listed in the order ZooKeeper's clone of its HashSet yields them (it fixes the event order).
    */
   prepareCloseSession(sessionId: bigint, cxid: number, zxid: number, timeMs: number): Txn {
-    const stored = this.tree.ephemeralsOf(sessionId);
-    const paths = new Set(javaHashSetOrder(stored, javaCapacityFor(stored.length)));
+    const paths = javaHashSetClone(this.tree.ephemeralsOf(sessionId));
     for (let i = this.head; i < this.outstanding.length; i++) {
       const c = this.outstanding[i] as ChangeRecord;
       if (c.node === null) paths.delete(c.path);
       else if (c.node.ephemeralOwner === sessionId) paths.add(c.path);
     }
-    const cloneCapacity = javaCapacityFor(paths.size, javaCloneCapacity(stored.length));
-    const paths2Delete = javaHashSetOrder([...paths], cloneCapacity);
+    const paths2Delete = paths.ordered();
     let listBytes = CLOSE_SESSION_VECTOR_BYTES;
     for (const path of paths2Delete) {
       const parentPath = parentOf(path);

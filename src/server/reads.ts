@@ -8,6 +8,7 @@ import { AddWatchMode, Err, OpCode, Perm, WatcherType } from '../jute/constants.
 import { OpMap, Ops, type ReadOp } from '../jute/ops.js';
 import type { ACL, Id, Stat } from '../jute/records.js';
 import type { MultiResult, Request, RequestOf } from '../jute/requests.js';
+import { javaConcurrentKeySetOrder, javaHashSetClone, javaIdHash } from '../lib/javahash.js';
 import type { DataTree } from '../tree/index.js';
 import type { WatchRegistry } from '../watches/index.js';
 
@@ -78,7 +79,8 @@ const handlers = new OpMap<ReadHandler<never>>({
     return null;
   },
   [OpCode.getEphemerals]: (ctx, req) => ({ ephemerals: ephemerals(ctx, req.path) }),
-  [OpCode.whoAmI]: (ctx) => ({ clientInfo: ctx.authIds.map(clientInfo) }),
+  // In the order of ZooKeeper's per-connection set of ids (a ConcurrentHashMap key set).
+  [OpCode.whoAmI]: (ctx) => ({ clientInfo: javaConcurrentKeySetOrder(ctx.authIds, (id) => javaIdHash(id.scheme, id.id)).map(clientInfo) }),
 } satisfies { [K in ReadOp]: ReadHandler<K> });
 
 function readBody<W>(ctx: ReadContext<W>, req: Request): unknown {
@@ -198,7 +200,8 @@ function addWatch<W>(ctx: ReadContext<W>, path: string, mode: number): void {
 }
 
 function ephemerals<W>(ctx: ReadContext<W>, prefix: string): string[] {
-  const all = ctx.tree.ephemeralsOf(ctx.sessionId);
+  // ZooKeeper lists a clone of the session's set, whose table is sized anew.
+  const all = javaHashSetClone(ctx.tree.ephemeralsOf(ctx.sessionId)).ordered();
   const trimmed = prefix.trim();
   if (trimmed === '' || trimmed === '/') return [...all];
   return [...all].filter((p) => p.startsWith(prefix));

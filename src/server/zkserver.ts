@@ -103,7 +103,8 @@ export class ZkServer {
   private readonly commitQueue: CommitEntry[] = [];
   private readonly owners = new Map<bigint, ClientLink>();
   private readonly links = new Map<ClientLink, LinkState>();
-  private lastContainerCheckMs = 0;
+  /** The first check comes one interval after the start, as ZooKeeper's ContainerManager schedules it. */
+  private lastContainerCheckMs: number;
   private queuedSlots = 0;
   /** Set when the log cannot accept writes; reads go on. */
   writeFailure: string | null = null;
@@ -116,6 +117,7 @@ export class ZkServer {
     restoredSessions: ReadonlyMap<bigint, number> = new Map(),
   ) {
     this.tree = tree;
+    this.lastContainerCheckMs = deps.now();
     this.nextZxid = tree.lastProcessedZxid + 1;
     this.sessions = new SessionTracker(config.tickTime, config.serverId, deps.randomBytes);
     this.passwords = new SessionPasswords(config.sessionPasswords, deps.sessionSecret);
