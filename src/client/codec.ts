@@ -5,6 +5,8 @@
 import { JuteReader, JuteWriter } from '../jute/binary.js';
 import { bigLong, bool, buffer, int, long, record, ustring, vector, type Codec } from '../jute/codec.js';
 import { OpCode } from '../jute/constants.js';
+import { Ops, OpMap } from '../jute/ops.js';
+import * as R from '../jute/records.js';
 import { ACLs, MultiHeader, ErrorResponse } from '../jute/records.js';
 import type { Stat } from './types.js';
 
@@ -65,41 +67,39 @@ export const CountResponse = record({ totalNumber: int });
 export const WhoAmIResponse = record({ clientInfo: vector(record({ authScheme: ustring, user: ustring })) });
 export const WatcherEvent = record({ type: int, state: int, path: ustring });
 
+/**
+ * The client's variant of each reply record the opcode table names. A multi's reply is read
+ * by readMultiReply, so it has none here.
+ */
+const clientVariant = new Map<Codec<any>, Codec<any> | null>([
+  [R.CreateResponse, CreateResponse],
+  [R.Create2Response, Create2Response],
+  [R.StatResponse, StatResponse],
+  [R.GetDataResponse, GetDataResponse],
+  [R.GetACLResponse, GetACLResponse],
+  [R.GetChildrenResponse, GetChildrenResponse],
+  [R.GetChildren2Response, GetChildren2Response],
+  [R.SyncResponse, PathResponse],
+  [R.GetEphemeralsResponse, GetEphemeralsResponse],
+  [R.GetAllChildrenNumberResponse, CountResponse],
+  [R.WhoAmIResponse, WhoAmIResponse],
+  [R.ErrorResponse, R.ErrorResponse],
+  [R.SetSASLResponse, null],
+]);
+
+const replyCodecs = new OpMap<Codec<any>>(
+  Object.fromEntries(
+    Object.values(Ops).flatMap((spec) => {
+      const codec = spec.response === null || spec.response === Ops.multi.response ? null : clientVariant.get(spec.response);
+      if (codec === undefined) throw new Error(`no client codec for the reply of ${spec.name}`);
+      return codec === null ? [] : [[spec.code, codec]];
+    }),
+  ),
+);
+
 /** The reply body codec for an opcode, or null when the reply has none. */
 export function replyCodec(type: number): Codec<any> | null {
-  switch (type) {
-    case OpCode.create:
-      return CreateResponse;
-    case OpCode.create2:
-    case OpCode.createContainer:
-    case OpCode.createTTL:
-      return Create2Response;
-    case OpCode.exists:
-    case OpCode.setData:
-    case OpCode.setACL:
-      return StatResponse;
-    case OpCode.getData:
-    case OpCode.reconfig:
-      return GetDataResponse;
-    case OpCode.getACL:
-      return GetACLResponse;
-    case OpCode.getChildren:
-      return GetChildrenResponse;
-    case OpCode.getChildren2:
-      return GetChildren2Response;
-    case OpCode.sync:
-      return PathResponse;
-    case OpCode.getEphemerals:
-      return GetEphemeralsResponse;
-    case OpCode.getAllChildrenNumber:
-      return CountResponse;
-    case OpCode.whoAmI:
-      return WhoAmIResponse;
-    case OpCode.addWatch:
-      return ErrorResponse;
-    default:
-      return null;
-  }
+  return replyCodecs.get(type) ?? null;
 }
 
 export interface RawMultiResult {

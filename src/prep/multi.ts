@@ -4,7 +4,8 @@
  * Anything ZooKeeper cannot re-read answers MARSHALLINGERROR for the whole request.
  */
 import { CreateMode, OpCode } from '../jute/constants.js';
-import { MULTI_READ_OPS, MULTI_WRITE_OPS, type Request } from '../jute/requests.js';
+import { opSpec } from '../jute/ops.js';
+import type { Request } from '../jute/requests.js';
 
 /** Marks a TTL create whose record lacks the ttl: prep answers MARSHALLINGERROR when it gets there. */
 export const UNREADABLE_TTL = Number.NaN;
@@ -34,8 +35,8 @@ function normalizeOp(op: Request): Request | null {
 }
 
 export function normalizeMultiOps(type: number, ops: readonly Request[]): Request[] | null {
-  const allowed = type === OpCode.multi ? MULTI_WRITE_OPS : MULTI_READ_OPS;
-  if (!ops.every((op) => allowed.has(op.type))) return null;
+  const allowed = opSpec(type)?.kind === 'write' ? 'write' : 'read';
+  if (!ops.every((op) => opSpec(op.type)?.inMulti === allowed)) return null;
   const out: Request[] = [];
   for (const op of ops) {
     const normal = normalizeOp(op);

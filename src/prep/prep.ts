@@ -5,7 +5,8 @@
  * still takes a zxid and is logged.
  */
 import { checkAcl, fixupAcl } from '../acl/index.js';
-import { CreateMode, Err, OpCode, Perm } from '../jute/constants.js';
+import { CreateMode, Err, OpCode } from '../jute/constants.js';
+import { OpMap, Ops, type WriteOp } from '../jute/ops.js';
 import type { ACL, Id } from '../jute/records.js';
 import type { Request, RequestOf } from '../jute/requests.js';
 import type { Txn, TxnBody } from '../jute/txn.js';
@@ -80,6 +81,9 @@ interface PendingEphemeral {
   bytes: number;
 }
 
+/** Makes the txn body of one write opcode (or throws PrepError). */
+type PrepHandler<K extends WriteOp> = (prep: Prep, req: RequestOf<K>, ctx: WriteContext) => TxnBody;
+
 export interface WriteContext {
   sessionId: bigint;
   cxid: number;
@@ -112,7 +116,6 @@ export class Prep {
   prepare(req: Request, ctx: WriteContext): Txn {
     const header = { sessionId: ctx.sessionId, cxid: ctx.cxid, zxid: ctx.zxid, time: ctx.timeMs, type: req.type as number };
     try {
-      if (req.type === OpCode.multi) return { header, body: this.prepareMulti(req, ctx) };
       return { header, body: this.prepareOp(req, ctx) };
     } catch (err) {
       if (!(err instanceof PrepError)) throw err;
@@ -188,29 +191,28 @@ export class Prep {
     return this.outstanding.length - this.head;
   }
 
+  /** Each write opcode's prep, from the opcode table's write kind: a missing one does not compile. */
+  private static readonly handlers = new OpMap<PrepHandler<never>>({
+    [OpCode.create]: (p, req, ctx) => p.prepareCreate(req, ctx),
+    [OpCode.create2]: (p, req, ctx) => p.prepareCreate(req, ctx),
+    [OpCode.createContainer]: (p, req, ctx) => p.prepareCreate(req, ctx),
+    [OpCode.createTTL]: (p, req, ctx) => p.prepareCreate(req, ctx),
+    [OpCode.delete]: (p, req, ctx) => p.prepareDelete(req, ctx),
+    [OpCode.deleteContainer]: (p, req, ctx) => p.prepareDeleteContainer(req.path, ctx.zxid),
+    [OpCode.setData]: (p, req, ctx) => p.prepareSetData(req, ctx),
+    [OpCode.setACL]: (p, req, ctx) => p.prepareSetAcl(req, ctx),
+    [OpCode.check]: (p, req, ctx) => p.prepareCheck(req, ctx),
+    [OpCode.multi]: (p, req, ctx) => p.prepareMulti(req, ctx),
+    // Standalone with reconfigEnabled=false, as ZooKeeper's default.
+    [OpCode.reconfig]: () => {
+      throw new PrepError(Err.RECONFIGDISABLED);
+    },
+  } satisfies { [K in WriteOp]: PrepHandler<K> });
+
   private prepareOp(req: Request, ctx: WriteContext): TxnBody {
-    switch (req.type) {
-      case OpCode.create:
-      case OpCode.create2:
-      case OpCode.createContainer:
-      case OpCode.createTTL:
-        return this.prepareCreate(req, ctx);
-      case OpCode.delete:
-        return this.prepareDelete(req, ctx);
-      case OpCode.setData:
-        return this.prepareSetData(req, ctx);
-      case OpCode.setACL:
-        return this.prepareSetAcl(req, ctx);
-      case OpCode.check:
-        return this.prepareCheck(req, ctx);
-      case OpCode.deleteContainer:
-        return this.prepareDeleteContainer(req.path, ctx.zxid);
-      case OpCode.reconfig:
-        // Standalone with reconfigEnabled=false, as ZooKeeper's default.
-        throw new PrepError(Err.RECONFIGDISABLED);
-      default:
-        throw new PrepError(Err.UNIMPLEMENTED);
-    }
+    const handler = Prep.handlers.get(req.type);
+    if (handler === undefined) throw new PrepError(Err.UNIMPLEMENTED);
+    return handler(this, req as never, ctx); // the handler was found by req.type
   }
 
   private prepareCreate(req: RequestOf<typeof OpCode.create | typeof OpCode.create2 | typeof OpCode.createContainer | typeof OpCode.createTTL>, ctx: WriteContext): TxnBody {
@@ -228,7 +230,7 @@ export class Prep {
     const parentPath = lastSlash === 0 ? '/' : path.slice(0, lastSlash);
     const acl = this.fixup(req.acl, ctx.authIds, path);
     const parent = this.record(parentPath);
-    this.requirePerm(parent.acl, Perm.CREATE, ctx.authIds);
+    this.requirePerm(parent.acl, Ops.create.perm, ctx.authIds);
     if (isSequential) path += formatSequence(parent.storedCversion);
     if (validatePath(path) !== null) throw new PrepError(Err.BADARGUMENTS, path);
     if (this.recordOrNull(path)) throw new PrepError(Err.NODEEXISTS, path);
@@ -273,7 +275,7 @@ export class Prep {
   private prepareDelete(req: RequestOf<typeof OpCode.delete>, ctx: WriteContext): TxnBody {
     const parentPath = this.parentForDelete(req.path);
     const parent = this.record(parentPath);
-    this.requirePerm(parent.acl, Perm.DELETE, ctx.authIds);
+    this.requirePerm(parent.acl, Ops.delete.perm, ctx.authIds);
     const node = this.record(req.path);
     checkVersion(node.version, req.version, req.path);
     if (node.childCount > 0) throw new PrepError(Err.NOTEMPTY, req.path);
@@ -296,7 +298,7 @@ export class Prep {
   private prepareSetData(req: RequestOf<typeof OpCode.setData>, ctx: WriteContext): TxnBody {
     if (validatePath(req.path) !== null) throw new PrepError(Err.BADARGUMENTS, req.path);
     const node = this.record(req.path);
-    this.requirePerm(node.acl, Perm.WRITE, ctx.authIds);
+    this.requirePerm(node.acl, Ops.setData.perm, ctx.authIds);
     const dataLength = req.data?.length ?? 0;
     if (this.options.enforceQuota && !this.tree.checkQuota(req.path, dataLength - node.dataLength, 0)) {
       throw new PrepError(Err.QUOTAEXCEEDED, req.path);
@@ -310,7 +312,7 @@ export class Prep {
     if (validatePath(req.path) !== null) throw new PrepError(Err.BADARGUMENTS, req.path);
     const acl = this.fixup(req.acl, ctx.authIds, req.path);
     const node = this.record(req.path);
-    this.requirePerm(node.acl, Perm.ADMIN, ctx.authIds);
+    this.requirePerm(node.acl, Ops.setACL.perm, ctx.authIds);
     const aversion = checkVersion(node.aversion, req.version, req.path);
     this.add(ctx.zxid, req.path, changed(node, { aversion, acl }));
     return { type: OpCode.setACL, path: req.path, acl, version: aversion };
@@ -319,7 +321,7 @@ export class Prep {
   private prepareCheck(req: RequestOf<typeof OpCode.check>, ctx: WriteContext): TxnBody {
     if (validatePath(req.path) !== null) throw new PrepError(Err.BADARGUMENTS, req.path);
     const node = this.record(req.path);
-    this.requirePerm(node.acl, Perm.READ, ctx.authIds);
+    this.requirePerm(node.acl, Ops.check.perm, ctx.authIds);
     return { type: OpCode.check, path: req.path, version: checkVersion(node.version, req.version, req.path) };
   }
 
@@ -334,6 +336,7 @@ export class Prep {
         continue;
       }
       try {
+        if (op.type === OpCode.multi) throw new PrepError(Err.UNIMPLEMENTED); // multis do not nest
         txns.push(this.prepareOp(op, ctx));
       } catch (err) {
         if (err instanceof WholeRequestError) this.rollback(ctx.zxid, saved);

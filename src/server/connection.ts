@@ -8,7 +8,9 @@ import { JuteError, JuteReader, JuteWriter } from '../jute/binary.js';
 import { Err, KeeperState, OpCode, Xid } from '../jute/constants.js';
 import { FrameDecoder, FrameTooLargeError } from '../jute/framing.js';
 import * as R from '../jute/records.js';
-import { readRequest, responseCodec, UnknownOpError, writeMultiResponse, type MultiResult, type Request } from '../jute/requests.js';
+import type { Codec } from '../jute/codec.js';
+import { OpMap, type ConnectionOp } from '../jute/ops.js';
+import { readRequest, responseCodec, UnknownOpError, type Request, type RequestOf } from '../jute/requests.js';
 import type { Logger } from './logger.js';
 import { hex } from './logger.js';
 import type { EncodedChildren } from './reads.js';
@@ -58,6 +60,9 @@ const OUTPUT_SLACK_BYTES = OUTPUT_FLUSH_BYTES;
 /** A connection closed by the server gets this long to take its last replies before it is cut. */
 const CLOSE_LINGER_MS = 2000;
 let nextConnectionId = 1;
+
+/** Answers one of the connection's own opcodes (auth, sasl) at once. */
+type OwnHandler<K extends ConnectionOp> = (conn: Connection, xid: number, req: RequestOf<K>) => void;
 
 export class Connection implements ClientLink {
   readonly id = nextConnectionId++;
@@ -249,8 +254,8 @@ export class Connection implements ClientLink {
     } catch (err) {
       return this.rejectRequest(header, err);
     }
-    if (req.type === OpCode.auth) return this.handleAuth(header.xid, req);
-    if (req.type === OpCode.sasl) return this.sendReply(header.xid, 0, Err.OK, OpCode.sasl, { token: null });
+    const own = Connection.ownOps.get(req.type);
+    if (own !== undefined) return own(this, header.xid, req as never); // the handler was found by req.type
     this.host.server.request(this, header.xid, header.type, req);
     this.host.throttle(this);
   }
@@ -271,12 +276,19 @@ export class Connection implements ClientLink {
     throw err;
   }
 
+  /** Opcodes the connection answers itself, keyed by the opcode table's connection ops. */
+  private static readonly ownOps = new OpMap<OwnHandler<never>>({
+    [OpCode.auth]: (conn, xid, req) => conn.handleAuth(xid, req),
+    // SASL is not offered: the token reply is empty.
+    [OpCode.sasl]: (conn, xid, req) => conn.sendReply(xid, 0, Err.OK, req.type, { token: null }),
+  } satisfies { [K in ConnectionOp]: OwnHandler<K> });
+
   /** Auth is answered at once, out of order, as ZooKeeper does; a failure closes the connection. */
-  private handleAuth(xid: number, req: Extract<Request, { type: typeof OpCode.auth }>): void {
+  private handleAuth(xid: number, req: RequestOf<typeof OpCode.auth>): void {
     const ids = authenticate(req.scheme, req.auth, this.host.server.config.superDigest, this.remoteAddress);
     if (ids === null) {
       this.host.logger.warn(`authentication failed for scheme ${req.scheme} from ${this.peer()}`);
-      this.sendReply(xid, 0, Err.AUTHFAILED, OpCode.auth, null);
+      this.sendReply(xid, 0, Err.AUTHFAILED, req.type, null);
       this.close('authentication failed');
       return;
     }
@@ -284,19 +296,20 @@ export class Connection implements ClientLink {
       if (!this.authIds.some((a) => a.scheme === id.scheme && a.id === id.id)) this.authIds.push(id);
     }
     this.host.logger.info(`session ${hex(this.sessionId)}: auth success for scheme ${req.scheme} from ${this.peer()}`);
-    this.sendReply(xid, 0, Err.OK, OpCode.auth, null);
+    this.sendReply(xid, 0, Err.OK, req.type, null);
   }
 
   sendReply(xid: number, zxid: number, err: number, type: number, body: unknown): void {
     if (this.phase === 'closed') return;
-    const large = err === Err.OK && type === OpCode.getData ? largeValue(body) : null;
+    const codec = err === Err.OK && body !== null && body !== undefined ? responseCodec(type) : null;
+    const large = codec === R.GetDataResponse ? largeValue(body) : null;
     if (large !== null) {
       this.sendLargeValue(xid, zxid, large, (body as { stat: R.Stat }).stat);
     } else {
-      const w = this.output(err === Err.OK ? bodySizeHint(type, body) : 0);
+      const w = this.output(codec === null ? 0 : bodySizeHint(codec, body));
       const at = w.beginFrame();
       R.ReplyHeader.write(w, { xid, zxid, err });
-      if (err === Err.OK && body !== null && body !== undefined) writeBody(w, type, body);
+      if (codec !== null) writeBody(w, codec, body);
       w.endFrame(at);
     }
     this.packetsSent++;
@@ -533,25 +546,22 @@ function largeValue(body: unknown): Buffer | null {
 }
 
 /** Bytes a reply body will take, when it is large enough to matter (values, child lists). */
-function bodySizeHint(type: number, body: unknown): number {
-  if (body === null || typeof body !== 'object') return 0;
-  if (type === OpCode.getChildren || type === OpCode.getChildren2) return (body as { children: EncodedChildren }).children.bytes.length;
-  if (type !== OpCode.getData) return 0;
+function bodySizeHint(codec: Codec<unknown>, body: unknown): number {
+  if (typeof body !== 'object') return 0;
+  if (codec === R.GetChildrenResponse || codec === R.GetChildren2Response) return (body as { children: EncodedChildren }).children.bytes.length;
+  if (codec !== R.GetDataResponse) return 0;
   const data = (body as { data: string | Buffer | null }).data;
   return data === null ? 0 : data.length;
 }
 
-function writeBody(w: JuteWriter, type: number, body: unknown): void {
-  if (type === OpCode.multi || type === OpCode.multiRead) {
-    writeMultiResponse(w, body as MultiResult[]);
-    return;
-  }
-  if (type === OpCode.getChildren || type === OpCode.getChildren2) {
+/** Child lists come from reads already encoded (see reads.ts); the rest goes through its record. */
+function writeBody(w: JuteWriter, codec: Codec<unknown>, body: unknown): void {
+  if (codec === R.GetChildrenResponse || codec === R.GetChildren2Response) {
     // GetChildrenResponse is {children}, GetChildren2Response {children, stat}.
     const reply = body as { children: EncodedChildren; stat?: R.Stat };
     w.raw(reply.children.bytes);
-    if (type === OpCode.getChildren2) R.Stat.write(w, reply.stat!);
+    if (codec === R.GetChildren2Response) R.Stat.write(w, reply.stat!);
     return;
   }
-  responseCodec(type)?.write(w, body);
+  codec.write(w, body);
 }

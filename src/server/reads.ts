@@ -5,6 +5,7 @@
 import { checkAcl } from '../acl/index.js';
 import { encodeStringVector } from '../jute/binary.js';
 import { AddWatchMode, Err, OpCode, Perm, WatcherType } from '../jute/constants.js';
+import { OpMap, Ops, type ReadOp } from '../jute/ops.js';
 import type { ACL, Id, Stat } from '../jute/records.js';
 import type { MultiResult, Request, RequestOf } from '../jute/requests.js';
 import { javaConcurrentKeySetOrder, javaHashSetClone, javaIdHash } from '../lib/javahash.js';
@@ -42,54 +43,56 @@ export function executeRead<W>(ctx: ReadContext<W>, req: Request): ReadReply {
   }
 }
 
+/** Answers one read opcode: its reply body, or a KeeperError. */
+type ReadHandler<K extends ReadOp> = (ctx: ReadContext<unknown>, req: RequestOf<K>) => unknown;
+
+/** Each read opcode's answer, keyed by the opcode table's read ops: a missing one does not compile. */
+const handlers = new OpMap<ReadHandler<never>>({
+  [OpCode.exists]: exists,
+  [OpCode.getData]: (ctx, req) => getData(ctx, req.path, req.watch),
+  [OpCode.getChildren]: (ctx, req) => ({ children: encodedChildren(ctx, req.path, req.watch) }),
+  [OpCode.getChildren2]: (ctx, req) => {
+    const children = encodedChildren(ctx, req.path, req.watch);
+    return { children, stat: statOf(ctx, req.path) };
+  },
+  [OpCode.getACL]: (ctx, req) => getAcl(ctx, req.path),
+  [OpCode.getAllChildrenNumber]: (ctx, req) => {
+    requireReadable(ctx, req.path, Ops.getAllChildrenNumber.perm);
+    // ZooKeeper counts the keys under `path + "/"`: for "" that includes the root itself.
+    if (req.path === '') return { totalNumber: ctx.tree.countDescendants('/') + 1 };
+    return { totalNumber: ctx.tree.countDescendants(req.path) };
+  },
+  [OpCode.sync]: (_ctx, req) => ({ path: req.path }),
+  [OpCode.multiRead]: multiRead,
+  [OpCode.addWatch]: (ctx, req) => {
+    addWatch(ctx, req.path, req.mode);
+    return { err: 0 };
+  },
+  [OpCode.checkWatches]: (ctx, req) => {
+    // ZooKeeper walks the path's parents here and fails on a non-empty path with no '/'.
+    if (req.path !== '' && !req.path.includes('/')) throw new KeeperError(Err.MARSHALLINGERROR);
+    if (!ctx.watches.hasWatch(req.path, ctx.watcher, req.watcherType)) throw new KeeperError(Err.NOWATCHER);
+    return null;
+  },
+  [OpCode.removeWatches]: (ctx, req) => {
+    if (!ctx.watches.removeWatches(req.path, ctx.watcher, req.watcherType)) throw new KeeperError(Err.NOWATCHER);
+    return null;
+  },
+  [OpCode.getEphemerals]: (ctx, req) => ({ ephemerals: ephemerals(ctx, req.path) }),
+  // In the order of ZooKeeper's per-connection set of ids (a ConcurrentHashMap key set).
+  [OpCode.whoAmI]: (ctx) => ({ clientInfo: javaConcurrentKeySetOrder(ctx.authIds, (id) => javaIdHash(id.scheme, id.id)).map(clientInfo) }),
+} satisfies { [K in ReadOp]: ReadHandler<K> });
+
 function readBody<W>(ctx: ReadContext<W>, req: Request): unknown {
-  switch (req.type) {
-    case OpCode.exists:
-      return exists(ctx, req);
-    case OpCode.getData:
-      return getData(ctx, req.path, req.watch);
-    case OpCode.getChildren:
-      return { children: encodedChildren(ctx, req.path, req.watch) };
-    case OpCode.getChildren2: {
-      const children = encodedChildren(ctx, req.path, req.watch);
-      return { children, stat: statOf(ctx, req.path) };
-    }
-    case OpCode.getACL:
-      return getAcl(ctx, req.path);
-    case OpCode.getAllChildrenNumber:
-      requireReadable(ctx, req.path);
-      // ZooKeeper counts the keys under `path + "/"`: for "" that includes the root itself.
-      if (req.path === '') return { totalNumber: ctx.tree.countDescendants('/') + 1 };
-      return { totalNumber: ctx.tree.countDescendants(req.path) };
-    case OpCode.sync:
-      return { path: req.path };
-    case OpCode.multiRead:
-      return multiRead(ctx, req);
-    case OpCode.addWatch:
-      addWatch(ctx, req.path, req.mode);
-      return { err: 0 };
-    case OpCode.checkWatches:
-      // ZooKeeper walks the path's parents here and fails on a non-empty path with no '/'.
-      if (req.path !== '' && !req.path.includes('/')) throw new KeeperError(Err.MARSHALLINGERROR);
-      if (!ctx.watches.hasWatch(req.path, ctx.watcher, req.watcherType)) throw new KeeperError(Err.NOWATCHER);
-      return null;
-    case OpCode.removeWatches:
-      if (!ctx.watches.removeWatches(req.path, ctx.watcher, req.watcherType)) throw new KeeperError(Err.NOWATCHER);
-      return null;
-    case OpCode.getEphemerals:
-      return { ephemerals: ephemerals(ctx, req.path) };
-    case OpCode.whoAmI:
-      // In the order of ZooKeeper's per-connection set of ids (a ConcurrentHashMap key set).
-      return { clientInfo: javaConcurrentKeySetOrder(ctx.authIds, (id) => javaIdHash(id.scheme, id.id)).map(clientInfo) };
-    default:
-      throw new KeeperError(Err.UNIMPLEMENTED);
-  }
+  const handler = handlers.get(req.type);
+  if (handler === undefined) throw new KeeperError(Err.UNIMPLEMENTED);
+  return handler(ctx as ReadContext<unknown>, req as never); // the handler was found by req.type
 }
 
 function exists<W>(ctx: ReadContext<W>, req: RequestOf<typeof OpCode.exists>): unknown {
   if (req.path.includes('\0')) throw new KeeperError(Err.BADARGUMENTS);
   const node = nodeAt(ctx, req.path);
-  if (node) requirePerm(ctx, node.acl, Perm.READ);
+  if (node) requirePerm(ctx, node.acl, Ops.exists.perm);
   // exists leaves a watch even on a missing node: that is how one waits for a create.
   if (req.watch) ctx.watches.addDataWatch(req.path, ctx.watcher);
   if (!node) throw new KeeperError(Err.NONODE);
@@ -98,7 +101,7 @@ function exists<W>(ctx: ReadContext<W>, req: RequestOf<typeof OpCode.exists>): u
 
 /** The data goes out as the tree stores it (see StoredData); the codec writes it without a copy. */
 function getData<W>(ctx: ReadContext<W>, path: string, watch: boolean): { data: string | Buffer | null; stat: Stat } {
-  const node = requireReadable(ctx, path);
+  const node = requireReadable(ctx, path, Ops.getData.perm);
   if (watch) ctx.watches.addDataWatch(path, ctx.watcher);
   return { data: node.stored, stat: ctx.tree.statOf(node) };
 }
@@ -115,7 +118,7 @@ function encodedChildren<W>(ctx: ReadContext<W>, path: string, watch: boolean): 
 
 /** The node whose children are read, after the READ check, with the child watch left if asked. */
 function childrenRead<W>(ctx: ReadContext<W>, path: string, watch: boolean) {
-  const node = requireReadable(ctx, path);
+  const node = requireReadable(ctx, path, Ops.getChildren.perm);
   if (watch) ctx.watches.addChildWatch(path, ctx.watcher);
   return node;
 }
@@ -135,7 +138,7 @@ function statOf<W>(ctx: ReadContext<W>, path: string): Stat {
 function getAcl<W>(ctx: ReadContext<W>, path: string): { acl: ACL[]; stat: Stat } {
   const node = nodeAt(ctx, path);
   if (!node) throw new KeeperError(Err.NONODE);
-  requirePerm(ctx, node.acl, Perm.READ | Perm.ADMIN);
+  requirePerm(ctx, node.acl, Ops.getACL.perm);
   const stat = ctx.tree.statOf(node);
   if (checkAcl(node.acl, Perm.ADMIN, ctx.authIds, { skipACL: ctx.skipACL })) return { acl: node.acl, stat };
   const masked = node.acl.map((a) =>
@@ -215,45 +218,15 @@ function nodeAt<W>(ctx: ReadContext<W>, path: string) {
   return ctx.tree.getNode(path === '' ? '/' : path);
 }
 
-function requireReadable<W>(ctx: ReadContext<W>, path: string) {
+function requireReadable<W>(ctx: ReadContext<W>, path: string, perm: number) {
   const node = nodeAt(ctx, path);
   if (!node) throw new KeeperError(Err.NONODE);
-  requirePerm(ctx, node.acl, Perm.READ);
+  requirePerm(ctx, node.acl, perm);
   return node;
 }
 
 function requirePerm<W>(ctx: ReadContext<W>, acl: readonly ACL[], perm: number): void {
   if (!checkAcl(acl, perm, ctx.authIds, { skipACL: ctx.skipACL })) throw new KeeperError(Err.NOAUTH);
-}
-
-/** Ops that change state go through prep and the log; everything else is answered directly. */
-export function isWriteOp(type: number): boolean {
-  switch (type) {
-    case OpCode.create:
-    case OpCode.create2:
-    case OpCode.createContainer:
-    case OpCode.createTTL:
-    case OpCode.delete:
-    case OpCode.deleteContainer:
-    case OpCode.setData:
-    case OpCode.setACL:
-    case OpCode.check:
-    case OpCode.multi:
-    case OpCode.reconfig:
-    case OpCode.closeSession:
-      return true;
-    default:
-      return false;
-  }
-}
-
-/**
- * Opcodes a client may send outside a multi (ZooKeeper's Request.isValid). A bare check is not
- * one; deleteContainer is internal here (see docs/compatibility.md), and createSession only
- * arrives as the handshake.
- */
-export function isClientOp(type: number): boolean {
-  return type !== OpCode.check && type !== OpCode.deleteContainer && type !== OpCode.createSession && type !== OpCode.notification;
 }
 
 export { WatcherType };

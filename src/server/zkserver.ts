@@ -6,8 +6,9 @@
 import { checkAcl } from '../acl/index.js';
 import { Err, EventType, OpCode, Perm } from '../jute/constants.js';
 import type { ACL, ConnectRequest, Id } from '../jute/records.js';
-import type { MultiResult, Request } from '../jute/requests.js';
-import { encodeTxn, type Txn, type TxnBody } from '../jute/txn.js';
+import { isClientOp, isWriteOp, OpMap, opSpec, type LocalOp, type OpOfKind } from '../jute/ops.js';
+import type { MultiResult, Request, RequestOf } from '../jute/requests.js';
+import { encodeTxn, type Txn, type TxnBody, type TxnOf } from '../jute/txn.js';
 import { assert } from '../lib/assert.js';
 import { normalizeMultiOps } from '../prep/multi.js';
 import { Prep } from '../prep/prep.js';
@@ -19,7 +20,7 @@ import { WatchRegistry } from '../watches/index.js';
 import type { CommitLog } from './commitlog.js';
 import { sessionTimeoutBounds, type ServerConfig } from '../config/config.js';
 import { hex, type Logger } from './logger.js';
-import { executeRead, isClientOp, isWriteOp, type ReadContext } from './reads.js';
+import { executeRead, type ReadContext } from './reads.js';
 import { ServerStats } from './stats.js';
 
 /** The server's view of one client connection. */
@@ -84,6 +85,12 @@ export interface ZkServerDeps {
 }
 
 
+
+/** Records the ACLs of the nodes a txn body of type K will delete. */
+type Deletions<K extends TxnBody['type']> = (server: ZkServer, sessionId: bigint, body: TxnOf<K>, acls: Map<string, ACL[]>) => void;
+
+/** Answers one of the pipeline's own opcodes (ping, setWatches); the reply has no body. */
+type LocalHandler<K extends LocalOp> = (server: ZkServer, link: ClientLink, req: RequestOf<K>) => void;
 
 export class ZkServer {
   readonly tree: DataTree;
@@ -293,7 +300,7 @@ export class ZkServer {
       return;
     }
     if (!isClientOp(type)) return this.failRequest(link, state, xid, type, Err.UNIMPLEMENTED);
-    if (req.type === OpCode.multi || req.type === OpCode.multiRead) {
+    if ('ops' in req) {
       const ops = normalizeMultiOps(req.type, req.ops);
       if (ops === null) return this.failRequest(link, state, xid, type, Err.MARSHALLINGERROR);
       req = { type: req.type, ops };
@@ -320,7 +327,8 @@ export class ZkServer {
   }
 
   private failRequest(link: ClientLink, state: LinkState, xid: number, type: number, err: number): void {
-    const write = isWriteOp(type) && isClientOp(type) && type !== OpCode.closeSession;
+    const spec = opSpec(type);
+    const write = spec !== undefined && spec.kind === 'write' && spec.client;
     const slot: Slot = { xid, type, req: { type: OpCode.ping }, receivedAtMs: this.deps.now(), write, done: false, zxid: 0, err: 0, body: null };
     state.slots.push(slot);
     this.queuedSlots++;
@@ -350,12 +358,12 @@ export class ZkServer {
     const onApplied = (applied: Applied): void => {
       state.pendingWrites--;
       // A failed multi still answers OK: the per-op results carry the errors.
-      const err = applied.result && applied.txn.body.type === OpCode.multi ? Err.OK : applied.err;
+      const err = applied.result && applied.result.multi !== null ? Err.OK : applied.err;
       const body = applied.result && err === Err.OK ? replyBody(slot.type, applied.result, applied.txn.body) : null;
       this.finish(slot, applied.zxid, err, body);
       this.flush(link, state);
     };
-    if (slot.type === OpCode.closeSession) {
+    if (opSpec(slot.type)?.kind === 'session') {
       state.closing = true;
       const sessionId = link.sessionId;
       // Logged when applied: the client may be gone before its reply goes out.
@@ -394,7 +402,7 @@ export class ZkServer {
       this.stats.recordLatency(this.deps.now() - slot.receivedAtMs);
       this.stats.packetsSent++;
       link.sendReply(slot.xid, slot.zxid, slot.err, slot.type, slot.body);
-      if (slot.type === OpCode.closeSession) {
+      if (opSpec(slot.type)?.kind === 'session') {
         link.close('client closed the session');
         return;
       }
@@ -409,14 +417,21 @@ export class ZkServer {
 
   private executeRead(link: ClientLink, state: LinkState, slot: Slot): void {
     const zxid = this.lastZxid();
-    if (slot.type === OpCode.ping) return this.finish(slot, zxid, Err.OK, null);
-    if (slot.type === OpCode.setWatches || slot.type === OpCode.setWatches2) {
-      this.setWatches(link, slot.req);
+    const local = ZkServer.localOps.get(slot.type);
+    if (local !== undefined) {
+      local(this, link, slot.req as never); // the handler was found by slot.type
       return this.finish(slot, zxid, Err.OK, null);
     }
     const reply = executeRead(this.readContext(link, state), slot.req);
     this.finish(slot, zxid, reply.err, reply.body);
   }
+
+  /** Opcodes the pipeline answers itself, in line, without the tree's read handlers. */
+  private static readonly localOps = new OpMap<LocalHandler<never>>({
+    [OpCode.ping]: () => undefined,
+    [OpCode.setWatches]: (server, link, req) => server.setWatches(link, req),
+    [OpCode.setWatches2]: (server, link, req) => server.setWatches(link, req),
+  } satisfies { [K in LocalOp]: LocalHandler<K> });
 
   private readContext(link: ClientLink, state: LinkState): ReadContext<ClientLink> {
     const ctx = state.readContext;
@@ -426,8 +441,7 @@ export class ZkServer {
   }
 
   /** Re-registers a reconnecting client's watches, firing those that missed a change meanwhile. */
-  private setWatches(link: ClientLink, req: Request): void {
-    if (req.type !== OpCode.setWatches && req.type !== OpCode.setWatches2) return;
+  private setWatches(link: ClientLink, req: RequestOf<typeof OpCode.setWatches>): void {
     const rel = req.relativeZxid;
     for (const path of req.dataWatches) {
       const node = this.tree.getNode(path);
@@ -516,20 +530,39 @@ export class ZkServer {
 
   /** Deleted nodes' ACLs, captured before apply, so NodeDeleted delivery can check READ. */
   private aclsOfDeletions(txn: Txn): Map<string, ACL[]> {
-    const type = txn.body.type;
-    if (type === OpCode.setData || type === OpCode.create || type === OpCode.create2) return NO_DELETIONS;
+    if (ZkServer.deletions.get(txn.body.type) == null) return NO_DELETIONS;
     const acls = new Map<string, ACL[]>();
-    const visit = (body: Txn['body']): void => {
-      if (body.type === OpCode.delete || body.type === OpCode.deleteContainer) this.rememberAcl(acls, body.path);
-      else if (body.type === OpCode.closeSession) {
-        // apply removes the listed paths and then whatever ephemerals the session still has.
-        for (const p of body.paths2Delete) this.rememberAcl(acls, p);
-        for (const p of this.tree.ephemeralsOf(txn.header.sessionId)) this.rememberAcl(acls, p);
-      } else if (body.type === OpCode.multi) body.txns.forEach(visit);
-    };
-    visit(txn.body);
+    this.rememberDeletions(txn.header.sessionId, txn.body, acls);
     return acls;
   }
+
+  private rememberDeletions(sessionId: bigint, body: TxnBody, acls: Map<string, ACL[]>): void {
+    ZkServer.deletions.get(body.type)?.(this, sessionId, body as never, acls); // found by body.type
+  }
+
+  /** The nodes each txn type deletes, keyed by the txn types; null: none. */
+  private static readonly deletions = new OpMap<Deletions<never> | null>({
+    [OpCode.delete]: (server, _sessionId, body, acls) => server.rememberAcl(acls, body.path),
+    [OpCode.deleteContainer]: (server, _sessionId, body, acls) => server.rememberAcl(acls, body.path),
+    [OpCode.closeSession]: (server, sessionId, body, acls) => {
+      // apply removes the listed paths and then whatever ephemerals the session still has.
+      for (const p of body.paths2Delete) server.rememberAcl(acls, p);
+      for (const p of server.tree.ephemeralsOf(sessionId)) server.rememberAcl(acls, p);
+    },
+    [OpCode.multi]: (server, sessionId, body, acls) => {
+      for (const sub of body.txns) server.rememberDeletions(sessionId, sub, acls);
+    },
+    [OpCode.create]: null,
+    [OpCode.create2]: null,
+    [OpCode.createContainer]: null,
+    [OpCode.createTTL]: null,
+    [OpCode.setData]: null,
+    [OpCode.reconfig]: null,
+    [OpCode.setACL]: null,
+    [OpCode.check]: null,
+    [OpCode.createSession]: null,
+    [OpCode.error]: null,
+  } satisfies { [K in TxnBody['type']]: Deletions<K> | null });
 
   private rememberAcl(acls: Map<string, ACL[]>, path: string): void {
     const node = this.tree.getNode(path);
@@ -563,23 +596,34 @@ function maxLoggableBytes(config: ServerConfig): number {
 /** What aclsOfDeletions returns for txns that delete nothing; never written to. */
 const NO_DELETIONS: Map<string, ACL[]> = new Map();
 
+/** Builds a write's reply body from its apply result (and its txn body). */
+type ReplyHandler = (r: ApplyResult, body: TxnBody) => unknown;
+
+const pathReply: ReplyHandler = (r) => ({ path: r.path });
+const createdReply: ReplyHandler = (r) => ({ path: r.path, stat: r.stat });
+const statReply: ReplyHandler = (r) => ({ stat: r.stat });
+const noReply: ReplyHandler = () => null;
+
+/** Each logged opcode's reply, keyed by the opcode table's write and session ops. */
+const replies = new OpMap<ReplyHandler>({
+  [OpCode.create]: pathReply,
+  [OpCode.create2]: createdReply,
+  [OpCode.createContainer]: createdReply,
+  [OpCode.createTTL]: createdReply,
+  [OpCode.setData]: statReply,
+  [OpCode.setACL]: statReply,
+  [OpCode.multi]: (r, body) => ('txns' in body ? multiResults(r, body.txns) : []),
+  [OpCode.delete]: noReply,
+  [OpCode.deleteContainer]: noReply,
+  [OpCode.check]: noReply,
+  [OpCode.reconfig]: noReply,
+  [OpCode.closeSession]: noReply,
+  [OpCode.createSession]: noReply,
+} satisfies { [K in OpOfKind<'write' | 'session'>]: ReplyHandler });
+
 /** The reply body of a write, from its apply result. */
 function replyBody(type: number, r: ApplyResult, body: TxnBody): unknown {
-  switch (type) {
-    case OpCode.create:
-      return { path: r.path };
-    case OpCode.create2:
-    case OpCode.createContainer:
-    case OpCode.createTTL:
-      return { path: r.path, stat: r.stat };
-    case OpCode.setData:
-    case OpCode.setACL:
-      return { stat: r.stat };
-    case OpCode.multi:
-      return body.type === OpCode.multi ? multiResults(r, body.txns) : [];
-    default:
-      return null;
-  }
+  return (replies.get(type) ?? noReply)(r, body);
 }
 
 /** In a failed multi every result is an error: 0 before the failing op, its code, then -2. */
@@ -589,7 +633,7 @@ function multiResults(r: ApplyResult, txns: readonly TxnBody[]): MultiResult[] {
   return subs.map((sub, i): MultiResult => {
     const subTxn = txns[i] as TxnBody;
     if (failed) return { type: OpCode.error, err: sub.err, body: null };
-    const type = subTxn.type === OpCode.createContainer || subTxn.type === OpCode.createTTL ? OpCode.create2 : subTxn.type;
+    const type = opSpec(subTxn.type)?.multiResultType ?? subTxn.type;
     return { type, err: Err.OK, body: replyBody(type, sub, subTxn) };
   });
 }

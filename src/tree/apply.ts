@@ -6,7 +6,8 @@
  */
 import { Err, OpCode } from '../jute/constants.js';
 import type { Stat } from '../jute/records.js';
-import type { TxnBody, TxnHeader, Txn } from '../jute/txn.js';
+import { OpMap } from '../jute/ops.js';
+import type { TxnBody, TxnHeader, TxnOf, Txn } from '../jute/txn.js';
 import { parentOf } from '../lib/paths.js';
 import type { DataTree, TreeEvent } from './datatree.js';
 import { statOf } from './stat.js';
@@ -38,37 +39,43 @@ export function applyTxn(tree: DataTree, txn: Txn): ApplyResult {
   return result;
 }
 
+/** Applies one txn body of type K; events collects the watch events it causes. */
+type ApplyHandler<K extends TxnBody['type']> = (tree: DataTree, header: TxnHeader, body: TxnOf<K>, events: TreeEvent[]) => ApplyResult;
+
+/** Each txn type's apply, keyed by the opcode table's txn types: a missing one does not compile. */
+const handlers = new OpMap<ApplyHandler<never>>({
+  [OpCode.create]: (tree, header, body, events) => applyCreate(tree, header, body, body.ephemeral ? header.sessionId : 0n, events),
+  [OpCode.create2]: (tree, header, body, events) => applyCreate(tree, header, body, body.ephemeral ? header.sessionId : 0n, events),
+  [OpCode.createContainer]: (tree, header, body, events) => applyCreate(tree, header, body, CONTAINER_OWNER, events),
+  [OpCode.createTTL]: (tree, header, body, events) => applyCreate(tree, header, body, ttlOwner(body.ttl), events),
+  [OpCode.delete]: applyDelete,
+  [OpCode.deleteContainer]: applyDelete,
+  [OpCode.setData]: applySetData,
+  [OpCode.reconfig]: applySetData,
+  [OpCode.setACL]: (tree, _header, body) => nodeResult(body.type, body.path, tree.setAcl(body.path, body.acl, body.version)),
+  [OpCode.check]: (_tree, _header, body) => result(body.type, Err.OK, body.path),
+  [OpCode.createSession]: (_tree, _header, body) => result(body.type, Err.OK, null),
+  [OpCode.closeSession]: (tree, header, body, events) => {
+    for (const path of body.paths2Delete) tree.deleteNode(path, header.zxid, events);
+    tree.deleteEphemerals(header.sessionId, header.zxid, events);
+    return result(body.type, Err.OK, null);
+  },
+  [OpCode.error]: (_tree, _header, body) => result(body.type, body.err, null),
+  [OpCode.multi]: (tree, header, body, events) => applyMulti(tree, header, body.txns, events),
+} satisfies { [K in TxnBody['type']]: ApplyHandler<K> });
+
 function applyBody(tree: DataTree, header: TxnHeader, body: TxnBody, events: TreeEvent[]): ApplyResult {
-  const zxid = header.zxid;
-  switch (body.type) {
-    case OpCode.create:
-    case OpCode.create2:
-      return applyCreate(tree, header, body, body.ephemeral ? header.sessionId : 0n, events);
-    case OpCode.createContainer:
-      return applyCreate(tree, header, body, CONTAINER_OWNER, events);
-    case OpCode.createTTL:
-      return applyCreate(tree, header, body, ttlOwner(body.ttl), events);
-    case OpCode.delete:
-    case OpCode.deleteContainer:
-      return result(body.type, tree.deleteNode(body.path, zxid, events), body.path);
-    case OpCode.setData:
-    case OpCode.reconfig:
-      return nodeResult(body.type, body.path, tree.setData(body.path, body.data, body.version, zxid, header.time, events));
-    case OpCode.setACL:
-      return nodeResult(body.type, body.path, tree.setAcl(body.path, body.acl, body.version));
-    case OpCode.check:
-      return result(body.type, Err.OK, body.path);
-    case OpCode.createSession:
-      return result(body.type, Err.OK, null);
-    case OpCode.closeSession:
-      for (const path of body.paths2Delete) tree.deleteNode(path, zxid, events);
-      tree.deleteEphemerals(header.sessionId, zxid, events);
-      return result(body.type, Err.OK, null);
-    case OpCode.error:
-      return result(body.type, body.err, null);
-    case OpCode.multi:
-      return applyMulti(tree, header, body.txns, events);
-  }
+  const handler = handlers.get(body.type);
+  if (handler === undefined) return result(body.type, Err.BADARGUMENTS, null); // decodeTxn reads no other type
+  return handler(tree, header, body as never, events); // the handler was found by body.type
+}
+
+function applyDelete(tree: DataTree, header: TxnHeader, body: TxnOf<typeof OpCode.delete>, events: TreeEvent[]): ApplyResult {
+  return result(body.type, tree.deleteNode(body.path, header.zxid, events), body.path);
+}
+
+function applySetData(tree: DataTree, header: TxnHeader, body: TxnOf<typeof OpCode.setData>, events: TreeEvent[]): ApplyResult {
+  return nodeResult(body.type, body.path, tree.setData(body.path, body.data, body.version, header.zxid, header.time, events));
 }
 
 type CreateBody = Extract<TxnBody, { parentCVersion: number }>;

@@ -17,7 +17,6 @@ import {
   RequestHeader,
   WatcherEvent,
   Xid,
-  readMultiResponse,
   responseCodec,
   writeRequest,
   type ConnectResponse,
@@ -306,12 +305,8 @@ export class RawClient {
     }
     let body: unknown = null;
     if (header.err === 0) {
-      if (p.type === OpCode.multi || p.type === OpCode.multiRead) {
-        body = readMultiResponse(r);
-      } else {
-        const codec = responseCodec(p.type);
-        if (codec) body = codec.read(r);
-      }
+      const codec = responseCodec(p.type);
+      if (codec) body = codec.read(r);
     }
     this.transcript.push({ kind: 'reply', xid: header.xid, type: p.type, header, body });
     p.resolve({ header, body });
