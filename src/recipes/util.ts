@@ -131,11 +131,6 @@ export async function ensurePath(
   );
 }
 
-/** The parent of a path. */
-export function parentOf(path: string): string {
-  return parentPath(path);
-}
-
 /** The sequence number of a sequential node name (its last 10 digits), or -1. */
 export function sequenceOf(name: string): number {
   const m = /(\d{10})$/.exec(name);
