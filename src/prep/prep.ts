@@ -10,23 +10,14 @@ import type { ACL, Id } from '../jute/records.js';
 import type { Request, RequestOf } from '../jute/requests.js';
 import type { Txn, TxnBody } from '../jute/txn.js';
 import { javaCapacityFor, javaCloneCapacity, javaHashSetOrder } from '../lib/javahash.js';
-import { validatePath } from '../lib/paths.js';
+import { parentOf, validatePath } from '../lib/paths.js';
 import type { DataTree } from '../tree/index.js';
-import { closeSessionEntryBytes } from '../tree/datatree.js';
-
-export const CONTAINER_OWNER = -(1n << 63n);
-const TTL_MASK = -(1n << 56n); // 0xFF00000000000000 as a signed long
-export const MAX_TTL_MS = 0xffffffffff;
-
-export function ttlOwner(ttlMs: number): bigint {
-  return BigInt.asIntN(64, TTL_MASK | BigInt(ttlMs));
-}
+import { closeSessionEntryBytes, SPECIAL_PATHS } from '../tree/datatree.js';
+import { CONTAINER_OWNER, MAX_TTL, kindOfOwner, ttlOwner } from '../tree/znode.js';
 
 /** What ZooKeeper calls EphemeralType.NORMAL: owned by a session (not a container or TTL marker). */
 export function isSessionOwner(owner: bigint, extendedTypesEnabled: boolean): boolean {
-  if (owner === 0n || owner === CONTAINER_OWNER) return false;
-  if (extendedTypesEnabled && (owner & TTL_MASK) === TTL_MASK) return false;
-  return true;
+  return kindOfOwner(owner, extendedTypesEnabled) === 'ephemeral';
 }
 
 export class PrepError extends Error {
@@ -87,9 +78,6 @@ export interface WriteContext {
   timeMs: number;
   authIds: readonly Id[];
 }
-
-/** ZooKeeper's DataTree.isSpecialPath: deleting one of these is BADARGUMENTS, before any other check. */
-const SPECIAL_PATHS = new Set(['/', '/zookeeper', '/zookeeper/quota', '/zookeeper/config']);
 
 export class Prep {
   private readonly pending = new Map<string, ChangeRecord>();
@@ -223,11 +211,9 @@ export class Prep {
     const isSequential = mode === CreateMode.PERSISTENT_SEQUENTIAL || mode === CreateMode.EPHEMERAL_SEQUENTIAL || mode === CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL;
     const isEphemeral = mode === CreateMode.EPHEMERAL || mode === CreateMode.EPHEMERAL_SEQUENTIAL;
     if (isTtl && !this.options.extendedTypesEnabled) throw new PrepError(Err.UNIMPLEMENTED, req.path);
-    if (isTtl ? !(req.ttl > 0 && req.ttl <= MAX_TTL_MS) : req.ttl >= 0) throw new PrepError(Err.BADARGUMENTS, req.path);
+    if (isTtl ? !(req.ttl > 0 && req.ttl <= MAX_TTL) : req.ttl >= 0) throw new PrepError(Err.BADARGUMENTS, req.path);
     let path = req.path;
-    const lastSlash = path.lastIndexOf('/');
-    if (lastSlash === -1 || path.includes('\0')) throw new PrepError(Err.BADARGUMENTS, path);
-    const parentPath = lastSlash === 0 ? '/' : path.slice(0, lastSlash);
+    const parentPath = parentOrBadArguments(path);
     const acl = this.fixup(req.acl, ctx.authIds, path);
     const parent = this.record(parentPath);
     this.requirePerm(parent.acl, Perm.CREATE, ctx.authIds);
@@ -387,10 +373,10 @@ export class Prep {
     }
   }
 
+  /** ZooKeeper's DataTree.isSpecialPath: deleting one of these is BADARGUMENTS, before any other check. */
   private parentForDelete(path: string): string {
-    const lastSlash = path.lastIndexOf('/');
-    if (lastSlash === -1 || path.includes('\0') || SPECIAL_PATHS.has(path)) throw new PrepError(Err.BADARGUMENTS, path);
-    return lastSlash === 0 ? '/' : path.slice(0, lastSlash);
+    if (SPECIAL_PATHS.has(path)) throw new PrepError(Err.BADARGUMENTS, path);
+    return parentOrBadArguments(path);
   }
 
   private fixup(acl: readonly ACL[], authIds: readonly Id[], path: string): ACL[] {
@@ -450,6 +436,12 @@ function changed(n: PendingNode, c: Partial<PendingNode>): PendingNode {
   );
 }
 
+/** ZooKeeper's getParentPathAndValidate: BADARGUMENTS for a path with no '/' or a NUL. */
+function parentOrBadArguments(path: string): string {
+  if (!path.includes('/') || path.includes('\0')) throw new PrepError(Err.BADARGUMENTS, path);
+  return parentOf(path);
+}
+
 function checkVersion(current: number, expected: number, path: string): number {
   if (expected !== -1 && expected !== current) throw new PrepError(Err.BADVERSION, path);
   return (current + 1) | 0;
@@ -458,9 +450,4 @@ function checkVersion(current: number, expected: number, path: string): number {
 /** String.format("%010d") of a signed int: zero-padded to ten digits, sign first. */
 export function formatSequence(n: number): string {
   return n < 0 ? '-' + String(-n).padStart(9, '0') : String(n).padStart(10, '0');
-}
-
-function parentOf(path: string): string {
-  const i = path.lastIndexOf('/');
-  return i <= 0 ? '/' : path.slice(0, i);
 }

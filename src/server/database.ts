@@ -9,7 +9,7 @@ import { decodeTxn } from '../jute/txn.js';
 import { OpCode } from '../jute/constants.js';
 import { Prng } from '../lib/prng.js';
 import { closeStore, openStore, purgeStore, SnapshotPolicy, takeSnapshot, type OpenedStore } from '../persistence/index.js';
-import { DataTree } from '../tree/index.js';
+import { DataTree, type TreeOptions } from '../tree/index.js';
 import { captureSnapshot, serializeSnapshot, SnapshotLoader, type Snapshot } from '../tree/snapshot.js';
 import type { CommitLog } from './commitlog.js';
 import type { ServerConfig } from '../config/config.js';
@@ -28,12 +28,13 @@ export interface Database {
 
 export async function openDatabase(config: ServerConfig, logger: Logger, disk: Disk = new NodeDisk()): Promise<Database> {
   const loaded: { snapshot: Snapshot | null } = { snapshot: null };
+  const treeOptions = { extendedTypesEnabled: config.extendedTypesEnabled };
   const options = { dataDir: config.dataDir, dataLogDir: config.dataLogDir, forceSync: config.forceSync, preAllocSizeKb: config.preAllocSizeKb };
   const store = await openStore(disk, options, async (found) => {
-    if (found !== null) loaded.snapshot = await loadInSlices(found.data);
+    if (found !== null) loaded.snapshot = await loadInSlices(found.data, treeOptions);
   });
   for (const w of store.warnings) logger.warn(w);
-  const { tree, sessions } = loaded.snapshot ?? { tree: new DataTree(), sessions: new Map<bigint, number>() };
+  const { tree, sessions } = loaded.snapshot ?? { tree: new DataTree(treeOptions), sessions: new Map<bigint, number>() };
   if (store.snapshot) logger.info(`loaded snapshot ${store.snapshot.path} at zxid ${hex(store.snapshot.zxid)}: ${tree.size} znodes, ${sessions.size} sessions`);
   else await takeSnapshot(disk, store, 0, serializeSnapshot(tree, sessions));
   replay(store, tree, sessions, logger);
@@ -62,8 +63,8 @@ async function openSessionSecret(disk: Disk, config: ServerConfig, sessions: Map
 const SLICE_NODES = 512;
 
 /** Loads a snapshot in slices, letting the txn log's reads, which run meanwhile, go on in between. */
-async function loadInSlices(data: Buffer): Promise<Snapshot> {
-  const loader = new SnapshotLoader(data);
+async function loadInSlices(data: Buffer, options: TreeOptions): Promise<Snapshot> {
+  const loader = new SnapshotLoader(data, options);
   while (!loader.step(SLICE_NODES)) await new Promise<void>((resolve) => setImmediate(resolve));
   return loader.result();
 }

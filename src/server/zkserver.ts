@@ -105,7 +105,7 @@ export class ZkServer {
   constructor(
     readonly config: ServerConfig,
     private readonly deps: ZkServerDeps,
-    tree = new DataTree(),
+    tree = new DataTree({ extendedTypesEnabled: config.extendedTypesEnabled }),
     restoredSessions: ReadonlyMap<bigint, number> = new Map(),
   ) {
     this.tree = tree;

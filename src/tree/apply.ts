@@ -9,7 +9,6 @@ import type { Stat } from '../jute/records.js';
 import type { TxnBody, TxnHeader, Txn } from '../jute/txn.js';
 import { parentOf } from '../lib/paths.js';
 import type { DataTree, TreeEvent } from './datatree.js';
-import { statOf } from './stat.js';
 import { CONTAINER_OWNER, ttlOwner, type ZNode } from './znode.js';
 
 export interface ApplyResult {
@@ -53,9 +52,9 @@ function applyBody(tree: DataTree, header: TxnHeader, body: TxnBody, events: Tre
       return result(body.type, tree.deleteNode(body.path, zxid, events), body.path);
     case OpCode.setData:
     case OpCode.reconfig:
-      return nodeResult(body.type, body.path, tree.setData(body.path, body.data, body.version, zxid, header.time, events));
+      return nodeResult(tree, body.type, body.path, tree.setData(body.path, body.data, body.version, zxid, header.time, events));
     case OpCode.setACL:
-      return nodeResult(body.type, body.path, tree.setAcl(body.path, body.acl, body.version));
+      return nodeResult(tree, body.type, body.path, tree.setAcl(body.path, body.acl, body.version));
     case OpCode.check:
       return result(body.type, Err.OK, body.path);
     case OpCode.createSession:
@@ -76,14 +75,14 @@ type CreateBody = Extract<TxnBody, { parentCVersion: number }>;
 function applyCreate(tree: DataTree, header: TxnHeader, body: CreateBody, owner: bigint, events: TreeEvent[]): ApplyResult {
   const { path, parentCVersion } = body;
   let err = tree.createNode(path, body.data, body.acl, owner, parentCVersion, header.zxid, header.time, events);
-  if (err === Err.NODEEXISTS && body.type === OpCode.create) {
+  if (err === Err.NODEEXISTS && body.type === OpCode.create && path !== '/') {
     // Replay of a create whose node was deleted and re-created by another session inside the
     // fuzzy range: ZooKeeper still raises the parent's cversion/pzxid (create only, not create2).
     const raised = tree.raiseCversion(parentOf(path), parentCVersion, header.zxid);
     if (raised !== Err.OK) err = raised;
   }
   const node = err === Err.OK ? tree.getNode(path) : undefined;
-  return { ...result(body.type, err, path), stat: node === undefined ? null : statOf(node) };
+  return { ...result(body.type, err, path), stat: node === undefined ? null : tree.statOf(node) };
 }
 
 /**
@@ -115,7 +114,7 @@ function result(type: number, err: number, path: string | null): ApplyResult {
   return { type, err, path, stat: null, multi: null, events: [] };
 }
 
-function nodeResult(type: number, path: string, node: ZNode | null): ApplyResult {
+function nodeResult(tree: DataTree, type: number, path: string, node: ZNode | null): ApplyResult {
   if (node === null) return result(type, Err.NONODE, path);
-  return { ...result(type, Err.OK, path), stat: statOf(node) };
+  return { ...result(type, Err.OK, path), stat: tree.statOf(node) };
 }

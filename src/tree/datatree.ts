@@ -37,7 +37,17 @@ const CHILD_LIST_CACHE_MIN = 64;
 /** Most bytes of cached child-list encodings; past it the cache starts over. */
 const CHILD_LIST_CACHE_BYTES = 64 * 1024 * 1024;
 
+export interface TreeOptions {
+  /**
+   * Whether a stored owner with a 0xFF high byte marks a TTL node (ZooKeeper's
+   * extendedTypesEnabled). Default true, so offline tools see TTL nodes as TTL nodes; a server
+   * passes its configuration.
+   */
+  extendedTypesEnabled?: boolean;
+}
+
 export class DataTree {
+  readonly extendedTypesEnabled: boolean;
   private readonly nodes = new Map<string, ZNode>();
   private readonly acls = new AclCache();
   private readonly ephemerals = new Map<bigint, Set<string>>();
@@ -64,7 +74,8 @@ export class DataTree {
   private childListBytes = 0;
 
   /** A fresh tree as ZooKeeper 3.8 standalone starts: /, /zookeeper, /zookeeper/quota, /zookeeper/config. */
-  constructor() {
+  constructor(options: TreeOptions = {}) {
+    this.extendedTypesEnabled = options.extendedTypesEnabled ?? true;
     const open = this.acls.intern(OPEN_ACL_UNSAFE);
     this.insert('/', new ZNode('', open, 0, 0, 0, 0, 0, 0, 0, 0n, 0));
     for (const path of ['/zookeeper', '/zookeeper/quota']) {
@@ -118,13 +129,13 @@ export class DataTree {
   }
 
   statOf(node: ZNode): Stat {
-    return statOf(node);
+    return statOf(node, this.extendedTypesEnabled);
   }
 
   /** Stat of the node at `path`, or null if there is none. */
   statAt(path: string): Stat | null {
     const node = this.nodes.get(path);
-    return node === undefined ? null : statOf(node);
+    return node === undefined ? null : statOf(node, this.extendedTypesEnabled);
   }
 
   /**
@@ -482,7 +493,7 @@ export class DataTree {
 
   private indexOwner(path: string, owner: bigint, add: boolean): void {
     if (owner === 0n) return;
-    const kind = kindOfOwner(owner);
+    const kind = kindOfOwner(owner, this.extendedTypesEnabled);
     if (kind === 'container') toggle(this.containers, path, add);
     else if (kind === 'ttl') toggle(this.ttls, path, add);
     else this.indexEphemeral(owner, path, add);

@@ -19,13 +19,14 @@ export function ttlOwner(ttl: number): bigint {
 }
 
 /**
- * What a stored ephemeralOwner means. A 0xFF high byte is read as TTL, as ZooKeeper does when
- * extendedTypesEnabled is on (server ids are then limited to 254, so no session has it).
+ * What a stored ephemeralOwner means. A 0xFF high byte is read as TTL only when
+ * extendedTypesEnabled is on, as ZooKeeper does: server ids are then limited to 254, and
+ * without it a server with id 255 makes session ids with that high byte.
  */
-export function kindOfOwner(owner: bigint): NodeKind {
+export function kindOfOwner(owner: bigint, extendedTypesEnabled: boolean): NodeKind {
   if (owner === 0n) return 'persistent';
   if (owner === CONTAINER_OWNER) return 'container';
-  if ((BigInt.asUintN(64, owner) & EXTENDED_MASK) === EXTENDED_MASK) return 'ttl';
+  if (extendedTypesEnabled && (BigInt.asUintN(64, owner) & EXTENDED_MASK) === EXTENDED_MASK) return 'ttl';
   return 'ephemeral';
 }
 
@@ -106,10 +107,6 @@ export class ZNode {
 
   get numChildren(): number {
     return this.kids === null ? 0 : this.kids.size;
-  }
-
-  get kind(): NodeKind {
-    return kindOfOwner(this.ephemeralOwner);
   }
 
   /** The data as a new Buffer (a copy). Replies encode `stored` directly instead. */
