@@ -26,7 +26,7 @@ export type Command =
   /** No command given: the usage goes to standard error and the exit status is 2. */
   | { kind: 'usage' }
   | { kind: 'version' }
-  | { kind: 'server'; configPath: string | null }
+  | { kind: 'server'; configPath: string | null; acceptDataLoss: boolean }
   | { kind: 'data'; args: string[] };
 
 export const COMMANDS = ['server', 'data', 'version', 'help'] as const;
@@ -47,7 +47,7 @@ Options:
 
 Exit status: 0 on success, 1 on a configuration or runtime error, 2 on a usage error.`;
 
-const USAGE_SERVER = `Usage: paddock server [path/to/zoo.cfg]
+const USAGE_SERVER = `Usage: paddock server [path/to/zoo.cfg] [--accept-data-loss]
 
 Runs a Paddock server until SIGINT or SIGTERM, then closes it cleanly.
 
@@ -63,6 +63,10 @@ Without a zoo.cfg, uses the built-in defaults: clientPort 2181, tickTime 2000, d
 (relative to the current directory), four-letter words ruok, srvr, stat, mntr, conf and isro.
 
 Options:
+  --accept-data-loss   Start even though txns are missing from the data directory (a lost txn
+                       log segment): replay what is left and snapshot it, so the next start
+                       needs no flag. Without it such a start is refused, naming the missing
+                       zxids. See docs/operations.md.
   -h, --help           Show this help`;
 
 const USAGE_DATA = `Usage: paddock data <subcommand> [arguments]
@@ -137,9 +141,9 @@ export function parseCommandLine(argv: readonly string[]): Command {
       return { kind: 'version' };
     }
     case 'server': {
-      const { values, positionals } = parseSub(rest, 'server', 1, {});
+      const { values, positionals } = parseSub(rest, 'server', 1, { 'accept-data-loss': { type: 'boolean' } });
       if (values.help) return { kind: 'help', topic: 'server' };
-      return { kind: 'server', configPath: positionals[0] ?? null };
+      return { kind: 'server', configPath: positionals[0] ?? null, acceptDataLoss: values['accept-data-loss'] === true };
     }
     case 'data':
       // The data tools parse their own arguments.

@@ -79,9 +79,11 @@ function waitForSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-async function runServer(configPath: string | null): Promise<number> {
+async function runServer(configPath: string | null, acceptDataLoss: boolean): Promise<number> {
   const { startServer, ensembleSupported } = await loadServerModule();
-  const { config, warnings, source } = loadServerConfig(configPath, process.cwd(), ensembleSupported);
+  const loaded = loadServerConfig(configPath, process.cwd(), ensembleSupported);
+  const { warnings, source } = loaded;
+  const config = { ...loaded.config, acceptDataLoss };
   for (const w of warnings) process.stderr.write(`paddock: warning: ${w}\n`);
   process.stderr.write(
     `paddock: starting with ${source === null ? 'the built-in configuration' : source} (dataDir ${config.dataDir})\n`,
@@ -121,7 +123,7 @@ async function execute(cmd: Command): Promise<number> {
       process.stdout.write(`paddock ${paddockVersion()}\n`);
       return 0;
     case 'server':
-      return runServer(cmd.configPath);
+      return runServer(cmd.configPath, cmd.acceptDataLoss);
     case 'data': {
       const run = await loadRunDataCommand();
       const status = await run(cmd.args);

@@ -97,6 +97,11 @@ export interface ServerConfig {
   sessionlessCnxnTimeoutMs: number;
   /** Server id (myid); 0 when standalone without a myid file. */
   serverId: number;
+  /**
+   * Start although txns are missing from the data directory (a lost log segment), replaying
+   * what is left. Set by `paddock server --accept-data-loss` for one start, never by zoo.cfg.
+   */
+  acceptDataLoss: boolean;
   /** Every key=value of the file, known or not, as read. */
   raw: ReadonlyMap<string, string>;
 }
@@ -164,6 +169,7 @@ export function defaultConfig(): ServerConfig {
     maxOutboundBytesTotal: 32 * 1024 * 1024,
     sessionlessCnxnTimeoutMs: 10000,
     serverId: 0,
+    acceptDataLoss: false,
     raw: new Map(),
   };
 }

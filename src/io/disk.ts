@@ -163,8 +163,35 @@ export class NodeDisk implements Disk {
     return fs.readdir(dir);
   }
 
+  /**
+   * Not fs.mkdir's recursive mode: on a file system that answers mkdir with ENOENT although the
+   * parent exists (/proc), Node retries that forever at full CPU. Here each missing level is
+   * created once, from the deepest existing ancestor down, and any failure is final.
+   */
   async mkdirp(dir: string): Promise<void> {
-    await fs.mkdir(dir, { recursive: true });
+    const missing: string[] = [];
+    for (let d = nodePath.resolve(dir); ; ) {
+      const st = await fs.stat(d).catch((err: unknown) => {
+        if (errorCode(err) === 'ENOENT') return null;
+        throw err;
+      });
+      if (st) {
+        if (!st.isDirectory()) throw codedError(missing.length === 0 ? 'EEXIST' : 'ENOTDIR', `not a directory: ${d}`);
+        break;
+      }
+      missing.push(d);
+      const up = nodePath.dirname(d);
+      if (up === d) break;
+      d = up;
+    }
+    for (const d of missing.reverse()) {
+      try {
+        await fs.mkdir(d);
+      } catch (err) {
+        // Created meanwhile by someone else: fine if it is a directory.
+        if (errorCode(err) !== 'EEXIST' || !(await fs.stat(d)).isDirectory()) throw err;
+      }
+    }
   }
 
   rename(from: string, to: string): Promise<void> {

@@ -6,3 +6,4 @@ export * from './lock.js';
 export * from './purge.js';
 export * from './store.js';
 export * from './zkformat.js';
+export * from './zxidgaps.js';

@@ -6,7 +6,7 @@
 import * as nodePath from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { errorCode, type Disk } from '../io/disk.js';
-import { DataDirLockedError } from './errors.js';
+import { dataDirError, DataDirLockedError } from './errors.js';
 
 export const LOCK_FILE = 'paddock.lock';
 
@@ -43,7 +43,9 @@ export async function acquireDataDirLock(
   const isAlive = options.isAlive ?? processIsAlive;
   const path = nodePath.resolve(dataDir, LOCK_FILE);
   const warnings: string[] = [];
-  await disk.mkdirp(dataDir);
+  await disk.mkdirp(dataDir).catch((err: unknown) => {
+    throw dataDirError(dataDir, err);
+  });
   for (let attempt = 0; ; attempt++) {
     if (heldHere.has(path)) throw new DataDirLockedError(path, `this process, pid ${pid}`);
     try {
@@ -72,7 +74,7 @@ export async function acquireDataDirLock(
     } catch (err) {
       if (errorCode(err) !== 'EEXIST' || attempt > 0) {
         if (errorCode(err) === 'EEXIST') throw new DataDirLockedError(path, 'another server took it while a stale lock was removed');
-        throw err;
+        throw dataDirError(dataDir, err);
       }
     }
     let content: string;

@@ -7,12 +7,13 @@
  */
 import * as nodePath from 'node:path';
 import type { Disk } from '../io/disk.js';
-import { PersistenceError } from './errors.js';
+import { dataDirError, PersistenceError, ZxidGapError } from './errors.js';
 import { acquireDataDirLock, type DataDirLock, type LockOptions } from './lock.js';
 import type { LogRecord } from './logformat.js';
 import { purge, type PurgeResult } from './purge.js';
 import { loadNewestValidSnapshot, removeSnapshotTemps, writeSnapshot, type LoadedSnapshot } from './snapshots.js';
 import { listSegments, TxnLog, type TxnLogOpenResult, type TxnLogOptions } from './txnlog.js';
+import { describeZxidGap, findZxidGaps, gapPlace, type ZxidGap } from './zxidgaps.js';
 
 export const VERSION_DIR = 'version-2';
 
@@ -25,6 +26,12 @@ export interface StoreOptions extends Omit<TxnLogOptions, 'replayAfterZxid'>, Lo
    * snapshot.trust.empty). Off: that situation is an error, since history may be missing.
    */
   trustEmptySnapshot?: boolean;
+  /**
+   * Start even when zxids are missing between the snapshot and the log or between segments
+   * (a lost segment): the records after each gap are replayed over a tree that lacks the
+   * missing txns. Off: such a gap is a ZxidGapError.
+   */
+  acceptDataLoss?: boolean;
 }
 
 export interface OpenedStore {
@@ -34,6 +41,8 @@ export interface OpenedStore {
   readonly snapshot: LoadedSnapshot | null;
   /** Log records after the snapshot, to apply in order. */
   readonly records: LogRecord[];
+  /** Gaps accepted with acceptDataLoss (empty otherwise): txns lost for good. */
+  readonly lostZxids: ZxidGap[];
   /** Repairs and skipped files, one line each, to log at startup. */
   readonly warnings: string[];
   readonly snapDir: string;
@@ -52,16 +61,20 @@ export function storeDirs(dataDir: string, dataLogDir = dataDir): { snapDir: str
 export type WhileLogOpens = (snapshot: LoadedSnapshot | null) => Promise<void>;
 
 /**
- * Locks the data dir and recovers it. Throws DataDirLockedError, CorruptDataError (damage in the
- * middle of the log: file and offset named), or PersistenceError (logs without a snapshot); a
- * rejection of `whileLogOpens` rejects it too, after closing the log.
+ * Locks the data dir and recovers it. Throws DataDirLockedError, DataDirUnusableError,
+ * CorruptDataError (damage in the middle of the log: file and offset named), ZxidGapError (txns
+ * missing after the snapshot, unless acceptDataLoss), or PersistenceError (logs without a
+ * snapshot); a rejection of `whileLogOpens` rejects it too, after closing the log.
  */
 export async function openStore(disk: Disk, options: StoreOptions, whileLogOpens?: WhileLogOpens): Promise<OpenedStore> {
   const { snapDir, logDir } = storeDirs(options.dataDir, options.dataLogDir);
   const { lock, warnings } = await acquireDataDirLock(disk, options.dataDir, options);
   try {
-    await disk.mkdirp(snapDir);
-    await disk.mkdirp(logDir);
+    for (const dir of [snapDir, logDir]) {
+      await disk.mkdirp(dir).catch((err: unknown) => {
+        throw dataDirError(dir, err);
+      });
+    }
     for (const tmp of await removeSnapshotTemps(disk, snapDir)) warnings.push(`removed unfinished snapshot ${tmp}`);
     const loaded = await loadNewestValidSnapshot(disk, snapDir);
     warnings.push(...loaded.warnings);
@@ -75,7 +88,19 @@ export async function openStore(disk: Disk, options: StoreOptions, whileLogOpens
       whileLogOpens?.(loaded.snapshot),
     );
     warnings.push(...opened.warnings);
-    return { lock, log: opened.log, snapshot: loaded.snapshot, records: opened.records, warnings, snapDir, logDir };
+    // Without a snapshot (trusted empty) the log is all there is: only holes inside it count.
+    const lostZxids = findZxidGaps(loaded.snapshot?.zxid ?? null, opened.records.map((r) => r.zxid));
+    if (lostZxids.length > 0) {
+      const segments = await listSegments(disk, logDir);
+      const snapshot = loaded.snapshot && { name: nodePath.basename(loaded.snapshot.path), zxid: loaded.snapshot.zxid };
+      const where = lostZxids.map((gap) => gapPlace(gap, segments, snapshot, logDir));
+      if (!options.acceptDataLoss) {
+        await opened.log.close().catch(() => undefined);
+        throw new ZxidGapError(lostZxids, where);
+      }
+      lostZxids.forEach((gap, i) => warnings.push(`accepted the loss of ${describeZxidGap(gap)} missing ${where[i]}`));
+    }
+    return { lock, log: opened.log, snapshot: loaded.snapshot, records: opened.records, lostZxids, warnings, snapDir, logDir };
   } catch (err) {
     await lock.release().catch(() => undefined);
     throw err;

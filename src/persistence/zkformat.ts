@@ -12,7 +12,7 @@
 import { gunzipSync } from 'node:zlib';
 import { JuteReader } from '../jute/binary.js';
 import { ACLs, type ACL } from '../jute/records.js';
-import { readU64 } from './logformat.js';
+import { nonZeroEnd, readU64 } from './logformat.js';
 
 export const ZK_LOG_MAGIC = 0x5a4b4c47; // "ZKLG"
 export const ZK_SNAP_MAGIC = 0x5a4b534e; // "ZKSN"
@@ -53,39 +53,83 @@ export interface ZkLogRecord {
   offset: number;
 }
 
-export interface ZkLogScan {
-  records: ZkLogRecord[];
-  /** Why reading stopped before the end of the file, when it was a partial record. */
-  partialTailAt: number | null;
+/** Where and why reading a ZooKeeper log stopped before its end. */
+export interface ZkLogStop {
+  offset: number;
+  reason: string;
+  /**
+   * A partial write (the txn runs past the end of the file, or its end marker is missing):
+   * ZooKeeper ends the log there. Anything else (a bad length, a checksum mismatch) it refuses.
+   */
+  torn: boolean;
+  /** Offset of a valid txn after the stop in the same file, or null. */
+  validRecordAfter: number | null;
 }
 
-/** Reads a ZooKeeper txn log; throws ZkFormatError on a bad header or a checksum mismatch. */
-export function readZkLog(buf: Buffer): ZkLogScan {
+export interface ZkLogScan {
+  records: ZkLogRecord[];
+  /** Null when the file ended cleanly (at its end or at preallocated zeros). */
+  stop: ZkLogStop | null;
+}
+
+/**
+ * Largest txn length taken as a length at all. ZooKeeper refuses one above jute.maxbuffer (1 MiB
+ * by default); no configuration makes a 64 MiB txn, so a length above it is damage, not a txn.
+ */
+export const ZK_MAX_TXN_BYTES = 64 * 1024 * 1024;
+/** ZooKeeper's TxnHeader alone: clientId, cxid, zxid, time, type. */
+const ZK_TXN_HEADER_BYTES = 32;
+
+/** The txn at `off` as a record, or why it is not one (and whether that is a torn write). */
+function zkRecordAt(buf: Buffer, off: number): ZkLogRecord | { reason: string; torn: boolean } {
+  if (buf.length - off < 12) return { reason: `txn header truncated (${buf.length - off} bytes left)`, torn: true };
+  const crcHi = buf.readUInt32BE(off);
+  const crc = buf.readUInt32BE(off + 4);
+  const len = buf.readInt32BE(off + 8);
+  if (len === 0) return { reason: 'zero length txn followed by data', torn: true };
+  if (len < 0) return { reason: `bad txn length ${len}`, torn: false };
+  if (len > ZK_MAX_TXN_BYTES) return { reason: `bad txn length 0x${len.toString(16)} (above ${ZK_MAX_TXN_BYTES} bytes)`, torn: false };
+  if (len > buf.length - off - 13) return { reason: `txn truncated (length ${len}, ${Math.max(0, buf.length - off - 12)} bytes left)`, torn: true };
+  if (buf[off + 12 + len] !== 0x42) return { reason: 'txn end marker missing (a partial write)', torn: true };
+  const bytes = buf.subarray(off + 12, off + 12 + len);
+  if (crcHi !== 0 || adler32(bytes) !== crc) return { reason: 'txn checksum (Adler-32) mismatch', torn: false };
+  if (len < ZK_TXN_HEADER_BYTES) return { reason: 'txn shorter than its header', torn: false };
+  return { zxid: readU64(bytes, 12), bytes, offset: off };
+}
+
+/** Offset of the first valid txn starting after `from`, or null. */
+function findZkRecord(buf: Buffer, from: number): number | null {
+  const end = nonZeroEnd(buf, from);
+  for (let q = from + 1; q + 12 < end; q++) {
+    // Cheap filters first: a zero high checksum word, a plausible length, the end marker.
+    if (buf.readUInt32BE(q) !== 0) continue;
+    const len = buf.readInt32BE(q + 8);
+    if (len < ZK_TXN_HEADER_BYTES || len > buf.length - q - 13 || buf[q + 12 + len] !== 0x42) continue;
+    if (!('reason' in zkRecordAt(buf, q))) return q;
+  }
+  return null;
+}
+
+/**
+ * Reads a ZooKeeper txn log up to its end or its first bad txn (see `stop`), from the first txn
+ * or from `from` (a `validRecordAfter`, to read on past damage); throws ZkFormatError only when
+ * the file header is not a ZooKeeper log's.
+ */
+export function readZkLog(buf: Buffer, from = FILE_HEADER_BYTES): ZkLogScan {
   if (buf.length < FILE_HEADER_BYTES || buf.readUInt32BE(0) !== ZK_LOG_MAGIC) throw new ZkFormatError(0, 'not a ZooKeeper txn log (no ZKLG header)');
   const version = buf.readInt32BE(4);
   if (version !== 2) throw new ZkFormatError(4, `unsupported ZooKeeper log version ${version}`);
   const records: ZkLogRecord[] = [];
-  let off = FILE_HEADER_BYTES;
+  let off = Math.max(from, FILE_HEADER_BYTES);
   while (off < buf.length) {
-    if (buf.length - off < 12) return { records, partialTailAt: isZero(buf, off) ? null : off };
-    const crcHi = buf.readUInt32BE(off);
-    const crc = buf.readUInt32BE(off + 4);
-    const len = buf.readInt32BE(off + 8);
-    if (len === 0 && crc === 0 && crcHi === 0) return { records, partialTailAt: isZero(buf, off) ? null : off };
-    if (len <= 0 || len > buf.length - off - 13) return { records, partialTailAt: off };
-    const bytes = buf.subarray(off + 12, off + 12 + len);
-    if (buf[off + 12 + len] !== 0x42) return { records, partialTailAt: off };
-    if (crcHi !== 0 || adler32(bytes) !== crc) throw new ZkFormatError(off, 'ZooKeeper txn checksum (Adler-32) mismatch');
-    if (len < 20) throw new ZkFormatError(off, 'ZooKeeper txn shorter than its header');
-    records.push({ zxid: readU64(bytes, 12), bytes, offset: off });
-    off += 12 + len + 1;
+    // Preallocated zeros to the end: the end of the log.
+    if (nonZeroEnd(buf, off) === off) break;
+    const rec = zkRecordAt(buf, off);
+    if ('reason' in rec) return { records, stop: { offset: off, reason: rec.reason, torn: rec.torn, validRecordAfter: findZkRecord(buf, off) } };
+    records.push(rec);
+    off += 12 + rec.bytes.length + 1;
   }
-  return { records, partialTailAt: null };
-}
-
-function isZero(buf: Buffer, from: number): boolean {
-  for (let i = from; i < buf.length; i++) if (buf[i] !== 0) return false;
-  return true;
+  return { records, stop: null };
 }
 
 export interface ZkStatPersisted {

@@ -8,7 +8,7 @@ import { NodeDisk, type Disk } from '../io/disk.js';
 import { decodeTxn } from '../jute/txn.js';
 import { OpCode } from '../jute/constants.js';
 import { Prng } from '../lib/prng.js';
-import { closeStore, openStore, purgeStore, SnapshotPolicy, takeSnapshot, type OpenedStore } from '../persistence/index.js';
+import { closeStore, openStore, PersistenceError, purgeStore, SnapshotPolicy, takeSnapshot, type OpenedStore } from '../persistence/index.js';
 import { DataTree, type TreeOptions } from '../tree/index.js';
 import { captureSnapshot, serializeSnapshot, SnapshotLoader, type Snapshot } from '../tree/snapshot.js';
 import type { CommitLog } from './commitlog.js';
@@ -29,15 +29,28 @@ export interface Database {
 export async function openDatabase(config: ServerConfig, logger: Logger, disk: Disk = new NodeDisk()): Promise<Database> {
   const loaded: { snapshot: Snapshot | null } = { snapshot: null };
   const treeOptions = { extendedTypesEnabled: config.extendedTypesEnabled };
-  const options = { dataDir: config.dataDir, dataLogDir: config.dataLogDir, forceSync: config.forceSync, preAllocSizeKb: config.preAllocSizeKb };
+  const options = {
+    dataDir: config.dataDir,
+    dataLogDir: config.dataLogDir,
+    forceSync: config.forceSync,
+    preAllocSizeKb: config.preAllocSizeKb,
+    acceptDataLoss: config.acceptDataLoss,
+  };
   const store = await openStore(disk, options, async (found) => {
     if (found !== null) loaded.snapshot = await loadInSlices(found.data, treeOptions);
   });
   for (const w of store.warnings) logger.warn(w);
   const { tree, sessions } = loaded.snapshot ?? { tree: new DataTree(treeOptions), sessions: new Map<bigint, number>() };
-  if (store.snapshot) logger.info(`loaded snapshot ${store.snapshot.path} at zxid ${hex(store.snapshot.zxid)}: ${tree.size} znodes, ${sessions.size} sessions`);
-  else await takeSnapshot(disk, store, 0, serializeSnapshot(tree, sessions));
-  replay(store, tree, sessions, logger);
+  try {
+    if (store.snapshot) logger.info(`loaded snapshot ${store.snapshot.path} at zxid ${hex(store.snapshot.zxid)}: ${tree.size} znodes, ${sessions.size} sessions`);
+    else await takeSnapshot(disk, store, 0, serializeSnapshot(tree, sessions));
+    replay(store, tree, sessions, logger);
+    if (store.lostZxids.length > 0) await snapshotOverLoss(disk, store, tree, sessions, logger);
+  } catch (err) {
+    // A start that fails here must not leave the data directory locked.
+    await closeStore(store).catch(() => undefined);
+    throw err;
+  }
   const sessionSecret = await openSessionSecret(disk, config, sessions, logger).catch(async (err: unknown) => {
     await closeStore(store).catch(() => undefined);
     throw err;
@@ -54,6 +67,16 @@ async function openSessionSecret(disk: Disk, config: ServerConfig, sessions: Map
     if (kept > 0) logger.info(`${kept} sessions from before the secret keep their ZooKeeper-formula passwords until they end`);
   }
   return loaded.secret;
+}
+
+/**
+ * After an accepted loss, a snapshot of what was recovered puts the hole behind it: the next
+ * start replays from there and needs no flag (the loss is reported by this start only).
+ */
+async function snapshotOverLoss(disk: Disk, store: OpenedStore, tree: DataTree, sessions: Map<bigint, number>, logger: Logger): Promise<void> {
+  const lost = store.lostZxids.reduce((n, gap) => n + gap.count, 0);
+  const written = await takeSnapshot(disk, store, tree.lastProcessedZxid, serializeSnapshot(tree, sessions));
+  logger.error(`started with ${lost} txn${lost === 1 ? '' : 's'} lost (accepted with --accept-data-loss); snapshot ${written.path} now covers the gap`);
 }
 
 /**
@@ -74,7 +97,16 @@ function replay(store: OpenedStore, tree: DataTree, sessions: Map<bigint, number
   if (total === 0) return;
   const progress = new ReplayProgress(total, logger);
   for (let i = 0; i < total; i++) {
-    const txn = decodeTxn((store.records[i] as { bytes: Buffer }).bytes, 0x7fffffff);
+    const record = store.records[i]!;
+    let txn;
+    try {
+      txn = decodeTxn(record.bytes, 0x7fffffff);
+    } catch (err) {
+      throw new PersistenceError(
+        `txn log record 0x${record.zxid.toString(16)} in ${store.logDir} has a valid checksum but does not decode as a txn ` +
+          `(${(err as Error).message}); see it with paddock data dump`,
+      );
+    }
     tree.apply(txn);
     if (txn.body.type === OpCode.createSession) sessions.set(txn.header.sessionId, txn.body.timeOut);
     else if (txn.body.type === OpCode.closeSession) sessions.delete(txn.header.sessionId);

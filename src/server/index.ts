@@ -47,7 +47,13 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, options
   const logger = options.logger ?? createLogger('server');
   const zk = await createZkServer(config, logger, options);
   const net = new NetworkServer(zk, config, logger);
-  await net.listen();
+  try {
+    await net.listen();
+  } catch (err) {
+    // Port in use, say: close the log so the data directory's lock is released.
+    await zk.close().catch(() => undefined);
+    throw err;
+  }
   logger.info(`Paddock listening on ${net.host}:${net.port} (tickTime ${config.tickTime} ms, standalone)`);
   return {
     port: net.port,
