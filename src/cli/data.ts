@@ -18,6 +18,7 @@ import { parseZkSnapshotName, readZkLog, readZkSnapshot, ZkFormatError, type ZkL
 import { errName, OpCode, opName } from '../jute/constants.js';
 import { listSegments, type SegmentInfo } from '../persistence/txnlog.js';
 import { loadNewestValidSnapshot, type LoadedSnapshot } from '../persistence/snapshots.js';
+import { replayTxn } from '../sessions/replay.js';
 import { describeZxidGap, findZxidGaps, gapPlace, zxidGap, type ZxidGap } from '../persistence/zxidgaps.js';
 
 export interface DataCommandIo {
@@ -377,13 +378,6 @@ async function dump(p: Parsed, io: DataCommandIo): Promise<number> {
   return status;
 }
 
-/** A decoded txn's effect on the tree and on the session table, as replay does it. */
-function applyLogged(tree: import('../tree/datatree.js').DataTree, sessions: Map<bigint, number>, txn: ReturnType<typeof decodeTxn>): void {
-  tree.apply(txn);
-  if (txn.body.type === OpCode.createSession) sessions.set(txn.header.sessionId, txn.body.timeOut);
-  else if (txn.body.type === OpCode.closeSession) sessions.delete(txn.header.sessionId);
-}
-
 /** The tree a server would start with: the newest valid snapshot plus every readable txn after it. */
 async function dumpTree(found: LoadedSnapshot | null, snapDir: string, reports: SegmentReport[], io: DataCommandIo): Promise<number> {
   if (found === null) {
@@ -408,7 +402,7 @@ async function dumpTree(found: LoadedSnapshot | null, snapDir: string, reports: 
     } catch {
       continue; // reported with the txns above
     }
-    applyLogged(snap.tree, snap.sessions, txn);
+    replayTxn(snap.tree, snap.sessions, txn);
     applied++;
   }
   const asOf = applied === 0 ? found.zxid : snap.tree.lastProcessedZxid;
@@ -642,7 +636,7 @@ export async function importZooKeeper(
           throw new DataError(`${path}:${rec.offset}: ZooKeeper txn 0x${zxidHex(rec.zxid)} does not decode (${(e as Error).message})`);
         }
         history.reach(rec.zxid, path);
-        applyLogged(tree, sessions, txn);
+        replayTxn(tree, sessions, txn);
         replayed++;
       }
       if (scan.stop) history.stopped(path, scan.stop, i === relevant.length - 1);

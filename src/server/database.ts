@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import { NodeDisk, type Disk } from '../io/disk.js';
 import { decodeTxn } from '../jute/txn.js';
-import { OpCode } from '../jute/constants.js';
 import { Prng } from '../lib/prng.js';
 import { closeStore, openStore, PersistenceError, purgeStore, SnapshotPolicy, takeSnapshot, type OpenedStore } from '../persistence/index.js';
 import { DataTree, type TreeOptions } from '../tree/index.js';
@@ -16,6 +15,7 @@ import type { ServerConfig } from '../config/config.js';
 import { hex, type Logger } from './logger.js';
 import type { SessionSecret } from '../sessions/password.js';
 import { loadOrCreateSessionSecret } from './session-secret.js';
+import { replayTxn } from '../sessions/replay.js';
 
 export interface Database {
   tree: DataTree;
@@ -107,9 +107,7 @@ function replay(store: OpenedStore, tree: DataTree, sessions: Map<bigint, number
           `(${(err as Error).message}); see it with paddock data dump`,
       );
     }
-    tree.apply(txn);
-    if (txn.body.type === OpCode.createSession) sessions.set(txn.header.sessionId, txn.body.timeOut);
-    else if (txn.body.type === OpCode.closeSession) sessions.delete(txn.header.sessionId);
+    replayTxn(tree, sessions, txn);
     progress.update(i + 1);
   }
   progress.done(tree);

@@ -13,6 +13,7 @@ import { normalizeMultiOps } from '../prep/multi.js';
 import { Prep } from '../prep/prep.js';
 import { SessionPasswords, type SessionSecret } from '../sessions/password.js';
 import { SessionTracker, type RandomBytes } from '../sessions/tracker.js';
+import { replayTxn, type SessionTable } from '../sessions/replay.js';
 import { MAX_RECORD_BYTES } from '../persistence/logformat.js';
 import { DataTree, type ApplyResult } from '../tree/index.js';
 import { WatchRegistry } from '../watches/index.js';
@@ -122,6 +123,12 @@ export class ZkServer {
     });
   }
 
+  /** The expiry tracker as the table committed session txns change (see applySessionTxn). */
+  private readonly sessionTable: SessionTable = {
+    set: (id, timeoutMs) => this.sessions.add(id, timeoutMs, this.deps.now()),
+    delete: (id) => this.sessions.remove(id),
+  };
+
   /** Live sessions and their timeouts, as snapshots record them. */
   sessionTimeouts(): Map<bigint, number> {
     const out = new Map<bigint, number>();
@@ -177,7 +184,6 @@ export class ZkServer {
         link.close('the txn log refused the session');
         return;
       }
-      this.sessions.add(sessionId, timeOut, this.deps.now());
       if (!this.links.has(link)) return; // the client left before its session was made
       this.bindSession(link, sessionId);
       this.deps.logger.info(`session ${hex(sessionId)} created for ${link.remoteAddress} with timeout ${timeOut} ms`);
@@ -271,7 +277,6 @@ export class ZkServer {
         onApplied?.(applied);
         return;
       }
-      this.sessions.remove(sessionId);
       const owner = this.owners.get(sessionId);
       onApplied?.(applied);
       if (owner && !onApplied) owner.close('session expired');
@@ -483,7 +488,7 @@ export class ZkServer {
   private applyCommitted(entry: CommitEntry): void {
     const { txn } = entry;
     const deletedAcls = this.aclsOfDeletions(txn);
-    const result = this.tree.apply(txn);
+    const result = replayTxn(this.tree, this.sessionTable, txn);
     assert(this.tree.lastProcessedZxid === txn.header.zxid, 'apply must advance lastProcessedZxid to the txn zxid');
     this.prep.committed(txn.header.zxid);
     this.deliver(result.events, deletedAcls);
