@@ -8,7 +8,7 @@ import { checkAcl, fixupAcl } from '../acl/index.js';
 import { CreateMode, Err, OpCode, Perm } from '../jute/constants.js';
 import type { ACL, Id } from '../jute/records.js';
 import type { Request, RequestOf } from '../jute/requests.js';
-import type { Txn, TxnBody } from '../jute/txn.js';
+import type { Txn, TxnBody, TxnHeader } from '../jute/txn.js';
 import { javaCapacityFor, javaCloneCapacity, javaHashSetOrder } from '../lib/javahash.js';
 import { parentOf, validatePath } from '../lib/paths.js';
 import type { DataTree } from '../tree/index.js';
@@ -18,6 +18,11 @@ import { CONTAINER_OWNER, MAX_TTL, kindOfOwner, ttlOwner } from '../tree/znode.j
 /** What ZooKeeper calls EphemeralType.NORMAL: owned by a session (not a container or TTL marker). */
 export function isSessionOwner(owner: bigint, extendedTypesEnabled: boolean): boolean {
   return kindOfOwner(owner, extendedTypesEnabled) === 'ephemeral';
+}
+
+/** A failed write as ZooKeeper logs it: the request's header, typed error, and the error code. */
+export function errorTxn(header: TxnHeader, err: number): Txn {
+  return { header: { ...header, type: OpCode.error }, body: { type: OpCode.error, err } };
 }
 
 export class PrepError extends Error {
@@ -104,7 +109,7 @@ export class Prep {
       return { header, body: this.prepareOp(req, ctx) };
     } catch (err) {
       if (!(err instanceof PrepError)) throw err;
-      return { header: { ...header, type: OpCode.error }, body: { type: OpCode.error, err: err.code } };
+      return errorTxn(header, err.code);
     }
   }
 

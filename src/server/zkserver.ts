@@ -10,7 +10,8 @@ import type { MultiResult, Request } from '../jute/requests.js';
 import { encodeTxn, type Txn, type TxnBody } from '../jute/txn.js';
 import { assert } from '../lib/assert.js';
 import { normalizeMultiOps } from '../prep/multi.js';
-import { Prep } from '../prep/prep.js';
+import { errorTxn, Prep } from '../prep/prep.js';
+import { ZxidAllocator } from '../prep/zxids.js';
 import { SessionPasswords, type SessionSecret } from '../sessions/password.js';
 import { SessionTracker, type RandomBytes } from '../sessions/tracker.js';
 import { replayTxn, type SessionTable } from '../sessions/replay.js';
@@ -93,7 +94,7 @@ export class ZkServer {
   readonly stats = new ServerStats();
   private readonly prep: Prep;
   private readonly passwords: SessionPasswords;
-  private nextZxid: number;
+  private readonly zxids: ZxidAllocator;
   private readonly commitQueue: CommitEntry[] = [];
   private readonly owners = new Map<bigint, ClientLink>();
   private readonly links = new Map<ClientLink, LinkState>();
@@ -110,7 +111,7 @@ export class ZkServer {
     restoredSessions: ReadonlyMap<bigint, number> = new Map(),
   ) {
     this.tree = tree;
-    this.nextZxid = tree.lastProcessedZxid + 1;
+    this.zxids = new ZxidAllocator(tree.lastProcessedZxid);
     this.sessions = new SessionTracker(config.tickTime, config.serverId, deps.randomBytes);
     this.passwords = new SessionPasswords(config.sessionPasswords, deps.sessionSecret);
     // Restored sessions get a full timeout to come back, then expire as in ZooKeeper.
@@ -177,7 +178,7 @@ export class ZkServer {
   private createSession(link: ClientLink, timeOut: number): void {
     if (this.refuseWrite(link)) return;
     const sessionId = this.sessions.allocateId((id) => this.passwords.isReserved(id));
-    const txn = this.prep.prepareCreateSession(sessionId, timeOut, this.nextZxid++, this.deps.now());
+    const txn = this.prep.prepareCreateSession(sessionId, timeOut, this.zxids.next(), this.deps.now());
     this.submitTxn(txn, (applied) => {
       if (applied.result === null) {
         this.sessions.release(sessionId);
@@ -269,7 +270,7 @@ export class ZkServer {
 
   private closeSession(sessionId: bigint, cxid: number, onApplied: ((a: Applied) => void) | null): void {
     this.sessions.setClosing(sessionId);
-    const txn = this.prep.prepareCloseSession(sessionId, cxid, this.nextZxid++, this.deps.now());
+    const txn = this.prep.prepareCloseSession(sessionId, cxid, this.zxids.next(), this.deps.now());
     this.submitTxn(txn, (applied) => {
       if (applied.result === null) {
         // Not logged: the session lives on and will expire (or close) again later.
@@ -329,10 +330,7 @@ export class ZkServer {
     this.queuedSlots++;
     if (write && this.writeFailure === null) {
       state.pendingWrites++;
-      const txn: Txn = {
-        header: { sessionId: link.sessionId, cxid: xid, zxid: this.nextZxid++, time: this.deps.now(), type: OpCode.error },
-        body: { type: OpCode.error, err },
-      };
+      const txn = errorTxn({ sessionId: link.sessionId, cxid: xid, zxid: this.zxids.next(), time: this.deps.now(), type }, err);
       this.submitTxn(txn, (applied) => {
         state.pendingWrites--;
         this.finish(slot, applied.zxid, applied.result === null ? applied.err : err, null);
@@ -373,7 +371,7 @@ export class ZkServer {
   }
 
   private writeContext(sessionId: bigint, cxid: number, authIds: readonly Id[] = []) {
-    return { sessionId, cxid, zxid: this.nextZxid++, timeMs: this.deps.now(), authIds };
+    return { sessionId, cxid, zxid: this.zxids.next(), timeMs: this.deps.now(), authIds };
   }
 
   private finish(slot: Slot, zxid: number, err: number, body: unknown): void {
@@ -466,7 +464,7 @@ export class ZkServer {
     if (bytes.length > MAX_RECORD_BYTES) {
       // Only a jute.maxbuffer near the record limit lets a request get here; the write fails
       // rather than the log. (Prep keeps closeSession txns within maxLoggableBytes.)
-      txn = { header: { ...txn.header, type: OpCode.error }, body: { type: OpCode.error, err: Err.BADARGUMENTS } };
+      txn = errorTxn(txn.header, Err.BADARGUMENTS);
       bytes = encodeTxn(txn);
     }
     const entry: CommitEntry = { txn, durable: false, onApplied };
@@ -511,7 +509,7 @@ export class ZkServer {
     this.deps.logger.error(`txn log failed; refusing writes, still serving reads: ${reason}`);
     const failed = this.commitQueue.splice(at);
     this.prep.reset();
-    this.nextZxid = this.lastZxid() + 1;
+    this.zxids.restartAfter(this.lastZxid());
     for (const entry of failed) {
       entry.onApplied({ zxid: this.lastZxid(), err: Err.NOTREADONLY, result: null, txn: entry.txn });
     }
