@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { NodeDisk, type Disk } from '../io/disk.js';
 import { decodeTxn } from '../jute/txn.js';
 import { Prng } from '../lib/prng.js';
-import { closeStore, openStore, PersistenceError, purgeStore, SnapshotPolicy, takeSnapshot, type OpenedStore } from '../persistence/index.js';
+import { closeStore, liveStore, openStore, PersistenceError, purgeStore, SnapshotPolicy, takeSnapshot, type LiveStore, type OpenedStore } from '../persistence/index.js';
 import { DataTree, type TreeOptions } from '../tree/index.js';
 import { captureSnapshot, serializeSnapshot, SnapshotLoader, type Snapshot } from '../tree/snapshot.js';
 import type { CommitLog } from './commitlog.js';
@@ -55,7 +55,8 @@ export async function openDatabase(config: ServerConfig, logger: Logger, disk: D
     await closeStore(store).catch(() => undefined);
     throw err;
   });
-  const commitLog = new DurableCommitLog(disk, store, config, logger);
+  // The commit log keeps only the live store: the replayed records and snapshot bytes go.
+  const commitLog = new DurableCommitLog(disk, liveStore(store), config, logger);
   return { tree, sessions, sessionSecret, commitLog };
 }
 
@@ -153,7 +154,7 @@ export class DurableCommitLog implements CommitLog {
 
   constructor(
     private readonly disk: Disk,
-    private readonly store: OpenedStore,
+    private readonly store: LiveStore,
     private readonly config: ServerConfig,
     private readonly logger: Logger,
   ) {
