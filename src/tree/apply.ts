@@ -4,12 +4,33 @@
  * of an existing node or a delete of a missing one fails without change, and cversion/pzxid only
  * move up.
  */
-import { Err, OpCode } from '../jute/constants.js';
-import type { Stat } from '../jute/records.js';
+import { Err, OpCode, type EventType } from '../jute/constants.js';
+import type { ACL, Stat } from '../jute/records.js';
 import type { TxnBody, TxnHeader, Txn } from '../jute/txn.js';
 import { parentOf } from '../lib/paths.js';
-import type { DataTree, TreeEvent } from './datatree.js';
 import { CONTAINER_OWNER, ttlOwner, type ZNode } from './znode.js';
+
+/** A watch event a txn causes: its type and the node's path. */
+export interface TreeEvent {
+  type: EventType;
+  path: string;
+}
+
+/**
+ * The tree's primitive mutations that apply composes, each as ZooKeeper's DataTree has it.
+ * DataTree implements them and owns apply (its apply method); this file never imports it.
+ */
+export interface TreeMutations {
+  lastProcessedZxid: number;
+  getNode(path: string): ZNode | undefined;
+  statOf(node: ZNode): Stat;
+  createNode(path: string, data: Buffer | null, acl: readonly ACL[], owner: bigint, parentCVersion: number, zxid: number, time: number, events: TreeEvent[]): number;
+  deleteNode(path: string, zxid: number, events: TreeEvent[]): number;
+  setData(path: string, data: Buffer | null, version: number, zxid: number, time: number, events: TreeEvent[]): ZNode | null;
+  setAcl(path: string, acl: readonly ACL[], aversion: number): ZNode | null;
+  raiseCversion(path: string, newCversion: number, zxid: number): number;
+  deleteEphemerals(sessionId: bigint, zxid: number, events: TreeEvent[]): void;
+}
 
 export interface ApplyResult {
   /** The txn's type; for the ops of a failed multi, OpCode.error. */
@@ -29,7 +50,7 @@ export interface ApplyResult {
   events: TreeEvent[];
 }
 
-export function applyTxn(tree: DataTree, txn: Txn): ApplyResult {
+export function applyTxn(tree: TreeMutations, txn: Txn): ApplyResult {
   const events: TreeEvent[] = [];
   const result = applyBody(tree, txn.header, txn.body, events);
   result.events = events;
@@ -37,7 +58,7 @@ export function applyTxn(tree: DataTree, txn: Txn): ApplyResult {
   return result;
 }
 
-function applyBody(tree: DataTree, header: TxnHeader, body: TxnBody, events: TreeEvent[]): ApplyResult {
+function applyBody(tree: TreeMutations, header: TxnHeader, body: TxnBody, events: TreeEvent[]): ApplyResult {
   const zxid = header.zxid;
   switch (body.type) {
     case OpCode.create:
@@ -72,7 +93,7 @@ function applyBody(tree: DataTree, header: TxnHeader, body: TxnBody, events: Tre
 
 type CreateBody = Extract<TxnBody, { parentCVersion: number }>;
 
-function applyCreate(tree: DataTree, header: TxnHeader, body: CreateBody, owner: bigint, events: TreeEvent[]): ApplyResult {
+function applyCreate(tree: TreeMutations, header: TxnHeader, body: CreateBody, owner: bigint, events: TreeEvent[]): ApplyResult {
   const { path, parentCVersion } = body;
   let err = tree.createNode(path, body.data, body.acl, owner, parentCVersion, header.zxid, header.time, events);
   if (err === Err.NODEEXISTS && body.type === OpCode.create && path !== '/') {
@@ -89,7 +110,7 @@ function applyCreate(tree: DataTree, header: TxnHeader, body: CreateBody, owner:
  * A multi applies its ops in order. If any op is an error txn, the multi failed in prep: no op
  * is applied, the ops before the failing one report 0 and those after it RUNTIMEINCONSISTENCY.
  */
-function applyMulti(tree: DataTree, header: TxnHeader, txns: TxnBody[], events: TreeEvent[]): ApplyResult {
+function applyMulti(tree: TreeMutations, header: TxnHeader, txns: TxnBody[], events: TreeEvent[]): ApplyResult {
   const failed = txns.some((t) => t.type === OpCode.error);
   let pastFailure = false;
   let err: number = Err.OK;
@@ -114,7 +135,7 @@ function result(type: number, err: number, path: string | null): ApplyResult {
   return { type, err, path, stat: null, multi: null, events: [] };
 }
 
-function nodeResult(tree: DataTree, type: number, path: string, node: ZNode | null): ApplyResult {
+function nodeResult(tree: TreeMutations, type: number, path: string, node: ZNode | null): ApplyResult {
   if (node === null) return result(type, Err.NONODE, path);
   return { ...result(type, Err.OK, path), stat: tree.statOf(node) };
 }

@@ -9,7 +9,7 @@ import { OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from '../acl/ids.js';
 import { assert } from '../lib/assert.js';
 import { basename, childPath, parentOf } from '../lib/paths.js';
 import { AclCache } from './aclcache.js';
-import { applyTxn, type ApplyResult } from './apply.js';
+import { applyTxn, type ApplyResult, type TreeEvent, type TreeMutations } from './apply.js';
 import {
   LIMIT_NODE,
   QuotaIndex,
@@ -24,10 +24,6 @@ import { statOf } from './stat.js';
 import { ZNode, kindOfOwner, ownData, ttlOfOwner, type StoredData } from './znode.js';
 import type { Txn } from '../jute/txn.js';
 
-export interface TreeEvent {
-  type: EventType;
-  path: string;
-}
 
 /** Paths ZooKeeper creates itself and never lets clients delete. */
 export const SPECIAL_PATHS: ReadonlySet<string> = new Set(['/', '/zookeeper', '/zookeeper/quota', '/zookeeper/config']);
@@ -46,7 +42,7 @@ export interface TreeOptions {
   extendedTypesEnabled?: boolean;
 }
 
-export class DataTree {
+export class DataTree implements TreeMutations {
   readonly extendedTypesEnabled: boolean;
   private readonly nodes = new Map<string, ZNode>();
   private readonly acls = new AclCache();
