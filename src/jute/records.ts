@@ -45,6 +45,19 @@ export const { Stat, ConnectRequestBase, ReplyHeader, Create2Response, StatRespo
 /** The same records with bigint zxids, as the client reads them. */
 export const BigZxid = zxidRecords(bigLong);
 export type Stat = Infer<typeof Stat>;
+/** A node's Stat as ZooKeeper's snapshots store it: no dataLength or numChildren. */
+export const StatPersisted = record({
+  czxid: long,
+  mzxid: long,
+  ctime: long,
+  mtime: long,
+  version: int,
+  cversion: int,
+  aversion: int,
+  ephemeralOwner: bigLong,
+  pzxid: long,
+});
+export type StatPersisted = Infer<typeof StatPersisted>;
 
 
 export type ConnectRequest = Infer<typeof ConnectRequestBase> & { readOnly: boolean | undefined };
