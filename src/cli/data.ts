@@ -19,6 +19,7 @@ import { errName, OpCode, opName } from '../jute/constants.js';
 import { listSegments, type SegmentInfo } from '../persistence/txnlog.js';
 import { loadNewestValidSnapshot, type LoadedSnapshot } from '../persistence/snapshots.js';
 import { replayTxn } from '../sessions/replay.js';
+import { hex } from '../lib/hex.js';
 import { describeZxidGap, findZxidGaps, gapPlace, zxidGap, type ZxidGap } from '../persistence/zxidgaps.js';
 
 export interface DataCommandIo {
@@ -225,10 +226,6 @@ function isMiddleDamage(reports: SegmentReport[], i: number): boolean {
   if (!d) return false;
   if (d.validRecordAfter !== null) return true;
   return reports.slice(i + 1).some((r) => r.scan.records.length > 0 || r.scan.damage?.validRecordAfter != null);
-}
-
-function hex(z: number): string {
-  return `0x${zxidHex(z)}`;
 }
 
 function plural(n: number, word: string, words = `${word}s`): string {
