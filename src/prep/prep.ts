@@ -5,7 +5,7 @@
  * still takes a zxid and is logged.
  */
 import { checkAcl, fixupAcl } from '../acl/index.js';
-import { CreateMode, Err, OpCode, Perm } from '../jute/constants.js';
+import { CreateMode, DEFAULT_MAX_BUFFER, Err, OpCode, Perm } from '../jute/constants.js';
 import type { ACL, Id } from '../jute/records.js';
 import type { Request, RequestOf } from '../jute/requests.js';
 import type { Txn, TxnBody, TxnHeader } from '../jute/txn.js';
@@ -67,7 +67,6 @@ export interface PrepOptions {
 
 /** A CloseSessionTxn's vector is its 4-byte count plus one entry per path. */
 const CLOSE_SESSION_VECTOR_BYTES = 4;
-const DEFAULT_MAX_CLOSE_SESSION_BYTES = 0xfffff;
 
 /** An ephemeral create in flight, counted against its session until it commits or fails. */
 interface PendingEphemeral {
@@ -98,7 +97,7 @@ export class Prep {
     private readonly tree: DataTree,
     private readonly options: PrepOptions,
   ) {
-    this.maxCloseSessionBytes = options.maxCloseSessionBytes ?? DEFAULT_MAX_CLOSE_SESSION_BYTES;
+    this.maxCloseSessionBytes = options.maxCloseSessionBytes ?? DEFAULT_MAX_BUFFER;
   }
 
   /** Builds the txn for a write request; never throws a KeeperException, returns an error txn. */
