@@ -7,25 +7,18 @@ export const ACL = record({ perms: int, id: Id });
 export type ACL = Infer<typeof ACL>;
 export const ACLs = vector(ACL);
 
+/** The fields Stat and StatPersisted share, in wire order: both start with these. */
+function statHead<Z>(zxid: Codec<Z>) {
+  return { czxid: zxid, mzxid: zxid, ctime: long, mtime: long, version: int, cversion: int, aversion: int, ephemeralOwner: bigLong };
+}
+
 /**
  * The records that carry zxids, declared once for both sides. The server holds a zxid as a
  * number (its zxids stay below 2^53); the client as a bigint, since the server it talks to may
  * be any ZooKeeper, whose zxid passes 2^53 once its epoch passes 2^21.
  */
 function zxidRecords<Z>(zxid: Codec<Z>) {
-  const Stat = record({
-    czxid: zxid,
-    mzxid: zxid,
-    ctime: long,
-    mtime: long,
-    version: int,
-    cversion: int,
-    aversion: int,
-    ephemeralOwner: bigLong,
-    dataLength: int,
-    numChildren: int,
-    pzxid: zxid,
-  });
+  const Stat = record({ ...statHead(zxid), dataLength: int, numChildren: int, pzxid: zxid });
   return {
     Stat,
     /** ConnectRequest without the trailing readOnly byte, which 3.3-era clients do not send. */
@@ -45,20 +38,10 @@ export const { Stat, ConnectRequestBase, ReplyHeader, Create2Response, StatRespo
 /** The same records with bigint zxids, as the client reads them. */
 export const BigZxid = zxidRecords(bigLong);
 export type Stat = Infer<typeof Stat>;
-/** A node's Stat as ZooKeeper's snapshots store it: no dataLength or numChildren. */
-export const StatPersisted = record({
-  czxid: long,
-  mzxid: long,
-  ctime: long,
-  mtime: long,
-  version: int,
-  cversion: int,
-  aversion: int,
-  ephemeralOwner: bigLong,
-  pzxid: long,
-});
-export type StatPersisted = Infer<typeof StatPersisted>;
 
+/** A node's Stat as ZooKeeper's snapshots store it: no dataLength or numChildren. */
+export const StatPersisted = record({ ...statHead(long), pzxid: long });
+export type StatPersisted = Infer<typeof StatPersisted>;
 
 export type ConnectRequest = Infer<typeof ConnectRequestBase> & { readOnly: boolean | undefined };
 export const ConnectResponseBase = record({
