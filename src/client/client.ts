@@ -1,34 +1,21 @@
 /**
- * The ZooKeeper client: one session over a sequence of TCP connections.
+ * The ZooKeeper client's API: one session over a sequence of TCP connections.
  *
- * State machine:  connecting -> connected -> suspended -> connected (same session, "reconnected")
- *                                         \-> expired -> connecting (new session) ...  -> closed
- * Requests are written in submission order and replies matched FIFO by xid. Requests made while
- * no connection is up wait in a queue (bounded by their own timeout or the session's end);
- * requests in flight when a connection drops fail with ConnectionLossError, since whether they
- * were applied is unknown.
+ * Three parts: this class (calls, promises, watches, listeners), the connection state machine
+ * (src/client/connection-state.ts: handshake, pings, reconnect, expiry, the request queue and
+ * FIFO reply matching, with no socket or timer) and the transport (src/client/transport.ts:
+ * the socket and the timers that feed the machine).
  */
-import { randomInt } from 'node:crypto';
-import { connect as netConnect, type Socket } from 'node:net';
 import { JuteReader, JuteWriter } from '../jute/binary.js';
-import { DEFAULT_MAX_BUFFER, Err, EventType, OpCode, WatcherType, Xid, AddWatchMode } from '../jute/constants.js';
-import { FrameDecoder } from '../jute/framing.js';
+import { Err, OpCode, WatcherType, AddWatchMode } from '../jute/constants.js';
 import { writeRequest, type Request } from '../jute/requests.js';
 import * as C from './codec.js';
-import {
-  ClientClosedError,
-  ConnectFailedError,
-  ConnectionLossError,
-  KeeperError,
-  RequestTimeoutError,
-  SessionExpiredError,
-  TransactionError,
-  keeperError,
-  AuthFailedError,
-} from './errors.js';
+import { ClientConnection, type ApplicationOutput, type AuthRequest, type OutboundRequest, type WatchedPaths } from './connection-state.js';
+import { ClientClosedError, KeeperError, RequestTimeoutError, TransactionError, keeperError } from './errors.js';
 import { EventQueue } from './event-queue.js';
 import { parseConnectString, prependChroot, stripChroot, validatePath, type HostPort } from './paths.js';
 import { Transaction, type CreateOptions, type ReadOp, type ReadResult, type TransactionOp, type TransactionResult } from './transaction.js';
+import { Transport } from './transport.js';
 import {
   CreateMode,
   OPEN_ACL_UNSAFE,
@@ -82,38 +69,12 @@ export interface ClientOptions {
   log?: (message: string) => void;
 }
 
-interface Pending {
-  xid: number;
-  opcode: number;
-  body: Buffer;
-  path: string | undefined;
-  /** Set when the caller gave up (timeout, abort): the reply is still consumed, then dropped. */
-  abandoned: boolean;
+
+/** A call on its way: what the machine sends, plus how its caller is answered. */
+interface Pending extends OutboundRequest {
+  readonly path: string | undefined;
   onReply(header: C.ReplyHeader, reader: JuteReader): void;
   onError(err: Error): void;
-}
-
-interface Connection {
-  socket: Socket;
-  decoder: FrameDecoder;
-  host: HostPort;
-  /** When this attempt began (for the "no reply after N ms" of a ConnectFailedError). */
-  startedMs: number;
-  /** True once TCP is up (the ConnectRequest was sent). */
-  tcpConnected: boolean;
-  /** True once the ConnectResponse arrived and the session is live on this socket. */
-  established: boolean;
-  inFlight: Pending[];
-  authWaiters: { resolve(): void; reject(err: Error): void; scheme: string; entry?: { scheme: string; auth: Buffer } }[];
-  lastSendMs: number;
-  lastRecvMs: number;
-  timer: NodeJS.Timeout | null;
-}
-
-interface Session {
-  id: bigint;
-  passwd: Buffer;
-  timeoutMs: number;
 }
 
 type Data = Uint8Array | string | null | undefined;
@@ -133,7 +94,6 @@ function encodeRequest(req: Request): Buffer {
 const EMPTY_BODY = Buffer.alloc(0);
 /** Default of `initialConnectTimeoutMs`: long enough for a slow server, short enough to notice. */
 export const DEFAULT_INITIAL_CONNECT_TIMEOUT_MS = 15_000;
-const MAX_SETWATCHES_CHARS = 128 * 1024;
 
 /** Connects to ZooKeeper (or Paddock) and resolves once a session is established. */
 export async function connect(connectString: string, options: ClientOptions = {}): Promise<ZooKeeperClient> {
@@ -152,82 +112,72 @@ export class ZooKeeperClient {
   readonly hosts: readonly HostPort[];
   /** The chroot from the connect string ("" for none); every path is relative to it. */
   readonly chroot: string;
-  private readonly options: Required<Pick<ClientOptions, 'sessionTimeoutMs' | 'reconnectAfterExpiry' | 'clientSideExpiry' | 'maxFrameBytes'>> &
-    ClientOptions;
-
-  private stateValue: SessionState = 'connecting';
-  private session: Session | null = null;
-  private lastZxidValue = 0n;
-  private conn: Connection | null = null;
-  private readonly queue: Pending[] = [];
-  private nextXid = 1;
-  private hostIndex = 0;
-  private failedAttempts = 0;
-  private reconnectTimer: NodeJS.Timeout | null = null;
-  private expiryTimer: NodeJS.Timeout | null = null;
-  private lastHeardMs = 0;
-  /** Reason to emit with the next `connected`/`reconnected`: resync persistent watches. */
-  private resyncReason: 'expired' | 'reconnected' | null = null;
-  private readonly authInfo: { scheme: string; auth: Buffer }[] = [];
-  /** Failed connection attempts per host since the last established connection. */
-  private readonly failures = new Map<string, { code: string; reason: string; count: number }>();
+  private readonly options: ClientOptions;
+  private readonly machine: ClientConnection<Pending>;
+  private readonly transport: Transport<Pending>;
   private readonly watches = new WatchRegistry();
   private readonly sessionListeners = new Set<(e: SessionEvent) => void>();
-  private readonly stateWaiters = new Set<() => void>();
-  private closing: Promise<void> | null = null;
+  private readonly stateWaiters = new Set<(event: SessionEvent) => void>();
+  /** addAuth calls waiting for the server's answer. */
+  private readonly authCalls = new Map<AuthRequest, (err: Error | null) => void>();
+  private readonly closed: Promise<void>;
+  private resolveClosed!: () => void;
 
   constructor(connectString: string, options: ClientOptions = {}) {
     const parsed = parseConnectString(connectString);
     this.chroot = parsed.chroot;
-    const hosts = [...parsed.hosts];
-    if (options.shuffleHosts !== false) {
-      for (let i = hosts.length - 1; i > 0; i--) {
-        const j = randomInt(i + 1);
-        [hosts[i], hosts[j]] = [hosts[j] as HostPort, hosts[i] as HostPort];
-      }
-    }
-    this.hosts = hosts;
-    this.options = {
-      sessionTimeoutMs: 30_000,
-      reconnectAfterExpiry: true,
-      clientSideExpiry: true,
-      maxFrameBytes: 4 * 1024 * 1024,
-      ...options,
-    };
-    for (const a of options.auth ?? []) this.authInfo.push({ scheme: a.scheme, auth: toBuffer(a.auth) ?? Buffer.alloc(0) });
-    this.startConnect();
+    this.options = options;
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.machine = new ClientConnection<Pending>({
+      hosts: parsed.hosts,
+      shuffleHosts: options.shuffleHosts !== false,
+      sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
+      connectTimeoutMs: options.connectTimeoutMs,
+      reconnectBackoff: options.reconnectBackoff,
+      auth: (options.auth ?? []).map((a) => ({ scheme: a.scheme, auth: toBuffer(a.auth) ?? Buffer.alloc(0) })),
+      reconnectAfterExpiry: options.reconnectAfterExpiry ?? true,
+      clientSideExpiry: options.clientSideExpiry ?? true,
+      maxFrameBytes: options.maxFrameBytes ?? 4 * 1024 * 1024,
+      readOnly: options.readOnly ?? false,
+      random: Math.random,
+      watchedPaths: () => this.watchedPaths(),
+      log: options.log,
+    });
+    this.hosts = this.machine.hosts;
+    this.transport = new Transport(this.machine, (o) => this.deliver(o));
+    this.transport.feed((m, now) => m.start(now));
   }
 
   // ---------------------------------------------------------------- session state
 
   /** The connection state: connecting (no session yet), connected, suspended, closed. */
   get state(): SessionState {
-    return this.stateValue;
+    return this.machine.state;
   }
 
   /** The current session id, or null while none is established. */
   get sessionId(): bigint | null {
-    return this.session?.id ?? null;
+    return this.machine.sessionId;
   }
 
   /** The session timeout the server granted, or null before the first session. */
   get sessionTimeoutMs(): number | null {
-    return this.session?.timeoutMs ?? null;
+    return this.machine.sessionTimeoutMs;
   }
 
   /** The session password, with `sessionId` enough to resume the session from another client. */
   get sessionPassword(): Buffer | null {
-    return this.session ? Buffer.from(this.session.passwd) : null;
+    return this.machine.sessionPassword;
   }
 
   /** The highest zxid seen in a reply. */
   get lastZxid(): bigint {
-    return this.lastZxidValue;
+    return this.machine.lastZxid;
   }
 
   /** The server of the current connection, if any. */
   get currentHost(): HostPort | null {
-    return this.conn?.established ? this.conn.host : null;
+    return this.machine.currentHost;
   }
 
   /** Subscribes to session events; returns the unsubscribe function. */
@@ -250,7 +200,7 @@ export class ZooKeeperClient {
       unsubscribe();
       options.signal?.removeEventListener('abort', onAbort);
     });
-    if (this.stateValue === 'closed' || options.signal?.aborted) {
+    if (this.machine.state === 'closed' || options.signal?.aborted) {
       queue.end();
       return queue;
     }
@@ -270,29 +220,30 @@ export class ZooKeeperClient {
    * rejects with ConnectFailedError, naming each host tried since the last connection and why.
    */
   async waitConnected(options: CallOptions = {}): Promise<void> {
-    if (this.stateValue === 'connected') return;
+    if (this.machine.state === 'connected') return;
     try {
-      await this.waitFor(() => this.stateValue === 'connected', options);
+      // The event counts, not only the state: a connection can come and go in one batch.
+      await this.waitFor((e) => this.machine.state === 'connected' || e?.type === 'connected' || e?.type === 'reconnected', options);
     } catch (err) {
       throw withCallerStack(err, options.signal);
     }
   }
 
-  private waitFor(ready: () => boolean, options: CallOptions): Promise<void> {
+  private waitFor(ready: (event?: SessionEvent) => boolean, options: CallOptions): Promise<void> {
     if (ready()) return Promise.resolve();
-    if (this.stateValue === 'closed') return Promise.reject(new ClientClosedError());
+    if (this.machine.state === 'closed') return Promise.reject(new ClientClosedError());
     return new Promise<void>((resolve, reject) => {
       const cleanup = guard(options, (err) => {
         this.stateWaiters.delete(check);
         const timedOut = err instanceof RequestTimeoutError && !(options.signal?.aborted && err === options.signal.reason);
-        reject(timedOut ? this.connectFailure(options.timeoutMs as number) : err);
+        reject(timedOut ? this.machine.connectFailure(options.timeoutMs as number, Date.now()) : err);
       });
-      const check = (): void => {
-        if (ready()) {
+      const check = (event: SessionEvent): void => {
+        if (ready(event)) {
           this.stateWaiters.delete(check);
           cleanup();
           resolve();
-        } else if (this.stateValue === 'closed') {
+        } else if (this.machine.state === 'closed') {
           this.stateWaiters.delete(check);
           cleanup();
           reject(new ClientClosedError());
@@ -300,18 +251,6 @@ export class ZooKeeperClient {
       };
       this.stateWaiters.add(check);
     });
-  }
-
-  /** Why no connection came up: every host's last failure, plus the attempt still running. */
-  private connectFailure(timeoutMs: number): ConnectFailedError {
-    const attempts = [...this.failures].map(([host, f]) => ({ host, ...f }));
-    const conn = this.conn;
-    if (conn && !conn.established && !this.failures.has(hostText(conn.host))) {
-      const waited = Date.now() - conn.startedMs;
-      const reason = conn.tcpConnected ? `no handshake reply after ${waited} ms` : `no TCP connection after ${waited} ms`;
-      attempts.push({ host: hostText(conn.host), code: 'ETIMEDOUT', reason, count: 1 });
-    }
-    return new ConnectFailedError(timeoutMs, attempts);
   }
 
   private emit(event: SessionEvent): void {
@@ -325,307 +264,65 @@ export class ZooKeeperClient {
         });
       }
     }
-    for (const w of [...this.stateWaiters]) w();
+    for (const w of [...this.stateWaiters]) w(event);
   }
 
-  // ---------------------------------------------------------------- connection management
 
-  private startConnect(): void {
-    if (this.stateValue === 'closed' || this.conn || this.reconnectTimer) return;
-    const host = this.hosts[this.hostIndex % this.hosts.length] as HostPort;
-    this.hostIndex++;
-    const connectTimeoutMs =
-      this.options.connectTimeoutMs ?? Math.max(1000, Math.floor(this.options.sessionTimeoutMs / 3 / this.hosts.length));
-    this.options.log?.(`connecting to ${host.host}:${host.port}`);
-    const socket = netConnect({ host: host.host, port: host.port });
-    socket.setNoDelay(true);
-    const now = Date.now();
-    const conn: Connection = {
-      socket,
-      decoder: new FrameDecoder(this.options.maxFrameBytes),
-      host,
-      startedMs: now,
-      tcpConnected: false,
-      established: false,
-      inFlight: [],
-      authWaiters: [],
-      lastSendMs: now,
-      lastRecvMs: now,
-      timer: null,
-    };
-    this.conn = conn;
-    conn.timer = setTimeout(() => {
-      const what = conn.tcpConnected ? 'no handshake reply' : 'no TCP connection';
-      this.dropConnection(conn, `${what} within ${connectTimeoutMs} ms`, 'ETIMEDOUT');
-    }, connectTimeoutMs);
-    socket.on('connect', () => {
-      conn.tcpConnected = true;
-      const w = new JuteWriter();
-      const at = w.beginFrame();
-      C.ConnectRequest.write(w, {
-        protocolVersion: 0,
-        lastZxidSeen: this.lastZxidValue,
-        timeOut: this.options.sessionTimeoutMs,
-        sessionId: this.session?.id ?? 0n,
-        passwd: this.session?.passwd ?? Buffer.alloc(16),
-        readOnly: this.options.readOnly ?? false,
-      });
-      w.endFrame(at);
-      socket.write(Buffer.from(w.bytes()));
-    });
-    socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
-    socket.on('error', (err: NodeJS.ErrnoException) => this.dropConnection(conn, err.message, err.code));
-    socket.on('close', () => this.dropConnection(conn, 'connection closed', 'ECONNRESET'));
-  }
-
-  private onData(conn: Connection, chunk: Buffer): void {
-    if (this.conn !== conn) return;
-    let frames: Buffer[];
-    try {
-      frames = conn.decoder.push(chunk);
-    } catch (err) {
-      this.dropConnection(conn, (err as Error).message);
-      return;
-    }
-    conn.lastRecvMs = Date.now();
-    this.lastHeardMs = conn.lastRecvMs;
-    for (const frame of frames) {
-      if (this.conn !== conn) return;
-      try {
-        if (conn.established) this.onReply(conn, frame);
-        else this.onConnectResponse(conn, frame);
-      } catch (err) {
-        this.dropConnection(conn, `protocol error: ${(err as Error).message}`);
-        return;
+  /** Carries out what the connection machine reports, in its order. */
+  private deliver(output: ApplicationOutput<Pending>): void {
+    switch (output.type) {
+      case 'session':
+        return this.onSessionEvent(output.event);
+      case 'reply':
+        return output.request.onReply(output.header, output.reader);
+      case 'failed':
+        return output.request.onError(output.error);
+      case 'notification':
+        return this.watches.dispatch(output.eventType, stripChroot(this.chroot, output.path));
+      case 'resyncWatches':
+        return this.watches.resync(output.reason);
+      case 'expireWatches':
+        return this.watches.expireOneShot();
+      case 'closeWatches':
+        return this.watches.closeAll();
+      case 'auth': {
+        const settle = this.authCalls.get(output.auth);
+        this.authCalls.delete(output.auth);
+        return settle?.(output.error);
       }
     }
   }
 
-  private onConnectResponse(conn: Connection, frame: Buffer): void {
-    const res = C.readConnectResponse(frame);
-    if (conn.timer) clearTimeout(conn.timer);
-    conn.timer = null;
-    if (res.timeOut <= 0) {
-      // The server says our session is gone (expired, or a bad password).
-      this.conn = null;
-      conn.socket.destroy();
-      this.expire('server');
-      return;
+  private onSessionEvent(event: SessionEvent): void {
+    if (event.type === 'closed') {
+      // addAuth calls still waiting for a connection will never get one.
+      for (const settle of [...this.authCalls.values()]) settle(new ClientClosedError());
+      this.authCalls.clear();
     }
-    const previous = this.session;
-    const sameSession = previous !== null && previous.id === res.sessionId;
-    this.session = { id: res.sessionId, passwd: Buffer.from(res.passwd), timeoutMs: res.timeOut };
-    conn.established = true;
-    this.failedAttempts = 0;
-    this.failures.clear();
-    if (this.expiryTimer) clearTimeout(this.expiryTimer);
-    this.expiryTimer = null;
-    const tick = Math.max(20, Math.floor(res.timeOut / 6));
-    conn.timer = setInterval(() => this.heartbeat(conn), tick);
-    conn.timer.unref();
-    this.stateValue = 'connected';
-    const host = hostText(conn.host);
-    // Auth and watches go first so every later request runs with them in place.
-    for (const a of this.authInfo) this.sendAuth(conn, a.scheme, a.auth, { scheme: a.scheme, entry: a, resolve() {}, reject() {} });
-    const restoring = this.sendSetWatches(conn);
-    const resync = this.resyncReason;
-    this.resyncReason = null;
-    if (restoring && resync) this.watches.resync(resync);
-    this.flushQueue();
-    if (sameSession) this.emit({ type: 'reconnected', sessionId: res.sessionId, host });
-    else this.emit({ type: 'connected', sessionId: res.sessionId, timeoutMs: res.timeOut, host, readOnly: res.readOnly });
-  }
-
-  private heartbeat(conn: Connection): void {
-    if (this.conn !== conn || !this.session) return;
-    const now = Date.now();
-    const timeout = this.session.timeoutMs;
-    if (now - conn.lastRecvMs >= (timeout * 2) / 3) {
-      this.dropConnection(conn, `no reply from the server for ${now - conn.lastRecvMs} ms`);
-      return;
+    this.emit(event);
+    if (event.type === 'closed') {
+      this.sessionListeners.clear();
+      this.resolveClosed();
     }
-    if (now - conn.lastSendMs >= timeout / 3) this.writeFrame(conn, Xid.ping, OpCode.ping, EMPTY_BODY);
   }
 
-  private writeFrame(conn: Connection, xid: number, opcode: number, body: Buffer): void {
-    const header = Buffer.allocUnsafe(12);
-    header.writeInt32BE(8 + body.length, 0);
-    header.writeInt32BE(xid, 4);
-    header.writeInt32BE(opcode, 8);
-    conn.socket.write(body.length > 0 ? Buffer.concat([header, body]) : header);
-    conn.lastSendMs = Date.now();
-  }
-
-  private sendAuth(conn: Connection, scheme: string, auth: Buffer, waiter: Connection['authWaiters'][number] | null): void {
-    const w = new JuteWriter();
-    w.int(0).string(scheme).buffer(auth);
-    conn.authWaiters.push(waiter ?? { scheme, resolve() {}, reject() {} });
-    this.writeFrame(conn, Xid.auth, OpCode.auth, Buffer.from(w.bytes()));
-  }
-
-  /** Re-registers every watch on a new connection; returns true when there were any. */
-  private sendSetWatches(conn: Connection): boolean {
+  /** Server paths of every watch, for setWatches on a new connection. */
+  private watchedPaths(): WatchedPaths {
     const snap = this.watches.snapshot();
-    const lists = [snap.data, snap.exist, snap.child, snap.persistent, snap.persistentRecursive].map((l) =>
-      l.map((p) => prependChroot(this.chroot, p)),
-    ) as [string[], string[], string[], string[], string[]];
-    if (lists.every((l) => l.length === 0)) return false;
-    const usePersistent = lists[3].length > 0 || lists[4].length > 0;
-    // Batches of about 128 KB of path characters, as the Java client does.
-    const cursors = [0, 0, 0, 0, 0];
-    while (cursors.some((c, i) => c < (lists[i] as string[]).length)) {
-      let chars = 0;
-      const batch: string[][] = [[], [], [], [], []];
-      for (let i = 0; i < 5; i++) {
-        const list = lists[i] as string[];
-        while ((cursors[i] as number) < list.length && chars < MAX_SETWATCHES_CHARS) {
-          const p = list[cursors[i] as number] as string;
-          (batch[i] as string[]).push(p);
-          chars += p.length;
-          cursors[i] = (cursors[i] as number) + 1;
-        }
-      }
-      const w = new JuteWriter();
-      w.long(this.lastZxidValue);
-      for (let i = 0; i < (usePersistent ? 5 : 3); i++) w.stringVector(batch[i] as string[]);
-      this.writeFrame(conn, Xid.setWatches, usePersistent ? OpCode.setWatches2 : OpCode.setWatches, Buffer.from(w.bytes()));
-    }
-    return true;
-  }
-
-  private dropConnection(conn: Connection, reason: string, code = 'ECONNRESET'): void {
-    if (this.conn !== conn) return;
-    this.conn = null;
-    if (conn.timer) {
-      clearTimeout(conn.timer);
-      clearInterval(conn.timer);
-    }
-    conn.socket.destroy();
-    this.options.log?.(`connection to ${conn.host.host}:${conn.host.port} dropped: ${reason}`);
-    const lost = new ConnectionLossError(undefined, `connection lost: ${reason}`);
-    for (const p of conn.inFlight.splice(0)) p.onError(lost);
-    for (const a of conn.authWaiters.splice(0)) a.reject(lost);
-    if (this.stateValue === 'closed' || this.closing) return;
-    if (conn.established) {
-      this.stateValue = 'suspended';
-      this.resyncReason ??= 'reconnected';
-      this.armExpiryTimer();
-      this.emit({ type: 'suspended', sessionId: this.session?.id ?? 0n, reason });
-    } else {
-      this.failedAttempts++;
-      const host = hostText(conn.host);
-      this.failures.set(host, { code, reason, count: (this.failures.get(host)?.count ?? 0) + 1 });
-    }
-    this.scheduleReconnect();
-  }
-
-  private armExpiryTimer(): void {
-    if (!this.options.clientSideExpiry || !this.session || this.expiryTimer) return;
-    const remaining = Math.max(0, this.session.timeoutMs - (Date.now() - this.lastHeardMs));
-    this.expiryTimer = setTimeout(() => {
-      this.expiryTimer = null;
-      if (this.stateValue !== 'connected' && this.stateValue !== 'closed' && this.session) this.expire('client');
-    }, remaining);
-    this.expiryTimer.unref();
-  }
-
-  private scheduleReconnect(): void {
-    if (this.stateValue === 'closed' || this.reconnectTimer || this.conn) return;
-    // Try each host once at once; after a whole round failed, back off with jitter.
-    const rounds = Math.floor(this.failedAttempts / this.hosts.length);
-    let delayMs = 0;
-    if (this.failedAttempts > 0 && this.failedAttempts % this.hosts.length === 0) {
-      const initial = this.options.reconnectBackoff?.initialMs ?? 50;
-      const max = this.options.reconnectBackoff?.maxMs ?? 2000;
-      const base = Math.min(max, initial * 2 ** Math.min(rounds - 1, 20));
-      delayMs = Math.floor(base / 2 + Math.random() * (base / 2));
-    }
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      this.startConnect();
-    }, delayMs);
-  }
-
-  /** The session is over: fail what depended on it, drop one-shot watches, maybe start anew. */
-  private expire(detectedBy: 'server' | 'client'): void {
-    if (this.stateValue === 'closed' || this.closing) return;
-    const old = this.session;
-    this.session = null;
-    if (this.expiryTimer) clearTimeout(this.expiryTimer);
-    this.expiryTimer = null;
-    if (this.conn) {
-      const conn = this.conn;
-      this.conn = null;
-      if (conn.timer) {
-        clearTimeout(conn.timer);
-        clearInterval(conn.timer);
-      }
-      conn.socket.destroy();
-      for (const p of conn.inFlight.splice(0)) p.onError(new SessionExpiredError());
-      for (const a of conn.authWaiters.splice(0)) a.reject(new SessionExpiredError());
-    }
-    for (const p of this.queue.splice(0)) p.onError(new SessionExpiredError(p.path));
-    this.stateValue = 'connecting';
-    this.resyncReason = 'expired';
-    this.watches.expireOneShot();
-    this.emit({ type: 'expired', sessionId: old?.id ?? 0n, detectedBy });
-    if (!this.options.reconnectAfterExpiry) {
-      void this.close();
-      return;
-    }
-    this.failedAttempts = 0;
-    this.scheduleReconnect();
+    const server = (paths: string[]): string[] => paths.map((p) => prependChroot(this.chroot, p));
+    return {
+      data: server(snap.data),
+      exist: server(snap.exist),
+      child: server(snap.child),
+      persistent: server(snap.persistent),
+      persistentRecursive: server(snap.persistentRecursive),
+    };
   }
 
   /** Closes the session (its ephemerals go at once) and the connection. Idempotent. */
   close(): Promise<void> {
-    if (this.closing) return this.closing;
-    this.closing = this.doClose();
-    return this.closing;
-  }
-
-  private async doClose(): Promise<void> {
-    if (this.stateValue === 'connected' && this.conn) {
-      const conn = this.conn;
-      const reply = new Promise<void>((resolve) => {
-        const p: Pending = {
-          xid: this.allocXid(),
-          opcode: OpCode.closeSession,
-          body: EMPTY_BODY,
-          path: undefined,
-          abandoned: false,
-          onReply: () => resolve(),
-          onError: () => resolve(),
-        };
-        conn.inFlight.push(p);
-        this.writeFrame(conn, p.xid, p.opcode, p.body);
-      });
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([reply, new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000)))]);
-      clearTimeout(timer);
-    }
-    this.stateValue = 'closed';
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    if (this.expiryTimer) clearTimeout(this.expiryTimer);
-    this.reconnectTimer = null;
-    this.expiryTimer = null;
-    const conn = this.conn;
-    this.conn = null;
-    const closed = new ClientClosedError();
-    if (conn) {
-      if (conn.timer) {
-        clearTimeout(conn.timer);
-        clearInterval(conn.timer);
-      }
-      conn.socket.destroy();
-      for (const p of conn.inFlight.splice(0)) p.onError(closed);
-      for (const a of conn.authWaiters.splice(0)) a.reject(closed);
-    }
-    for (const p of this.queue.splice(0)) p.onError(closed);
-    this.session = null;
-    this.watches.closeAll();
-    this.emit({ type: 'closed' });
-    this.sessionListeners.clear();
+    this.transport.feed((m, now) => m.close(now));
+    return this.closed;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -633,60 +330,6 @@ export class ZooKeeperClient {
   }
 
   // ---------------------------------------------------------------- request plumbing
-
-  private allocXid(): number {
-    const xid = this.nextXid;
-    this.nextXid = this.nextXid >= 0x7fffffff ? 1 : this.nextXid + 1;
-    return xid;
-  }
-
-  private flushQueue(): void {
-    const conn = this.conn;
-    if (!conn || !conn.established) return;
-    while (this.queue.length > 0) {
-      const p = this.queue.shift() as Pending;
-      if (p.abandoned) continue;
-      p.xid = this.allocXid();
-      conn.inFlight.push(p);
-      this.writeFrame(conn, p.xid, p.opcode, p.body);
-    }
-  }
-
-  private onReply(conn: Connection, frame: Buffer): void {
-    const r = new JuteReader(frame, 0, frame.length, this.options.maxFrameBytes);
-    const header = C.ReplyHeader.read(r);
-    switch (header.xid) {
-      case Xid.ping:
-      case Xid.setWatches:
-        return;
-      case Xid.notification: {
-        const ev = C.WatcherEvent.read(r);
-        if (ev.type === EventType.None) return;
-        this.watches.dispatch(ev.type, stripChroot(this.chroot, ev.path));
-        return;
-      }
-      case Xid.auth: {
-        const waiter = conn.authWaiters.shift();
-        if (header.err === Err.OK) {
-          waiter?.resolve();
-        } else {
-          // Refused credentials are dropped, or every reconnect would be refused again.
-          const i = waiter?.entry ? this.authInfo.indexOf(waiter.entry) : -1;
-          if (i !== -1) this.authInfo.splice(i, 1);
-          const err = new AuthFailedError(undefined, `authentication failed for scheme ${waiter?.scheme ?? '?'}`);
-          waiter?.reject(err);
-          this.emit({ type: 'authFailed', scheme: waiter?.scheme ?? '' });
-        }
-        return;
-      }
-    }
-    const p = conn.inFlight.shift();
-    if (!p || p.xid !== header.xid) {
-      throw new Error(`reply xid ${header.xid} does not match the next request (${p?.xid ?? 'none'})`);
-    }
-    if (header.zxid > 0n && header.zxid > this.lastZxidValue) this.lastZxidValue = header.zxid;
-    p.onReply(header, r);
-  }
 
   /**
    * Sends one request; a failure's stack trace shows the caller's frames (see withCallerStack).
@@ -717,44 +360,41 @@ export class ZooKeeperClient {
     decode: (header: C.ReplyHeader, r: JuteReader) => T,
     acceptErrors: readonly number[],
   ): Promise<T> {
-    if (this.stateValue === 'closed' || this.closing) return Promise.reject(new ClientClosedError());
+    if (this.machine.closing) return Promise.reject(new ClientClosedError());
     const opts: CallOptions = { timeoutMs: this.options.requestTimeoutMs, ...options };
     return new Promise<T>((resolve, reject) => {
+      /** Set when the caller gave up (timeout, abort): the reply is still consumed, then dropped. */
+      let abandoned = false;
       const p: Pending = {
-        xid: 0,
         opcode,
         body,
         path,
-        abandoned: false,
         onReply: (header, r) => {
           cleanup();
           if (header.err !== Err.OK && !acceptErrors.includes(header.err)) {
-            if (!p.abandoned) reject(keeperError(header.err, path));
+            if (!abandoned) reject(keeperError(header.err, path));
             return;
           }
           let value: T;
           try {
             value = decode(header, r);
           } catch (err) {
-            if (!p.abandoned) reject(err);
+            if (!abandoned) reject(err);
             return;
           }
-          if (!p.abandoned) resolve(value);
+          if (!abandoned) resolve(value);
         },
         onError: (err) => {
           cleanup();
-          if (!p.abandoned) reject(err instanceof KeeperError && path !== undefined && err.path === undefined ? rebrand(err, path) : err);
+          if (!abandoned) reject(err instanceof KeeperError && path !== undefined && err.path === undefined ? rebrand(err, path) : err);
         },
       };
       const cleanup = guard(opts, (err) => {
-        p.abandoned = true;
-        const i = this.queue.indexOf(p);
-        if (i !== -1) this.queue.splice(i, 1);
+        abandoned = true;
+        this.machine.cancel(p);
         reject(err);
       });
-      if (p.abandoned) return;
-      this.queue.push(p);
-      this.flushQueue();
+      this.transport.feed((m, now) => m.submit(p, now));
     });
   }
 
@@ -966,55 +606,20 @@ export class ZooKeeperClient {
   }
 
   private sendAddAuth(scheme: string, auth: string | Uint8Array, options: CallOptions): Promise<void> {
-    if (this.stateValue === 'closed') return Promise.reject(new ClientClosedError());
-    const bytes = toBuffer(auth) ?? Buffer.alloc(0);
-    const entry = { scheme, auth: bytes };
-    this.authInfo.push(entry);
+    if (this.machine.state === 'closed') return Promise.reject(new ClientClosedError());
+    const request: AuthRequest = { scheme, auth: toBuffer(auth) ?? Buffer.alloc(0) };
     return new Promise<void>((resolve, reject) => {
-      let done = false;
       const cleanup = guard(options, (err) => {
-        done = true;
-        this.stateWaiters.delete(send);
+        this.authCalls.delete(request);
         reject(err);
       });
-      const waiter = {
-        scheme,
-        entry,
-        resolve: () => {
-          if (done) return;
-          done = true;
-          cleanup();
-          resolve();
-        },
-        reject: (err: Error) => {
-          if (done) return;
-          if (err instanceof ConnectionLossError) {
-            // Re-sent with the next connection; wait for that outcome.
-            this.stateWaiters.add(send);
-            return;
-          }
-          done = true;
-          cleanup();
-          reject(err);
-        },
-      };
-      const send = (): void => {
-        if (done) {
-          this.stateWaiters.delete(send);
-          return;
-        }
-        if (this.stateValue === 'closed') {
-          this.stateWaiters.delete(send);
-          waiter.reject(new ClientClosedError());
-          return;
-        }
-        if (this.stateValue !== 'connected' || !this.conn) return;
-        this.stateWaiters.delete(send);
-        // On (re)connect the auth list was already sent; track the reply to our own packet.
-        this.sendAuth(this.conn, scheme, bytes, waiter);
-      };
-      if (this.stateValue === 'connected' && this.conn) this.sendAuth(this.conn, scheme, bytes, waiter);
-      else this.stateWaiters.add(send);
+      // Settled by the server's answer; a lost connection re-sends the credentials and waits on.
+      this.authCalls.set(request, (err) => {
+        cleanup();
+        if (err) reject(err);
+        else resolve();
+      });
+      this.transport.feed((m, now) => m.addAuth(request, now));
     });
   }
 
@@ -1131,7 +736,7 @@ export class ZooKeeperClient {
     const last = this.watches.removePersistent(kind, path, watcher);
     // Remove the server's watch only when nothing else of ours uses the path: WatcherType Any
     // (understood by 3.6+) also drops one-shot watches there.
-    if (!last || this.watches.hasAny(path) || this.stateValue !== 'connected') return;
+    if (!last || this.watches.hasAny(path) || this.machine.state !== 'connected') return;
     await this.simple(OpCode.removeWatches, path, {}, { path: this.serverPathOrThrow(path), watcherType: WatcherType.Any }, () => undefined, [
       Err.NOWATCHER,
     ]).catch(() => {});
@@ -1283,10 +888,6 @@ function withCallerStack(err: unknown, signal: AbortSignal | undefined): unknown
   return err;
 }
 
-/** `host:port` as written in a connect string (IPv6 in brackets). */
-function hostText(h: HostPort): string {
-  return h.host.includes(':') ? `[${h.host}]:${h.port}` : `${h.host}:${h.port}`;
-}
 
 function rebrand(err: KeeperError, path: string): KeeperError {
   const e = keeperError(err.code, path, err.message);

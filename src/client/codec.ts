@@ -21,12 +21,16 @@ import {
 export const { Stat: StatCodec, ReplyHeader, Create2Response, StatResponse, GetDataResponse, GetACLResponse, GetChildren2Response } = BigZxid;
 export type ReplyHeader = Infer<typeof ReplyHeader>;
 
+type ConnectRequestBody = Infer<typeof BigZxid.ConnectRequestBase> & { readOnly: boolean };
+
 /** Clients of 3.4 on always send the readOnly byte. */
-export const ConnectRequest = {
-  write(w: JuteWriter, v: Infer<typeof BigZxid.ConnectRequestBase> & { readOnly: boolean }): void {
+export const ConnectRequest: Codec<ConnectRequestBody> = {
+  read: (r) => ({ ...BigZxid.ConnectRequestBase.read(r), readOnly: r.bool() }),
+  write(w, v) {
     BigZxid.ConnectRequestBase.write(w, v);
     w.bool(v.readOnly);
   },
+  minBytes: BigZxid.ConnectRequestBase.minBytes + 1,
 };
 
 export interface ConnectResponse {

@@ -9,7 +9,7 @@ import { CreateMode, DEFAULT_MAX_BUFFER, Err, OpCode, Perm } from '../jute/const
 import type { ACL, Id } from '../jute/records.js';
 import type { Request, RequestOf } from '../jute/requests.js';
 import type { Txn, TxnBody, TxnHeader } from '../jute/txn.js';
-import { javaCapacityFor, javaCloneCapacity, javaHashSetOrder } from '../lib/javahash.js';
+import { javaHashSetClone } from '../lib/javahash.js';
 import { parentOf, validatePath } from '../lib/paths.js';
 import type { DataTree } from '../tree/index.js';
 import { closeSessionEntryBytes, SPECIAL_PATHS } from '../tree/datatree.js';
@@ -124,15 +124,13 @@ export class Prep {
    * listed in the order ZooKeeper's clone of its HashSet yields them (it fixes the event order).
    */
   prepareCloseSession(sessionId: bigint, cxid: number, zxid: number, timeMs: number): Txn {
-    const stored = this.tree.ephemeralsOf(sessionId);
-    const paths = new Set(javaHashSetOrder(stored, javaCapacityFor(stored.length)));
+    const paths = javaHashSetClone(this.tree.ephemeralsOf(sessionId));
     for (let i = this.head; i < this.outstanding.length; i++) {
       const c = this.outstanding[i] as ChangeRecord;
       if (c.node === null) paths.delete(c.path);
       else if (c.node.ephemeralOwner === sessionId) paths.add(c.path);
     }
-    const cloneCapacity = javaCapacityFor(paths.size, javaCloneCapacity(stored.length));
-    const paths2Delete = javaHashSetOrder([...paths], cloneCapacity);
+    const paths2Delete = paths.ordered();
     let listBytes = CLOSE_SESSION_VECTOR_BYTES;
     for (const path of paths2Delete) {
       const parentPath = parentOf(path);

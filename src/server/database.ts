@@ -56,7 +56,12 @@ export async function openDatabase(config: ServerConfig, logger: Logger, disk: D
     throw err;
   });
   // The commit log keeps only the live store: the replayed records and snapshot bytes go.
+  const replayed = store.records.length;
   const commitLog = new DurableCommitLog(disk, liveStore(store), config, logger);
+  // ZooKeeper writes a snapshot of the replayed tree at every start (ZooKeeperServer.loadData),
+  // and the next start reloads children from it in its order: start from the same point. (With
+  // nothing replayed the loaded snapshot is that snapshot already.)
+  if (replayed > 0) commitLog.snapshotNow(tree, sessions);
   return { tree, sessions, sessionSecret, commitLog };
 }
 
@@ -182,7 +187,13 @@ export class DurableCommitLog implements CommitLog {
   maybeSnapshot(tree: DataTree, sessions: () => ReadonlyMap<bigint, number>): void {
     if (!this.snapshotDue || this.snapshotting) return;
     this.snapshotDue = false;
-    const capture = captureSnapshot(tree, sessions());
+    this.snapshotNow(tree, sessions());
+  }
+
+  /** Captures the tree at its last zxid now and writes it in the background. */
+  snapshotNow(tree: DataTree, sessions: ReadonlyMap<bigint, number>): void {
+    if (this.snapshotting) return;
+    const capture = captureSnapshot(tree, sessions);
     const zxid = capture.zxid;
     this.snapshotting = takeSnapshot(this.disk, this.store, zxid, capture.chunks).finally(() => capture.release()).then(
       (written) => {

@@ -7,6 +7,7 @@ import { encodeStringVector } from '../jute/binary.js';
 import { AddWatchMode, Err, OpCode, Perm, WatcherType } from '../jute/constants.js';
 import type { ACL, Id, Stat } from '../jute/records.js';
 import type { MultiResult, Request, RequestOf } from '../jute/requests.js';
+import { javaConcurrentKeySetOrder, javaHashSetClone, javaIdHash } from '../lib/javahash.js';
 import type { DataTree } from '../tree/index.js';
 import type { WatchRegistry } from '../watches/index.js';
 
@@ -78,7 +79,8 @@ function readBody<W>(ctx: ReadContext<W>, req: Request): unknown {
     case OpCode.getEphemerals:
       return { ephemerals: ephemerals(ctx, req.path) };
     case OpCode.whoAmI:
-      return { clientInfo: ctx.authIds.map(clientInfo) };
+      // In the order of ZooKeeper's per-connection set of ids (a ConcurrentHashMap key set).
+      return { clientInfo: javaConcurrentKeySetOrder(ctx.authIds, (id) => javaIdHash(id.scheme, id.id)).map(clientInfo) };
     default:
       throw new KeeperError(Err.UNIMPLEMENTED);
   }
@@ -195,7 +197,8 @@ function addWatch<W>(ctx: ReadContext<W>, path: string, mode: number): void {
 }
 
 function ephemerals<W>(ctx: ReadContext<W>, prefix: string): string[] {
-  const all = ctx.tree.ephemeralsOf(ctx.sessionId);
+  // ZooKeeper lists a clone of the session's set, whose table is sized anew.
+  const all = javaHashSetClone(ctx.tree.ephemeralsOf(ctx.sessionId)).ordered();
   const trimmed = prefix.trim();
   if (trimmed === '' || trimmed === '/') return [...all];
   return [...all].filter((p) => p.startsWith(prefix));

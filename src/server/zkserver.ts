@@ -98,7 +98,8 @@ export class ZkServer {
   private readonly commitQueue: CommitEntry[] = [];
   private readonly owners = new Map<bigint, ClientLink>();
   private readonly links = new Map<ClientLink, LinkState>();
-  private lastContainerCheckMs = 0;
+  /** The first check comes one interval after the start, as ZooKeeper's ContainerManager schedules it. */
+  private lastContainerCheckMs: number;
   private queuedSlots = 0;
   /** Set when the log cannot accept writes; reads go on. */
   writeFailure: string | null = null;
@@ -111,6 +112,7 @@ export class ZkServer {
     restoredSessions: ReadonlyMap<bigint, number> = new Map(),
   ) {
     this.tree = tree;
+    this.lastContainerCheckMs = deps.now();
     this.zxids = new ZxidAllocator(tree.lastProcessedZxid);
     this.sessions = new SessionTracker(config.tickTime, config.serverId, deps.randomBytes);
     this.passwords = new SessionPasswords(config.sessionPasswords, deps.sessionSecret);

@@ -7,6 +7,7 @@ import { EventType, Err } from '../jute/constants.js';
 import type { ACL, Stat } from '../jute/records.js';
 import { OPEN_ACL_UNSAFE, READ_ACL_UNSAFE } from '../acl/ids.js';
 import { assert } from '../lib/assert.js';
+import { JavaHashSet } from '../lib/javahash.js';
 import { basename, childPath, parentOf } from '../lib/paths.js';
 import { AclCache } from './aclcache.js';
 import { applyTxn, type ApplyResult, type TreeEvent, type TreeMutations } from './apply.js';
@@ -46,7 +47,11 @@ export class DataTree implements TreeMutations {
   readonly extendedTypesEnabled: boolean;
   private readonly nodes = new Map<string, ZNode>();
   private readonly acls = new AclCache();
-  private readonly ephemerals = new Map<bigint, Set<string>>();
+  /**
+   * Ephemeral paths by owner, as ZooKeeper's HashSets (so listed in its order). A session's set
+   * lives, with its table size, until the session closes, as in ZooKeeper.
+   */
+  private readonly ephemerals = new Map<bigint, JavaHashSet>();
   /** Per session, the bytes its ephemeral paths take in a CloseSessionTxn (4 + UTF-8 length each). */
   private readonly ephemeralBytes = new Map<bigint, number>();
   private readonly containers = new Set<string>();
@@ -184,10 +189,10 @@ export class DataTree implements TreeMutations {
     return this.dataSize;
   }
 
-  /** Paths of `sessionId`'s ephemeral nodes. */
+  /** Paths of `sessionId`'s ephemeral nodes, in ZooKeeper's order. */
   ephemeralsOf(sessionId: bigint): string[] {
     const set = this.ephemerals.get(sessionId);
-    return set === undefined ? [] : [...set];
+    return set === undefined ? [] : set.ordered();
   }
 
   /** Bytes the paths of `sessionId`'s ephemerals take in a CloseSessionTxn's vector. */
@@ -195,9 +200,13 @@ export class DataTree implements TreeMutations {
     return this.ephemeralBytes.get(sessionId) ?? 0;
   }
 
+  /**
+   * Each session's ephemeral paths in ZooKeeper's order, including sessions whose ephemerals are
+   * all gone (ZooKeeper's `dump` lists those too, until the session closes).
+   */
   allEphemerals(): Map<bigint, string[]> {
     const out = new Map<bigint, string[]>();
-    for (const [session, paths] of this.ephemerals) out.set(session, [...paths]);
+    for (const [session, paths] of this.ephemerals) out.set(session, paths.ordered());
     return out;
   }
 
@@ -229,13 +238,13 @@ export class DataTree implements TreeMutations {
     return this.acls.size();
   }
 
-  /** Paths in preorder, parents before children (children in set order). */
+  /** Paths in preorder, parents before children (children in ZooKeeper's order). */
   *paths(): Generator<string> {
     const stack = ['/'];
     while (stack.length > 0) {
       const p = stack.pop()!;
       yield p;
-      const kids = [...this.nodes.get(p)!.childPaths];
+      const kids = this.nodes.get(p)!.orderedChildPaths();
       for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]!);
     }
   }
@@ -396,9 +405,11 @@ export class DataTree implements TreeMutations {
     return Err.OK;
   }
 
-  /** Removes every remaining ephemeral of a closed session, in path order. */
+  /** Removes every remaining ephemeral of a closed session, in ZooKeeper's order (killSession). */
   deleteEphemerals(sessionId: bigint, zxid: number, events: TreeEvent[]): void {
-    const paths = this.ephemeralsOf(sessionId).sort();
+    const paths = this.ephemeralsOf(sessionId);
+    this.ephemerals.delete(sessionId);
+    this.ephemeralBytes.delete(sessionId);
     for (const path of paths) this.deleteNode(path, zxid, events);
   }
 
@@ -498,17 +509,16 @@ export class DataTree implements TreeMutations {
   private indexEphemeral(session: bigint, path: string, add: boolean): void {
     let set = this.ephemerals.get(session);
     if (add) {
-      if (set === undefined) this.ephemerals.set(session, (set = new Set()));
+      // ZooKeeper's `new HashSet<String>()`: 16 buckets.
+      if (set === undefined) this.ephemerals.set(session, (set = new JavaHashSet(16)));
       if (set.has(path)) return;
       set.add(path);
       this.ephemeralBytes.set(session, (this.ephemeralBytes.get(session) ?? 0) + closeSessionEntryBytes(path));
     } else if (set !== undefined && set.delete(path)) {
-      if (set.size === 0) {
-        this.ephemerals.delete(session);
-        this.ephemeralBytes.delete(session);
-      } else {
-        this.ephemeralBytes.set(session, (this.ephemeralBytes.get(session) ?? 0) - closeSessionEntryBytes(path));
-      }
+      // The set itself stays until the session closes, as in ZooKeeper; only the byte count goes.
+      const left = (this.ephemeralBytes.get(session) ?? 0) - closeSessionEntryBytes(path);
+      if (left === 0) this.ephemeralBytes.delete(session);
+      else this.ephemeralBytes.set(session, left);
     }
   }
 

@@ -1,7 +1,9 @@
 /**
- * Paddock's own snapshot format (not ZooKeeper's): compact, canonical (children sorted, ACL
- * lists numbered by first use, sessions sorted), so equal trees give equal bytes and
- * serialize(deserialize(x)) is x byte for byte. Integrity (checksums) is the caller's job.
+ * Paddock's own snapshot format (not ZooKeeper's): compact, canonical (ACL lists numbered by
+ * first use, sessions sorted), so serialize(deserialize(x)) is x byte for byte. Children come in
+ * ZooKeeper's order, as its serializeNode walks them: loading re-adds them in file order into
+ * fresh sets, as its deserialize does, so a restart reorders children exactly as ZooKeeper's.
+ * Integrity (checksums) is the caller's job.
  *
  *   int magic 'PDSN', int version 1, long lastProcessedZxid
  *   int sessionCount, then (long id, int timeout) per session
@@ -79,17 +81,17 @@ export function captureSnapshot(tree: DataTree, sessions: ReadonlyMap<bigint, nu
 }
 
 /**
- * Preorder, children sorted. The walk keeps one frame per open node (its sorted child paths,
+ * Preorder, children in ZooKeeper's order. The walk keeps one frame per open node (its child paths,
  * the next one to write) rather than a path per pending node, so a leaf costs its lookup and
  * its bytes only. Child paths are the tree's own key strings: no path is built here.
  */
 function* writeNodes(tree: DataTree, out: ChunkWriter): Generator<Buffer> {
   const aclIndex = new Map<readonly ACL[], number>();
-  const frames: string[][] = [];
+  const frames: (readonly string[])[] = [];
   const next: number[] = [];
   let depth = 0;
   const root = tree.capturedNode('/')!;
-  const rootChildren = sortedChildPaths(root);
+  const rootChildren = root.orderedChildPaths();
   writeNode(out.w, '', rootChildren.length, root, aclIndex);
   if (rootChildren.length > 0) {
     frames[0] = rootChildren;
@@ -105,7 +107,7 @@ function* writeNodes(tree: DataTree, out: ChunkWriter): Generator<Buffer> {
     }
     const path = siblings[next[d]!++]!;
     const node = tree.capturedNode(path)!;
-    const children = sortedChildPaths(node);
+    const children = node.orderedChildPaths();
     writeNode(out.w, path.substring(path.lastIndexOf('/') + 1), children.length, node, aclIndex);
     if (children.length > 0) {
       frames[depth] = children;
@@ -115,13 +117,6 @@ function* writeNodes(tree: DataTree, out: ChunkWriter): Generator<Buffer> {
     const full = out.takeFull();
     if (full !== null) yield full;
   }
-}
-
-const NO_PATHS: string[] = [];
-
-/** Siblings share their parent's prefix, so sorting their paths sorts their names. */
-function sortedChildPaths(node: ZNode): string[] {
-  return node.numChildren === 0 ? NO_PATHS : [...node.childPaths].sort();
 }
 
 function writeNode(w: JuteWriter, name: string, childCount: number, node: ZNode, aclIndex: Map<readonly ACL[], number>): void {

@@ -3,6 +3,7 @@
  * is not stored (it is the tree map's key) and the child set is only allocated once needed.
  */
 import type { ACL } from '../jute/records.js';
+import { JavaHashSet } from '../lib/javahash.js';
 
 /** Stored ephemeralOwner of a container (Long.MIN_VALUE). */
 export const CONTAINER_OWNER = -0x8000000000000000n;
@@ -57,6 +58,10 @@ export function ownData(data: Buffer | null): StoredData {
 }
 
 const NO_CHILDREN: ReadonlySet<string> = new Set();
+const NO_PATHS: readonly string[] = [];
+
+/** ZooKeeper's DataNode makes its child set on the first addChild as `new HashSet<>(8)`. */
+const CHILD_SET_CAPACITY = 8;
 
 /** The last segment of a child path. */
 function nameOf(childPath: string): string {
@@ -65,10 +70,11 @@ function nameOf(childPath: string): string {
 
 export class ZNode {
   /**
-   * Full paths of the children, the very strings the tree's map uses as keys: a set of names
-   * would hold a second string per znode.
+   * Full paths of the children, the very strings the tree's map uses as keys (a set of names
+   * would hold a second string per znode), hashed by name as ZooKeeper's HashSet of names is, so
+   * that they list in its order. Null while there are none and the set would be a fresh one.
    */
-  private kids: Set<string> | null = null;
+  private kids: JavaHashSet | null = null;
 
   constructor(
     /** See StoredData; `data` gives it back as a Buffer. */
@@ -93,16 +99,24 @@ export class ZNode {
     return new ZNode(data, acl, zxid, zxid, time, time, 0, 0, 0, owner, zxid);
   }
 
-  /** The children's full paths, in insertion order. */
+  /** The children's full paths, in no particular order (see orderedChildPaths). */
   get childPaths(): ReadonlySet<string> {
     return this.kids ?? NO_CHILDREN;
   }
 
-  /** The children's names (last path segments), in insertion order. */
+  /** The children's full paths in ZooKeeper's order (its HashSet's iteration order). */
+  orderedChildPaths(): readonly string[] {
+    return this.kids === null || this.kids.size === 0 ? NO_PATHS : this.kids.ordered();
+  }
+
+  /** The children's names (last path segments), in ZooKeeper's order. */
   childNames(): string[] {
-    const names: string[] = [];
-    if (this.kids !== null) for (const path of this.kids) names.push(nameOf(path));
-    return names;
+    return this.orderedChildPaths().map(nameOf);
+  }
+
+  /** Buckets of ZooKeeper's child set for this node (0 before it has one). */
+  get childTableSize(): number {
+    return this.kids === null ? 0 : this.kids.tableSize;
   }
 
   get numChildren(): number {
@@ -122,18 +136,19 @@ export class ZNode {
   /** A copy that later changes to this node do not touch (snapshot capture). */
   clone(): ZNode {
     const copy = new ZNode(this.stored, this.acl, this.czxid, this.mzxid, this.ctime, this.mtime, this.version, this.storedCversion, this.aversion, this.ephemeralOwner, this.pzxid);
-    copy.kids = this.kids === null ? null : new Set(this.kids);
+    copy.kids = this.kids === null ? null : this.kids.copy();
     return copy;
   }
 
   /** `path`: the child's full path (pass the string the tree keys the child by). */
   addChild(path: string): void {
-    (this.kids ??= new Set()).add(path);
+    (this.kids ??= new JavaHashSet(CHILD_SET_CAPACITY, path.lastIndexOf('/') + 1)).add(path);
   }
 
+  /** The child set keeps its table size, as ZooKeeper's does; only a fresh-sized one is dropped. */
   removeChild(path: string): boolean {
     if (this.kids === null || !this.kids.delete(path)) return false;
-    if (this.kids.size === 0) this.kids = null;
+    if (this.kids.size === 0 && this.kids.tableSize === CHILD_SET_CAPACITY) this.kids = null;
     return true;
   }
 }

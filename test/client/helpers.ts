@@ -1,4 +1,8 @@
-/** Helpers for client and recipe tests: unique paths, event waits with timeouts, session kill. */
+/**
+ * Helpers for client and recipe tests: unique paths, event waits with timeouts, session kill.
+ * Every wait here is on an event (a session event, a watch, a reply) bounded by a timeout; none
+ * polls or sleeps.
+ */
 import { randomUUID } from 'node:crypto';
 import { connect, type ClientOptions, type SessionEvent, type ZooKeeperClient } from '../../src/client/index.js';
 
@@ -46,6 +50,9 @@ export function within<T>(promise: Promise<T>, timeoutMs: number, what = 'operat
   ]);
 }
 
+/** Each attempt ends on a server answer or a closed connection, so a few suffice; bounded anyway. */
+const MAX_KILL_ATTEMPTS = 50;
+
 /**
  * Expires `zk`'s session from the server's side: a second connection attaches to the same
  * session id and password and closes it (the technique of Curator's KillSession), which works
@@ -57,27 +64,17 @@ export async function killSession(zk: ZooKeeperClient, connectString: string, ti
   if (id === null || passwd === null) throw new Error('no session to kill');
   const { killSessionById } = await import('./kill-session.js');
   // The victim may re-attach to its session before the close lands (that interrupts us), so
-  // repeat until the victim itself reports the expiry.
+  // try again, a bounded number of times, until the server confirms; then wait for the victim
+  // itself to report the expiry.
   let expired = false;
   const seen = nextSessionEvent(zk, (e) => e.type === 'expired' && e.sessionId === id, timeoutMs).then(() => {
     expired = true;
   });
-  const deadline = Date.now() + timeoutMs;
-  while (!expired && Date.now() < deadline) {
-    const closed = await killSessionById(connectString, id, passwd);
-    if (closed) break;
+  seen.catch(() => {}); // awaited below; this only keeps a timeout during the attempts from going unhandled
+  for (let attempt = 0; attempt < MAX_KILL_ATTEMPTS && !expired; attempt++) {
+    if (await killSessionById(connectString, id, passwd)) break;
   }
   await seen;
-}
-
-/** Polls `check` (for state owned by other processes with no event to wait on) until true. */
-export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 15_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** Waits, with child watches, until the children of `path` satisfy `pred`; returns them. */

@@ -109,24 +109,12 @@ function normalizeLine(line: string, ph: Placeholders): string {
   return line;
 }
 
-/** "[b, a]" -> "[a, b]" for outputs whose order ZooKeeper leaves to its hash sets. */
-function sortBracketList(line: string): string {
-  const m = /^\[(.*)\]$/.exec(line);
-  if (!m || m[1] === '') return line;
-  return `[${m[1]!.split(', ').sort().join(', ')}]`;
-}
-
 interface Step {
   /** Session running the command. */
   s: SessionName;
   cmd: string;
   /** Watch events this command fires on other (idle) sessions, or on itself. */
   events?: Partial<Record<SessionName, number>>;
-  /**
-   * Output order ZooKeeper leaves to its hash sets and lists: compare sorted. 'lines' sorts all
-   * lines, 'list' a printed [a, b] list, 'tail' all lines but the first (whoami's identities).
-   */
-  sort?: 'lines' | 'list' | 'tail';
 }
 
 type Action = Step | { quit: SessionName } | { start: SessionName };
@@ -161,7 +149,7 @@ const SCRIPT: Action[] = [
   // ls, get, stat
   { s: 'A', cmd: 'ls /cli' },
   { s: 'A', cmd: 'ls -s /cli' },
-  { s: 'A', cmd: 'ls -R /cli', sort: 'lines' },
+  { s: 'A', cmd: 'ls -R /cli' },
   { s: 'A', cmd: 'ls /cli/missing' },
   { s: 'A', cmd: 'get /cli' },
   { s: 'A', cmd: 'get -s /cli' },
@@ -181,10 +169,10 @@ const SCRIPT: Action[] = [
   { s: 'B', cmd: 'stat /cli/eph' },
   { s: 'B', cmd: 'create -e /cli/eph_b b' },
   { s: 'B', cmd: 'get -s /cli/eph_b' },
-  { s: 'B', cmd: 'getEphemerals /cli', sort: 'list' },
-  { s: 'A', cmd: 'getEphemerals /cli', sort: 'list' },
-  { s: 'A', cmd: 'getEphemerals /cli/eph', sort: 'list' },
-  { s: 'A', cmd: 'getEphemerals', sort: 'list' },
+  { s: 'B', cmd: 'getEphemerals /cli' },
+  { s: 'A', cmd: 'getEphemerals /cli' },
+  { s: 'A', cmd: 'getEphemerals /cli/eph' },
+  { s: 'A', cmd: 'getEphemerals' },
   { s: 'A', cmd: 'getAllChildrenNumber /cli' },
   { s: 'A', cmd: 'getAllChildrenNumber /cli/container' },
   { s: 'A', cmd: 'getAllChildrenNumber /cli/missing' },
@@ -267,7 +255,7 @@ const SCRIPT: Action[] = [
   { s: 'A', cmd: 'create /cli/acl/kid' },
   { s: 'A', cmd: 'addauth digest alice:pw' },
   { s: 'A', cmd: 'get /cli/acl' },
-  { s: 'A', cmd: 'whoami', sort: 'tail' },
+  { s: 'A', cmd: 'whoami' },
   { s: 'A', cmd: 'setAcl -v 7 /cli/acl world:anyone:r' },
   { s: 'A', cmd: `setAcl -s -v 1 /cli/acl digest:alice:${DIGEST_ALICE}:rwa,digest:bob:${DIGEST_BOB}:r` },
   { s: 'A', cmd: 'getAcl /cli/acl' },
@@ -280,7 +268,7 @@ const SCRIPT: Action[] = [
   { s: 'A', cmd: 'setAcl -R /cli/r world:anyone:cdrw' },
   { s: 'A', cmd: 'getAcl /cli/r/deep' },
   { start: 'C' },
-  { s: 'C', cmd: 'whoami', sort: 'tail' },
+  { s: 'C', cmd: 'whoami' },
   { s: 'C', cmd: 'get /cli/acl' },
   { s: 'C', cmd: 'getAcl /cli/acl' },
   { s: 'C', cmd: 'get /cli/authed' },
@@ -289,7 +277,7 @@ const SCRIPT: Action[] = [
   { s: 'C', cmd: 'addauth digest bob:pw' },
   { s: 'C', cmd: 'get /cli/acl' },
   { s: 'C', cmd: 'set /cli/acl by-bob' },
-  { s: 'C', cmd: 'whoami', sort: 'tail' },
+  { s: 'C', cmd: 'whoami' },
   { s: 'C', cmd: 'delete /cli/r' },
   // the server's own nodes
   { s: 'A', cmd: 'ls /zookeeper' },
@@ -308,7 +296,7 @@ const SCRIPT: Action[] = [
   { s: 'A', cmd: 'ls /cli' },
   { quit: 'B' },
   { s: 'A', cmd: 'ls /cli' },
-  { s: 'A', cmd: 'getEphemerals /cli', sort: 'list' },
+  { s: 'A', cmd: 'getEphemerals /cli' },
   { s: 'A', cmd: 'stat /cli' },
   { quit: 'C' },
   { quit: 'A' },
@@ -330,12 +318,9 @@ async function runScript(connectString: string, script: Action[] = SCRIPT): Prom
   const ph = new Placeholders();
   const sessions = new Map<SessionName, ZkCli>();
   const transcript: string[] = [];
-  const emit = (prefix: string, raw: string, sort?: Step['sort']): void => {
+  const emit = (prefix: string, raw: string): void => {
     const { lines, events } = splitOutput(raw);
-    let out = lines.map((l) => normalizeLine(l, ph));
-    if (sort === 'lines') out = [...out].sort();
-    if (sort === 'list') out = out.map(sortBracketList);
-    if (sort === 'tail') out = [...out.slice(0, 1), ...out.slice(1).sort()];
+    const out = lines.map((l) => normalizeLine(l, ph));
     for (const l of out) transcript.push(`   ${l}`);
     for (const e of events) transcript.push(`   ${prefix}${e}`);
   };
@@ -365,7 +350,7 @@ async function runScript(connectString: string, script: Action[] = SCRIPT): Prom
       if (printed !== declared) {
         throw new Error(`session ${action.s}: '${action.cmd}' was followed by ${printed} watch event(s) where the script declares ${declared}\n${raw}`);
       }
-      emit('', raw, action.sort);
+      emit('', raw);
       for (const [other, n] of Object.entries(action.events ?? {}) as Array<[SessionName, number]>) {
         if (other === action.s) continue;
         emit(`(${other}) `, await sessions.get(other)!.events(n, action.cmd));

@@ -3,7 +3,8 @@
  * back, and compares two runs op by op and session transcript by transcript.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { OpCode, errName, opName, type Request } from '../../src/jute/index.js';
+import { OpCode, Perm, errName, opName, type Request } from '../../src/jute/index.js';
+import { Prng } from '../../src/lib/prng.js';
 import { RawClient, withTimeout, type Reply, type TranscriptEntry } from '../support/rawclient.js';
 import type { DiffOp, Sequence } from './generator.js';
 import { tolerated, type Difference } from './divergences.js';
@@ -238,6 +239,71 @@ export async function deleteTree(admin: RawClient, root: string): Promise<void> 
   }
 }
 
+/**
+ * Every node's child list, in the order the server lists it, level by level from `root`
+ * (requests of a level pipelined). Nodes the admin may not read are listed with their error.
+ */
+export async function childLists(admin: RawClient, root = '/'): Promise<Map<string, string[] | string>> {
+  const lists = new Map<string, string[] | string>();
+  let level = [root];
+  while (level.length > 0) {
+    const replies = await Promise.all(level.map((p) => admin.send({ type: OpCode.getChildren, path: p, watch: false })));
+    const next: string[] = [];
+    replies.forEach((r, i) => {
+      const path = level[i]!;
+      if (r.header.err !== 0) {
+        lists.set(path, errName(r.header.err));
+        return;
+      }
+      const children = (r.body as { children: string[] }).children;
+      lists.set(path, children);
+      for (const c of children) next.push(path === '/' ? `/${c}` : `${path}/${c}`);
+    });
+    level = next;
+  }
+  return lists;
+}
+
+/**
+ * Gives `path` a child set with a history that decides its order: it grows past several table
+ * sizes, shrinks (the table does not), and takes some names back (they go to their bucket's
+ * tail). Deterministic from `seed`; requests pipelined on the admin session, which keeps them
+ * in order.
+ */
+export async function buildChildHistory(admin: RawClient, path: string, seed: number): Promise<void> {
+  const rng = new Prng(seed);
+  const acl = [{ perms: Perm.ALL, id: { scheme: 'world', id: 'anyone' } }];
+  const create = (p: string): Promise<Reply> => admin.send({ type: OpCode.create, path: p, data: null, acl, flags: 0, ttl: -1 });
+  const names: string[] = [];
+  for (let i = 20 + rng.int(60); i > 0; i--) {
+    names.push(rng.bool(0.5) ? `n-${String(rng.int(100_000)).padStart(10, '0')}` : Array.from({ length: 1 + rng.int(6) }, () => String.fromCharCode(97 + rng.int(26))).join(''));
+  }
+  const unique = [...new Set(names)];
+  const removed = unique.filter(() => rng.bool(0.7));
+  const readded = removed.filter(() => rng.bool(0.3));
+  const replies = await Promise.all([
+    create(path),
+    ...unique.map((n) => create(`${path}/${n}`)),
+    ...removed.map((n) => admin.send({ type: OpCode.delete, path: `${path}/${n}`, version: -1 })),
+    ...readded.map((n) => create(`${path}/${n}`)),
+  ]);
+  const failed = replies.find((r) => r.header.err !== 0);
+  if (failed) throw new Error(`building the child history of ${path} failed with ${errName(failed.header.err)}`);
+}
+
+/** The first node whose child list differs between two childLists results, or null. */
+export function firstChildListDifference(
+  reference: Map<string, string[] | string>,
+  target: Map<string, string[] | string>,
+): { path: string; reference: unknown; target: unknown } | null {
+  for (const path of new Set([...reference.keys(), ...target.keys()])) {
+    const a = reference.get(path);
+    const b = target.get(path);
+    if (!isDeepStrictEqual(a, b)) return { path, reference: a ?? 'absent', target: b ?? 'absent' };
+  }
+  return null;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Normalisation
 
@@ -266,18 +332,13 @@ class Normaliser {
     return s;
   }
 
-  value(v: unknown, key = ''): unknown {
+  value(v: unknown): unknown {
     if (v === null || v === undefined) return v ?? null;
     if (Buffer.isBuffer(v)) return `0x${v.toString('hex')}`;
     if (typeof v === 'bigint') return this.session(v);
-    if (Array.isArray(v)) {
-      const items = v.map((x) => this.value(x));
-      // Child lists, ephemerals and whoAmI have no specified order.
-      if (key === 'children' || key === 'ephemerals' || key === 'clientInfo') {
-        return items.sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
-      }
-      return items;
-    }
+    // Child lists, ephemerals and whoAmI ids too are compared in order: Paddock lists them in
+    // the iteration order of ZooKeeper's hash sets.
+    if (Array.isArray(v)) return v.map((x) => this.value(x));
     if (typeof v === 'object') {
       const o = v as Record<string, unknown>;
       if (STAT_KEYS.every((k) => k in o)) {
@@ -296,7 +357,7 @@ class Normaliser {
         };
       }
       const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(o)) out[k] = this.value(x, k);
+      for (const [k, x] of Object.entries(o)) out[k] = this.value(x);
       return out;
     }
     return v;

@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OpCode } from '../../src/jute/index.js';
-import { startServer } from '../../src/server/index.js';
+import { startServer, type PaddockServer } from '../../src/server/index.js';
 import { silentLogger } from '../../src/server/logger.js';
 import { RawClient } from '../support/rawclient.js';
-import { startZooKeeper } from '../support/zookeeper.js';
+import { startZooKeeper, type ZooKeeperProcess } from '../support/zookeeper.js';
 import { digestId } from './generator.js';
 import { connectWhenServing } from './harness.js';
 
@@ -27,6 +27,11 @@ export interface RunningServer {
   port: number;
   /** An authenticated super-user session for cleanup. */
   admin: RawClient;
+  /**
+   * Stops the server and starts it again on the same data directory (Apache ZooKeeper is killed,
+   * Paddock closed); `port` and `admin` are then the new ones.
+   */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -38,61 +43,85 @@ async function adminClient(host: string, port: number): Promise<RawClient> {
 }
 
 export async function startReference(name = 'zookeeper'): Promise<RunningServer> {
-  const zk = await startZooKeeper({
-    tickTime: TICK_TIME,
-    config: {
-      minSessionTimeout: String(MIN_SESSION_TIMEOUT),
-      maxSessionTimeout: String(MAX_SESSION_TIMEOUT),
-      forceSync: 'no',
-      extendedTypesEnabled: 'true',
-    },
-    properties: {
-      'znode.container.checkIntervalMs': String(NEVER_MS),
-      'zookeeper.DigestAuthenticationProvider.superDigest': SUPER_DIGEST,
-    },
-  });
-  const admin = await adminClient('127.0.0.1', zk.port);
-  return {
+  const dir = mkdtempSync(join(tmpdir(), 'zk-diff-'));
+  const start = (): Promise<ZooKeeperProcess> =>
+    startZooKeeper({
+      dataDir: dir,
+      tickTime: TICK_TIME,
+      config: {
+        minSessionTimeout: String(MIN_SESSION_TIMEOUT),
+        maxSessionTimeout: String(MAX_SESSION_TIMEOUT),
+        forceSync: 'no',
+        extendedTypesEnabled: 'true',
+      },
+      properties: {
+        'znode.container.checkIntervalMs': String(NEVER_MS),
+        'zookeeper.DigestAuthenticationProvider.superDigest': SUPER_DIGEST,
+      },
+    });
+  let zk = await start();
+  const server: RunningServer = {
     name,
     host: '127.0.0.1',
     port: zk.port,
-    admin,
-    stop: async () => {
-      admin.destroy();
+    admin: await adminClient('127.0.0.1', zk.port),
+    restart: async () => {
+      await server.admin.close(MAX_SESSION_TIMEOUT).catch(() => server.admin.destroy());
       await zk.stop();
+      zk = await start();
+      server.port = zk.port;
+      server.admin = await adminClient('127.0.0.1', zk.port);
+    },
+    stop: async () => {
+      server.admin.destroy();
+      await zk.stop();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
+  return server;
 }
 
 export async function startPaddock(): Promise<RunningServer> {
   const dir = mkdtempSync(join(tmpdir(), 'paddock-diff-'));
-  const srv = await startServer({
-    clientPort: 0,
-    clientPortAddress: '127.0.0.1',
-    dataDir: dir,
-    dataLogDir: dir,
-    tickTime: TICK_TIME,
-    minSessionTimeout: MIN_SESSION_TIMEOUT,
-    maxSessionTimeout: MAX_SESSION_TIMEOUT,
-    extendedTypesEnabled: true,
-    maxClientCnxns: 0,
-    fourLetterWhitelist: new Set(['*']),
-    containerCheckIntervalMs: NEVER_MS,
-    superDigest: SUPER_DIGEST,
-    forceSync: false,
-  }, process.env.DIFF_VERBOSE === '1' ? {} : { logger: silentLogger });
-  const admin = await adminClient('127.0.0.1', srv.port);
-  return {
+  const start = (): Promise<PaddockServer> =>
+    startServer(
+      {
+        clientPort: 0,
+        clientPortAddress: '127.0.0.1',
+        dataDir: dir,
+        dataLogDir: dir,
+        tickTime: TICK_TIME,
+        minSessionTimeout: MIN_SESSION_TIMEOUT,
+        maxSessionTimeout: MAX_SESSION_TIMEOUT,
+        extendedTypesEnabled: true,
+        maxClientCnxns: 0,
+        fourLetterWhitelist: new Set(['*']),
+        containerCheckIntervalMs: NEVER_MS,
+        superDigest: SUPER_DIGEST,
+        forceSync: false,
+      },
+      process.env.DIFF_VERBOSE === '1' ? {} : { logger: silentLogger },
+    );
+  let srv = await start();
+  const server: RunningServer = {
     name: 'paddock',
     host: '127.0.0.1',
     port: srv.port,
-    admin,
+    admin: await adminClient('127.0.0.1', srv.port),
+    restart: async () => {
+      await server.admin.close(MAX_SESSION_TIMEOUT).catch(() => server.admin.destroy());
+      await srv.close();
+      srv = await start();
+      server.port = srv.port;
+      server.admin = await adminClient('127.0.0.1', srv.port);
+    },
     stop: async () => {
-      admin.destroy();
+      server.admin.destroy();
       await srv.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return server;
 }
 
 /** The server under test: Paddock, or with DIFF_TARGET=zookeeper a second Apache ZooKeeper. */

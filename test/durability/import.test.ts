@@ -46,7 +46,7 @@ async function fill(c: RawClient): Promise<void> {
   await c.send({ type: OpCode.setACL, path: '/app/acl', acl: READ_ONLY.map((a) => ({ ...a, perms: 31 })), version: 0 });
 }
 
-/** Every node's data, ACL and Stat, walked through the wire. Ephemeral owners are session-specific. */
+/** Every node's data, ACL and child list, walked through the wire. */
 async function walk(c: RawClient): Promise<Map<string, unknown>> {
   const out = new Map<string, unknown>();
   let level = ['/'];
@@ -61,8 +61,10 @@ async function walk(c: RawClient): Promise<Map<string, unknown>> {
             c.send({ type: OpCode.getACL, path: p }),
             c.send({ type: OpCode.getChildren, path: p, watch: false }),
           ]);
-          out.set(p, { data: data.body, acl: (acl.body as { acl: unknown } | null)?.acl ?? acl.header.err });
-          for (const k of (kids.body as { children: string[] } | null)?.children ?? []) next.push(p === '/' ? `/${k}` : `${p}/${k}`);
+          // Children in the order the server lists them: the import keeps ZooKeeper's.
+          const children = (kids.body as { children: string[] } | null)?.children ?? [];
+          out.set(p, { data: data.body, acl: (acl.body as { acl: unknown } | null)?.acl ?? acl.header.err, children });
+          for (const k of children) next.push(p === '/' ? `/${k}` : `${p}/${k}`);
         }),
       );
     }

@@ -138,9 +138,10 @@ test('digest auth, ACL checks and masked getACL', async () => {
     const acl = await owner.send({ type: OpCode.getACL, path: '/secret' });
     assert.equal((acl.body as { acl: { id: { id: string } }[] }).acl[0]!.id.id, 'bob:fyVmFCwVbTJYrznoSu1koqYEYF0=');
     const who = await owner.send({ type: OpCode.whoAmI });
+    // ZooKeeper's order, that of its per-connection ConcurrentHashMap key set: here digest first.
     assert.deepEqual((who.body as { clientInfo: unknown[] }).clientInfo, [
-      { authScheme: 'ip', user: '127.0.0.1' },
       { authScheme: 'digest', user: 'bob' },
+      { authScheme: 'ip', user: '127.0.0.1' },
     ]);
     const invalid = await stranger.send(create('/bad', '', CreateMode.PERSISTENT, [{ perms: 31, id: { scheme: 'auth', id: '' } }]));
     assert.equal(invalid.header.err, Err.INVALIDACL);

@@ -240,7 +240,7 @@ test('a cached child-list encoding follows every create and delete under the nod
   assert.equal(t.encodedChildren(big, encode), first, 'second read comes from the cache');
   assert.equal(encodes, 1);
   t.apply(txn(zxid++, create('/big/extra', 101)));
-  assert.ok(t.encodedChildren(big, encode).toString().endsWith(',extra'), 'a create drops the cached list');
+  assert.ok(t.encodedChildren(big, encode).toString().split(',').includes('extra'), 'a create drops the cached list');
   t.apply(txn(zxid++, del('/big/c0')));
   assert.ok(!t.encodedChildren(big, encode).toString().split(',').includes('c0'), 'a delete drops the cached list');
   assert.equal(encodes, 3);
