@@ -349,7 +349,7 @@ async function dump(p: Parsed, io: DataCommandIo): Promise<number> {
       try {
         const txn = decodeTxn(rec.bytes, 0x7fffffff);
         const h = txn.header;
-        line = `${hex(rec.zxid)} ${new Date(h.time).toISOString()} session 0x${h.sessionId.toString(16)} cxid ${h.cxid} ${opName(h.type)} ${formatBody(txn.body)}`;
+        line = `${hex(rec.zxid)} ${new Date(h.time).toISOString()} session ${hex(h.sessionId)} cxid ${h.cxid} ${opName(h.type)} ${formatBody(txn.body)}`;
       } catch (e) {
         io.err(`${r.path}:${rec.offset}: record ${hex(rec.zxid)} has a valid checksum but does not decode as a txn: ${(e as Error).message}\n`);
         status = 1;
@@ -408,14 +408,14 @@ async function dumpTree(found: LoadedSnapshot | null, snapDir: string, reports: 
       `${plural(snap.tree.size, 'znode')}, ${plural(snap.sessions.size, 'session')}\n`,
   );
   for (const [id, timeout] of [...snap.sessions].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-    io.out(`session 0x${id.toString(16)} timeout ${timeout}\n`);
+    io.out(`session ${hex(id)} timeout ${timeout}\n`);
   }
   const stack = ['/'];
   while (stack.length > 0) {
     const p = stack.pop()!;
     const node = snap.tree.getNode(p)!;
     const st = snap.tree.statOf(node);
-    const owner = node.ephemeralOwner === 0n ? '' : ` owner=0x${BigInt.asUintN(64, node.ephemeralOwner).toString(16)}`;
+    const owner = node.ephemeralOwner === 0n ? '' : ` owner=${hex(node.ephemeralOwner)}`;
     io.out(
       `${p} data=${formatData(node.data)} acl=${formatAcl(node.acl)} czxid=${hex(st.czxid)} mzxid=${hex(st.mzxid)} pzxid=${hex(st.pzxid)} version=${st.version} cversion=${st.cversion} aversion=${st.aversion}${owner}\n`,
     );

@@ -109,7 +109,7 @@ function replay(store: OpenedStore, tree: DataTree, sessions: Map<bigint, number
       txn = decodeTxn(record.bytes, 0x7fffffff);
     } catch (err) {
       throw new PersistenceError(
-        `txn log record 0x${record.zxid.toString(16)} in ${store.logDir} has a valid checksum but does not decode as a txn ` +
+        `txn log record ${hex(record.zxid)} in ${store.logDir} has a valid checksum but does not decode as a txn ` +
           `(${(err as Error).message}); see it with paddock data dump`,
       );
     }

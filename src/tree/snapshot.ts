@@ -20,6 +20,7 @@ import { assert } from '../lib/assert.js';
 import { DataTree, type TreeOptions } from './datatree.js';
 import { NodeLoader, SnapshotError } from './snapshotload.js';
 import type { ZNode } from './znode.js';
+import { basename } from '../lib/paths.js';
 
 const MAGIC = 0x5044534e; // 'PDSN'
 const VERSION = 1;
@@ -108,7 +109,7 @@ function* writeNodes(tree: DataTree, out: ChunkWriter): Generator<Buffer> {
     const path = siblings[next[d]!++]!;
     const node = tree.capturedNode(path)!;
     const children = node.orderedChildPaths();
-    writeNode(out.w, path.substring(path.lastIndexOf('/') + 1), children.length, node, aclIndex);
+    writeNode(out.w, basename(path), children.length, node, aclIndex);
     if (children.length > 0) {
       frames[depth] = children;
       next[depth] = 0;

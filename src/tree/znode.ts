@@ -4,6 +4,7 @@
  */
 import type { ACL } from '../jute/records.js';
 import { JavaHashSet } from '../lib/javahash.js';
+import { basename } from '../lib/paths.js';
 
 /** Stored ephemeralOwner of a container (Long.MIN_VALUE). */
 export const CONTAINER_OWNER = -0x8000000000000000n;
@@ -63,11 +64,6 @@ const NO_PATHS: readonly string[] = [];
 /** ZooKeeper's DataNode makes its child set on the first addChild as `new HashSet<>(8)`. */
 const CHILD_SET_CAPACITY = 8;
 
-/** The last segment of a child path. */
-function nameOf(childPath: string): string {
-  return childPath.substring(childPath.lastIndexOf('/') + 1);
-}
-
 export class ZNode {
   /**
    * Full paths of the children, the very strings the tree's map uses as keys (a set of names
@@ -111,7 +107,7 @@ export class ZNode {
 
   /** The children's names (last path segments), in ZooKeeper's order. */
   childNames(): string[] {
-    return this.orderedChildPaths().map(nameOf);
+    return this.orderedChildPaths().map(basename);
   }
 
   /** Buckets of ZooKeeper's child set for this node (0 before it has one). */
