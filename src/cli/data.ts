@@ -18,6 +18,8 @@ import { parseZkSnapshotName, readZkLog, readZkSnapshot, ZkFormatError, type ZkL
 import { errName, OpCode, opName } from '../jute/constants.js';
 import { listSegments, type SegmentInfo } from '../persistence/txnlog.js';
 import { loadNewestValidSnapshot, type LoadedSnapshot } from '../persistence/snapshots.js';
+import { replayTxn } from '../sessions/replay.js';
+import { hex } from '../lib/hex.js';
 import { describeZxidGap, findZxidGaps, gapPlace, zxidGap, type ZxidGap } from '../persistence/zxidgaps.js';
 
 export interface DataCommandIo {
@@ -226,10 +228,6 @@ function isMiddleDamage(reports: SegmentReport[], i: number): boolean {
   return reports.slice(i + 1).some((r) => r.scan.records.length > 0 || r.scan.damage?.validRecordAfter != null);
 }
 
-function hex(z: number): string {
-  return `0x${zxidHex(z)}`;
-}
-
 function plural(n: number, word: string, words = `${word}s`): string {
   return `${n} ${n === 1 ? word : words}`;
 }
@@ -351,7 +349,7 @@ async function dump(p: Parsed, io: DataCommandIo): Promise<number> {
       try {
         const txn = decodeTxn(rec.bytes, 0x7fffffff);
         const h = txn.header;
-        line = `${hex(rec.zxid)} ${new Date(h.time).toISOString()} session 0x${h.sessionId.toString(16)} cxid ${h.cxid} ${opName(h.type)} ${formatBody(txn.body)}`;
+        line = `${hex(rec.zxid)} ${new Date(h.time).toISOString()} session ${hex(h.sessionId)} cxid ${h.cxid} ${opName(h.type)} ${formatBody(txn.body)}`;
       } catch (e) {
         io.err(`${r.path}:${rec.offset}: record ${hex(rec.zxid)} has a valid checksum but does not decode as a txn: ${(e as Error).message}\n`);
         status = 1;
@@ -375,13 +373,6 @@ async function dump(p: Parsed, io: DataCommandIo): Promise<number> {
   }
   if (p.flags.has('--tree')) status = Math.max(status, await dumpTree(loaded.snapshot, snapDir, reports, io));
   return status;
-}
-
-/** A decoded txn's effect on the tree and on the session table, as replay does it. */
-function applyLogged(tree: import('../tree/datatree.js').DataTree, sessions: Map<bigint, number>, txn: ReturnType<typeof decodeTxn>): void {
-  tree.apply(txn);
-  if (txn.body.type === OpCode.createSession) sessions.set(txn.header.sessionId, txn.body.timeOut);
-  else if (txn.body.type === OpCode.closeSession) sessions.delete(txn.header.sessionId);
 }
 
 /** The tree a server would start with: the newest valid snapshot plus every readable txn after it. */
@@ -408,7 +399,7 @@ async function dumpTree(found: LoadedSnapshot | null, snapDir: string, reports: 
     } catch {
       continue; // reported with the txns above
     }
-    applyLogged(snap.tree, snap.sessions, txn);
+    replayTxn(snap.tree, snap.sessions, txn);
     applied++;
   }
   const asOf = applied === 0 ? found.zxid : snap.tree.lastProcessedZxid;
@@ -417,14 +408,14 @@ async function dumpTree(found: LoadedSnapshot | null, snapDir: string, reports: 
       `${plural(snap.tree.size, 'znode')}, ${plural(snap.sessions.size, 'session')}\n`,
   );
   for (const [id, timeout] of [...snap.sessions].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-    io.out(`session 0x${id.toString(16)} timeout ${timeout}\n`);
+    io.out(`session ${hex(id)} timeout ${timeout}\n`);
   }
   const stack = ['/'];
   while (stack.length > 0) {
     const p = stack.pop()!;
     const node = snap.tree.getNode(p)!;
     const st = snap.tree.statOf(node);
-    const owner = node.ephemeralOwner === 0n ? '' : ` owner=0x${BigInt.asUintN(64, node.ephemeralOwner).toString(16)}`;
+    const owner = node.ephemeralOwner === 0n ? '' : ` owner=${hex(node.ephemeralOwner)}`;
     io.out(
       `${p} data=${formatData(node.data)} acl=${formatAcl(node.acl)} czxid=${hex(st.czxid)} mzxid=${hex(st.mzxid)} pzxid=${hex(st.pzxid)} version=${st.version} cversion=${st.cversion} aversion=${st.aversion}${owner}\n`,
     );
@@ -642,7 +633,7 @@ export async function importZooKeeper(
           throw new DataError(`${path}:${rec.offset}: ZooKeeper txn 0x${zxidHex(rec.zxid)} does not decode (${(e as Error).message})`);
         }
         history.reach(rec.zxid, path);
-        applyLogged(tree, sessions, txn);
+        replayTxn(tree, sessions, txn);
         replayed++;
       }
       if (scan.stop) history.stopped(path, scan.stop, i === relevant.length - 1);

@@ -1,40 +1,39 @@
 /**
- * Client-side reply codecs. They mirror src/jute/records.ts but read every zxid as a bigint, so a
- * zxid beyond 2^53 (an epoch above 2^21) is never rounded or rejected.
+ * Client-side reply codecs: the records of src/jute/records.ts, those with zxids in their bigint
+ * form, so a zxid beyond 2^53 (an epoch above 2^21) is never rounded or rejected.
  */
 import { JuteReader, JuteWriter } from '../jute/binary.js';
-import { bigLong, bool, buffer, int, long, record, ustring, vector, type Codec } from '../jute/codec.js';
+import type { Codec, Infer } from '../jute/codec.js';
 import { OpCode } from '../jute/constants.js';
 import { Ops, OpMap } from '../jute/ops.js';
 import * as R from '../jute/records.js';
-import { ACLs, MultiHeader, ErrorResponse } from '../jute/records.js';
-import type { Stat } from './types.js';
+import {
+  BigZxid,
+  ConnectResponseBase,
+  CreateResponse,
+  ErrorResponse,
+  GetAllChildrenNumberResponse as CountResponse,
+  GetChildrenResponse,
+  GetEphemeralsResponse,
+  MultiHeader,
+  SyncResponse as PathResponse,
+  WhoAmIResponse,
+} from '../jute/records.js';
 
-export const StatCodec: Codec<Stat> = record({
-  czxid: bigLong,
-  mzxid: bigLong,
-  ctime: long,
-  mtime: long,
-  version: int,
-  cversion: int,
-  aversion: int,
-  ephemeralOwner: bigLong,
-  dataLength: int,
-  numChildren: int,
-  pzxid: bigLong,
-});
+export const { Stat: StatCodec, ReplyHeader, Create2Response, StatResponse, GetDataResponse, GetACLResponse, GetChildren2Response } = BigZxid;
+export type ReplyHeader = Infer<typeof ReplyHeader>;
 
-export const ReplyHeader = record({ xid: int, zxid: bigLong, err: int });
-export type ReplyHeader = { xid: number; zxid: bigint; err: number };
+type ConnectRequestBody = Infer<typeof BigZxid.ConnectRequestBase> & { readOnly: boolean };
 
-export const ConnectRequest = record({
-  protocolVersion: int,
-  lastZxidSeen: bigLong,
-  timeOut: int,
-  sessionId: bigLong,
-  passwd: buffer,
-  readOnly: bool,
-});
+/** Clients of 3.4 on always send the readOnly byte. */
+export const ConnectRequest: Codec<ConnectRequestBody> = {
+  read: (r) => ({ ...BigZxid.ConnectRequestBase.read(r), readOnly: r.bool() }),
+  write(w, v) {
+    BigZxid.ConnectRequestBase.write(w, v);
+    w.bool(v.readOnly);
+  },
+  minBytes: BigZxid.ConnectRequestBase.minBytes + 1,
+};
 
 export interface ConnectResponse {
   protocolVersion: number;
@@ -46,26 +45,22 @@ export interface ConnectResponse {
 
 export function readConnectResponse(frame: Buffer): ConnectResponse {
   const r = new JuteReader(frame);
-  const protocolVersion = r.int();
-  const timeOut = r.int();
-  const sessionId = r.long();
-  const passwd = Buffer.from(r.buffer());
+  const base = ConnectResponseBase.read(r);
+  // The passwd is kept for reconnects: a copy, not a view into the frame.
+  const passwd = Buffer.from(base.passwd ?? []);
   const readOnly = r.remaining() >= 1 ? r.bool() : false;
-  return { protocolVersion, timeOut, sessionId, passwd, readOnly };
+  return { ...base, passwd, readOnly };
 }
 
-export const CreateResponse = record({ path: ustring });
-export const Create2Response = record({ path: ustring, stat: StatCodec });
-export const StatResponse = record({ stat: StatCodec });
-export const GetDataResponse = record({ data: buffer, stat: StatCodec });
-export const GetACLResponse = record({ acl: ACLs, stat: StatCodec });
-export const GetChildrenResponse = record({ children: vector(ustring) });
-export const GetChildren2Response = record({ children: vector(ustring), stat: StatCodec });
-export const PathResponse = record({ path: ustring });
-export const GetEphemeralsResponse = record({ ephemerals: vector(ustring) });
-export const CountResponse = record({ totalNumber: int });
-export const WhoAmIResponse = record({ clientInfo: vector(record({ authScheme: ustring, user: ustring })) });
-export const WatcherEvent = record({ type: int, state: int, path: ustring });
+export {
+  CreateResponse,
+  GetChildrenResponse,
+  SyncResponse as PathResponse,
+  GetEphemeralsResponse,
+  GetAllChildrenNumberResponse as CountResponse,
+  WhoAmIResponse,
+  WatcherEvent,
+} from '../jute/records.js';
 
 /**
  * The client's variant of each reply record the opcode table names. A multi's reply is read

@@ -1,4 +1,5 @@
 /** Connection strings, chroot prefixing and client-side path checks. */
+import { basename, childPath, parentOf, validatePath as checkPath } from '../lib/paths.js';
 import { BadArgumentsError } from './errors.js';
 
 export interface HostPort {
@@ -52,47 +53,23 @@ export function parseConnectString(input: string): ParsedConnectString {
 
 /** ZooKeeper's path rules (PathUtils.validatePath). `sequential` allows a trailing '/'. */
 export function validatePath(path: string, sequential = false): void {
-  const bad = (why: string): never => {
-    throw new BadArgumentsError(path, `invalid path "${path}": ${why}`);
-  };
-  if (typeof path !== 'string' || path.length === 0) bad('empty');
-  if (path[0] !== '/') bad('must start with /');
-  const check = sequential ? path + '1' : path;
-  if (check.length === 1) return;
-  if (check.endsWith('/')) bad('must not end with /');
-  const segments = check.slice(1).split('/');
-  for (const s of segments) {
-    if (s === '') bad('empty segment');
-    if (s === '.' || s === '..') bad('relative segment');
-  }
-  for (let i = 0; i < check.length; i++) {
-    const c = check.charCodeAt(i);
-    if (
-      c === 0 ||
-      (c > 0 && c < 0x1f + 1) ||
-      (c >= 0x7f && c <= 0x9f) ||
-      (c >= 0xd800 && c <= 0xf8ff) ||
-      (c >= 0xfff0 && c <= 0xffff)
-    ) {
-      bad(`invalid character at ${i}`);
-    }
-  }
+  const reason = typeof path === 'string' ? checkPath(path, sequential) : 'Path must be a string';
+  if (reason !== null) throw new BadArgumentsError(path, reason);
 }
 
 /** Joins a parent and a child name: join('/', 'a') = '/a', join('/x', 'a') = '/x/a'. */
 export function joinPath(parent: string, child: string): string {
-  return parent === '/' ? `/${child}` : `${parent}/${child}`;
+  return childPath(parent, child);
 }
 
 /** The parent of a path ('/' for top-level nodes). */
 export function parentPath(path: string): string {
-  const i = path.lastIndexOf('/');
-  return i <= 0 ? '/' : path.slice(0, i);
+  return parentOf(path);
 }
 
 /** The last segment of a path. */
 export function baseName(path: string): string {
-  return path.slice(path.lastIndexOf('/') + 1);
+  return basename(path);
 }
 
 export function prependChroot(chroot: string, path: string): string {

@@ -1,5 +1,5 @@
 /** Public value types of the client: Stat with bigint zxids, create modes, ACLs, events. */
-import { createHash } from 'node:crypto';
+import { digestId as digestOf } from '../acl/digest.js';
 import { Perm } from '../jute/constants.js';
 
 /** A znode's metadata. Zxids and the ephemeral owner are 64-bit, hence `bigint`. */
@@ -67,8 +67,7 @@ export const READ_ACL_UNSAFE: readonly ACL[] = Object.freeze([{ perms: Perm.READ
 
 /** The id a digest ACL names for `user:password`: `user:base64(sha1("user:password"))`. */
 export function digestId(user: string, password: string): Id {
-  const hash = createHash('sha1').update(`${user}:${password}`).digest('base64');
-  return { scheme: 'digest', id: `${user}:${hash}` };
+  return { scheme: 'digest', id: digestOf(`${user}:${password}`) };
 }
 
 /** A change to a node, as the server reports it. Paths are relative to the chroot. */

@@ -4,6 +4,7 @@
  * (without the chroot). Pure bookkeeping: no I/O.
  */
 import { EventType } from '../jute/constants.js';
+import { parentOf } from '../lib/paths.js';
 import type { NodeEvent, ResyncEvent, StreamEvent, WatchCallback, WatchLostEvent } from './types.js';
 
 export type OneShotKind = 'data' | 'exist' | 'child';
@@ -170,11 +171,6 @@ export class WatchRegistry {
       persistentRecursive: [...this.recursive.keys()],
     };
   }
-}
-
-function parentOf(path: string): string {
-  const i = path.lastIndexOf('/');
-  return i <= 0 ? '/' : path.slice(0, i);
 }
 
 /** Watch callbacks are user code: one that throws must not break the connection's read loop. */

@@ -8,6 +8,7 @@
  * broadcast path can convert with `zxidToNumber` where a number is known to be safe.
  */
 import { assert } from '../lib/assert.js';
+import { hex } from '../lib/hex.js';
 
 export type Zxid = bigint;
 
@@ -46,7 +47,7 @@ export function nextZxid(zxid: Zxid): Zxid {
 
 /** As ZooKeeper logs zxids: 0x followed by lowercase hex of the unsigned 64 bits. */
 export function zxidToHex(zxid: Zxid): string {
-  return `0x${BigInt.asUintN(64, zxid).toString(16)}`;
+  return hex(zxid);
 }
 
 /** For code that keeps zxids as numbers (the tree, the txn log): exact or an error. */

@@ -4,6 +4,8 @@
  * invalid UTF-8, which decodes to U+FFFD as Java's `new String(bytes, UTF_8)` does: ZooKeeper then
  * answers such a path with NONODE or BADARGUMENTS (U+FFFD is not a valid path character).
  */
+import { DEFAULT_MAX_BUFFER } from './constants.js';
+
 export class JuteError extends RangeError {
   override name = 'JuteError';
 }
@@ -25,7 +27,7 @@ export class JuteReader {
     offset = 0,
     readonly end = buf.length,
     /** Longest buffer, string or vector count accepted; guards against huge allocations. */
-    readonly maxLength = 0xfffff,
+    readonly maxLength = DEFAULT_MAX_BUFFER,
   ) {
     this.offset = offset;
   }

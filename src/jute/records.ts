@@ -1,5 +1,5 @@
 /** Every record of ZooKeeper's jute schema (zookeeper.jute) that the client protocol and txn log use. */
-import { bigLong, bool, buffer, int, long, record, ustring, vector, type Infer } from './codec.js';
+import { bigLong, bool, buffer, int, long, record, ustring, vector, type Codec, type Infer } from './codec.js';
 
 export const Id = record({ scheme: ustring, id: ustring });
 export type Id = Infer<typeof Id>;
@@ -7,29 +7,42 @@ export const ACL = record({ perms: int, id: Id });
 export type ACL = Infer<typeof ACL>;
 export const ACLs = vector(ACL);
 
-export const Stat = record({
-  czxid: long,
-  mzxid: long,
-  ctime: long,
-  mtime: long,
-  version: int,
-  cversion: int,
-  aversion: int,
-  ephemeralOwner: bigLong,
-  dataLength: int,
-  numChildren: int,
-  pzxid: long,
-});
+/** The fields Stat and StatPersisted share, in wire order: both start with these. */
+function statHead<Z>(zxid: Codec<Z>) {
+  return { czxid: zxid, mzxid: zxid, ctime: long, mtime: long, version: int, cversion: int, aversion: int, ephemeralOwner: bigLong };
+}
+
+/**
+ * The records that carry zxids, declared once for both sides. The server holds a zxid as a
+ * number (its zxids stay below 2^53); the client as a bigint, since the server it talks to may
+ * be any ZooKeeper, whose zxid passes 2^53 once its epoch passes 2^21.
+ */
+function zxidRecords<Z>(zxid: Codec<Z>) {
+  const Stat = record({ ...statHead(zxid), dataLength: int, numChildren: int, pzxid: zxid });
+  return {
+    Stat,
+    /** ConnectRequest without the trailing readOnly byte, which 3.3-era clients do not send. */
+    ConnectRequestBase: record({ protocolVersion: int, lastZxidSeen: zxid, timeOut: int, sessionId: bigLong, passwd: buffer }),
+    ReplyHeader: record({ xid: int, zxid, err: int }),
+    Create2Response: record({ path: ustring, stat: Stat }),
+    /** exists, setData, setACL */
+    StatResponse: record({ stat: Stat }),
+    GetDataResponse: record({ data: buffer, stat: Stat }),
+    GetACLResponse: record({ acl: ACLs, stat: Stat }),
+    GetChildren2Response: record({ children: vector(ustring), stat: Stat }),
+  };
+}
+
+export const { Stat, ConnectRequestBase, ReplyHeader, Create2Response, StatResponse, GetDataResponse, GetACLResponse, GetChildren2Response } =
+  zxidRecords(long);
+/** The same records with bigint zxids, as the client reads them. */
+export const BigZxid = zxidRecords(bigLong);
 export type Stat = Infer<typeof Stat>;
 
-/** ConnectRequest without the trailing readOnly byte, which 3.3-era clients do not send. */
-export const ConnectRequestBase = record({
-  protocolVersion: int,
-  lastZxidSeen: long,
-  timeOut: int,
-  sessionId: bigLong,
-  passwd: buffer,
-});
+/** A node's Stat as ZooKeeper's snapshots store it: no dataLength or numChildren. */
+export const StatPersisted = record({ ...statHead(long), pzxid: long });
+export type StatPersisted = Infer<typeof StatPersisted>;
+
 export type ConnectRequest = Infer<typeof ConnectRequestBase> & { readOnly: boolean | undefined };
 export const ConnectResponseBase = record({
   protocolVersion: int,
@@ -41,7 +54,6 @@ export type ConnectResponse = Infer<typeof ConnectResponseBase> & { readOnly: bo
 
 export const RequestHeader = record({ xid: int, type: int });
 export type RequestHeader = Infer<typeof RequestHeader>;
-export const ReplyHeader = record({ xid: int, zxid: long, err: int });
 export type ReplyHeader = Infer<typeof ReplyHeader>;
 
 // Requests
@@ -84,12 +96,7 @@ export type MultiHeader = Infer<typeof MultiHeader>;
 
 // Responses
 export const CreateResponse = record({ path: ustring });
-export const Create2Response = record({ path: ustring, stat: Stat });
-export const StatResponse = record({ stat: Stat }); // exists, setData, setACL
-export const GetDataResponse = record({ data: buffer, stat: Stat });
-export const GetACLResponse = record({ acl: ACLs, stat: Stat });
 export const GetChildrenResponse = record({ children: vector(ustring) });
-export const GetChildren2Response = record({ children: vector(ustring), stat: Stat });
 export const SyncResponse = record({ path: ustring });
 export const ErrorResponse = record({ err: int });
 export const GetEphemeralsResponse = record({ ephemerals: vector(ustring) });

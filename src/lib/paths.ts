@@ -52,11 +52,10 @@ function isForbiddenChar(c: number): boolean {
 }
 
 /**
- * The parent of a path: '/' for a top-level node, and '' for '/' itself (the root has none,
- * and '' is falsy so ancestor loops stop there).
+ * The parent of a path: '/' for a top-level node and for '/' itself (as Curator's ZKPaths
+ * answers; callers that walk up to the root stop at '/').
  */
 export function parentOf(path: string): string {
-  if (path === '/') return '';
   const slash = path.lastIndexOf('/');
   return slash <= 0 ? '/' : path.substring(0, slash);
 }

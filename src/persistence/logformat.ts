@@ -35,6 +35,16 @@ export function parseZxidName(name: string, prefix: string): number | null {
   return Number.isSafeInteger(v) ? v : null;
 }
 
+/** The `prefix<hex>` names among `names` (snapshots, log segments) with their zxids, oldest first. */
+export function zxidNamedFiles(names: readonly string[], prefix: string): { name: string; zxid: number }[] {
+  const out: { name: string; zxid: number }[] = [];
+  for (const name of names) {
+    const zxid = parseZxidName(name, prefix);
+    if (zxid !== null) out.push({ name, zxid });
+  }
+  return out.sort((a, b) => a.zxid - b.zxid);
+}
+
 export function writeU64(buf: Buffer, value: number, offset: number): void {
   buf.writeUInt32BE(Math.floor(value / TWO_32), offset);
   buf.writeUInt32BE(value >>> 0, offset + 4);

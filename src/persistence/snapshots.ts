@@ -12,7 +12,7 @@ import { crc32 } from 'node:zlib';
 import { listOrEmpty, type Disk, type DiskFile } from '../io/disk.js';
 import { assert } from '../lib/assert.js';
 import { toDiskError } from './errors.js';
-import { encodeFileHeader, parseZxidName, readU64, SNAPSHOT_PREFIX, writeU64, zxidHex } from './logformat.js';
+import { encodeFileHeader, readU64, SNAPSHOT_PREFIX, writeU64, zxidHex, zxidNamedFiles } from './logformat.js';
 
 export const SNAP_MAGIC = 0x50444b53; // "PDKS"
 export const SNAP_END_MAGIC = 0x50444b45; // "PDKE"
@@ -35,13 +35,7 @@ export interface LoadedSnapshot {
 }
 
 export async function listSnapshots(disk: Disk, dir: string): Promise<SnapshotInfo[]> {
-  const names = await listOrEmpty(disk, dir);
-  const out: SnapshotInfo[] = [];
-  for (const name of names) {
-    const zxid = parseZxidName(name, SNAPSHOT_PREFIX);
-    if (zxid !== null) out.push({ name, zxid });
-  }
-  return out.sort((a, b) => a.zxid - b.zxid);
+  return zxidNamedFiles(await listOrEmpty(disk, dir), SNAPSHOT_PREFIX);
 }
 
 function encodeSnapHeader(zxid: number): Buffer {

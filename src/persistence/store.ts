@@ -49,6 +49,17 @@ export interface OpenedStore {
   readonly logDir: string;
 }
 
+/** What a running server keeps of an opened store once it has replayed it. */
+export type LiveStore = Pick<OpenedStore, 'lock' | 'log' | 'snapDir' | 'logDir'>;
+
+/**
+ * The live parts of an opened store, in a new object: holding it instead of the OpenedStore
+ * lets the replayed records and the snapshot's bytes (whole files read at startup) be freed.
+ */
+export function liveStore(store: OpenedStore): LiveStore {
+  return { lock: store.lock, log: store.log, snapDir: store.snapDir, logDir: store.logDir };
+}
+
 /** The version-2 directories for a dataDir/dataLogDir pair. */
 export function storeDirs(dataDir: string, dataLogDir = dataDir): { snapDir: string; logDir: string } {
   return { snapDir: nodePath.join(dataDir, VERSION_DIR), logDir: nodePath.join(dataLogDir, VERSION_DIR) };
@@ -138,7 +149,7 @@ export function purgeStore(disk: Disk, store: Pick<OpenedStore, 'snapDir' | 'log
 }
 
 /** Flushes and closes the log, then releases the lock. */
-export async function closeStore(store: OpenedStore): Promise<void> {
+export async function closeStore(store: Pick<OpenedStore, 'lock' | 'log'>): Promise<void> {
   try {
     await store.log.close();
   } finally {

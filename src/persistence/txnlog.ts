@@ -20,6 +20,7 @@ import {
   recordSize,
   scanSegment,
   zxidHex,
+  zxidNamedFiles,
   type LogRecord,
 } from './logformat.js';
 
@@ -66,13 +67,7 @@ export interface TxnLogStats {
 
 /** Lists `log.<hex>` segments in `dir`, oldest first. */
 export async function listSegments(disk: Disk, dir: string): Promise<SegmentInfo[]> {
-  const names = await listOrEmpty(disk, dir);
-  const out: SegmentInfo[] = [];
-  for (const name of names) {
-    const firstZxid = parseZxidName(name, LOG_PREFIX);
-    if (firstZxid !== null) out.push({ name, firstZxid });
-  }
-  return out.sort((a, b) => a.firstZxid - b.firstZxid);
+  return zxidNamedFiles(await listOrEmpty(disk, dir), LOG_PREFIX).map(({ name, zxid }) => ({ name, firstZxid: zxid }));
 }
 
 export class TxnLog {

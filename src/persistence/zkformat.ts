@@ -11,7 +11,7 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { JuteReader } from '../jute/binary.js';
-import { ACLs, type ACL } from '../jute/records.js';
+import { ACLs, StatPersisted, type ACL } from '../jute/records.js';
 import { nonZeroEnd, readU64 } from './logformat.js';
 
 export const ZK_LOG_MAGIC = 0x5a4b4c47; // "ZKLG"
@@ -132,24 +132,12 @@ export function readZkLog(buf: Buffer, from = FILE_HEADER_BYTES): ZkLogScan {
   return { records, stop: null };
 }
 
-export interface ZkStatPersisted {
-  czxid: number;
-  mzxid: number;
-  ctime: number;
-  mtime: number;
-  version: number;
-  cversion: number;
-  aversion: number;
-  ephemeralOwner: bigint;
-  pzxid: number;
-}
-
 export interface ZkNode {
   /** "/" for the root. */
   path: string;
   data: Buffer | null;
   acl: ACL[];
-  stat: ZkStatPersisted;
+  stat: StatPersisted;
 }
 
 export interface ZkSnapshot {
@@ -214,17 +202,7 @@ export function readZkSnapshotBody(r: JuteReader): ZkSnapshot {
     const aclKey = r.long();
     const acl = aclKey === -1n ? OPEN_ACL_UNSAFE : acls.get(aclKey);
     if (acl === undefined) throw new ZkFormatError(at, `node ${path || '/'} refers to unknown ACL ${aclKey}`);
-    const stat: ZkStatPersisted = {
-      czxid: r.longNumber(),
-      mzxid: r.longNumber(),
-      ctime: r.longNumber(),
-      mtime: r.longNumber(),
-      version: r.int(),
-      cversion: r.int(),
-      aversion: r.int(),
-      ephemeralOwner: r.long(),
-      pzxid: r.longNumber(),
-    };
+    const stat = StatPersisted.read(r);
     nodes.push({ path: path === '' ? '/' : path, data, acl, stat });
   }
   return { sessions, nodes };

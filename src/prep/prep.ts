@@ -5,29 +5,25 @@
  * still takes a zxid and is logged.
  */
 import { checkAcl, fixupAcl } from '../acl/index.js';
-import { CreateMode, Err, OpCode } from '../jute/constants.js';
+import { CreateMode, DEFAULT_MAX_BUFFER, Err, OpCode } from '../jute/constants.js';
 import { OpMap, Ops, type WriteOp } from '../jute/ops.js';
 import type { ACL, Id } from '../jute/records.js';
 import type { Request, RequestOf } from '../jute/requests.js';
-import type { Txn, TxnBody } from '../jute/txn.js';
+import type { Txn, TxnBody, TxnHeader } from '../jute/txn.js';
 import { javaHashSetClone } from '../lib/javahash.js';
-import { validatePath } from '../lib/paths.js';
+import { parentOf, validatePath } from '../lib/paths.js';
 import type { DataTree } from '../tree/index.js';
-import { closeSessionEntryBytes } from '../tree/datatree.js';
-
-export const CONTAINER_OWNER = -(1n << 63n);
-const TTL_MASK = -(1n << 56n); // 0xFF00000000000000 as a signed long
-export const MAX_TTL_MS = 0xffffffffff;
-
-export function ttlOwner(ttlMs: number): bigint {
-  return BigInt.asIntN(64, TTL_MASK | BigInt(ttlMs));
-}
+import { closeSessionEntryBytes, SPECIAL_PATHS } from '../tree/datatree.js';
+import { CONTAINER_OWNER, MAX_TTL, kindOfOwner, ttlOwner } from '../tree/znode.js';
 
 /** What ZooKeeper calls EphemeralType.NORMAL: owned by a session (not a container or TTL marker). */
 export function isSessionOwner(owner: bigint, extendedTypesEnabled: boolean): boolean {
-  if (owner === 0n || owner === CONTAINER_OWNER) return false;
-  if (extendedTypesEnabled && (owner & TTL_MASK) === TTL_MASK) return false;
-  return true;
+  return kindOfOwner(owner, extendedTypesEnabled) === 'ephemeral';
+}
+
+/** A failed write as ZooKeeper logs it: the request's header, typed error, and the error code. */
+export function errorTxn(header: TxnHeader, err: number): Txn {
+  return { header: { ...header, type: OpCode.error }, body: { type: OpCode.error, err } };
 }
 
 export class PrepError extends Error {
@@ -72,7 +68,6 @@ export interface PrepOptions {
 
 /** A CloseSessionTxn's vector is its 4-byte count plus one entry per path. */
 const CLOSE_SESSION_VECTOR_BYTES = 4;
-const DEFAULT_MAX_CLOSE_SESSION_BYTES = 0xfffff;
 
 /** An ephemeral create in flight, counted against its session until it commits or fails. */
 interface PendingEphemeral {
@@ -92,9 +87,6 @@ export interface WriteContext {
   authIds: readonly Id[];
 }
 
-/** ZooKeeper's DataTree.isSpecialPath: deleting one of these is BADARGUMENTS, before any other check. */
-const SPECIAL_PATHS = new Set(['/', '/zookeeper', '/zookeeper/quota', '/zookeeper/config']);
-
 export class Prep {
   private readonly pending = new Map<string, ChangeRecord>();
   /** Change records in zxid order; those before `head` are committed and only await compaction. */
@@ -109,7 +101,7 @@ export class Prep {
     private readonly tree: DataTree,
     private readonly options: PrepOptions,
   ) {
-    this.maxCloseSessionBytes = options.maxCloseSessionBytes ?? DEFAULT_MAX_CLOSE_SESSION_BYTES;
+    this.maxCloseSessionBytes = options.maxCloseSessionBytes ?? DEFAULT_MAX_BUFFER;
   }
 
   /** Builds the txn for a write request; never throws a KeeperException, returns an error txn. */
@@ -119,7 +111,7 @@ export class Prep {
       return { header, body: this.prepareOp(req, ctx) };
     } catch (err) {
       if (!(err instanceof PrepError)) throw err;
-      return { header: { ...header, type: OpCode.error }, body: { type: OpCode.error, err: err.code } };
+      return errorTxn(header, err.code);
     }
   }
 
@@ -223,11 +215,9 @@ export class Prep {
     const isSequential = mode === CreateMode.PERSISTENT_SEQUENTIAL || mode === CreateMode.EPHEMERAL_SEQUENTIAL || mode === CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL;
     const isEphemeral = mode === CreateMode.EPHEMERAL || mode === CreateMode.EPHEMERAL_SEQUENTIAL;
     if (isTtl && !this.options.extendedTypesEnabled) throw new PrepError(Err.UNIMPLEMENTED, req.path);
-    if (isTtl ? !(req.ttl > 0 && req.ttl <= MAX_TTL_MS) : req.ttl >= 0) throw new PrepError(Err.BADARGUMENTS, req.path);
+    if (isTtl ? !(req.ttl > 0 && req.ttl <= MAX_TTL) : req.ttl >= 0) throw new PrepError(Err.BADARGUMENTS, req.path);
     let path = req.path;
-    const lastSlash = path.lastIndexOf('/');
-    if (lastSlash === -1 || path.includes('\0')) throw new PrepError(Err.BADARGUMENTS, path);
-    const parentPath = lastSlash === 0 ? '/' : path.slice(0, lastSlash);
+    const parentPath = parentOrBadArguments(path);
     const acl = this.fixup(req.acl, ctx.authIds, path);
     const parent = this.record(parentPath);
     this.requirePerm(parent.acl, Ops.create.perm, ctx.authIds);
@@ -388,10 +378,10 @@ export class Prep {
     }
   }
 
+  /** ZooKeeper's DataTree.isSpecialPath: deleting one of these is BADARGUMENTS, before any other check. */
   private parentForDelete(path: string): string {
-    const lastSlash = path.lastIndexOf('/');
-    if (lastSlash === -1 || path.includes('\0') || SPECIAL_PATHS.has(path)) throw new PrepError(Err.BADARGUMENTS, path);
-    return lastSlash === 0 ? '/' : path.slice(0, lastSlash);
+    if (SPECIAL_PATHS.has(path)) throw new PrepError(Err.BADARGUMENTS, path);
+    return parentOrBadArguments(path);
   }
 
   private fixup(acl: readonly ACL[], authIds: readonly Id[], path: string): ACL[] {
@@ -451,6 +441,12 @@ function changed(n: PendingNode, c: Partial<PendingNode>): PendingNode {
   );
 }
 
+/** ZooKeeper's getParentPathAndValidate: BADARGUMENTS for a path with no '/' or a NUL. */
+function parentOrBadArguments(path: string): string {
+  if (!path.includes('/') || path.includes('\0')) throw new PrepError(Err.BADARGUMENTS, path);
+  return parentOf(path);
+}
+
 function checkVersion(current: number, expected: number, path: string): number {
   if (expected !== -1 && expected !== current) throw new PrepError(Err.BADVERSION, path);
   return (current + 1) | 0;
@@ -459,9 +455,4 @@ function checkVersion(current: number, expected: number, path: string): number {
 /** String.format("%010d") of a signed int: zero-padded to ten digits, sign first. */
 export function formatSequence(n: number): string {
   return n < 0 ? '-' + String(-n).padStart(9, '0') : String(n).padStart(10, '0');
-}
-
-function parentOf(path: string): string {
-  const i = path.lastIndexOf('/');
-  return i <= 0 ? '/' : path.slice(0, i);
 }

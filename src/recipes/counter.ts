@@ -3,8 +3,8 @@
  * big-endian int in one node), which kazoo's Counter also reads with `support_curator=True`.
  * `bytes: 8` stores an 8-byte long instead, as Curator's DistributedAtomicLong does.
  */
-import { BadVersionError, NoNodeError, NodeExistsError, type CallOptions, type StreamEvent, type ZooKeeperClient } from '../client/index.js';
-import { combineSignals, ensurePath, parentOf, retry } from './util.js';
+import { BadVersionError, NoNodeError, NodeExistsError, parentPath, type CallOptions, type StreamEvent, type ZooKeeperClient } from '../client/index.js';
+import { combineSignals, ensurePath, retry } from './util.js';
 
 export interface VersionedValue {
   value: bigint;
@@ -50,7 +50,7 @@ export class SharedCounter {
           return { value: this.decode(data), version: stat.version };
         } catch (err) {
           if (!(err instanceof NoNodeError)) throw err;
-          await ensurePath(this.client, parentOf(this.path), { signal });
+          await ensurePath(this.client, parentPath(this.path), { signal });
           try {
             await retry(this.client, () => this.client.create(this.path, this.encode(BigInt(this.options.initial ?? 0))), signal);
           } catch (err2) {

@@ -13,12 +13,13 @@ import {
   NodeExistsError,
   joinPath,
   oneShot,
+  parentPath,
   type CreateMode,
   type Stat,
   type ZooKeeperClient,
 } from '../client/index.js';
 import { TreeCache } from './cache.js';
-import { ensurePath, guaranteedDelete, parentOf, retry, waitForChange } from './util.js';
+import { ensurePath, guaranteedDelete, retry, waitForChange } from './util.js';
 
 /**
  * Keeps `path` present with `data` for as long as it runs: re-created after session loss or
@@ -96,7 +97,7 @@ export class PersistentNode {
             await this.client.create(this.path, this.dataValue, { mode: this.mode });
           } catch (err) {
             if (err instanceof NoNodeError) {
-              await ensurePath(this.client, parentOf(this.path), { signal });
+              await ensurePath(this.client, parentPath(this.path), { signal });
               continue;
             }
             if (!(err instanceof NodeExistsError)) throw err;
@@ -151,7 +152,7 @@ export class GroupMember {
   /** Calls `listener` with the member ids whenever they change. */
   onChange(listener: (memberIds: string[]) => void): () => void {
     return this.cache.onChange((e) => {
-      if (e.type === 'initialized' || ((e.type === 'added' || e.type === 'removed') && parentOf(e.node.path) === this.path)) {
+      if (e.type === 'initialized' || ((e.type === 'added' || e.type === 'removed') && parentPath(e.node.path) === this.path)) {
         listener([...this.members().keys()].sort());
       }
     });

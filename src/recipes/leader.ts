@@ -13,6 +13,7 @@ import {
   holdSignal,
   protectedCreate,
   raceSignal,
+  readContenders,
   retry,
   sortBySequence,
   waitForChange,
@@ -55,23 +56,8 @@ export interface Participant {
 }
 
 async function readParticipants(client: ZooKeeperClient, path: string, marker: string): Promise<Participant[]> {
-  let children: string[];
-  try {
-    children = await retry(client, () => client.getChildren(path));
-  } catch (err) {
-    if (err instanceof NoNodeError) return [];
-    throw err;
-  }
-  const out: Participant[] = [];
-  for (const c of sortBySequence(children.filter((n) => n.includes(marker)))) {
-    try {
-      const { data } = await client.getData(joinPath(path, c));
-      out.push({ id: data.toString(), isLeader: out.length === 0, path: joinPath(path, c) });
-    } catch (err) {
-      if (!(err instanceof NoNodeError)) throw err;
-    }
-  }
-  return out;
+  const contenders = await readContenders(client, path, (name) => name.includes(marker));
+  return contenders.map((c, i) => ({ id: c.data.toString(), isLeader: i === 0, path: c.path }));
 }
 
 const LATCH = 'latch-';

@@ -12,6 +12,7 @@ import {
   guaranteedDelete,
   holdSignal,
   protectedCreate,
+  readContenders,
   retry,
   sequenceOf,
   sortBySequence,
@@ -115,22 +116,8 @@ export class Mutex {
   /** Data of every contender's node, holder first. */
   async participants(): Promise<string[]> {
     const driver = this.options.driver ?? standardDriver('lock-');
-    let children: string[];
-    try {
-      children = await retry(this.client, () => this.client.getChildren(this.path));
-    } catch (err) {
-      if (err instanceof NoNodeError) return [];
-      throw err;
-    }
-    const out: string[] = [];
-    for (const c of sortBySequence(children.filter((n) => driver.isContender(n)))) {
-      try {
-        out.push((await this.client.getData(joinPath(this.path, c))).data.toString());
-      } catch (err) {
-        if (!(err instanceof NoNodeError)) throw err;
-      }
-    }
-    return out;
+    const contenders = await readContenders(this.client, this.path, (name) => driver.isContender(name));
+    return contenders.map((c) => c.data.toString());
   }
 
   private serialize<T>(fn: () => Promise<T>): Promise<T> {

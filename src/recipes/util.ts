@@ -131,11 +131,6 @@ export async function ensurePath(
   );
 }
 
-/** The parent of a path. */
-export function parentOf(path: string): string {
-  return parentPath(path);
-}
-
 /** The sequence number of a sequential node name (its last 10 digits), or -1. */
 export function sequenceOf(name: string): number {
   const m = /(\d{10})$/.exec(name);
@@ -145,6 +140,34 @@ export function sequenceOf(name: string): number {
 /** Names with a sequence suffix, ordered by it (the order ZooKeeper assigned). */
 export function sortBySequence(names: readonly string[]): string[] {
   return names.filter((n) => sequenceOf(n) >= 0).sort((a, b) => sequenceOf(a) - sequenceOf(b));
+}
+
+/**
+ * The contenders among `path`'s children (locks, latches) in sequence order, with their data.
+ * A node deleted meanwhile is skipped; a missing `path` has none.
+ */
+export async function readContenders(
+  client: ZooKeeperClient,
+  path: string,
+  isContender: (name: string) => boolean,
+): Promise<{ path: string; data: Buffer }[]> {
+  let children: string[];
+  try {
+    children = await retry(client, () => client.getChildren(path));
+  } catch (err) {
+    if (err instanceof NoNodeError) return [];
+    throw err;
+  }
+  const out: { path: string; data: Buffer }[] = [];
+  for (const name of sortBySequence(children.filter(isContender))) {
+    const child = joinPath(path, name);
+    try {
+      out.push({ path: child, data: (await client.getData(child)).data });
+    } catch (err) {
+      if (!(err instanceof NoNodeError)) throw err;
+    }
+  }
+  return out;
 }
 
 export const PROTECTED_PREFIX = '_c_';

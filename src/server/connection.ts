@@ -29,6 +29,10 @@ export interface ConnectionHost {
   adjustOutbound(deltaBytes: number): void;
   /** True while all connections together hold more unread replies than the server-wide bound. */
   outboundFull(): boolean;
+  /** An id for a new connection, unique within this server. */
+  nextConnectionId(): number;
+  /** Watch event frames, shared by this server's connections. */
+  readonly eventFrames: EventFrames;
 }
 
 export interface ConnectionLimits {
@@ -59,13 +63,12 @@ const FRAME_SLACK_BYTES = 256;
 const OUTPUT_SLACK_BYTES = OUTPUT_FLUSH_BYTES;
 /** A connection closed by the server gets this long to take its last replies before it is cut. */
 const CLOSE_LINGER_MS = 2000;
-let nextConnectionId = 1;
 
 /** Answers one of the connection's own opcodes (auth, sasl) at once. */
 type OwnHandler<K extends ConnectionOp> = (conn: Connection, xid: number, req: RequestOf<K>) => void;
 
 export class Connection implements ClientLink {
-  readonly id = nextConnectionId++;
+  readonly id: number;
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly authIds: R.Id[];
@@ -108,6 +111,7 @@ export class Connection implements ClientLink {
     private readonly host: ConnectionHost,
     limits: ConnectionLimits,
   ) {
+    this.id = host.nextConnectionId();
     this.remoteAddress = ipAuthId(socket.remoteAddress ?? 'unknown');
     this.remotePort = socket.remotePort ?? 0;
     this.authIds = [{ scheme: 'ip', id: this.remoteAddress }];
@@ -340,7 +344,7 @@ export class Connection implements ClientLink {
 
   sendEvent(type: number, path: string): void {
     if (this.phase !== 'established') return;
-    this.output().raw(eventFrame(type, path));
+    this.output().raw(this.host.eventFrames.frame(type, path));
   }
 
   /**
@@ -520,20 +524,23 @@ export class Connection implements ClientLink {
 }
 
 /**
- * The last watch event frame encoded. One change is delivered to every watcher in a row, so a
- * fan-out to a thousand connections encodes the event once and copies it a thousand times.
+ * Keeps the last watch event frame encoded. One change is delivered to every watcher in a row,
+ * so a fan-out to a thousand connections encodes the event once and copies it a thousand times.
  */
-let lastEvent: { type: number; path: string; frame: Buffer } | null = null;
+export class EventFrames {
+  private last: { type: number; path: string; frame: Buffer } | null = null;
 
-function eventFrame(type: number, path: string): Buffer {
-  if (lastEvent !== null && lastEvent.type === type && lastEvent.path === path) return lastEvent.frame;
-  const w = new JuteWriter(64 + path.length * 3);
-  const at = w.beginFrame();
-  R.ReplyHeader.write(w, { xid: Xid.notification, zxid: -1, err: 0 });
-  R.WatcherEvent.write(w, { type, state: KeeperState.SyncConnected, path });
-  w.endFrame(at);
-  lastEvent = { type, path, frame: Buffer.from(w.bytes()) };
-  return lastEvent.frame;
+  frame(type: number, path: string): Buffer {
+    const last = this.last;
+    if (last !== null && last.type === type && last.path === path) return last.frame;
+    const w = new JuteWriter(64 + path.length * 3);
+    const at = w.beginFrame();
+    R.ReplyHeader.write(w, { xid: Xid.notification, zxid: -1, err: 0 });
+    R.WatcherEvent.write(w, { type, state: KeeperState.SyncConnected, path });
+    w.endFrame(at);
+    this.last = { type, path, frame: Buffer.from(w.bytes()) };
+    return this.last.frame;
+  }
 }
 
 /** Values from this size on are written to the socket without a copy. */

@@ -6,16 +6,16 @@
 import { randomBytes } from 'node:crypto';
 import { NodeDisk, type Disk } from '../io/disk.js';
 import { decodeTxn } from '../jute/txn.js';
-import { OpCode } from '../jute/constants.js';
 import { Prng } from '../lib/prng.js';
-import { closeStore, openStore, PersistenceError, purgeStore, SnapshotPolicy, takeSnapshot, type OpenedStore } from '../persistence/index.js';
-import { DataTree } from '../tree/index.js';
+import { closeStore, liveStore, openStore, PersistenceError, purgeStore, SnapshotPolicy, takeSnapshot, type LiveStore, type OpenedStore } from '../persistence/index.js';
+import { DataTree, type TreeOptions } from '../tree/index.js';
 import { captureSnapshot, serializeSnapshot, SnapshotLoader, type Snapshot } from '../tree/snapshot.js';
 import type { CommitLog } from './commitlog.js';
 import type { ServerConfig } from '../config/config.js';
 import { hex, type Logger } from './logger.js';
 import type { SessionSecret } from '../sessions/password.js';
 import { loadOrCreateSessionSecret } from './session-secret.js';
+import { replayTxn } from '../sessions/replay.js';
 
 export interface Database {
   tree: DataTree;
@@ -28,6 +28,7 @@ export interface Database {
 
 export async function openDatabase(config: ServerConfig, logger: Logger, disk: Disk = new NodeDisk()): Promise<Database> {
   const loaded: { snapshot: Snapshot | null } = { snapshot: null };
+  const treeOptions = { extendedTypesEnabled: config.extendedTypesEnabled };
   const options = {
     dataDir: config.dataDir,
     dataLogDir: config.dataLogDir,
@@ -36,10 +37,10 @@ export async function openDatabase(config: ServerConfig, logger: Logger, disk: D
     acceptDataLoss: config.acceptDataLoss,
   };
   const store = await openStore(disk, options, async (found) => {
-    if (found !== null) loaded.snapshot = await loadInSlices(found.data);
+    if (found !== null) loaded.snapshot = await loadInSlices(found.data, treeOptions);
   });
   for (const w of store.warnings) logger.warn(w);
-  const { tree, sessions } = loaded.snapshot ?? { tree: new DataTree(), sessions: new Map<bigint, number>() };
+  const { tree, sessions } = loaded.snapshot ?? { tree: new DataTree(treeOptions), sessions: new Map<bigint, number>() };
   try {
     if (store.snapshot) logger.info(`loaded snapshot ${store.snapshot.path} at zxid ${hex(store.snapshot.zxid)}: ${tree.size} znodes, ${sessions.size} sessions`);
     else await takeSnapshot(disk, store, 0, serializeSnapshot(tree, sessions));
@@ -54,11 +55,13 @@ export async function openDatabase(config: ServerConfig, logger: Logger, disk: D
     await closeStore(store).catch(() => undefined);
     throw err;
   });
-  const commitLog = new DurableCommitLog(disk, store, config, logger);
+  // The commit log keeps only the live store: the replayed records and snapshot bytes go.
+  const replayed = store.records.length;
+  const commitLog = new DurableCommitLog(disk, liveStore(store), config, logger);
   // ZooKeeper writes a snapshot of the replayed tree at every start (ZooKeeperServer.loadData),
   // and the next start reloads children from it in its order: start from the same point. (With
   // nothing replayed the loaded snapshot is that snapshot already.)
-  if (store.records.length > 0) commitLog.snapshotNow(tree, sessions);
+  if (replayed > 0) commitLog.snapshotNow(tree, sessions);
   return { tree, sessions, sessionSecret, commitLog };
 }
 
@@ -89,8 +92,8 @@ async function snapshotOverLoss(disk: Disk, store: OpenedStore, tree: DataTree, 
 const SLICE_NODES = 512;
 
 /** Loads a snapshot in slices, letting the txn log's reads, which run meanwhile, go on in between. */
-async function loadInSlices(data: Buffer): Promise<Snapshot> {
-  const loader = new SnapshotLoader(data);
+async function loadInSlices(data: Buffer, options: TreeOptions): Promise<Snapshot> {
+  const loader = new SnapshotLoader(data, options);
   while (!loader.step(SLICE_NODES)) await new Promise<void>((resolve) => setImmediate(resolve));
   return loader.result();
 }
@@ -106,13 +109,11 @@ function replay(store: OpenedStore, tree: DataTree, sessions: Map<bigint, number
       txn = decodeTxn(record.bytes, 0x7fffffff);
     } catch (err) {
       throw new PersistenceError(
-        `txn log record 0x${record.zxid.toString(16)} in ${store.logDir} has a valid checksum but does not decode as a txn ` +
+        `txn log record ${hex(record.zxid)} in ${store.logDir} has a valid checksum but does not decode as a txn ` +
           `(${(err as Error).message}); see it with paddock data dump`,
       );
     }
-    tree.apply(txn);
-    if (txn.body.type === OpCode.createSession) sessions.set(txn.header.sessionId, txn.body.timeOut);
-    else if (txn.body.type === OpCode.closeSession) sessions.delete(txn.header.sessionId);
+    replayTxn(tree, sessions, txn);
     progress.update(i + 1);
   }
   progress.done(tree);
@@ -158,7 +159,7 @@ export class DurableCommitLog implements CommitLog {
 
   constructor(
     private readonly disk: Disk,
-    private readonly store: OpenedStore,
+    private readonly store: LiveStore,
     private readonly config: ServerConfig,
     private readonly logger: Logger,
   ) {

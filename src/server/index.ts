@@ -7,7 +7,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { ipAuthId } from '../acl/index.js';
 import { MemoryCommitLog, type CommitLog } from './commitlog.js';
 import { defaultConfig, type ServerConfig } from '../config/config.js';
-import { Connection, type ConnectionHost } from './connection.js';
+import { Connection, EventFrames, type ConnectionHost } from './connection.js';
 import { answerFourLetterWord } from './fourletter.js';
 import { createLogger, hex, type Logger } from './logger.js';
 import { ZkServer } from './zkserver.js';
@@ -112,6 +112,8 @@ class NetworkServer implements ConnectionHost {
   private outboundBytes = 0;
   private ticker: NodeJS.Timeout | null = null;
   private readonly startedAtMs = Date.now();
+  readonly eventFrames = new EventFrames();
+  private connectionIds = 0;
   port = 0;
   host = '';
 
@@ -160,6 +162,10 @@ class NetworkServer implements ConnectionHost {
       handshakeTimeoutMs: this.config.sessionlessCnxnTimeoutMs,
     });
     this.connections.add(conn);
+  }
+
+  nextConnectionId(): number {
+    return ++this.connectionIds;
   }
 
   fourLetterWord(word: string, _conn: Connection): string | null {

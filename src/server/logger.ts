@@ -30,6 +30,4 @@ function envLevel(): LogLevel {
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
-export function hex(n: number | bigint): string {
-  return '0x' + BigInt.asUintN(64, BigInt(n)).toString(16);
-}
+export { hex } from '../lib/hex.js';

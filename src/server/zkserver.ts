@@ -11,9 +11,11 @@ import type { MultiResult, Request, RequestOf } from '../jute/requests.js';
 import { encodeTxn, type Txn, type TxnBody, type TxnOf } from '../jute/txn.js';
 import { assert } from '../lib/assert.js';
 import { normalizeMultiOps } from '../prep/multi.js';
-import { Prep } from '../prep/prep.js';
+import { errorTxn, Prep } from '../prep/prep.js';
+import { ZxidAllocator } from '../prep/zxids.js';
 import { SessionPasswords, type SessionSecret } from '../sessions/password.js';
 import { SessionTracker, type RandomBytes } from '../sessions/tracker.js';
+import { replayTxn, type SessionTable } from '../sessions/replay.js';
 import { MAX_RECORD_BYTES } from '../persistence/logformat.js';
 import { DataTree, type ApplyResult } from '../tree/index.js';
 import { WatchRegistry } from '../watches/index.js';
@@ -99,7 +101,7 @@ export class ZkServer {
   readonly stats = new ServerStats();
   private readonly prep: Prep;
   private readonly passwords: SessionPasswords;
-  private nextZxid: number;
+  private readonly zxids: ZxidAllocator;
   private readonly commitQueue: CommitEntry[] = [];
   private readonly owners = new Map<bigint, ClientLink>();
   private readonly links = new Map<ClientLink, LinkState>();
@@ -113,12 +115,12 @@ export class ZkServer {
   constructor(
     readonly config: ServerConfig,
     private readonly deps: ZkServerDeps,
-    tree = new DataTree(),
+    tree = new DataTree({ extendedTypesEnabled: config.extendedTypesEnabled }),
     restoredSessions: ReadonlyMap<bigint, number> = new Map(),
   ) {
     this.tree = tree;
     this.lastContainerCheckMs = deps.now();
-    this.nextZxid = tree.lastProcessedZxid + 1;
+    this.zxids = new ZxidAllocator(tree.lastProcessedZxid);
     this.sessions = new SessionTracker(config.tickTime, config.serverId, deps.randomBytes);
     this.passwords = new SessionPasswords(config.sessionPasswords, deps.sessionSecret);
     // Restored sessions get a full timeout to come back, then expire as in ZooKeeper.
@@ -130,6 +132,12 @@ export class ZkServer {
       maxCloseSessionBytes: maxLoggableBytes(config),
     });
   }
+
+  /** The expiry tracker as the table committed session txns change (see applySessionTxn). */
+  private readonly sessionTable: SessionTable = {
+    set: (id, timeoutMs) => this.sessions.add(id, timeoutMs, this.deps.now()),
+    delete: (id) => this.sessions.remove(id),
+  };
 
   /** Live sessions and their timeouts, as snapshots record them. */
   sessionTimeouts(): Map<bigint, number> {
@@ -179,14 +187,13 @@ export class ZkServer {
   private createSession(link: ClientLink, timeOut: number): void {
     if (this.refuseWrite(link)) return;
     const sessionId = this.sessions.allocateId((id) => this.passwords.isReserved(id));
-    const txn = this.prep.prepareCreateSession(sessionId, timeOut, this.nextZxid++, this.deps.now());
+    const txn = this.prep.prepareCreateSession(sessionId, timeOut, this.zxids.next(), this.deps.now());
     this.submitTxn(txn, (applied) => {
       if (applied.result === null) {
         this.sessions.release(sessionId);
         link.close('the txn log refused the session');
         return;
       }
-      this.sessions.add(sessionId, timeOut, this.deps.now());
       if (!this.links.has(link)) return; // the client left before its session was made
       this.bindSession(link, sessionId);
       this.deps.logger.info(`session ${hex(sessionId)} created for ${link.remoteAddress} with timeout ${timeOut} ms`);
@@ -272,7 +279,7 @@ export class ZkServer {
 
   private closeSession(sessionId: bigint, cxid: number, onApplied: ((a: Applied) => void) | null): void {
     this.sessions.setClosing(sessionId);
-    const txn = this.prep.prepareCloseSession(sessionId, cxid, this.nextZxid++, this.deps.now());
+    const txn = this.prep.prepareCloseSession(sessionId, cxid, this.zxids.next(), this.deps.now());
     this.submitTxn(txn, (applied) => {
       if (applied.result === null) {
         // Not logged: the session lives on and will expire (or close) again later.
@@ -280,7 +287,6 @@ export class ZkServer {
         onApplied?.(applied);
         return;
       }
-      this.sessions.remove(sessionId);
       const owner = this.owners.get(sessionId);
       onApplied?.(applied);
       if (owner && !onApplied) owner.close('session expired');
@@ -334,10 +340,7 @@ export class ZkServer {
     this.queuedSlots++;
     if (write && this.writeFailure === null) {
       state.pendingWrites++;
-      const txn: Txn = {
-        header: { sessionId: link.sessionId, cxid: xid, zxid: this.nextZxid++, time: this.deps.now(), type: OpCode.error },
-        body: { type: OpCode.error, err },
-      };
+      const txn = errorTxn({ sessionId: link.sessionId, cxid: xid, zxid: this.zxids.next(), time: this.deps.now(), type }, err);
       this.submitTxn(txn, (applied) => {
         state.pendingWrites--;
         this.finish(slot, applied.zxid, applied.result === null ? applied.err : err, null);
@@ -378,7 +381,7 @@ export class ZkServer {
   }
 
   private writeContext(sessionId: bigint, cxid: number, authIds: readonly Id[] = []) {
-    return { sessionId, cxid, zxid: this.nextZxid++, timeMs: this.deps.now(), authIds };
+    return { sessionId, cxid, zxid: this.zxids.next(), timeMs: this.deps.now(), authIds };
   }
 
   private finish(slot: Slot, zxid: number, err: number, body: unknown): void {
@@ -477,7 +480,7 @@ export class ZkServer {
     if (bytes.length > MAX_RECORD_BYTES) {
       // Only a jute.maxbuffer near the record limit lets a request get here; the write fails
       // rather than the log. (Prep keeps closeSession txns within maxLoggableBytes.)
-      txn = { header: { ...txn.header, type: OpCode.error }, body: { type: OpCode.error, err: Err.BADARGUMENTS } };
+      txn = errorTxn(txn.header, Err.BADARGUMENTS);
       bytes = encodeTxn(txn);
     }
     const entry: CommitEntry = { txn, durable: false, onApplied };
@@ -499,7 +502,7 @@ export class ZkServer {
   private applyCommitted(entry: CommitEntry): void {
     const { txn } = entry;
     const deletedAcls = this.aclsOfDeletions(txn);
-    const result = this.tree.apply(txn);
+    const result = replayTxn(this.tree, this.sessionTable, txn);
     assert(this.tree.lastProcessedZxid === txn.header.zxid, 'apply must advance lastProcessedZxid to the txn zxid');
     this.prep.committed(txn.header.zxid);
     this.deliver(result.events, deletedAcls);
@@ -522,7 +525,7 @@ export class ZkServer {
     this.deps.logger.error(`txn log failed; refusing writes, still serving reads: ${reason}`);
     const failed = this.commitQueue.splice(at);
     this.prep.reset();
-    this.nextZxid = this.lastZxid() + 1;
+    this.zxids.restartAfter(this.lastZxid());
     for (const entry of failed) {
       entry.onApplied({ zxid: this.lastZxid(), err: Err.NOTREADONLY, result: null, txn: entry.txn });
     }

@@ -3,6 +3,7 @@
  * reads and writes the file (see src/server/session-secret.ts) and supplies the random bytes.
  */
 import type { SessionSecret } from './password.js';
+import { hex } from '../lib/hex.js';
 
 export const SESSION_SECRET_BYTES = 32;
 /** Shorter keys are refused: a 16-byte password deserves at least a 16-byte key. */
@@ -22,7 +23,7 @@ export function newSessionSecret(randomBytes: (byteCount: number) => Uint8Array,
 }
 
 export function formatSessionSecret(secret: SessionSecret): string {
-  const ids = [...secret.zookeeperFormulaIds].map(hexId).join(',');
+  const ids = [...secret.zookeeperFormulaIds].map(hex).join(',');
   return [
     '# Paddock session secret: session passwords are derived from it. Keep this file private (mode 600):',
     '# whoever reads it can compute the password of any session. Every server of an ensemble needs the same',
@@ -73,6 +74,3 @@ function parseIds(value: string, line: number): Set<bigint> {
   return ids;
 }
 
-function hexId(id: bigint): string {
-  return `0x${BigInt.asUintN(64, id).toString(16)}`;
-}

@@ -4,6 +4,7 @@
  * Time comes in as `nowMs`; the tracker never reads a clock.
  */
 import { assert } from '../lib/assert.js';
+import { CONTAINER_OWNER } from '../tree/znode.js';
 
 export interface Session {
   readonly id: bigint;
@@ -18,7 +19,6 @@ export type RandomBytes = (byteCount: number) => Uint8Array;
 
 /** Attempts before giving up on a fresh id; failing 64 draws of 56 bits means the source is broken. */
 const MAX_ID_ATTEMPTS = 64;
-const CONTAINER_MARKER = -(1n << 63n);
 
 export class SessionTracker {
   private readonly sessions = new Map<bigint, Session>();
@@ -45,7 +45,7 @@ export class SessionTracker {
     for (let attempt = 0; attempt < MAX_ID_ATTEMPTS; attempt++) {
       const id = BigInt.asIntN(64, this.serverBits | this.randomLow56());
       // Long.MIN_VALUE is the container marker and 0 means "new session".
-      if (id === 0n || id === CONTAINER_MARKER) continue;
+      if (id === 0n || id === CONTAINER_OWNER) continue;
       if (this.sessions.has(id) || this.allocated.has(id) || isReserved(id)) continue;
       this.allocated.add(id);
       return id;

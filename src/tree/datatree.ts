@@ -10,7 +10,7 @@ import { assert } from '../lib/assert.js';
 import { JavaHashSet } from '../lib/javahash.js';
 import { basename, childPath, parentOf } from '../lib/paths.js';
 import { AclCache } from './aclcache.js';
-import { applyTxn, type ApplyResult } from './apply.js';
+import { applyTxn, type ApplyResult, type TreeEvent, type TreeMutations } from './apply.js';
 import {
   LIMIT_NODE,
   QuotaIndex,
@@ -25,10 +25,6 @@ import { statOf } from './stat.js';
 import { ZNode, kindOfOwner, ownData, ttlOfOwner, type StoredData } from './znode.js';
 import type { Txn } from '../jute/txn.js';
 
-export interface TreeEvent {
-  type: EventType;
-  path: string;
-}
 
 /** Paths ZooKeeper creates itself and never lets clients delete. */
 export const SPECIAL_PATHS: ReadonlySet<string> = new Set(['/', '/zookeeper', '/zookeeper/quota', '/zookeeper/config']);
@@ -38,7 +34,17 @@ const CHILD_LIST_CACHE_MIN = 64;
 /** Most bytes of cached child-list encodings; past it the cache starts over. */
 const CHILD_LIST_CACHE_BYTES = 64 * 1024 * 1024;
 
-export class DataTree {
+export interface TreeOptions {
+  /**
+   * Whether a stored owner with a 0xFF high byte marks a TTL node (ZooKeeper's
+   * extendedTypesEnabled). Default true, so offline tools see TTL nodes as TTL nodes; a server
+   * passes its configuration.
+   */
+  extendedTypesEnabled?: boolean;
+}
+
+export class DataTree implements TreeMutations {
+  readonly extendedTypesEnabled: boolean;
   private readonly nodes = new Map<string, ZNode>();
   private readonly acls = new AclCache();
   /**
@@ -69,7 +75,8 @@ export class DataTree {
   private childListBytes = 0;
 
   /** A fresh tree as ZooKeeper 3.8 standalone starts: /, /zookeeper, /zookeeper/quota, /zookeeper/config. */
-  constructor() {
+  constructor(options: TreeOptions = {}) {
+    this.extendedTypesEnabled = options.extendedTypesEnabled ?? true;
     const open = this.acls.intern(OPEN_ACL_UNSAFE);
     this.insert('/', new ZNode('', open, 0, 0, 0, 0, 0, 0, 0, 0n, 0));
     for (const path of ['/zookeeper', '/zookeeper/quota']) {
@@ -123,13 +130,13 @@ export class DataTree {
   }
 
   statOf(node: ZNode): Stat {
-    return statOf(node);
+    return statOf(node, this.extendedTypesEnabled);
   }
 
   /** Stat of the node at `path`, or null if there is none. */
   statAt(path: string): Stat | null {
     const node = this.nodes.get(path);
-    return node === undefined ? null : statOf(node);
+    return node === undefined ? null : statOf(node, this.extendedTypesEnabled);
   }
 
   /**
@@ -493,7 +500,7 @@ export class DataTree {
 
   private indexOwner(path: string, owner: bigint, add: boolean): void {
     if (owner === 0n) return;
-    const kind = kindOfOwner(owner);
+    const kind = kindOfOwner(owner, this.extendedTypesEnabled);
     if (kind === 'container') toggle(this.containers, path, add);
     else if (kind === 'ttl') toggle(this.ttls, path, add);
     else this.indexEphemeral(owner, path, add);

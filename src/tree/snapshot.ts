@@ -17,9 +17,10 @@
 import { JuteReader, JuteWriter } from '../jute/binary.js';
 import { ACLs, type ACL } from '../jute/records.js';
 import { assert } from '../lib/assert.js';
-import { DataTree } from './datatree.js';
+import { DataTree, type TreeOptions } from './datatree.js';
 import { NodeLoader, SnapshotError } from './snapshotload.js';
 import type { ZNode } from './znode.js';
+import { basename } from '../lib/paths.js';
 
 const MAGIC = 0x5044534e; // 'PDSN'
 const VERSION = 1;
@@ -108,7 +109,7 @@ function* writeNodes(tree: DataTree, out: ChunkWriter): Generator<Buffer> {
     const path = siblings[next[d]!++]!;
     const node = tree.capturedNode(path)!;
     const children = node.orderedChildPaths();
-    writeNode(out.w, path.substring(path.lastIndexOf('/') + 1), children.length, node, aclIndex);
+    writeNode(out.w, basename(path), children.length, node, aclIndex);
     if (children.length > 0) {
       frames[depth] = children;
       next[depth] = 0;
@@ -154,8 +155,8 @@ class ChunkWriter {
 }
 
 /** Rebuilds a tree and session table; throws SnapshotError on anything malformed. */
-export function deserializeSnapshot(bytes: Buffer | readonly Buffer[]): Snapshot {
-  const loader = new SnapshotLoader(Buffer.isBuffer(bytes) ? bytes : Buffer.concat(bytes as Buffer[]));
+export function deserializeSnapshot(bytes: Buffer | readonly Buffer[], options: TreeOptions = {}): Snapshot {
+  const loader = new SnapshotLoader(Buffer.isBuffer(bytes) ? bytes : Buffer.concat(bytes as Buffer[]), options);
   while (!loader.step(Number.POSITIVE_INFINITY));
   return loader.result();
 }
@@ -166,7 +167,7 @@ export function deserializeSnapshot(bytes: Buffer | readonly Buffer[]): Snapshot
  */
 export class SnapshotLoader {
   private readonly r: JuteReader;
-  private readonly tree = new DataTree();
+  private readonly tree: DataTree;
   private readonly lastProcessedZxid: number;
   private readonly sessions: Map<bigint, number>;
   private readonly count: number;
@@ -174,7 +175,8 @@ export class SnapshotLoader {
   private loaded = 0;
   private done = false;
 
-  constructor(buf: Buffer) {
+  constructor(buf: Buffer, options: TreeOptions = {}) {
+    this.tree = new DataTree(options);
     this.r = new JuteReader(buf, 0, buf.length, 0x7fffffff);
     const r = this.r;
     try {

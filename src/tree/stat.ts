@@ -1,10 +1,9 @@
 /** The wire Stat of a znode (DataNode.copyStat). */
 import type { Stat } from '../jute/records.js';
-import type { ZNode } from './znode.js';
+import { kindOfOwner, type ZNode } from './znode.js';
 
-export function statOf(node: ZNode): Stat {
+export function statOf(node: ZNode, extendedTypesEnabled: boolean): Stat {
   const numChildren = node.numChildren;
-  const kind = node.kind;
   return {
     czxid: node.czxid,
     mzxid: node.mzxid,
@@ -15,7 +14,7 @@ export function statOf(node: ZNode): Stat {
     cversion: (Math.imul(node.storedCversion, 2) - numChildren) | 0,
     aversion: node.aversion,
     // Containers and TTL nodes show 0: only real ephemerals expose their session.
-    ephemeralOwner: kind === 'ephemeral' ? node.ephemeralOwner : 0n,
+    ephemeralOwner: kindOfOwner(node.ephemeralOwner, extendedTypesEnabled) === 'ephemeral' ? node.ephemeralOwner : 0n,
     dataLength: node.dataLength,
     numChildren,
     pzxid: node.pzxid,

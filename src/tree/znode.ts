@@ -4,6 +4,7 @@
  */
 import type { ACL } from '../jute/records.js';
 import { JavaHashSet } from '../lib/javahash.js';
+import { basename } from '../lib/paths.js';
 
 /** Stored ephemeralOwner of a container (Long.MIN_VALUE). */
 export const CONTAINER_OWNER = -0x8000000000000000n;
@@ -20,13 +21,14 @@ export function ttlOwner(ttl: number): bigint {
 }
 
 /**
- * What a stored ephemeralOwner means. A 0xFF high byte is read as TTL, as ZooKeeper does when
- * extendedTypesEnabled is on (server ids are then limited to 254, so no session has it).
+ * What a stored ephemeralOwner means. A 0xFF high byte is read as TTL only when
+ * extendedTypesEnabled is on, as ZooKeeper does: server ids are then limited to 254, and
+ * without it a server with id 255 makes session ids with that high byte.
  */
-export function kindOfOwner(owner: bigint): NodeKind {
+export function kindOfOwner(owner: bigint, extendedTypesEnabled: boolean): NodeKind {
   if (owner === 0n) return 'persistent';
   if (owner === CONTAINER_OWNER) return 'container';
-  if ((BigInt.asUintN(64, owner) & EXTENDED_MASK) === EXTENDED_MASK) return 'ttl';
+  if (extendedTypesEnabled && (BigInt.asUintN(64, owner) & EXTENDED_MASK) === EXTENDED_MASK) return 'ttl';
   return 'ephemeral';
 }
 
@@ -61,11 +63,6 @@ const NO_PATHS: readonly string[] = [];
 
 /** ZooKeeper's DataNode makes its child set on the first addChild as `new HashSet<>(8)`. */
 const CHILD_SET_CAPACITY = 8;
-
-/** The last segment of a child path. */
-function nameOf(childPath: string): string {
-  return childPath.substring(childPath.lastIndexOf('/') + 1);
-}
 
 export class ZNode {
   /**
@@ -110,7 +107,7 @@ export class ZNode {
 
   /** The children's names (last path segments), in ZooKeeper's order. */
   childNames(): string[] {
-    return this.orderedChildPaths().map(nameOf);
+    return this.orderedChildPaths().map(basename);
   }
 
   /** Buckets of ZooKeeper's child set for this node (0 before it has one). */
@@ -120,10 +117,6 @@ export class ZNode {
 
   get numChildren(): number {
     return this.kids === null ? 0 : this.kids.size;
-  }
-
-  get kind(): NodeKind {
-    return kindOfOwner(this.ephemeralOwner);
   }
 
   /** The data as a new Buffer (a copy). Replies encode `stored` directly instead. */

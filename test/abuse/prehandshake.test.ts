@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { Connection, type ConnectionHost } from '../../src/server/connection.js';
+import { Connection, EventFrames, type ConnectionHost } from '../../src/server/connection.js';
 import { silentLogger } from '../../src/server/logger.js';
 import type { ZkServer } from '../../src/server/zkserver.js';
 
@@ -51,6 +51,8 @@ test('a 1 MB frame dribbled in 100-byte chunks before the handshake is buffered 
     throttle: () => undefined,
     adjustOutbound: () => undefined,
     outboundFull: () => false,
+    nextConnectionId: () => 1,
+    eventFrames: new EventFrames(),
   };
   const socket = new FakeSocket();
   const conn = new Connection(socket as unknown as Socket, host, { maxFrameBytes: 0xfffff, maxOutboundBytes: 1 << 23, handshakeTimeoutMs: 60_000 });

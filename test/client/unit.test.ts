@@ -1,7 +1,8 @@
 /** Server-less unit tests: connect strings, paths, the event queue, the watch registry. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BadArgumentsError, parseConnectString, validatePath } from '../../src/client/index.js';
+import { createHash } from 'node:crypto';
+import { BadArgumentsError, digestId, parseConnectString, validatePath } from '../../src/client/index.js';
 import { EventQueue } from '../../src/client/event-queue.js';
 import { prependChroot, stripChroot } from '../../src/client/paths.js';
 import { WatchRegistry } from '../../src/client/watches.js';
@@ -73,4 +74,17 @@ test('watch registry: one-shot semantics, recursive scope, expiry and close', ()
   assert.deepEqual(reg.snapshot().persistentRecursive, ['/a'], 'persistent watches outlive the session');
   reg.closeAll();
   assert.equal(rec.at(-1)?.path, 'END');
+});
+
+test('digestId is the server\'s DigestAuthenticationProvider.generateDigest', () => {
+  const sha1 = (s: string): string => createHash('sha1').update(s).digest('base64');
+  assert.deepEqual(digestId('alice', 'secret'), { scheme: 'digest', id: `alice:${sha1('alice:secret')}` });
+  // ZooKeeper splits "user:password" at the first ':', so a ':' in the user ends the name there.
+  assert.deepEqual(digestId('a:b', 'pw'), { scheme: 'digest', id: `a:${sha1('a:b:pw')}` });
+});
+
+test('client path rules are the server\'s (ZooKeeper PathUtils wording)', () => {
+  assert.throws(() => validatePath('a'), (e: Error) => e instanceof BadArgumentsError && /Path must start with \/ character/.test(e.message));
+  assert.throws(() => validatePath('/a/../b'), (e: Error) => e instanceof BadArgumentsError && /relative paths not allowed/.test(e.message));
+  validatePath('/a/', true);
 });

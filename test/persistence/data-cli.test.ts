@@ -93,6 +93,23 @@ test('dump: ACL permissions are set apart from ids that hold = and :, failed txn
   assert.match(r.out, /^0x2 .* error err=NONODE$/m);
 });
 
+test('dump shows a session id of a server id >= 128 as unsigned hex, as ZooKeeper logs it', async (t) => {
+  const dataDir = tempDir(t);
+  const disk = new NodeDisk();
+  const store = await openStore(disk, { dataDir, preAllocSizeKb: 4 });
+  await takeSnapshot(disk, store, 0, serializeSnapshot(new DataTree(), new Map()));
+  const session = BigInt.asIntN(64, 0xc800000000000001n); // server id 200
+  const txn: Txn = {
+    header: { sessionId: session, cxid: 0, zxid: 1, time: 1_700_000_000_001, type: OpCode.createSession },
+    body: { type: OpCode.createSession, timeOut: 30000 },
+  };
+  await store.log.append(1, encodeTxn(txn));
+  await closeStore(store);
+  const r = await run(['dump', dataDir]);
+  assert.equal(r.status, 0, r.err);
+  assert.match(r.out, /^0x1 .* session 0xc800000000000001 cxid 0 createSession/m);
+});
+
 test('damage: inspect and dump name the file and offset; a torn tail and a middle corruption differ', async (t) => {
   const dir = await makeDataDir(t);
   const log1 = join(dir, 'version-2', 'log.1');

@@ -153,6 +153,24 @@ test('replay is idempotent: existing creates and missing deletes change nothing 
   assert.equal(t.lastProcessedZxid, 11);
 });
 
+test('a 0xFF high-byte owner is a TTL marker only with extendedTypesEnabled (EphemeralType.get)', () => {
+  // Without extended types a server with id 255 makes session ids with a 0xFF high byte: its
+  // ephemerals are ordinary ephemerals, shown in Stat and removed when the session closes.
+  const session255 = BigInt.asIntN(64, 0xff00000000000007n);
+  const plain = new DataTree({ extendedTypesEnabled: false });
+  plain.apply(txn(1, create('/e', -1, '', true), session255));
+  assert.equal(plain.statAt('/e')!.ephemeralOwner, session255);
+  assert.deepEqual(plain.ephemeralsOf(session255), ['/e']);
+  assert.deepEqual(plain.containerCandidates(Number.MAX_SAFE_INTEGER, 0), []);
+  plain.apply(txn(2, { type: OpCode.closeSession, paths2Delete: [] }, session255));
+  assert.equal(plain.getNode('/e'), undefined);
+
+  const extended = new DataTree({ extendedTypesEnabled: true });
+  extended.apply(txn(1, create('/e', -1, '', true), session255));
+  assert.equal(extended.statAt('/e')!.ephemeralOwner, 0n);
+  assert.deepEqual(extended.ephemeralsOf(session255), []);
+});
+
 test('containers and TTL nodes: owner encoding, visible owner 0, candidates', () => {
   const t = new DataTree();
   t.apply(txn(1, { type: OpCode.createContainer, path: '/c', data: null, acl: OPEN, parentCVersion: -1 }, 5n, 100));

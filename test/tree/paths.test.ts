@@ -49,7 +49,7 @@ test('sequential paths are checked with a digit appended', () => {
 test('parentOf, basename, childPath', () => {
   assert.equal(parentOf('/a/b/c'), '/a/b');
   assert.equal(parentOf('/a'), '/');
-  assert.equal(parentOf('/'), '');
+  assert.equal(parentOf('/'), '/');
   assert.equal(basename('/a/b'), 'b');
   assert.equal(basename('/'), '');
   assert.equal(childPath('/', 'a'), '/a');
