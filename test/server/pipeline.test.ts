@@ -1,16 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect as netConnect } from 'node:net';
 import { CreateMode, Err, EventType, OpCode } from '../../src/jute/constants.js';
 import type { Stat } from '../../src/jute/records.js';
-import type { Request } from '../../src/jute/requests.js';
-import { RawClient, withTimeout } from '../support/rawclient.js';
-import { fourLetterWord } from '../support/zookeeper.js';
-import { client, create, OPEN, withServer } from './helpers.js';
+import { PipelineHarness } from '../support/pipeline-harness.js';
+import { create, OPEN } from './helpers.js';
+
+// The pipeline without sockets: fake links, a fake clock, MemoryDisk. TCP-level behaviour
+// (framing, limits, four-letter words, zero-copy output) is in network.test.ts.
 
 test('create, read, set and delete with ZooKeeper Stat semantics', async () => {
-  await withServer({}, async (s) => {
-    const c = await client(s);
+  await PipelineHarness.with({}, async (h) => {
+    const c = await h.open();
     const created = await c.send({ type: OpCode.create2, path: '/a', data: Buffer.from('x'), acl: OPEN, flags: 0, ttl: -1 });
     assert.equal(created.header.err, Err.OK);
     const stat = (created.body as { stat: Stat }).stat;
@@ -31,26 +31,26 @@ test('create, read, set and delete with ZooKeeper Stat semantics', async () => {
     assert.equal((got.body as { data: Buffer }).data.toString(), 'y');
     const exists = await c.send(create('/a'));
     assert.equal(exists.header.err, Err.NODEEXISTS);
-    await c.close();
+    await c.closeSession();
   });
 });
 
 test('a failed write still takes a zxid, as in ZooKeeper', async () => {
-  await withServer({}, async (s) => {
-    const c = await client(s);
+  await PipelineHarness.with({}, async (h) => {
+    const c = await h.open();
     const first = await c.send(create('/z'));
     const failed = await c.send(create('/z'));
     const next = await c.send(create('/z2'));
     assert.equal(failed.header.err, Err.NODEEXISTS);
     assert.equal(failed.header.zxid, first.header.zxid + 1);
     assert.equal(next.header.zxid, first.header.zxid + 2);
-    await c.close();
+    await c.closeSession();
   });
 });
 
 test('pipelined requests are answered in order and a read sees its own session\'s earlier write', async () => {
-  await withServer({}, async (s) => {
-    const c = await client(s);
+  await PipelineHarness.with({}, async (h) => {
+    const c = await h.open();
     const replies = await Promise.all([
       c.send(create('/p', 'v1')),
       c.send({ type: OpCode.getData, path: '/p', watch: false }),
@@ -60,14 +60,14 @@ test('pipelined requests are answered in order and a read sees its own session\'
     assert.deepEqual(replies.map((r) => r.header.err), [0, 0, 0, 0]);
     assert.equal((replies[1]!.body as { data: Buffer }).data.toString(), 'v1');
     assert.equal((replies[3]!.body as { data: Buffer }).data.toString(), 'v2');
-    await c.close();
+    await c.closeSession();
   });
 });
 
 test('sequential names come from the parent cversion and ephemerals go with their session', async () => {
-  await withServer({}, async (s) => {
-    const a = await client(s);
-    const b = await client(s);
+  await PipelineHarness.with({}, async (h) => {
+    const a = await h.open();
+    const b = await h.open();
     await a.send(create('/q'));
     const s1 = await a.send(create('/q/n-', '', CreateMode.EPHEMERAL_SEQUENTIAL));
     const s2 = await a.send(create('/q/n-', '', CreateMode.PERSISTENT_SEQUENTIAL));
@@ -76,59 +76,65 @@ test('sequential names come from the parent cversion and ephemerals go with thei
     const eph = await a.send({ type: OpCode.getEphemerals, path: '/' });
     assert.deepEqual((eph.body as { ephemerals: string[] }).ephemerals, ['/q/n-0000000000']);
     await b.send({ type: OpCode.exists, path: '/q/n-0000000000', watch: true });
-    await a.close();
+    await a.closeSession();
     const ev = await b.waitForEvent((e) => e.path === '/q/n-0000000000');
     assert.equal(ev.type, EventType.NodeDeleted);
     const gone = await b.send({ type: OpCode.exists, path: '/q/n-0000000000', watch: false });
     assert.equal(gone.header.err, Err.NONODE);
-    await b.close();
+    await b.closeSession();
   });
 });
 
 test('a session expires after its timeout when its client goes silent', async () => {
-  await withServer({ tickTime: 50, minSessionTimeout: 200, maxSessionTimeout: 400 }, async (s) => {
-    const watcher = await client(s);
-    const doomed = await RawClient.connect('127.0.0.1', s.port, { timeoutMs: 200 });
+  await PipelineHarness.with({ tickTime: 50, minSessionTimeout: 200, maxSessionTimeout: 400 }, async (h) => {
+    const watcher = await h.open();
+    const doomed = await h.open({ timeoutMs: 200 });
     assert.equal(doomed.session.timeOut, 200);
     await doomed.send(create('/e', '', CreateMode.EPHEMERAL));
     await watcher.send({ type: OpCode.exists, path: '/e', watch: true });
-    // The doomed client never pings: only expiry can delete its node.
+    // The doomed client never pings: only expiry can delete its node. The clock is fake, so
+    // the session lives exactly until its timeout, however loaded the machine is.
+    await h.advance(150);
+    assert.equal(watcher.events.length, 0, 'not expired before its timeout');
+    assert.equal(doomed.closeReason, null);
+    await watcher.send({ type: OpCode.ping }); // the watcher keeps its own session alive
+    await h.advance(200);
     const ev = await watcher.waitForEvent((e) => e.path === '/e', 5000);
     assert.equal(ev.type, EventType.NodeDeleted);
     await doomed.closed;
     await assert.rejects(
-      RawClient.connect('127.0.0.1', s.port, { sessionId: doomed.sessionId, passwd: doomed.session.passwd ?? undefined }),
+      h.open({ sessionId: doomed.sessionId, passwd: doomed.session.passwd ?? undefined }),
       /expired/,
       'an expired session is refused with timeOut 0',
     );
-    await watcher.close();
+    await watcher.closeSession();
   });
 });
 
 test('a client reconnects to its session with id and password; a wrong password is refused', async () => {
-  await withServer({}, async (s) => {
-    const first = await client(s);
+  await PipelineHarness.with({}, async (h) => {
+    const first = await h.open();
     await first.send(create('/r', '', CreateMode.EPHEMERAL));
-    first.destroy();
-    const again = await RawClient.connect('127.0.0.1', s.port, { sessionId: first.sessionId, passwd: first.session.passwd ?? undefined });
+    first.drop();
+    const again = await h.open({ sessionId: first.sessionId, passwd: first.session.passwd ?? undefined });
     assert.equal(again.sessionId, first.sessionId);
     const eph = await again.send({ type: OpCode.exists, path: '/r', watch: false });
     assert.equal(eph.header.err, Err.OK);
-    await assert.rejects(RawClient.connect('127.0.0.1', s.port, { sessionId: first.sessionId, passwd: Buffer.alloc(16, 7) }), /expired/);
-    await again.close();
+    await assert.rejects(h.open({ sessionId: first.sessionId, passwd: Buffer.alloc(16, 7) }), /expired/);
+    await again.closeSession();
   });
 });
 
 test('a client that has seen a newer zxid than the server is refused', async () => {
-  await withServer({}, async (s) => {
-    await assert.rejects(RawClient.connect('127.0.0.1', s.port, { lastZxidSeen: 1000, handshakeTimeoutMs: 5000 }));
+  await PipelineHarness.with({}, async (h) => {
+    await assert.rejects(h.open({ lastZxidSeen: 1000 }), /closed before the session opened/);
   });
 });
 
 test('digest auth, ACL checks and masked getACL', async () => {
-  await withServer({}, async (s) => {
-    const owner = await client(s);
-    const stranger = await client(s);
+  await PipelineHarness.with({}, async (h) => {
+    const owner = await h.open();
+    const stranger = await h.open();
     const auth = await owner.send({ type: OpCode.auth, authType: 0, scheme: 'digest', auth: Buffer.from('bob:secret') });
     assert.equal(auth.header.err, Err.OK);
     const created = await owner.send(create('/secret', 'x', CreateMode.PERSISTENT, [{ perms: 31, id: { scheme: 'auth', id: '' } }]));
@@ -148,14 +154,14 @@ test('digest auth, ACL checks and masked getACL', async () => {
     const badAuth = await stranger.send({ type: OpCode.auth, authType: 0, scheme: 'nosuch', auth: Buffer.from('x') });
     assert.equal(badAuth.header.err, Err.AUTHFAILED);
     await stranger.closed;
-    await owner.close();
+    await owner.closeSession();
   });
 });
 
 test('a watch event reaches the client before the reply to its next request', async () => {
-  await withServer({}, async (s) => {
-    const w = await client(s);
-    const writer = await client(s);
+  await PipelineHarness.with({}, async (h) => {
+    const w = await h.open();
+    const writer = await h.open();
     await w.send(create('/w'));
     await w.send({ type: OpCode.getData, path: '/w', watch: true });
     await writer.send({ type: OpCode.setData, path: '/w', data: Buffer.from('1'), version: -1 });
@@ -163,14 +169,14 @@ test('a watch event reaches the client before the reply to its next request', as
     const eventAt = w.transcript.findIndex((e) => e.kind === 'event');
     const replyAt = w.transcript.findIndex((e) => e.kind === 'reply' && e.header.xid === ping.header.xid);
     assert.ok(eventAt >= 0 && eventAt < replyAt, 'event precedes the later reply');
-    await w.close();
-    await writer.close();
+    await w.closeSession();
+    await writer.closeSession();
   });
 });
 
 test('multi is all or nothing: a failed op fails the rest and changes nothing', async () => {
-  await withServer({}, async (s) => {
-    const c = await client(s);
+  await PipelineHarness.with({}, async (h) => {
+    const c = await h.open();
     const r = await c.send({
       type: OpCode.multi,
       ops: [create('/m1'), { type: OpCode.delete, path: '/nope', version: -1 }, create('/m2')],
@@ -180,80 +186,13 @@ test('multi is all or nothing: a failed op fails the rest and changes nothing', 
     assert.deepEqual(results.map((x) => x.err), [0, Err.NONODE, Err.RUNTIMEINCONSISTENCY]);
     const m1 = await c.send({ type: OpCode.exists, path: '/m1', watch: false });
     assert.equal(m1.header.err, Err.NONODE);
-    await c.close();
-  });
-});
-
-test('an unknown opcode gets UNIMPLEMENTED and the connection is closed, the session kept (as ZooKeeper)', async () => {
-  await withServer({}, async (s) => {
-    const c = await client(s);
-    const reply = await c.send({ type: 4242 } as unknown as Request);
-    assert.equal(reply.header.err, Err.UNIMPLEMENTED);
-    await withTimeout(c.closed, 5000, 'the server closes the connection');
-    const again = await RawClient.connect('127.0.0.1', s.port, { sessionId: c.sessionId, passwd: c.session.passwd ?? undefined });
-    const ok = await again.send({ type: OpCode.exists, path: '/', watch: false });
-    assert.equal(ok.header.err, Err.OK);
-    await again.close();
-  });
-});
-
-test('a frame over jute.maxbuffer closes that connection only', async () => {
-  await withServer({ juteMaxBuffer: 4096 }, async (s) => {
-    const bad = await client(s);
-    const good = await client(s);
-    const big = await bad.send(create('/big', 'x'.repeat(5000))).catch((e: Error) => e);
-    assert.ok(big instanceof Error, 'the oversized request fails because the connection closed');
-    const ok = await good.send(create('/small', 'x'));
-    assert.equal(ok.header.err, Err.OK);
-    await good.close();
-  });
-});
-
-test('maxClientCnxns limits connections per address', async () => {
-  await withServer({ maxClientCnxns: 2 }, async (s) => {
-    const a = await client(s);
-    const b = await client(s);
-    await assert.rejects(RawClient.connect('127.0.0.1', s.port, { handshakeTimeoutMs: 5000 }));
-    await a.close();
-    await b.close();
-  });
-});
-
-test('four-letter words honour the whitelist', async () => {
-  await withServer({ fourLetterWhitelist: new Set(['ruok', 'srvr']) }, async (s) => {
-    assert.equal(await fourLetterWord(s.port, 'ruok'), 'imok');
-    assert.match(await fourLetterWord(s.port, 'srvr'), /Mode: standalone/);
-    assert.equal(await fourLetterWord(s.port, 'mntr'), 'mntr is not executed because it is not in the whitelist.\n');
-  });
-});
-
-test('a client that never reads its replies is paused and cannot grow server memory without bound', async () => {
-  await withServer({ maxOutboundBytesPerConnection: 64 * 1024 }, async (s) => {
-    const setup = await client(s);
-    await setup.send(create('/fat', 'x'.repeat(100_000)));
-    const sock = netConnect({ port: s.port, host: '127.0.0.1' });
-    await new Promise<void>((r) => sock.once('connect', () => r()));
-    sock.pause(); // never read
-    const hello = Buffer.alloc(4 + 45);
-    hello.writeInt32BE(45, 0);
-    hello.writeInt32BE(10_000, 16); // timeOut; everything else zero
-    hello.writeInt32BE(16, 28);
-    sock.write(hello);
-    const req = RawClient.encode(1, { type: OpCode.getData, path: '/fat', watch: false });
-    for (let i = 0; i < 200; i++) sock.write(req);
-    // Other clients are still served while the slow one is stuck.
-    const ok = await setup.send({ type: OpCode.getData, path: '/fat', watch: false });
-    assert.equal(ok.header.err, Err.OK);
-    const queued = s.server.server.outstandingRequests();
-    assert.ok(queued <= 201, `requests queued for the slow client stay bounded (${queued})`);
-    sock.destroy();
-    await setup.close();
+    await c.closeSession();
   });
 });
 
 test('setWatches re-registers watches and fires those that missed a change', async () => {
-  await withServer({}, async (s) => {
-    const c = await client(s);
+  await PipelineHarness.with({}, async (h) => {
+    const c = await h.open();
     await c.send(create('/sw'));
     await c.send(create('/sw/kid'));
     const seen = await c.send({ type: OpCode.exists, path: '/sw', watch: false });
@@ -285,21 +224,7 @@ test('setWatches re-registers watches and fires those that missed a change', asy
     await c.waitForEvent((e) => e.path === '/sw/kid' && e.type === EventType.NodeDataChanged);
     await c.waitForEvent((e) => e.path === '/notyet' && e.type === EventType.NodeCreated);
     await c.waitForEvent((e) => e.path === '/rec' && e.type === EventType.NodeCreated);
-    await c.close();
-  });
-});
-
-test('four-letter words report state', async () => {
-  await withServer({}, async (s) => {
-    const c = await client(s);
-    await c.send(create('/eph4', '', CreateMode.EPHEMERAL));
-    await c.send({ type: OpCode.getData, path: '/eph4', watch: true });
-    assert.match(await fourLetterWord(s.port, 'stat'), /Clients:\n \/127\.0\.0\.1:\d+\[1\]/);
-    assert.match(await fourLetterWord(s.port, 'mntr'), /zk_znode_count\t6\n/);
-    assert.match(await fourLetterWord(s.port, 'wchs'), /1 connections watching 1 paths\nTotal watches:1/);
-    assert.match(await fourLetterWord(s.port, 'dump'), /\t\/eph4/);
-    assert.equal(await fourLetterWord(s.port, 'isro'), 'rw');
-    await c.close();
+    await c.closeSession();
   });
 });
 
@@ -308,8 +233,8 @@ test('OPEN acl constant is world:anyone ALL', () => {
 });
 
 test('getChildren of a large node stays exact across creates and deletes (cached encoding)', async () => {
-  await withServer({}, async (s) => {
-    const c = await client(s);
+  await PipelineHarness.with({}, async (h) => {
+    const c = await h.open();
     await c.send(create('/many'));
     const names = Array.from({ length: 150 }, (_, i) => `child-${i}`);
     await Promise.all(names.map((n) => c.send(create(`/many/${n}`))));
@@ -327,44 +252,16 @@ test('getChildren of a large node stays exact across creates and deletes (cached
     assert.deepEqual(two.children.sort(), expected);
     assert.equal(two.stat!.numChildren, expected.length);
     assert.equal(two.stat!.cversion, 152);
-    await c.close();
-  });
-});
-
-test('large values leave without a copy and stay in order among small replies in one turn', async () => {
-  await withServer({}, async (s) => {
-    const c = await client(s);
-    const big = Buffer.alloc(200 * 1024, 7);
-    big.write('head', 0);
-    big.write('tail', big.length - 4);
-    const mid = Buffer.alloc(20 * 1024, 3);
-    await c.send({ type: OpCode.create, path: '/big', data: big, acl: OPEN, flags: 0, ttl: -1 });
-    await c.send({ type: OpCode.create, path: '/mid', data: mid, acl: OPEN, flags: 0, ttl: -1 });
-    await c.send(create('/small', 'x'));
-    const reads = ['/big', '/small', '/mid', '/big', '/missing', '/small', '/mid'].map((path) =>
-      c.send({ type: OpCode.getData, path, watch: false }),
-    );
-    const replies = await Promise.all(reads);
-    const datas = replies.map((r) => (r.body as { data: Buffer } | null)?.data ?? null);
-    assert.ok(datas[0]!.equals(big) && datas[3]!.equals(big));
-    assert.ok(datas[2]!.equals(mid) && datas[6]!.equals(mid));
-    assert.equal(datas[1]!.toString(), 'x');
-    assert.equal(replies[4]!.header.err, Err.NONODE);
-    assert.equal((replies[0]!.body as { stat: Stat }).stat.dataLength, big.length);
-    // The stored value is untouched by being sent: a later set replaces it, reads see the new one.
-    await c.send({ type: OpCode.setData, path: '/big', data: mid, version: -1 });
-    const again = await c.send({ type: OpCode.getData, path: '/big', watch: false });
-    assert.ok((again.body as { data: Buffer }).data.equals(mid));
-    await c.close();
+    await c.closeSession();
   });
 });
 
 test('events fanned out to many connections each carry their own type and path', async () => {
-  await withServer({}, async (s) => {
-    const writer = await client(s);
+  await PipelineHarness.with({}, async (h) => {
+    const writer = await h.open();
     await writer.send(create('/fan'));
     await writer.send(create('/fan/a'));
-    const watchers = await Promise.all([1, 2, 3].map(() => client(s)));
+    const watchers = await Promise.all([1, 2, 3].map(() => h.open()));
     for (const w of watchers) {
       await w.send({ type: OpCode.getData, path: '/fan/a', watch: true });
       await w.send({ type: OpCode.getChildren, path: '/fan', watch: true });
@@ -377,6 +274,7 @@ test('events fanned out to many connections each carry their own type and path',
       assert.equal(deleted.type, EventType.NodeDeleted);
       assert.equal(changed.type, EventType.NodeChildrenChanged);
     }
-    await Promise.all([writer, ...watchers].map((c) => c.close()));
+    await Promise.all([writer, ...watchers].map((c) => c.closeSession()));
   });
 });
+

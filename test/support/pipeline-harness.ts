@@ -47,7 +47,8 @@ export class PipelineHarness {
   ) {}
 
   static async start(overrides: Partial<ServerConfig> = {}, disk = new MemoryDisk()): Promise<PipelineHarness> {
-    const config = resolveConfig({ dataDir: '/data', ...overrides });
+    // A small preallocation block: MemoryDisk would otherwise hold 64 MiB of zeros per segment.
+    const config = resolveConfig({ dataDir: '/data', preAllocSizeKb: 64, ...overrides });
     const h = new PipelineHarness(config, disk);
     const db = await openDatabase(config, silentLogger, disk);
     const afterApply = (zk: ZkServer): void => db.commitLog.maybeSnapshot(zk.tree, () => zk.sessionTimeouts());
