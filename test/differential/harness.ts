@@ -37,22 +37,18 @@ export interface Execution {
 
 const REPLY_TIMEOUT_MS = 15_000;
 
-/** Connects, retrying while a just-started server still refuses sessions. */
-export async function connectWhenServing(
+/**
+ * Connects once, waiting at most `deadlineMs` for the session. No retry is needed: the server
+ * launchers return only once sessions are served (startTestServer when it listens,
+ * startZooKeeper once `srvr` reports a Mode, which ZooKeeper gives only while serving), so a
+ * refused session here is a real outcome, not a server still starting.
+ */
+export function connectWhenServing(
   target: { host: string; port: number },
   timeoutMs: number,
   deadlineMs = 30_000,
 ): Promise<RawClient> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    try {
-      return await RawClient.connect(target.host, target.port, { timeoutMs });
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      // An external server that answers ruok before it serves sessions: nothing to wait on.
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  return RawClient.connect(target.host, target.port, { timeoutMs, handshakeTimeoutMs: deadlineMs });
 }
 
 export async function execute(seq: Sequence, target: Target): Promise<Execution> {
