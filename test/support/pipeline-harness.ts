@@ -15,6 +15,7 @@ import { ZkServer, type ClientLink } from '../../src/server/zkserver.js';
 import type { EncodedChildren } from '../../src/server/reads.js';
 import { MemoryDisk } from '../../src/io/disk.js';
 import { JuteReader, JuteWriter } from '../../src/jute/binary.js';
+import type { Codec } from '../../src/jute/codec.js';
 import { Err, OpCode, Xid } from '../../src/jute/constants.js';
 import * as R from '../../src/jute/records.js';
 import { readRequest, responseCodec, type Request, type RequestOf } from '../../src/jute/requests.js';
@@ -149,12 +150,12 @@ export class FakeLink implements ClientLink {
     const codec = err === Err.OK && body !== null && body !== undefined ? responseCodec(type) : null;
     if (codec) writeBody(w, codec, body);
     w.endFrame(at);
-    this.receive(Buffer.from(w.bytes()), type);
+    this.receive(Buffer.from(w.bytes()));
   }
 
   sendEvent(type: number, path: string): void {
     if (this.closeReason !== null) return;
-    this.receive(this.harness.eventFrames.frame(type, path), 0);
+    this.receive(this.harness.eventFrames.frame(type, path));
   }
 
   sendConnectResponse(timeOut: number, sessionId: bigint, passwd: Buffer): void {
@@ -258,7 +259,7 @@ export class FakeLink implements ClientLink {
     });
   }
 
-  private receive(frame: Buffer, type: number): void {
+  private receive(frame: Buffer): void {
     this.frames.push(frame);
     const r = new JuteReader(frame.subarray(4));
     const header = R.ReplyHeader.read(r);
@@ -272,7 +273,7 @@ export class FakeLink implements ClientLink {
       // Replies to ordinary requests must come in request order; auth and ping may overtake.
       if (header.xid > 0 && this.pending.some((p, i) => i < at && p.xid > 0)) throw new Error(`reply xid ${header.xid} out of FIFO order`);
       const [p] = this.pending.splice(at, 1);
-      const codec = header.err === Err.OK ? responseCodec(p!.type || type) : null;
+      const codec = header.err === Err.OK ? responseCodec(p!.type) : null;
       const body = codec ? codec.read(r) : null;
       this.transcript.push({ kind: 'reply', xid: header.xid, type: p!.type, header, body });
       p!.resolve({ header, body });
@@ -286,7 +287,7 @@ export class FakeLink implements ClientLink {
 }
 
 /** As the connection writes bodies: child lists arrive from reads already encoded. */
-function writeBody(w: JuteWriter, codec: ReturnType<typeof responseCodec> & object, body: unknown): void {
+function writeBody(w: JuteWriter, codec: Codec<unknown>, body: unknown): void {
   if (codec === R.GetChildrenResponse || codec === R.GetChildren2Response) {
     const reply = body as { children: EncodedChildren; stat?: R.Stat };
     w.raw(reply.children.bytes);
