@@ -16,6 +16,7 @@ import type { Disk } from '../io/disk.js';
 export interface PaddockServer {
   readonly port: number;
   readonly host: string;
+  /** The request pipeline behind the sockets (sessions, tree, counters). */
   readonly server: RequestPipeline;
   /** Expires a session now, as if its timeout had passed. */
   expireSession(sessionId: bigint): boolean;
@@ -43,25 +44,25 @@ export function resolveConfig(overrides: Partial<ServerConfig>): ServerConfig {
 export async function startServer(overrides: Partial<ServerConfig> = {}, options: StartOptions = {}): Promise<PaddockServer> {
   const config = resolveConfig(overrides);
   const logger = options.logger ?? createLogger('server');
-  const zk = await createPipeline(config, logger, options);
-  const net = new NetworkServer(zk, config, logger);
+  const pipeline = await createPipeline(config, logger, options);
+  const net = new NetworkServer(pipeline, config, logger);
   try {
     await net.listen();
   } catch (err) {
     // Port in use, say: close the log so the data directory's lock is released.
-    await zk.close().catch(() => undefined);
+    await pipeline.close().catch(() => undefined);
     throw err;
   }
   logger.info(`Paddock listening on ${net.host}:${net.port} (tickTime ${config.tickTime} ms, standalone)`);
   return {
     port: net.port,
     host: net.host,
-    server: zk,
-    expireSession: (id) => zk.expireSession(id),
+    server: pipeline,
+    expireSession: (id) => pipeline.expireSession(id),
     dropConnection: (id) => net.dropConnection(id),
     close: async () => {
       await net.close();
-      await zk.close();
+      await pipeline.close();
     },
   };
 }
@@ -76,7 +77,7 @@ async function createPipeline(config: ServerConfig, logger: Logger, options: Sta
     return new RequestPipeline(config, { now, log, logger, randomBytes: random, sessionSecret });
   }
   const db = await openDatabase(config, logger, options.disk);
-  const afterApply = (zk: RequestPipeline): void => db.commitLog.maybeSnapshot(zk.tree, () => zk.sessionTimeouts());
+  const afterApply = (p: RequestPipeline): void => db.commitLog.maybeSnapshot(p.tree, () => p.sessionTimeouts());
   const deps = { now, log: db.commitLog, logger, afterApply, randomBytes: random, sessionSecret: db.sessionSecret };
   return new RequestPipeline(config, deps, db.tree, db.sessions);
 }
