@@ -13,8 +13,8 @@ import { OpMap, type ConnectionOp } from '../jute/ops.js';
 import { readRequest, responseCodec, UnknownOpError, type Request, type RequestOf } from '../jute/requests.js';
 import type { Logger } from './logger.js';
 import { hex } from './logger.js';
-import type { EncodedChildren } from './reads.js';
-import type { ClientLink, RequestPipeline } from './pipeline.js';
+import type { EncodedChildren } from '../pipeline/reads.js';
+import type { ClientLink, RequestPipeline } from '../pipeline/pipeline.js';
 
 export interface ConnectionHost {
   readonly server: RequestPipeline;

@@ -7,7 +7,7 @@ import { Prng } from '../lib/prng.js';
 import { closeStore, purgeStore, SnapshotPolicy, takeSnapshot, type LiveStore } from '../persistence/index.js';
 import type { DataTree } from '../tree/index.js';
 import { captureSnapshot } from '../tree/snapshot.js';
-import type { CommitLog } from './commitlog.js';
+import type { CommitLog } from '../pipeline/commitlog.js';
 import type { ServerConfig } from '../config/config.js';
 import { hex, type Logger } from './logger.js';
 

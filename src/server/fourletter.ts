@@ -5,7 +5,7 @@ import { confWord } from '../config/keys.js';
 import { VERSION_DIR } from '../persistence/store.js';
 import type { Connection } from './connection.js';
 import { hex } from './logger.js';
-import type { RequestPipeline } from './pipeline.js';
+import type { RequestPipeline } from '../pipeline/pipeline.js';
 
 export const FOUR_LETTER_WORDS = new Set([
   'ruok', 'srvr', 'stat', 'conf', 'cons', 'envi', 'mntr', 'wchs', 'wchc', 'wchp', 'dump', 'isro', 'crst', 'srst', 'dirs', 'gtmk', 'stmk', 'hash',

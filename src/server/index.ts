@@ -1,14 +1,14 @@
 /**
- * startServer: wires a standalone server together. The pipeline (pipeline.ts) decides, the
+ * startServer: wires a standalone server together. The pipeline (src/pipeline/) decides, the
  * database (database.ts) loads the data directory and gives the durable commit log
  * (durable-commitlog.ts), and the network server (network.ts) carries the sockets.
  */
 import { randomBytes } from 'node:crypto';
-import { MemoryCommitLog, type CommitLog } from './commitlog.js';
+import { MemoryCommitLog, type CommitLog } from '../pipeline/commitlog.js';
 import { defaultConfig, type ServerConfig } from '../config/config.js';
 import { createLogger, type Logger } from './logger.js';
 import { NetworkServer } from './network.js';
-import { RequestPipeline } from './pipeline.js';
+import { RequestPipeline } from '../pipeline/pipeline.js';
 import { openDatabase } from './database.js';
 import { newSessionSecret } from '../sessions/secret.js';
 import type { Disk } from '../io/disk.js';

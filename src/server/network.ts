@@ -9,7 +9,7 @@ import type { ServerConfig } from '../config/config.js';
 import { Connection, EventFrames, type ConnectionHost } from './connection.js';
 import { answerFourLetterWord } from './fourletter.js';
 import { hex, type Logger } from './logger.js';
-import type { RequestPipeline } from './pipeline.js';
+import type { RequestPipeline } from '../pipeline/pipeline.js';
 
 export class NetworkServer implements ConnectionHost {
   private readonly listener: Server;

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { Connection, EventFrames, type ConnectionHost } from '../../src/server/connection.js';
 import { silentLogger } from '../../src/server/logger.js';
-import type { RequestPipeline } from '../../src/server/pipeline.js';
+import type { RequestPipeline } from '../../src/pipeline/pipeline.js';
 
 /** Just enough of a net.Socket for a Connection that only receives. */
 class FakeSocket extends EventEmitter {

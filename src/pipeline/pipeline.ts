@@ -21,7 +21,8 @@ import { DataTree, type ApplyResult } from '../tree/index.js';
 import { WatchRegistry } from '../watches/index.js';
 import type { CommitLog } from './commitlog.js';
 import { sessionTimeoutBounds, type ServerConfig } from '../config/config.js';
-import { hex, type Logger } from './logger.js';
+import { hex } from '../lib/hex.js';
+import type { Logger } from '../lib/log.js';
 import { executeRead, type ReadContext } from './reads.js';
 import { ServerStats } from './stats.js';
 
