@@ -17,7 +17,7 @@ import type { TxnBody, TxnOf } from './txn.js';
 
 /**
  * How the server handles an opcode:
- * - read: answered from the tree in the session's FIFO order (server/reads.ts);
+ * - read: answered from the tree in the session's FIFO order (pipeline/reads.ts);
  * - write: prep makes a txn, the log commits it, apply runs it (prep/prep.ts, tree/apply.ts);
  * - session: a txn made from the session table, not from a request body (create/close session);
  * - local: answered in FIFO order by the pipeline itself, without the tree (ping, setWatches);

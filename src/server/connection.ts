@@ -1,6 +1,6 @@
 /**
  * One client socket: framing, the handshake, four-letter words, request decoding, reply
- * encoding and back-pressure. Decisions are the ZkServer's; this only moves bytes.
+ * encoding and back-pressure. Decisions are the RequestPipeline's; this only moves bytes.
  */
 import type { Socket } from 'node:net';
 import { authenticate, ipAuthId } from '../acl/index.js';
@@ -13,11 +13,11 @@ import { OpMap, type ConnectionOp } from '../jute/ops.js';
 import { readRequest, responseCodec, UnknownOpError, type Request, type RequestOf } from '../jute/requests.js';
 import type { Logger } from './logger.js';
 import { hex } from './logger.js';
-import type { EncodedChildren } from './reads.js';
-import type { ClientLink, ZkServer } from './zkserver.js';
+import type { EncodedChildren } from '../pipeline/reads.js';
+import type { ClientLink, RequestPipeline } from '../pipeline/pipeline.js';
 
 export interface ConnectionHost {
-  readonly server: ZkServer;
+  readonly server: RequestPipeline;
   readonly logger: Logger;
   /** Answers a four-letter word, or null if `word` is not one. */
   fourLetterWord(word: string, conn: Connection): string | null;

@@ -5,7 +5,7 @@ import { confWord } from '../config/keys.js';
 import { VERSION_DIR } from '../persistence/store.js';
 import type { Connection } from './connection.js';
 import { hex } from './logger.js';
-import type { ZkServer } from './zkserver.js';
+import type { RequestPipeline } from '../pipeline/pipeline.js';
 
 export const FOUR_LETTER_WORDS = new Set([
   'ruok', 'srvr', 'stat', 'conf', 'cons', 'envi', 'mntr', 'wchs', 'wchc', 'wchp', 'dump', 'isro', 'crst', 'srst', 'dirs', 'gtmk', 'stmk', 'hash',
@@ -16,7 +16,7 @@ export const PADDOCK_VERSION = '0.1.0';
 export const VERSION_LINE = `3.8.0-paddock-${PADDOCK_VERSION}, built on 2026-11-22 00:00 UTC`;
 
 export interface FourLetterContext {
-  server: ZkServer;
+  server: RequestPipeline;
   config: ServerConfig;
   /** The port the server listens on (clientPort 0 picks one). */
   listeningPort: number;

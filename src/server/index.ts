@@ -1,16 +1,14 @@
 /**
- * The network edge of a standalone server: listens, enforces connection limits, runs the tick
- * timer, and wires sockets to the ZkServer pipeline.
+ * startServer: wires a standalone server together. The pipeline (src/pipeline/) decides, the
+ * database (database.ts) loads the data directory and gives the durable commit log
+ * (durable-commitlog.ts), and the network server (network.ts) carries the sockets.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server, type Socket } from 'node:net';
-import { ipAuthId } from '../acl/index.js';
-import { MemoryCommitLog, type CommitLog } from './commitlog.js';
+import { MemoryCommitLog, type CommitLog } from '../pipeline/commitlog.js';
 import { defaultConfig, type ServerConfig } from '../config/config.js';
-import { Connection, EventFrames, type ConnectionHost } from './connection.js';
-import { answerFourLetterWord } from './fourletter.js';
-import { createLogger, hex, type Logger } from './logger.js';
-import { ZkServer } from './zkserver.js';
+import { createLogger, type Logger } from './logger.js';
+import { NetworkServer } from './network.js';
+import { RequestPipeline } from '../pipeline/pipeline.js';
 import { openDatabase } from './database.js';
 import { newSessionSecret } from '../sessions/secret.js';
 import type { Disk } from '../io/disk.js';
@@ -18,7 +16,8 @@ import type { Disk } from '../io/disk.js';
 export interface PaddockServer {
   readonly port: number;
   readonly host: string;
-  readonly server: ZkServer;
+  /** The request pipeline behind the sockets (sessions, tree, counters). */
+  readonly server: RequestPipeline;
   /** Expires a session now, as if its timeout had passed. */
   expireSession(sessionId: bigint): boolean;
   /** Drops the connection of a session without ending the session. */
@@ -45,42 +44,42 @@ export function resolveConfig(overrides: Partial<ServerConfig>): ServerConfig {
 export async function startServer(overrides: Partial<ServerConfig> = {}, options: StartOptions = {}): Promise<PaddockServer> {
   const config = resolveConfig(overrides);
   const logger = options.logger ?? createLogger('server');
-  const zk = await createZkServer(config, logger, options);
-  const net = new NetworkServer(zk, config, logger);
+  const pipeline = await createPipeline(config, logger, options);
+  const net = new NetworkServer(pipeline, config, logger);
   try {
     await net.listen();
   } catch (err) {
     // Port in use, say: close the log so the data directory's lock is released.
-    await zk.close().catch(() => undefined);
+    await pipeline.close().catch(() => undefined);
     throw err;
   }
   logger.info(`Paddock listening on ${net.host}:${net.port} (tickTime ${config.tickTime} ms, standalone)`);
   return {
     port: net.port,
     host: net.host,
-    server: zk,
-    expireSession: (id) => zk.expireSession(id),
+    server: pipeline,
+    expireSession: (id) => pipeline.expireSession(id),
     dropConnection: (id) => net.dropConnection(id),
     close: async () => {
       await net.close();
-      await zk.close();
+      await pipeline.close();
     },
   };
 }
 
-async function createZkServer(config: ServerConfig, logger: Logger, options: StartOptions): Promise<ZkServer> {
+async function createPipeline(config: ServerConfig, logger: Logger, options: StartOptions): Promise<RequestPipeline> {
   const now = turnClock();
   const random = (byteCount: number): Buffer => randomBytes(byteCount);
   if (options.commitLog || options.inMemory) {
     const log = options.commitLog ?? new MemoryCommitLog();
     // Nothing outlives the process, so neither need its secret.
     const sessionSecret = newSessionSecret(random, []);
-    return new ZkServer(config, { now, log, logger, randomBytes: random, sessionSecret });
+    return new RequestPipeline(config, { now, log, logger, randomBytes: random, sessionSecret });
   }
   const db = await openDatabase(config, logger, options.disk);
-  const afterApply = (zk: ZkServer): void => db.commitLog.maybeSnapshot(zk.tree, () => zk.sessionTimeouts());
+  const afterApply = (p: RequestPipeline): void => db.commitLog.maybeSnapshot(p.tree, () => p.sessionTimeouts());
   const deps = { now, log: db.commitLog, logger, afterApply, randomBytes: random, sessionSecret: db.sessionSecret };
-  return new ZkServer(config, deps, db.tree, db.sessions);
+  return new RequestPipeline(config, deps, db.tree, db.sessions);
 }
 
 /**
@@ -101,140 +100,6 @@ function turnClock(): () => number {
     }
     return cached;
   };
-}
-
-class NetworkServer implements ConnectionHost {
-  private readonly listener: Server;
-  private readonly connections = new Set<Connection>();
-  private readonly perIp = new Map<string, number>();
-  private readonly throttled = new Set<Connection>();
-  /** Unread reply bytes the kernel did not take, summed over connections (see Connection.account). */
-  private outboundBytes = 0;
-  private ticker: NodeJS.Timeout | null = null;
-  private readonly startedAtMs = Date.now();
-  readonly eventFrames = new EventFrames();
-  private connectionIds = 0;
-  port = 0;
-  host = '';
-
-  constructor(
-    readonly server: ZkServer,
-    private readonly config: ServerConfig,
-    readonly logger: Logger,
-  ) {
-    this.listener = createServer((socket) => this.accept(socket));
-  }
-
-  listen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.listener.once('error', reject);
-      this.listener.listen(this.config.clientPort, this.config.clientPortAddress, () => {
-        const addr = this.listener.address();
-        if (addr && typeof addr === 'object') {
-          this.port = addr.port;
-          this.host = addr.address;
-        }
-        this.listener.off('error', reject);
-        this.ticker = setInterval(() => this.server.tick(), Math.max(10, Math.floor(this.config.tickTime / 2)));
-        this.ticker.unref();
-        resolve();
-      });
-    });
-  }
-
-  private accept(socket: Socket): void {
-    const ip = ipAuthId(socket.remoteAddress ?? '');
-    const fromIp = this.perIp.get(ip) ?? 0;
-    if (this.config.maxClientCnxns > 0 && fromIp >= this.config.maxClientCnxns) {
-      this.logger.warn(`too many connections from ${ip} - max is ${this.config.maxClientCnxns}; connection refused`);
-      socket.destroy();
-      return;
-    }
-    if (this.config.maxCnxns > 0 && this.connections.size >= this.config.maxCnxns) {
-      this.logger.warn(`too many connections (${this.connections.size}) - max is ${this.config.maxCnxns}; connection from ${ip} refused`);
-      socket.destroy();
-      return;
-    }
-    this.perIp.set(ip, fromIp + 1);
-    const conn = new Connection(socket, this, {
-      maxFrameBytes: this.config.juteMaxBuffer,
-      maxOutboundBytes: this.config.maxOutboundBytesPerConnection,
-      handshakeTimeoutMs: this.config.sessionlessCnxnTimeoutMs,
-    });
-    this.connections.add(conn);
-  }
-
-  nextConnectionId(): number {
-    return ++this.connectionIds;
-  }
-
-  fourLetterWord(word: string, _conn: Connection): string | null {
-    return answerFourLetterWord(word, {
-      server: this.server,
-      config: this.config,
-      listeningPort: this.port,
-      connections: () => this.connections,
-      startedAtMs: this.startedAtMs,
-      dataDirSize: () => 0,
-      logDirSize: () => 0,
-      resetConnectionStats: () => {
-        for (const c of this.connections) {
-          c.packetsReceived = 0;
-          c.packetsSent = 0;
-        }
-      },
-    });
-  }
-
-  connectionClosed(conn: Connection): void {
-    if (!this.connections.delete(conn)) return;
-    this.throttled.delete(conn);
-    const n = (this.perIp.get(conn.remoteAddress) ?? 1) - 1;
-    if (n <= 0) this.perIp.delete(conn.remoteAddress);
-    else this.perIp.set(conn.remoteAddress, n);
-    this.server.disconnected(conn);
-    if (conn.sessionId !== 0n) this.logger.debug(`connection for session ${hex(conn.sessionId)} from ${conn.peer()} closed`);
-  }
-
-  /** globalOutstandingLimit: stop reading from a connection while too much is in flight. */
-  throttle(conn: Connection): void {
-    if (this.server.outstandingRequests() <= this.config.globalOutstandingLimit) return;
-    conn.pause();
-    this.throttled.add(conn);
-  }
-
-  adjustOutbound(deltaBytes: number): void {
-    this.outboundBytes += deltaBytes;
-  }
-
-  outboundFull(): boolean {
-    return this.outboundBytes > this.config.maxOutboundBytesTotal;
-  }
-
-  replySent(): void {
-    if (this.throttled.size === 0) return;
-    if (this.server.outstandingRequests() > this.config.globalOutstandingLimit) return;
-    // A resumed connection may be throttled again at once: it then joins a fresh set.
-    const waiting = [...this.throttled];
-    this.throttled.clear();
-    for (const c of waiting) c.resume();
-  }
-
-  dropConnection(sessionId: bigint): boolean {
-    for (const c of this.connections) {
-      if (c.sessionId === sessionId) {
-        c.destroy();
-        return true;
-      }
-    }
-    return false;
-  }
-
-  close(): Promise<void> {
-    if (this.ticker) clearInterval(this.ticker);
-    for (const c of this.connections) c.destroy();
-    return new Promise((resolve) => this.listener.close(() => resolve()));
-  }
 }
 
 export type { ServerConfig } from '../config/config.js';

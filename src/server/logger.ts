@@ -1,13 +1,8 @@
 /** Levelled, one-line-per-event log to stderr. */
+import type { Logger } from '../lib/log.js';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-
-export interface Logger {
-  debug(msg: string): void;
-  info(msg: string): void;
-  warn(msg: string): void;
-  error(msg: string): void;
-}
 
 export function createLogger(component: string, level: LogLevel = envLevel(), sink: (line: string) => void = (l) => process.stderr.write(l + '\n')): Logger {
   const min = ORDER[level];
@@ -28,6 +23,6 @@ function envLevel(): LogLevel {
   return v in ORDER ? (v as LogLevel) : 'info';
 }
 
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+export { silentLogger, type Logger } from '../lib/log.js';
 
 export { hex } from '../lib/hex.js';

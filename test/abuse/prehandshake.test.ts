@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { Connection, EventFrames, type ConnectionHost } from '../../src/server/connection.js';
 import { silentLogger } from '../../src/server/logger.js';
-import type { ZkServer } from '../../src/server/zkserver.js';
+import type { RequestPipeline } from '../../src/pipeline/pipeline.js';
 
 /** Just enough of a net.Socket for a Connection that only receives. */
 class FakeSocket extends EventEmitter {
@@ -43,7 +43,7 @@ class FakeSocket extends EventEmitter {
 test('a 1 MB frame dribbled in 100-byte chunks before the handshake is buffered in linear time', () => {
   let connects = 0;
   const host: ConnectionHost = {
-    server: { connect: () => connects++, lastZxid: () => 0 } as unknown as ZkServer,
+    server: { connect: () => connects++, lastZxid: () => 0 } as unknown as RequestPipeline,
     logger: silentLogger,
     fourLetterWord: () => null,
     connectionClosed: () => undefined,

@@ -90,7 +90,7 @@ test('a 10k-node ZooKeeper 3.8 data dir imports and serves the same tree from Pa
 
   const status = await runDataCommand(['import-zookeeper', zkDir, outDir], { out: () => undefined, err: (s) => assert.fail(s), disk: new NodeDisk() });
   assert.equal(status, 0);
-  const paddock = await startServer({ clientPort: 0, clientPortAddress: '127.0.0.1', dataDir: outDir, dataLogDir: outDir }, { logger: silentLogger });
+  const paddock = await startServer({ clientPort: 0, clientPortAddress: '127.0.0.1', dataDir: outDir, dataLogDir: outDir, extendedTypesEnabled: true }, { logger: silentLogger });
   try {
     const p = await RawClient.connect('127.0.0.1', paddock.port, { timeoutMs: 30_000 });
     const actual = await walk(p);

@@ -529,7 +529,7 @@ test(`fuzz: ${CONNECTIONS} connections of random and mutated frames against ${TA
       live = await mntrConnections(port);
     }
     assert.ok(live <= 1, `server still counts ${live} live connections after the storm`);
-    if (paddock) assert.equal(paddock.server.connectionCount(), 0, 'ZkServer connection count after the storm');
+    if (paddock) assert.equal(paddock.server.connectionCount(), 0, 'pipeline connection count after the storm');
 
     if (gc && paddock) {
       gc();

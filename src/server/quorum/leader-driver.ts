@@ -5,7 +5,7 @@
  *
  * A learner behind the start of the leader's history gets SNAP followed by the tree in
  * ZooKeeper's snapshot serialization (zk-snapshot-stream.ts), taken at the zxid the core names.
- * Not wired into ZkServer.
+ * Not wired into the RequestPipeline.
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';

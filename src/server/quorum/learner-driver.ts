@@ -6,7 +6,7 @@
  * ZKDatabase.serializeSnapshot writes it (sessions, ACL table, nodes up to "/"), then the string
  * "BenWasHere".
  *
- * Not wired into ZkServer: the tree here is the learner's own, for interop tests and for the
+ * Not wired into the RequestPipeline: the tree here is the learner's own, for interop tests and for the
  * follower role to come.
  */
 import { EventEmitter } from 'node:events';

@@ -21,7 +21,8 @@ import { DataTree, type ApplyResult } from '../tree/index.js';
 import { WatchRegistry } from '../watches/index.js';
 import type { CommitLog } from './commitlog.js';
 import { sessionTimeoutBounds, type ServerConfig } from '../config/config.js';
-import { hex, type Logger } from './logger.js';
+import { hex } from '../lib/hex.js';
+import type { Logger } from '../lib/log.js';
 import { executeRead, type ReadContext } from './reads.js';
 import { ServerStats } from './stats.js';
 
@@ -74,12 +75,12 @@ interface CommitEntry {
   onApplied: (applied: Applied) => void;
 }
 
-export interface ZkServerDeps {
+export interface PipelineDeps {
   now: () => number;
   log: CommitLog;
   logger: Logger;
   /** Runs after each txn is applied (the durable log takes snapshots here). */
-  afterApply?: (server: ZkServer) => void;
+  afterApply?: (server: RequestPipeline) => void;
   /** Crypto randomness at the edge: new session ids are drawn from it. */
   randomBytes: RandomBytes;
   /** The data directory's secret, which session passwords derive from. */
@@ -89,12 +90,12 @@ export interface ZkServerDeps {
 
 
 /** Records the ACLs of the nodes a txn body of type K will delete. */
-type Deletions<K extends TxnBody['type']> = (server: ZkServer, sessionId: bigint, body: TxnOf<K>, acls: Map<string, ACL[]>) => void;
+type Deletions<K extends TxnBody['type']> = (server: RequestPipeline, sessionId: bigint, body: TxnOf<K>, acls: Map<string, ACL[]>) => void;
 
 /** Answers one of the pipeline's own opcodes (ping, setWatches); the reply has no body. */
-type LocalHandler<K extends LocalOp> = (server: ZkServer, link: ClientLink, req: RequestOf<K>) => void;
+type LocalHandler<K extends LocalOp> = (server: RequestPipeline, link: ClientLink, req: RequestOf<K>) => void;
 
-export class ZkServer {
+export class RequestPipeline {
   readonly tree: DataTree;
   readonly watches = new WatchRegistry<ClientLink>();
   readonly sessions: SessionTracker;
@@ -114,7 +115,7 @@ export class ZkServer {
 
   constructor(
     readonly config: ServerConfig,
-    private readonly deps: ZkServerDeps,
+    private readonly deps: PipelineDeps,
     tree = new DataTree({ extendedTypesEnabled: config.extendedTypesEnabled }),
     restoredSessions: ReadonlyMap<bigint, number> = new Map(),
   ) {
@@ -420,7 +421,7 @@ export class ZkServer {
 
   private executeRead(link: ClientLink, state: LinkState, slot: Slot): void {
     const zxid = this.lastZxid();
-    const local = ZkServer.localOps.get(slot.type);
+    const local = RequestPipeline.localOps.get(slot.type);
     if (local !== undefined) {
       local(this, link, slot.req as never); // the handler was found by slot.type
       return this.finish(slot, zxid, Err.OK, null);
@@ -533,14 +534,14 @@ export class ZkServer {
 
   /** Deleted nodes' ACLs, captured before apply, so NodeDeleted delivery can check READ. */
   private aclsOfDeletions(txn: Txn): Map<string, ACL[]> {
-    if (ZkServer.deletions.get(txn.body.type) == null) return NO_DELETIONS;
+    if (RequestPipeline.deletions.get(txn.body.type) == null) return NO_DELETIONS;
     const acls = new Map<string, ACL[]>();
     this.rememberDeletions(txn.header.sessionId, txn.body, acls);
     return acls;
   }
 
   private rememberDeletions(sessionId: bigint, body: TxnBody, acls: Map<string, ACL[]>): void {
-    ZkServer.deletions.get(body.type)?.(this, sessionId, body as never, acls); // found by body.type
+    RequestPipeline.deletions.get(body.type)?.(this, sessionId, body as never, acls); // found by body.type
   }
 
   /** The nodes each txn type deletes, keyed by the txn types; null: none. */
