@@ -1,5 +1,5 @@
 /**
- * The request pipeline (ZkServer) driven without sockets: a MemoryDisk data directory, a fake
+ * The request pipeline (RequestPipeline) driven without sockets: a MemoryDisk data directory, a fake
  * clock the test advances, and fake client links that encode every reply and event to wire bytes
  * and decode them again, as a client would. Most server tests need nothing more and run in
  * milliseconds; framing, four-letter words, connection limits and handshake deadlines still need
@@ -11,8 +11,8 @@ import { resolveConfig } from '../../src/server/index.js';
 import { openDatabase } from '../../src/server/database.js';
 import { silentLogger } from '../../src/server/logger.js';
 import { EventFrames } from '../../src/server/connection.js';
-import { ZkServer, type ClientLink } from '../../src/server/zkserver.js';
-import type { EncodedChildren } from '../../src/server/reads.js';
+import { RequestPipeline, type ClientLink } from '../../src/pipeline/pipeline.js';
+import type { EncodedChildren } from '../../src/pipeline/reads.js';
 import { MemoryDisk } from '../../src/io/disk.js';
 import { JuteReader, JuteWriter } from '../../src/jute/binary.js';
 import type { Codec } from '../../src/jute/codec.js';
@@ -40,7 +40,7 @@ export class PipelineHarness {
   private nextLinkId = 1;
   readonly eventFrames = new EventFrames();
   readonly links = new Set<FakeLink>();
-  server!: ZkServer;
+  server!: RequestPipeline;
 
   private constructor(
     readonly config: ServerConfig,
@@ -52,9 +52,9 @@ export class PipelineHarness {
     const config = resolveConfig({ dataDir: '/data', preAllocSizeKb: 64, ...overrides });
     const h = new PipelineHarness(config, disk);
     const db = await openDatabase(config, silentLogger, disk);
-    const afterApply = (zk: ZkServer): void => db.commitLog.maybeSnapshot(zk.tree, () => zk.sessionTimeouts());
+    const afterApply = (zk: RequestPipeline): void => db.commitLog.maybeSnapshot(zk.tree, () => zk.sessionTimeouts());
     const deps = { now: () => h.nowMs, log: db.commitLog, logger: silentLogger, afterApply, randomBytes: (n: number) => randomBytes(n), sessionSecret: db.sessionSecret };
-    h.server = new ZkServer(config, deps, db.tree, db.sessions);
+    h.server = new RequestPipeline(config, deps, db.tree, db.sessions);
     return h;
   }
 
