@@ -47,6 +47,8 @@ interface Slot {
   req: Request;
   receivedAtMs: number;
   write: boolean;
+  /** A write is started (prepped and logged) once no earlier read of its session still waits. */
+  started: boolean;
   done: boolean;
   zxid: number;
   err: number;
@@ -56,6 +58,11 @@ interface Slot {
 interface LinkState {
   slots: Slot[];
   pendingWrites: number;
+  /**
+   * Reads queued but not yet executed. While one waits (behind a write, or for a client that is
+   * not reading), later writes of the session wait too, so the read never sees them.
+   */
+  waitingReads: number;
   closing: boolean;
   /** Built at the link's first read and reused: the session and auth list are fixed objects. */
   readContext: ReadContext<ClientLink> | null;
@@ -171,7 +178,7 @@ export class RequestPipeline {
   // ---- connections and sessions ----
 
   connect(link: ClientLink, req: ConnectRequest): void {
-    this.links.set(link, { slots: [], pendingWrites: 0, closing: false, readContext: null });
+    this.links.set(link, { slots: [], pendingWrites: 0, waitingReads: 0, closing: false, readContext: null });
     if (req.lastZxidSeen > this.lastZxid()) {
       this.deps.logger.warn(
         `refusing session request from ${link.remoteAddress}: client has seen zxid ${hex(req.lastZxidSeen)}, our last zxid is ${hex(this.lastZxid())}`,
@@ -313,10 +320,11 @@ export class RequestPipeline {
       req = { type: req.type, ops };
     }
     const write = isWriteOp(type);
-    const slot: Slot = { xid, type, req, receivedAtMs: this.deps.now(), write, done: false, zxid: 0, err: 0, body: null };
+    const slot: Slot = { xid, type, req, receivedAtMs: this.deps.now(), write, started: false, done: false, zxid: 0, err: 0, body: null };
     state.slots.push(slot);
     this.queuedSlots++;
-    if (write) this.startWrite(link, state, slot);
+    if (!write) state.waitingReads++;
+    else if (state.waitingReads === 0) this.startWrite(link, state, slot);
     this.flush(link, state);
   }
 
@@ -336,7 +344,7 @@ export class RequestPipeline {
   private failRequest(link: ClientLink, state: LinkState, xid: number, type: number, err: number): void {
     const spec = opSpec(type);
     const write = spec !== undefined && spec.kind === 'write' && spec.client;
-    const slot: Slot = { xid, type, req: { type: OpCode.ping }, receivedAtMs: this.deps.now(), write, done: false, zxid: 0, err: 0, body: null };
+    const slot: Slot = { xid, type, req: { type: OpCode.ping }, receivedAtMs: this.deps.now(), write, started: true, done: false, zxid: 0, err: 0, body: null };
     state.slots.push(slot);
     this.queuedSlots++;
     if (write && this.writeFailure === null) {
@@ -354,6 +362,7 @@ export class RequestPipeline {
   }
 
   private startWrite(link: ClientLink, state: LinkState, slot: Slot): void {
+    slot.started = true;
     if (this.writeFailure !== null) {
       this.finish(slot, this.lastZxid(), Err.NOTREADONLY, null);
       return;
@@ -397,9 +406,18 @@ export class RequestPipeline {
     while (state.slots.length > 0) {
       const slot = state.slots[0] as Slot;
       if (!slot.done) {
-        // A read waits while the client is not reading its replies: linkDrained resumes it.
-        if (slot.write || link.backedUp()) return;
-        this.executeRead(link, state, slot);
+        if (slot.write) {
+          // A write held behind a read starts once it reaches the head (every read before it ran).
+          // It completes later (the commit log never calls back from within append), unless the
+          // disk has failed, which answers at once.
+          if (!slot.started) this.startWrite(link, state, slot);
+          if (!slot.done) return;
+        } else {
+          // A read waits while the client is not reading its replies: linkDrained resumes it.
+          if (link.backedUp()) return;
+          state.waitingReads--;
+          this.executeRead(link, state, slot);
+        }
       }
       state.slots.shift();
       this.queuedSlots--;

@@ -288,13 +288,16 @@ test('a backed-up client\'s reads wait, holding later replies, and resume in ord
     c.stalled = true;
     const read = c.send({ type: OpCode.getData, path: '/held', watch: false });
     const write = c.send({ type: OpCode.setData, path: '/held', data: Buffer.from('w'), version: -1 });
-    // Txns apply in zxid order: once this later write is answered, the held setData has applied.
+    // Other sessions go on meanwhile.
     assert.equal((await other.send(create('/later'))).header.err, Err.OK);
     assert.equal(c.transcript.length, answered, 'nothing is answered while the client is backed up');
     assert.equal(h.server.outstandingRequests(), 2);
     c.resume();
     const [r, w] = await Promise.all([read, write]);
     assert.deepEqual([r.header.err, w.header.err], [Err.OK, Err.OK]);
+    // The read was sent before the write: it must not see it, however long it waited.
+    assert.equal((r.body as { data: Buffer }).data.toString(), 'v');
+    assert.equal((await other.send({ type: OpCode.getData, path: '/held', watch: false }) as { body: { data: Buffer } }).body.data.toString(), 'w');
     const order = c.transcript.slice(answered).map((e) => (e.kind === 'reply' ? e.xid : -1));
     assert.deepEqual(order, [r.header.xid, w.header.xid], 'the held read answers first, then the write behind it');
     await c.closeSession();
