@@ -75,6 +75,8 @@ export interface ServerConfig {
   containerMaxPerMinute: number;
   containerMaxNeverUsedIntervalMs: number;
   /** Admin HTTP server settings (stored; the admin server comes later). */
+  /** fsync.warningthresholdms: a slower txn log fsync is logged and counted. */
+  fsyncWarningThresholdMs: number;
   adminEnableServer: boolean;
   adminServerAddress: string;
   adminServerPort: number;
@@ -156,6 +158,7 @@ export function defaultConfig(): ServerConfig {
     containerCheckIntervalMs: 60000,
     containerMaxPerMinute: 10000,
     containerMaxNeverUsedIntervalMs: 0,
+    fsyncWarningThresholdMs: 1000,
     adminEnableServer: true,
     adminServerAddress: '0.0.0.0',
     adminServerPort: 8080,

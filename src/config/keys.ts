@@ -231,7 +231,10 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   ignored('txnLogSizeLimitInKb', 'integer (KB)', '-1', 'Size at which a transaction log file is rolled.', 'Paddock rolls log files at snapshots only', { apply: checkInt }),
   ignored('snapshot.compression.method', 'text', '', 'Compression of new snapshots: gz, snappy or none.', 'Paddock writes uncompressed snapshots', { when: WHEN_SET }),
   ignored('snapshot.trust.empty', 'true/false', 'false', 'Start from transaction logs without any snapshot (for upgrades from 3.4).', 'Paddock always accepts a data directory without snapshots', { when: WHEN_TRUE }),
-  ignored('fsync.warningthresholdms', 'integer (ms)', '1000', 'Log a warning when an fsync takes longer.', 'Paddock does not time fsyncs'),
+  {
+    key: 'fsync.warningthresholdms', aliases: ['zookeeper.fsync.warningthresholdms'], field: 'fsyncWarningThresholdMs', min: 0, type: 'integer (ms)', default: '1000', use: 'honoured',
+    doc: 'Log a warning, and count it in fsync_threshold_exceed_count, when a txn log fsync takes longer.',
+  },
   {
     key: 'datadir.autocreate', type: 'true/false', default: 'true', use: 'refused', when: WHEN_FALSE,
     why: 'Paddock creates a missing data directory, which would start an empty database where this setting asks to stop',

@@ -16,6 +16,7 @@ import type { ServerConfig } from '../config/config.js';
 import { hex, type Logger } from './logger.js';
 import type { SessionSecret } from '../sessions/password.js';
 import { loadOrCreateSessionSecret } from './session-secret.js';
+import type { TxnLogStats } from '../persistence/txnlog.js';
 
 export interface Database {
   tree: DataTree;
@@ -168,6 +169,11 @@ export class DurableCommitLog implements CommitLog {
       this.purgeTimer = setInterval(() => void this.purge(), config.autopurgePurgeIntervalHours * 3_600_000);
       this.purgeTimer.unref();
     }
+  }
+
+  /** Records and batches written so far (the admin metrics' batch sizes). */
+  get txnLogStats(): Readonly<TxnLogStats> {
+    return this.store.log.stats;
   }
 
   get lastZxid(): number {

@@ -13,7 +13,8 @@ import { createLogger, hex, type Logger } from './logger.js';
 import { ZkServer } from './zkserver.js';
 import { openDatabase } from './database.js';
 import { newSessionSecret } from '../sessions/secret.js';
-import type { Disk } from '../io/disk.js';
+import { NodeDisk, type Disk } from '../io/disk.js';
+import { timedDisk } from '../admin/timed-disk.js';
 
 export interface PaddockServer {
   readonly port: number;
@@ -77,10 +78,36 @@ async function createZkServer(config: ServerConfig, logger: Logger, options: Sta
     const sessionSecret = newSessionSecret(random, []);
     return new ZkServer(config, { now, log, logger, randomBytes: random, sessionSecret });
   }
-  const db = await openDatabase(config, logger, options.disk);
-  const afterApply = (zk: ZkServer): void => db.commitLog.maybeSnapshot(zk.tree, () => zk.sessionTimeouts());
+  // The disk is wrapped to time the txn log's fsyncs; the stats they go to exist only once the
+  // server does, so the observer reads them through `zk` (no fsync of the log happens before).
+  let zk: ZkServer | null = null;
+  let recordsAtLastSync = 0;
+  const disk = timedDisk(options.disk ?? new NodeDisk(), (ms) => {
+    if (zk) recordFsync(zk, config, logger, ms);
+    // The log counts a batch's records just after its fsync returns: read them a turn later.
+    setImmediate(() => {
+      const records = db.commitLog.txnLogStats.records;
+      if (zk && records > recordsAtLastSync) zk.stats.observe('sync_processor_batch_size', records - recordsAtLastSync);
+      recordsAtLastSync = records;
+    });
+  });
+  const openedAt = performance.now();
+  const db = await openDatabase(config, logger, disk);
+  const loadMs = Math.round(performance.now() - openedAt);
+  const afterApply = (server: ZkServer): void => db.commitLog.maybeSnapshot(server.tree, () => server.sessionTimeouts());
   const deps = { now, log: db.commitLog, logger, afterApply, randomBytes: random, sessionSecret: db.sessionSecret };
-  return new ZkServer(config, deps, db.tree, db.sessions);
+  zk = new ZkServer(config, deps, db.tree, db.sessions);
+  zk.stats.observe('dbinittime', loadMs);
+  recordsAtLastSync = db.commitLog.txnLogStats.records;
+  return zk;
+}
+
+/** fsynctime, and ZooKeeper's warning and count when one takes longer than fsync.warningthresholdms. */
+function recordFsync(zk: ZkServer, config: ServerConfig, logger: Logger, ms: number): void {
+  zk.stats.observe('fsynctime', Math.round(ms));
+  if (ms <= config.fsyncWarningThresholdMs) return;
+  zk.stats.fsyncThresholdExceedCount++;
+  logger.warn(`fsync-ing the write ahead log took ${Math.round(ms)}ms which will adversely effect operation latency (fsync.warningthresholdms=${config.fsyncWarningThresholdMs})`);
 }
 
 /**
