@@ -8,7 +8,14 @@ import { ipAuthId } from '../acl/index.js';
 import { MemoryCommitLog, type CommitLog } from './commitlog.js';
 import { defaultConfig, type ServerConfig } from '../config/config.js';
 import { Connection, type ConnectionHost } from './connection.js';
-import { answerFourLetterWord } from './fourletter.js';
+import { answerFourLetterWord, metricsSource, type FourLetterContext } from './fourletter.js';
+import { join } from 'node:path';
+import { AdminHttpServer } from '../admin/http.js';
+import { DEFAULT_TRACE_MASK, type AdminContext } from '../admin/commands.js';
+import { MetricsHttpServer } from '../admin/prometheus.js';
+import { directorySize, newestSnapshot } from '../admin/process-stats.js';
+import { PROMETHEUS_PROVIDER_CLASS } from '../config/config.js';
+import { VERSION_DIR } from '../persistence/store.js';
 import { createLogger, hex, type Logger } from './logger.js';
 import { ZkServer } from './zkserver.js';
 import { openDatabase } from './database.js';
@@ -20,6 +27,10 @@ export interface PaddockServer {
   readonly port: number;
   readonly host: string;
   readonly server: ZkServer;
+  /** The admin HTTP server (admin.enableServer=true), to read its port or mount more routes; else null. */
+  readonly admin: AdminHttpServer | null;
+  /** The Prometheus endpoint (metricsProvider.className=...PrometheusMetricsProvider), else null. */
+  readonly metrics: MetricsHttpServer | null;
   /** Expires a session now, as if its timeout had passed. */
   expireSession(sessionId: bigint): boolean;
   /** Drops the connection of a session without ending the session. */
@@ -56,17 +67,55 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, options
     throw err;
   }
   logger.info(`Paddock listening on ${net.host}:${net.port} (tickTime ${config.tickTime} ms, standalone)`);
+  let http: { admin: AdminHttpServer | null; metrics: MetricsHttpServer | null };
+  try {
+    http = await startHttpServers(config, net, logger);
+  } catch (err) {
+    await net.close();
+    await zk.close().catch(() => undefined);
+    throw err;
+  }
   return {
     port: net.port,
     host: net.host,
     server: zk,
+    ...http,
     expireSession: (id) => zk.expireSession(id),
     dropConnection: (id) => net.dropConnection(id),
     close: async () => {
+      await http.admin?.close();
+      await http.metrics?.close();
       await net.close();
       await zk.close();
     },
   };
+}
+
+/** The admin and Prometheus listeners, each only when configured; a port in use fails the start. */
+async function startHttpServers(config: ServerConfig, net: NetworkServer, logger: Logger): Promise<{ admin: AdminHttpServer | null; metrics: MetricsHttpServer | null }> {
+  let admin: AdminHttpServer | null = null;
+  let metrics: MetricsHttpServer | null = null;
+  try {
+    if (config.adminEnableServer) {
+      const options = { address: config.adminServerAddress, port: config.adminServerPort, commandUrl: config.adminCommandUrl, idleTimeoutMs: config.adminIdleTimeoutMs };
+      admin = new AdminHttpServer(options, () => net.adminContext());
+      await admin.listen();
+      logger.info(`AdminServer on ${admin.host}:${admin.port}, command URL ${config.adminCommandUrl}`);
+    }
+    if (config.metricsProviderClassName === PROMETHEUS_PROVIDER_CLASS) {
+      const p = config.metricsProviderConfig;
+      const port = Number(p.get('httpPort') ?? '7000');
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid metricsProvider.httpPort '${p.get('httpPort')}'`);
+      const exportProcess = (p.get('exportJvmInfo') ?? 'true').trim().toLowerCase() !== 'false';
+      metrics = new MetricsHttpServer({ host: p.get('httpHost') ?? '0.0.0.0', port, exportProcess }, () => metricsSource(net.fourLetterContext()));
+      await metrics.listen();
+      logger.info(`Prometheus metrics on http://${metrics.host}:${metrics.port}/metrics`);
+    }
+  } catch (err) {
+    await admin?.close();
+    throw err;
+  }
+  return { admin, metrics };
 }
 
 async function createZkServer(config: ServerConfig, logger: Logger, options: StartOptions): Promise<ZkServer> {
@@ -139,6 +188,7 @@ class NetworkServer implements ConnectionHost {
   private outboundBytes = 0;
   private ticker: NodeJS.Timeout | null = null;
   private readonly startedAtMs = Date.now();
+  private readonly traceMask = { value: DEFAULT_TRACE_MASK };
   port = 0;
   host = '';
 
@@ -190,21 +240,35 @@ class NetworkServer implements ConnectionHost {
   }
 
   fourLetterWord(word: string, _conn: Connection): string | null {
-    return answerFourLetterWord(word, {
+    return answerFourLetterWord(word, this.fourLetterContext());
+  }
+
+  fourLetterContext(): FourLetterContext {
+    const versionDir = (dir: string): string => join(dir, VERSION_DIR);
+    return {
       server: this.server,
       config: this.config,
       listeningPort: this.port,
       connections: () => this.connections,
       startedAtMs: this.startedAtMs,
-      dataDirSize: () => 0,
-      logDirSize: () => 0,
+      dataDirSize: () => directorySize(versionDir(this.config.dataDir)),
+      logDirSize: () => directorySize(versionDir(this.config.dataLogDir)),
       resetConnectionStats: () => {
         for (const c of this.connections) {
           c.packetsReceived = 0;
           c.packetsSent = 0;
         }
       },
-    });
+    };
+  }
+
+  adminContext(): AdminContext {
+    return {
+      ...this.fourLetterContext(),
+      initialConfiguration: [...this.config.raw].map(([k, v]) => `${k}=${v}\n`).join(''),
+      lastSnapshot: () => newestSnapshot(join(this.config.dataDir, VERSION_DIR)),
+      traceMask: this.traceMask,
+    };
   }
 
   connectionClosed(conn: Connection): void {
