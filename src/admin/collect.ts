@@ -73,7 +73,21 @@ export function mntrRows(src: MetricsSource): [string, string | number][] {
     rows.push([`avg_${name}`, decimal(sum.avg())], [`min_${name}`, sum.min], [`max_${name}`, sum.max], [`cnt_${name}`, sum.count], [`sum_${name}`, sum.sum]);
     if (sum.withQuantiles) for (const [label, q] of QUANTILE_LABELS) rows.push([`${label}_${name}`, sum.quantile(q)]);
   }
+  for (const [set, byKey] of namespaceSets(src)) {
+    for (const [key, sum] of byKey) {
+      const name = `${key}_${set}`;
+      rows.push([`avg_${name}`, decimal(sum.avg())], [`min_${name}`, sum.min], [`max_${name}`, sum.max], [`cnt_${name}`, sum.count], [`sum_${name}`, sum.sum]);
+    }
+  }
   return rows;
+}
+
+/** ZooKeeper's summary sets (a summary per key): bytes per top-level namespace. */
+export function namespaceSets(src: MetricsSource): [string, ReadonlyMap<string, Summary>][] {
+  return [
+    ['read_per_namespace', src.stats.namespaceReads],
+    ['write_per_namespace', src.stats.namespaceWrites],
+  ];
 }
 
 export const QUANTILE_LABELS: readonly [string, number][] = [

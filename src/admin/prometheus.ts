@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { opName } from '../jute/constants.js';
-import { zookeeperGauges, type MetricsSource } from './collect.js';
+import { namespaceSets, zookeeperGauges, type MetricsSource } from './collect.js';
 import { closeServer, listenOn, sendText } from './http.js';
 import { maxFileDescriptorCount, openFileDescriptorCount } from './process-stats.js';
 import type { Summary } from './summary.js';
@@ -25,6 +25,7 @@ export function renderMetrics(src: MetricsSource, options: { exportProcess: bool
   for (const name of ZK_COUNTERS) scalar(out, name, 'counter', src.stats.counters.get(name) ?? 0);
   for (const name of ZK_SUMMARIES) summary(out, name, src.stats.summaries.get(name)!, BASIC_QUANTILES);
   for (const name of ZK_QUANTILE_SUMMARIES) summary(out, name, src.stats.summaries.get(name)!, ADVANCED_QUANTILES);
+  for (const [set, byKey] of namespaceSets(src)) summarySet(out, set, byKey);
   if (options.exportProcess) processMetrics(out);
   paddockMetrics(out, src, options.loopDelay);
   return out.join('\n') + '\n';
@@ -43,6 +44,16 @@ function summary(out: string[], name: string, s: Summary, quantiles: number[], h
 /** Basic summaries keep no samples: their median is reported as the mean, the best they know. */
 function quantileOf(s: Summary, q: number): number {
   return s.withQuantiles ? s.quantile(q) : s.avg();
+}
+
+/** A summary set as ZooKeeper's provider exports it: one summary, labelled key="<namespace>". */
+function summarySet(out: string[], name: string, byKey: ReadonlyMap<string, Summary>): void {
+  if (byKey.size === 0) return;
+  out.push(`# HELP ${name} ${name}`, `# TYPE ${name} summary`);
+  for (const [key, s] of byKey) {
+    const l = `key="${escapeLabel(key)}"`;
+    out.push(`${name}{${l},quantile="0.5"} ${number(s.avg())}`, `${name}_count{${l}} ${number(s.count)}`, `${name}_sum{${l}} ${number(s.sum)}`);
+  }
 }
 
 function labelledSummaries(out: string[], name: string, help: string, rows: [Record<string, string>, Summary][]): void {

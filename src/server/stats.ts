@@ -1,5 +1,6 @@
 /** Counters behind srvr, stat, mntr, cons, the admin API and the Prometheus endpoint. */
 import { Summary } from '../admin/summary.js';
+import { OpCode } from '../jute/constants.js';
 import { ZK_QUANTILE_SUMMARIES, ZK_SUMMARIES, type ZkCounterName, type ZkSummaryName } from '../admin/zk-metrics.js';
 
 export class ServerStats {
@@ -21,6 +22,12 @@ export class ServerStats {
   readonly counters = new Map<ZkCounterName, number>();
   /** ZooKeeper's ServerMetrics summaries, by name. */
   readonly summaries = new Map<ZkSummaryName, Summary>();
+  /**
+   * ZooKeeper's summary sets read_per_namespace and write_per_namespace: bytes read and written,
+   * by top-level znode (DataTree.updateReadStat / updateWriteStat).
+   */
+  readonly namespaceReads = new Map<string, Summary>();
+  readonly namespaceWrites = new Map<string, Summary>();
   /** Paddock's own: latency per opcode (ms), keyed by opcode number. */
   readonly opLatency = new Map<number, Summary>();
 
@@ -40,6 +47,30 @@ export class ServerStats {
     let perOp = this.opLatency.get(type);
     if (!perOp) this.opLatency.set(type, (perOp = new Summary(true)));
     perOp.add(ms);
+  }
+
+  /** A reply, for the per-namespace byte counts: what ZooKeeper's DataTree counts on success. */
+  recordReply(type: number, err: number, req: unknown, body: unknown): void {
+    if (err !== 0) return;
+    const r = req as { path?: string; data?: Uint8Array | null };
+    const b = body as { data?: Uint8Array | null; children?: string[] } | null;
+    switch (type) {
+      case OpCode.create:
+      case OpCode.create2:
+      case OpCode.createContainer:
+      case OpCode.createTTL:
+      case OpCode.setData:
+        return namespaceAdd(this.namespaceWrites, r.path, r.data?.length ?? 0);
+      case OpCode.delete:
+      case OpCode.deleteContainer:
+        return namespaceAdd(this.namespaceWrites, r.path, 0);
+      case OpCode.getData:
+        return namespaceAdd(this.namespaceReads, r.path, b?.data?.length ?? 0);
+      case OpCode.getChildren:
+      case OpCode.getChildren2:
+        return namespaceAdd(this.namespaceReads, r.path, (b?.children ?? []).reduce((n, c) => n + c.length, 0));
+      default:
+    }
   }
 
   count(name: ZkCounterName, by = 1): void {
@@ -67,4 +98,14 @@ export class ServerStats {
     this.totalLatencyMs = 0;
     this.latencyCount = 0;
   }
+}
+
+/** ZooKeeper's PathUtils.getTopNamespace: the first path component; "/" has none. */
+function namespaceAdd(sets: Map<string, Summary>, path: string | undefined, bytes: number): void {
+  if (path === undefined) return;
+  const top = path.split('/')[1];
+  if (!top) return;
+  let s = sets.get(top);
+  if (!s) sets.set(top, (s = new Summary(false)));
+  s.add(bytes);
 }

@@ -392,6 +392,7 @@ export class ZkServer {
       state.slots.shift();
       this.queuedSlots--;
       this.stats.recordLatency(this.deps.now() - slot.receivedAtMs, slot.type, slot.write);
+      this.stats.recordReply(slot.type, slot.err, slot.req, slot.body);
       this.stats.packetsSent++;
       link.sendReply(slot.xid, slot.zxid, slot.err, slot.type, slot.body);
       if (slot.type === OpCode.closeSession) {
