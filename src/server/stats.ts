@@ -53,7 +53,7 @@ export class ServerStats {
   recordReply(type: number, err: number, req: unknown, body: unknown): void {
     if (err !== 0) return;
     const r = req as { path?: string; data?: Uint8Array | null };
-    const b = body as { data?: Uint8Array | null; children?: string[] } | null;
+    const b = body as { data?: unknown; children?: unknown } | null;
     switch (type) {
       case OpCode.create:
       case OpCode.create2:
@@ -65,10 +65,10 @@ export class ServerStats {
       case OpCode.deleteContainer:
         return namespaceAdd(this.namespaceWrites, r.path, 0);
       case OpCode.getData:
-        return namespaceAdd(this.namespaceReads, r.path, b?.data?.length ?? 0);
+        return namespaceAdd(this.namespaceReads, r.path, byteLength(b?.data));
       case OpCode.getChildren:
       case OpCode.getChildren2:
-        return namespaceAdd(this.namespaceReads, r.path, (b?.children ?? []).reduce((n, c) => n + c.length, 0));
+        return namespaceAdd(this.namespaceReads, r.path, childNameBytes(b?.children));
       default:
     }
   }
@@ -108,4 +108,19 @@ function namespaceAdd(sets: Map<string, Summary>, path: string | undefined, byte
   let s = sets.get(top);
   if (!s) sets.set(top, (s = new Summary(false)));
   s.add(bytes);
+}
+
+/** A stored value is a Buffer or, for text, a string (its UTF-8 bytes are what is sent). */
+function byteLength(data: unknown): number {
+  if (typeof data === 'string') return Buffer.byteLength(data);
+  return data instanceof Uint8Array ? data.length : 0;
+}
+
+/** The bytes of the child names: from a list, or from the encoded vector (count, then length-prefixed names). */
+function childNameBytes(children: unknown): number {
+  if (Array.isArray(children)) return children.reduce((n: number, c: unknown) => n + (typeof c === 'string' ? Buffer.byteLength(c) : 0), 0);
+  const bytes = (children as { bytes?: unknown } | undefined)?.bytes;
+  if (!(bytes instanceof Uint8Array) || bytes.length < 4) return 0;
+  const count = new DataView(bytes.buffer, bytes.byteOffset, 4).getInt32(0);
+  return count > 0 ? bytes.length - 4 - 4 * count : 0;
 }
