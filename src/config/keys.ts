@@ -371,7 +371,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   // --- AdminServer and metrics ----------------------------------------------------------------
   {
     key: 'admin.enableServer', aliases: ['zookeeper.admin.enableServer'], type: 'true/false', default: 'true', use: 'honoured',
-    doc: 'Run the AdminServer, an HTTP interface to the four-letter words. Paddock starts it only when this is true (see the admin section below).',
+    doc: 'Run the AdminServer, an HTTP interface to the four-letter words. Paddock starts it only when this is true (see "Admin HTTP API" below).',
     apply: trueFalseField('adminEnableServer'),
   },
   {

@@ -222,11 +222,13 @@ class NetworkServer implements ConnectionHost {
     const fromIp = this.perIp.get(ip) ?? 0;
     if (this.config.maxClientCnxns > 0 && fromIp >= this.config.maxClientCnxns) {
       this.logger.warn(`too many connections from ${ip} - max is ${this.config.maxClientCnxns}; connection refused`);
+      this.server.stats.count('connection_rejected');
       socket.destroy();
       return;
     }
     if (this.config.maxCnxns > 0 && this.connections.size >= this.config.maxCnxns) {
       this.logger.warn(`too many connections (${this.connections.size}) - max is ${this.config.maxCnxns}; connection from ${ip} refused`);
+      this.server.stats.count('connection_rejected');
       socket.destroy();
       return;
     }

@@ -155,6 +155,7 @@ export class ZkServer {
   // ---- connections and sessions ----
 
   connect(link: ClientLink, req: ConnectRequest): void {
+    this.stats.count('connection_request_count');
     this.links.set(link, { slots: [], pendingWrites: 0, closing: false, readContext: null });
     if (req.lastZxidSeen > this.lastZxid()) {
       this.deps.logger.warn(
