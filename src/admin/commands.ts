@@ -206,9 +206,9 @@ function serverStats(ctx: AdminContext): CommandResult {
 
 function setTraceMask(ctx: AdminContext, params: URLSearchParams): CommandResult {
   const text = params.get('traceMask');
-  if (text === null || !/^-?\d+$/.test(text.trim())) return { error: 'setTraceMask requires long traceMask argument' };
-  const mask = BigInt(text.trim());
-  if (mask < -(2n ** 63n) || mask >= 2n ** 63n) return { error: 'setTraceMask requires long traceMask argument' };
+  if (text === null) return { error: 'setTraceMask requires long traceMask argument' };
+  const mask = /^[-+]?\d+$/.test(text) ? BigInt(text) : null;
+  if (mask === null || mask < -(2n ** 63n) || mask >= 2n ** 63n) return { error: `setTraceMask requires long traceMask argument, got ${text}` };
   ctx.traceMask.value = mask;
   return { tracemask: mask };
 }

@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { authorizeAdmin } from './auth.js';
 import { ADMIN_COMMANDS, findCommand, type AdminContext } from './commands.js';
 import { toJson } from './json.js';
 
@@ -83,7 +84,18 @@ function commandRoute(prefix: string, context: () => AdminContext): Route {
       const name = decodeURIComponent(rest);
       const cmd = findCommand(name);
       if (!cmd) return sendJson(res, { command: name, error: `Unknown command: ${name}` });
-      const result = cmd.run(context(), url.searchParams);
+      const ctx = context();
+      if (cmd.sensitive) {
+        const auth = authorizeAdmin({
+          rootAcl: ctx.server.tree.getNode('/')?.acl ?? null,
+          header: req.headers.authorization,
+          remoteAddress: req.socket.remoteAddress ?? '',
+          superDigest: ctx.config.superDigest,
+          skipACL: ctx.config.skipACL,
+        });
+        if (!auth.ok) return sendJson(res, { command: cmd.name, error: auth.error }, auth.status);
+      }
+      const result = cmd.run(ctx, url.searchParams);
       const { error, ...fields } = result;
       // ZooKeeper's key order: the command's own keys, then "command" and "error".
       sendJson(res, error === undefined ? { ...fields, command: cmd.name, error: null } : { ...fields, error, command: cmd.name });
@@ -96,8 +108,8 @@ function commandIndex(prefix: string): string {
   return names.map((n) => `<a href="${prefix}/${n}">${n}</a>\n<br/>\n`).join('');
 }
 
-function sendJson(res: ServerResponse, body: Record<string, unknown>): void {
-  sendText(res, 200, 'application/json', toJson(body));
+function sendJson(res: ServerResponse, body: Record<string, unknown>, status = 200): void {
+  sendText(res, status, 'application/json', toJson(body));
 }
 
 export function sendText(res: ServerResponse, status: number, type: string, body: string): void {

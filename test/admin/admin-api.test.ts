@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { connect } from '../../src/client/index.js';
 import { ADMIN_COMMANDS } from '../../src/admin/commands.js';
+import { digestId } from '../../src/acl/index.js';
 import { startPaddock } from '../support/paddock.js';
 import { getJson, getText, startPaddockWithAdmin } from './support.js';
 
@@ -77,5 +78,37 @@ test('admin.commandURL moves the commands; the server is off unless enabled', as
     assert.equal(plain.server.admin, null);
   } finally {
     await plain.stop();
+  }
+});
+
+test('with "/" restricted, commands revealing sessions or changing state need ZooKeeper 3.9\'s Authorization header', async () => {
+  const p = await startPaddockWithAdmin();
+  const client = await connect(p.connectString);
+  try {
+    const port = p.server.admin!.port;
+    const get = (path: string, authorization?: string): Promise<Response> =>
+      fetch(`http://127.0.0.1:${port}${path}`, { headers: authorization === undefined ? {} : { Authorization: authorization }, signal: AbortSignal.timeout(10_000) });
+    // Default root ACL (world:anyone ALL): no credentials needed, as in ZooKeeper 3.8.
+    assert.equal(((await (await get('/commands/dump')).json()) as { error: unknown }).error, null);
+    await client.setACL('/', [{ perms: 31, id: { scheme: 'digest', id: digestId('admin:secret') } }, { perms: 1, id: { scheme: 'world', id: 'anyone' } }]);
+    const missing = await get('/commands/dump');
+    assert.equal(missing.status, 401);
+    assert.deepEqual(await missing.json(), { command: 'dump', error: 'Auth info is missing for the command' });
+    const wrong = await get('/commands/wchc', 'digest admin:wrong');
+    assert.equal(wrong.status, 403);
+    assert.equal(((await wrong.json()) as { error: unknown }).error, 'Not authorized');
+    const unknownScheme = await get('/commands/cons', 'kerberos x');
+    assert.equal(unknownScheme.status, 401);
+    await unknownScheme.body?.cancel();
+    const right = await get('/commands/srst', 'digest admin:secret');
+    assert.equal(right.status, 200);
+    assert.equal(((await right.json()) as { error: unknown }).error, null);
+    // Commands that reveal no session and change nothing stay open.
+    const ruok = await get('/commands/ruok');
+    assert.equal(ruok.status, 200);
+    await ruok.body?.cancel();
+  } finally {
+    await client.close();
+    await p.stop();
   }
 });
