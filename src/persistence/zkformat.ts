@@ -172,40 +172,7 @@ export function readZkSnapshot(file: Buffer, gzip = false): ZkSnapshot {
     const version = r.int();
     if (version !== 2) throw new ZkFormatError(4, `unsupported ZooKeeper snapshot version ${version}`);
     r.long(); // dbid
-    const sessions = new Map<bigint, number>();
-    const sessionCount = count(r, 12);
-    for (let i = 0; i < sessionCount; i++) {
-      const id = r.long();
-      sessions.set(id, r.int());
-    }
-    const acls = new Map<bigint, ACL[]>();
-    const aclCount = count(r, 12);
-    for (let i = 0; i < aclCount; i++) {
-      const key = r.long();
-      acls.set(key, ACLs.read(r));
-    }
-    const nodes: ZkNode[] = [];
-    for (;;) {
-      const at = r.offset;
-      const path = r.string();
-      if (path === '/') break;
-      const data = r.bufferOrNull();
-      const aclKey = r.long();
-      const acl = aclKey === -1n ? OPEN_ACL_UNSAFE : acls.get(aclKey);
-      if (acl === undefined) throw new ZkFormatError(at, `node ${path || '/'} refers to unknown ACL ${aclKey}`);
-      const stat: ZkStatPersisted = {
-        czxid: r.longNumber(),
-        mzxid: r.longNumber(),
-        ctime: r.longNumber(),
-        mtime: r.longNumber(),
-        version: r.int(),
-        cversion: r.int(),
-        aversion: r.int(),
-        ephemeralOwner: r.long(),
-        pzxid: r.longNumber(),
-      };
-      nodes.push({ path: path === '' ? '/' : path, data, acl, stat });
-    }
+    const { sessions, nodes } = readZkSnapshotBody(r);
     const sealAt = r.offset;
     const expected = adler32(buf.subarray(0, sealAt));
     const stored = r.long();
@@ -217,6 +184,50 @@ export function readZkSnapshot(file: Buffer, gzip = false): ZkSnapshot {
     if (e instanceof ZkFormatError) throw e;
     throw new ZkFormatError(r.offset, `ZooKeeper snapshot truncated or malformed (${(e as Error).message})`);
   }
+}
+
+/**
+ * The part of a snapshot after the file header and before the seal: sessions, the ACL table
+ * and the nodes up to the "/" terminator. It is also what a ZooKeeper leader streams after a
+ * SNAP packet (ZKDatabase.serializeSnapshot), so the quorum learner reads SNAP with it.
+ * Throws ZkFormatError for bad counts or ACL references; a JuteError when the bytes end early.
+ */
+export function readZkSnapshotBody(r: JuteReader): ZkSnapshot {
+  const sessions = new Map<bigint, number>();
+  const sessionCount = count(r, 12);
+  for (let i = 0; i < sessionCount; i++) {
+    const id = r.long();
+    sessions.set(id, r.int());
+  }
+  const acls = new Map<bigint, ACL[]>();
+  const aclCount = count(r, 12);
+  for (let i = 0; i < aclCount; i++) {
+    const key = r.long();
+    acls.set(key, ACLs.read(r));
+  }
+  const nodes: ZkNode[] = [];
+  for (;;) {
+    const at = r.offset;
+    const path = r.string();
+    if (path === '/') break;
+    const data = r.bufferOrNull();
+    const aclKey = r.long();
+    const acl = aclKey === -1n ? OPEN_ACL_UNSAFE : acls.get(aclKey);
+    if (acl === undefined) throw new ZkFormatError(at, `node ${path || '/'} refers to unknown ACL ${aclKey}`);
+    const stat: ZkStatPersisted = {
+      czxid: r.longNumber(),
+      mzxid: r.longNumber(),
+      ctime: r.longNumber(),
+      mtime: r.longNumber(),
+      version: r.int(),
+      cversion: r.int(),
+      aversion: r.int(),
+      ephemeralOwner: r.long(),
+      pzxid: r.longNumber(),
+    };
+    nodes.push({ path: path === '' ? '/' : path, data, acl, stat });
+  }
+  return { sessions, nodes };
 }
 
 function count(r: JuteReader, minBytesEach: number): number {

@@ -1,0 +1,479 @@
+/**
+ * The leader side of Zab (ZooKeeper 3.8's Leader and LearnerHandler) as a pure state machine for
+ * one epoch of leadership: discovery, sync of every learner, broadcast.
+ *
+ * Learner connections are named by the driver (`conn`, any number); the sid comes from
+ * FOLLOWERINFO/OBSERVERINFO. Inputs: `step(conn, packet)`, `disconnected(conn)`, `propose()`,
+ * `tick()` once per tickTime. `ready()` is carried out in field order, as for the learner:
+ *   1. `append` to the leader's own log and fsync (its own ACK counts only after `advance()`),
+ *   2. `acceptedEpoch`, then `currentEpoch`, durably,
+ *   3. `messages` in order per connection; `{snapshotAt}` means "stream your database as of this
+ *      zxid here" (what follows SNAP), `{close}` ends that connection,
+ *   4. apply `commit` in order,
+ *   5. hand `requests`, `touches` and `revalidations` to the proposer and session tracker.
+ * `steppedDown` set means leadership is over: close every connection and look for a leader.
+ *
+ * The leader's own log at the start is its whole history (ZooKeeper applies its whole log at
+ * load): it is what the learners are synced to, and it counts as committed once a quorum has
+ * acknowledged NEWLEADER.
+ */
+import { JuteWriter } from '../jute/binary.js';
+import type { LogEntry } from './learner.js';
+import type { MajorityQuorum } from './members.js';
+import {
+  decodeIntPayload,
+  decodeLearnerInfo,
+  encodeIntPayload,
+  LEARNER_PROTOCOL_VERSION,
+  PacketType,
+  packetTypeName,
+  type QuorumPacket,
+} from './wire.js';
+import { counterOf, epochOf, makeZxid, MAX_COUNTER, zxidToHex, type Zxid } from './zxid.js';
+
+export interface LeaderOptions {
+  myId: bigint;
+  quorum: MajorityQuorum;
+  acceptedEpoch: bigint;
+  currentEpoch: bigint;
+  /** The durable log after `snapshotZxid`, in zxid order. */
+  log: readonly LogEntry[];
+  /** Zxid of the leader's snapshot; learners behind it get SNAP. 0 when the log starts at the beginning. */
+  snapshotZxid?: Zxid;
+  /** NEWLEADER's data: the quorum config text. */
+  config: Buffer;
+  initLimitTicks: number;
+  syncLimitTicks: number;
+}
+
+export type LeaderPhase = 'discovery' | 'sync' | 'broadcast' | 'closed';
+
+export type LeaderMessage =
+  | { conn: number; packet: QuorumPacket }
+  | { conn: number; snapshotAt: Zxid }
+  | { conn: number; close: string };
+
+export interface LeaderReady {
+  append: LogEntry[];
+  acceptedEpoch: bigint | null;
+  currentEpoch: bigint | null;
+  messages: LeaderMessage[];
+  commit: LogEntry[];
+  /** REQUEST packets: a learner forwarded a client request (long sessionId, int cxid, int type, bytes). */
+  requests: { conn: number; data: Buffer; authinfo: QuorumPacket['authinfo'] }[];
+  /** Session touches from PING replies. */
+  touches: { sessionId: bigint; timeoutMs: number }[];
+  /** REVALIDATE questions; answer with `answerRevalidate`. */
+  revalidations: { conn: number; sessionId: bigint; timeoutMs: number }[];
+  steppedDown: string | null;
+}
+
+type LearnerStage = 'info' | 'ackepoch' | 'newleader-ack' | 'uptodate' | 'broadcast';
+
+interface LearnerState {
+  conn: number;
+  sid: bigint;
+  observer: boolean;
+  stage: LearnerStage;
+  acceptedEpoch: bigint;
+  /** From ACKEPOCH. */
+  lastZxid: Zxid;
+  ticksSilent: number;
+  /** How this learner was synced, for tests and 4lw. */
+  syncMode: 'diff' | 'trunc' | 'snap' | null;
+}
+
+interface Outstanding {
+  entry: LogEntry;
+  acks: Set<bigint>;
+}
+
+/** Most proposals waiting for a quorum: past it propose() refuses (the caller backs off). */
+export const MAX_OUTSTANDING_PROPOSALS = 10_000;
+
+export class ZabLeader {
+  readonly myId: bigint;
+  phase: LeaderPhase = 'discovery';
+  /** The epoch being established (null until a quorum of FOLLOWERINFO). */
+  epoch: bigint | null = null;
+  acceptedEpoch: bigint;
+  currentEpoch: bigint;
+
+  private readonly quorum: MajorityQuorum;
+  private readonly config: Buffer;
+  private readonly initLimitTicks: number;
+  private readonly syncLimitTicks: number;
+  /** Committed history: the log at start plus everything committed since. */
+  private readonly history: LogEntry[];
+  private readonly snapshotZxid: Zxid;
+  /** The zxid of the leader's own last logged txn at start (its ACKEPOCH state). */
+  private readonly startZxid: Zxid;
+  private lastProposed: Zxid;
+  private lastCommitted: Zxid;
+  private readonly outstanding: Outstanding[] = [];
+  /** Appends handed out in the current Ready: the leader ACKs them itself on advance(). */
+  private selfAckPending: Zxid[] = [];
+  private readonly learners = new Map<number, LearnerState>();
+  private readonly epochVoters = new Map<bigint, bigint>();
+  private readonly epochAcks = new Set<bigint>();
+  private readonly newLeaderAcks = new Set<bigint>();
+  private ticksInPhase = 0;
+  private out: LeaderReady = emptyReady();
+
+  constructor(options: LeaderOptions) {
+    this.myId = options.myId;
+    this.quorum = options.quorum;
+    this.config = options.config;
+    this.initLimitTicks = options.initLimitTicks;
+    this.syncLimitTicks = options.syncLimitTicks;
+    this.acceptedEpoch = options.acceptedEpoch;
+    this.currentEpoch = options.currentEpoch;
+    this.history = [...options.log];
+    this.snapshotZxid = options.snapshotZxid ?? 0n;
+    this.startZxid = this.history.at(-1)?.zxid ?? this.snapshotZxid;
+    this.lastProposed = this.startZxid;
+    this.lastCommitted = this.startZxid;
+    this.epochVoters.set(this.myId, this.acceptedEpoch);
+    this.epochAcks.add(this.myId);
+    this.newLeaderAcks.add(this.myId);
+  }
+
+  /** The learners past NEWLEADER's ACK, by sid (ZooKeeper's synced followers). */
+  syncedLearners(): bigint[] {
+    return [...this.learners.values()].filter((l) => l.stage === 'uptodate' || l.stage === 'broadcast').map((l) => l.sid);
+  }
+
+  learnerSyncMode(sid: bigint): 'diff' | 'trunc' | 'snap' | null {
+    for (const l of this.learners.values()) if (l.sid === sid) return l.syncMode;
+    return null;
+  }
+
+  get lastCommittedZxid(): Zxid {
+    return this.lastCommitted;
+  }
+
+  /**
+   * Proposes a txn; `makeData` builds the txn bytes for its zxid. Null when not broadcasting,
+   * when too many proposals wait, or when the epoch's counter is used up (ZooKeeper then forces
+   * a new election: so does this, by stepping down).
+   */
+  propose(makeData: (zxid: Zxid) => Buffer): Zxid | null {
+    if (this.phase !== 'broadcast' || this.outstanding.length >= MAX_OUTSTANDING_PROPOSALS) return null;
+    if (counterOf(this.lastProposed) === MAX_COUNTER) {
+      this.stepDown('zxid counter exhausted: a new epoch is needed');
+      return null;
+    }
+    const zxid = this.lastProposed + 1n;
+    const entry = { zxid, data: makeData(zxid) };
+    this.lastProposed = zxid;
+    this.outstanding.push({ entry, acks: new Set() });
+    this.out.append.push(entry);
+    this.selfAckPending.push(zxid);
+    for (const l of this.learners.values()) {
+      if (!l.observer && this.forwarding(l)) this.send(l.conn, PacketType.PROPOSAL, zxid, entry.data);
+    }
+    return zxid;
+  }
+
+  answerRevalidate(conn: number, sessionId: bigint, valid: boolean): void {
+    const w = new JuteWriter(9).long(sessionId).bool(valid);
+    this.send(conn, PacketType.REVALIDATE, 0n, Buffer.from(w.bytes()));
+  }
+
+  /** Completes a forwarded sync: SYNC goes to the learner after everything committed before it. */
+  syncDone(conn: number): void {
+    this.send(conn, PacketType.SYNC, this.lastCommitted, null);
+  }
+
+  disconnected(conn: number): void {
+    this.learners.delete(conn);
+  }
+
+  tick(): void {
+    if (this.phase === 'closed') return;
+    this.ticksInPhase++;
+    if (this.phase !== 'broadcast' && this.ticksInPhase > this.initLimitTicks) {
+      return this.stepDown(`no quorum for ${this.phase === 'discovery' ? 'the new epoch' : 'NEWLEADER'} within initLimit (${this.initLimitTicks} ticks)`);
+    }
+    for (const l of [...this.learners.values()]) {
+      l.ticksSilent++;
+      const limit = l.stage === 'broadcast' || l.stage === 'uptodate' ? this.syncLimitTicks : this.initLimitTicks;
+      if (l.ticksSilent > limit) this.dropLearner(l, `nothing from sid ${l.sid} for ${l.ticksSilent} ticks (limit ${limit})`);
+    }
+    if (this.phase !== 'broadcast') return;
+    // Leader.lead: every tick the synced voters (and the leader) must still be a quorum.
+    const synced = [this.myId, ...this.syncedLearners()];
+    if (!this.quorum.containsQuorum(synced)) return this.stepDown(`only synced with ${synced.join(',')}: no quorum`);
+    for (const l of this.learners.values()) {
+      if (l.stage === 'uptodate' || l.stage === 'broadcast') this.send(l.conn, PacketType.PING, this.lastProposed, null);
+    }
+  }
+
+  step(conn: number, p: QuorumPacket): void {
+    if (this.phase === 'closed') return;
+    const learner = this.learners.get(conn);
+    if (learner === undefined) return this.first(conn, p);
+    learner.ticksSilent = 0;
+    switch (learner.stage) {
+      case 'info':
+        return this.dropLearner(learner, `${packetTypeName(p.type)} before LEADERINFO was sent`);
+      case 'ackepoch':
+        return this.ackEpoch(learner, p);
+      case 'newleader-ack':
+        return this.newLeaderAck(learner, p);
+      case 'uptodate':
+      case 'broadcast':
+        return this.broadcastPacket(learner, p);
+    }
+  }
+
+  hasReady(): boolean {
+    const o = this.out;
+    return (
+      o.append.length > 0 || o.acceptedEpoch !== null || o.currentEpoch !== null || o.messages.length > 0 || o.commit.length > 0 ||
+      o.requests.length > 0 || o.touches.length > 0 || o.revalidations.length > 0 || o.steppedDown !== null
+    );
+  }
+
+  ready(): LeaderReady {
+    return this.out;
+  }
+
+  /** The Ready was carried out: the leader's own appends are durable, so it ACKs them. */
+  advance(): void {
+    const acked = this.selfAckPending;
+    this.selfAckPending = [];
+    this.out = emptyReady();
+    for (const zxid of acked) this.ack(this.myId, zxid);
+  }
+
+  // ---- discovery ----
+
+  private first(conn: number, p: QuorumPacket): void {
+    if (p.type !== PacketType.FOLLOWERINFO && p.type !== PacketType.OBSERVERINFO) {
+      this.out.messages.push({ conn, close: `first packet ${packetTypeName(p.type)} is not FOLLOWERINFO or OBSERVERINFO` });
+      return;
+    }
+    const info = decodeLearnerInfo(p.data);
+    if ('error' in info) {
+      this.out.messages.push({ conn, close: info.error });
+      return;
+    }
+    if (info.protocolVersion < LEARNER_PROTOCOL_VERSION) {
+      this.out.messages.push({ conn, close: `learner protocol ${info.protocolVersion} (pre-3.4) is not supported` });
+      return;
+    }
+    const observer = p.type === PacketType.OBSERVERINFO;
+    const learner: LearnerState = { conn, sid: info.serverid, observer, stage: 'info', acceptedEpoch: epochOf(p.zxid), lastZxid: 0n, ticksSilent: 0, syncMode: null };
+    this.learners.set(conn, learner);
+    if (this.epoch === null) {
+      if (!observer && this.quorum.isVoter(info.serverid)) this.epochVoters.set(info.serverid, learner.acceptedEpoch);
+      this.tryDecideEpoch();
+    } else {
+      this.sendLeaderInfo(learner);
+    }
+  }
+
+  /** Leader.getEpochToPropose: once a quorum reported, the new epoch is the highest accepted + 1. */
+  private tryDecideEpoch(): void {
+    if (this.epoch !== null || !this.quorum.containsQuorum(this.epochVoters.keys())) return;
+    let max = 0n;
+    for (const e of this.epochVoters.values()) if (e > max) max = e;
+    this.epoch = max + 1n;
+    this.acceptedEpoch = this.epoch;
+    this.out.acceptedEpoch = this.epoch;
+    for (const l of this.learners.values()) if (l.stage === 'info') this.sendLeaderInfo(l);
+  }
+
+  private sendLeaderInfo(l: LearnerState): void {
+    this.send(l.conn, PacketType.LEADERINFO, makeZxid(this.epoch!, 0n), encodeIntPayload(LEARNER_PROTOCOL_VERSION));
+    l.stage = 'ackepoch';
+  }
+
+  /** Leader.waitForEpochAck: a learner more recent than the leader must not be led by it. */
+  private ackEpoch(l: LearnerState, p: QuorumPacket): void {
+    if (p.type !== PacketType.ACKEPOCH) return this.dropLearner(l, `expected ACKEPOCH, got ${packetTypeName(p.type)}`);
+    const peerEpoch = decodeIntPayload(p.data);
+    if (typeof peerEpoch !== 'number') return this.dropLearner(l, `ACKEPOCH: ${peerEpoch.error}`);
+    l.lastZxid = p.zxid;
+    if (peerEpoch !== -1) {
+      const epoch = BigInt(peerEpoch);
+      const moreRecent = epoch > this.currentEpoch || (epoch === this.currentEpoch && p.zxid > this.startZxid);
+      if (moreRecent && this.phase === 'discovery') {
+        return this.stepDown(`sid ${l.sid} (epoch ${epoch}, ${zxidToHex(p.zxid)}) is more recent than this leader`);
+      }
+      if (moreRecent) return this.dropLearner(l, `sid ${l.sid} is more recent than this leader`);
+      if (!l.observer && this.quorum.isVoter(l.sid)) this.epochAcks.add(l.sid);
+    }
+    l.stage = 'newleader-ack';
+    if (this.phase === 'discovery') {
+      if (!this.quorum.containsQuorum(this.epochAcks)) return;
+      // Leader.lead sets currentEpoch once a quorum acknowledged the epoch.
+      this.phase = 'sync';
+      this.ticksInPhase = 0;
+      // The epoch's first zxid; proposals start after it (Leader.lead: zk.setZxid).
+      this.lastProposed = makeZxid(this.epoch!, 0n);
+      this.currentEpoch = this.epoch!;
+      this.out.currentEpoch = this.epoch!;
+      for (const waiting of this.learners.values()) if (waiting.stage === 'newleader-ack') this.syncLearner(waiting);
+      return;
+    }
+    this.syncLearner(l);
+  }
+
+  // ---- sync ----
+
+  /**
+   * LearnerHandler.syncFollower: DIFF when the peer is at our last zxid or inside our history,
+   * TRUNC when it is ahead of it (or diverged inside it: TRUNC to the last common zxid, then
+   * the rest as DIFF), SNAP when it is behind our snapshot. Then every proposal still
+   * outstanding, then NEWLEADER; from here the learner gets every new PROPOSAL and COMMIT.
+   */
+  private syncLearner(l: LearnerState): void {
+    const peer = l.lastZxid;
+    const last = this.lastCommitted;
+    const newEpochZxid = counterOf(peer) === 0n;
+    if (peer === last) {
+      l.syncMode = 'diff';
+      this.send(l.conn, PacketType.DIFF, peer, null);
+    } else if (peer > last && !newEpochZxid) {
+      l.syncMode = 'trunc';
+      this.send(l.conn, PacketType.TRUNC, last, null);
+    } else if (peer >= this.snapshotZxid && !(peer > last)) {
+      this.diffFromHistory(l, peer);
+    } else {
+      l.syncMode = 'snap';
+      this.send(l.conn, PacketType.SNAP, last, null);
+      this.out.messages.push({ conn: l.conn, snapshotAt: last });
+    }
+    for (const o of this.outstanding) this.send(l.conn, PacketType.PROPOSAL, o.entry.zxid, o.entry.data);
+    this.send(l.conn, PacketType.NEWLEADER, makeZxid(this.epoch!, 0n), this.config);
+    l.stage = 'newleader-ack';
+  }
+
+  /** queueCommittedProposals over the committed history. */
+  private diffFromHistory(l: LearnerState, peer: Zxid): void {
+    let prev = this.snapshotZxid;
+    let opSent = peer === this.snapshotZxid || counterOf(peer) === 0n;
+    if (opSent) {
+      l.syncMode = 'diff';
+      this.send(l.conn, PacketType.DIFF, this.lastCommitted, null);
+    }
+    for (const e of this.history) {
+      if (e.zxid < peer) {
+        prev = e.zxid;
+        continue;
+      }
+      if (!opSent) {
+        opSent = true;
+        if (e.zxid === peer) {
+          l.syncMode = 'diff';
+          this.send(l.conn, PacketType.DIFF, this.lastCommitted, null);
+          continue;
+        }
+        // The peer logged a zxid we never had: cut it back to the last one we share.
+        l.syncMode = 'trunc';
+        this.send(l.conn, PacketType.TRUNC, prev, null);
+      }
+      if (e.zxid === peer) continue;
+      this.send(l.conn, PacketType.PROPOSAL, e.zxid, e.data);
+      this.send(l.conn, PacketType.COMMIT, e.zxid, null);
+    }
+  }
+
+  private newLeaderAck(l: LearnerState, p: QuorumPacket): void {
+    if (p.type !== PacketType.ACK) return this.dropLearner(l, `expected NEWLEADER's ACK, got ${packetTypeName(p.type)}`);
+    if (p.zxid !== makeZxid(this.epoch!, 0n)) return this.dropLearner(l, `NEWLEADER ACK for ${zxidToHex(p.zxid)}`);
+    l.stage = 'uptodate';
+    if (!l.observer && this.quorum.isVoter(l.sid)) this.newLeaderAcks.add(l.sid);
+    if (this.phase === 'sync') {
+      if (!this.quorum.containsQuorum(this.newLeaderAcks)) return;
+      this.phase = 'broadcast';
+      this.ticksInPhase = 0;
+      for (const waiting of this.learners.values()) if (waiting.stage === 'uptodate') this.sendUpToDate(waiting);
+      return;
+    }
+    if (this.phase === 'broadcast') this.sendUpToDate(l);
+  }
+
+  private sendUpToDate(l: LearnerState): void {
+    this.send(l.conn, PacketType.UPTODATE, -1n, null);
+    l.stage = 'broadcast';
+  }
+
+  // ---- broadcast ----
+
+  /** Synced learners get every later PROPOSAL and COMMIT (Leader.startForwarding). */
+  private forwarding(l: LearnerState): boolean {
+    return l.syncMode !== null;
+  }
+
+  private broadcastPacket(l: LearnerState, p: QuorumPacket): void {
+    switch (p.type) {
+      case PacketType.ACK:
+        // The ACK of UPTODATE carries the epoch's first zxid; it counts for nothing.
+        if (counterOf(p.zxid) === 0n || l.observer) return;
+        return this.ack(l.sid, p.zxid);
+      case PacketType.PING:
+        return this.touches(l, p.data);
+      case PacketType.REQUEST:
+        if (p.data === null || p.data.length < 16) return this.dropLearner(l, `REQUEST of ${p.data?.length ?? 'null'} bytes`);
+        this.out.requests.push({ conn: l.conn, data: p.data, authinfo: p.authinfo });
+        return;
+      case PacketType.REVALIDATE:
+        if (p.data === null || p.data.length < 12) return this.dropLearner(l, `REVALIDATE of ${p.data?.length ?? 'null'} bytes`);
+        this.out.revalidations.push({ conn: l.conn, sessionId: p.data.readBigInt64BE(0), timeoutMs: p.data.readInt32BE(8) });
+        return;
+      default:
+        return this.dropLearner(l, `unexpected ${packetTypeName(p.type)}`);
+    }
+  }
+
+  private touches(l: LearnerState, data: Buffer | null): void {
+    if (data === null) return;
+    if (data.length % 12 !== 0) return this.dropLearner(l, `PING with ${data.length} bytes of touches`);
+    for (let at = 0; at < data.length; at += 12) {
+      this.out.touches.push({ sessionId: data.readBigInt64BE(at), timeoutMs: data.readInt32BE(at + 8) });
+    }
+  }
+
+  /** Leader.processAck: count the ACK, then commit in zxid order while the head has a quorum. */
+  private ack(sid: bigint, zxid: Zxid): void {
+    if (this.phase !== 'broadcast' || zxid <= this.lastCommitted) return;
+    const o = this.outstanding.find((x) => x.entry.zxid === zxid);
+    if (o === undefined) return;
+    if (this.quorum.isVoter(sid)) o.acks.add(sid);
+    while (this.outstanding.length > 0 && this.quorum.containsQuorum(this.outstanding[0]!.acks)) {
+      const head = this.outstanding.shift()!;
+      this.lastCommitted = head.entry.zxid;
+      this.history.push(head.entry);
+      this.out.commit.push(head.entry);
+      for (const l of this.learners.values()) {
+        if (!this.forwarding(l)) continue;
+        if (l.observer) this.send(l.conn, PacketType.INFORM, head.entry.zxid, head.entry.data);
+        else this.send(l.conn, PacketType.COMMIT, head.entry.zxid, null);
+      }
+    }
+  }
+
+  private dropLearner(l: LearnerState, reason: string): void {
+    this.learners.delete(l.conn);
+    this.out.messages.push({ conn: l.conn, close: reason });
+  }
+
+  private stepDown(reason: string): void {
+    if (this.phase === 'closed') return;
+    this.phase = 'closed';
+    this.out.steppedDown = reason;
+    for (const l of this.learners.values()) this.out.messages.push({ conn: l.conn, close: 'the leader stepped down' });
+    this.learners.clear();
+  }
+
+  private send(conn: number, type: number, zxid: Zxid, data: Buffer | null): void {
+    this.out.messages.push({ conn, packet: { type, zxid, data, authinfo: null } });
+  }
+}
+
+function emptyReady(): LeaderReady {
+  return { append: [], acceptedEpoch: null, currentEpoch: null, messages: [], commit: [], requests: [], touches: [], revalidations: [], steppedDown: null };
+}

@@ -1,0 +1,230 @@
+/**
+ * A leader on the quorum port: accepts learner connections, drives the pure ZabLeader core,
+ * keeps its log in memory and applies committed txns to a DataTree. Packets are QuorumPacket
+ * jute records with no length prefix, as on the learner side.
+ *
+ * A learner behind the start of the leader's history gets SNAP followed by the tree in
+ * ZooKeeper's snapshot serialization (zk-snapshot-stream.ts), taken at the zxid the core names.
+ * Not wired into ZkServer.
+ */
+import { EventEmitter } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
+import { OpCode } from '../../jute/constants.js';
+import { decodeTxn } from '../../jute/txn.js';
+import { DataTree } from '../../tree/datatree.js';
+import type { LogEntry } from '../../consensus/learner.js';
+import { ZabLeader, type LeaderOptions, type LeaderReady } from '../../consensus/leader.js';
+import { decodeQuorumPacket, encodeQuorumPacket, quorumPacketLength } from '../../consensus/wire.js';
+import { zxidToNumber, type Zxid } from '../../consensus/zxid.js';
+import { writeZkSnapshotStream } from './zk-snapshot-stream.js';
+
+export interface QuorumLeaderOptions extends Omit<LeaderOptions, 'log'> {
+  host: string;
+  port: number;
+  tickTimeMs: number;
+  /** The leader's log after `snapshotZxid`; applied to the tree at start (ZooKeeper replays its log). */
+  log: LogEntry[];
+  /** The state at `snapshotZxid` (default: a fresh tree, no sessions). */
+  snapshot?: { tree: DataTree; sessions: Map<bigint, number> };
+}
+
+export interface QuorumLeaderEvents {
+  /** A quorum acknowledged NEWLEADER: proposals are accepted from now on. */
+  established: [epoch: bigint];
+  committed: [zxid: Zxid];
+  learnerClosed: [conn: number, reason: string];
+  /**
+   * A learner forwarded a client request (Learner.request: sessionId, cxid, type, the request
+   * bytes). Turning it into a txn is the proposer's work, outside this driver.
+   */
+  request: [request: { conn: number; sessionId: bigint; cxid: number; type: number; body: Buffer }];
+  steppedDown: [reason: string];
+}
+
+/** Largest pending input on one connection without a whole packet. */
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+
+export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
+  readonly tree: DataTree;
+  /** Session id → timeout, from the snapshot and the createSession/closeSession txns applied. */
+  readonly sessions: Map<bigint, number>;
+  /** The leader's durable log (memory only, so far). */
+  readonly log: LogEntry[];
+  acceptedEpoch: bigint;
+  currentEpoch: bigint;
+  private readonly core: ZabLeader;
+  private readonly options: QuorumLeaderOptions;
+  private server: Server | null = null;
+  private readonly sockets = new Map<number, Socket>();
+  private nextConn = 1;
+  private ticker: NodeJS.Timeout | null = null;
+
+  constructor(options: QuorumLeaderOptions) {
+    super();
+    this.options = options;
+    this.log = [...options.log];
+    this.acceptedEpoch = options.acceptedEpoch;
+    this.currentEpoch = options.currentEpoch;
+    this.tree = options.snapshot?.tree ?? new DataTree();
+    this.sessions = new Map(options.snapshot?.sessions ?? []);
+    if (options.snapshotZxid !== undefined) this.tree.lastProcessedZxid = zxidToNumber(options.snapshotZxid);
+    for (const entry of this.log) this.applyEntry(entry);
+    this.core = new ZabLeader(options);
+  }
+
+  get phase(): ZabLeader['phase'] {
+    return this.core.phase;
+  }
+
+  get lastCommittedZxid(): Zxid {
+    return this.core.lastCommittedZxid;
+  }
+
+  syncedLearners(): bigint[] {
+    return this.core.syncedLearners();
+  }
+
+  learnerSyncMode(sid: bigint): 'diff' | 'trunc' | 'snap' | null {
+    return this.core.learnerSyncMode(sid);
+  }
+
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const server = createServer((socket) => this.accept(socket));
+      this.server = server;
+      server.once('error', reject);
+      server.listen(this.options.port, this.options.host, () => {
+        this.ticker = setInterval(() => this.run(() => this.core.tick()), this.options.tickTimeMs);
+        resolve();
+      });
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
+    for (const s of this.sockets.values()) s.destroy();
+    this.sockets.clear();
+    const server = this.server;
+    this.server = null;
+    if (server) await new Promise<void>((r) => server.close(() => r()));
+  }
+
+  /** Proposes a txn built for its zxid; resolves when it is committed (rejects if refused). */
+  propose(makeData: (zxid: Zxid) => Buffer): Promise<Zxid> {
+    let zxid: Zxid | null = null;
+    this.run(() => {
+      zxid = this.core.propose(makeData);
+    });
+    if (zxid === null) return Promise.reject(new Error(`not accepting proposals (phase ${this.core.phase})`));
+    const wanted: Zxid = zxid;
+    if (this.core.lastCommittedZxid >= wanted) return Promise.resolve(wanted);
+    return new Promise((resolve, reject) => {
+      const onCommit = (z: Zxid): void => {
+        if (z < wanted) return;
+        this.off('committed', onCommit);
+        this.off('steppedDown', onDown);
+        resolve(wanted);
+      };
+      const onDown = (reason: string): void => {
+        this.off('committed', onCommit);
+        reject(new Error(`stepped down before ${wanted} committed: ${reason}`));
+      };
+      this.on('committed', onCommit);
+      this.once('steppedDown', onDown);
+    });
+  }
+
+  waitEstablished(timeoutMs: number): Promise<void> {
+    if (this.core.phase === 'broadcast') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no quorum within ${timeoutMs} ms (phase ${this.core.phase})`)), timeoutMs);
+      this.once('established', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private accept(socket: Socket): void {
+    const conn = this.nextConn++;
+    this.sockets.set(conn, socket);
+    socket.setNoDelay(true);
+    let input: Buffer = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      input = input.length === 0 ? chunk : Buffer.concat([input, chunk]);
+      try {
+        for (let len = quorumPacketLength(input); len !== null; len = quorumPacketLength(input)) {
+          const packet = decodeQuorumPacket(input.subarray(0, len));
+          input = input.subarray(len);
+          this.run(() => this.core.step(conn, packet));
+          if (!this.sockets.has(conn)) return;
+        }
+        if (input.length > MAX_BUFFERED_BYTES) throw new Error(`${input.length} bytes without a whole packet`);
+      } catch (err) {
+        this.closeConn(conn, `bad input: ${(err as Error).message}`);
+      }
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      if (!this.sockets.delete(conn)) return;
+      this.run(() => this.core.disconnected(conn));
+      this.emit('learnerClosed', conn, 'connection closed');
+    });
+  }
+
+  private closeConn(conn: number, reason: string): void {
+    const socket = this.sockets.get(conn);
+    if (!socket) return;
+    this.sockets.delete(conn);
+    socket.destroy();
+    this.run(() => this.core.disconnected(conn));
+    this.emit('learnerClosed', conn, reason);
+  }
+
+  private commitEntry(entry: LogEntry): void {
+    this.applyEntry(entry);
+    this.emit('committed', entry.zxid);
+  }
+
+  private applyEntry(entry: LogEntry): void {
+    const txn = decodeTxn(entry.data, 0x7fffffff);
+    this.tree.apply(txn);
+    if (txn.body.type === OpCode.createSession) this.sessions.set(txn.header.sessionId, txn.body.timeOut);
+    else if (txn.body.type === OpCode.closeSession) this.sessions.delete(txn.header.sessionId);
+  }
+
+  /** Feeds one input to the core, then carries out its Readys in field order. */
+  private run(input: () => void): void {
+    const wasBroadcasting = this.core.phase === 'broadcast';
+    input();
+    while (this.core.hasReady()) {
+      const rd: LeaderReady = this.core.ready();
+      this.log.push(...rd.append);
+      if (rd.acceptedEpoch !== null) this.acceptedEpoch = rd.acceptedEpoch;
+      if (rd.currentEpoch !== null) this.currentEpoch = rd.currentEpoch;
+      this.core.advance();
+      // Commits are applied after the packets, except that a snapshot is taken at its zxid.
+      let applied = 0;
+      const applyThrough = (zxid: Zxid): void => {
+        while (applied < rd.commit.length && rd.commit[applied]!.zxid <= zxid) this.commitEntry(rd.commit[applied++]!);
+      };
+      for (const m of rd.messages) {
+        if ('packet' in m) this.sockets.get(m.conn)?.write(encodeQuorumPacket(m.packet));
+        else if ('snapshotAt' in m) {
+          applyThrough(m.snapshotAt);
+          this.sockets.get(m.conn)?.write(writeZkSnapshotStream(this.tree, this.sessions));
+        } else this.closeConn(m.conn, m.close);
+      }
+      applyThrough(rd.commit.at(-1)?.zxid ?? -1n);
+      for (const r of rd.requests) {
+        this.emit('request', { conn: r.conn, sessionId: r.data.readBigInt64BE(0), cxid: r.data.readInt32BE(8), type: r.data.readInt32BE(12), body: r.data.subarray(16) });
+      }
+      if (rd.steppedDown !== null) {
+        for (const conn of [...this.sockets.keys()]) this.closeConn(conn, 'stepped down');
+        this.emit('steppedDown', rd.steppedDown);
+      }
+    }
+    if (!wasBroadcasting && this.core.phase === 'broadcast') this.emit('established', this.core.epoch!);
+  }
+}
