@@ -20,6 +20,9 @@ export interface ConnectionHost {
   /** Answers a four-letter word, or null if `word` is not one. */
   fourLetterWord(word: string, conn: Connection): string | null;
   connectionClosed(conn: Connection): void;
+  /** Metrics: a frame of `bytes` (length prefix included) arrived; a reply of `bytes` (without it) went out. */
+  frameReceived?(bytes: number): void;
+  replySized?(bytes: number): void;
   /** Called after every reply so throttled connections can resume. */
   replySent(): void;
   throttle(conn: Connection): void;
@@ -198,6 +201,8 @@ export class Connection implements ClientLink {
   }
 
   private handleFrame(frame: Buffer): void {
+    // ZooKeeper counts each frame with its 4-byte length prefix (ServerCnxn.packetReceived).
+    this.host.frameReceived?.(frame.length + 4);
     if (this.phase === 'new') return this.handleConnect(frame);
     if (this.phase === 'established') this.handleRequest(frame);
   }
@@ -227,6 +232,7 @@ export class Connection implements ClientLink {
     R.ConnectResponseBase.write(w, { protocolVersion: 0, timeOut, sessionId, passwd });
     w.bool(false);
     w.endFrame(at);
+    this.host.replySized?.(w.offset - at - 4);
     if (timeOut <= 0) return;
     this.phase = 'established';
     this.clearTimer();
@@ -291,13 +297,14 @@ export class Connection implements ClientLink {
     if (this.phase === 'closed') return;
     const large = err === Err.OK && type === OpCode.getData ? largeValue(body) : null;
     if (large !== null) {
-      this.sendLargeValue(xid, zxid, large, (body as { stat: R.Stat }).stat);
+      this.host.replySized?.(this.sendLargeValue(xid, zxid, large, (body as { stat: R.Stat }).stat));
     } else {
       const w = this.output(err === Err.OK ? bodySizeHint(type, body) : 0);
       const at = w.beginFrame();
       R.ReplyHeader.write(w, { xid, zxid, err });
       if (err === Err.OK && body !== null && body !== undefined) writeBody(w, type, body);
       w.endFrame(at);
+      this.host.replySized?.(w.offset - at - 4);
     }
     this.packetsSent++;
     if (zxid > this.lastZxidSent) this.lastZxidSent = zxid;
@@ -308,7 +315,8 @@ export class Connection implements ClientLink {
    * A GetDataResponse whose value goes to the socket as it is stored, not copied into the
    * output buffer: the frame is split around it (stored values are never changed in place).
    */
-  private sendLargeValue(xid: number, zxid: number, data: Buffer, stat: R.Stat): void {
+  /** Returns the reply's size without its length prefix. */
+  private sendLargeValue(xid: number, zxid: number, data: Buffer, stat: R.Stat): number {
     const w = this.output();
     const at = w.beginFrame();
     R.ReplyHeader.write(w, { xid, zxid, err: Err.OK });
@@ -323,6 +331,7 @@ export class Connection implements ClientLink {
     this.chunkBytes += head.length + data.length;
     this.pending = this.newWriter(0);
     this.pending.raw(statBytes);
+    return valueAt - at - 4 + data.length + statBytes.length;
   }
 
   sendEvent(type: number, path: string): void {

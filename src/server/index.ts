@@ -273,6 +273,14 @@ class NetworkServer implements ConnectionHost {
     };
   }
 
+  frameReceived(bytes: number): void {
+    this.server.stats.count('bytes_received_count', bytes);
+  }
+
+  replySized(bytes: number): void {
+    this.server.stats.recordResponseBytes(bytes);
+  }
+
   connectionClosed(conn: Connection): void {
     if (!this.connections.delete(conn)) return;
     this.throttled.delete(conn);

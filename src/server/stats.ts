@@ -73,6 +73,13 @@ export class ServerStats {
     }
   }
 
+  /** A reply of `bytes` (without its length prefix): ZooKeeper's client_response_stats. */
+  recordResponseBytes(bytes: number): void {
+    this.lastResponseBytes = bytes;
+    if (this.minResponseBytes < 0 || bytes < this.minResponseBytes) this.minResponseBytes = bytes;
+    if (bytes > this.maxResponseBytes) this.maxResponseBytes = bytes;
+  }
+
   count(name: ZkCounterName, by = 1): void {
     this.counters.set(name, (this.counters.get(name) ?? 0) + by);
   }
@@ -89,8 +96,11 @@ export class ServerStats {
     return this.latencyCount === 0 ? 0 : this.minLatencyMs;
   }
 
-  /** srst: ZooKeeper resets the latency and packet counters (ServerStats.reset), not ServerMetrics. */
+  /** srst: ZooKeeper resets latency, packets and reply sizes (ServerStats.reset), not ServerMetrics. */
   reset(): void {
+    this.lastResponseBytes = -1;
+    this.minResponseBytes = -1;
+    this.maxResponseBytes = -1;
     this.packetsReceived = 0;
     this.packetsSent = 0;
     this.minLatencyMs = Number.MAX_SAFE_INTEGER;
