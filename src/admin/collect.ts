@@ -22,10 +22,6 @@ export interface MetricsSource {
   uptimeMs: number;
 }
 
-export type Metric =
-  | { kind: 'gauge' | 'counter'; name: string; value: number; help?: string }
-  | { kind: 'summary'; name: string; summary: Summary; help?: string; labels?: Record<string, string> };
-
 export function zookeeperGauges(src: MetricsSource): Record<(typeof ZK_GAUGES)[number], number> {
   const s = src.stats;
   return {
