@@ -74,10 +74,16 @@ export interface ServerConfig {
   containerCheckIntervalMs: number;
   containerMaxPerMinute: number;
   containerMaxNeverUsedIntervalMs: number;
-  /** Admin HTTP server settings (stored; the admin server comes later). */
+  /** The admin HTTP server (src/admin). */
+  /** fsync.warningthresholdms: a slower txn log fsync is logged and counted. */
+  fsyncWarningThresholdMs: number;
   adminEnableServer: boolean;
   adminServerAddress: string;
   adminServerPort: number;
+  /** admin.commandURL: the path the commands answer under. */
+  adminCommandUrl: string;
+  /** admin.idleTimeout (ms): idle admin HTTP connections are closed. */
+  adminIdleTimeoutMs: number;
   /** metricsProvider.className, and every other metricsProvider.* key without the prefix. */
   metricsProviderClassName: string;
   metricsProviderConfig: ReadonlyMap<string, string>;
@@ -115,6 +121,7 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_METRICS_PROVIDER = 'org.apache.zookeeper.metrics.impl.DefaultMetricsProvider';
+export const PROMETHEUS_PROVIDER_CLASS = 'org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider';
 
 /** Every four-letter word ZooKeeper knows. */
 export const FOUR_LETTER_WORDS: readonly string[] = [
@@ -156,9 +163,14 @@ export function defaultConfig(): ServerConfig {
     containerCheckIntervalMs: 60000,
     containerMaxPerMinute: 10000,
     containerMaxNeverUsedIntervalMs: 0,
-    adminEnableServer: true,
+    fsyncWarningThresholdMs: 1000,
+    // ZooKeeper starts its AdminServer unless told not to; Paddock only when asked (see
+    // docs/compatibility.md: an unauthenticated port on every address, and 8080 collides).
+    adminEnableServer: false,
     adminServerAddress: '0.0.0.0',
     adminServerPort: 8080,
+    adminCommandUrl: '/commands',
+    adminIdleTimeoutMs: 30000,
     metricsProviderClassName: DEFAULT_METRICS_PROVIDER,
     metricsProviderConfig: new Map(),
     standaloneEnabled: true,

@@ -17,7 +17,7 @@
  * `when` narrows ignored and refused keys to the values that ask for something: other values
  * describe what Paddock does anyway, and pass silently.
  */
-import { ConfigError, DEFAULT_METRICS_PROVIDER, type QuorumServerSpec, type ServerConfig } from './config.js';
+import { ConfigError, DEFAULT_METRICS_PROVIDER, PROMETHEUS_PROVIDER_CLASS, type QuorumServerSpec, type ServerConfig } from './config.js';
 import { parseServerLine } from './servers.js';
 import { parseDecodedInt, parseIntValue, parsePort, parseTrueFalse, parseYesNo } from './values.js';
 
@@ -82,7 +82,7 @@ const WHEN_FALSE: KeyCondition = { text: 'when false', test: (v) => lower(v) ===
 const WHEN_SET: KeyCondition = { text: 'when set', test: (v) => v.trim() !== '' };
 const WHEN_PORT_SET: KeyCondition = { text: 'when set (not 0)', test: (v) => v.trim() !== '' && Number(v) !== 0 };
 
-const NOT_EXPOSED = 'Paddock has no AdminServer; its four-letter words answer on the client port';
+const NOT_EXPOSED = 'Paddock\'s AdminServer speaks plain HTTP/1.1 and has only ZooKeeper 3.8\'s commands';
 const NO_TLS = 'Paddock does not support TLS';
 const NO_SASL = 'Paddock does not support SASL or Kerberos';
 const JVM = 'tunes a part of the Java implementation Paddock does not have';
@@ -231,7 +231,10 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   ignored('txnLogSizeLimitInKb', 'integer (KB)', '-1', 'Size at which a transaction log file is rolled.', 'Paddock rolls log files at snapshots only', { apply: checkInt }),
   ignored('snapshot.compression.method', 'text', '', 'Compression of new snapshots: gz, snappy or none.', 'Paddock writes uncompressed snapshots', { when: WHEN_SET }),
   ignored('snapshot.trust.empty', 'true/false', 'false', 'Start from transaction logs without any snapshot (for upgrades from 3.4).', 'Paddock always accepts a data directory without snapshots', { when: WHEN_TRUE }),
-  ignored('fsync.warningthresholdms', 'integer (ms)', '1000', 'Log a warning when an fsync takes longer.', 'Paddock does not time fsyncs'),
+  {
+    key: 'fsync.warningthresholdms', aliases: ['zookeeper.fsync.warningthresholdms'], field: 'fsyncWarningThresholdMs', min: 0, type: 'integer (ms)', default: '1000', use: 'honoured',
+    doc: 'Log a warning, and count it in fsync_threshold_exceed_count, when a txn log fsync takes longer.',
+  },
   {
     key: 'datadir.autocreate', type: 'true/false', default: 'true', use: 'refused', when: WHEN_FALSE,
     why: 'Paddock creates a missing data directory, which would start an empty database where this setting asks to stop',
@@ -367,38 +370,53 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
 
   // --- AdminServer and metrics ----------------------------------------------------------------
   {
-    key: 'admin.enableServer', type: 'true/false', default: 'true', use: 'ignored', when: UNLESS_FALSE, why: NOT_EXPOSED,
-    doc: 'Run the AdminServer, an HTTP interface to the four-letter words.', apply: trueFalseField('adminEnableServer'),
+    key: 'admin.enableServer', aliases: ['zookeeper.admin.enableServer'], type: 'true/false', default: 'true', use: 'honoured',
+    doc: 'Run the AdminServer, an HTTP interface to the four-letter words. Paddock starts it only when this is true (see "Admin HTTP API" below).',
+    apply: trueFalseField('adminEnableServer'),
   },
   {
-    key: 'admin.serverAddress', type: 'address', default: '0.0.0.0', use: 'ignored', why: NOT_EXPOSED, doc: 'Address of the AdminServer.',
+    key: 'admin.serverAddress', aliases: ['zookeeper.admin.serverAddress'], type: 'address', default: '0.0.0.0', use: 'honoured', doc: 'Address of the AdminServer.',
     apply: (v, s, name) => {
       if (v === '') throw new ConfigError(`invalid ${name} '': empty address`);
       s.cfg.adminServerAddress = v;
     },
   },
   {
-    key: 'admin.serverPort', field: 'adminServerPort', min: 0, type: 'port', default: '8080', use: 'ignored', why: NOT_EXPOSED, doc: 'Port of the AdminServer.',
+    key: 'admin.serverPort', aliases: ['zookeeper.admin.serverPort'], field: 'adminServerPort', min: 0, type: 'port', default: '8080', use: 'honoured', doc: 'Port of the AdminServer.',
   },
-  ignored('admin.idleTimeout', 'integer (ms)', '30000', 'Idle time after which the AdminServer closes a connection.', NOT_EXPOSED),
-  ignored('admin.commandURL', 'text', '/commands', 'URL path of the AdminServer\'s commands.', NOT_EXPOSED),
+  {
+    key: 'admin.idleTimeout', aliases: ['zookeeper.admin.idleTimeout'], field: 'adminIdleTimeoutMs', min: 1, type: 'integer (ms)', default: '30000', use: 'honoured',
+    doc: 'Idle time after which the AdminServer closes a connection.',
+  },
+  {
+    key: 'admin.commandURL', aliases: ['zookeeper.admin.commandURL'], type: 'text', default: '/commands', use: 'honoured', doc: 'URL path of the AdminServer\'s commands.',
+    apply: (v, s, name) => {
+      if (!/^\/?[A-Za-z0-9._~\/-]+$/.test(v)) throw new ConfigError(`invalid ${name} '${v}': a URL path such as /commands`);
+      s.cfg.adminCommandUrl = v.startsWith('/') ? v : `/${v}`;
+    },
+  },
   ignored('admin.httpVersion', 'integer', '11', 'HTTP version of the AdminServer.', NOT_EXPOSED),
   ignored('admin.portUnification', 'true/false', 'false', 'Accept HTTP and HTTPS on the AdminServer port.', NOT_EXPOSED),
-  ignored('admin.forceHttps', 'true/false', 'false', 'Serve the AdminServer over HTTPS only.', NOT_EXPOSED),
+  {
+    key: 'admin.forceHttps', type: 'true/false', default: 'false', use: 'refused', when: WHEN_TRUE, why: NO_TLS,
+    doc: 'Serve the AdminServer over HTTPS only.', apply: checkTrueFalse,
+  },
   ignored('admin.rateLimiterIntervalInMS', 'integer (ms)', '300000', 'ZooKeeper 3.9: minimum interval between AdminServer snapshot requests.', NOT_EXPOSED),
   ignored('admin.snapshot.enabled', 'true/false', 'true', 'ZooKeeper 3.9: AdminServer command streaming a snapshot.', NOT_EXPOSED),
   ignored('admin.restore.enabled', 'true/false', 'true', 'ZooKeeper 3.9: AdminServer command restoring a snapshot.', NOT_EXPOSED),
   {
-    key: 'metricsProvider.className', type: 'class', default: DEFAULT_METRICS_PROVIDER, use: 'ignored',
-    when: { text: 'unless the default', test: (v) => v.trim() !== '' && v.trim() !== DEFAULT_METRICS_PROVIDER },
-    why: 'Paddock has no pluggable metrics providers; its metrics are in mntr',
-    doc: 'Metrics provider class, for example the Prometheus exporter.',
-    apply: (v, s) => void (s.cfg.metricsProviderClassName = v === '' ? DEFAULT_METRICS_PROVIDER : v),
+    key: 'metricsProvider.className', type: 'class', default: DEFAULT_METRICS_PROVIDER, use: 'honoured',
+    doc: `Metrics provider class: ${DEFAULT_METRICS_PROVIDER} (mntr only) or ${PROMETHEUS_PROVIDER_CLASS} (also /metrics over HTTP). Another class is refused.`,
+    apply: (v, s, name) => {
+      const cls = v.trim() === '' ? DEFAULT_METRICS_PROVIDER : v.trim();
+      if (cls !== DEFAULT_METRICS_PROVIDER && cls !== PROMETHEUS_PROVIDER_CLASS) throw new ConfigError(`invalid ${name} '${v}': Paddock provides ${DEFAULT_METRICS_PROVIDER} and ${PROMETHEUS_PROVIDER_CLASS}`);
+      s.cfg.metricsProviderClassName = cls;
+    },
   },
   {
-    key: 'metricsProvider.*', pattern: /^metricsProvider\.(?!className$).+$/, type: 'various', default: '', use: 'ignored',
-    why: 'Paddock has no pluggable metrics providers; its metrics are in mntr',
-    doc: 'Settings passed to the metrics provider (httpPort, exportJvmInfo, ...).',
+    key: 'metricsProvider.*', pattern: /^metricsProvider\.(?!className$).+$/, type: 'various', default: '', use: 'honoured',
+    names: ['metricsProvider.httpHost', 'metricsProvider.httpPort', 'metricsProvider.exportJvmInfo'],
+    doc: 'Settings of the Prometheus provider: httpHost (0.0.0.0), httpPort (7000), exportJvmInfo (true: also the process_* metrics). Others are accepted and have no effect.',
     apply: (v, s, name) => void s.metrics.set(name.slice('metricsProvider.'.length), v),
   },
   tuning('pathStats.enabled', 'true/false', 'false', 'Collect per-path request statistics.'),

@@ -178,6 +178,7 @@ export class RequestPipeline {
   // ---- connections and sessions ----
 
   connect(link: ClientLink, req: ConnectRequest): void {
+    this.stats.count('connection_request_count');
     this.links.set(link, { slots: [], pendingWrites: 0, waitingReads: 0, closing: false, readContext: null });
     if (req.lastZxidSeen > this.lastZxid()) {
       this.deps.logger.warn(
@@ -421,7 +422,8 @@ export class RequestPipeline {
       }
       state.slots.shift();
       this.queuedSlots--;
-      this.stats.recordLatency(this.deps.now() - slot.receivedAtMs);
+      this.stats.recordLatency(this.deps.now() - slot.receivedAtMs, slot.type, slot.write);
+      this.stats.recordReply(slot.type, slot.err, slot.req, slot.body);
       this.stats.packetsSent++;
       link.sendReply(slot.xid, slot.zxid, slot.err, slot.type, slot.body);
       if (opSpec(slot.type)?.kind === 'session') {

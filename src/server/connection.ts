@@ -22,6 +22,9 @@ export interface ConnectionHost {
   /** Answers a four-letter word, or null if `word` is not one. */
   fourLetterWord(word: string, conn: Connection): string | null;
   connectionClosed(conn: Connection): void;
+  /** Metrics: a frame of `bytes` (length prefix included) arrived; a reply of `bytes` (without it) went out. */
+  frameReceived?(bytes: number): void;
+  replySized?(bytes: number): void;
   /** Called after every reply so throttled connections can resume. */
   replySent(): void;
   throttle(conn: Connection): void;
@@ -207,6 +210,8 @@ export class Connection implements ClientLink {
   }
 
   private handleFrame(frame: Buffer): void {
+    // ZooKeeper counts each frame with its 4-byte length prefix (ServerCnxn.packetReceived).
+    this.host.frameReceived?.(frame.length + 4);
     if (this.phase === 'new') return this.handleConnect(frame);
     if (this.phase === 'established') this.handleRequest(frame);
   }
@@ -236,6 +241,7 @@ export class Connection implements ClientLink {
     R.ConnectResponseBase.write(w, { protocolVersion: 0, timeOut, sessionId, passwd });
     w.bool(false);
     w.endFrame(at);
+    this.host.replySized?.(w.offset - at - 4);
     if (timeOut <= 0) return;
     this.phase = 'established';
     this.clearTimer();
@@ -308,13 +314,14 @@ export class Connection implements ClientLink {
     const codec = err === Err.OK && body !== null && body !== undefined ? responseCodec(type) : null;
     const large = codec === R.GetDataResponse ? largeValue(body) : null;
     if (large !== null) {
-      this.sendLargeValue(xid, zxid, large, (body as { stat: R.Stat }).stat);
+      this.host.replySized?.(this.sendLargeValue(xid, zxid, large, (body as { stat: R.Stat }).stat));
     } else {
       const w = this.output(codec === null ? 0 : bodySizeHint(codec, body));
       const at = w.beginFrame();
       R.ReplyHeader.write(w, { xid, zxid, err });
       if (codec !== null) writeBody(w, codec, body);
       w.endFrame(at);
+      this.host.replySized?.(w.offset - at - 4);
     }
     this.packetsSent++;
     if (zxid > this.lastZxidSent) this.lastZxidSent = zxid;
@@ -325,7 +332,8 @@ export class Connection implements ClientLink {
    * A GetDataResponse whose value goes to the socket as it is stored, not copied into the
    * output buffer: the frame is split around it (stored values are never changed in place).
    */
-  private sendLargeValue(xid: number, zxid: number, data: Buffer, stat: R.Stat): void {
+  /** Returns the reply's size without its length prefix. */
+  private sendLargeValue(xid: number, zxid: number, data: Buffer, stat: R.Stat): number {
     const w = this.output();
     const at = w.beginFrame();
     R.ReplyHeader.write(w, { xid, zxid, err: Err.OK });
@@ -340,6 +348,7 @@ export class Connection implements ClientLink {
     this.chunkBytes += head.length + data.length;
     this.pending = this.newWriter(0);
     this.pending.raw(statBytes);
+    return valueAt - at - 4 + data.length + statBytes.length;
   }
 
   sendEvent(type: number, path: string): void {

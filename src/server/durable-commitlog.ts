@@ -8,6 +8,7 @@ import { closeStore, purgeStore, SnapshotPolicy, takeSnapshot, type LiveStore } 
 import type { DataTree } from '../tree/index.js';
 import { captureSnapshot } from '../tree/snapshot.js';
 import type { CommitLog } from '../pipeline/commitlog.js';
+import type { TxnLogStats } from '../persistence/txnlog.js';
 import type { ServerConfig } from '../config/config.js';
 import { hex, type Logger } from './logger.js';
 
@@ -30,6 +31,11 @@ export class DurableCommitLog implements CommitLog {
       this.purgeTimer = setInterval(() => void this.purge(), config.autopurgePurgeIntervalHours * 3_600_000);
       this.purgeTimer.unref();
     }
+  }
+
+  /** Records and batches written so far (the admin metrics' batch sizes). */
+  get txnLogStats(): Readonly<TxnLogStats> {
+    return this.store.log.stats;
   }
 
   get lastZxid(): number {

@@ -5,6 +5,7 @@ import { confWord } from '../config/keys.js';
 import { VERSION_DIR } from '../persistence/store.js';
 import type { Connection } from './connection.js';
 import { hex } from './logger.js';
+import { mntrRows, type MetricsSource } from '../admin/collect.js';
 import type { RequestPipeline } from '../pipeline/pipeline.js';
 
 export const FOUR_LETTER_WORDS = new Set([
@@ -129,32 +130,28 @@ function envi(): string {
   return lines.join('\n') + '\n';
 }
 
-function mntr(ctx: FourLetterContext): string {
+/** The MetricsSource of a running server, shared by mntr, the admin API and Prometheus. */
+export function metricsSource(ctx: FourLetterContext): MetricsSource {
   const s = ctx.server;
-  const mem = process.memoryUsage();
-  const ephemerals = [...s.tree.allEphemerals().values()].reduce((n, paths) => n + paths.length, 0);
-  const rows: [string, string | number][] = [
-    ['version', VERSION_LINE],
-    ['avg_latency', s.stats.avgLatencyMs().toFixed(4)],
-    ['max_latency', s.stats.maxLatencyMs],
-    ['min_latency', s.stats.minLatency()],
-    ['packets_received', s.stats.packetsReceived],
-    ['packets_sent', s.stats.packetsSent],
-    ['num_alive_connections', countOf(ctx.connections())],
-    ['outstanding_requests', s.outstandingRequests()],
-    ['server_state', 'standalone'],
-    ['znode_count', s.tree.nodeCount()],
-    ['watch_count', s.watches.watchCount()],
-    ['ephemerals_count', ephemerals],
-    ['approximate_data_size', s.tree.approximateDataSize()],
-    ['global_sessions', s.sessions.size()],
-    ['local_sessions', 0],
-    ['uptime', Date.now() - ctx.startedAtMs],
-    ['last_zxid', hex(s.lastZxid())],
-    ['heap_used_bytes', mem.heapUsed],
-    ['rss_bytes', mem.rss],
-  ];
-  return rows.map(([k, v]) => `zk_${k}\t${v}`).join('\n') + '\n';
+  let ephemerals = 0;
+  for (const paths of s.tree.allEphemerals().values()) ephemerals += paths.length;
+  return {
+    version: VERSION_LINE,
+    serverState: 'standalone',
+    stats: s.stats,
+    connectionCount: countOf(ctx.connections()),
+    outstandingRequests: s.outstandingRequests(),
+    znodeCount: s.tree.nodeCount(),
+    watchCount: s.watches.watchCount(),
+    ephemeralsCount: ephemerals,
+    approximateDataSize: s.tree.approximateDataSize(),
+    globalSessions: s.sessions.size(),
+    uptimeMs: Date.now() - ctx.startedAtMs,
+  };
+}
+
+function mntr(ctx: FourLetterContext): string {
+  return mntrRows(metricsSource(ctx)).map(([k, v]) => `zk_${k}\t${v}`).join('\n') + '\n';
 }
 
 function wchs(ctx: FourLetterContext): string {

@@ -7,17 +7,26 @@ import { randomBytes } from 'node:crypto';
 import { MemoryCommitLog, type CommitLog } from '../pipeline/commitlog.js';
 import { defaultConfig, type ServerConfig } from '../config/config.js';
 import { createLogger, type Logger } from './logger.js';
+import { metricsSource } from './fourletter.js';
+import { AdminHttpServer } from '../admin/http.js';
+import { MetricsHttpServer } from '../admin/prometheus.js';
+import { timedDisk } from '../admin/timed-disk.js';
+import { PROMETHEUS_PROVIDER_CLASS } from '../config/config.js';
 import { NetworkServer } from './network.js';
 import { RequestPipeline } from '../pipeline/pipeline.js';
 import { openDatabase } from './database.js';
 import { newSessionSecret } from '../sessions/secret.js';
-import type { Disk } from '../io/disk.js';
+import { NodeDisk, type Disk } from '../io/disk.js';
 
 export interface PaddockServer {
   readonly port: number;
   readonly host: string;
   /** The request pipeline behind the sockets (sessions, tree, counters). */
   readonly server: RequestPipeline;
+  /** The admin HTTP server (admin.enableServer=true), to read its port or mount more routes; else null. */
+  readonly admin: AdminHttpServer | null;
+  /** The Prometheus endpoint (metricsProvider.className=...PrometheusMetricsProvider), else null. */
+  readonly metrics: MetricsHttpServer | null;
   /** Expires a session now, as if its timeout had passed. */
   expireSession(sessionId: bigint): boolean;
   /** Drops the connection of a session without ending the session. */
@@ -54,17 +63,55 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, options
     throw err;
   }
   logger.info(`Paddock listening on ${net.host}:${net.port} (tickTime ${config.tickTime} ms, standalone)`);
+  let http: { admin: AdminHttpServer | null; metrics: MetricsHttpServer | null };
+  try {
+    http = await startHttpServers(config, net, logger);
+  } catch (err) {
+    await net.close();
+    await pipeline.close().catch(() => undefined);
+    throw err;
+  }
   return {
     port: net.port,
     host: net.host,
     server: pipeline,
+    ...http,
     expireSession: (id) => pipeline.expireSession(id),
     dropConnection: (id) => net.dropConnection(id),
     close: async () => {
+      await http.admin?.close();
+      await http.metrics?.close();
       await net.close();
       await pipeline.close();
     },
   };
+}
+
+/** The admin and Prometheus listeners, each only when configured; a port in use fails the start. */
+async function startHttpServers(config: ServerConfig, net: NetworkServer, logger: Logger): Promise<{ admin: AdminHttpServer | null; metrics: MetricsHttpServer | null }> {
+  let admin: AdminHttpServer | null = null;
+  let metrics: MetricsHttpServer | null = null;
+  try {
+    if (config.adminEnableServer) {
+      const options = { address: config.adminServerAddress, port: config.adminServerPort, commandUrl: config.adminCommandUrl, idleTimeoutMs: config.adminIdleTimeoutMs };
+      admin = new AdminHttpServer(options, () => net.adminContext());
+      await admin.listen();
+      logger.info(`AdminServer on ${admin.host}:${admin.port}, command URL ${config.adminCommandUrl}`);
+    }
+    if (config.metricsProviderClassName === PROMETHEUS_PROVIDER_CLASS) {
+      const p = config.metricsProviderConfig;
+      const port = Number(p.get('httpPort') ?? '7000');
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid metricsProvider.httpPort '${p.get('httpPort')}'`);
+      const exportProcess = (p.get('exportJvmInfo') ?? 'true').trim().toLowerCase() !== 'false';
+      metrics = new MetricsHttpServer({ host: p.get('httpHost') ?? '0.0.0.0', port, exportProcess }, () => metricsSource(net.fourLetterContext()));
+      await metrics.listen();
+      logger.info(`Prometheus metrics on http://${metrics.host}:${metrics.port}/metrics`);
+    }
+  } catch (err) {
+    await admin?.close();
+    throw err;
+  }
+  return { admin, metrics };
 }
 
 async function createPipeline(config: ServerConfig, logger: Logger, options: StartOptions): Promise<RequestPipeline> {
@@ -76,10 +123,36 @@ async function createPipeline(config: ServerConfig, logger: Logger, options: Sta
     const sessionSecret = newSessionSecret(random, []);
     return new RequestPipeline(config, { now, log, logger, randomBytes: random, sessionSecret });
   }
-  const db = await openDatabase(config, logger, options.disk);
+  // The disk is wrapped to time the txn log's fsyncs; the stats they go to exist only once the
+  // pipeline does, so the observer reads them through `pipeline` (no fsync of the log happens before).
+  let pipeline: RequestPipeline | null = null;
+  let recordsAtLastSync = 0;
+  const disk = timedDisk(options.disk ?? new NodeDisk(), (ms) => {
+    if (pipeline) recordFsync(pipeline, config, logger, ms);
+    // The log counts a batch's records just after its fsync returns: read them a turn later.
+    setImmediate(() => {
+      const records = db.commitLog.txnLogStats.records;
+      if (pipeline && records > recordsAtLastSync) pipeline.stats.observe('sync_processor_batch_size', records - recordsAtLastSync);
+      recordsAtLastSync = records;
+    });
+  });
+  const openedAt = performance.now();
+  const db = await openDatabase(config, logger, disk);
+  const loadMs = Math.round(performance.now() - openedAt);
   const afterApply = (p: RequestPipeline): void => db.commitLog.maybeSnapshot(p.tree, () => p.sessionTimeouts());
   const deps = { now, log: db.commitLog, logger, afterApply, randomBytes: random, sessionSecret: db.sessionSecret };
-  return new RequestPipeline(config, deps, db.tree, db.sessions);
+  pipeline = new RequestPipeline(config, deps, db.tree, db.sessions);
+  pipeline.stats.observe('dbinittime', loadMs);
+  recordsAtLastSync = db.commitLog.txnLogStats.records;
+  return pipeline;
+}
+
+/** fsynctime, and ZooKeeper's warning and count when one takes longer than fsync.warningthresholdms. */
+function recordFsync(pipeline: RequestPipeline, config: ServerConfig, logger: Logger, ms: number): void {
+  pipeline.stats.observe('fsynctime', Math.round(ms));
+  if (ms <= config.fsyncWarningThresholdMs) return;
+  pipeline.stats.fsyncThresholdExceedCount++;
+  logger.warn(`fsync-ing the write ahead log took ${Math.round(ms)}ms which will adversely effect operation latency (fsync.warningthresholdms=${config.fsyncWarningThresholdMs})`);
 }
 
 /**

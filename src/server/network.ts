@@ -7,7 +7,11 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { ipAuthId } from '../acl/index.js';
 import type { ServerConfig } from '../config/config.js';
 import { Connection, EventFrames, type ConnectionHost } from './connection.js';
-import { answerFourLetterWord } from './fourletter.js';
+import { answerFourLetterWord, type FourLetterContext } from './fourletter.js';
+import { join } from 'node:path';
+import { DEFAULT_TRACE_MASK, type AdminContext } from '../admin/commands.js';
+import { directorySize, newestSnapshot } from '../admin/process-stats.js';
+import { VERSION_DIR } from '../persistence/store.js';
 import { hex, type Logger } from './logger.js';
 import type { RequestPipeline } from '../pipeline/pipeline.js';
 
@@ -20,6 +24,7 @@ export class NetworkServer implements ConnectionHost {
   private outboundBytes = 0;
   private ticker: NodeJS.Timeout | null = null;
   private readonly startedAtMs = Date.now();
+  private readonly traceMask = { value: DEFAULT_TRACE_MASK };
   readonly eventFrames = new EventFrames();
   private connectionIds = 0;
   port = 0;
@@ -55,11 +60,13 @@ export class NetworkServer implements ConnectionHost {
     const fromIp = this.perIp.get(ip) ?? 0;
     if (this.config.maxClientCnxns > 0 && fromIp >= this.config.maxClientCnxns) {
       this.logger.warn(`too many connections from ${ip} - max is ${this.config.maxClientCnxns}; connection refused`);
+      this.server.stats.count('connection_rejected');
       socket.destroy();
       return;
     }
     if (this.config.maxCnxns > 0 && this.connections.size >= this.config.maxCnxns) {
       this.logger.warn(`too many connections (${this.connections.size}) - max is ${this.config.maxCnxns}; connection from ${ip} refused`);
+      this.server.stats.count('connection_rejected');
       socket.destroy();
       return;
     }
@@ -77,21 +84,43 @@ export class NetworkServer implements ConnectionHost {
   }
 
   fourLetterWord(word: string, _conn: Connection): string | null {
-    return answerFourLetterWord(word, {
+    return answerFourLetterWord(word, this.fourLetterContext());
+  }
+
+  fourLetterContext(): FourLetterContext {
+    const versionDir = (dir: string): string => join(dir, VERSION_DIR);
+    return {
       server: this.server,
       config: this.config,
       listeningPort: this.port,
       connections: () => this.connections,
       startedAtMs: this.startedAtMs,
-      dataDirSize: () => 0,
-      logDirSize: () => 0,
+      dataDirSize: () => directorySize(versionDir(this.config.dataDir)),
+      logDirSize: () => directorySize(versionDir(this.config.dataLogDir)),
       resetConnectionStats: () => {
         for (const c of this.connections) {
           c.packetsReceived = 0;
           c.packetsSent = 0;
         }
       },
-    });
+    };
+  }
+
+  adminContext(): AdminContext {
+    return {
+      ...this.fourLetterContext(),
+      initialConfiguration: [...this.config.raw].map(([k, v]) => `${k}=${v}\n`).join(''),
+      lastSnapshot: () => newestSnapshot(join(this.config.dataDir, VERSION_DIR)),
+      traceMask: this.traceMask,
+    };
+  }
+
+  frameReceived(bytes: number): void {
+    this.server.stats.count('bytes_received_count', bytes);
+  }
+
+  replySized(bytes: number): void {
+    this.server.stats.recordResponseBytes(bytes);
   }
 
   connectionClosed(conn: Connection): void {

@@ -79,10 +79,6 @@ test('each table entry says what it is and why Paddock does not honour it', () =
 
 test('settings ZooKeeper users expect to matter warn once, naming the key', () => {
   const cases: [string, RegExp][] = [
-    ['admin.enableServer=true', /^admin\.enableServer is not used by Paddock: Paddock has no AdminServer/],
-    ['metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider', /^metricsProvider\.className is not used by Paddock/],
-    ['metricsProvider.httpPort=7000', /^metricsProvider\.httpPort is not used by Paddock/],
-    ['metricsProvider.exportJvmInfo=true', /^metricsProvider\.exportJvmInfo is not used by Paddock/],
     ['readonlymode.enabled=true', /^readonlymode\.enabled is not used by Paddock: Paddock has no read-only mode/],
     ['reconfigEnabled=true', /^reconfigEnabled is not used by Paddock: Paddock has no dynamic reconfiguration/],
     ['peerType=observer', /^peerType observer does not match the server list \(participant\); using participant$/],
@@ -98,6 +94,14 @@ test('settings ZooKeeper users expect to matter warn once, naming the key', () =
   // All at once: still one warning per key.
   const { warnings } = parseLines(...cases.map(([line]) => line));
   assert.equal(warnings.length, cases.length);
+});
+
+test('the admin server and Prometheus keys are honoured: no warning', () => {
+  const { warnings } = parseLines(
+    'admin.enableServer=true', 'admin.serverPort=9090', 'admin.commandURL=/cmds', 'admin.idleTimeout=5000',
+    'metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider', 'metricsProvider.httpPort=7000', 'metricsProvider.exportJvmInfo=true',
+  );
+  assert.deepEqual(warnings, []);
 });
 
 test('values that ask for what Paddock does anyway pass silently', () => {

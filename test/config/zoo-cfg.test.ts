@@ -63,7 +63,10 @@ test('minimal zoo.cfg gets ZooKeeper defaults', () => {
   assert.equal(c.containerCheckIntervalMs, 60000);
   assert.equal(c.containerMaxPerMinute, 10000);
   assert.equal(c.containerMaxNeverUsedIntervalMs, 0);
-  assert.equal(c.adminEnableServer, true);
+  // Paddock's one deliberate default change: the AdminServer runs only when asked (docs/compatibility.md).
+  assert.equal(c.adminEnableServer, false);
+  assert.equal(c.adminCommandUrl, '/commands');
+  assert.equal(c.adminIdleTimeoutMs, 30000);
   assert.equal(c.adminServerPort, 8080);
   assert.equal(c.adminServerAddress, '0.0.0.0');
   assert.equal(c.metricsProviderClassName, DEFAULT_METRICS_PROVIDER);

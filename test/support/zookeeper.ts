@@ -41,7 +41,14 @@ export interface ZooKeeperOptions {
   properties?: Record<string, string>;
   dataDir?: string;
   startTimeoutMs?: number;
+  /**
+   * Run ZooKeeper's AdminServer on this port (127.0.0.1). Debian's zookeeper.jar names Jetty in
+   * its Class-Path but not the servlet API, without which the AdminServer quietly does not start.
+   */
+  adminPort?: number;
 }
+
+export const SERVLET_API_JAR = '/usr/share/java/servlet-api.jar';
 
 export async function startZooKeeper(options: ZooKeeperOptions = {}): Promise<ZooKeeperProcess> {
   const ownDir = options.dataDir === undefined;
@@ -72,6 +79,7 @@ async function launch(port: number, dataDir: string, options: ZooKeeperOptions):
     'admin.enableServer': 'false',
     '4lw.commands.whitelist': '*',
     extendedTypesEnabled: 'true',
+    ...(options.adminPort === undefined ? {} : { 'admin.enableServer': 'true', 'admin.serverAddress': '127.0.0.1', 'admin.serverPort': String(options.adminPort) }),
     ...options.config,
   };
   writeFileSync(cfgPath, Object.entries(cfg).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
@@ -85,7 +93,7 @@ async function launch(port: number, dataDir: string, options: ZooKeeperOptions):
     '-Xmx512m',
     ...Object.entries(props).map(([k, v]) => `-D${k}=${v}`),
     '-cp',
-    ZK_CLASSPATH,
+    options.adminPort === undefined ? ZK_CLASSPATH : `${ZK_CLASSPATH}:${SERVLET_API_JAR}`,
     'org.apache.zookeeper.server.ZooKeeperServerMain',
     cfgPath,
   ];

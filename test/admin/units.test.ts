@@ -1,0 +1,43 @@
+/** The admin layer's small parts: summaries, 64-bit JSON, /proc readings, the mntr rows. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { toJson } from '../../src/admin/json.js';
+import { maxFileDescriptorCount, openFileDescriptorCount } from '../../src/admin/process-stats.js';
+import { Summary } from '../../src/admin/summary.js';
+import { ServerStats } from '../../src/pipeline/stats.js';
+import { OpCode } from '../../src/jute/constants.js';
+
+test('a summary reports count, sum, min, max and quantiles of the recent values', () => {
+  const s = new Summary(true);
+  assert.equal(s.quantile(0.5), 0);
+  for (let v = 1; v <= 100; v++) s.add(v);
+  assert.deepEqual([s.count, s.sum, s.min, s.max, s.avg()], [100, 5050, 1, 100, 50.5]);
+  assert.deepEqual([s.quantile(0.5), s.quantile(0.95), s.quantile(0.99), s.quantile(0.999)], [50, 95, 99, 100]);
+  for (let i = 0; i < 2000; i++) s.add(7);
+  assert.equal(s.quantile(0.999), 7, 'only the recent values count for quantiles');
+  assert.equal(s.max, 100, 'max is over all values');
+});
+
+test('JSON keeps 64-bit session ids as numbers', () => {
+  assert.equal(toJson({ id: 72057929173368832n, list: [1n], empty: {}, none: [] }), '{\n  "id" : 72057929173368832,\n  "list" : [ 1 ],\n  "empty" : { },\n  "none" : [ ]\n}');
+  assert.deepEqual(JSON.parse(toJson({ a: 'x"y', b: null, c: 1.5 })), { a: 'x"y', b: null, c: 1.5 });
+});
+
+test('file descriptor counts come from /proc', { skip: process.platform !== 'linux' && 'needs /proc' }, () => {
+  const open = openFileDescriptorCount();
+  assert.ok(open > 2, `open fds ${open}`);
+  assert.ok(maxFileDescriptorCount() >= open);
+});
+
+test('replies count bytes per top-level namespace, as ZooKeeper\'s DataTree', () => {
+  const s = new ServerStats();
+  s.recordReply(OpCode.create, 0, { path: '/app/a', data: Buffer.from('abc') }, null);
+  s.recordReply(OpCode.setData, 0, { path: '/app', data: Buffer.from('12345') }, null);
+  s.recordReply(OpCode.getData, 0, { path: '/app/a' }, { data: 'héllo' });
+  s.recordReply(OpCode.getChildren, 0, { path: '/app' }, { children: ['a', 'bc'] });
+  s.recordReply(OpCode.create, 101, { path: '/other', data: Buffer.from('x') }, null);
+  s.recordReply(OpCode.getData, 0, { path: '/' }, { data: Buffer.alloc(0) });
+  assert.deepEqual([...s.namespaceWrites.keys()], ['app']);
+  assert.deepEqual([s.namespaceWrites.get('app')!.count, s.namespaceWrites.get('app')!.sum], [2, 8]);
+  assert.deepEqual([s.namespaceReads.get('app')!.count, s.namespaceReads.get('app')!.sum], [2, 6 + 3]);
+});
