@@ -62,7 +62,7 @@ test(`2 ZooKeeper 3.8 servers follow a Paddock leader: discovery, ${mode.toUpper
     snapshotZxid,
     ...(mode === 'snap' ? { snapshot: { tree: atSnapshot, sessions: new Map<bigint, number>() } } : {}),
     config: Buffer.from(quorumConfigText(members, 0n)),
-    initLimitTicks: 20,
+    initLimitTicks: 150, // 30 s: the ZooKeeper JVMs may take long to boot on a loaded machine
     syncLimitTicks: 10,
   });
   const election = new ElectionDriver({ myId: 3n, servers: members, history: { lastLoggedZxid: makeZxid(1n, 5n), currentEpoch: 1n } });

@@ -54,7 +54,7 @@ export function startZooKeeperPeer(sid: bigint, members: readonly QuorumMemberPo
   writeFileSync(join(dataDir, 'myid'), `${sid}\n`);
   const cfg = [
     `tickTime=${tickTimeMs}`,
-    'initLimit=20',
+    'initLimit=100',
     'syncLimit=10',
     `dataDir=${dataDir}`,
     `clientPort=${me.clientPort}`,
