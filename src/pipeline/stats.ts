@@ -112,9 +112,11 @@ export class ServerStats {
 
 /** ZooKeeper's PathUtils.getTopNamespace: the first path component; "/" has none. */
 function namespaceAdd(sets: Map<string, Summary>, path: string | undefined, bytes: number): void {
-  if (path === undefined) return;
-  const top = path.split('/')[1];
-  if (!top) return;
+  if (path === undefined || path.length < 2) return;
+  // Per request, so no split(): the text between the first and second slash.
+  const end = path.indexOf('/', 1);
+  const top = end === -1 ? path.slice(1) : path.slice(1, end);
+  if (top === '') return;
   let s = sets.get(top);
   if (!s) sets.set(top, (s = new Summary(false)));
   s.add(bytes);
