@@ -571,7 +571,7 @@ function bodySizeHint(codec: Codec<unknown>, body: unknown): number {
 }
 
 /** Child lists come from reads already encoded (see reads.ts); the rest goes through its record. */
-function writeBody(w: JuteWriter, codec: Codec<unknown>, body: unknown): void {
+export function writeBody(w: JuteWriter, codec: Codec<unknown>, body: unknown): void {
   if (codec === R.GetChildrenResponse || codec === R.GetChildren2Response) {
     // GetChildrenResponse is {children}, GetChildren2Response {children, stat}.
     const reply = body as { children: EncodedChildren; stat?: R.Stat };

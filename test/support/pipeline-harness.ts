@@ -10,7 +10,7 @@ import { authenticate } from '../../src/acl/index.js';
 import { resolveConfig } from '../../src/server/index.js';
 import { openDatabase } from '../../src/server/database.js';
 import { silentLogger } from '../../src/server/logger.js';
-import { EventFrames } from '../../src/server/connection.js';
+import { EventFrames, writeBody } from '../../src/server/connection.js';
 import { RequestPipeline, type ClientLink } from '../../src/pipeline/pipeline.js';
 import type { EncodedChildren } from '../../src/pipeline/reads.js';
 import { MemoryDisk } from '../../src/io/disk.js';
@@ -284,15 +284,4 @@ export class FakeLink implements ClientLink {
   private notifyListeners(): void {
     for (const l of [...this.listeners]) l();
   }
-}
-
-/** As the connection writes bodies: child lists arrive from reads already encoded. */
-function writeBody(w: JuteWriter, codec: Codec<unknown>, body: unknown): void {
-  if (codec === R.GetChildrenResponse || codec === R.GetChildren2Response) {
-    const reply = body as { children: EncodedChildren; stat?: R.Stat };
-    w.raw(reply.children.bytes);
-    if (codec === R.GetChildren2Response) R.Stat.write(w, reply.stat!);
-    return;
-  }
-  codec.write(w, body);
 }
