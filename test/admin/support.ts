@@ -31,8 +31,18 @@ export function shape(value: unknown, dataKeys: ReadonlySet<string> = new Set(),
   if (Array.isArray(value)) return value.length === 0 ? [] : [shape(value[0], dataKeys)];
   if (value === null || typeof value !== 'object') return value === null ? 'null' : typeof value;
   const entries = Object.entries(value as Record<string, unknown>);
-  if (dataKeys.has(key)) return entries.length === 0 ? {} : { '*': shape(entries[0]![1], dataKeys) };
+  if (dataKeys.has(key)) {
+    if (entries.length === 0) return {};
+    // ZooKeeper keeps an expiry bucket after its last session moved on, so an empty child says nothing.
+    const sample = entries.find(([, v]) => !isEmpty(v)) ?? entries[0]!;
+    return { '*': shape(sample[1], dataKeys) };
+  }
   return Object.fromEntries(entries.map(([k, v]) => [k, shape(v, dataKeys, k)]).sort(([a], [b]) => String(a).localeCompare(String(b))));
+}
+
+function isEmpty(value: unknown): boolean {
+  if (Array.isArray(value)) return value.length === 0;
+  return value !== null && typeof value === 'object' && Object.keys(value).length === 0;
 }
 
 /** The keys of `mntr` output (without the zk_ prefix). */
