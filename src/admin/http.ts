@@ -36,7 +36,8 @@ export class AdminHttpServer {
 
   constructor(
     private readonly options: AdminServerOptions,
-    context: () => AdminContext,
+    /** What the commands and the console read (kept public so a console can be mounted elsewhere). */
+    readonly context: () => AdminContext,
   ) {
     this.routes.push(commandRoute(normalisePrefix(options.commandUrl), context));
     this.console = new WebConsole({ context, requireLogin: !isLoopbackAddress(options.address) });

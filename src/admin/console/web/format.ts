@@ -47,10 +47,51 @@ export function render(bytes: Uint8Array, format: DataFormat): string | null {
   if (text === null) return null;
   if (format === 'text') return text;
   try {
-    return JSON.stringify(JSON.parse(text), null, 2);
+    JSON.parse(text);
   } catch {
     return null;
   }
+  // Already laid out by whoever wrote it: keep their layout.
+  return text.includes('\n') ? text : indentJson(text);
+}
+
+/**
+ * Valid JSON text laid out over lines, token for token: re-serialising through JSON.parse would
+ * round numbers beyond 2^53 and change what a later save writes.
+ */
+export function indentJson(text: string): string {
+  let out = '';
+  let depth = 0;
+  let inString = false;
+  const newline = (): string => '\n' + '  '.repeat(depth);
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (inString) {
+      out += ch;
+      if (ch === '\\') out += text[++i] ?? '';
+      else if (ch === '"') inString = false;
+      continue;
+    }
+    if (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r') continue;
+    if (ch === '"') inString = true;
+    if (ch === '}' || ch === ']') {
+      depth--;
+      // An empty object or array stays on one line.
+      out = /[[{]$/.test(out) ? out + ch : out + newline() + ch;
+      continue;
+    }
+    if (ch === '{' || ch === '[') {
+      depth++;
+      out += ch;
+      const next = text.slice(i + 1).trimStart()[0];
+      if (next !== '}' && next !== ']') out += newline();
+      continue;
+    }
+    if (ch === ',') out += ',' + newline();
+    else if (ch === ':') out += ': ';
+    else out += ch;
+  }
+  return out;
 }
 
 function hexDump(bytes: Uint8Array): string {

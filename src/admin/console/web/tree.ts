@@ -42,6 +42,7 @@ export function treePage(main: HTMLElement, selected: string, navigate: (path: s
   fill(main, h('div', { class: 'split' }, treeBox, nodeBox));
   const rootList = h('ul');
   treeBox.append(rootList);
+  // The root always has /zookeeper, so it opens like any node with children.
   rootList.append(treeItem('/', { name: '/', numChildren: 1, dataLength: 0, ephemeral: false }, selected, navigate, true));
   void showNode(nodeBox, selected, navigate);
 }
@@ -55,7 +56,7 @@ function treeItem(path: string, entry: ChildEntry, selected: string, navigate: (
     { class: `row${path === selected ? ' selected' : ''}`, 'data-path': path, 'data-testid': 'tree-row' },
     twisty,
     h('span', { class: 'name' }, baseName(path)),
-    entry.numChildren > 0 ? h('span', { class: 'count' }, `(${entry.numChildren})`) : null,
+    entry.numChildren > 0 && path !== '/' ? h('span', { class: 'count' }, `(${entry.numChildren})`) : null,
     entry.ephemeral ? h('span', { class: 'eph' }, 'ephemeral') : null,
   );
   li.append(row);
