@@ -36,9 +36,24 @@ function baseName(path: string): string {
   return path === '/' ? '/' : path.slice(path.lastIndexOf('/') + 1);
 }
 
+/** The tree on screen, kept across selections so opened branches stay open. */
+let mounted: { main: HTMLElement; treeBox: HTMLElement; nodeBox: HTMLElement } | null = null;
+/** Opens a row's children (when closed); set per row by treeItem. */
+const openers = new WeakMap<Element, () => void>();
+
 export function treePage(main: HTMLElement, selected: string, navigate: (path: string) => void): void {
+  const row = mounted?.main === main && main.contains(mounted.treeBox) ? mounted.treeBox.querySelector(`[data-path="${CSS.escape(selected)}"]`) : null;
+  if (mounted !== null && row !== null) {
+    // Selecting a node already shown: move the highlight, open it, show it.
+    mounted.treeBox.querySelectorAll('.row.selected').forEach((r) => r.classList.remove('selected'));
+    row.classList.add('selected');
+    openers.get(row)?.();
+    void showNode(mounted.nodeBox, selected, navigate);
+    return;
+  }
   const treeBox = h('div', { class: 'panel tree', 'data-testid': 'tree' });
   const nodeBox = h('div', { class: 'panel', 'data-testid': 'node' });
+  mounted = { main, treeBox, nodeBox };
   fill(main, h('div', { class: 'split' }, treeBox, nodeBox));
   const rootList = h('ul');
   treeBox.append(rootList);
@@ -77,8 +92,10 @@ function treeItem(path: string, entry: ChildEntry, selected: string, navigate: (
     toggle();
   });
   row.addEventListener('click', () => navigate(path));
+  if (entry.numChildren > 0) openers.set(row, () => kids === null && toggle());
+  // Open the way down to the selected node, and the selected node itself.
   const onSelectedPath = selected === path || selected.startsWith(path === '/' ? '/' : `${path}/`);
-  if (entry.numChildren > 0 && (open || (onSelectedPath && selected !== path))) toggle();
+  if (entry.numChildren > 0 && (open || onSelectedPath)) toggle();
   return li;
 }
 
