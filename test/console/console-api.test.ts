@@ -193,7 +193,7 @@ test('an exposed console needs a digest login named in the ACL of /, and then ac
   try {
     await admin.create('/secret', 's', { acl: [{ perms: Perm.ALL, id: { scheme: 'digest', id: digestId('ops:pw') } }] });
     assert.equal((await api(exposed.base, 'children', { query: { path: '/' } })).status, 401);
-    assert.equal((await api(exposed.base, 'info')).body.requireLogin, true);
+    assert.deepEqual((await api(exposed.base, 'info')).body, { requireLogin: true, user: null }, 'nothing about the server before a login');
     // The root ACL is world:anyone only: it names nobody, so nobody logs in yet.
     assert.equal((await api(exposed.base, 'login', { body: { user: 'ops', password: 'pw' } })).status, 401);
     await admin.setACL('/', [
@@ -214,6 +214,11 @@ test('an exposed console needs a digest login named in the ACL of /, and then ac
     assert.equal((await api(exposed.base, 'sessions', { cookie })).status, 200);
     await api(exposed.base, 'logout', { body: {}, cookie });
     assert.equal((await api(exposed.base, 'node', { query: { path: '/secret' }, cookie })).status, 401);
+    // Password guessing is slowed down: after ten failures in a minute, logins answer 429.
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await api(exposed.base, 'login', { body: { user: 'ops', password: `guess${i}` } })).status);
+    assert.deepEqual(new Set(statuses), new Set([401, 429]));
+    assert.equal((await api(exposed.base, 'login', { body: { user: 'ops', password: 'pw' } })).status, 429);
   } finally {
     await exposed.close();
     await admin.setACL('/', [{ perms: Perm.ALL, id: { scheme: 'world', id: 'anyone' } }]).catch(() => undefined);

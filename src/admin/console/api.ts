@@ -80,6 +80,8 @@ export function toApiError(err: unknown): ApiError {
 // ---- server ----
 
 export function info(ctx: AdminContext, user: ConsoleUser | null, requireLogin: boolean): Record<string, unknown> {
+  // Before a login, an exposed console says only that one is needed.
+  if (requireLogin && user === null) return { requireLogin, user: null };
   const src = metricsSource(ctx);
   const c = ctx.config;
   const members =
@@ -156,9 +158,11 @@ export function children(ctx: AdminContext, user: ConsoleUser, params: URLSearch
   return { path, total: matching.length, offset, children: page };
 }
 
-export function descendants(ctx: AdminContext, params: URLSearchParams): Record<string, unknown> {
+export function descendants(ctx: AdminContext, user: ConsoleUser, params: URLSearchParams): Record<string, unknown> {
   const path = pathParam(params);
-  if (ctx.server.tree.getNode(path) === undefined) throw new ApiError(404, 'NONODE', `no node ${path}`);
+  const node = ctx.server.tree.getNode(path);
+  if (node === undefined) throw new ApiError(404, 'NONODE', `no node ${path}`);
+  if (!can(ctx, node.acl, Perm.READ, idsOf(ctx, user))) throw new ApiError(403, 'NOAUTH', `no READ permission on ${path}`);
   return { path, descendants: ctx.server.tree.countDescendants(path) };
 }
 

@@ -23,6 +23,8 @@ const API_PREFIX = '/console/api/';
 const MAX_LOGINS = 32;
 const LOGIN_IDLE_MS = 30 * 60_000;
 const MAX_FEEDS = 32;
+/** Failed logins allowed per minute (all browsers together) before logins answer 429: no password guessing at speed. */
+const MAX_FAILED_LOGINS_PER_MINUTE = 10;
 /** Timeout of each ZooKeeper call the console makes for a browser. */
 const CALL_TIMEOUT_MS = 30_000;
 
@@ -47,6 +49,8 @@ export class WebConsole {
   private readonly childNames = new api.ChildNameCache(16);
   private readonly feeds = new Set<{ stop(): void }>();
   private anonymous: Promise<ZooKeeperClient> | null = null;
+  /** Times of recent failed logins, oldest first, at most MAX_FAILED_LOGINS_PER_MINUTE. */
+  private readonly failedLogins: number[] = [];
   private closed = false;
 
   constructor(private readonly options: ConsoleOptions) {
@@ -148,7 +152,7 @@ export class WebConsole {
   private readonly gets: Record<string, Handler> = {
     info: async (_req, _res, _url, user) => api.info(this.options.context(), user, this.options.requireLogin),
     children: async (_req, _res, url, user) => api.children(this.options.context(), user!, url.searchParams, this.childNames),
-    descendants: async (_req, _res, url) => api.descendants(this.options.context(), url.searchParams),
+    descendants: async (_req, _res, url, user) => api.descendants(this.options.context(), user!, url.searchParams),
     node: async (_req, _res, url, user) => api.readNode(user!, url.searchParams),
     sessions: async (_req, _res, _url, user) => api.sessions(this.options.context(), user!),
     watches: async (_req, _res, _url, user) => api.watches(this.options.context(), user!),
@@ -188,9 +192,15 @@ export class WebConsole {
     const user = stringField(body, 'user');
     const password = stringField(body, 'password');
     const ctx = this.options.context();
+    const nowMs = this.now();
+    while (this.failedLogins.length > 0 && nowMs - this.failedLogins[0]! > 60_000) this.failedLogins.shift();
+    if (this.failedLogins.length >= MAX_FAILED_LOGINS_PER_MINUTE) throw new ApiError(429, 'THROTTLEDOP', 'too many failed logins; try again in a minute');
     const ids = digestLoginIds(user, password, ctx.config.superDigest);
     if (ids === null) throw new ApiError(400, 'BADARGUMENTS', 'user and password must be non-empty, and the user without ":"');
-    if (!loginAllowed(ctx.server.tree.getNode('/')?.acl ?? null, ids)) throw new ApiError(401, 'AUTHFAILED', 'this user is not named in the ACL of / (nor is it the super user)');
+    if (!loginAllowed(ctx.server.tree.getNode('/')?.acl ?? null, ids)) {
+      this.failedLogins.push(nowMs);
+      throw new ApiError(401, 'AUTHFAILED', 'this user is not named in the ACL of / (nor is it the super user)');
+    }
     if (this.logins.size >= MAX_LOGINS) throw new ApiError(503, 'THROTTLEDOP', `${MAX_LOGINS} logins are open already`);
     const client = await this.connectClient([{ scheme: 'digest', auth: `${user}:${password}` }]);
     const token = randomBytes(32).toString('base64url');
