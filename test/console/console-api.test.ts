@@ -155,6 +155,15 @@ test('the live feed streams a client\'s writes under a path as server-sent event
     assert.doesNotMatch(text, /outside/);
     const bad = await fetch(`${p.base}/console/api/feed?path=nope`);
     assert.equal(bad.status, 400);
+    // The browser going away removes the feed's watch from the server.
+    const watchesNow = async (): Promise<number> => (await (await fetch(`${p.base}/commands/wchs`)).json() as { num_total_watches: number }).num_total_watches;
+    assert.equal(await watchesNow(), 1);
+    abort.abort();
+    const deadline = Date.now() + 10_000;
+    while ((await watchesNow()) !== 0) {
+      assert.ok(Date.now() < deadline, 'the feed\'s watch was never removed');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   } finally {
     abort.abort();
     await client.close();

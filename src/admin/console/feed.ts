@@ -3,7 +3,7 @@
  * watch that the caller's own ZooKeeper session adds (so ACLs and the watch limits apply as to
  * any client). A browser that stops reading is cut off once too much is buffered for it.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { StreamEvent } from '../../client/index.js';
 import { SECURITY_HEADERS } from './http-util.js';
 import type { ConsoleUser } from './api.js';
@@ -21,7 +21,7 @@ export interface FeedOptions {
 }
 
 /** Streams events until the browser goes away; `stop` ends it from this side. */
-export async function openFeed(req: IncomingMessage, res: ServerResponse, user: ConsoleUser, options: FeedOptions): Promise<{ stop(): void }> {
+export async function openFeed(res: ServerResponse, user: ConsoleUser, options: FeedOptions): Promise<{ stop(): void }> {
   let ended = false;
   let keepalive: NodeJS.Timeout | undefined;
   let watch: { remove(): Promise<void> } | null = null;
@@ -38,13 +38,14 @@ export async function openFeed(req: IncomingMessage, res: ServerResponse, user: 
     res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     if (res.writableLength > MAX_BUFFERED_BYTES) stop();
   };
-  req.on('close', stop);
+  // The response closes when the browser goes away (or the stream ends from this side).
+  res.on('close', stop);
   try {
     watch = await user.client.addWatch(options.path, (e: StreamEvent) => send(e.type === 'resync' ? 'resync' : 'change', { ...e, atMs: options.now() }), { recursive: true });
   } catch (err) {
     // Nothing was sent yet: the caller answers with the error.
     ended = true;
-    req.off('close', stop);
+    res.off('close', stop);
     options.onEnd();
     throw err;
   }

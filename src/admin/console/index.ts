@@ -157,14 +157,14 @@ export class WebConsole {
     sessions: async (_req, _res, _url, user) => api.sessions(this.options.context(), user!),
     watches: async (_req, _res, _url, user) => api.watches(this.options.context(), user!),
     stats: async () => ({ intervalMs: this.options.sampleIntervalMs ?? 1000, samples: this.history.samples() }),
-    feed: async (req, res, url, user) => {
+    feed: async (_req, res, url, user) => {
       const path = api.pathParam(url.searchParams);
       if (this.feeds.size >= MAX_FEEDS) throw new ApiError(503, 'THROTTLEDOP', `${MAX_FEEDS} live feeds are open already`);
       // Held in the set from the start, so a feed that ends at once is still removed.
       const holder = { stop: (): void => undefined };
       this.feeds.add(holder);
       try {
-        holder.stop = (await openFeed(req, res, user!, { path, now: this.now, onEnd: () => this.feeds.delete(holder) })).stop;
+        holder.stop = (await openFeed(res, user!, { path, now: this.now, onEnd: () => this.feeds.delete(holder) })).stop;
       } catch (err) {
         this.feeds.delete(holder);
         throw api.toApiError(err);
