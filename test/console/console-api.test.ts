@@ -181,6 +181,7 @@ test('writes need the console header; a loopback console answers only to loopbac
     assert.match(await page.text(), /<script type="module" src="\/console\/js\/app.js">/);
     assert.equal((await fetch(`${p.base}/console/js/app.js`)).status, 200);
     assert.equal((await fetch(`${p.base}/console/js/nosuch.js`)).status, 404);
+    for (const name of ['constructor', '__proto__', 'toString', 'nosuch']) assert.equal((await api(p.base, name)).status, 404, name);
     const rebound = await new Promise<number>((resolve, reject) => {
       const req = request(`${p.base}/console/api/info`, { headers: { host: 'attacker.example:8080' } }, (res) => {
         res.resume();

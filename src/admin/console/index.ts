@@ -109,7 +109,8 @@ export class WebConsole {
   private async handleApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const name = url.pathname.slice(API_PREFIX.length);
     const table = req.method === 'POST' ? this.posts : req.method === 'GET' ? this.gets : undefined;
-    const handler = table?.[name];
+    // Own keys only: a name such as "constructor" must not reach Object's prototype.
+    const handler = table !== undefined && Object.hasOwn(table, name) ? table[name] : undefined;
     if (handler === undefined) throw new ApiError(404, 'BADARGUMENTS', `no API ${req.method} ${name}`);
     // A custom header cannot be sent cross-site without a CORS preflight, which this server never grants.
     if (req.method === 'POST' && req.headers['x-paddock-console'] !== '1') throw new ApiError(403, 'NOAUTH', 'missing X-Paddock-Console header');
