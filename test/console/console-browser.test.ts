@@ -27,6 +27,7 @@ describe('the web console in Chromium', { skip: skipUnless(chromiumMissing()) },
   let p: PaddockProcess & { base: string };
   let client: ZooKeeperClient;
   let browser: Browser;
+  const pageErrors = new WeakMap<Page, string[]>();
 
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -47,10 +48,16 @@ describe('the web console in Chromium', { skip: skipUnless(chromiumMissing()) },
     page.setDefaultTimeout(WAIT_MS);
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(err.message));
+    pageErrors.set(page, errors);
     await page.goto(`${p.base}/${hash}`);
-    // A script error fails the test that caused it rather than passing unseen.
-    page.on('close', () => assert.deepEqual(errors, []));
     return page;
+  }
+
+  /** Closes a page; a script error in it fails the test that caused it rather than passing unseen. */
+  async function done(page: Page): Promise<void> {
+    const errors = pageErrors.get(page) ?? [];
+    await page.close();
+    assert.deepEqual(errors, [], 'script errors in the page');
   }
 
   async function shot(page: Page, name: string): Promise<void> {
@@ -73,7 +80,7 @@ describe('the web console in Chromium', { skip: skipUnless(chromiumMissing()) },
     await page.locator('[data-path="/app/services/api-0000000001"]').waitFor();
     assert.equal(await page.getByTestId('node-path').innerText(), '/app/config');
     await shot(page, 'tree');
-    await page.close();
+    await done(page);
   });
 
   test('pages a node with many children and filters them', async () => {
@@ -86,7 +93,7 @@ describe('the web console in Chromium', { skip: skipUnless(chromiumMissing()) },
     await page.locator('[data-path="/many/item-01009"]').waitFor();
     await page.waitForFunction(() => document.querySelectorAll('[data-path^="/many/item-"]').length === 10);
     await shot(page, 'tree-paged');
-    await page.close();
+    await done(page);
   });
 
   test('an edit in the console is what a client then reads', async () => {
@@ -99,7 +106,7 @@ describe('the web console in Chromium', { skip: skipUnless(chromiumMissing()) },
     assert.equal(data.toString(), 'dark-mode=on');
     assert.equal(stat.version, 1);
     await shot(page, 'edit');
-    await page.close();
+    await done(page);
   });
 
   test('a concurrent edit is reported as a conflict and overwrites nothing', async () => {
@@ -113,7 +120,7 @@ describe('the web console in Chromium', { skip: skipUnless(chromiumMissing()) },
     assert.match(await conflict.innerText(), /Conflict: .*\/app\/limits changed since it was read \(version 0; now 1\)/);
     assert.equal((await client.getData('/app/limits')).data.toString(), 'max=10 (set by a client)');
     await shot(page, 'conflict');
-    await page.close();
+    await done(page);
   });
 
   test('a client\'s write appears in the live feed', async () => {
@@ -124,7 +131,7 @@ describe('the web console in Chromium', { skip: skipUnless(chromiumMissing()) },
     await page.locator('[data-testid="feed-events"] li[data-type="dataChanged"]', { hasText: '/app/config' }).waitFor();
     await page.locator('[data-testid="feed-events"] li[data-type="created"]', { hasText: '/app/services/api-' }).waitFor();
     await shot(page, 'feed');
-    await page.close();
+    await done(page);
   });
 
   test('recursive delete asks first, naming how many nodes go', async () => {
@@ -139,7 +146,7 @@ describe('the web console in Chromium', { skip: skipUnless(chromiumMissing()) },
     await page.getByTestId('confirm-yes').click();
     await page.getByTestId('node-path').filter({ hasText: /^\/$/ }).waitFor();
     assert.equal(await client.exists('/tmpjobs'), null);
-    await page.close();
+    await done(page);
   });
 
   test('sessions with their ephemerals, watches, and the server page with its charts', async () => {
@@ -147,18 +154,18 @@ describe('the web console in Chromium', { skip: skipUnless(chromiumMissing()) },
     const sessions = await open('#/sessions');
     await sessions.getByTestId('sessions').getByText('/app/services/api-0000000001').waitFor();
     await shot(sessions, 'sessions');
-    await sessions.close();
+    await done(sessions);
 
     const watches = await open('#/watches');
     await watches.getByTestId('watches').getByText('/app/config').waitFor();
     await shot(watches, 'watches');
-    await watches.close();
+    await done(watches);
 
     const server = await open('#/server');
     await server.getByTestId('role').filter({ hasText: 'standalone' }).waitFor();
     await server.locator('[data-testid="chart-ops"] svg').waitFor();
     await shot(server, 'server');
-    await server.close();
+    await done(server);
   });
 
   test('an exposed console shows a login form, and after login the user', async () => {
@@ -178,7 +185,7 @@ describe('the web console in Chromium', { skip: skipUnless(chromiumMissing()) },
       await page.getByTestId('user').filter({ hasText: 'ops' }).waitFor();
       await page.locator('[data-path="/app"]').waitFor();
     } finally {
-      await page.close();
+      await done(page);
       await client.setACL('/', [{ perms: Perm.ALL, id: { scheme: 'world', id: 'anyone' } }]);
       await exposed.close();
     }
