@@ -251,18 +251,44 @@ export class TxnLog {
    * append must follow `zxid` and starts a new segment. No append may be made meanwhile.
    */
   async truncateAfter(zxid: number): Promise<TruncateResult> {
-    assert(!this.closed, 'txn log is closed');
     assert(Number.isSafeInteger(zxid) && zxid >= -1, () => `bad zxid ${zxid}`);
+    return this.quiesced(async () => {
+      const result = await truncateLogAfter(this.disk, this.dir, zxid);
+      if (this.lastDurable > zxid) this.lastDurable = zxid;
+      return result;
+    });
+  }
+
+  /**
+   * Removes every segment (newest first, so a crash part way leaves a prefix) and goes on after
+   * `zxid`: for when a snapshot at `zxid` replaces the whole history (a SNAP from the leader),
+   * so that no older record is replayed or sent in a DIFF again. Returns the removed names.
+   */
+  async resetAfter(zxid: number): Promise<string[]> {
+    assert(Number.isSafeInteger(zxid) && zxid >= -1, () => `bad zxid ${zxid}`);
+    return this.quiesced(async () => {
+      const removed: string[] = [];
+      for (const seg of (await listSegments(this.disk, this.dir)).reverse()) {
+        await this.disk.remove(nodePath.join(this.dir, seg.name));
+        removed.push(seg.name);
+      }
+      if (removed.length > 0) await this.disk.syncDir(this.dir);
+      this.lastDurable = zxid;
+      return removed;
+    });
+  }
+
+  /** Runs `work` on the files with no append in flight and no segment open; appends wait for none. */
+  private async quiesced<T>(work: () => Promise<T>): Promise<T> {
+    assert(!this.closed, 'txn log is closed');
     await this.whenIdle();
     this.truncating = true;
     try {
       await this.closeSegment();
       this.failure = null;
-      const result = await truncateLogAfter(this.disk, this.dir, zxid);
-      if (this.lastDurable > zxid) this.lastDurable = zxid;
-      this.lastQueuedZxid = this.lastDurable;
-      return result;
+      return await work();
     } finally {
+      this.lastQueuedZxid = this.lastDurable;
       this.truncating = false;
     }
   }

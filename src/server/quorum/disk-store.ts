@@ -1,0 +1,435 @@
+/**
+ * The durable state of an ensemble member, over the data directory as a standalone server lays
+ * it out (<dataDir>/version-2: snapshot.<hex>, log.<hex> in Paddock's formats, plus ZooKeeper's
+ * acceptedEpoch and currentEpoch files), so an ensemble member survives kill -9 and restarts as
+ * ZooKeeper's does.
+ *
+ * It is the disk behind the learner's store (`LearnerStore` in learner-driver.ts: install a
+ * snapshot, truncate, append, the two epochs) and the leader's reads (its history after the
+ * newest snapshot, the log after a zxid for a DIFF). Unlike the memory store every call is
+ * asynchronous: its promise settles once the effect is durable, so the driver must wait for it
+ * before it sends what depends on it (persist before send).
+ *
+ * Crash safety rests on doing every change in an order whose every prefix is a state the server
+ * could have been in: see `truncate` and `installSnapshot`.
+ */
+import * as nodePath from 'node:path';
+import type { Disk } from '../../io/disk.js';
+import { assert } from '../../lib/assert.js';
+import { hex } from '../../lib/hex.js';
+import { decodeTxn } from '../../jute/txn.js';
+import type { LogEntry } from '../../consensus/learner.js';
+import { zxidFromNumber, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
+import { ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE, loadEpochs, writeEpochFile } from '../../persistence/epochs.js';
+import { PersistenceError, ZxidGapError } from '../../persistence/errors.js';
+import type { LockOptions } from '../../persistence/lock.js';
+import { listSnapshots, loadNewestValidSnapshot, removeSnapshotTemps, verifySnapshot, writeSnapshot, SnapshotPolicy } from '../../persistence/snapshots.js';
+import { closeStore, liveStore, openStore, storeDirs, type LiveStore } from '../../persistence/store.js';
+import { listSegments, type AppendDone } from '../../persistence/txnlog.js';
+import type { ZkSnapshot } from '../../persistence/zkformat.js';
+import { findZxidGaps, gapPlace, zxidFollows, type ZxidGap } from '../../persistence/zxidgaps.js';
+import { replayTxn } from '../../sessions/replay.js';
+import { DataTree, type TreeOptions } from '../../tree/datatree.js';
+import { captureSnapshot, deserializeSnapshot, serializeSnapshot } from '../../tree/snapshot.js';
+import { treeFromZkSnapshot } from './learner-driver.js';
+import { importZooKeeper, type ImportResult } from '../../cli/data.js';
+import { moveAside, ZK_BACKUP_DIR, zooKeeperFilesIn } from '../../persistence/zkmigrate.js';
+
+export interface DiskQuorumStoreOptions extends LockOptions {
+  dataDir: string;
+  /** Default dataDir. */
+  dataLogDir?: string;
+  /** fsync before an append settles (ZooKeeper's forceSync). Default true. */
+  forceSync?: boolean;
+  preAllocSizeKb?: number;
+  /** Start over zxids missing in the history (reported as warnings); off: ZxidGapError. */
+  acceptDataLoss?: boolean;
+  tree?: TreeOptions;
+  /** ZooKeeper's snapCount for `snapshotDue` (default 100000). */
+  snapCount?: number;
+  /** Uniform in [0, 1) for the snapshot policy's spread (default Math.random). */
+  random?: () => number;
+}
+
+/** What the member starts from: the tree of its snapshot plus every logged txn, and its epochs. */
+export interface QuorumState {
+  acceptedEpoch: bigint;
+  currentEpoch: bigint;
+  tree: DataTree;
+  /** Session id -> timeout ms. */
+  sessions: Map<bigint, number>;
+  /** Zxid of the snapshot the tree was loaded from. */
+  snapshotZxid: Zxid;
+  /** The last logged txn, else the snapshot's zxid: what ACKEPOCH reports and votes carry. */
+  lastLoggedZxid: Zxid;
+}
+
+export interface OpenedQuorumStore {
+  store: DiskQuorumStore;
+  state: QuorumState;
+  /** Repairs, created epoch files, an import from ZooKeeper: one line each, to log at start. */
+  warnings: string[];
+  /** Set when this start converted a ZooKeeper 3.x data directory. */
+  imported: ZooKeeperImport | null;
+}
+
+export class DiskQuorumStore {
+  private acceptedEpochValue: bigint;
+  private currentEpochValue: bigint;
+  private snapshotZxidValue: Zxid;
+  private readonly policy: SnapshotPolicy;
+  private closed = false;
+  /** True when enough has been logged since the last snapshot (snapCount, randomised). */
+  snapshotDue = false;
+
+  private constructor(
+    private readonly disk: Disk,
+    private readonly live: LiveStore,
+    private readonly options: DiskQuorumStoreOptions,
+    epochs: { acceptedEpoch: bigint; currentEpoch: bigint },
+    snapshotZxid: Zxid,
+  ) {
+    this.acceptedEpochValue = epochs.acceptedEpoch;
+    this.currentEpochValue = epochs.currentEpoch;
+    this.snapshotZxidValue = snapshotZxid;
+    this.policy = new SnapshotPolicy({ snapCount: options.snapCount ?? 100_000, random: options.random ?? Math.random });
+  }
+
+  /**
+   * Locks and recovers the data directory (torn log tails cut, unfinished snapshots removed),
+   * converting it first if it holds Apache ZooKeeper files (zk-migrate.ts), and loads the tree
+   * and the epochs. Only the live log is kept afterwards: the replayed records and the
+   * snapshot's bytes are dropped. Throws as openStore does, and EpochFileError for a damaged
+   * or contradictory epoch file.
+   */
+  static async open(disk: Disk, options: DiskQuorumStoreOptions): Promise<OpenedQuorumStore> {
+    const imported = await importZooKeeperDataDir(disk, options);
+    const loaded: { snapshot: { tree: DataTree; sessions: Map<bigint, number> } | null } = { snapshot: null };
+    const opened = await openStore(disk, { ...options }, async (found) => {
+      if (found !== null) loaded.snapshot = deserializeSnapshot(found.data, options.tree);
+    });
+    const warnings = [...(imported?.warnings ?? []), ...opened.warnings];
+    try {
+      const { tree, sessions } = loaded.snapshot ?? { tree: new DataTree(options.tree), sessions: new Map<bigint, number>() };
+      let snapshotZxid = opened.snapshot?.zxid ?? 0;
+      // An empty start writes the empty tree at zxid 0, as a standalone start does, so that the
+      // log always has a snapshot to be replayed over.
+      if (!opened.snapshot) await writeSnapshot(disk, opened.snapDir, 0, serializeSnapshot(tree, sessions));
+      for (const record of opened.records) replayRecord(tree, sessions, record.zxid, record.bytes, opened.logDir);
+      if (opened.lostZxids.length > 0) {
+        // Put the hole behind a snapshot, so the next start needs no flag (as a standalone start does).
+        snapshotZxid = tree.lastProcessedZxid;
+        await writeSnapshot(disk, opened.snapDir, snapshotZxid, serializeSnapshot(tree, sessions));
+        opened.log.roll();
+      }
+      const lastLogged = zxidFromNumber(Math.max(opened.log.lastZxid, snapshotZxid));
+      const epochs = await loadEpochs(disk, opened.snapDir, lastLogged);
+      warnings.push(...epochs.warnings);
+      const store = new DiskQuorumStore(disk, liveStore(opened), options, epochs, zxidFromNumber(snapshotZxid));
+      const state: QuorumState = { ...epochs, tree, sessions, snapshotZxid: zxidFromNumber(snapshotZxid), lastLoggedZxid: lastLogged };
+      return { store, state, warnings, imported };
+    } catch (err) {
+      await closeStore(opened).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  get acceptedEpoch(): bigint {
+    return this.acceptedEpochValue;
+  }
+
+  get currentEpoch(): bigint {
+    return this.currentEpochValue;
+  }
+
+  /** The zxid of the snapshot a restart starts from (its txns need not be in the log). */
+  get snapshotZxid(): Zxid {
+    return this.snapshotZxidValue;
+  }
+
+  /** The last durable logged txn, else the snapshot's zxid. */
+  get lastLoggedZxid(): Zxid {
+    return zxidFromNumber(Math.max(this.live.log.lastZxid, zxidToNumber(this.snapshotZxidValue)));
+  }
+
+  get snapDir(): string {
+    return this.live.snapDir;
+  }
+
+  get logDir(): string {
+    return this.live.logDir;
+  }
+
+  /** Writes `acceptedEpoch` durably (before ACKEPOCH is sent). */
+  async setAcceptedEpoch(epoch: bigint): Promise<void> {
+    await writeEpochFile(this.disk, this.live.snapDir, ACCEPTED_EPOCH_FILE, epoch);
+    this.acceptedEpochValue = epoch;
+  }
+
+  /** Writes `currentEpoch` durably (before NEWLEADER is acknowledged). */
+  async setCurrentEpoch(epoch: bigint): Promise<void> {
+    await writeEpochFile(this.disk, this.live.snapDir, CURRENT_EPOCH_FILE, epoch);
+    this.currentEpochValue = epoch;
+  }
+
+  /** Logs txns in zxid order; settles once all are durable (one group-committed fsync). */
+  append(entries: readonly LogEntry[]): Promise<void> {
+    return Promise.all(
+      entries.map(
+        (e) => new Promise<void>((resolve, reject) => this.appendThen(zxidToNumber(e.zxid), e.data, (err) => (err ? reject(err) : resolve()))),
+      ),
+    ).then(() => undefined);
+  }
+
+  /** One txn, with a callback instead of a promise (the broadcast hot path). */
+  appendThen(zxid: number, bytes: Buffer, done: AppendDone): void {
+    this.live.log.appendThen(zxid, bytes, done);
+    if (this.policy.onTxnLogged(bytes.length)) this.snapshotDue = true;
+  }
+
+  /**
+   * Drops every logged txn after `zxid` (TRUNC), and every snapshot after it, then rebuilds the
+   * state from what is left. Refused, before anything changes, when what is left could not
+   * reproduce the history up to `zxid`: no valid snapshot at or before it, or a hole in the log
+   * between that snapshot and `zxid` (ZooKeeper would load a newer snapshot and carry on; that
+   * state would hold the txns the leader told it to drop).
+   *
+   * Order: newer snapshots go first, then the log is cut from its newest segment down. A crash
+   * part way restarts from the older snapshot and a log that still reaches at least `zxid`: the
+   * state before the truncation, or a part of it.
+   */
+  async truncate(zxid: Zxid): Promise<QuorumState> {
+    this.assertOpen();
+    const z = zxidToNumber(zxid);
+    const snaps = await listSnapshots(this.disk, this.live.snapDir);
+    const base = await newestValidAtOrBefore(this.disk, this.live.snapDir, snaps, z);
+    if (base === null) {
+      throw new PersistenceError(`cannot truncate to zxid ${hex(z)}: no valid snapshot at or before it in ${this.live.snapDir}`);
+    }
+    const gaps = findZxidGaps(base.zxid, await this.loggedZxids(base.zxid, z));
+    if (gaps.length > 0 && !this.options.acceptDataLoss) throw await this.gapError(gaps, base);
+    const newer = snaps.filter((s) => s.zxid > z).reverse();
+    for (const s of newer) await this.disk.remove(nodePath.join(this.live.snapDir, s.name));
+    if (newer.length > 0) await this.disk.syncDir(this.live.snapDir);
+    await this.live.log.truncateAfter(z);
+    return this.load();
+  }
+
+  /**
+   * Makes the snapshot a leader sent (SNAP) the whole durable state: `tree` (with `sessions`)
+   * must be the state at `zxid` exactly. Order: snapshots and txns after `zxid` go, then the
+   * snapshot is written (tmp, fsync, rename, fsync dir), then every log segment is removed (the
+   * history before `zxid` may differ from the leader's and must not be replayed or sent in a
+   * DIFF). A crash before the snapshot is durable restarts from the old state (or a prefix of
+   * it); after, from the new snapshot.
+   */
+  async installSnapshot(zxid: Zxid, tree: DataTree, sessions: ReadonlyMap<bigint, number>): Promise<void> {
+    this.assertOpen();
+    const z = zxidToNumber(zxid);
+    assert(tree.lastProcessedZxid === z, () => `the tree is at ${hex(tree.lastProcessedZxid)}, not at the snapshot's ${hex(z)}`);
+    const newer = (await listSnapshots(this.disk, this.live.snapDir)).filter((s) => s.zxid > z).reverse();
+    for (const s of newer) await this.disk.remove(nodePath.join(this.live.snapDir, s.name));
+    if (newer.length > 0) await this.disk.syncDir(this.live.snapDir);
+    await this.live.log.truncateAfter(z);
+    await writeSnapshot(this.disk, this.live.snapDir, z, serializeSnapshot(tree, sessions));
+    await this.live.log.resetAfter(z);
+    this.snapshotZxidValue = zxid;
+    this.snapshotDue = false;
+  }
+
+  /** installSnapshot for a snapshot in ZooKeeper's form (what the SNAP stream carries); returns the tree built. */
+  async installZkSnapshot(zxid: Zxid, snap: ZkSnapshot): Promise<{ tree: DataTree; sessions: Map<bigint, number> }> {
+    const tree = treeFromZkSnapshot(snap);
+    tree.lastProcessedZxid = zxidToNumber(zxid);
+    const sessions = new Map(snap.sessions);
+    await this.installSnapshot(zxid, tree, sessions);
+    return { tree, sessions };
+  }
+
+  /**
+   * A periodic snapshot of the live tree at its last applied zxid, written while the tree goes
+   * on changing (copy-on-write capture); the log rolls so retention can drop older segments.
+   * The tree must hold only logged txns (apply after append).
+   */
+  async takeSnapshot(tree: DataTree, sessions: ReadonlyMap<bigint, number>): Promise<{ path: string; bytes: number; zxid: Zxid }> {
+    this.assertOpen();
+    this.snapshotDue = false;
+    const capture = captureSnapshot(tree, sessions);
+    try {
+      assert(capture.zxid <= this.live.log.lastZxid || capture.zxid === zxidToNumber(this.snapshotZxidValue), () => `tree at ${hex(capture.zxid)} is ahead of the log`);
+      const written = await writeSnapshot(this.disk, this.live.snapDir, capture.zxid, capture.chunks);
+      this.live.log.roll();
+      if (BigInt(capture.zxid) > this.snapshotZxidValue) this.snapshotZxidValue = zxidFromNumber(capture.zxid);
+      return { ...written, zxid: zxidFromNumber(capture.zxid) };
+    } finally {
+      capture.release();
+    }
+  }
+
+  /**
+   * Rebuilds the state from disk: the newest valid snapshot, then the log after it read a page at
+   * a time (no record is kept once applied). Throws ZxidGapError on a hole unless acceptDataLoss.
+   */
+  async load(): Promise<QuorumState> {
+    this.assertOpen();
+    const found = await loadNewestValidSnapshot(this.disk, this.live.snapDir);
+    if (found.snapshot === null) throw new PersistenceError(`no valid snapshot in ${this.live.snapDir}`);
+    const { tree, sessions } = deserializeSnapshot(found.snapshot.data, this.options.tree);
+    const snapZxid = found.snapshot.zxid;
+    const gaps: ZxidGap[] = [];
+    let prev = snapZxid;
+    for await (const r of this.live.log.readAfter(snapZxid)) {
+      if (!zxidFollows(prev, r.zxid)) gaps.push(...findZxidGaps(prev, [r.zxid]));
+      replayRecord(tree, sessions, r.zxid, r.bytes, this.live.logDir);
+      prev = r.zxid;
+    }
+    if (gaps.length > 0 && !this.options.acceptDataLoss) throw await this.gapError(gaps, found.snapshot);
+    this.snapshotZxidValue = zxidFromNumber(snapZxid);
+    return {
+      acceptedEpoch: this.acceptedEpochValue,
+      currentEpoch: this.currentEpochValue,
+      tree,
+      sessions,
+      snapshotZxid: this.snapshotZxidValue,
+      lastLoggedZxid: this.lastLoggedZxid,
+    };
+  }
+
+  /** Durable logged txns after `zxid` (up to `through`), oldest first, a page at a time. */
+  async *readAfter(zxid: Zxid, through?: Zxid): AsyncGenerator<LogEntry> {
+    this.assertOpen();
+    const options = through === undefined ? {} : { through: zxidToNumber(through) };
+    for await (const r of this.live.log.readAfter(zxid < 0n ? -1 : zxidToNumber(zxid), options)) {
+      yield { zxid: zxidFromNumber(r.zxid), data: r.bytes };
+    }
+  }
+
+  /**
+   * The leader's history as ZabLeader takes it: the zxid of the snapshot a restart starts from
+   * and every logged txn after it (read from disk now, not kept by the store).
+   */
+  async history(): Promise<{ snapshotZxid: Zxid; log: LogEntry[] }> {
+    const log: LogEntry[] = [];
+    for await (const e of this.readAfter(this.snapshotZxidValue)) log.push(e);
+    return { snapshotZxid: this.snapshotZxidValue, log };
+  }
+
+  /**
+   * The txns a learner at `zxid` lacks, up to `through`, for a DIFF from the on-disk log
+   * (LearnerHandler's getProposalsFromTxnLog), or null when the log cannot serve one and the
+   * learner needs SNAP: `zxid` is neither a logged txn nor this store's snapshot point, the log
+   * has a hole or ends before `through`, or the txns exceed `maxBytes` (ZooKeeper's
+   * snapshotSizeFactor bounds a DIFF by the snapshot's size).
+   */
+  async diffAfter(zxid: Zxid, through: Zxid, maxBytes = Number.POSITIVE_INFINITY): Promise<LogEntry[] | null> {
+    this.assertOpen();
+    if (zxid > through) return null;
+    const z = zxidToNumber(zxid);
+    let known = zxid === this.snapshotZxidValue;
+    const out: LogEntry[] = [];
+    let bytes = 0;
+    let prev = z;
+    for await (const r of this.live.log.readAfter(z - 1, { through: zxidToNumber(through) })) {
+      if (r.zxid === z) {
+        known = true;
+        continue;
+      }
+      if (!known || !zxidFollows(prev, r.zxid)) return null;
+      bytes += r.bytes.length;
+      if (bytes > maxBytes) return null;
+      // A copy: the page the record views may be large, and the DIFF may be held a while.
+      out.push({ zxid: zxidFromNumber(r.zxid), data: Buffer.from(r.bytes) });
+      prev = r.zxid;
+    }
+    return known && prev === zxidToNumber(through) ? out : null;
+  }
+
+  /** Waits for appends, syncs and closes the log, releases the lock. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await closeStore(this.live);
+  }
+
+  private assertOpen(): void {
+    assert(!this.closed, 'quorum store is closed');
+  }
+
+  /** The zxids logged in (after, through]: numbers only, for a continuity check. */
+  private async loggedZxids(after: number, through: number): Promise<number[]> {
+    const zxids: number[] = [];
+    for await (const r of this.live.log.readAfter(after, { through })) zxids.push(r.zxid);
+    return zxids;
+  }
+
+  private async gapError(gaps: ZxidGap[], snapshot: { zxid: number; path?: string; name?: string }): Promise<ZxidGapError> {
+    const segments = await listSegments(this.disk, this.live.logDir);
+    const name = snapshot.name ?? nodePath.basename(snapshot.path ?? '');
+    return new ZxidGapError(gaps, gaps.map((gap) => gapPlace(gap, segments, { name, zxid: snapshot.zxid }, this.live.logDir)));
+  }
+}
+
+/** The data directories a store opened with `options` uses (for tests and tools). */
+export function quorumStoreDirs(options: Pick<DiskQuorumStoreOptions, 'dataDir' | 'dataLogDir'>): { snapDir: string; logDir: string } {
+  return storeDirs(options.dataDir, options.dataLogDir);
+}
+
+function replayRecord(tree: DataTree, sessions: Map<bigint, number>, zxid: number, bytes: Buffer, logDir: string): void {
+  let txn;
+  try {
+    txn = decodeTxn(bytes, 0x7fffffff);
+  } catch (err) {
+    throw new PersistenceError(`txn log record ${hex(zxid)} in ${logDir} has a valid checksum but does not decode as a txn (${(err as Error).message})`);
+  }
+  replayTxn(tree, sessions, txn);
+}
+
+/** The newest snapshot with zxid <= `zxid` whose file verifies, or null. */
+async function newestValidAtOrBefore(
+  disk: Disk,
+  dir: string,
+  snaps: readonly { name: string; zxid: number }[],
+  zxid: number,
+): Promise<{ name: string; zxid: number } | null> {
+  for (const s of snaps.filter((x) => x.zxid <= zxid).reverse()) {
+    const v = verifySnapshot(await disk.readFile(nodePath.join(dir, s.name)));
+    if (!('error' in v) && v.zxid === s.zxid) return s;
+  }
+  return null;
+}
+
+/** A ZooKeeper data directory converted at start. */
+export interface ZooKeeperImport extends ImportResult {
+  /** Where ZooKeeper's files now are (kept: a rollback is starting ZooKeeper on them again). */
+  backupDirs: string[];
+}
+
+/**
+ * Converts a data directory that Apache ZooKeeper 3.x wrote, keeping its epochs and last zxid:
+ * its log.* and snapshot.* move to version-2-zookeeper/ (dataDir and dataLogDir each), then
+ * `paddock data import-zookeeper`'s conversion writes their newest valid snapshot plus the log
+ * after it as one Paddock snapshot at ZooKeeper's last zxid. Null when there is nothing to do.
+ * Each step can be redone after a crash: files left in version-2 are moved on the next start,
+ * and a conversion without a durable Paddock snapshot yet is run again from the backup.
+ * A damaged ZooKeeper history is refused unless acceptDataLoss, as by the command.
+ */
+async function importZooKeeperDataDir(disk: Disk, options: DiskQuorumStoreOptions): Promise<ZooKeeperImport | null> {
+  const dataLogDir = options.dataLogDir ?? options.dataDir;
+  const { snapDir, logDir } = storeDirs(options.dataDir, dataLogDir);
+  const snapBackup = nodePath.join(options.dataDir, ZK_BACKUP_DIR);
+  const logBackup = nodePath.join(dataLogDir, ZK_BACKUP_DIR);
+  const moved = [
+    ...(await moveAside(disk, snapDir, snapBackup, await zooKeeperFilesIn(disk, snapDir))),
+    ...(logDir === snapDir ? [] : await moveAside(disk, logDir, logBackup, await zooKeeperFilesIn(disk, logDir))),
+  ];
+  if (moved.length === 0) {
+    const pending = (await zooKeeperFilesIn(disk, snapBackup)).length > 0;
+    if (!pending || (await loadNewestValidSnapshot(disk, snapDir)).snapshot !== null) return null;
+  }
+  // A conversion cut short may have left a snapshot's temporary file: the converter wants none.
+  await removeSnapshotTemps(disk, snapDir);
+  const result = await importZooKeeper(disk, snapBackup, options.dataDir, logBackup, { acceptDataLoss: options.acceptDataLoss });
+  const backupDirs = snapBackup === logBackup ? [snapBackup] : [snapBackup, logBackup];
+  const line = `converted the Apache ZooKeeper data in ${backupDirs.join(' and ')} (moved there from version-2) into ${result.snapshotPath}: ${result.znodes} znodes, ${result.sessions} sessions, last zxid ${hex(result.zxid)}`;
+  return { ...result, warnings: [line, ...result.warnings, ...result.lost.map((l) => `LOST (accepted): ${l}`)], backupDirs };
+}
