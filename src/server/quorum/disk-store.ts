@@ -206,8 +206,15 @@ export class DiskQuorumStore {
     if (base === null) {
       throw new PersistenceError(`cannot truncate to zxid ${hex(z)}: no valid snapshot at or before it in ${this.live.snapDir}`);
     }
-    const gaps = findZxidGaps(base.zxid, await this.loggedZxids(base.zxid, z));
+    const logged = await this.loggedZxids(base.zxid, z);
+    const gaps = findZxidGaps(base.zxid, logged);
     if (gaps.length > 0 && !this.options.acceptDataLoss) throw await this.gapError(gaps, base);
+    // The leader truncates to a zxid of the history both share: not having it means the state
+    // left would not be that history (say, the log before an installed snapshot is gone).
+    const reached = logged.at(-1) ?? base.zxid;
+    if (reached !== z && (this.live.log.lastZxid > z || snaps.some((s) => s.zxid > z))) {
+      throw new PersistenceError(`cannot truncate to zxid ${hex(z)}: the history on disk reaches only ${hex(reached)} before it (snapshot ${base.name} and the log after it)`);
+    }
     const newer = snaps.filter((s) => s.zxid > z).reverse();
     for (const s of newer) await this.disk.remove(nodePath.join(this.live.snapDir, s.name));
     if (newer.length > 0) await this.disk.syncDir(this.live.snapDir);
