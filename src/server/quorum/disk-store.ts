@@ -22,7 +22,7 @@ import type { LogEntry } from '../../consensus/learner.js';
 import { zxidFromNumber, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
 import { ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE, loadEpochs, writeEpochFile } from '../../persistence/epochs.js';
 import { PersistenceError, ZxidGapError } from '../../persistence/errors.js';
-import type { LockOptions } from '../../persistence/lock.js';
+import { acquireDataDirLock, type LockOptions } from '../../persistence/lock.js';
 import { listSnapshots, loadNewestValidSnapshot, removeSnapshotTemps, verifySnapshot, writeSnapshot, SnapshotPolicy } from '../../persistence/snapshots.js';
 import { closeStore, liveStore, openStore, storeDirs, type LiveStore } from '../../persistence/store.js';
 import { listSegments, type AppendDone } from '../../persistence/txnlog.js';
@@ -73,7 +73,20 @@ export interface OpenedQuorumStore {
   imported: ZooKeeperImport | null;
 }
 
-export class DiskQuorumStore {
+/**
+ * LearnerStore's operations (learner-driver.ts) for a driver that waits for each to be durable:
+ * what DiskQuorumStore offers the learner. `truncate` returns the state rebuilt from what is
+ * left, `installZkSnapshot` the tree it built, so the driver need not build them again.
+ */
+export interface AsyncLearnerStore {
+  installZkSnapshot(zxid: Zxid, snap: ZkSnapshot): Promise<{ tree: DataTree; sessions: Map<bigint, number> }>;
+  truncate(zxid: Zxid): Promise<QuorumState>;
+  append(entries: readonly LogEntry[]): Promise<void>;
+  setAcceptedEpoch(epoch: bigint): Promise<void>;
+  setCurrentEpoch(epoch: bigint): Promise<void>;
+}
+
+export class DiskQuorumStore implements AsyncLearnerStore {
   private acceptedEpochValue: bigint;
   private currentEpochValue: bigint;
   private snapshotZxidValue: Zxid;
@@ -425,11 +438,20 @@ async function importZooKeeperDataDir(disk: Disk, options: DiskQuorumStoreOption
   const { snapDir, logDir } = storeDirs(options.dataDir, dataLogDir);
   const snapBackup = nodePath.join(options.dataDir, ZK_BACKUP_DIR);
   const logBackup = nodePath.join(dataLogDir, ZK_BACKUP_DIR);
-  const moved = [
-    ...(await moveAside(disk, snapDir, snapBackup, await zooKeeperFilesIn(disk, snapDir))),
-    ...(logDir === snapDir ? [] : await moveAside(disk, logDir, logBackup, await zooKeeperFilesIn(disk, logDir))),
-  ];
-  if (moved.length === 0) {
+  const inSnapDir = await zooKeeperFilesIn(disk, snapDir);
+  const inLogDir = logDir === snapDir ? [] : await zooKeeperFilesIn(disk, logDir);
+  let moved = 0;
+  if (inSnapDir.length + inLogDir.length > 0) {
+    // Under the lock, so two Paddock servers started on one directory cannot both move files.
+    const { lock } = await acquireDataDirLock(disk, options.dataDir, options);
+    try {
+      moved += (await moveAside(disk, snapDir, snapBackup, inSnapDir)).length;
+      moved += (await moveAside(disk, logDir, logBackup, inLogDir)).length;
+    } finally {
+      await lock.release();
+    }
+  }
+  if (moved === 0) {
     const pending = (await zooKeeperFilesIn(disk, snapBackup)).length > 0;
     if (!pending || (await loadNewestValidSnapshot(disk, snapDir)).snapshot !== null) return null;
   }
