@@ -334,3 +334,79 @@ test('crash at every point of a truncation below a snapshot, then an append', as
   );
   assert.ok(points > 10, `only ${points} crash points`);
 });
+
+test('crash at every point of a learner\'s session: epochs, log and snapshot stay consistent', async () => {
+  // Discovery (acceptedEpoch 2), a DIFF of epoch 1 txns logged at NEWLEADER, then currentEpoch 2,
+  // broadcast proposals of epoch 2 with a snapshot between, then a TRUNC of the last ones.
+  const diff = A.slice(0, 6);
+  const proposals = A.slice(6);
+  const o = opts(0);
+  const points = await forEachCrashPoint(
+    async () => {
+      const disk = new MemoryDisk();
+      const { store } = await openAt(disk, o, 1n);
+      await store.append(diff.slice(0, 2));
+      await store.close();
+      return disk;
+    },
+    async (disk) => {
+      const { store, state } = await open(disk, o);
+      try {
+        await store.setAcceptedEpoch(2n);
+        await store.append(diff.slice(2));
+        await store.setCurrentEpoch(2n);
+        await store.append(proposals.slice(0, 3));
+        applyTo(state, [...diff.slice(2), ...proposals.slice(0, 3)]);
+        await store.takeSnapshot(state.tree, state.sessions);
+        await store.append(proposals.slice(3));
+        await store.truncate(proposals[3]!.zxid);
+      } finally {
+        await store.close().catch(() => undefined);
+      }
+    },
+    async ({ disk, completed }) => {
+      const { store, state } = await open(disk, o);
+      const logged = A.filter((e) => e.zxid <= state.lastLoggedZxid);
+      // The tree is exactly the logged history, and the log a prefix of what was written.
+      assertState(state, logged, `at 0x${state.lastLoggedZxid.toString(16)}`);
+      assert.ok(logged.length >= 2);
+      assert.ok(state.acceptedEpoch === 1n || state.acceptedEpoch === 2n);
+      assert.ok(state.currentEpoch <= state.acceptedEpoch);
+      // currentEpoch 2 is written after the whole DIFF is durable, and nothing of epoch 2 before it.
+      if (state.currentEpoch === 2n) assert.ok(logged.length >= diff.length);
+      if (logged.length > diff.length) assert.equal(state.currentEpoch, 2n);
+      if (state.acceptedEpoch === 1n) assert.equal(logged.length, 2);
+      if (completed) assertState(state, A.slice(0, 10));
+      await store.close();
+    },
+    { tear: (_p, n) => n - 1 },
+  );
+  assert.ok(points > 20, `only ${points} crash points`);
+});
+
+test('appendThen (the broadcast path) and snapshotDue after snapCount txns', async () => {
+  const disk = new MemoryDisk();
+  const o = opts(0);
+  const opened = await DiskQuorumStore.open(disk, { ...o, isAlive: () => false, snapCount: 4, random: () => 0.999 });
+  const { store } = opened;
+  await store.setAcceptedEpoch(2n);
+  await store.setCurrentEpoch(2n);
+  const done: number[] = [];
+  await new Promise<void>((resolve, reject) => {
+    for (const e of A.slice(0, 4)) {
+      store.appendThen(Number(e.zxid), e.data, (err) => {
+        if (err) return reject(err);
+        done.push(Number(e.zxid));
+        if (done.length === 4) resolve();
+      });
+    }
+  });
+  assert.deepEqual(done, A.slice(0, 4).map((e) => Number(e.zxid)));
+  assert.equal(store.snapshotDue, true);
+  applyTo(opened.state, A.slice(0, 4));
+  const written = await store.takeSnapshot(opened.state.tree, opened.state.sessions);
+  assert.equal(written.zxid, A[3]!.zxid);
+  assert.equal(store.snapshotDue, false);
+  assert.equal(store.snapshotZxid, A[3]!.zxid);
+  await store.close();
+});
