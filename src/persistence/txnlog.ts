@@ -12,16 +12,16 @@ import { errorCode, listOrEmpty, type Disk, type DiskFile, type WriteChunk } fro
 import { CorruptDataError, DiskFullError, DiskIoError, toDiskError } from './errors.js';
 import {
   checkRecord,
-  encodeLogHeader,
-  nonZeroEnd,
-  readU64,
-  RECORD_HEADER_BYTES,
   decodeLogHeader,
+  encodeLogHeader,
   encodeRecordInto,
   LOG_HEADER_BYTES,
   LOG_PREFIX,
   MAX_RECORD_BYTES,
+  nonZeroEnd,
   parseZxidName,
+  readU64,
+  RECORD_HEADER_BYTES,
   recordSize,
   scanSegment,
   zxidHex,
@@ -278,7 +278,10 @@ export class TxnLog {
     });
   }
 
-  /** Runs `work` on the files with no append in flight and no segment open; appends wait for none. */
+  /**
+   * Runs `work` on the files with no append in flight and no segment open. An append made
+   * meanwhile is a caller's bug (asserted): it would race with the files being cut.
+   */
   private async quiesced<T>(work: () => Promise<T>): Promise<T> {
     assert(!this.closed, 'txn log is closed');
     await this.whenIdle();

@@ -110,7 +110,7 @@ export class DiskQuorumStore implements AsyncLearnerStore {
 
   /**
    * Locks and recovers the data directory (torn log tails cut, unfinished snapshots removed),
-   * converting it first if it holds Apache ZooKeeper files (zk-migrate.ts), and loads the tree
+   * converting it first if it holds Apache ZooKeeper files (importZooKeeperDataDir), and loads the tree
    * and the epochs. Only the live log is kept afterwards: the replayed records and the
    * snapshot's bytes are dropped. Throws as openStore does, and EpochFileError for a damaged
    * or contradictory epoch file.
@@ -139,7 +139,8 @@ export class DiskQuorumStore implements AsyncLearnerStore {
       const epochs = await loadEpochs(disk, opened.snapDir, lastLogged);
       warnings.push(...epochs.warnings);
       const store = new DiskQuorumStore(disk, liveStore(opened), options, epochs, zxidFromNumber(snapshotZxid));
-      const state: QuorumState = { ...epochs, tree, sessions, snapshotZxid: zxidFromNumber(snapshotZxid), lastLoggedZxid: lastLogged };
+      const { acceptedEpoch, currentEpoch } = epochs;
+      const state: QuorumState = { acceptedEpoch, currentEpoch, tree, sessions, snapshotZxid: zxidFromNumber(snapshotZxid), lastLoggedZxid: lastLogged };
       return { store, state, warnings, imported };
     } catch (err) {
       await closeStore(opened).catch(() => undefined);
