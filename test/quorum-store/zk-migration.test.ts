@@ -3,8 +3,8 @@
  * of issue 12): two real ZooKeeper servers of a three-server ensemble take writes; the data dir
  * of one is copied as it is on disk (as kill -9 would leave it) and opened by Paddock with the
  * same layout. Its tree must equal what ZooKeeper serves node by node, with ZooKeeper's epochs
- * and last zxid; ZooKeeper's files are kept aside; a crash at any point of the conversion is
- * redone at the next start.
+ * and last zxid; the txns after ZooKeeper's snapshot stay a log that TRUNC can cut; ZooKeeper's
+ * files are kept aside; a crash at any point of the conversion is redone at the next start.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -65,6 +65,7 @@ test('a ZooKeeper 3.8 ensemble member\'s data dir opens in Paddock with its tree
   for (let i = 0; i < 6; i++) await client.create('/app/seq-', `n${i}`, { mode: 'persistentSequential' });
   await client.delete('/app/seq-0000000003');
   await client.create('/app/eph', 'mine', { mode: 'ephemeral' });
+  const ephemeralZxid = BigInt((await client.exists('/app/eph'))!.czxid);
   await client.multi([
     { type: 'create', path: '/app/m', data: 'x' },
     { type: 'setData', path: '/app', data: 'after multi' },
@@ -95,11 +96,14 @@ test('a ZooKeeper 3.8 ensemble member\'s data dir opens in Paddock with its tree
   // ZooKeeper's files are kept aside, untouched; myid stays.
   assert.deepEqual(readdirSync(join(copy, ZK_BACKUP_DIR)).sort(), zkFiles);
   assert.ok(existsSync(join(copy, 'myid')));
-  assert.deepEqual(
-    readdirSync(v2).filter((n) => !n.endsWith('Epoch')).sort(),
-    [`snapshot.${lastZxid.toString(16)}`],
-    'only the converted snapshot next to the epoch files',
-  );
+  // ZooKeeper's newest snapshot became a Paddock one, the txns after it a Paddock log.
+  const zkSnapshot = zkFiles.filter((n) => n.startsWith('snapshot.')).map((n) => parseInt(n.slice(9), 16)).sort((a, b) => b - a)[0]!;
+  assert.equal(opened.imported.snapshotZxid, zkSnapshot);
+  assert.equal(BigInt(opened.imported.lastZxid), lastZxid);
+  assert.ok(opened.imported.txns >= 10, `${opened.imported.txns} txns after the snapshot`);
+  const converted = readdirSync(v2).filter((n) => !n.endsWith('Epoch')).sort();
+  assert.equal(converted.filter((n) => n.startsWith('log.')).length, 1, converted.join(','));
+  assert.deepEqual(converted.filter((n) => n.startsWith('snapshot.')), [`snapshot.${zkSnapshot.toString(16)}`]);
 
   // Paddock goes on from ZooKeeper's last zxid, and a restart does not convert again.
   const next = lastZxid + 1n;
@@ -114,6 +118,10 @@ test('a ZooKeeper 3.8 ensemble member\'s data dir opens in Paddock with its tree
   assert.equal(again.state.lastLoggedZxid, next);
   assert.ok(again.state.tree.getNode('/after'));
   assert.equal(again.state.currentEpoch, zkEpochs.current);
+  // The history ZooKeeper logged can still be truncated, as a leader's TRUNC asks.
+  const truncated = await again.store.truncate(ephemeralZxid);
+  assert.equal(truncated.lastLoggedZxid, ephemeralZxid);
+  assert.ok(truncated.tree.getNode('/app/eph') && !truncated.tree.getNode('/app/m') && !truncated.tree.getNode('/after'));
   await again.store.close();
 
   // A crash at any point of the conversion: the next start finishes it, with the same result.

@@ -25,15 +25,14 @@ import { PersistenceError, ZxidGapError } from '../../persistence/errors.js';
 import { acquireDataDirLock, type LockOptions } from '../../persistence/lock.js';
 import { listSnapshots, loadNewestValidSnapshot, removeSnapshotTemps, verifySnapshot, writeSnapshot, SnapshotPolicy } from '../../persistence/snapshots.js';
 import { closeStore, liveStore, openStore, storeDirs, type LiveStore } from '../../persistence/store.js';
-import { listSegments, type AppendDone } from '../../persistence/txnlog.js';
+import { listSegments, TxnLog, type AppendDone } from '../../persistence/txnlog.js';
 import type { ZkSnapshot } from '../../persistence/zkformat.js';
 import { findZxidGaps, gapPlace, zxidFollows, type ZxidGap } from '../../persistence/zxidgaps.js';
 import { replayTxn } from '../../sessions/replay.js';
 import { DataTree, type TreeOptions } from '../../tree/datatree.js';
 import { captureSnapshot, deserializeSnapshot, serializeSnapshot } from '../../tree/snapshot.js';
 import { treeFromZkSnapshot } from './learner-driver.js';
-import { importZooKeeper, type ImportResult } from '../../cli/data.js';
-import { moveAside, ZK_BACKUP_DIR, zooKeeperFilesIn } from '../../persistence/zkmigrate.js';
+import { moveAside, newestValidZkSnapshot, ZK_BACKUP_DIR, zkTxnsAfter, zooKeeperFilesIn } from '../../persistence/zkmigrate.js';
 
 export interface DiskQuorumStoreOptions extends LockOptions {
   dataDir: string;
@@ -420,19 +419,30 @@ async function newestValidAtOrBefore(
 }
 
 /** A ZooKeeper data directory converted at start. */
-export interface ZooKeeperImport extends ImportResult {
+export interface ZooKeeperImport {
+  /** The ZooKeeper snapshot's zxid: the Paddock snapshot written. */
+  snapshotZxid: number;
+  snapshotPath: string;
+  /** ZooKeeper txns after the snapshot, now in the Paddock log. */
+  txns: number;
+  /** The last of them (the snapshot's zxid when none). */
+  lastZxid: number;
+  znodes: number;
+  sessions: number;
   /** Where ZooKeeper's files now are (kept: a rollback is starting ZooKeeper on them again). */
   backupDirs: string[];
+  warnings: string[];
 }
 
 /**
- * Converts a data directory that Apache ZooKeeper 3.x wrote, keeping its epochs and last zxid:
- * its log.* and snapshot.* move to version-2-zookeeper/ (dataDir and dataLogDir each), then
- * `paddock data import-zookeeper`'s conversion writes their newest valid snapshot plus the log
- * after it as one Paddock snapshot at ZooKeeper's last zxid. Null when there is nothing to do.
- * Each step can be redone after a crash: files left in version-2 are moved on the next start,
- * and a conversion without a durable Paddock snapshot yet is run again from the backup.
- * A damaged ZooKeeper history is refused unless acceptDataLoss, as by the command.
+ * Converts a data directory that Apache ZooKeeper 3.x wrote, keeping its epochs and its whole
+ * history after its newest snapshot: ZooKeeper's log.* and snapshot.* move to
+ * version-2-zookeeper/ (in dataDir and in dataLogDir), the txns ZooKeeper logged after its newest
+ * valid snapshot are appended to a Paddock log, and last that snapshot is written as a Paddock
+ * snapshot. The snapshot is the commit point: until it is durable the conversion is redone from
+ * the backup at the next start (files still in version-2 are moved first). Null when there is
+ * nothing to convert. Damage in ZooKeeper's logs is refused unless acceptDataLoss; a hole in the
+ * history is found by the recovery that follows, as for any data dir.
  */
 async function importZooKeeperDataDir(disk: Disk, options: DiskQuorumStoreOptions): Promise<ZooKeeperImport | null> {
   const dataLogDir = options.dataLogDir ?? options.dataDir;
@@ -441,25 +451,59 @@ async function importZooKeeperDataDir(disk: Disk, options: DiskQuorumStoreOption
   const logBackup = nodePath.join(dataLogDir, ZK_BACKUP_DIR);
   const inSnapDir = await zooKeeperFilesIn(disk, snapDir);
   const inLogDir = logDir === snapDir ? [] : await zooKeeperFilesIn(disk, logDir);
-  let moved = 0;
-  if (inSnapDir.length + inLogDir.length > 0) {
-    // Under the lock, so two Paddock servers started on one directory cannot both move files.
-    const { lock } = await acquireDataDirLock(disk, options.dataDir, options);
-    try {
-      moved += (await moveAside(disk, snapDir, snapBackup, inSnapDir)).length;
-      moved += (await moveAside(disk, logDir, logBackup, inLogDir)).length;
-    } finally {
-      await lock.release();
+  const pending = inSnapDir.length + inLogDir.length > 0 || ((await zooKeeperFilesIn(disk, snapBackup)).length > 0 && (await loadNewestValidSnapshot(disk, snapDir)).snapshot === null);
+  if (!pending) return null;
+  // Under the lock, so two Paddock servers started on one directory cannot both convert it.
+  const { lock } = await acquireDataDirLock(disk, options.dataDir, options);
+  try {
+    await moveAside(disk, snapDir, snapBackup, inSnapDir);
+    await moveAside(disk, logDir, logBackup, inLogDir);
+    const converted = await convertZooKeeper(disk, options, { snapDir, logDir, snapBackup, logBackup });
+    const backupDirs = snapBackup === logBackup ? [snapBackup] : [snapBackup, logBackup];
+    const line =
+      `converted the Apache ZooKeeper data in ${backupDirs.join(' and ')} (moved there from version-2): snapshot ${hex(converted.snapshotZxid)} ` +
+      `(${converted.znodes} znodes, ${converted.sessions} sessions) and ${converted.txns} txns after it, to ${hex(converted.lastZxid)}`;
+    return { ...converted, backupDirs, warnings: [line, ...converted.warnings] };
+  } finally {
+    await lock.release();
+  }
+}
+
+async function convertZooKeeper(
+  disk: Disk,
+  options: DiskQuorumStoreOptions,
+  dirs: { snapDir: string; logDir: string; snapBackup: string; logBackup: string },
+): Promise<Omit<ZooKeeperImport, 'backupDirs'>> {
+  const warnings: string[] = [];
+  const found = await newestValidZkSnapshot(disk, dirs.snapBackup, warnings);
+  if (found === null) {
+    throw new PersistenceError(`${dirs.snapBackup}: no valid Apache ZooKeeper snapshot to convert${warnings.length > 0 ? ` (${warnings.join('; ')})` : ''}`);
+  }
+  // With no Paddock snapshot yet, Paddock files here are what a conversion cut short left.
+  await removeSnapshotTemps(disk, dirs.snapDir);
+  const leftovers = await listSegments(disk, dirs.logDir);
+  for (const seg of leftovers.reverse()) await disk.remove(nodePath.join(dirs.logDir, seg.name));
+  if (leftovers.length > 0) await disk.syncDir(dirs.logDir);
+  const { log } = await TxnLog.open(disk, dirs.logDir, { forceSync: false, preAllocSizeKb: options.preAllocSizeKb, replayAfterZxid: found.zxid });
+  let failed: Error | null = null;
+  let txns = 0;
+  let lastZxid = found.zxid;
+  try {
+    for await (const txn of zkTxnsAfter(disk, dirs.logBackup, found.zxid, options.acceptDataLoss === true, warnings)) {
+      log.appendThen(txn.zxid, txn.bytes, (err) => void (failed ??= err));
+      txns++;
+      lastZxid = txn.zxid;
+      // One ZooKeeper log at a time in memory: wait for the queue now and then.
+      if (txns % 10_000 === 0) await log.whenIdle();
     }
+  } finally {
+    // close() syncs the last segment: every txn is durable before the snapshot is written.
+    await log.close();
   }
-  if (moved === 0) {
-    const pending = (await zooKeeperFilesIn(disk, snapBackup)).length > 0;
-    if (!pending || (await loadNewestValidSnapshot(disk, snapDir)).snapshot !== null) return null;
-  }
-  // A conversion cut short may have left a snapshot's temporary file: the converter wants none.
-  await removeSnapshotTemps(disk, snapDir);
-  const result = await importZooKeeper(disk, snapBackup, options.dataDir, logBackup, { acceptDataLoss: options.acceptDataLoss });
-  const backupDirs = snapBackup === logBackup ? [snapBackup] : [snapBackup, logBackup];
-  const line = `converted the Apache ZooKeeper data in ${backupDirs.join(' and ')} (moved there from version-2) into ${result.snapshotPath}: ${result.znodes} znodes, ${result.sessions} sessions, last zxid ${hex(result.zxid)}`;
-  return { ...result, warnings: [line, ...result.warnings, ...result.lost.map((l) => `LOST (accepted): ${l}`)], backupDirs };
+  if (failed) throw failed;
+  const tree = treeFromZkSnapshot(found.snapshot);
+  tree.lastProcessedZxid = found.zxid;
+  const sessions = new Map(found.snapshot.sessions);
+  const written = await writeSnapshot(disk, dirs.snapDir, found.zxid, serializeSnapshot(tree, sessions));
+  return { snapshotZxid: found.zxid, snapshotPath: written.path, txns, lastZxid, znodes: tree.size, sessions: sessions.size, warnings };
 }
