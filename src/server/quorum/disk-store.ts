@@ -30,7 +30,7 @@ import type { ZkSnapshot } from '../../persistence/zkformat.js';
 import { findZxidGaps, gapPlace, zxidFollows, type ZxidGap } from '../../persistence/zxidgaps.js';
 import { replayTxn } from '../../sessions/replay.js';
 import { DataTree, type TreeOptions } from '../../tree/datatree.js';
-import { captureSnapshot, deserializeSnapshot, serializeSnapshot } from '../../tree/snapshot.js';
+import { captureSnapshot, deserializeSnapshot } from '../../tree/snapshot.js';
 import { treeFromZkSnapshot } from './learner-driver.js';
 import { moveAside, newestValidZkSnapshot, ZK_BACKUP_DIR, zkTxnsAfter, zooKeeperFilesIn } from '../../persistence/zkmigrate.js';
 
@@ -126,12 +126,12 @@ export class DiskQuorumStore implements AsyncLearnerStore {
       let snapshotZxid = opened.snapshot?.zxid ?? 0;
       // An empty start writes the empty tree at zxid 0, as a standalone start does, so that the
       // log always has a snapshot to be replayed over.
-      if (!opened.snapshot) await writeSnapshot(disk, opened.snapDir, 0, serializeSnapshot(tree, sessions));
+      if (!opened.snapshot) await writeTreeSnapshot(disk, opened.snapDir, tree, sessions);
       for (const record of opened.records) replayRecord(tree, sessions, record.zxid, record.bytes, opened.logDir);
       if (opened.lostZxids.length > 0) {
         // Put the hole behind a snapshot, so the next start needs no flag (as a standalone start does).
         snapshotZxid = tree.lastProcessedZxid;
-        await writeSnapshot(disk, opened.snapDir, snapshotZxid, serializeSnapshot(tree, sessions));
+        await writeTreeSnapshot(disk, opened.snapDir, tree, sessions);
         opened.log.roll();
       }
       const lastLogged = zxidFromNumber(Math.max(opened.log.lastZxid, snapshotZxid));
@@ -251,7 +251,7 @@ export class DiskQuorumStore implements AsyncLearnerStore {
     for (const s of newer) await this.disk.remove(nodePath.join(this.live.snapDir, s.name));
     if (newer.length > 0) await this.disk.syncDir(this.live.snapDir);
     await this.live.log.truncateAfter(z);
-    await writeSnapshot(this.disk, this.live.snapDir, z, serializeSnapshot(tree, sessions));
+    await writeTreeSnapshot(this.disk, this.live.snapDir, tree, sessions);
     await this.live.log.resetAfter(z);
     this.snapshotZxidValue = zxid;
     this.snapshotDue = false;
@@ -394,6 +394,19 @@ export function quorumStoreDirs(options: Pick<DiskQuorumStoreOptions, 'dataDir' 
   return storeDirs(options.dataDir, options.dataLogDir);
 }
 
+/**
+ * Writes the tree as a snapshot at its last zxid, serialized chunk by chunk as the file is
+ * written (no whole copy in memory); the tree keeps copies of what changes meanwhile.
+ */
+async function writeTreeSnapshot(disk: Disk, dir: string, tree: DataTree, sessions: ReadonlyMap<bigint, number>): Promise<{ path: string; bytes: number }> {
+  const capture = captureSnapshot(tree, sessions);
+  try {
+    return await writeSnapshot(disk, dir, capture.zxid, capture.chunks);
+  } finally {
+    capture.release();
+  }
+}
+
 function replayRecord(tree: DataTree, sessions: Map<bigint, number>, zxid: number, bytes: Buffer, logDir: string): void {
   let txn;
   try {
@@ -504,6 +517,6 @@ async function convertZooKeeper(
   const tree = treeFromZkSnapshot(found.snapshot);
   tree.lastProcessedZxid = found.zxid;
   const sessions = new Map(found.snapshot.sessions);
-  const written = await writeSnapshot(disk, dirs.snapDir, found.zxid, serializeSnapshot(tree, sessions));
+  const written = await writeTreeSnapshot(disk, dirs.snapDir, tree, sessions);
   return { snapshotZxid: found.zxid, snapshotPath: written.path, txns, lastZxid, znodes: tree.size, sessions: sessions.size, warnings };
 }
