@@ -203,9 +203,10 @@ export class DiskQuorumStore implements AsyncLearnerStore {
   /**
    * Drops every logged txn after `zxid` (TRUNC), and every snapshot after it, then rebuilds the
    * state from what is left. Refused, before anything changes, when what is left could not
-   * reproduce the history up to `zxid`: no valid snapshot at or before it, or a hole in the log
-   * between that snapshot and `zxid` (ZooKeeper would load a newer snapshot and carry on; that
-   * state would hold the txns the leader told it to drop).
+   * reproduce the history up to `zxid`: no valid snapshot at or before it, a hole in the log
+   * between that snapshot and `zxid`, or a log that stops short of `zxid` while the disk holds
+   * more after it (ZooKeeper would load its newest snapshot and carry on; that state would hold
+   * the txns the leader told it to drop).
    *
    * Order: newer snapshots go first, then the log is cut from its newest segment down. A crash
    * part way restarts from the older snapshot and a log that still reaches at least `zxid`: the
