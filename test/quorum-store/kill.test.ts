@@ -50,7 +50,7 @@ function runAndKill(dataDir: string, acks: number): Promise<{ acked: bigint[]; e
   });
 }
 
-test('kill -9 while writing, four times: acknowledged txns and epochs survive, the tree is the log', { timeout: 120_000 }, async (t) => {
+test('kill -9 while writing, four times: acknowledged txns and epochs survive, the tree is the log', { timeout: 240_000 }, async (t) => {
   const dataDir = tempDir(t);
   const everAcked: bigint[] = [];
   for (let round = 0; round < KILLS; round++) {
