@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, type ServerConfig } from '../config/config.js';
 import { PersistenceError } from '../persistence/errors.js';
+import { applyJvmFlags } from '../auth/load.js';
 import { UsageError, loadServerConfig, parseCommandLine, usage, type Command } from './args.js';
 
 interface RunningServer {
@@ -84,6 +85,7 @@ async function runServer(configPath: string | null, acceptDataLoss: boolean): Pr
   const loaded = loadServerConfig(configPath, process.cwd(), ensembleSupported);
   const { warnings, source } = loaded;
   const config = { ...loaded.config, acceptDataLoss };
+  applyJvmFlags(config.auth, process.env);
   for (const w of warnings) process.stderr.write(`paddock: warning: ${w}\n`);
   process.stderr.write(
     `paddock: starting with ${source === null ? 'the built-in configuration' : source} (dataDir ${config.dataDir})\n`,
