@@ -35,9 +35,9 @@ function readJaas(path: string): string {
   }
 }
 
-/** A nonce for one DIGEST-MD5 exchange: 24 random bytes, base64 (no quotes or backslashes). */
+/** A nonce for one DIGEST-MD5 exchange: 30 random bytes (40 characters, as Java makes them), base64 (no quotes or backslashes). */
 export function newSaslNonce(): string {
-  return randomBytes(24).toString('base64');
+  return randomBytes(30).toString('base64');
 }
 
 /**

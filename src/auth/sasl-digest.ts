@@ -42,6 +42,12 @@ type Step = 'challenge' | 'response' | 'done' | 'failed';
 export class DigestMd5Server {
   private step: Step = 'challenge';
   private result: DigestMd5Identity | null = null;
+  /**
+   * The client opened with a token, as GSSAPI (Kerberos) clients do; DIGEST-MD5 clients send
+   * none. Java's server ignores it and challenges anyway, and so does this one: such a client
+   * then fails on a challenge it cannot read.
+   */
+  openedWithToken = false;
 
   constructor(private readonly options: DigestMd5Options) {
     if (!/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(options.nonce)) throw new RangeError('nonce must be printable ASCII without quotes or backslashes');
@@ -74,10 +80,9 @@ export class DigestMd5Server {
   }
 
   private challenge(token: Uint8Array): Uint8Array {
-    // A GSSAPI (Kerberos) client opens with a token of its own; DIGEST-MD5 clients send nothing.
-    if (token.length !== 0) throw new SaslError('protocol error: the initial response must be empty (is the client using GSSAPI/Kerberos? only DIGEST-MD5 is offered)');
+    this.openedWithToken = token.length !== 0;
     this.step = 'response';
-    const text = `realm="${ZK_SASL_REALM}",nonce="${this.options.nonce}",qop="auth",charset=utf-8,algorithm=md5-sess`;
+    const text = `realm="${ZK_SASL_REALM}",nonce="${this.options.nonce}",charset=utf-8,algorithm=md5-sess`;
     return Buffer.from(text, 'latin1');
   }
 

@@ -86,10 +86,14 @@ export class SaslConversation {
     const credentials = this.auth.credentials;
     // Like ZooKeeper without a JAAS login: nothing to negotiate with, an empty OK.
     if (credentials === null) return { ok: true, token: null, ids: [], log: null };
-    this.server ??= new DigestMd5Server({ nonce: this.newNonce(), password: (user) => this.password(credentials, user) });
     try {
+      const first = this.server === null;
+      this.server ??= new DigestMd5Server({ nonce: this.newNonce(), password: (user) => this.password(credentials, user) });
       const reply = this.server.evaluate(token);
-      if (!this.server.complete) return { ok: true, token: reply, ids: [], log: null };
+      if (!this.server.complete) {
+        const log = first && this.server.openedWithToken ? 'the client opened SASL with a token (GSSAPI/Kerberos?); only DIGEST-MD5 is offered' : null;
+        return { ok: true, token: reply, ids: [], log };
+      }
       return { ok: true, token: reply, ids: this.identities(), log: null };
     } catch (err) {
       if (!(err instanceof SaslError)) throw err;
