@@ -171,6 +171,23 @@ async function rawSession(t: Target, name: string, body: (c: RawClient, lines: s
   return lines.map((l) => `${name} ${l}`);
 }
 
+/** A refused connection leaves its session: the client comes back to it, authenticated. */
+async function resumedAfterRefusal(t: Target): Promise<string[]> {
+  const lines: string[] = [];
+  const first = await RawClient.connect(t.host, t.port);
+  lines.push(replyLine('refused getChildren', await send(first, { type: OpCode.getChildren, path: '/', watch: false })));
+  await first.closed;
+  const again = await RawClient.connect(t.host, t.port, { sessionId: first.sessionId, passwd: first.session.passwd ?? undefined });
+  try {
+    lines.push(`same session again: ${again.sessionId === first.sessionId && again.session.timeOut > 0}`);
+    await digestMd5(again, 'bob', 'pw', lines);
+    lines.push(replyLine('getChildren', await send(again, { type: OpCode.getChildren, path: '/', watch: false })));
+  } finally {
+    await again.close();
+  }
+  return lines.map((l) => `resumed ${l}`);
+}
+
 test('SASL DIGEST-MD5: zkCli, kazoo and a raw client get the same answers from Paddock as from ZooKeeper', {
   skip: skipUnlessZooKeeper(), timeout: 300_000,
 }, async (t) => {
@@ -227,6 +244,7 @@ test('enforce.auth: unauthenticated clients are refused as ZooKeeper 3.8 refuses
       lines.push(replyLine('getData', await send(c, { type: OpCode.getData, path: '/', watch: false })));
       lines.push(replyLine('then exists', await send(c, { type: OpCode.exists, path: '/', watch: false })));
     })),
+    ...(await resumedAfterRefusal(target)),
     ...(await rawSession(target, 'digest', async (c, lines) => {
       lines.push(replyLine('addauth', await send(c, { type: OpCode.auth, authType: 0, scheme: 'digest', auth: Buffer.from('alice:pw') })));
       lines.push(replyLine('getData', await send(c, { type: OpCode.getData, path: '/', watch: false })));
@@ -243,6 +261,7 @@ test('enforce.auth: unauthenticated clients are refused as ZooKeeper 3.8 refuses
   assert.match(text, /zkCli anonymous ls \/\n.*\n {2}KeeperErrorCode = Session closed because client failed to authenticate for \//);
   assert.match(text, /zkCli bob ls \/\n.*\n {2}\[zookeeper\]/);
   assert.match(text, /anonymous getData: err -124\nanonymous then exists: ConnectionClosedError/);
+  assert.match(text, /resumed refused getChildren: err -124\nresumed same session again: true\n(.*\n){3}resumed raw rspauth verified\nresumed getChildren: err 0/);
   assert.match(text, /digest addauth: err 0\ndigest getData: err 0/);
   // With sasl among the enforced schemes a failed exchange is answered -124, not AUTHFAILED.
   assert.match(text, /eve raw sasl response: err -124/);
