@@ -156,7 +156,10 @@ async function digestMd5(c: RawClient, user: string, password: string, lines: st
   const second = await send(c, { type: OpCode.sasl, token: Buffer.from(response) });
   lines.push(replyLine('raw sasl response', second));
   if (second instanceof Error || second.header.err !== 0) return;
-  const rspauth = (second.body as { token: Buffer }).token.toString('latin1');
+  const token = (second.body as { token: Buffer | null }).token;
+  // allowSaslFailedClients: the failure is answered OK with no token.
+  if (token === null) return void lines.push('raw sasl response without a token');
+  const rspauth = token.toString('latin1');
   lines.push(`raw rspauth ${rspauth === `rspauth=${responseValue(params, '')}` ? 'verified' : `WRONG: ${rspauth}`}`);
 }
 
@@ -266,4 +269,54 @@ test('enforce.auth: unauthenticated clients are refused as ZooKeeper 3.8 refuses
   // With sasl among the enforced schemes a failed exchange is answered -124, not AUTHFAILED.
   assert.match(text, /eve raw sasl response: err -124/);
   assert.match(text, /bob raw rspauth verified\nbob getData: err 0/);
+});
+
+test('allowSaslFailedClients and superUser, and sessionRequireClientSASLAuth, as in ZooKeeper', {
+  skip: skipUnlessZooKeeper(), timeout: 300_000,
+}, async (t) => {
+  const files = writeFiles();
+  t.after(() => rmSync(files.dir, { recursive: true, force: true }));
+  const whoami = async (c: RawClient, lines: string[]): Promise<void> => {
+    const who = await send(c, { type: OpCode.whoAmI });
+    if (who instanceof Error || who.header.err !== 0) return void lines.push(replyLine('whoami', who));
+    lines.push(`whoami: ${(who.body as { clientInfo: Array<{ authScheme: string; user: string }> }).clientInfo.map((i) => `${i.authScheme}:${i.user}`).sort().join(' ')}`);
+  };
+  const lenient = await compareTargets(files, { ...SASL_PROVIDER, allowSaslFailedClients: 'true', superUser: 'bob' }, async (target) => [
+    ...(await zkCli(target, files.wrongClient, ['ls', '/'])),
+    ...(await rawSession(target, 'eve', async (c, lines) => {
+      await digestMd5(c, 'eve', 'eves-password', lines);
+      await whoami(c, lines);
+    })),
+    ...(await rawSession(target, 'bob', async (c, lines) => {
+      await digestMd5(c, 'bob', 'pw', lines);
+      await whoami(c, lines);
+      lines.push(replyLine('create with an ACL bob cannot read', await send(c, {
+        type: OpCode.create, path: '/locked', data: Buffer.from('x'), acl: [{ perms: 1, id: { scheme: 'digest', id: 'alice:x' } }], flags: 0, ttl: -1,
+      })));
+      // super passes every ACL check.
+      lines.push(replyLine('read it as super', await send(c, { type: OpCode.getData, path: '/locked', watch: false })));
+    })),
+  ]);
+  const text = lenient.join('\n');
+  assert.match(text, /eve raw sasl response: err 0\neve raw sasl response without a token\neve whoami: ip:127\.0\.0\.1$/m);
+  assert.match(text, /bob whoami: ip:127\.0\.0\.1 sasl:bob super:\n/);
+  assert.match(text, /bob read it as super: err 0/);
+
+  const strict = await compareTargets(files, { ...SASL_PROVIDER, sessionRequireClientSASLAuth: 'true', allowSaslFailedClients: 'true' }, async (target) => [
+    ...(await zkCli(target, null, ['ls', '/'])),
+    ...(await zkCli(target, files.wrongClient, ['ls', '/'])),
+    ...(await zkCli(target, files.goodClient, ['ls', '/'])),
+    ...(await rawSession(target, 'digest', async (c, lines) => {
+      lines.push(replyLine('addauth', await send(c, { type: OpCode.auth, authType: 0, scheme: 'digest', auth: Buffer.from('alice:pw') })));
+      lines.push(replyLine('getData', await send(c, { type: OpCode.getData, path: '/', watch: false })));
+    })),
+    ...(await rawSession(target, 'eve', async (c, lines) => {
+      await digestMd5(c, 'eve', 'eves-password', lines);
+    })),
+  ]);
+  const strictText = strict.join('\n');
+  assert.match(strictText, /zkCli bob ls \/\n.*\n {2}\[zookeeper\]/);
+  assert.match(strictText, /digest addauth: err 0\ndigest getData: err -124/);
+  // allowSaslFailedClients does not apply when SASL is required.
+  assert.match(strictText, /eve raw sasl response: err -124/);
 });
