@@ -65,7 +65,7 @@ function isValidAclId(scheme: string, id: string): boolean {
 
 /**
  * The ACL as stored for a create/setACL request, or null for INVALIDACL: duplicates removed,
- * 'auth' entries replaced by the caller's authenticated ids (digest; never ip), and every other
+ * 'auth' entries replaced by the caller's authenticated ids (digest, sasl; never ip), and every other
  * entry checked against its scheme. Like ZooKeeper, perms are not range-checked.
  */
 export function fixupAcl(acl: readonly ACL[] | null, authIds: readonly Id[]): ACL[] | null {

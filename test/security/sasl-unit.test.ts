@@ -270,8 +270,8 @@ function converse(conversation: SaslConversation, user: string, password: string
 }
 
 test('a connection\'s SASL outcome: ids, super users, and the failure code', () => {
-  const credentials = { config: { nonce: NONCE }, jaas: parseJaas('Server { org.apache.zookeeper.server.auth.DigestLoginModule required user_bob="pw" user_super="su"; };') };
-  const make = (over: Partial<AuthConfig>) => createServerAuth({ ...defaultAuthConfig(), providers: ['sasl'], ...over }, { config: credentials.jaas, source: 'test.jaas' });
+  const jaas = parseJaas('Server { org.apache.zookeeper.server.auth.DigestLoginModule required user_bob="pw" user_super="su"; };');
+  const make = (over: Partial<AuthConfig>) => createServerAuth({ ...defaultAuthConfig(), providers: ['sasl'], ...over }, { config: jaas, source: 'test.jaas' });
   const nonce = (): string => NONCE;
 
   const ok = converse(new SaslConversation(make({}), nonce), 'bob', 'pw');
