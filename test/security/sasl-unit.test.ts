@@ -282,6 +282,12 @@ test('a connection\'s SASL outcome: ids, super users, and the failure code', () 
   assert.equal(converse(new SaslConversation(make({ superPassword: 'other' }), nonce), 'super', 'su').ok, false);
   assert.equal(converse(new SaslConversation(make({ superPassword: 'other' }), nonce), 'super', 'other').ok, true);
 
+  // ZooKeeper 3.8's shared callback handler lets an unknown user in with the password of the
+  // last user who authenticated; each Paddock exchange looks its user up afresh.
+  const auth = make({});
+  assert.equal(converse(new SaslConversation(auth, nonce), 'bob', 'pw').ok, true);
+  assert.equal(converse(new SaslConversation(auth, nonce), 'eve', 'pw').ok, false);
+
   const failed = converse(new SaslConversation(make({}), nonce), 'bob', 'wrong');
   assert.deepEqual(failed.ok ? null : failed.err, Err.AUTHFAILED);
   const required = converse(new SaslConversation(make({ sessionRequireClientSASLAuth: true, allowSaslFailedClients: true }), nonce), 'bob', 'wrong');
