@@ -216,6 +216,14 @@ test('SASL DIGEST-MD5: zkCli, kazoo and a raw client get the same answers from P
       await digestMd5(c, 'eve', 'eves-password', lines);
       lines.push(replyLine('getData after the failure', await send(c, { type: OpCode.getData, path: '/secret', watch: false })));
     })),
+    // A GSSAPI client opens with a Kerberos token: it is answered with the DIGEST-MD5 challenge
+    // (which such a client cannot read), and its next token fails the exchange.
+    ...(await rawSession(target, 'gssapi', async (c, lines) => {
+      const opening = await send(c, { type: OpCode.sasl, token: Buffer.from('6082020a06092a864886f71201020201', 'hex') });
+      const token = opening instanceof Error ? null : (opening.body as { token: Buffer } | null)?.token;
+      lines.push(`${replyLine('opening token', opening)}, answered with ${token?.toString('latin1').startsWith('realm="zk-sasl-md5",nonce=') ? 'the DIGEST-MD5 challenge' : 'something else'}`);
+      lines.push(replyLine('next token', await send(c, { type: OpCode.sasl, token: Buffer.from('608201', 'hex') })));
+    })),
   ]);
   const text = transcript.join('\n');
   assert.match(text, /zkCli bob create \/secret top-secret sasl:bob:cdrwa\n {2}events: SaslAuthenticated,SyncConnected\n {2}Created \/secret/);
@@ -226,6 +234,7 @@ test('SASL DIGEST-MD5: zkCli, kazoo and a raw client get the same answers from P
   assert.match(text, /zkCli wrong get \/secret\n {2}events: AuthFailed/);
   assert.match(text, /bob raw rspauth verified\nbob whoami: ip:127.0.0.1 sasl:bob\nbob getData: err 0/);
   assert.match(text, /eve raw sasl response: err -115\neve getData after the failure: ConnectionClosedError/);
+  assert.match(text, /gssapi opening token: err 0, answered with the DIGEST-MD5 challenge\ngssapi next token: err -115/);
   if (!kazooSkip) {
     assert.match(text, /bob: connected\nbob get: top-secret\nbob create: \/secret-kazoo\nbob acl: \['sasl:bob:31'\]/);
     assert.match(text, /wrong: AuthFailedError/);
