@@ -1,5 +1,6 @@
 /** Permission checks (ZooKeeperServer.checkACL) and ACL fix-up on create/setACL (PrepRequestProcessor.fixupACL). */
 import type { ACL, Id } from '../jute/records.js';
+import { isValidSaslId } from '../auth/principal.js';
 import { isValidDigestId } from './digest.js';
 import { sameAcl } from './ids.js';
 import { ipMatches, isValidIpExpression } from './ip.js';
@@ -38,13 +39,16 @@ function schemeMatches(scheme: string, clientId: string, aclId: string): boolean
       return clientId === aclId;
     case 'ip':
       return ipMatches(clientId, aclId);
+    case 'sasl':
+      // SASLAuthenticationProvider.matches: a SASL user named super matches every sasl entry.
+      return clientId === aclId || clientId === 'super';
     default:
       return false;
   }
 }
 
 /** Schemes whose provider says isAuthenticated(): 'auth' ACL entries expand to these ids. */
-const AUTHENTICATED_SCHEMES = new Set(['digest']);
+const AUTHENTICATED_SCHEMES = new Set(['digest', 'sasl']);
 
 function isValidAclId(scheme: string, id: string): boolean {
   switch (scheme) {
@@ -52,6 +56,8 @@ function isValidAclId(scheme: string, id: string): boolean {
       return isValidDigestId(id);
     case 'ip':
       return isValidIpExpression(id);
+    case 'sasl':
+      return isValidSaslId(id);
     default:
       return false;
   }
@@ -59,7 +65,7 @@ function isValidAclId(scheme: string, id: string): boolean {
 
 /**
  * The ACL as stored for a create/setACL request, or null for INVALIDACL: duplicates removed,
- * 'auth' entries replaced by the caller's authenticated ids (digest; never ip), and every other
+ * 'auth' entries replaced by the caller's authenticated ids (digest, sasl; never ip), and every other
  * entry checked against its scheme. Like ZooKeeper, perms are not range-checked.
  */
 export function fixupAcl(acl: readonly ACL[] | null, authIds: readonly Id[]): ACL[] | null {

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, type ServerConfig } from '../config/config.js';
 import { PersistenceError } from '../persistence/errors.js';
+import { applyJvmFlags } from '../auth/load.js';
 import { UsageError, loadServerConfig, parseCommandLine, usage, type Command } from './args.js';
 import { createLogger, type LogFormat, type Logger } from '../server/logger.js';
 
@@ -100,6 +101,7 @@ async function runServer(configPath: string | null, acceptDataLoss: boolean, log
   const loaded = loadServerConfig(configPath, process.cwd(), ensembleSupported);
   const { warnings, source } = loaded;
   const config = { ...loaded.config, acceptDataLoss };
+  applyJvmFlags(config.auth, process.env);
   const say = cliSay(logFormat);
   for (const w of warnings) say.warn(w);
   say.info(`starting with ${source === null ? 'the built-in configuration' : source} (dataDir ${config.dataDir})`, { dataDir: config.dataDir });

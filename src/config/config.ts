@@ -8,6 +8,7 @@
  * four-letter words ruok, srvr, stat, mntr, conf and isro are allowed (ZooKeeper allows only srvr).
  * A zoo.cfg read by `parseZooCfg` (zoo-cfg.ts) gets ZooKeeper's own defaults instead.
  */
+import { defaultAuthConfig, type AuthConfig } from '../auth/config.js';
 
 /** One `server.N=host:quorumPort:electionPort[:type][;[clientAddr:]clientPort]` line. */
 export interface QuorumServerAddress {
@@ -60,6 +61,8 @@ export interface ServerConfig {
   /** `super:<base64 sha1>` from zookeeper.DigestAuthenticationProvider.superDigest, or null. */
   superDigest: string | null;
   skipACL: boolean;
+  /** SASL (JAAS, DIGEST-MD5) and enforced authentication: see src/auth/config.ts. */
+  auth: AuthConfig;
   /**
    * paddock.sessionPasswords: 'secret' derives session passwords from the data directory's secret;
    * 'zookeeper' uses ZooKeeper's public formula, only for ensembles shared with ZooKeeper servers.
@@ -153,6 +156,7 @@ export function defaultConfig(): ServerConfig {
     juteMaxBuffer: 0xfffff,
     superDigest: null,
     skipACL: false,
+    auth: defaultAuthConfig(),
     sessionPasswords: 'secret',
     enforceQuota: false,
     snapCount: 100000,

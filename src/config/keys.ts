@@ -18,6 +18,7 @@
  * describe what Paddock does anyway, and pass silently.
  */
 import { ConfigError, DEFAULT_METRICS_PROVIDER, PROMETHEUS_PROVIDER_CLASS, type QuorumServerSpec, type ServerConfig } from './config.js';
+import { SASL_PROVIDER_CLASS } from '../auth/config.js';
 import { parseServerLine } from './servers.js';
 import { parseDecodedInt, parseIntValue, parsePort, parseTrueFalse, parseYesNo } from './values.js';
 
@@ -84,7 +85,7 @@ const WHEN_PORT_SET: KeyCondition = { text: 'when set (not 0)', test: (v) => v.t
 
 const NOT_EXPOSED = 'Paddock\'s AdminServer speaks plain HTTP/1.1 and has only ZooKeeper 3.8\'s commands';
 const NO_TLS = 'Paddock does not support TLS';
-const NO_SASL = 'Paddock does not support SASL or Kerberos';
+const NO_KERBEROS = 'Paddock supports SASL DIGEST-MD5 only, not GSSAPI/Kerberos (it has no Kerberos realm, and maps names by the DEFAULT rule)';
 const JVM = 'tunes a part of the Java implementation Paddock does not have';
 const ENSEMBLE = 'only an ensemble member reads it, and Paddock runs standalone';
 
@@ -320,14 +321,19 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     },
   },
   {
-    key: 'enforce.auth.enabled', type: 'true/false', default: 'false', use: 'refused', when: WHEN_TRUE,
-    why: 'Paddock does not make clients authenticate before they use a session', doc: 'true makes every session authenticate with one of enforce.auth.schemes first.',
-    apply: checkTrueFalse,
+    key: 'enforce.auth.enabled', type: 'true/false', default: 'false', use: 'honoured',
+    doc: 'true makes every session authenticate with one of enforce.auth.schemes first: other requests get SESSIONCLOSEDREQUIRESASLAUTH and the connection is closed.',
+    apply: (v, s, name) => void (s.cfg.auth.enforceAuthEnabled = parseTrueFalse(name, v)),
   },
-  ignored('enforce.auth.schemes', 'list', '', 'Schemes accepted by enforce.auth.enabled.', 'it only matters with enforce.auth.enabled, which Paddock refuses'),
   {
-    key: 'sessionRequireClientSASLAuth', type: 'true/false', default: 'false', use: 'refused', when: WHEN_TRUE, why: NO_SASL,
-    doc: 'true accepts only sessions that authenticated with SASL.', apply: checkTrueFalse,
+    key: 'enforce.auth.schemes', type: 'list', default: '', use: 'honoured',
+    doc: 'Comma-separated schemes accepted by enforce.auth.enabled (ip, digest, sasl).',
+    apply: (v, s) => void (s.cfg.auth.enforceAuthSchemes = v.split(',').map((x) => x.trim())),
+  },
+  {
+    key: 'sessionRequireClientSASLAuth', type: 'true/false', default: 'false', use: 'honoured',
+    doc: 'true is enforce.auth.enabled=true with enforce.auth.schemes=sasl, whatever those say.',
+    apply: (v, s, name) => void (s.cfg.auth.sessionRequireClientSASLAuth = parseTrueFalse(name, v)),
   },
   {
     key: 'ensembleAuthName', type: 'list', default: '', use: 'refused', when: WHEN_SET,
@@ -336,20 +342,51 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   },
   {
     key: 'authProvider.N', pattern: /^(zookeeper\.)?authProvider\.[^.]+$/, type: 'class', default: '', use: 'ignored',
-    why: 'Paddock has the digest, ip, world and super schemes built in and loads no others; clients using another scheme fail to authenticate',
+    when: { text: `unless ${SASL_PROVIDER_CLASS}`, test: (v) => v.trim() !== SASL_PROVIDER_CLASS },
+    why: 'Paddock has the digest, ip, world and super schemes built in and loads no classes; SASLAuthenticationProvider registers its sasl scheme, clients using another scheme fail to authenticate',
     doc: 'Registers an authentication provider class (for example SASL) under a scheme.',
+    apply: (v, s) => {
+      if (v.trim() === SASL_PROVIDER_CLASS && !s.cfg.auth.providers.includes('sasl')) s.cfg.auth.providers = [...s.cfg.auth.providers, 'sasl'];
+    },
   },
-  ignored('allowSaslFailedClients', 'true/false', 'false', 'Let clients whose SASL authentication failed keep their session.', NO_SASL),
-  ignored('superUser', 'text', '', 'SASL identity that passes every ACL check.', NO_SASL),
-  ignored('SASLAuthenticationProvider.superPassword', 'text', '', 'Password of the SASL super user.', NO_SASL),
-  ignored('letAnySaslUserDoX', 'text', '', 'Testing: a SASL user with this name gets every permission.', NO_SASL),
-  ignored('sasl.serverconfig', 'text', 'Server', 'JAAS section of the server\'s SASL login.', NO_SASL),
-  ignored('kerberos.removeHostFromPrincipal', 'true/false', 'false', 'Drop the host part of Kerberos principals.', NO_SASL),
-  ignored('kerberos.removeRealmFromPrincipal', 'true/false', 'false', 'Drop the realm of Kerberos principals.', NO_SASL),
-  ignored('kerberos.canonicalizeHostNames', 'true/false', 'false', 'Canonicalize host names in Kerberos principals.', NO_SASL),
-  ignored('kinit', 'path', '/usr/bin/kinit', 'kinit program used to renew Kerberos tickets.', NO_SASL),
-  ignored('security.auth_to_local', 'text', 'DEFAULT', 'Rules mapping Kerberos principals to user names.', NO_SASL),
-  ignored('requireKerberosConfig', 'true/false', 'false', 'Fail when the Kerberos configuration file is missing.', NO_SASL),
+  {
+    key: 'java.security.auth.login.config', type: 'path', default: '', use: 'honoured',
+    doc: "Paddock's own spelling of the JVM property ZooKeeper reads its JAAS file from (also read from -D in SERVER_JVMFLAGS/JVMFLAGS); its Server section's DigestLoginModule user_NAME=\"password\" options are the SASL DIGEST-MD5 users.",
+    apply: (v, s) => void (s.cfg.auth.jaasConfigPath = v === '' ? null : v),
+  },
+  {
+    key: 'allowSaslFailedClients', type: 'true/false', default: 'false', use: 'honoured',
+    doc: 'Let clients whose SASL authentication failed keep their connection (not when SASL is enforced).',
+    apply: (v, s, name) => void (s.cfg.auth.allowSaslFailedClients = parseTrueFalse(name, v)),
+  },
+  {
+    key: 'superUser', pattern: /^superUser(\..+)?$/, names: ['superUser'], type: 'text', default: '', use: 'honoured',
+    doc: 'SASL identity that passes every ACL check (superUser.NAME adds more).',
+    apply: (v, s) => void (s.cfg.auth.superUsers = [...s.cfg.auth.superUsers, v]),
+  },
+  {
+    key: 'SASLAuthenticationProvider.superPassword', type: 'text', default: '', use: 'honoured',
+    doc: 'Password of the SASL user "super" (who must also be in the JAAS section), instead of its user_super one.',
+    apply: (v, s) => void (s.cfg.auth.superPassword = v),
+  },
+  ignored('letAnySaslUserDoX', 'text', '', 'Testing: a SASL user with this name gets every permission.', 'Paddock does not have this testing switch'),
+  {
+    key: 'sasl.serverconfig', type: 'text', default: 'Server', use: 'honoured', doc: 'JAAS section of the server\'s SASL login.',
+    apply: (v, s) => void (s.cfg.auth.saslLoginContext = v),
+  },
+  {
+    key: 'kerberos.removeHostFromPrincipal', type: 'true/false', default: 'false', use: 'honoured', doc: 'Drop the host part of principals (`name/host@`) in sasl ids.',
+    apply: (v, s, name) => void (s.cfg.auth.removeHostFromPrincipal = parseTrueFalse(name, v)),
+  },
+  {
+    key: 'kerberos.removeRealmFromPrincipal', type: 'true/false', default: 'false', use: 'honoured', doc: 'Drop the realm of principals (`name@`) in sasl ids.',
+    apply: (v, s, name) => void (s.cfg.auth.removeRealmFromPrincipal = parseTrueFalse(name, v)),
+  },
+  ignored('kerberos.canonicalizeHostNames', 'true/false', 'false', 'Canonicalize host names in Kerberos principals.', NO_KERBEROS, { when: WHEN_TRUE }),
+  ignored('kinit', 'path', '/usr/bin/kinit', 'kinit program used to renew Kerberos tickets.', NO_KERBEROS),
+  ignored('security.auth_to_local', 'text', 'DEFAULT', 'Rules mapping Kerberos principals to user names.', NO_KERBEROS,
+    { when: { text: 'unless DEFAULT', test: (v) => v.trim() !== 'DEFAULT' } }),
+  ignored('requireKerberosConfig', 'true/false', 'false', 'Fail when the Kerberos configuration file is missing.', NO_KERBEROS, { when: WHEN_TRUE }),
   ignored('X509AuthenticationProvider.superUser', 'text', '', 'X.500 name of the TLS client that passes every ACL check.', NO_TLS),
   ignored('audit.enable', 'true/false', 'false', 'Write an audit log of changes and who made them.', 'Paddock has no audit log', { when: WHEN_TRUE }),
   ignored('audit.impl.class', 'class', 'Log4jAuditLogger', 'Audit logger implementation.', 'Paddock has no audit log'),

@@ -4,6 +4,8 @@
  */
 import type { Socket } from 'node:net';
 import { authenticate, ipAuthId } from '../acl/index.js';
+import { newSaslNonce } from '../auth/load.js';
+import { authenticationMissing, SaslConversation, type ServerAuth } from '../auth/sasl-server.js';
 import { JuteError, JuteReader, JuteWriter } from '../jute/binary.js';
 import { Err, KeeperState, OpCode, Xid } from '../jute/constants.js';
 import { FrameDecoder, FrameTooLargeError } from '../jute/framing.js';
@@ -36,6 +38,8 @@ export interface ConnectionHost {
   nextConnectionId(): number;
   /** Watch event frames, shared by this server's connections. */
   readonly eventFrames: EventFrames;
+  /** SASL and enforced authentication; without it SASL is answered as by a ZooKeeper without JAAS. */
+  readonly auth?: ServerAuth;
 }
 
 export interface ConnectionLimits {
@@ -108,6 +112,8 @@ export class Connection implements ClientLink {
   private timer: NodeJS.Timeout | null;
   private readonly maxFrameBytes: number;
   private readonly maxOutboundBytes: number;
+  /** This connection's SASL exchange, from its first sasl request on. */
+  private sasl: SaslConversation | null = null;
 
   constructor(
     readonly socket: Socket,
@@ -258,6 +264,7 @@ export class Connection implements ClientLink {
       this.host.logger.warn(`closing connection from ${this.peer()}: request shorter than its header`);
       return this.destroy();
     }
+    if (this.refuseUnauthenticated(header)) return;
     let req: Request;
     try {
       req = readRequest(header.type, r);
@@ -289,9 +296,61 @@ export class Connection implements ClientLink {
   /** Opcodes the connection answers itself, keyed by the opcode table's connection ops. */
   private static readonly ownOps = new OpMap<OwnHandler<never>>({
     [OpCode.auth]: (conn, xid, req) => conn.handleAuth(xid, req),
-    // SASL is not offered: the token reply is empty.
-    [OpCode.sasl]: (conn, xid, req) => conn.sendReply(xid, 0, Err.OK, req.type, { token: null }),
+    [OpCode.sasl]: (conn, xid, req) => conn.handleSasl(xid, req),
   } satisfies { [K in ConnectionOp]: OwnHandler<K> });
+
+  /**
+   * enforce.auth / sessionRequireClientSASLAuth: any request but auth and sasl, before the
+   * connection holds an id of an enforced scheme, is answered SESSIONCLOSEDREQUIRESASLAUTH and
+   * the connection closed (not the session), before its body is even read, as ZooKeeper does.
+   */
+  private refuseUnauthenticated(header: R.RequestHeader): boolean {
+    const auth = this.host.auth;
+    if (auth === undefined || header.type === OpCode.auth || header.type === OpCode.sasl) return false;
+    if (!authenticationMissing(auth, this.authIds)) return false;
+    const have = this.authIds.map((id) => id.scheme).join(', ');
+    this.host.logger.warn(`session ${hex(this.sessionId)} from ${this.peer()}: authenticated with [${have}], none of [${auth.enforced?.join(', ')}]; closing the connection`);
+    this.sendReply(header.xid, 0, Err.SESSIONCLOSEDREQUIRESASLAUTH, header.type, null);
+    this.close('authentication required');
+    return true;
+  }
+
+  /** One SASL token, answered at once; a failed exchange closes the connection after the reply. */
+  private handleSasl(xid: number, req: RequestOf<typeof OpCode.sasl>): void {
+    const auth = this.host.auth;
+    if (auth === undefined) return this.sendReply(xid, 0, Err.OK, req.type, { token: null });
+    this.sasl ??= new SaslConversation(auth, newSaslNonce);
+    const outcome = this.sasl.evaluate(req.token ?? Buffer.alloc(0));
+    if (outcome.log !== null) this.host.logger.warn(`session ${hex(this.sessionId)} from ${this.peer()}: ${outcome.log}`);
+    if (!outcome.ok) {
+      // ZooKeeper sends the (empty) SetSASLResponse body even with the error.
+      this.sendRaw(xid, outcome.err, (w) => R.SetSASLResponse.write(w, { token: null }));
+      this.close('SASL authentication failed');
+      return;
+    }
+    this.addAuthIds(outcome.ids);
+    for (const id of outcome.ids) this.host.logger.info(`session ${hex(this.sessionId)}: SASL authorization ${id.scheme}:${id.id} from ${this.peer()}`);
+    this.sendReply(xid, 0, Err.OK, req.type, { token: outcome.token === null ? null : Buffer.from(outcome.token) });
+  }
+
+  private addAuthIds(ids: readonly R.Id[]): void {
+    for (const id of ids) {
+      if (!this.authIds.some((a) => a.scheme === id.scheme && a.id === id.id)) this.authIds.push(id);
+    }
+  }
+
+  /** A reply whose body is written whatever its error code. */
+  private sendRaw(xid: number, err: number, body: (w: JuteWriter) => void): void {
+    if (this.phase === 'closed') return;
+    const w = this.output();
+    const at = w.beginFrame();
+    R.ReplyHeader.write(w, { xid, zxid: 0, err });
+    body(w);
+    w.endFrame(at);
+    this.host.replySized?.(w.offset - at - 4);
+    this.packetsSent++;
+    this.host.replySent();
+  }
 
   /** Auth is answered at once, out of order, as ZooKeeper does; a failure closes the connection. */
   private handleAuth(xid: number, req: RequestOf<typeof OpCode.auth>): void {
@@ -302,9 +361,7 @@ export class Connection implements ClientLink {
       this.close('authentication failed');
       return;
     }
-    for (const id of ids) {
-      if (!this.authIds.some((a) => a.scheme === id.scheme && a.id === id.id)) this.authIds.push(id);
-    }
+    this.addAuthIds(ids);
     this.host.logger.info(`session ${hex(this.sessionId)}: auth success for scheme ${req.scheme} from ${this.peer()}`);
     this.sendReply(xid, 0, Err.OK, req.type, null);
   }

@@ -13,6 +13,7 @@ import { MetricsHttpServer } from '../admin/prometheus.js';
 import { timedDisk } from '../admin/timed-disk.js';
 import { PROMETHEUS_PROVIDER_CLASS } from '../config/config.js';
 import { NetworkServer } from './network.js';
+import { loadServerAuth } from '../auth/load.js';
 import { RequestPipeline } from '../pipeline/pipeline.js';
 import { openDatabase } from './database.js';
 import { newSessionSecret } from '../sessions/secret.js';
@@ -53,8 +54,10 @@ export function resolveConfig(overrides: Partial<ServerConfig>): ServerConfig {
 export async function startServer(overrides: Partial<ServerConfig> = {}, options: StartOptions = {}): Promise<PaddockServer> {
   const config = resolveConfig(overrides);
   const logger = options.logger ?? createLogger('server');
+  // Before the data directory is opened: a bad JAAS file stops the start with nothing to undo.
+  const auth = loadServerAuth(config.auth);
   const pipeline = await createPipeline(config, logger, options);
-  const net = new NetworkServer(pipeline, config, logger);
+  const net = new NetworkServer(pipeline, config, logger, auth);
   try {
     await net.listen();
   } catch (err) {

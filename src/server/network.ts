@@ -6,6 +6,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { ipAuthId } from '../acl/index.js';
 import type { ServerConfig } from '../config/config.js';
+import { createServerAuth, type ServerAuth } from '../auth/sasl-server.js';
 import { Connection, EventFrames, type ConnectionHost } from './connection.js';
 import { answerFourLetterWord, type FourLetterContext } from './fourletter.js';
 import { join } from 'node:path';
@@ -34,6 +35,7 @@ export class NetworkServer implements ConnectionHost {
     readonly server: RequestPipeline,
     private readonly config: ServerConfig,
     readonly logger: Logger,
+    readonly auth: ServerAuth = createServerAuth(config.auth, null),
   ) {
     this.listener = createServer((socket) => this.accept(socket));
   }

@@ -93,7 +93,10 @@ test('fixupAcl validates, dedups and expands auth', () => {
   assert.deepEqual(fixupAcl([acl(Perm.ALL, 'digest', 'u:hash')], []), [acl(Perm.ALL, 'digest', 'u:hash')]);
   assert.equal(fixupAcl([acl(Perm.ALL, 'ip', '10.0.0.0/40')], []), null);
   assert.deepEqual(fixupAcl([acl(Perm.ALL, 'ip', '10.0.0.0/8')], []), [acl(Perm.ALL, 'ip', '10.0.0.0/8')]);
-  assert.equal(fixupAcl([acl(Perm.ALL, 'sasl', 'x')], []), null);
+  // sasl ids are Kerberos-style names: an '@' only before the realm.
+  assert.deepEqual(fixupAcl([acl(Perm.ALL, 'sasl', 'bob')], []), [acl(Perm.ALL, 'sasl', 'bob')]);
+  assert.equal(fixupAcl([acl(Perm.ALL, 'sasl', 'a@b@c')], []), null);
+  assert.deepEqual(fixupAcl([acl(Perm.ALL, 'auth', '')], [ip('1.2.3.4'), { scheme: 'sasl', id: 'bob' }]), [acl(Perm.ALL, 'sasl', 'bob')]);
 });
 
 test('digest ids: exactly two parts after Java split', () => {

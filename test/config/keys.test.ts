@@ -123,8 +123,6 @@ test('settings that change safety and cannot be honoured stop the server', () =>
     ['secureClientPort=2281', /secureClientPort=2281: Paddock does not support TLS/],
     ['secureClientPortAddress=127.0.0.1', /secureClientPortAddress=127\.0\.0\.1: Paddock does not support TLS/],
     ['client.portUnification=true', /client\.portUnification=true: Paddock does not support TLS/],
-    ['enforce.auth.enabled=true', /enforce\.auth\.enabled=true: Paddock does not make clients authenticate/],
-    ['sessionRequireClientSASLAuth=true', /sessionRequireClientSASLAuth=true: Paddock does not support SASL/],
     ['DigestAuthenticationProvider.enabled=false', /DigestAuthenticationProvider\.enabled=false: Paddock always accepts digest credentials/],
     ['ensembleAuthName=prod', /ensembleAuthName=prod: Paddock does not check the ensemble name/],
     ['datadir.autocreate=false', /datadir\.autocreate=false: Paddock creates a missing data directory/],
@@ -137,8 +135,8 @@ test('settings that change safety and cannot be honoured stop the server', () =>
     assert.match(message, /remove the setting to run without it$/);
   }
   // Every refused setting is named in one message.
-  const message = refusal('secureClientPort=2281', 'enforce.auth.enabled=true');
-  assert.match(message, /secureClientPort=2281: .*; enforce\.auth\.enabled=true: /);
+  const message = refusal('secureClientPort=2281', 'ensembleAuthName=prod');
+  assert.match(message, /secureClientPort=2281: .*; ensembleAuthName=prod: /);
   assert.match(message, /remove these settings to run without them$/);
 });
 
