@@ -44,6 +44,8 @@ export interface StartOptions {
   port?: number;
   /** Directory for `node --cpu-prof` output (Paddock only). */
   cpuProfDir?: string;
+  /** Another build's dist/src/cli/main.js (Paddock only; bench/ab.ts compares two builds). */
+  paddockCli?: string;
   startTimeoutMs?: number;
 }
 
@@ -122,7 +124,7 @@ export async function startServerProc(kind: ServerKind, opts: StartOptions = {})
     cmd = process.execPath;
     args = ['--expose-gc', '--import', pathToFileURL(HEAP_PROBE).href];
     if (opts.cpuProfDir) args.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`);
-    args.push(PADDOCK_CLI, 'server', cfgPath);
+    args.push(opts.paddockCli ?? PADDOCK_CLI, 'server', cfgPath);
     env.PADDOCK_LOG_LEVEL = 'warn';
     env.PADDOCK_BENCH_HEAP_FILE = join(dataDir, 'heap.json');
     // BENCH_HEAP_SNAPSHOT=file.heapsnapshot: the heap probe also writes a V8 heap snapshot.
