@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FromChild, LoadResult, LoadSpec, Mode } from './loadgen.js';
-import { cpuSeconds, mainThreadCpuSeconds, startServerProc, type ServerProc } from './servers.js';
+import { cpuSeconds, mainThreadCpuSeconds, startServerProc, syscallCounts, type ServerProc } from './servers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const LOADGEN = resolve(here, 'loadgen.js');
@@ -75,6 +75,9 @@ interface LegResult {
   opsPerSec: number;
   mainCpuUsPerOp: number;
   cpuUsPerOp: number;
+  /** Socket reads and writes per operation: how well replies and requests are batched. */
+  readsPerOp: number;
+  writesPerOp: number;
 }
 
 async function runLeg(id: string, server: ServerProc, o: Options, seed: number): Promise<LegResult> {
@@ -84,6 +87,8 @@ async function runLeg(id: string, server: ServerProc, o: Options, seed: number):
   let main0 = 0;
   let cpu = 0;
   let main = 0;
+  let io0 = { reads: 0, writes: 0 };
+  let io = { reads: 0, writes: 0 };
   const timer = setTimeout(() => child.kill('SIGKILL'), o.durationMs * 4 + 120_000);
   try {
     const r = await new Promise<LoadResult>((res, rej) => {
@@ -93,9 +98,12 @@ async function runLeg(id: string, server: ServerProc, o: Options, seed: number):
         else if (m.ev === 'window-start') {
           cpu0 = cpuSeconds(server.pid);
           main0 = mainThreadCpuSeconds(server.pid);
+          io0 = syscallCounts(server.pid);
         } else if (m.ev === 'window-end') {
           cpu = cpuSeconds(server.pid) - cpu0;
           main = mainThreadCpuSeconds(server.pid) - main0;
+          const io1 = syscallCounts(server.pid);
+          io = { reads: io1.reads - io0.reads, writes: io1.writes - io0.writes };
         } else if (m.ev === 'done') res(m.result);
         else if (m.ev === 'error') rej(new Error(`load generator failed during ${id}: ${m.message}`));
       });
@@ -103,7 +111,7 @@ async function runLeg(id: string, server: ServerProc, o: Options, seed: number):
     });
     if (r.errors) throw new Error(`${id}: ${r.errors} errors ${JSON.stringify(r.errorCodes)}`);
     const ops = Math.max(1, r.ops);
-    return { opsPerSec: r.ops / (r.windowMs / 1000), mainCpuUsPerOp: (main * 1e6) / ops, cpuUsPerOp: (cpu * 1e6) / ops };
+    return { opsPerSec: r.ops / (r.windowMs / 1000), mainCpuUsPerOp: (main * 1e6) / ops, cpuUsPerOp: (cpu * 1e6) / ops, readsPerOp: io.reads / ops, writesPerOp: io.writes / ops };
   } finally {
     clearTimeout(timer);
     child.removeAllListeners('exit');
@@ -134,7 +142,7 @@ async function compare(id: string, o: Options, log: (s: string) => void): Promis
         await runLeg(id, server, { ...o, durationMs: 1000, warmupMs: 0 }, 1);
         const r = await runLeg(id, server, o, 1000 + round);
         results.get(build.name)!.push(r);
-        log(`  ${id.padEnd(17)} ${build.name} round ${round + 1}: ${r.opsPerSec.toFixed(0)} ops/s, main thread ${r.mainCpuUsPerOp.toFixed(2)} µs/op`);
+        log(`  ${id.padEnd(17)} ${build.name} round ${round + 1}: ${r.opsPerSec.toFixed(0)} ops/s, main thread ${r.mainCpuUsPerOp.toFixed(2)} µs/op, ${r.readsPerOp.toFixed(3)} reads/op, ${r.writesPerOp.toFixed(3)} writes/op`);
       } finally {
         await server.dispose();
       }
@@ -153,12 +161,12 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const log = (s: string): void => void process.stderr.write(s + '\n');
   log(`ab: A=${o.builds[0]!.root} B=${o.builds[1]!.root}, ${o.rounds} rounds x ${o.durationMs / 1000} s`);
-  let out = '| workload | build | ops/s (median) | main-thread µs/op (median) | server µs/op (median) | rounds |\n|:--|:--|--:|--:|--:|--:|\n';
+  let out = '| workload | build | ops/s (median) | main-thread µs/op (median) | server µs/op (median) | reads/op | writes/op | rounds |\n|:--|:--|--:|--:|--:|--:|--:|--:|\n';
   for (const id of o.workloads) {
     const results = await compare(id, o, log);
     for (const b of o.builds) {
       const rs = results.get(b.name)!;
-      out += `| ${id} | ${b.name} | ${median(rs.map((r) => r.opsPerSec)).toFixed(0)} | ${median(rs.map((r) => r.mainCpuUsPerOp)).toFixed(2)} | ${median(rs.map((r) => r.cpuUsPerOp)).toFixed(2)} | ${rs.length} |\n`;
+      out += `| ${id} | ${b.name} | ${median(rs.map((r) => r.opsPerSec)).toFixed(0)} | ${median(rs.map((r) => r.mainCpuUsPerOp)).toFixed(2)} | ${median(rs.map((r) => r.cpuUsPerOp)).toFixed(2)} | ${median(rs.map((r) => r.readsPerOp)).toFixed(3)} | ${median(rs.map((r) => r.writesPerOp)).toFixed(3)} | ${rs.length} |\n`;
     }
   }
   process.stdout.write(out);
