@@ -5,10 +5,10 @@
  * workload and build, the median over rounds of ops/s and of the server's main-thread CPU per
  * operation, which moves far less with the machine's load than ops/s does.
  *
- *   node dist/bench/ab.js --a /tmp/base --b . [--workload get,set] [--rounds 3] [--duration 3]
- *                         [--profile dir]
+ *   node dist/bench/ab.js --a /tmp/base --b . [--build more ...] [--workload get,set] [--rounds 3]
+ *                         [--duration 3] [--profile dir]
  *
- * --a/--b are checkouts (or copies) holding a built dist/; the load generator is this build's, so
+ * --a/--b (and --build, for a third and more, named C, D, ...) are checkouts (or copies) holding a built dist/; the load generator is this build's, so
  * both servers get exactly the same client. --profile writes each build's last leg per workload as
  * a .cpuprofile into dir (then `node dist/bench/profile.js file`).
  */
@@ -45,8 +45,7 @@ const PLANS: Record<string, { workload: string; mode: Mode; sessions: number; de
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { builds: [], workloads: ['get', 'mixed-90/10', 'set'], rounds: 3, durationMs: 3000, warmupMs: 500, profileDir: null };
-  let a = '';
-  let b = '';
+  const roots: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const val = (): string => {
@@ -55,8 +54,9 @@ function parseArgs(argv: string[]): Options {
       return v;
     };
     switch (flag) {
-      case '--a': a = val(); break;
-      case '--b': b = val(); break;
+      case '--a':
+      case '--b':
+      case '--build': roots.push(val()); break;
       case '--workload':
       case '--workloads': o.workloads = val().split(',').filter(Boolean); break;
       case '--rounds': o.rounds = Math.max(1, Number(val())); break;
@@ -65,9 +65,9 @@ function parseArgs(argv: string[]): Options {
       default: throw new Error(`unknown option ${flag}`);
     }
   }
-  if (!a || !b) throw new Error('usage: node dist/bench/ab.js --a <checkout> --b <checkout> [--workload ids] [--rounds n] [--duration s] [--profile dir]');
+  if (roots.length < 2) throw new Error('usage: node dist/bench/ab.js --a <checkout> --b <checkout> [--build <checkout> ...] [--workload ids] [--rounds n] [--duration s] [--profile dir]');
   for (const w of o.workloads) if (!PLANS[w]) throw new Error(`unknown workload ${w} (one of ${Object.keys(PLANS).join(', ')})`);
-  o.builds = [{ name: 'A', root: resolve(a) }, { name: 'B', root: resolve(b) }];
+  o.builds = roots.map((root, i) => ({ name: String.fromCharCode(65 + i), root: resolve(root) }));
   return o;
 }
 
@@ -160,7 +160,7 @@ async function compare(id: string, o: Options, log: (s: string) => void): Promis
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const log = (s: string): void => void process.stderr.write(s + '\n');
-  log(`ab: A=${o.builds[0]!.root} B=${o.builds[1]!.root}, ${o.rounds} rounds x ${o.durationMs / 1000} s`);
+  log(`ab: ${o.builds.map((b) => `${b.name}=${b.root}`).join(' ')}, ${o.rounds} rounds x ${o.durationMs / 1000} s`);
   let out = '| workload | build | ops/s (median) | main-thread µs/op (median) | server µs/op (median) | reads/op | writes/op | rounds |\n|:--|:--|--:|--:|--:|--:|--:|--:|\n';
   for (const id of o.workloads) {
     const results = await compare(id, o, log);
