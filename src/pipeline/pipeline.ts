@@ -430,7 +430,7 @@ export class RequestPipeline {
       this.stats.recordReply(slot.type, slot.err, slot.req, slot.body);
       this.stats.packetsSent++;
       link.sendReply(slot.xid, slot.zxid, slot.err, slot.type, slot.body);
-      if (opSpec(slot.type)?.kind === 'session') {
+      if (slot.write && opSpec(slot.type)?.kind === 'session') {
         link.close('client closed the session');
         return;
       }

@@ -30,10 +30,18 @@ export class ServerStats {
   readonly namespaceWrites = new Map<string, Summary>();
   /** Paddock's own: latency per opcode (ms), keyed by opcode number. */
   readonly opLatency = new Map<number, Summary>();
+  /** The summaries every reply updates, held directly: no lookup by name per request. */
+  private readonly readLatency: Summary;
+  private readonly updateLatency: Summary;
+  /** The last opcode's latency summary (a connection's requests mostly share an opcode). */
+  private lastOp = NaN;
+  private lastOpLatency: Summary | null = null;
 
   constructor() {
     for (const name of ZK_SUMMARIES) this.summaries.set(name, new Summary(false));
     for (const name of ZK_QUANTILE_SUMMARIES) this.summaries.set(name, new Summary(true));
+    this.readLatency = this.summaries.get('readlatency')!;
+    this.updateLatency = this.summaries.get('updatelatency')!;
   }
 
   /** A reply sent `ms` after its request arrived; `type` is the opcode, `write` whether it changed state. */
@@ -43,10 +51,17 @@ export class ServerStats {
     if (ms < this.minLatencyMs) this.minLatencyMs = ms;
     if (ms > this.maxLatencyMs) this.maxLatencyMs = ms;
     if (type === undefined) return;
-    this.observe(write ? 'updatelatency' : 'readlatency', ms);
+    (write ? this.updateLatency : this.readLatency).add(ms);
+    this.opSummary(type).add(ms);
+  }
+
+  private opSummary(type: number): Summary {
+    if (type === this.lastOp) return this.lastOpLatency!;
     let perOp = this.opLatency.get(type);
     if (!perOp) this.opLatency.set(type, (perOp = new Summary(true)));
-    perOp.add(ms);
+    this.lastOp = type;
+    this.lastOpLatency = perOp;
+    return perOp;
   }
 
   /** A reply, for the per-namespace byte counts: what ZooKeeper's DataTree counts on success. */
@@ -122,10 +137,9 @@ function namespaceAdd(sets: Map<string, Summary>, path: string | undefined, byte
   s.add(bytes);
 }
 
-/** A stored value is a Buffer or, for text, a string (its UTF-8 bytes are what is sent). */
+/** A stored value is a Buffer or a string of its bytes, one per char (see StoredData). */
 function byteLength(data: unknown): number {
-  if (typeof data === 'string') return Buffer.byteLength(data);
-  return data instanceof Uint8Array ? data.length : 0;
+  return typeof data === 'string' || data instanceof Uint8Array ? data.length : 0;
 }
 
 /** The bytes of the child names: from a list, or from the encoded vector (count, then length-prefixed names). */
