@@ -8,9 +8,10 @@
  *   node dist/bench/ab.js --a /tmp/base --b . [--build more ...] [--workload get,set] [--rounds 3]
  *                         [--duration 3] [--profile dir]
  *
- * --a/--b (and --build, for a third and more, named C, D, ...) are checkouts (or copies) holding a built dist/; the load generator is this build's, so
- * both servers get exactly the same client. --profile writes each build's last leg per workload as
- * a .cpuprofile into dir (then `node dist/bench/profile.js file`).
+ * --a/--b (and --build for more, named C, D, ...) are checkouts (or copies) holding a built dist/;
+ * the load generator is this build's, so every server gets exactly the same client. --profile
+ * writes each build's last leg per workload as a .cpuprofile into dir, sampled every 100 µs
+ * (then `node dist/bench/profile.js file`).
  */
 import { fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
@@ -136,7 +137,7 @@ async function compare(id: string, o: Options, log: (s: string) => void): Promis
     const order = round % 2 === 0 ? o.builds : [...o.builds].reverse();
     for (const build of order) {
       const profDir = o.profileDir && round === o.rounds - 1 ? mkdtempSync(join(tmpdir(), 'ab-prof-')) : undefined;
-      const server = await startServerProc('paddock', { paddockCli: join(build.root, 'dist/src/cli/main.js'), cpuProfDir: profDir });
+      const server = await startServerProc('paddock', { paddockCli: join(build.root, 'dist/src/cli/main.js'), cpuProfDir: profDir, cpuProfIntervalUs: 100 });
       try {
         // A short unmeasured leg warms the JIT, as run.ts warms its servers.
         await runLeg(id, server, { ...o, durationMs: 1000, warmupMs: 0 }, 1);

@@ -44,6 +44,8 @@ export interface StartOptions {
   port?: number;
   /** Directory for `node --cpu-prof` output (Paddock only). */
   cpuProfDir?: string;
+  /** Sampling interval of that profile in µs (V8's default is 1000: too coarse to compare two builds). */
+  cpuProfIntervalUs?: number;
   /** Another build's dist/src/cli/main.js (Paddock only; bench/ab.ts compares two builds). */
   paddockCli?: string;
   startTimeoutMs?: number;
@@ -124,6 +126,7 @@ export async function startServerProc(kind: ServerKind, opts: StartOptions = {})
     cmd = process.execPath;
     args = ['--expose-gc', '--import', pathToFileURL(HEAP_PROBE).href];
     if (opts.cpuProfDir) args.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`);
+    if (opts.cpuProfDir && opts.cpuProfIntervalUs) args.push(`--cpu-prof-interval=${opts.cpuProfIntervalUs}`);
     args.push(opts.paddockCli ?? PADDOCK_CLI, 'server', cfgPath);
     env.PADDOCK_LOG_LEVEL = 'warn';
     env.PADDOCK_BENCH_HEAP_FILE = join(dataDir, 'heap.json');
