@@ -26,7 +26,7 @@ export class Summary {
     if (!this.withQuantiles) return;
     if (this.recent.length < RESERVOIR_SIZE) this.recent.push(value);
     else this.recent[this.next] = value;
-    this.next = (this.next + 1) % RESERVOIR_SIZE;
+    if (++this.next === RESERVOIR_SIZE) this.next = 0;
   }
 
   avg(): number {

@@ -28,6 +28,8 @@ export class ServerStats {
    */
   readonly namespaceReads = new Map<string, Summary>();
   readonly namespaceWrites = new Map<string, Summary>();
+  private readonly reads = new NamespaceTotals(this.namespaceReads);
+  private readonly writes = new NamespaceTotals(this.namespaceWrites);
   /** Paddock's own: latency per opcode (ms), keyed by opcode number. */
   readonly opLatency = new Map<number, Summary>();
   /** The summaries every reply updates, held directly: no lookup by name per request. */
@@ -75,15 +77,15 @@ export class ServerStats {
       case OpCode.createContainer:
       case OpCode.createTTL:
       case OpCode.setData:
-        return namespaceAdd(this.namespaceWrites, r.path, r.data?.length ?? 0);
+        return this.writes.add(r.path, r.data?.length ?? 0);
       case OpCode.delete:
       case OpCode.deleteContainer:
-        return namespaceAdd(this.namespaceWrites, r.path, 0);
+        return this.writes.add(r.path, 0);
       case OpCode.getData:
-        return namespaceAdd(this.namespaceReads, r.path, byteLength(b?.data));
+        return this.reads.add(r.path, byteLength(b?.data));
       case OpCode.getChildren:
       case OpCode.getChildren2:
-        return namespaceAdd(this.namespaceReads, r.path, childNameBytes(b?.children));
+        return this.reads.add(r.path, childNameBytes(b?.children));
       default:
     }
   }
@@ -125,17 +127,36 @@ export class ServerStats {
   }
 }
 
-/** ZooKeeper's PathUtils.getTopNamespace: the first path component; "/" has none. */
-function namespaceAdd(sets: Map<string, Summary>, path: string | undefined, bytes: number): void {
-  if (path === undefined || path.length < 2) return;
-  // Per request, so no split(): the text between the first and second slash.
-  const end = path.indexOf('/', 1);
-  const top = end === -1 ? path.slice(1) : path.slice(1, end);
-  if (top === '') return;
-  let s = sets.get(top);
-  if (!s) sets.set(top, (s = new Summary(false)));
-  s.add(bytes);
+/**
+ * Bytes by ZooKeeper's PathUtils.getTopNamespace: the first path component; "/" has none. Runs
+ * per request, so the last namespace is remembered and compared in place: requests mostly share
+ * one, and a sliced key would be a new string to hash on every lookup.
+ */
+class NamespaceTotals {
+  private lastTop = '';
+  private last: Summary | null = null;
+
+  constructor(private readonly byTop: Map<string, Summary>) {}
+
+  add(path: string | undefined, bytes: number): void {
+    if (path === undefined || path.length < 2) return;
+    const n = this.lastTop.length;
+    if (this.last !== null && path.startsWith(this.lastTop, 1) && (path.length === n + 1 || path.charCodeAt(n + 1) === SLASH)) {
+      this.last.add(bytes);
+      return;
+    }
+    const end = path.indexOf('/', 1);
+    const top = end === -1 ? path.slice(1) : path.slice(1, end);
+    if (top === '') return;
+    let s = this.byTop.get(top);
+    if (!s) this.byTop.set(top, (s = new Summary(false)));
+    this.lastTop = top;
+    this.last = s;
+    s.add(bytes);
+  }
 }
+
+const SLASH = 0x2f;
 
 /** A stored value is a Buffer or a string of its bytes, one per char (see StoredData). */
 function byteLength(data: unknown): number {

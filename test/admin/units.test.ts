@@ -42,3 +42,17 @@ test('replies count bytes per top-level namespace, as ZooKeeper\'s DataTree', ()
   assert.deepEqual([s.namespaceWrites.get('app')!.count, s.namespaceWrites.get('app')!.sum], [2, 8]);
   assert.deepEqual([s.namespaceReads.get('app')!.count, s.namespaceReads.get('app')!.sum], [2, 6 + 3]);
 });
+
+test('a namespace that starts like the previous one is its own namespace', () => {
+  const s = new ServerStats();
+  const get = (path: string, data: string): void => s.recordReply(OpCode.getData, 0, { path }, { data });
+  get('/app/a', 'a');
+  get('/apple/x', 'bb');
+  get('/app', 'ccc');
+  get('/ap/x', 'dddd');
+  get('/app2', 'eeeee');
+  get('//x', 'ffffff');
+  get('/app/b', 'g');
+  const sums = Object.fromEntries([...s.namespaceReads].map(([k, v]) => [k, [v.count, v.sum]]));
+  assert.deepEqual(sums, { app: [3, 5], apple: [1, 2], ap: [1, 4], app2: [1, 5] });
+});
