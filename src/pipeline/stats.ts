@@ -20,8 +20,7 @@ export class ServerStats {
   fsyncThresholdExceedCount = 0;
   /** ZooKeeper's ServerMetrics counters that Paddock counts; the others stay 0. */
   readonly counters = new Map<ZkCounterName, number>();
-  /** ZooKeeper's ServerMetrics summaries, by name. */
-  readonly summaries = new Map<ZkSummaryName, Summary>();
+  private readonly summaryMap = new Map<ZkSummaryName, Summary>();
   /**
    * ZooKeeper's summary sets read_per_namespace and write_per_namespace: bytes read and written,
    * by top-level znode (DataTree.updateReadStat / updateWriteStat).
@@ -30,20 +29,40 @@ export class ServerStats {
   readonly namespaceWrites = new Map<string, Summary>();
   private readonly reads = new NamespaceTotals(this.namespaceReads);
   private readonly writes = new NamespaceTotals(this.namespaceWrites);
-  /** Paddock's own: latency per opcode (ms), keyed by opcode number. */
-  readonly opLatency = new Map<number, Summary>();
+  private readonly opLatencyMap = new Map<number, Summary>();
   /** The summaries every reply updates, held directly: no lookup by name per request. */
   private readonly readLatency: Summary;
   private readonly updateLatency: Summary;
   /** The last opcode's latency summary (a connection's requests mostly share an opcode). */
   private lastOp = NaN;
   private lastOpLatency: Summary | null = null;
+  /**
+   * Replies of one event-loop turn mostly share opcode and latency (the clock is read once per
+   * turn), so equal latencies are counted as a run and added to the summaries when the run ends
+   * or a reader looks: the same observations in the same order, one summary update per run.
+   */
+  private runMs = 0;
+  private runType = 0;
+  private runWrite = false;
+  private runCount = 0;
 
   constructor() {
-    for (const name of ZK_SUMMARIES) this.summaries.set(name, new Summary(false));
-    for (const name of ZK_QUANTILE_SUMMARIES) this.summaries.set(name, new Summary(true));
-    this.readLatency = this.summaries.get('readlatency')!;
-    this.updateLatency = this.summaries.get('updatelatency')!;
+    for (const name of ZK_SUMMARIES) this.summaryMap.set(name, new Summary(false));
+    for (const name of ZK_QUANTILE_SUMMARIES) this.summaryMap.set(name, new Summary(true));
+    this.readLatency = this.summaryMap.get('readlatency')!;
+    this.updateLatency = this.summaryMap.get('updatelatency')!;
+  }
+
+  /** ZooKeeper's ServerMetrics summaries, by name. */
+  get summaries(): ReadonlyMap<ZkSummaryName, Summary> {
+    this.endLatencyRun();
+    return this.summaryMap;
+  }
+
+  /** Paddock's own: latency per opcode (ms), keyed by opcode number. */
+  get opLatency(): ReadonlyMap<number, Summary> {
+    this.endLatencyRun();
+    return this.opLatencyMap;
   }
 
   /** A reply sent `ms` after its request arrived; `type` is the opcode, `write` whether it changed state. */
@@ -53,14 +72,30 @@ export class ServerStats {
     if (ms < this.minLatencyMs) this.minLatencyMs = ms;
     if (ms > this.maxLatencyMs) this.maxLatencyMs = ms;
     if (type === undefined) return;
-    (write ? this.updateLatency : this.readLatency).add(ms);
-    this.opSummary(type).add(ms);
+    const isWrite = write === true;
+    if (this.runCount > 0 && ms === this.runMs && type === this.runType && isWrite === this.runWrite) {
+      this.runCount++;
+      return;
+    }
+    this.endLatencyRun();
+    this.runMs = ms;
+    this.runType = type;
+    this.runWrite = isWrite;
+    this.runCount = 1;
+  }
+
+  private endLatencyRun(): void {
+    const n = this.runCount;
+    if (n === 0) return;
+    this.runCount = 0;
+    (this.runWrite ? this.updateLatency : this.readLatency).addRepeated(this.runMs, n);
+    this.opSummary(this.runType).addRepeated(this.runMs, n);
   }
 
   private opSummary(type: number): Summary {
     if (type === this.lastOp) return this.lastOpLatency!;
-    let perOp = this.opLatency.get(type);
-    if (!perOp) this.opLatency.set(type, (perOp = new Summary(true)));
+    let perOp = this.opLatencyMap.get(type);
+    if (!perOp) this.opLatencyMap.set(type, (perOp = new Summary(true)));
     this.lastOp = type;
     this.lastOpLatency = perOp;
     return perOp;
@@ -102,7 +137,7 @@ export class ServerStats {
   }
 
   observe(name: ZkSummaryName, value: number): void {
-    this.summaries.get(name)!.add(value);
+    this.summaryMap.get(name)!.add(value);
   }
 
   avgLatencyMs(): number {

@@ -56,3 +56,30 @@ test('a namespace that starts like the previous one is its own namespace', () =>
   const sums = Object.fromEntries([...s.namespaceReads].map(([k, v]) => [k, [v.count, v.sum]]));
   assert.deepEqual(sums, { app: [3, 5], apple: [1, 2], ap: [1, 4], app2: [1, 5] });
 });
+
+test('addRepeated is n calls of add, for the ring of recent values too', () => {
+  const one = new Summary(true);
+  const many = new Summary(true);
+  const runs: [number, number][] = [[3, 5], [1, 1], [7, 1500], [2, 30]];
+  for (const [value, n] of runs) {
+    for (let i = 0; i < n; i++) one.add(value);
+    many.addRepeated(value, n);
+  }
+  assert.deepEqual([many.count, many.sum, many.min, many.max], [one.count, one.sum, one.min, one.max]);
+  for (const q of [0.01, 0.5, 0.97, 0.99, 1]) assert.equal(many.quantile(q), one.quantile(q), `quantile ${q}`);
+});
+
+test('latencies recorded in runs are all in the summaries a reader sees', () => {
+  const s = new ServerStats();
+  const sequence: [number, number, boolean][] = [[0, OpCode.getData, false], [0, OpCode.getData, false], [1, OpCode.getData, false], [4, OpCode.setData, true], [4, OpCode.setData, true]];
+  for (const [ms, type, write] of sequence) s.recordLatency(ms, type, write);
+  const read = s.summaries.get('readlatency')!;
+  const update = s.summaries.get('updatelatency')!;
+  assert.deepEqual([read.count, read.sum, read.max], [3, 1, 1]);
+  assert.deepEqual([update.count, update.sum], [2, 8]);
+  assert.deepEqual([...s.opLatency].map(([type, sum]) => [type, sum.count, sum.sum]), [[OpCode.getData, 3, 1], [OpCode.setData, 2, 8]]);
+  // A run still open when a reader looked is not counted twice.
+  s.recordLatency(4, OpCode.setData, true);
+  assert.equal(s.summaries.get('updatelatency')!.count, 3);
+  assert.equal(s.opLatency.get(OpCode.setData)!.count, 3);
+});
