@@ -45,10 +45,13 @@ async function loadBuild(root: string): Promise<() => AnyPipeline> {
     const random = (n: number): Buffer => randomBytes(n);
     return () => new RequestPipeline(defaultConfig(), { now: Date.now, log: new MemoryCommitLog(), logger: silent, randomBytes: random, sessionSecret: newSessionSecret(random, []) });
   }
+  // Between the two, the config and the session secret moved in several steps.
   const { ZkServer } = await importFrom(root, 'server/zkserver.js');
   const { MemoryCommitLog } = await importFrom(root, 'server/commitlog.js');
-  const { defaultConfig } = await importFrom(root, 'server/config.js');
-  return () => new ZkServer(defaultConfig(), { now: Date.now, log: new MemoryCommitLog(), logger: silent });
+  const { defaultConfig } = await importFrom(root, existsSync(resolve(root, 'dist/src/config/config.js')) ? 'config/config.js' : 'server/config.js');
+  const random = (n: number): Buffer => randomBytes(n);
+  const secret = existsSync(resolve(root, 'dist/src/sessions/secret.js')) ? (await importFrom(root, 'sessions/secret.js')).newSessionSecret(random, []) : undefined;
+  return () => new ZkServer(defaultConfig(), { now: Date.now, log: new MemoryCommitLog(), logger: silent, randomBytes: random, sessionSecret: secret });
 }
 
 /** Counts replies and wakes the round once all of them are in. */
