@@ -44,6 +44,10 @@ export interface StartOptions {
   port?: number;
   /** Directory for `node --cpu-prof` output (Paddock only). */
   cpuProfDir?: string;
+  /** Sampling interval of that profile in µs (V8's default is 1000: too coarse to compare two builds). */
+  cpuProfIntervalUs?: number;
+  /** Another build's dist/src/cli/main.js (Paddock only; bench/ab.ts compares two builds). */
+  paddockCli?: string;
   startTimeoutMs?: number;
 }
 
@@ -122,7 +126,8 @@ export async function startServerProc(kind: ServerKind, opts: StartOptions = {})
     cmd = process.execPath;
     args = ['--expose-gc', '--import', pathToFileURL(HEAP_PROBE).href];
     if (opts.cpuProfDir) args.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`);
-    args.push(PADDOCK_CLI, 'server', cfgPath);
+    if (opts.cpuProfDir && opts.cpuProfIntervalUs) args.push(`--cpu-prof-interval=${opts.cpuProfIntervalUs}`);
+    args.push(opts.paddockCli ?? PADDOCK_CLI, 'server', cfgPath);
     env.PADDOCK_LOG_LEVEL = 'warn';
     env.PADDOCK_BENCH_HEAP_FILE = join(dataDir, 'heap.json');
     // BENCH_HEAP_SNAPSHOT=file.heapsnapshot: the heap probe also writes a V8 heap snapshot.
@@ -229,6 +234,12 @@ export function mainThreadCpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/** Read and write system calls a process has made so far (all threads; /proc/<pid>/io). */
+export function syscallCounts(pid: number): { reads: number; writes: number } {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  return { reads: Number(/syscr: (\d+)/.exec(io)?.[1] ?? NaN), writes: Number(/syscw: (\d+)/.exec(io)?.[1] ?? NaN) };
 }
 
 /** Resident set size in bytes (VmRSS). */

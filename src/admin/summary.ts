@@ -19,14 +19,24 @@ export class Summary {
   constructor(readonly withQuantiles: boolean) {}
 
   add(value: number): void {
+    this.addRepeated(value, 1);
+  }
+
+  /** `n` observations of one value, as n calls of add. */
+  addRepeated(value: number, n: number): void {
     if (this.count === 0 || value < this.min) this.min = value;
     if (this.count === 0 || value > this.max) this.max = value;
-    this.count++;
-    this.sum += value;
+    this.count += n;
+    this.sum += value * n;
     if (!this.withQuantiles) return;
+    // Only the last RESERVOIR_SIZE of them can stay in the ring.
+    for (let i = Math.max(0, n - RESERVOIR_SIZE); i < n; i++) this.remember(value);
+  }
+
+  private remember(value: number): void {
     if (this.recent.length < RESERVOIR_SIZE) this.recent.push(value);
     else this.recent[this.next] = value;
-    this.next = (this.next + 1) % RESERVOIR_SIZE;
+    if (++this.next === RESERVOIR_SIZE) this.next = 0;
   }
 
   avg(): number {

@@ -47,7 +47,7 @@ interface Slot {
   req: Request;
   receivedAtMs: number;
   write: boolean;
-  /** A write is started (prepped and logged) once no earlier read of its session still waits. */
+  /** Prepped and logged: at once, or, behind a read that may be held, when it reaches the head. */
   started: boolean;
   done: boolean;
   zxid: number;
@@ -59,8 +59,10 @@ interface LinkState {
   slots: Slot[];
   pendingWrites: number;
   /**
-   * Reads queued but not yet executed. While one waits (behind a write, or for a client that is
-   * not reading), later writes of the session wait too, so the read never sees them.
+   * Reads queued but not yet executed. A read waits behind an earlier write, or for a client
+   * that is not reading. A later write starts at once only while a write of the session is in
+   * flight: that write's flush runs every read before the later one applies (see flush).
+   * Otherwise the later write waits for the reads, so a held read never sees it.
    */
   waitingReads: number;
   closing: boolean;
@@ -325,7 +327,8 @@ export class RequestPipeline {
     state.slots.push(slot);
     this.queuedSlots++;
     if (!write) state.waitingReads++;
-    else if (state.waitingReads === 0) this.startWrite(link, state, slot);
+    // Writes of one session are logged together (one fsync) unless a read of it is held.
+    else if (state.waitingReads === 0 || state.pendingWrites > 0) this.startWrite(link, state, slot);
     this.flush(link, state);
   }
 
@@ -414,8 +417,9 @@ export class RequestPipeline {
           if (!slot.started) this.startWrite(link, state, slot);
           if (!slot.done) return;
         } else {
-          // A read waits while the client is not reading its replies: linkDrained resumes it.
-          if (link.backedUp()) return;
+          // A read waits while the client is not reading its replies (linkDrained resumes it),
+          // unless a later write of the session is in flight: it runs now, before that applies.
+          if (state.pendingWrites === 0 && link.backedUp()) return;
           state.waitingReads--;
           this.executeRead(link, state, slot);
         }
@@ -426,7 +430,7 @@ export class RequestPipeline {
       this.stats.recordReply(slot.type, slot.err, slot.req, slot.body);
       this.stats.packetsSent++;
       link.sendReply(slot.xid, slot.zxid, slot.err, slot.type, slot.body);
-      if (opSpec(slot.type)?.kind === 'session') {
+      if (slot.write && opSpec(slot.type)?.kind === 'session') {
         link.close('client closed the session');
         return;
       }

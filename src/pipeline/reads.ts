@@ -2,7 +2,7 @@
  * Read requests, answered from the tree as it stands: ZooKeeper's FinalRequestProcessor for
  * operations that need no txn. Permission checks and watch registration happen here.
  */
-import { checkAcl } from '../acl/index.js';
+import { checkAcl, type CheckAclOptions } from '../acl/index.js';
 import { encodeStringVector } from '../jute/binary.js';
 import { AddWatchMode, Err, OpCode, Perm, WatcherType } from '../jute/constants.js';
 import { OpMap, Ops, type ReadOp } from '../jute/ops.js';
@@ -140,7 +140,7 @@ function getAcl<W>(ctx: ReadContext<W>, path: string): { acl: ACL[]; stat: Stat 
   if (!node) throw new KeeperError(Err.NONODE);
   requirePerm(ctx, node.acl, Ops.getACL.perm);
   const stat = ctx.tree.statOf(node);
-  if (checkAcl(node.acl, Perm.ADMIN, ctx.authIds, { skipACL: ctx.skipACL })) return { acl: node.acl, stat };
+  if (checkAcl(node.acl, Perm.ADMIN, ctx.authIds, aclOptions(ctx))) return { acl: node.acl, stat };
   const masked = node.acl.map((a) =>
     a.id.scheme === 'digest' ? { perms: a.perms, id: { scheme: a.id.scheme, id: a.id.id.replace(/:.*/s, ':x') } } : a,
   );
@@ -188,7 +188,7 @@ function multiReadFits<W>(ctx: ReadContext<W>, ops: readonly Request[]): boolean
 function multiReadResultBytes<W>(ctx: ReadContext<W>, op: Request): number {
   if (op.type !== OpCode.getData && op.type !== OpCode.getChildren) return ERROR_RESULT_BYTES;
   const node = nodeAt(ctx, op.path);
-  if (!node || !checkAcl(node.acl, Perm.READ, ctx.authIds, { skipACL: ctx.skipACL })) return ERROR_RESULT_BYTES;
+  if (!node || !checkAcl(node.acl, Perm.READ, ctx.authIds, aclOptions(ctx))) return ERROR_RESULT_BYTES;
   if (op.type === OpCode.getData) return MULTI_HEADER_BYTES + 4 + node.dataLength + STAT_BYTES;
   return MULTI_HEADER_BYTES + ctx.tree.encodedChildren(node, encodeStringVector).length;
 }
@@ -225,8 +225,16 @@ function requireReadable<W>(ctx: ReadContext<W>, path: string, perm: number) {
   return node;
 }
 
+/** Shared option objects: a check per read allocates none. */
+const SKIP_ACL: CheckAclOptions = { skipACL: true };
+const CHECK_ACL: CheckAclOptions = { skipACL: false };
+
+function aclOptions<W>(ctx: ReadContext<W>): CheckAclOptions {
+  return ctx.skipACL ? SKIP_ACL : CHECK_ACL;
+}
+
 function requirePerm<W>(ctx: ReadContext<W>, acl: readonly ACL[], perm: number): void {
-  if (!checkAcl(acl, perm, ctx.authIds, { skipACL: ctx.skipACL })) throw new KeeperError(Err.NOAUTH);
+  if (!checkAcl(acl, perm, ctx.authIds, aclOptions(ctx))) throw new KeeperError(Err.NOAUTH);
 }
 
 export { WatcherType };

@@ -20,20 +20,49 @@ export class ServerStats {
   fsyncThresholdExceedCount = 0;
   /** ZooKeeper's ServerMetrics counters that Paddock counts; the others stay 0. */
   readonly counters = new Map<ZkCounterName, number>();
-  /** ZooKeeper's ServerMetrics summaries, by name. */
-  readonly summaries = new Map<ZkSummaryName, Summary>();
+  private readonly summaryMap = new Map<ZkSummaryName, Summary>();
   /**
    * ZooKeeper's summary sets read_per_namespace and write_per_namespace: bytes read and written,
    * by top-level znode (DataTree.updateReadStat / updateWriteStat).
    */
   readonly namespaceReads = new Map<string, Summary>();
   readonly namespaceWrites = new Map<string, Summary>();
-  /** Paddock's own: latency per opcode (ms), keyed by opcode number. */
-  readonly opLatency = new Map<number, Summary>();
+  private readonly reads = new NamespaceTotals(this.namespaceReads);
+  private readonly writes = new NamespaceTotals(this.namespaceWrites);
+  private readonly opLatencyMap = new Map<number, Summary>();
+  /** The summaries every reply updates, held directly: no lookup by name per request. */
+  private readonly readLatency: Summary;
+  private readonly updateLatency: Summary;
+  /** The last opcode's latency summary (a connection's requests mostly share an opcode). */
+  private lastOp = NaN;
+  private lastOpLatency: Summary | null = null;
+  /**
+   * Replies of one event-loop turn mostly share opcode and latency (the clock is read once per
+   * turn), so equal latencies are counted as a run and added to the summaries when the run ends
+   * or a reader looks: the same observations in the same order, one summary update per run.
+   */
+  private runMs = 0;
+  private runType = 0;
+  private runWrite = false;
+  private runCount = 0;
 
   constructor() {
-    for (const name of ZK_SUMMARIES) this.summaries.set(name, new Summary(false));
-    for (const name of ZK_QUANTILE_SUMMARIES) this.summaries.set(name, new Summary(true));
+    for (const name of ZK_SUMMARIES) this.summaryMap.set(name, new Summary(false));
+    for (const name of ZK_QUANTILE_SUMMARIES) this.summaryMap.set(name, new Summary(true));
+    this.readLatency = this.summaryMap.get('readlatency')!;
+    this.updateLatency = this.summaryMap.get('updatelatency')!;
+  }
+
+  /** ZooKeeper's ServerMetrics summaries, by name. */
+  get summaries(): ReadonlyMap<ZkSummaryName, Summary> {
+    this.endLatencyRun();
+    return this.summaryMap;
+  }
+
+  /** Paddock's own: latency per opcode (ms), keyed by opcode number. */
+  get opLatency(): ReadonlyMap<number, Summary> {
+    this.endLatencyRun();
+    return this.opLatencyMap;
   }
 
   /** A reply sent `ms` after its request arrived; `type` is the opcode, `write` whether it changed state. */
@@ -43,10 +72,33 @@ export class ServerStats {
     if (ms < this.minLatencyMs) this.minLatencyMs = ms;
     if (ms > this.maxLatencyMs) this.maxLatencyMs = ms;
     if (type === undefined) return;
-    this.observe(write ? 'updatelatency' : 'readlatency', ms);
-    let perOp = this.opLatency.get(type);
-    if (!perOp) this.opLatency.set(type, (perOp = new Summary(true)));
-    perOp.add(ms);
+    const isWrite = write === true;
+    if (this.runCount > 0 && ms === this.runMs && type === this.runType && isWrite === this.runWrite) {
+      this.runCount++;
+      return;
+    }
+    this.endLatencyRun();
+    this.runMs = ms;
+    this.runType = type;
+    this.runWrite = isWrite;
+    this.runCount = 1;
+  }
+
+  private endLatencyRun(): void {
+    const n = this.runCount;
+    if (n === 0) return;
+    this.runCount = 0;
+    (this.runWrite ? this.updateLatency : this.readLatency).addRepeated(this.runMs, n);
+    this.opSummary(this.runType).addRepeated(this.runMs, n);
+  }
+
+  private opSummary(type: number): Summary {
+    if (type === this.lastOp) return this.lastOpLatency!;
+    let perOp = this.opLatencyMap.get(type);
+    if (!perOp) this.opLatencyMap.set(type, (perOp = new Summary(true)));
+    this.lastOp = type;
+    this.lastOpLatency = perOp;
+    return perOp;
   }
 
   /** A reply, for the per-namespace byte counts: what ZooKeeper's DataTree counts on success. */
@@ -60,15 +112,15 @@ export class ServerStats {
       case OpCode.createContainer:
       case OpCode.createTTL:
       case OpCode.setData:
-        return namespaceAdd(this.namespaceWrites, r.path, r.data?.length ?? 0);
+        return this.writes.add(r.path, r.data?.length ?? 0);
       case OpCode.delete:
       case OpCode.deleteContainer:
-        return namespaceAdd(this.namespaceWrites, r.path, 0);
+        return this.writes.add(r.path, 0);
       case OpCode.getData:
-        return namespaceAdd(this.namespaceReads, r.path, byteLength(b?.data));
+        return this.reads.add(r.path, byteLength(b?.data));
       case OpCode.getChildren:
       case OpCode.getChildren2:
-        return namespaceAdd(this.namespaceReads, r.path, childNameBytes(b?.children));
+        return this.reads.add(r.path, childNameBytes(b?.children));
       default:
     }
   }
@@ -85,7 +137,7 @@ export class ServerStats {
   }
 
   observe(name: ZkSummaryName, value: number): void {
-    this.summaries.get(name)!.add(value);
+    this.summaryMap.get(name)!.add(value);
   }
 
   avgLatencyMs(): number {
@@ -110,22 +162,40 @@ export class ServerStats {
   }
 }
 
-/** ZooKeeper's PathUtils.getTopNamespace: the first path component; "/" has none. */
-function namespaceAdd(sets: Map<string, Summary>, path: string | undefined, bytes: number): void {
-  if (path === undefined || path.length < 2) return;
-  // Per request, so no split(): the text between the first and second slash.
-  const end = path.indexOf('/', 1);
-  const top = end === -1 ? path.slice(1) : path.slice(1, end);
-  if (top === '') return;
-  let s = sets.get(top);
-  if (!s) sets.set(top, (s = new Summary(false)));
-  s.add(bytes);
+/**
+ * Bytes by ZooKeeper's PathUtils.getTopNamespace: the first path component; "/" has none. Runs
+ * per request, so the last namespace is remembered and compared in place: requests mostly share
+ * one, and a sliced key would be a new string to hash on every lookup.
+ */
+class NamespaceTotals {
+  private lastTop = '';
+  private last: Summary | null = null;
+
+  constructor(private readonly byTop: Map<string, Summary>) {}
+
+  add(path: string | undefined, bytes: number): void {
+    if (path === undefined || path.length < 2) return;
+    const n = this.lastTop.length;
+    if (this.last !== null && path.startsWith(this.lastTop, 1) && (path.length === n + 1 || path.charCodeAt(n + 1) === SLASH)) {
+      this.last.add(bytes);
+      return;
+    }
+    const end = path.indexOf('/', 1);
+    const top = end === -1 ? path.slice(1) : path.slice(1, end);
+    if (top === '') return;
+    let s = this.byTop.get(top);
+    if (!s) this.byTop.set(top, (s = new Summary(false)));
+    this.lastTop = top;
+    this.last = s;
+    s.add(bytes);
+  }
 }
 
-/** A stored value is a Buffer or, for text, a string (its UTF-8 bytes are what is sent). */
+const SLASH = 0x2f;
+
+/** A stored value is a Buffer or a string of its bytes, one per char (see StoredData). */
 function byteLength(data: unknown): number {
-  if (typeof data === 'string') return Buffer.byteLength(data);
-  return data instanceof Uint8Array ? data.length : 0;
+  return typeof data === 'string' || data instanceof Uint8Array ? data.length : 0;
 }
 
 /** The bytes of the child names: from a list, or from the encoded vector (count, then length-prefixed names). */

@@ -24,8 +24,8 @@ export interface ConnectionHost {
   /** Answers a four-letter word, or null if `word` is not one. */
   fourLetterWord(word: string, conn: Connection): string | null;
   connectionClosed(conn: Connection): void;
-  /** Metrics: a frame of `bytes` (length prefix included) arrived; a reply of `bytes` (without it) went out. */
-  frameReceived?(bytes: number): void;
+  /** Metrics: frames of `bytes` in all (length prefixes included) arrived; a reply of `bytes` (without it) went out. */
+  framesReceived?(bytes: number): void;
   replySized?(bytes: number): void;
   /** Called after every reply so throttled connections can resume. */
   replySent(): void;
@@ -159,6 +159,7 @@ export class Connection implements ClientLink {
       }
       throw err;
     }
+    this.countFrames(frames);
     if (this.backlogAt === this.backlog.length) {
       this.backlog = frames;
       this.backlogAt = 0;
@@ -166,6 +167,14 @@ export class Connection implements ClientLink {
       for (const frame of frames) this.backlog.push(frame);
     }
     this.handleBacklog();
+  }
+
+  /** ZooKeeper counts each frame with its 4-byte length prefix (ServerCnxn.packetReceived); once per read here. */
+  private countFrames(frames: readonly Buffer[]): void {
+    if (frames.length === 0 || this.host.framesReceived === undefined) return;
+    let bytes = 0;
+    for (const frame of frames) bytes += frame.length + 4;
+    this.host.framesReceived(bytes);
   }
 
   /**
@@ -216,8 +225,6 @@ export class Connection implements ClientLink {
   }
 
   private handleFrame(frame: Buffer): void {
-    // ZooKeeper counts each frame with its 4-byte length prefix (ServerCnxn.packetReceived).
-    this.host.frameReceived?.(frame.length + 4);
     if (this.phase === 'new') return this.handleConnect(frame);
     if (this.phase === 'established') this.handleRequest(frame);
   }

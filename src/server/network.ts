@@ -117,7 +117,7 @@ export class NetworkServer implements ConnectionHost {
     };
   }
 
-  frameReceived(bytes: number): void {
+  framesReceived(bytes: number): void {
     this.server.stats.count('bytes_received_count', bytes);
   }
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { CreateMode, Err, EventType, OpCode } from '../../src/jute/constants.js';
 import type { Stat } from '../../src/jute/records.js';
 import { PipelineHarness } from '../support/pipeline-harness.js';
+import { withTimeout } from '../support/rawclient.js';
 import { create, OPEN } from './helpers.js';
 
 // The pipeline without sockets: fake links, a fake clock, MemoryDisk. TCP-level behaviour
@@ -278,6 +279,27 @@ test('events fanned out to many connections each carry their own type and path',
   });
 });
 
+
+test('writes behind a read go to the log at once, and the read runs before they apply even for a backed-up client', async () => {
+  await PipelineHarness.with({}, async (h) => {
+    const c = await h.open();
+    const other = await h.open();
+    await c.send(create('/batch', 'v'));
+    c.stalled = true;
+    const set = (value: string) => ({ type: OpCode.setData, path: '/batch', data: Buffer.from(value), version: -1 }) as const;
+    // The second write starts while the first is in flight (one log batch), not after the read.
+    const replies = Promise.all([c.send(set('a')), c.send({ type: OpCode.getData, path: '/batch', watch: false }), c.send(set('b'))]);
+    const [a, r, b] = await withTimeout(replies, 5000, 'replies while the client is backed up');
+    assert.deepEqual([a.header.err, r.header.err, b.header.err], [Err.OK, Err.OK, Err.OK]);
+    assert.equal((r.body as { data: Buffer }).data.toString(), 'a', 'the read sees the write before it, not the one after');
+    assert.equal(b.header.zxid, a.header.zxid + 1);
+    assert.equal(r.header.zxid, a.header.zxid, 'the read ran when the first write had applied');
+    assert.equal((await other.send({ type: OpCode.getData, path: '/batch', watch: false }) as { body: { data: Buffer } }).body.data.toString(), 'b');
+    c.resume();
+    await c.closeSession();
+    await other.closeSession();
+  });
+});
 
 test('a backed-up client\'s reads wait, holding later replies, and resume in order when it drains', async () => {
   await PipelineHarness.with({}, async (h) => {

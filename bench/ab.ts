@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+/**
+ * Paddock against Paddock: two builds (for example a base commit's worktree and this one) under the
+ * same load, interleaved A B A B ... so the noise of a shared machine lands on both. Prints, per
+ * workload and build, the median over rounds of ops/s and of the server's main-thread CPU per
+ * operation, which moves far less with the machine's load than ops/s does.
+ *
+ *   node dist/bench/ab.js --a /tmp/base --b . [--build more ...] [--workload get,set] [--rounds 3]
+ *                         [--duration 3] [--profile dir]
+ *
+ * --a/--b (and --build for more, named C, D, ...) are checkouts (or copies) holding a built dist/;
+ * the load generator is this build's, so every server gets exactly the same client. --profile
+ * writes each build's last leg per workload as a .cpuprofile into dir, sampled every 100 µs
+ * (then `node dist/bench/profile.js file`).
+ */
+import { fork } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FromChild, LoadResult, LoadSpec, Mode } from './loadgen.js';
+import { cpuSeconds, mainThreadCpuSeconds, startServerProc, syscallCounts, type ServerProc } from './servers.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const LOADGEN = resolve(here, 'loadgen.js');
+
+interface Options {
+  builds: { name: string; root: string }[];
+  workloads: string[];
+  rounds: number;
+  durationMs: number;
+  warmupMs: number;
+  profileDir: string | null;
+}
+
+/** The closed-loop shapes of run.ts's table, by id. */
+const PLANS: Record<string, { workload: string; mode: Mode; sessions: number; depth: number }> = {
+  get: { workload: 'get', mode: 'closed', sessions: 32, depth: 16 },
+  'mixed-90/10': { workload: 'mixed', mode: 'closed', sessions: 32, depth: 16 },
+  set: { workload: 'set', mode: 'closed', sessions: 32, depth: 16 },
+  'create-delete': { workload: 'create-delete', mode: 'closed', sessions: 32, depth: 8 },
+  multi5: { workload: 'multi5', mode: 'closed', sessions: 32, depth: 8 },
+  'get-1k': { workload: 'get-1k', mode: 'closed', sessions: 32, depth: 16 },
+  'get-children-10k': { workload: 'get-children-10k', mode: 'closed', sessions: 8, depth: 2 },
+};
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { builds: [], workloads: ['get', 'mixed-90/10', 'set'], rounds: 3, durationMs: 3000, warmupMs: 500, profileDir: null };
+  const roots: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const val = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--a':
+      case '--b':
+      case '--build': roots.push(val()); break;
+      case '--workload':
+      case '--workloads': o.workloads = val().split(',').filter(Boolean); break;
+      case '--rounds': o.rounds = Math.max(1, Number(val())); break;
+      case '--duration': o.durationMs = Number(val()) * 1000; break;
+      case '--profile': o.profileDir = resolve(val()); break;
+      default: throw new Error(`unknown option ${flag}`);
+    }
+  }
+  if (roots.length < 2) throw new Error('usage: node dist/bench/ab.js --a <checkout> --b <checkout> [--build <checkout> ...] [--workload ids] [--rounds n] [--duration s] [--profile dir]');
+  for (const w of o.workloads) if (!PLANS[w]) throw new Error(`unknown workload ${w} (one of ${Object.keys(PLANS).join(', ')})`);
+  o.builds = roots.map((root, i) => ({ name: String.fromCharCode(65 + i), root: resolve(root) }));
+  return o;
+}
+
+interface LegResult {
+  opsPerSec: number;
+  mainCpuUsPerOp: number;
+  cpuUsPerOp: number;
+  /** Socket reads and writes per operation: how well replies and requests are batched. */
+  readsPerOp: number;
+  writesPerOp: number;
+}
+
+async function runLeg(id: string, server: ServerProc, o: Options, seed: number): Promise<LegResult> {
+  const spec: LoadSpec = { ...PLANS[id]!, kind: 'ops', rate: 0, port: server.port, durationMs: o.durationMs, warmupMs: o.warmupMs, seed };
+  const child = fork(LOADGEN, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let cpu0 = 0;
+  let main0 = 0;
+  let cpu = 0;
+  let main = 0;
+  let io0 = { reads: 0, writes: 0 };
+  let io = { reads: 0, writes: 0 };
+  const timer = setTimeout(() => child.kill('SIGKILL'), o.durationMs * 4 + 120_000);
+  try {
+    const r = await new Promise<LoadResult>((res, rej) => {
+      child.on('exit', (code) => rej(new Error(`load generator exited (${code}) during ${id}`)));
+      child.on('message', (m: FromChild) => {
+        if (m.ev === 'ready') child.send({ cmd: 'go' });
+        else if (m.ev === 'window-start') {
+          cpu0 = cpuSeconds(server.pid);
+          main0 = mainThreadCpuSeconds(server.pid);
+          io0 = syscallCounts(server.pid);
+        } else if (m.ev === 'window-end') {
+          cpu = cpuSeconds(server.pid) - cpu0;
+          main = mainThreadCpuSeconds(server.pid) - main0;
+          const io1 = syscallCounts(server.pid);
+          io = { reads: io1.reads - io0.reads, writes: io1.writes - io0.writes };
+        } else if (m.ev === 'done') res(m.result);
+        else if (m.ev === 'error') rej(new Error(`load generator failed during ${id}: ${m.message}`));
+      });
+      child.send({ cmd: 'setup', spec });
+    });
+    if (r.errors) throw new Error(`${id}: ${r.errors} errors ${JSON.stringify(r.errorCodes)}`);
+    const ops = Math.max(1, r.ops);
+    return { opsPerSec: r.ops / (r.windowMs / 1000), mainCpuUsPerOp: (main * 1e6) / ops, cpuUsPerOp: (cpu * 1e6) / ops, readsPerOp: io.reads / ops, writesPerOp: io.writes / ops };
+  } finally {
+    clearTimeout(timer);
+    child.removeAllListeners('exit');
+    if (child.exitCode === null) {
+      child.send({ cmd: 'exit' });
+      await new Promise((r) => child.once('exit', r));
+    }
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** One server per build for a workload (fresh, so no leg inherits another workload's tree). */
+async function compare(id: string, o: Options, log: (s: string) => void): Promise<Map<string, LegResult[]>> {
+  const results = new Map<string, LegResult[]>(o.builds.map((b) => [b.name, []]));
+  for (let round = 0; round < o.rounds; round++) {
+    // Alternate which build goes first, so a drift within a round is shared too.
+    const order = round % 2 === 0 ? o.builds : [...o.builds].reverse();
+    for (const build of order) {
+      const profDir = o.profileDir && round === o.rounds - 1 ? mkdtempSync(join(tmpdir(), 'ab-prof-')) : undefined;
+      const server = await startServerProc('paddock', { paddockCli: join(build.root, 'dist/src/cli/main.js'), cpuProfDir: profDir, cpuProfIntervalUs: 100 });
+      try {
+        // A short unmeasured leg warms the JIT, as run.ts warms its servers.
+        await runLeg(id, server, { ...o, durationMs: 1000, warmupMs: 0 }, 1);
+        const r = await runLeg(id, server, o, 1000 + round);
+        results.get(build.name)!.push(r);
+        log(`  ${id.padEnd(17)} ${build.name} round ${round + 1}: ${r.opsPerSec.toFixed(0)} ops/s, main thread ${r.mainCpuUsPerOp.toFixed(2)} µs/op, ${r.readsPerOp.toFixed(3)} reads/op, ${r.writesPerOp.toFixed(3)} writes/op`);
+      } finally {
+        await server.dispose();
+      }
+      if (profDir) {
+        const file = readdirSync(profDir).find((n) => n.endsWith('.cpuprofile'));
+        mkdirSync(o.profileDir!, { recursive: true });
+        if (file) renameSync(join(profDir, file), join(o.profileDir!, `${build.name}-${id.replace(/\W/g, '_')}.cpuprofile`));
+        rmSync(profDir, { recursive: true, force: true });
+      }
+    }
+  }
+  return results;
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const log = (s: string): void => void process.stderr.write(s + '\n');
+  log(`ab: ${o.builds.map((b) => `${b.name}=${b.root}`).join(' ')}, ${o.rounds} rounds x ${o.durationMs / 1000} s`);
+  let out = '| workload | build | ops/s (median) | main-thread µs/op (median) | server µs/op (median) | reads/op | writes/op | rounds |\n|:--|:--|--:|--:|--:|--:|--:|--:|\n';
+  for (const id of o.workloads) {
+    const results = await compare(id, o, log);
+    for (const b of o.builds) {
+      const rs = results.get(b.name)!;
+      out += `| ${id} | ${b.name} | ${median(rs.map((r) => r.opsPerSec)).toFixed(0)} | ${median(rs.map((r) => r.mainCpuUsPerOp)).toFixed(2)} | ${median(rs.map((r) => r.cpuUsPerOp)).toFixed(2)} | ${median(rs.map((r) => r.readsPerOp)).toFixed(3)} | ${median(rs.map((r) => r.writesPerOp)).toFixed(3)} | ${rs.length} |\n`;
+    }
+  }
+  process.stdout.write(out);
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`ab: ${e.stack ?? e.message}\n`);
+  process.exit(1);
+});
