@@ -3,6 +3,7 @@ import type { ACL, Id } from '../jute/records.js';
 import { isValidDigestId } from './digest.js';
 import { sameAcl } from './ids.js';
 import { ipMatches, isValidIpExpression } from './ip.js';
+import { isValidX509Id } from './x509.js';
 
 export interface CheckAclOptions {
   /** zookeeper.skipACL=yes: every check passes. */
@@ -35,6 +36,7 @@ export function checkAcl(
 function schemeMatches(scheme: string, clientId: string, aclId: string): boolean {
   switch (scheme) {
     case 'digest':
+    case 'x509':
       return clientId === aclId;
     case 'ip':
       return ipMatches(clientId, aclId);
@@ -44,7 +46,7 @@ function schemeMatches(scheme: string, clientId: string, aclId: string): boolean
 }
 
 /** Schemes whose provider says isAuthenticated(): 'auth' ACL entries expand to these ids. */
-const AUTHENTICATED_SCHEMES = new Set(['digest']);
+const AUTHENTICATED_SCHEMES = new Set(['digest', 'x509']);
 
 function isValidAclId(scheme: string, id: string): boolean {
   switch (scheme) {
@@ -52,6 +54,8 @@ function isValidAclId(scheme: string, id: string): boolean {
       return isValidDigestId(id);
     case 'ip':
       return isValidIpExpression(id);
+    case 'x509':
+      return isValidX509Id(id);
     default:
       return false;
   }
