@@ -7,6 +7,7 @@
  * it reads the certificate's DER bytes.
  */
 import type { Id } from '../jute/records.js';
+import { DER, decodeOid, expectTlv, readTlv, type Tlv } from '../lib/der.js';
 
 /** The ids a verified client certificate gives: x509, and super when it is the configured super user. */
 export function x509AuthIds(certificateDer: Uint8Array, superUser: string | null): Id[] {
@@ -19,17 +20,14 @@ export function x509AuthIds(certificateDer: Uint8Array, superUser: string | null
 
 /** The certificate's subject as Java's X500Principal.getName() writes it; throws RangeError on bad DER. */
 export function x509SubjectName(certificateDer: Uint8Array): string {
-  const cert = readTlv(certificateDer, 0, certificateDer.length);
-  expectTag(cert, SEQUENCE, 'Certificate');
-  const tbs = readTlv(certificateDer, cert.start, cert.end);
-  expectTag(tbs, SEQUENCE, 'TBSCertificate');
+  const cert = expectTlv(certificateDer, 0, certificateDer.length, DER.SEQUENCE, 'Certificate');
+  const tbs = expectTlv(certificateDer, cert.start, cert.end, DER.SEQUENCE, 'TBSCertificate');
   let at = tbs.start;
   let field = readTlv(certificateDer, at, tbs.end);
-  if (field.tag === VERSION_TAG) at = field.end; // [0] version is optional
+  if (field.tag === DER.CONTEXT_0) at = field.end; // [0] version is optional
   // serialNumber, signature, issuer, validity, then subject.
   for (let skip = 0; skip < 4; skip++) at = readTlv(certificateDer, at, tbs.end).end;
-  field = readTlv(certificateDer, at, tbs.end);
-  expectTag(field, SEQUENCE, 'subject');
+  field = expectTlv(certificateDer, at, tbs.end, DER.SEQUENCE, 'subject');
   return formatName(certificateDer, field);
 }
 
@@ -64,11 +62,6 @@ function splitUnescaped(text: string, separator: RegExp): string[] {
   return parts;
 }
 
-const SEQUENCE = 0x30;
-const SET = 0x31;
-const OID = 0x06;
-const VERSION_TAG = 0xa0;
-
 /** Java's RFC 2253 keywords (AVAKeyword's rfc2253Compliant entries), by OID. */
 const KEYWORDS = new Map<string, string>([
   ['2.5.4.3', 'CN'], ['2.5.4.6', 'C'], ['2.5.4.7', 'L'], ['2.5.4.8', 'ST'], ['2.5.4.10', 'O'], ['2.5.4.11', 'OU'],
@@ -78,45 +71,14 @@ const KEYWORDS = new Map<string, string>([
 /** DER string types written as text (AVA.isDerString, non-canonical): Printable, T61, IA5, General, UTF8, BMP. */
 const STRING_TAGS = new Set([0x13, 0x14, 0x16, 0x1b, 0x0c, 0x1e]);
 
-interface Tlv {
-  tag: number;
-  /** Offset of the tag byte. */
-  head: number;
-  /** Offsets of the contents. */
-  start: number;
-  end: number;
-}
-
-function readTlv(der: Uint8Array, at: number, limit: number): Tlv {
-  if (at + 2 > limit) throw new RangeError('certificate DER ends early');
-  const tag = der[at]!;
-  let length = der[at + 1]!;
-  let start = at + 2;
-  if (length & 0x80) {
-    const bytes = length & 0x7f;
-    if (bytes === 0 || bytes > 4 || start + bytes > limit) throw new RangeError('certificate DER has a bad length');
-    length = 0;
-    for (let i = 0; i < bytes; i++) length = length * 256 + der[start + i]!;
-    start += bytes;
-  }
-  if (start + length > limit) throw new RangeError('certificate DER field runs past its end');
-  return { tag, head: at, start, end: start + length };
-}
-
-function expectTag(tlv: Tlv, tag: number, what: string): void {
-  if (tlv.tag !== tag) throw new RangeError(`certificate DER: ${what} has tag 0x${tlv.tag.toString(16)}`);
-}
-
 /** X500Name.getRFC2253Name: RDNs from last to first. */
 function formatName(der: Uint8Array, name: Tlv): string {
   const rdns: string[] = [];
   for (let at = name.start; at < name.end;) {
-    const rdn = readTlv(der, at, name.end);
-    expectTag(rdn, SET, 'RelativeDistinguishedName');
+    const rdn = expectTlv(der, at, name.end, DER.SET, 'RelativeDistinguishedName');
     const avas: string[] = [];
     for (let a = rdn.start; a < rdn.end;) {
-      const ava = readTlv(der, a, rdn.end);
-      expectTag(ava, SEQUENCE, 'AttributeTypeAndValue');
+      const ava = expectTlv(der, a, rdn.end, DER.SEQUENCE, 'AttributeTypeAndValue');
       avas.push(formatAva(der, ava));
       a = ava.end;
     }
@@ -127,8 +89,7 @@ function formatName(der: Uint8Array, name: Tlv): string {
 }
 
 function formatAva(der: Uint8Array, ava: Tlv): string {
-  const type = readTlv(der, ava.start, ava.end);
-  expectTag(type, OID, 'attribute type');
+  const type = expectTlv(der, ava.start, ava.end, DER.OID, 'attribute type');
   const oid = decodeOid(der.subarray(type.start, type.end));
   const value = readTlv(der, type.end, ava.end);
   const keyword = KEYWORDS.get(oid);
@@ -155,22 +116,6 @@ function escapeValue(text: string): string {
   let trail = chars.length - 1;
   while (trail >= 0 && (chars[trail] === ' ' || chars[trail] === '\r')) trail--;
   return chars.map((c, i) => (i < lead || i > trail ? `\\${c}` : c)).join('');
-}
-
-function decodeOid(bytes: Uint8Array): string {
-  if (bytes.length === 0) throw new RangeError('certificate DER: empty OID');
-  const arcs: number[] = [];
-  let value = 0;
-  for (const b of bytes) {
-    value = value * 128 + (b & 0x7f);
-    if ((b & 0x80) === 0) {
-      arcs.push(value);
-      value = 0;
-    }
-  }
-  const first = arcs.shift()!;
-  const top = first < 40 ? 0 : first < 80 ? 1 : 2;
-  return [top, first - top * 40, ...arcs].join('.');
 }
 
 function hexOf(bytes: Uint8Array): string {
