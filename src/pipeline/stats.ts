@@ -1,7 +1,7 @@
 /** Counters behind srvr, stat, mntr, cons, the admin API and the Prometheus endpoint. */
 import { Summary } from '../admin/summary.js';
 import { OpCode } from '../jute/constants.js';
-import { ZK_QUANTILE_SUMMARIES, ZK_SUMMARIES, type ZkCounterName, type ZkSummaryName } from '../admin/zk-metrics.js';
+import { ZK_QUANTILE_SUMMARIES, ZK_SUMMARIES, type PaddockLimitCounterName, type ZkCounterName, type ZkSummaryName } from '../admin/zk-metrics.js';
 
 export class ServerStats {
   packetsReceived = 0;
@@ -28,6 +28,8 @@ export class ServerStats {
    */
   readonly namespaceReads = new Map<string, Summary>();
   readonly namespaceWrites = new Map<string, Summary>();
+  /** Paddock's own: how often each abuse limit acted. */
+  readonly limitCounters = new Map<PaddockLimitCounterName, number>();
   /** Paddock's own: latency per opcode (ms), keyed by opcode number. */
   readonly opLatency = new Map<number, Summary>();
 
@@ -82,6 +84,10 @@ export class ServerStats {
 
   count(name: ZkCounterName, by = 1): void {
     this.counters.set(name, (this.counters.get(name) ?? 0) + by);
+  }
+
+  countLimit(name: PaddockLimitCounterName): void {
+    this.limitCounters.set(name, (this.limitCounters.get(name) ?? 0) + 1);
   }
 
   observe(name: ZkSummaryName, value: number): void {
