@@ -128,7 +128,9 @@ export class ClientTlsPort {
 
   /** As ZooKeeper: a failed handshake counts in unsuccessful_handshake and auth_failed_count. */
   private handshakeFailed(err: Error, socket: TLSSocket): void {
-    this.host.logger.warn(`TLS handshake with ${socket.remoteAddress ?? 'a client'}:${socket.remotePort ?? ''} failed: ${err.message}`);
+    // A refused client certificate shows as a hang-up; its verification error says why.
+    const why = socket.authorizationError === undefined || socket.authorizationError === null ? err.message : `client certificate refused: ${String(socket.authorizationError)}`;
+    this.host.logger.warn(`TLS handshake with ${socket.remoteAddress ?? 'a client'}${socket.remotePort === undefined ? '' : `:${socket.remotePort}`} failed: ${why}`);
     this.host.server.stats.count('unsuccessful_handshake');
     this.host.server.stats.authFailedCount++;
     socket.destroy();
