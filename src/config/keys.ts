@@ -85,7 +85,7 @@ const WHEN_FALSE: KeyCondition = { text: 'when false', test: (v) => lower(v) ===
 const WHEN_SET: KeyCondition = { text: 'when set', test: (v) => v.trim() !== '' };
 
 const NOT_EXPOSED = 'Paddock\'s AdminServer speaks plain HTTP/1.1 and has only ZooKeeper 3.8\'s commands';
-const NO_TLS = 'Paddock does not support TLS';
+const NO_HTTPS = 'Paddock\'s AdminServer does not serve HTTPS';
 const NO_REVOCATION = 'Paddock does not check certificate revocation, which this setting asks for';
 const NO_SASL = 'Paddock does not support SASL or Kerberos';
 const JVM = 'tunes a part of the Java implementation Paddock does not have';
@@ -450,7 +450,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   ignored('admin.httpVersion', 'integer', '11', 'HTTP version of the AdminServer.', NOT_EXPOSED),
   ignored('admin.portUnification', 'true/false', 'false', 'Accept HTTP and HTTPS on the AdminServer port.', NOT_EXPOSED),
   {
-    key: 'admin.forceHttps', type: 'true/false', default: 'false', use: 'refused', when: WHEN_TRUE, why: NO_TLS,
+    key: 'admin.forceHttps', type: 'true/false', default: 'false', use: 'refused', when: WHEN_TRUE, why: NO_HTTPS,
     doc: 'Serve the AdminServer over HTTPS only.', apply: checkTrueFalse,
   },
   ignored('admin.rateLimiterIntervalInMS', 'integer (ms)', '300000', 'ZooKeeper 3.9: minimum interval between AdminServer snapshot requests.', NOT_EXPOSED),
