@@ -7,10 +7,11 @@
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { getCiphers, type SecureContextOptions } from 'node:tls';
+import { ConfigError } from '../config/config.js';
 import { pkcs12TrustedCertificates, Pkcs12Error } from './tls-pkcs12.js';
 
-/** A TLS setting or store that cannot be used; the message names the setting. */
-export class TlsConfigError extends Error {
+/** A TLS setting or store that cannot be used; the message names the setting. A ConfigError, so `paddock server` prints it as one line. */
+export class TlsConfigError extends ConfigError {
   constructor(message: string) {
     super(message);
     this.name = 'TlsConfigError';
