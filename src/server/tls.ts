@@ -57,13 +57,21 @@ export function clientTlsOptions(ssl: ReadonlyMap<string, string>, read: (path: 
     files.push(resolve(trustStore));
     context.ca = readTrustStore(trustStore, setting('trustStore.type'), password(setting, 'trustStore', read), read);
   }
-  const detection = setting('handshakeDetectionTimeoutMillis');
-  return {
-    context,
-    clientAuth: (setting('clientAuth')?.toLowerCase() ?? 'need') as ClientAuth,
-    files,
-    handshakeDetectionTimeoutMs: detection === undefined ? DEFAULT_HANDSHAKE_DETECTION_MS : Number(detection),
-  };
+  return { context, clientAuth: clientAuth(setting('clientAuth')), files, handshakeDetectionTimeoutMs: detectionTimeout(setting('handshakeDetectionTimeoutMillis')) };
+}
+
+/** ssl.clientAuth: ZooKeeper's default is need. */
+function clientAuth(text: string | undefined): ClientAuth {
+  const value = (text ?? 'need').toLowerCase();
+  if (value !== 'none' && value !== 'want' && value !== 'need') throw new TlsConfigError(`invalid ssl.clientAuth '${text}': expected none, want or need`);
+  return value;
+}
+
+function detectionTimeout(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_HANDSHAKE_DETECTION_MS;
+  const ms = Number(text);
+  if (!Number.isSafeInteger(ms) || ms < 1) throw new TlsConfigError(`invalid ssl.handshakeDetectionTimeoutMillis '${text}': expected an integer >= 1`);
+  return ms;
 }
 
 /** ssl.X.password, or the contents of ssl.X.passwordPath (trailing line break dropped), or ''. */
