@@ -2,7 +2,8 @@
  * Issue 15 items 1 and 2 with real clients nobody here wrote: zkCli (ZooKeeper's Java client
  * with Netty, keystores made by keytool and openssl) and kazoo with use_ssl, against Paddock
  * and against Apache ZooKeeper 3.8 started from the same zoo.cfg lines. Both servers must
- * answer both clients the same way: x509 identities, x509 ACLs, and a refused stranger.
+ * answer both clients the same way: x509 identities, x509 ACLs, and the same refusals (a
+ * certificate from another CA, an expired one, plaintext on the TLS port, TLS on the plain port).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,6 +45,7 @@ function tlsLines(): Record<string, string> {
 
 interface Target {
   name: string;
+  port: number;
   securePort: number;
   stop(): Promise<void>;
 }
@@ -52,13 +54,13 @@ async function startPaddockTarget(): Promise<Target> {
   const text = Object.entries({ dataDir: join(pki.dir, 'unused'), secureClientPort: '2281', clientPort: '2181', ...tlsLines() }).map(([k, v]) => `${k}=${v}`).join('\n');
   const { config } = parseZooCfg(text, { baseDir: pki.dir });
   const p = await startPaddock({ ssl: config.ssl, serverCnxnFactory: config.serverCnxnFactory, secureClientPort: 0, secureClientPortAddress: '127.0.0.1' });
-  return { name: 'paddock', securePort: p.server.securePort, stop: p.stop };
+  return { name: 'paddock', port: p.port, securePort: p.server.securePort, stop: p.stop };
 }
 
 async function startZooKeeperTarget(): Promise<Target> {
   const securePort = await freePort();
   const zk = await startVerifiedZooKeeper({ classpath: [NETTY_CODEC_JAR], config: { ...tlsLines(), secureClientPort: String(securePort), secureClientPortAddress: '127.0.0.1' } });
-  return { name: 'zookeeper', securePort, stop: zk.stop };
+  return { name: 'zookeeper', port: zk.port, securePort, stop: zk.stop };
 }
 
 /** One zkCli command over TLS with the client's PKCS12 key store; its output without log lines. */
@@ -95,6 +97,7 @@ async function transcript(target: Target): Promise<string[]> {
   lines.push(`zkCli whoami: ${await zkCli(target.securePort, pki.client.keyStoreP12, 'whoami')}`);
   const kazoo = await runPythonScenario(KAZOO_SCRIPT, [
     `127.0.0.1:${target.securePort}`, pki.caPem, pki.other.cert, pki.other.key, pki.client.subject, pki.stranger.cert, pki.stranger.key,
+    pki.expired.cert, pki.expired.key, `127.0.0.1:${target.port}`,
   ]);
   lines.push(...kazoo.map((l) => `kazoo: ${l}`));
   lines.push(`zkCli get /owned: ${await zkCli(target.securePort, pki.client.keyStoreP12, 'get', '/owned')}`);
@@ -117,7 +120,8 @@ test('zkCli (Netty, keytool stores) and kazoo (use_ssl) see the same TLS server 
   // The reference itself must show what the test is about.
   assert.ok(zk.some((l) => l.startsWith('zkCli whoami: Auth scheme: User') && l.includes(`\nx509: ${pki.client.subject}`)), zk.join('\n'));
   assert.ok(zk.includes('kazoo: NoAuth reading /owned'), zk.join('\n'));
-  assert.ok(zk.includes('kazoo: stranger refused'), zk.join('\n'));
+  for (const refusal of ['stranger', 'expired', 'plaintext on the TLS port', 'TLS on the plain port']) assert.ok(zk.includes(`kazoo: ${refusal} refused`), zk.join('\n'));
+  assert.ok(zk.includes('kazoo: still serving, /kz: mine'), zk.join('\n'));
   assert.ok(zk.includes('zkCli get /owned: secret'), zk.join('\n'));
   assert.deepEqual(paddock, zk);
 });
