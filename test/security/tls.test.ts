@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { parseZooCfg } from '../../src/config/zoo-cfg.js';
 import { Err, OpCode, Perm } from '../../src/jute/constants.js';
 import { NETTY_CNXN_FACTORY, type ServerConfig } from '../../src/config/config.js';
+import { opensslCipherName, opensslCiphers } from '../../src/server/tls.js';
 import { RawClient } from '../support/rawclient.js';
 import { startPaddock, type PaddockProcess } from '../support/paddock.js';
 import { fourLetterWord } from '../support/zookeeper.js';
@@ -247,4 +248,55 @@ test('a silent or garbage-sending TLS connection does not hold the port', { skip
   } finally {
     await p.stop();
   }
+});
+
+test('ssl.protocol, ssl.enabledProtocols and ssl.ciphersuites decide what a client may negotiate', { skip }, async () => {
+  const negotiate = async (p: PaddockProcess, extra: import('node:tls').ConnectionOptions): Promise<string> => {
+    try {
+      const c = await RawClient.connect('127.0.0.1', p.server.securePort, { tls: { ...clientTls(pki, pki.client), ...extra } });
+      const socket = c.socket as import('node:tls').TLSSocket;
+      const what = `${socket.getProtocol()} ${socket.getCipher().standardName}`;
+      c.close();
+      return what;
+    } catch {
+      return 'refused';
+    }
+  };
+  const byDefault = await startTls();
+  try {
+    assert.match(await negotiate(byDefault, {}), /^TLSv1\.2 /, "ZooKeeper 3.8's default protocol is TLSv1.2 alone");
+    assert.equal(await negotiate(byDefault, { minVersion: 'TLSv1.3' }), 'refused');
+  } finally {
+    await byDefault.stop();
+  }
+  const tls13 = await startTls({ ssl: pemSsl({ enabledProtocols: 'TLSv1.3' }) });
+  try {
+    assert.match(await negotiate(tls13, {}), /^TLSv1\.3 /);
+    assert.equal(await negotiate(tls13, { maxVersion: 'TLSv1.2' }), 'refused');
+  } finally {
+    await tls13.stop();
+  }
+  const oneSuite = await startTls({ ssl: pemSsl({ ciphersuites: 'TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384' }) });
+  try {
+    assert.equal(await negotiate(oneSuite, {}), 'TLSv1.2 TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384');
+    assert.equal(await negotiate(oneSuite, { ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' }), 'refused');
+  } finally {
+    await oneSuite.stop();
+  }
+});
+
+test('Java cipher suite names map to OpenSSL names', () => {
+  const cases: [string, string][] = [
+    ['TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256', 'ECDHE-RSA-AES128-GCM-SHA256'],
+    ['TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384', 'ECDHE-ECDSA-AES256-GCM-SHA384'],
+    ['TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA', 'ECDHE-RSA-AES128-SHA'],
+    ['TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384', 'ECDHE-RSA-AES256-SHA384'],
+    ['TLS_DHE_RSA_WITH_AES_128_GCM_SHA256', 'DHE-RSA-AES128-GCM-SHA256'],
+    ['TLS_RSA_WITH_AES_128_GCM_SHA256', 'AES128-GCM-SHA256'],
+    ['TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256', 'ECDHE-ECDSA-CHACHA20-POLY1305'],
+    ['TLS_AES_256_GCM_SHA384', 'TLS_AES_256_GCM_SHA384'],
+    ['ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256'],
+  ];
+  for (const [java, openssl] of cases) assert.equal(opensslCipherName(java), openssl, java);
+  assert.equal(opensslCiphers('TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_AES_128_GCM_SHA256'), 'ECDHE-RSA-AES128-GCM-SHA256:TLS_AES_128_GCM_SHA256');
 });
