@@ -4,6 +4,7 @@ import { isValidSaslId } from '../auth/principal.js';
 import { isValidDigestId } from './digest.js';
 import { sameAcl } from './ids.js';
 import { ipMatches, isValidIpExpression } from './ip.js';
+import { isValidX509Id } from './x509.js';
 
 export interface CheckAclOptions {
   /** zookeeper.skipACL=yes: every check passes. */
@@ -37,6 +38,7 @@ export function checkAcl(
 function schemeMatches(scheme: string, clientId: string, aclId: string): boolean {
   switch (scheme) {
     case 'digest':
+    case 'x509':
       return clientId === aclId;
     case 'ip':
       return ipMatches(clientId, aclId);
@@ -49,7 +51,7 @@ function schemeMatches(scheme: string, clientId: string, aclId: string): boolean
 }
 
 /** Schemes whose provider says isAuthenticated(): 'auth' ACL entries expand to these ids. */
-const AUTHENTICATED_SCHEMES = new Set(['digest', 'sasl']);
+const AUTHENTICATED_SCHEMES = new Set(['digest', 'sasl', 'x509']);
 
 function isValidAclId(scheme: string, id: string): boolean {
   switch (scheme) {
@@ -59,6 +61,8 @@ function isValidAclId(scheme: string, id: string): boolean {
       return isValidIpExpression(id);
     case 'sasl':
       return isValidSaslId(id);
+    case 'x509':
+      return isValidX509Id(id);
     default:
       return false;
   }

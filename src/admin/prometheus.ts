@@ -11,7 +11,7 @@ import { namespaceSets, zookeeperGauges, type MetricsSource } from './collect.js
 import { closeServer, listenOn, sendText } from './http.js';
 import { maxFileDescriptorCount, openFileDescriptorCount } from './process-stats.js';
 import type { Summary } from './summary.js';
-import { ZK_COUNTERS, ZK_GAUGES, ZK_QUANTILE_SUMMARIES, ZK_SUMMARIES } from './zk-metrics.js';
+import { PADDOCK_LIMIT_COUNTERS, ZK_COUNTERS, ZK_GAUGES, ZK_QUANTILE_SUMMARIES, ZK_SUMMARIES, type PaddockLimitCounterName } from './zk-metrics.js';
 
 
 const BASIC_QUANTILES = [0.5];
@@ -84,6 +84,9 @@ function paddockMetrics(out: string[], src: MetricsSource, loopDelay: IntervalHi
     out.push('# HELP paddock_event_loop_delay_seconds Event-loop scheduling delay (perf_hooks.monitorEventLoopDelay).', '# TYPE paddock_event_loop_delay_seconds summary');
     for (const q of ADVANCED_QUANTILES) out.push(`paddock_event_loop_delay_seconds{quantile="${q}"} ${number(loopDelay.percentile(q * 100) / 1e9)}`);
     out.push(`paddock_event_loop_delay_seconds_count ${number(loopDelay.count)}`, `paddock_event_loop_delay_seconds_sum ${number((loopDelay.mean * loopDelay.count) / 1e9)}`);
+  }
+  for (const [name, help] of Object.entries(PADDOCK_LIMIT_COUNTERS)) {
+    scalar(out, `paddock_${name}_total`, 'counter', src.stats.limitCounters.get(name as PaddockLimitCounterName) ?? 0, help);
   }
   const perOp = [...src.stats.opLatency].sort(([a], [b]) => a - b).map(([type, s]): [Record<string, string>, Summary] => [{ op: opName(type) }, s]);
   labelledSummaries(out, 'paddock_request_latency_ms', 'Request latency by opcode, in ms.', perOp);

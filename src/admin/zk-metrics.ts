@@ -57,5 +57,17 @@ export const ZK_QUANTILE_SUMMARIES = [
   'write_final_proc_time_ms',
 ] as const;
 
+/**
+ * Paddock's own counters of its abuse limits (docs/security.md), exported to Prometheus as
+ * paddock_<name>_total; mntr keeps ZooKeeper's keys only, so they are not in it.
+ */
+export const PADDOCK_LIMIT_COUNTERS = {
+  connections_rate_limited: 'Connections closed at accept by paddock.connectionRatePerIp.',
+  requests_rate_delayed: 'Times a connection was read more slowly because of paddock.requestRatePerSession.',
+  watches_refused: 'Reads answered QUOTAEXCEEDED because the session held paddock.maxWatchesPerSession watches.',
+  tls_client_certificates_refused: 'TLS connections closed because their client certificate was not trusted (ssl.clientAuth=want).',
+} as const;
+
 export type ZkCounterName = (typeof ZK_COUNTERS)[number];
+export type PaddockLimitCounterName = keyof typeof PADDOCK_LIMIT_COUNTERS;
 export type ZkSummaryName = (typeof ZK_SUMMARIES)[number] | (typeof ZK_QUANTILE_SUMMARIES)[number];

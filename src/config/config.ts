@@ -42,8 +42,35 @@ export interface ServerConfig {
   /** 0 = pick a free port (tests); a zoo.cfg must set it. */
   clientPort: number;
   clientPortAddress: string;
-  /** Stored only: TLS is not supported yet. */
+  /** False when zoo.cfg sets only secureClientPort: no plain client port is opened. */
+  clientPortEnabled: boolean;
+  /** Port of TLS client connections (see src/server/tls.ts), or null for none. */
   secureClientPort: number | null;
+  secureClientPortAddress: string;
+  /** client.portUnification: the plain client port accepts TLS connections too. */
+  clientPortUnification: boolean;
+  /** client.certReload: key and trust stores are read again when their files change. */
+  clientCertReload: boolean;
+  /** The ssl.* settings of the client port by name without the prefix (keyStore.location, ...), as written. */
+  ssl: ReadonlyMap<string, string>;
+  /** zookeeper.X509AuthenticationProvider.superUser: the certificate subject that passes every ACL check. */
+  x509SuperUser: string | null;
+  /** serverCnxnFactory, as written (ZooKeeper needs NettyServerCnxnFactory for TLS; Paddock has one network layer). */
+  serverCnxnFactory: string;
+  /** request_throttle_max_requests: requests in process before connections stop being read (0 = off). */
+  requestThrottleMaxRequests: number;
+  /** request_throttle_stall_time: longest wait before a stalled connection checks the throttle again. */
+  requestThrottleStallTimeMs: number;
+  /** connection_throttle_tokens / fill_time / fill_count: ZooKeeper's token bucket of new connections (0 tokens = off). */
+  connectionThrottleTokens: number;
+  connectionThrottleFillTimeMs: number;
+  connectionThrottleFillCount: number;
+  /** paddock.connectionRatePerIp: new connections per second one IP address may open (0 = no limit). */
+  connectionRatePerIp: number;
+  /** paddock.requestRatePerSession: requests per second one connection may send before it is read more slowly (0 = no limit). */
+  requestRatePerSession: number;
+  /** paddock.maxWatchesPerSession: watches one connection may hold (0 = no limit). */
+  maxWatchesPerSession: number;
   /** Per client IP; 0 = unlimited. */
   maxClientCnxns: number;
   /** Total connections; 0 = unlimited. */
@@ -126,6 +153,11 @@ export class ConfigError extends Error {
 export const DEFAULT_METRICS_PROVIDER = 'org.apache.zookeeper.metrics.impl.DefaultMetricsProvider';
 export const PROMETHEUS_PROVIDER_CLASS = 'org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider';
 
+export const NIO_CNXN_FACTORY = 'org.apache.zookeeper.server.NIOServerCnxnFactory';
+export const NETTY_CNXN_FACTORY = 'org.apache.zookeeper.server.NettyServerCnxnFactory';
+/** Enough for a client caching a large tree; a watch costs the server roughly 100-200 bytes. */
+export const DEFAULT_MAX_WATCHES_PER_SESSION = 1_000_000;
+
 /** Every four-letter word ZooKeeper knows. */
 export const FOUR_LETTER_WORDS: readonly string[] = [
   'conf', 'cons', 'crst', 'dirs', 'dump', 'envi', 'gtmk', 'ruok', 'stmk', 'srst', 'srvr', 'stat',
@@ -144,7 +176,22 @@ export function defaultConfig(): ServerConfig {
     dataLogDir: 'data',
     clientPort: 2181,
     clientPortAddress: '0.0.0.0',
+    clientPortEnabled: true,
     secureClientPort: null,
+    secureClientPortAddress: '0.0.0.0',
+    clientPortUnification: false,
+    clientCertReload: false,
+    ssl: new Map(),
+    x509SuperUser: null,
+    serverCnxnFactory: NIO_CNXN_FACTORY,
+    requestThrottleMaxRequests: 0,
+    requestThrottleStallTimeMs: 100,
+    connectionThrottleTokens: 0,
+    connectionThrottleFillTimeMs: 1,
+    connectionThrottleFillCount: 1,
+    connectionRatePerIp: 0,
+    requestRatePerSession: 0,
+    maxWatchesPerSession: DEFAULT_MAX_WATCHES_PER_SESSION,
     maxClientCnxns: 60,
     maxCnxns: 0,
     minSessionTimeout: -1,

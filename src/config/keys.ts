@@ -17,7 +17,10 @@
  * `when` narrows ignored and refused keys to the values that ask for something: other values
  * describe what Paddock does anyway, and pass silently.
  */
-import { ConfigError, DEFAULT_METRICS_PROVIDER, PROMETHEUS_PROVIDER_CLASS, type QuorumServerSpec, type ServerConfig } from './config.js';
+import {
+  ConfigError, DEFAULT_MAX_WATCHES_PER_SESSION, DEFAULT_METRICS_PROVIDER, NETTY_CNXN_FACTORY, NIO_CNXN_FACTORY, PROMETHEUS_PROVIDER_CLASS,
+  type QuorumServerSpec, type ServerConfig,
+} from './config.js';
 import { SASL_PROVIDER_CLASS } from '../auth/config.js';
 import { parseServerLine } from './servers.js';
 import { parseDecodedInt, parseIntValue, parsePort, parseTrueFalse, parseYesNo } from './values.js';
@@ -81,11 +84,11 @@ const WHEN_TRUE: KeyCondition = { text: 'when true', test: (v) => lower(v) === '
 const UNLESS_FALSE: KeyCondition = { text: 'unless false', test: (v) => lower(v) !== 'false' };
 const WHEN_FALSE: KeyCondition = { text: 'when false', test: (v) => lower(v) === 'false' };
 const WHEN_SET: KeyCondition = { text: 'when set', test: (v) => v.trim() !== '' };
-const WHEN_PORT_SET: KeyCondition = { text: 'when set (not 0)', test: (v) => v.trim() !== '' && Number(v) !== 0 };
 
 const NOT_EXPOSED = 'Paddock\'s AdminServer speaks plain HTTP/1.1 and has only ZooKeeper 3.8\'s commands';
-const NO_TLS = 'Paddock does not support TLS';
 const NO_KERBEROS = 'Paddock supports SASL DIGEST-MD5 only, not GSSAPI/Kerberos (it has no Kerberos realm, and maps names by the DEFAULT rule)';
+const NO_HTTPS = 'Paddock\'s AdminServer does not serve HTTPS';
+const NO_REVOCATION = 'Paddock does not check certificate revocation, which this setting asks for';
 const JVM = 'tunes a part of the Java implementation Paddock does not have';
 const ENSEMBLE = 'only an ensemble member reads it, and Paddock runs standalone';
 
@@ -107,10 +110,27 @@ function trueFalseField(field: keyof ServerConfig): (value: string, s: ParseStat
 const checkTrueFalse = (value: string, _s: ParseState, name: string): void => void parseTrueFalse(name, value);
 const checkInt = (value: string, _s: ParseState, name: string): void => void parseIntValue(name, value);
 
-const SSL_SETTINGS =
+/** The client port's TLS settings Paddock reads (src/server/tls.ts); crl, ocsp and context.supplier.class have entries of their own. */
+const SSL_CLIENT_SETTINGS =
   'keyStore.location|keyStore.password|keyStore.passwordPath|keyStore.type|trustStore.location|trustStore.password|' +
-  'trustStore.passwordPath|trustStore.type|protocol|enabledProtocols|ciphersuites|context.supplier.class|' +
-  'hostnameVerification|crl|ocsp|clientAuth|handshakeDetectionTimeoutMillis|authProvider';
+  'trustStore.passwordPath|trustStore.type|protocol|enabledProtocols|ciphersuites|' +
+  'hostnameVerification|clientAuth|handshakeDetectionTimeoutMillis|authProvider';
+const SSL_SETTINGS = `${SSL_CLIENT_SETTINGS}|context.supplier.class|crl|ocsp`;
+
+/** ssl.X or zookeeper.ssl.X: stores X's value for src/server/tls.ts, checking the few values that are words. */
+function storeSsl(value: string, s: ParseState, name: string): void {
+  const setting = name.replace(/^(zookeeper\.)?ssl\./, '');
+  const word = lower(value);
+  if (setting === 'clientAuth' && !['', 'none', 'want', 'need'].includes(word)) {
+    throw new ConfigError(`invalid ${name} '${value}': expected none, want or need`);
+  }
+  if (setting === 'authProvider' && value.trim() !== '' && value.trim() !== 'x509') {
+    throw new ConfigError(`invalid ${name} '${value}': Paddock's only x509 authentication provider is x509`);
+  }
+  if (setting === 'hostnameVerification') parseTrueFalse(name, value);
+  if (setting === 'handshakeDetectionTimeoutMillis') parseIntValue(name, value, 1);
+  (s.cfg.ssl as Map<string, string>).set(setting, value);
+}
 
 export const CONFIG_KEYS: readonly ConfigKey[] = [
   // --- Basic ----------------------------------------------------------------------------------
@@ -137,8 +157,8 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     doc: 'Address the client port listens on.', apply: (v, s) => void (s.clientPortAddressText = v),
   },
   {
-    key: 'secureClientPort', field: 'secureClientPort', min: 1, type: 'port', default: '', use: 'refused', when: WHEN_PORT_SET, why: NO_TLS,
-    doc: 'Port for TLS client connections.',
+    key: 'secureClientPort', field: 'secureClientPort', min: 1, type: 'port', default: '', use: 'honoured',
+    doc: 'Port for TLS client connections (with or instead of clientPort); 0 = none.',
     apply: (v, s, name) => {
       const port = parsePort(name, v);
       s.cfg.secureClientPort = port === 0 ? null : port;
@@ -146,8 +166,12 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     conf: (c) => c.secureClientPort ?? -1,
   },
   {
-    key: 'secureClientPortAddress', type: 'address', default: 'all addresses', use: 'refused', when: WHEN_SET, why: NO_TLS,
+    key: 'secureClientPortAddress', type: 'address', default: 'all addresses', use: 'honoured',
     doc: 'Address the TLS client port listens on.',
+    apply: (v, s, name) => {
+      if (v === '') throw new ConfigError(`invalid ${name} '': empty address`);
+      s.cfg.secureClientPortAddress = v;
+    },
   },
   {
     key: 'maxClientCnxns', field: 'maxClientCnxns', min: 0, type: 'integer', default: '60', range: '>= 0 (0 = no limit)', use: 'honoured',
@@ -343,7 +367,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   {
     key: 'authProvider.N', pattern: /^(zookeeper\.)?authProvider\.[^.]+$/, type: 'class', default: '', use: 'ignored',
     when: { text: `unless ${SASL_PROVIDER_CLASS}`, test: (v) => v.trim() !== SASL_PROVIDER_CLASS },
-    why: 'Paddock has the digest, ip, world and super schemes built in and loads no classes; SASLAuthenticationProvider registers its sasl scheme, clients using another scheme fail to authenticate',
+    why: 'Paddock has the digest, ip, world, x509 and super schemes built in and loads no classes; SASLAuthenticationProvider registers its sasl scheme, clients using another scheme fail to authenticate',
     doc: 'Registers an authentication provider class (for example SASL) under a scheme.',
     apply: (v, s) => {
       if (v.trim() === SASL_PROVIDER_CLASS && !s.cfg.auth.providers.includes('sasl')) s.cfg.auth.providers = [...s.cfg.auth.providers, 'sasl'];
@@ -387,22 +411,50 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   ignored('security.auth_to_local', 'text', 'DEFAULT', 'Rules mapping Kerberos principals to user names.', NO_KERBEROS,
     { when: { text: 'unless DEFAULT', test: (v) => v.trim() !== 'DEFAULT' } }),
   ignored('requireKerberosConfig', 'true/false', 'false', 'Fail when the Kerberos configuration file is missing.', NO_KERBEROS, { when: WHEN_TRUE }),
-  ignored('X509AuthenticationProvider.superUser', 'text', '', 'X.500 name of the TLS client that passes every ACL check.', NO_TLS),
+  {
+    key: 'X509AuthenticationProvider.superUser', aliases: ['zookeeper.X509AuthenticationProvider.superUser'], type: 'text', default: '', use: 'honoured',
+    doc: 'Subject of the TLS client certificate (as its x509 id, e.g. CN=admin,O=Example) that passes every ACL check.',
+    apply: (v, s) => void (s.cfg.x509SuperUser = v === '' ? null : v),
+  },
   ignored('audit.enable', 'true/false', 'false', 'Write an audit log of changes and who made them.', 'Paddock has no audit log', { when: WHEN_TRUE }),
   ignored('audit.impl.class', 'class', 'Log4jAuditLogger', 'Audit logger implementation.', 'Paddock has no audit log'),
 
   // --- TLS --------------------------------------------------------------------------------------
   {
-    key: 'client.portUnification', type: 'true/false', default: 'false', use: 'refused', when: WHEN_TRUE, why: NO_TLS,
-    doc: 'true accepts TLS connections on the plain client port too.', apply: checkTrueFalse,
+    key: 'client.portUnification', aliases: ['zookeeper.client.portUnification'], type: 'true/false', default: 'false', use: 'honoured',
+    doc: 'true accepts TLS connections on the plain client port too (told apart by their first bytes).', apply: trueFalseField('clientPortUnification'),
   },
   {
-    key: 'ssl.*', pattern: new RegExp(`^(zookeeper\\.)?ssl\\.(${SSL_SETTINGS.replace(/\./g, '\\.')})$`), type: 'various', default: '', use: 'ignored',
-    names: SSL_SETTINGS.split('|').map((s) => `ssl.${s}`),
-    why: `${NO_TLS}; without secureClientPort or client.portUnification (both refused) ZooKeeper would not use it either`,
-    doc: `TLS material and options of the client port: ssl.${SSL_SETTINGS.split('|').join(', ssl.')}.`,
+    key: 'client.certReload', aliases: ['zookeeper.client.certReload'], type: 'true/false', default: 'false', use: 'honoured',
+    doc: 'Read the key and trust stores again when their files change; new connections use the new material.', apply: trueFalseField('clientCertReload'),
   },
-  ignored('serverCnxnFactory', 'class', 'NIOServerCnxnFactory', 'Network layer of the server (Netty is needed for TLS).', JVM),
+  {
+    key: 'ssl.*', pattern: new RegExp(`^(zookeeper\\.)?ssl\\.(${SSL_CLIENT_SETTINGS.replace(/\./g, '\\.')})$`), type: 'various', default: '', use: 'honoured',
+    names: SSL_CLIENT_SETTINGS.split('|').map((s) => `ssl.${s}`),
+    doc: `TLS material and options of the client port (see docs/security.md): ssl.${SSL_CLIENT_SETTINGS.split('|').join(', ssl.')}. PEM and PKCS12 stores; JKS is refused with the keytool command that converts it.`,
+    apply: storeSsl,
+  },
+  {
+    key: 'ssl.crl', aliases: ['zookeeper.ssl.crl'], type: 'true/false', default: 'false', use: 'refused', when: WHEN_TRUE, why: NO_REVOCATION,
+    doc: 'Check client certificates against certificate revocation lists.', apply: checkTrueFalse,
+  },
+  {
+    key: 'ssl.ocsp', aliases: ['zookeeper.ssl.ocsp'], type: 'true/false', default: 'false', use: 'refused', when: WHEN_TRUE, why: NO_REVOCATION,
+    doc: 'Check client certificates with OCSP.', apply: checkTrueFalse,
+  },
+  {
+    key: 'ssl.context.supplier.class', aliases: ['zookeeper.ssl.context.supplier.class'], type: 'class', default: '', use: 'refused', when: WHEN_SET,
+    why: 'Paddock cannot load a Java SSLContext supplier, and without it would serve TLS other than configured', doc: 'Class supplying the SSLContext instead of the ssl.* settings.',
+  },
+  {
+    key: 'serverCnxnFactory', aliases: ['zookeeper.serverCnxnFactory'], type: 'class', default: 'NIOServerCnxnFactory', use: 'honoured',
+    doc: `Network layer of the server; ZooKeeper needs ${NETTY_CNXN_FACTORY} for TLS. Paddock has one network layer, serving TLS either way (a warning says when ZooKeeper would not).`,
+    apply: (v, s, name) => {
+      const cls = v.trim() === '' ? NIO_CNXN_FACTORY : v.trim();
+      if (cls !== NIO_CNXN_FACTORY && cls !== NETTY_CNXN_FACTORY) throw new ConfigError(`invalid ${name} '${v}': expected ${NIO_CNXN_FACTORY} or ${NETTY_CNXN_FACTORY}`);
+      s.cfg.serverCnxnFactory = cls;
+    },
+  },
   ignored('clientTcpKeepAlive', 'true/false', 'false', 'Set TCP keep-alive on client connections.', 'Paddock does not set TCP keep-alive on client connections', { when: WHEN_TRUE }),
 
   // --- AdminServer and metrics ----------------------------------------------------------------
@@ -435,7 +487,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   ignored('admin.httpVersion', 'integer', '11', 'HTTP version of the AdminServer.', NOT_EXPOSED),
   ignored('admin.portUnification', 'true/false', 'false', 'Accept HTTP and HTTPS on the AdminServer port.', NOT_EXPOSED),
   {
-    key: 'admin.forceHttps', type: 'true/false', default: 'false', use: 'refused', when: WHEN_TRUE, why: NO_TLS,
+    key: 'admin.forceHttps', type: 'true/false', default: 'false', use: 'refused', when: WHEN_TRUE, why: NO_HTTPS,
     doc: 'Serve the AdminServer over HTTPS only.', apply: checkTrueFalse,
   },
   ignored('admin.rateLimiterIntervalInMS', 'integer (ms)', '300000', 'ZooKeeper 3.9: minimum interval between AdminServer snapshot requests.', NOT_EXPOSED),
@@ -477,16 +529,48 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   tuning('flushDelay', 'integer (ms)', '0', 'Delay before flushing the commit log, to batch more writes.'),
   tuning('maxWriteQueuePollTime', 'integer (ms)', 'flushDelay / 3', 'Wait for more writes before a delayed flush.'),
   tuning('maxBatchSize', 'integer', '1000', 'Transactions written before the log is flushed.'),
-  tuning('request_throttle_max_requests', 'integer', '0', 'Outstanding requests before the request throttler stalls (0 = off).', { aliases: ['requestThrottleLimit'] }),
-  tuning('request_throttle_stall_time', 'integer (ms)', '100', 'Longest wait of a stalled request.', { aliases: ['requestThrottleStallTime'] }),
-  tuning('request_throttle_drop_stale', 'true/false', 'true', 'Drop requests whose connection closed while they waited.', { aliases: ['requestThrottleDropStale'] }),
+  {
+    key: 'request_throttle_max_requests', aliases: ['requestThrottleLimit', 'zookeeper.request_throttle_max_requests'], field: 'requestThrottleMaxRequests', min: 0,
+    type: 'integer', default: '0', range: '>= 0 (0 = off)', use: 'honoured',
+    doc: 'Requests in process before the request throttler stalls: connections are then not read until fewer are in process (counted in request_throttle_wait_count).',
+  },
+  {
+    key: 'request_throttle_stall_time', aliases: ['requestThrottleStallTime', 'zookeeper.request_throttle_stall_time'], field: 'requestThrottleStallTimeMs', min: 1,
+    type: 'integer (ms)', default: '100', use: 'honoured', doc: 'Longest wait of a stalled connection before it checks the throttle again.',
+  },
+  {
+    key: 'request_throttle_drop_stale', aliases: ['requestThrottleDropStale', 'zookeeper.request_throttle_drop_stale'], type: 'true/false', default: 'true', use: 'ignored', when: WHEN_FALSE,
+    why: 'Paddock always drops the requests a closed connection left unread', doc: 'Drop requests whose connection closed while they waited.', apply: checkTrueFalse,
+  },
   tuning('request_stale_latency_check', 'true/false', 'false', 'Treat requests older than their session timeout as stale.', { aliases: ['requestStaleLatencyCheck'] }),
   tuning('request_stale_connection_check', 'true/false', 'true', 'Treat requests of closed connections as stale.', { aliases: ['requestStaleConnectionCheck'] }),
   tuning('request_throttler.shutdownTimeout', 'integer (ms)', '10000', 'Wait for the throttler to drain on shutdown.'),
   tuning('throttled_op_wait_time', 'integer (ms)', '0', 'Queue time after which a request is answered THROTTLEDOP.', { aliases: ['throttledOpWaitTime'] }),
-  tuning('connection_throttle_tokens', 'integer', '0', 'Token bucket size of the connection throttler (0 = off).', { aliases: ['connectionMaxTokens'] }),
-  tuning('connection_throttle_fill_time', 'integer (ms)', '1', 'Refill interval of the connection throttler.', { aliases: ['connectionTokenFillTime'] }),
-  tuning('connection_throttle_fill_count', 'integer', '1', 'Tokens added per refill.', { aliases: ['connectionTokenFillCount'] }),
+  {
+    key: 'connection_throttle_tokens', aliases: ['connectionMaxTokens', 'zookeeper.connection_throttle_tokens'], field: 'connectionThrottleTokens', min: 0,
+    type: 'integer', default: '0', range: '>= 0 (0 = off)', use: 'honoured',
+    doc: 'Token bucket of new connections, server-wide: a connection takes a token, one arriving to an empty bucket is closed at accept (connection_rejected).',
+  },
+  {
+    key: 'connection_throttle_fill_time', aliases: ['connectionTokenFillTime', 'zookeeper.connection_throttle_fill_time'], field: 'connectionThrottleFillTimeMs', min: 1,
+    type: 'integer (ms)', default: '1', use: 'honoured', doc: 'Refill interval of the connection throttler.',
+  },
+  {
+    key: 'connection_throttle_fill_count', aliases: ['connectionTokenFillCount', 'zookeeper.connection_throttle_fill_count'], field: 'connectionThrottleFillCount', min: 1,
+    type: 'integer', default: '1', use: 'honoured', doc: 'Tokens added per refill.',
+  },
+  {
+    key: 'paddock.connectionRatePerIp', field: 'connectionRatePerIp', min: 0, type: 'integer (per second)', default: '0', range: '>= 0 (0 = no limit)', use: 'honoured',
+    doc: "Paddock's own: new connections one IP address may open per second (bursts up to that many); more are closed at accept and counted in connection_rejected and paddock_connections_rate_limited.",
+  },
+  {
+    key: 'paddock.requestRatePerSession', field: 'requestRatePerSession', min: 0, type: 'integer (per second)', default: '0', range: '>= 0 (0 = no limit)', use: 'honoured',
+    doc: "Paddock's own: requests one connection may send per second (bursts up to that many); beyond it the connection is read more slowly, never answered with an error (paddock_requests_rate_delayed).",
+  },
+  {
+    key: 'paddock.maxWatchesPerSession', field: 'maxWatchesPerSession', min: 0, type: 'integer', default: String(DEFAULT_MAX_WATCHES_PER_SESSION), range: '>= 0 (0 = no limit)', use: 'honoured',
+    doc: "Paddock's own: watches one connection may hold; a read that would set one more fails with QUOTAEXCEEDED and sets none (paddock_watches_refused).",
+  },
   tuning('connection_throttle_freeze_time', 'integer (ms)', '-1', 'Interval of drop probability updates (-1 = no dropping).', { aliases: ['connectionFreezeTime'] }),
   tuning('connection_throttle_drop_increase', 'number', '0.02', 'Drop probability increase.', { aliases: ['connectionDropIncrease'] }),
   tuning('connection_throttle_drop_decrease', 'number', '0.002', 'Drop probability decrease.', { aliases: ['connectionDropDecrease'] }),

@@ -257,7 +257,10 @@ function finishClientPort(state: ParseState): void {
   }
   if (cfg.clientPort === 0) {
     if (address !== null) throw new ConfigError('clientPortAddress is set but clientPort is not set');
-    throw new ConfigError('clientPort is not set');
+    // As ZooKeeper: a TLS port alone is enough, and then no plain port is opened.
+    if (cfg.secureClientPort === null) throw new ConfigError('clientPort is not set');
+    cfg.clientPortEnabled = false;
+    return;
   }
   if (address !== null) {
     if (address === '') throw new ConfigError(`invalid clientPortAddress '': empty address`);

@@ -129,6 +129,7 @@ export class RequestPipeline {
     restoredSessions: ReadonlyMap<bigint, number> = new Map(),
   ) {
     this.tree = tree;
+    this.watches.limitPerWatcher(config.maxWatchesPerSession, () => this.stats.countLimit('watches_refused'));
     this.lastContainerCheckMs = deps.now();
     this.zxids = new ZxidAllocator(tree.lastProcessedZxid);
     this.sessions = new SessionTracker(config.tickTime, config.serverId, deps.randomBytes);

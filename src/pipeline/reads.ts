@@ -94,7 +94,7 @@ function exists<W>(ctx: ReadContext<W>, req: RequestOf<typeof OpCode.exists>): u
   const node = nodeAt(ctx, req.path);
   if (node) requirePerm(ctx, node.acl, Ops.exists.perm);
   // exists leaves a watch even on a missing node: that is how one waits for a create.
-  if (req.watch) ctx.watches.addDataWatch(req.path, ctx.watcher);
+  if (req.watch) watchOrRefuse(ctx.watches.addDataWatch(req.path, ctx.watcher));
   if (!node) throw new KeeperError(Err.NONODE);
   return { stat: ctx.tree.statOf(node) };
 }
@@ -102,7 +102,7 @@ function exists<W>(ctx: ReadContext<W>, req: RequestOf<typeof OpCode.exists>): u
 /** The data goes out as the tree stores it (see StoredData); the codec writes it without a copy. */
 function getData<W>(ctx: ReadContext<W>, path: string, watch: boolean): { data: string | Buffer | null; stat: Stat } {
   const node = requireReadable(ctx, path, Ops.getData.perm);
-  if (watch) ctx.watches.addDataWatch(path, ctx.watcher);
+  if (watch) watchOrRefuse(ctx.watches.addDataWatch(path, ctx.watcher));
   return { data: node.stored, stat: ctx.tree.statOf(node) };
 }
 
@@ -119,7 +119,7 @@ function encodedChildren<W>(ctx: ReadContext<W>, path: string, watch: boolean): 
 /** The node whose children are read, after the READ check, with the child watch left if asked. */
 function childrenRead<W>(ctx: ReadContext<W>, path: string, watch: boolean) {
   const node = requireReadable(ctx, path, Ops.getChildren.perm);
-  if (watch) ctx.watches.addChildWatch(path, ctx.watcher);
+  if (watch) watchOrRefuse(ctx.watches.addChildWatch(path, ctx.watcher));
   return node;
 }
 
@@ -193,9 +193,14 @@ function multiReadResultBytes<W>(ctx: ReadContext<W>, op: Request): number {
   return MULTI_HEADER_BYTES + ctx.tree.encodedChildren(node, encodeStringVector).length;
 }
 
+/** A watch the session may not add (paddock.maxWatchesPerSession): the read fails and sets none. */
+function watchOrRefuse(added: boolean): void {
+  if (!added) throw new KeeperError(Err.QUOTAEXCEEDED);
+}
+
 function addWatch<W>(ctx: ReadContext<W>, path: string, mode: number): void {
-  if (mode === AddWatchMode.PersistentRecursive) ctx.watches.addPersistentRecursive(path, ctx.watcher);
-  else if (mode === AddWatchMode.Persistent) ctx.watches.addPersistent(path, ctx.watcher);
+  if (mode === AddWatchMode.PersistentRecursive) watchOrRefuse(ctx.watches.addPersistentRecursive(path, ctx.watcher));
+  else if (mode === AddWatchMode.Persistent) watchOrRefuse(ctx.watches.addPersistent(path, ctx.watcher));
   else throw new KeeperError(Err.MARSHALLINGERROR); // ZooKeeper fails to read an unknown mode
 }
 

@@ -1,7 +1,7 @@
 /** Counters behind srvr, stat, mntr, cons, the admin API and the Prometheus endpoint. */
 import { Summary } from '../admin/summary.js';
 import { OpCode } from '../jute/constants.js';
-import { ZK_QUANTILE_SUMMARIES, ZK_SUMMARIES, type ZkCounterName, type ZkSummaryName } from '../admin/zk-metrics.js';
+import { ZK_QUANTILE_SUMMARIES, ZK_SUMMARIES, type PaddockLimitCounterName, type ZkCounterName, type ZkSummaryName } from '../admin/zk-metrics.js';
 
 export class ServerStats {
   packetsReceived = 0;
@@ -45,6 +45,8 @@ export class ServerStats {
   private runType = 0;
   private runWrite = false;
   private runCount = 0;
+  /** Paddock's own: how often each abuse limit acted. */
+  readonly limitCounters = new Map<PaddockLimitCounterName, number>();
 
   constructor() {
     for (const name of ZK_SUMMARIES) this.summaryMap.set(name, new Summary(false));
@@ -134,6 +136,10 @@ export class ServerStats {
 
   count(name: ZkCounterName, by = 1): void {
     this.counters.set(name, (this.counters.get(name) ?? 0) + by);
+  }
+
+  countLimit(name: PaddockLimitCounterName): void {
+    this.limitCounters.set(name, (this.limitCounters.get(name) ?? 0) + 1);
   }
 
   observe(name: ZkSummaryName, value: number): void {

@@ -20,8 +20,16 @@ import { newSessionSecret } from '../sessions/secret.js';
 import { NodeDisk, type Disk } from '../io/disk.js';
 
 export interface PaddockServer {
+  /** The plain client port (0 when zoo.cfg sets only secureClientPort). */
   readonly port: number;
   readonly host: string;
+  /** The TLS client port (0 without secureClientPort). */
+  readonly securePort: number;
+  /**
+   * client.certReload: calls `listener` after each reload of the TLS stores (with the error
+   * when the new ones were unusable); returns the function that removes it. Null without TLS.
+   */
+  readonly onTlsReload: ((listener: (error: Error | null) => void) => () => void) | null;
   /** The request pipeline behind the sockets (sessions, tree, counters). */
   readonly server: RequestPipeline;
   /** The admin HTTP server (admin.enableServer=true), to read its port or mount more routes; else null. */
@@ -65,7 +73,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, options
     await pipeline.close().catch(() => undefined);
     throw err;
   }
-  logger.info(`Paddock listening on ${net.host}:${net.port} (tickTime ${config.tickTime} ms, standalone)`);
+  const tlsPort = net.securePort === 0 ? '' : `, TLS on ${net.secureHost}:${net.securePort}`;
+  logger.info(`Paddock listening on ${net.port === 0 ? 'no plain port' : `${net.host}:${net.port}`}${tlsPort} (tickTime ${config.tickTime} ms, standalone)`);
   let http: { admin: AdminHttpServer | null; metrics: MetricsHttpServer | null };
   try {
     http = await startHttpServers(config, net, logger);
@@ -77,6 +86,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, options
   return {
     port: net.port,
     host: net.host,
+    securePort: net.securePort,
+    onTlsReload: net.clientTls === null ? null : (listener) => net.clientTls!.onReload(listener),
     server: pipeline,
     ...http,
     expireSession: (id) => pipeline.expireSession(id),

@@ -15,26 +15,52 @@ export interface WatchSummary {
 export class WatchRegistry<W> {
   private readonly data = new WatchTable<W>();
   private readonly child = new WatchTable<W>();
+  /** paddock.maxWatchesPerSession: (path, table) entries one watcher may hold; 0 = no limit. */
+  private maxPerWatcher = 0;
+  private onRefused: () => void = () => undefined;
 
-  /** exists / getData watch. */
-  addDataWatch(path: string, w: W): void {
+  /** Caps the entries of each watcher; `onRefused` counts the watches refused. */
+  limitPerWatcher(max: number, onRefused: () => void): void {
+    this.maxPerWatcher = max;
+    this.onRefused = onRefused;
+  }
+
+  /** exists / getData watch; false when refused by the per-watcher cap (then nothing is set). */
+  addDataWatch(path: string, w: W): boolean {
+    if (!this.admits(path, w, [this.data])) return false;
     this.data.add(path, w, Mode.STANDARD);
+    return true;
   }
 
-  /** getChildren watch. */
-  addChildWatch(path: string, w: W): void {
+  /** getChildren watch; false when refused. */
+  addChildWatch(path: string, w: W): boolean {
+    if (!this.admits(path, w, [this.child])) return false;
     this.child.add(path, w, Mode.STANDARD);
+    return true;
   }
 
-  /** addWatch PERSISTENT: sits in both tables. */
-  addPersistent(path: string, w: W): void {
+  /** addWatch PERSISTENT: sits in both tables. False when refused. */
+  addPersistent(path: string, w: W): boolean {
+    if (!this.admits(path, w, [this.data, this.child])) return false;
     this.data.add(path, w, Mode.PERSISTENT);
     this.child.add(path, w, Mode.PERSISTENT);
+    return true;
   }
 
-  /** addWatch PERSISTENT_RECURSIVE: data table only, so it never sees NodeChildrenChanged. */
-  addPersistentRecursive(path: string, w: W): void {
+  /** addWatch PERSISTENT_RECURSIVE: data table only, so it never sees NodeChildrenChanged. False when refused. */
+  addPersistentRecursive(path: string, w: W): boolean {
+    if (!this.admits(path, w, [this.data])) return false;
     this.data.add(path, w, Mode.RECURSIVE);
+    return true;
+  }
+
+  /** Whether the new entries `tables` would get for (path, w) stay within the cap. */
+  private admits(path: string, w: W, tables: readonly WatchTable<W>[]): boolean {
+    if (this.maxPerWatcher === 0) return true;
+    const added = tables.filter((t) => t.modes(path, w) === 0).length;
+    if (added === 0 || this.data.countOf(w) + this.child.countOf(w) + added <= this.maxPerWatcher) return true;
+    this.onRefused();
+    return false;
   }
 
   /** Watchers to notify of `type` on `path`, each once; one-shot watches are removed. */

@@ -107,6 +107,11 @@ export class WatchTable<W> {
     return this.entries;
   }
 
+  /** Paths `w` watches in this table. */
+  countOf(w: W): number {
+    return this.byWatcher.get(w)?.size ?? 0;
+  }
+
   watcherCount(): number {
     return this.byWatcher.size;
   }

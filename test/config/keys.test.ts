@@ -120,9 +120,8 @@ test('standaloneEnabled=false stops the server, as in ZooKeeper', () => {
 
 test('settings that change safety and cannot be honoured stop the server', () => {
   const cases: [string, RegExp][] = [
-    ['secureClientPort=2281', /secureClientPort=2281: Paddock does not support TLS/],
-    ['secureClientPortAddress=127.0.0.1', /secureClientPortAddress=127\.0\.0\.1: Paddock does not support TLS/],
-    ['client.portUnification=true', /client\.portUnification=true: Paddock does not support TLS/],
+    ['ssl.crl=true', /ssl\.crl=true: Paddock does not check certificate revocation/],
+    ['zookeeper.ssl.context.supplier.class=com.example.Ctx', /ssl\.context\.supplier\.class=com\.example\.Ctx: Paddock cannot load a Java SSLContext supplier/],
     ['DigestAuthenticationProvider.enabled=false', /DigestAuthenticationProvider\.enabled=false: Paddock always accepts digest credentials/],
     ['ensembleAuthName=prod', /ensembleAuthName=prod: Paddock does not check the ensemble name/],
     ['datadir.autocreate=false', /datadir\.autocreate=false: Paddock creates a missing data directory/],
@@ -135,8 +134,8 @@ test('settings that change safety and cannot be honoured stop the server', () =>
     assert.match(message, /remove the setting to run without it$/);
   }
   // Every refused setting is named in one message.
-  const message = refusal('secureClientPort=2281', 'ensembleAuthName=prod');
-  assert.match(message, /secureClientPort=2281: .*; ensembleAuthName=prod: /);
+  const message = refusal('ssl.ocsp=true', 'ensembleAuthName=prod');
+  assert.match(message, /ssl\.ocsp=true: .*; ensembleAuthName=prod: /);
   assert.match(message, /remove these settings to run without them$/);
 });
 

@@ -126,11 +126,15 @@ test('every numeric key', () => {
   assert.equal(c.secureClientPort, null);
 });
 
-test('secureClientPort stops the server: TLS cannot be honoured', () => {
-  rejects({ secureClientPort: '2281' }, ['refusing to start', 'secureClientPort=2281', 'TLS', 'remove the setting']);
-  rejects({ secureClientPort: '2281' }, ['secureClientPort=2281'], undefined, { dataDir: '/d', clientPort: '0' });
+test('secureClientPort opens the TLS port beside clientPort, or alone', () => {
+  const both = config({ secureClientPort: '2281', secureClientPortAddress: '127.0.0.1', 'ssl.keyStore.location': '/k.pem' });
+  assert.deepEqual([both.clientPort, both.clientPortEnabled, both.secureClientPort, both.secureClientPortAddress], [2181, true, 2281, '127.0.0.1']);
+  assert.equal(both.ssl.get('keyStore.location'), '/k.pem');
+  const alone = parseZooCfg('dataDir=/d\nsecureClientPort=2281\n', { baseDir: '/' }).config;
+  assert.deepEqual([alone.clientPortEnabled, alone.secureClientPort], [false, 2281]);
   rejects({ secureClientPort: '70000' }, ["invalid secureClientPort '70000'"]);
   assert.equal(config({ secureClientPort: '0' }).secureClientPort, null);
+  assert.throws(() => parseZooCfg('dataDir=/d\nsecureClientPort=0\n', { baseDir: '/' }), /clientPort is not set/);
 });
 
 test('string keys: clientPortAddress, admin.serverAddress, superDigest (both spellings)', () => {
@@ -256,11 +260,10 @@ test('metricsProvider.* keys are stored without the prefix', () => {
 });
 
 test('unknown keys and ZooKeeper keys Paddock does not use are accepted with warnings', () => {
-  const { config: c, warnings } = parse({ 'my.custom': 'x', localSessionsEnabled: 'true', 'ssl.keyStore.location': '/k', 'group.1': '1:2:3', electionAlg: '3' });
+  const { config: c, warnings } = parse({ 'my.custom': 'x', localSessionsEnabled: 'true', 'group.1': '1:2:3', electionAlg: '3' });
   assert.deepEqual(warnings, [
     'unknown key my.custom ignored',
     'localSessionsEnabled has no effect: only an ensemble member reads it, and Paddock runs standalone',
-    'ssl.keyStore.location is not used by Paddock: Paddock does not support TLS; without secureClientPort or client.portUnification (both refused) ZooKeeper would not use it either',
     'group.1 has no effect: only an ensemble member reads it, and Paddock runs standalone',
     'electionAlg has no effect: only an ensemble member reads it, and Paddock runs standalone',
   ]);

@@ -7,6 +7,7 @@
  * that an event arrived before the reply of a later request.
  */
 import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import {
   ConnectResponseBase,
   FrameDecoder,
@@ -35,6 +36,8 @@ export interface ConnectOptions {
   maxFrameBytes?: number;
   /** How long to wait for the ConnectResponse (default 10 s). */
   handshakeTimeoutMs?: number;
+  /** Connect over TLS with these options (certificates, CA, servername). */
+  tls?: ConnectionOptions;
 }
 
 export interface Reply {
@@ -109,7 +112,7 @@ export class RawClient {
     w.endFrame(at);
     const hello = Buffer.from(w.bytes());
     return new Promise((resolve, reject) => {
-      const sock = netConnect({ host, port });
+      const sock = options.tls === undefined ? netConnect({ host, port }) : tlsConnect({ host, port, ...options.tls });
       sock.setNoDelay(true);
       const decoder = new FrameDecoder(maxFrameBytes);
       let settled = false;

@@ -46,9 +46,12 @@ export interface ZooKeeperOptions {
    * its Class-Path but not the servlet API, without which the AdminServer quietly does not start.
    */
   adminPort?: number;
+  /** More jars for the classpath (Netty's TLS needs NETTY_CODEC_JAR, which zookeeper.jar's Class-Path lacks). */
+  classpath?: string[];
 }
 
 export const SERVLET_API_JAR = '/usr/share/java/servlet-api.jar';
+export const NETTY_CODEC_JAR = '/usr/share/java/netty-codec.jar';
 
 export async function startZooKeeper(options: ZooKeeperOptions = {}): Promise<ZooKeeperProcess> {
   const ownDir = options.dataDir === undefined;
@@ -93,7 +96,7 @@ async function launch(port: number, dataDir: string, options: ZooKeeperOptions):
     '-Xmx512m',
     ...Object.entries(props).map(([k, v]) => `-D${k}=${v}`),
     '-cp',
-    options.adminPort === undefined ? ZK_CLASSPATH : `${ZK_CLASSPATH}:${SERVLET_API_JAR}`,
+    [ZK_CLASSPATH, ...(options.adminPort === undefined ? [] : [SERVLET_API_JAR]), ...(options.classpath ?? [])].join(':'),
     'org.apache.zookeeper.server.ZooKeeperServerMain',
     cfgPath,
   ];
