@@ -5,18 +5,24 @@
  *
  * A learner behind the start of the leader's history gets SNAP followed by the tree in
  * ZooKeeper's snapshot serialization (zk-snapshot-stream.ts), taken at the zxid the core names.
- * Not wired into the RequestPipeline.
+ *
+ * Committed txns go to a ReplicaState (a tree of its own by default; the request pipeline in a
+ * running server, see peer.ts), and the log and epochs to a store when one is given.
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
-import { OpCode } from '../../jute/constants.js';
-import { decodeTxn } from '../../jute/txn.js';
-import { DataTree } from '../../tree/datatree.js';
+import type { Id } from '../../jute/records.js';
+import type { DataTree } from '../../tree/datatree.js';
 import type { LogEntry } from '../../consensus/learner.js';
 import { ZabLeader, type LeaderOptions, type LeaderReady } from '../../consensus/leader.js';
 import { decodeQuorumPacket, encodeQuorumPacket, quorumPacketLength } from '../../consensus/wire.js';
-import { zxidToNumber, type Zxid } from '../../consensus/zxid.js';
+import { makeZxid, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
 import { writeZkSnapshotStream } from './zk-snapshot-stream.js';
+import { TreeReplica, type ReplicaState } from './replica.js';
+import type { LearnerStore } from './learner-driver.js';
+
+/** Where a leader makes its log and epochs durable (each call returns once they are). */
+export type LeaderStore = Pick<LearnerStore, 'append' | 'setAcceptedEpoch' | 'setCurrentEpoch'>;
 
 export interface QuorumLeaderOptions extends Omit<LeaderOptions, 'log'> {
   host: string;
@@ -24,8 +30,14 @@ export interface QuorumLeaderOptions extends Omit<LeaderOptions, 'log'> {
   tickTimeMs: number;
   /** The leader's log after `snapshotZxid`; applied to the tree at start (ZooKeeper replays its log). */
   log: LogEntry[];
-  /** The state at `snapshotZxid` (default: a fresh tree, no sessions). */
+  /** The state at `snapshotZxid` (default: a fresh tree, no sessions); not with `state`. */
   snapshot?: { tree: DataTree; sessions: Map<bigint, number> };
+  /** Where committed txns go, already holding everything up to `snapshotZxid`. */
+  state?: ReplicaState;
+  /** Durable log and epochs; without one they are kept in memory (`log`, `acceptedEpoch`, `currentEpoch`). */
+  store?: LeaderStore;
+  /** Address to listen on; by default `host` (quorumListenOnAllIPs gives 0.0.0.0). */
+  listenHost?: string;
 }
 
 export interface QuorumLeaderEvents {
@@ -37,7 +49,11 @@ export interface QuorumLeaderEvents {
    * A learner forwarded a client request (Learner.request: sessionId, cxid, type, the request
    * bytes). Turning it into a txn is the proposer's work, outside this driver.
    */
-  request: [request: { conn: number; sessionId: bigint; cxid: number; type: number; body: Buffer }];
+  request: [request: { conn: number; sessionId: bigint; cxid: number; type: number; body: Buffer; authinfo: Id[] | null }];
+  /** Sessions a learner's clients touched (from its PING reply). */
+  touch: [sessionId: bigint, timeoutMs: number];
+  /** A learner asks whether a session may move to it; answer with `answerRevalidate`. */
+  revalidate: [question: { conn: number; sessionId: bigint; timeoutMs: number }];
   steppedDown: [reason: string];
 }
 
@@ -45,10 +61,8 @@ export interface QuorumLeaderEvents {
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
-  readonly tree: DataTree;
-  /** Session id → timeout, from the snapshot and the createSession/closeSession txns applied. */
-  readonly sessions: Map<bigint, number>;
-  /** The leader's durable log (memory only, so far). */
+  readonly state: ReplicaState;
+  /** The leader's log when no store is given. */
   readonly log: LogEntry[];
   acceptedEpoch: bigint;
   currentEpoch: bigint;
@@ -58,18 +72,37 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   private readonly sockets = new Map<number, Socket>();
   private nextConn = 1;
   private ticker: NodeJS.Timeout | null = null;
+  private drainScheduled = false;
+  /** The zxid the core gives the next proposal (the epoch's first counter once established). */
+  private nextZxid: Zxid = -1n;
 
   constructor(options: QuorumLeaderOptions) {
     super();
     this.options = options;
-    this.log = [...options.log];
+    this.log = options.store ? [] : [...options.log];
     this.acceptedEpoch = options.acceptedEpoch;
     this.currentEpoch = options.currentEpoch;
-    this.tree = options.snapshot?.tree ?? new DataTree();
-    this.sessions = new Map(options.snapshot?.sessions ?? []);
-    if (options.snapshotZxid !== undefined) this.tree.lastProcessedZxid = zxidToNumber(options.snapshotZxid);
-    for (const entry of this.log) this.applyEntry(entry);
+    this.state = options.state ?? ownReplica(options);
+    for (const entry of options.log) this.state.apply(entry);
     this.core = new ZabLeader(options);
+  }
+
+  get tree(): DataTree {
+    return this.state.tree;
+  }
+
+  /** Session id → timeout, from the snapshot and the createSession/closeSession txns applied. */
+  get sessions(): Map<bigint, number> {
+    return this.state.sessionTimeouts();
+  }
+
+  get epoch(): bigint | null {
+    return this.core.epoch;
+  }
+
+  /** Connected learners, synced or not. */
+  learnerCount(): number {
+    return this.sockets.size;
   }
 
   get phase(): ZabLeader['phase'] {
@@ -93,7 +126,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
       const server = createServer((socket) => this.accept(socket));
       this.server = server;
       server.once('error', reject);
-      server.listen(this.options.port, this.options.host, () => {
+      server.listen(this.options.port, this.options.listenHost ?? this.options.host, () => {
         this.ticker = setInterval(() => this.run(() => this.core.tick()), this.options.tickTimeMs);
         resolve();
       });
@@ -116,6 +149,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     this.run(() => {
       zxid = this.core.propose(makeData);
     });
+    if (zxid !== null) this.nextZxid = (zxid as Zxid) + 1n;
     if (zxid === null) return Promise.reject(new Error(`not accepting proposals (phase ${this.core.phase})`));
     const wanted: Zxid = zxid;
     if (this.core.lastCommittedZxid >= wanted) return Promise.resolve(wanted);
@@ -133,6 +167,29 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
       this.on('committed', onCommit);
       this.once('steppedDown', onDown);
     });
+  }
+
+  /**
+   * Proposes a txn whose bytes are built for `zxid`, the next one; false when the core refuses
+   * it or would give another zxid. Its Ready runs in a later microtask, so proposals made in one
+   * turn share one append, and commits never come back from within this call.
+   */
+  proposeAt(zxid: Zxid, data: Buffer): boolean {
+    if (this.core.phase !== 'broadcast' || zxid !== this.nextZxid) return false;
+    const given = this.core.propose(() => data);
+    this.scheduleDrain();
+    if (given === null) return false;
+    this.nextZxid = given + 1n;
+    return true;
+  }
+
+  answerRevalidate(conn: number, sessionId: bigint, valid: boolean): void {
+    this.run(() => this.core.answerRevalidate(conn, sessionId, valid));
+  }
+
+  /** Answers a learner's forwarded sync once everything committed before it is sent. */
+  syncDone(conn: number): void {
+    this.run(() => this.core.syncDone(conn));
   }
 
   waitEstablished(timeoutMs: number): Promise<void> {
@@ -183,15 +240,30 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   }
 
   private commitEntry(entry: LogEntry): void {
-    this.applyEntry(entry);
+    this.state.apply(entry);
     this.emit('committed', entry.zxid);
   }
 
-  private applyEntry(entry: LogEntry): void {
-    const txn = decodeTxn(entry.data, 0x7fffffff);
-    this.tree.apply(txn);
-    if (txn.body.type === OpCode.createSession) this.sessions.set(txn.header.sessionId, txn.body.timeOut);
-    else if (txn.body.type === OpCode.closeSession) this.sessions.delete(txn.header.sessionId);
+  private scheduleDrain(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    queueMicrotask(() => {
+      this.drainScheduled = false;
+      this.run(() => undefined);
+    });
+  }
+
+  private persist(rd: LeaderReady): void {
+    const store = this.options.store;
+    if (store) {
+      if (rd.append.length > 0) store.append(rd.append);
+      if (rd.acceptedEpoch !== null) store.setAcceptedEpoch(rd.acceptedEpoch);
+      if (rd.currentEpoch !== null) store.setCurrentEpoch(rd.currentEpoch);
+    } else {
+      this.log.push(...rd.append);
+    }
+    if (rd.acceptedEpoch !== null) this.acceptedEpoch = rd.acceptedEpoch;
+    if (rd.currentEpoch !== null) this.currentEpoch = rd.currentEpoch;
   }
 
   /** Feeds one input to the core, then carries out its Readys in field order. */
@@ -200,9 +272,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     input();
     while (this.core.hasReady()) {
       const rd: LeaderReady = this.core.ready();
-      this.log.push(...rd.append);
-      if (rd.acceptedEpoch !== null) this.acceptedEpoch = rd.acceptedEpoch;
-      if (rd.currentEpoch !== null) this.currentEpoch = rd.currentEpoch;
+      this.persist(rd);
       this.core.advance();
       // Commits are applied after the packets, except that a snapshot is taken at its zxid.
       let applied = 0;
@@ -213,18 +283,34 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
         if ('packet' in m) this.sockets.get(m.conn)?.write(encodeQuorumPacket(m.packet));
         else if ('snapshotAt' in m) {
           applyThrough(m.snapshotAt);
-          this.sockets.get(m.conn)?.write(writeZkSnapshotStream(this.tree, this.sessions));
+          this.sockets.get(m.conn)?.write(writeZkSnapshotStream(this.state.tree, this.state.sessionTimeouts()));
         } else this.closeConn(m.conn, m.close);
       }
       applyThrough(rd.commit.at(-1)?.zxid ?? -1n);
       for (const r of rd.requests) {
-        this.emit('request', { conn: r.conn, sessionId: r.data.readBigInt64BE(0), cxid: r.data.readInt32BE(8), type: r.data.readInt32BE(12), body: r.data.subarray(16) });
+        this.emit('request', { conn: r.conn, sessionId: r.data.readBigInt64BE(0), cxid: r.data.readInt32BE(8), type: r.data.readInt32BE(12), body: r.data.subarray(16), authinfo: r.authinfo });
       }
+      for (const t of rd.touches) this.emit('touch', t.sessionId, t.timeoutMs);
+      for (const q of rd.revalidations) this.emit('revalidate', q);
       if (rd.steppedDown !== null) {
         for (const conn of [...this.sockets.keys()]) this.closeConn(conn, 'stepped down');
         this.emit('steppedDown', rd.steppedDown);
       }
     }
-    if (!wasBroadcasting && this.core.phase === 'broadcast') this.emit('established', this.core.epoch!);
+    if (!wasBroadcasting && this.core.phase === 'broadcast') {
+      this.nextZxid = makeZxid(this.core.epoch!, 1n);
+      this.emit('established', this.core.epoch!);
+    }
   }
+}
+
+/** A tree of the driver's own, holding the given snapshot. */
+function ownReplica(options: QuorumLeaderOptions): TreeReplica {
+  const replica = new TreeReplica();
+  if (options.snapshot) {
+    replica.tree = options.snapshot.tree;
+    replica.sessions = new Map(options.snapshot.sessions);
+  }
+  if (options.snapshotZxid !== undefined) replica.tree.lastProcessedZxid = zxidToNumber(options.snapshotZxid);
+  return replica;
 }

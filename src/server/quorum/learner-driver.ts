@@ -6,23 +6,22 @@
  * ZKDatabase.serializeSnapshot writes it (sessions, ACL table, nodes up to "/"), then the string
  * "BenWasHere".
  *
- * Not wired into the RequestPipeline: the tree here is the learner's own, for interop tests and for the
- * follower role to come.
+ * Committed txns go to a ReplicaState: a tree of the learner's own by default (interop tests), the
+ * request pipeline's state in a running server (peer.ts).
  */
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { JuteReader } from '../../jute/binary.js';
-import { OpCode } from '../../jute/constants.js';
-import { decodeTxn } from '../../jute/txn.js';
+import type { Id } from '../../jute/records.js';
 import { readZkSnapshotBody, type ZkSnapshot } from '../../persistence/zkformat.js';
-import { DataTree } from '../../tree/datatree.js';
-import { LIMIT_NODE, quotaPathOf } from '../../tree/quota.js';
-import { ownData, ZNode } from '../../tree/znode.js';
-import { basename, parentOf } from '../../lib/paths.js';
+import type { DataTree } from '../../tree/datatree.js';
 import { ZabLearner, type LearnerRole, type LearnerReady, type LogEntry, type SyncMode } from '../../consensus/learner.js';
 import { decodeQuorumPacket, encodeQuorumPacket, quorumPacketLength, type QuorumPacket } from '../../consensus/wire.js';
 import { SNAP_SIGNATURE } from './zk-snapshot-stream.js';
-import { zxidFromNumber, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
+import type { Zxid } from '../../consensus/zxid.js';
+import { catchUp, TreeReplica, type ReplicaState } from './replica.js';
+
+export { treeFromZkSnapshot } from './replica.js';
 
 /** What a learner keeps across restarts. */
 export interface LearnerDurableState {
@@ -83,21 +82,6 @@ export function lastLoggedZxid(state: LearnerDurableState): Zxid {
   return state.log.at(-1)?.zxid ?? state.snapshot?.zxid ?? 0n;
 }
 
-/** Builds a tree from a ZooKeeper snapshot (nodes in preorder, parents first). */
-export function treeFromZkSnapshot(snap: ZkSnapshot): DataTree {
-  const tree = new DataTree();
-  tree.clear();
-  for (const n of snap.nodes) {
-    const st = n.stat;
-    tree.insert(n.path, new ZNode(ownData(n.data), tree.internAcl(n.acl), st.czxid, st.mzxid, st.ctime, st.mtime, st.version, st.cversion, st.aversion, st.ephemeralOwner, st.pzxid));
-    if (n.path !== '/' && basename(n.path) === LIMIT_NODE) {
-      const quota = quotaPathOf(parentOf(n.path));
-      if (quota !== null) tree.addQuotaPath(quota);
-    }
-  }
-  return tree;
-}
-
 /** Largest snapshot stream accepted, in bytes. */
 export const MAX_SNAPSHOT_STREAM_BYTES = 1024 * 1024 * 1024;
 /** Largest pending input outside a snapshot: one packet at most, plus what follows it. */
@@ -112,6 +96,8 @@ export interface QuorumLearnerOptions {
   initLimit: number;
   syncLimit: number;
   connectTimeoutMs?: number;
+  /** Where committed txns go; by default a tree of the learner's own. */
+  state?: ReplicaState;
 }
 
 export interface QuorumLearnerEvents {
@@ -120,13 +106,15 @@ export interface QuorumLearnerEvents {
   applied: [zxid: Zxid];
   /** The connection ended (error, timeout, the leader went away, or stop()). */
   closed: [reason: string];
+  /** The leader answered a REVALIDATE. */
+  revalidated: [sessionId: bigint, valid: boolean];
+  /** SYNC packets arrived: each completes the oldest forwarded sync. */
+  syncs: [count: number];
 }
 
 export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
   readonly myId: bigint;
-  tree: DataTree;
-  /** Session id → timeout, as the snapshot and createSession/closeSession txns say. */
-  sessions: Map<bigint, number>;
+  readonly state: ReplicaState;
   private readonly options: QuorumLearnerOptions;
   private readonly store: LearnerStore;
   private readonly core: ZabLearner<ZkSnapshot>;
@@ -143,10 +131,8 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
     this.myId = options.myId;
     this.store = options.store;
     const state = this.store.load();
-    this.tree = state.snapshot ? treeFromZkSnapshot(state.snapshot.snap) : new DataTree();
-    this.sessions = new Map(state.snapshot?.snap.sessions ?? []);
-    if (state.snapshot) this.tree.lastProcessedZxid = zxidToNumber(state.snapshot.zxid);
-    for (const entry of state.log) this.applyEntry(entry);
+    this.state = options.state ?? new TreeReplica();
+    catchUp(this.state, state, false);
     this.core = new ZabLearner<ZkSnapshot>({
       myId: options.myId,
       role: options.role,
@@ -156,6 +142,16 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
       initLimitTicks: options.initLimit,
       syncLimitTicks: options.syncLimit,
     });
+  }
+
+  /** The tree committed txns are applied to. */
+  get tree(): DataTree {
+    return this.state.tree;
+  }
+
+  /** Session id → timeout, as the snapshot and createSession/closeSession txns say. */
+  get sessions(): Map<bigint, number> {
+    return this.state.sessionTimeouts();
   }
 
   get phase(): ZabLearner['phase'] {
@@ -199,6 +195,29 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
     });
   }
 
+  /** Forwards a client request to the leader (Learner.request). */
+  forward(sessionId: bigint, cxid: number, type: number, body: Buffer, authinfo: Id[] | null): void {
+    if (this.closedReason !== null) return;
+    this.core.forward(sessionId, cxid, type, body, authinfo);
+    this.flush();
+  }
+
+  /** Asks the leader whether a session that moved here is still valid; answered by 'revalidated'. */
+  revalidate(sessionId: bigint, timeoutMs: number): void {
+    if (this.closedReason !== null) return;
+    this.core.revalidate(sessionId, timeoutMs);
+    this.flush();
+  }
+
+  /** A session touched here since the last PING: the leader hears of it in the next PING reply. */
+  touch(sessionId: bigint, timeoutMs: number): void {
+    this.core.touch(sessionId, timeoutMs);
+  }
+
+  get closed(): boolean {
+    return this.closedReason !== null;
+  }
+
   stop(): Promise<void> {
     this.finish('stopped');
     return new Promise((resolve) => setImmediate(resolve));
@@ -206,7 +225,7 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
 
   /** Resolves when a txn at or past `zxid` is applied. */
   waitForZxid(zxid: number, timeoutMs: number): Promise<void> {
-    return this.waitFor(() => this.tree.lastProcessedZxid >= zxid, 'applied', timeoutMs, `zxid 0x${zxid.toString(16)}`);
+    return this.waitFor(() => this.state.tree.lastProcessedZxid >= zxid, 'applied', timeoutMs, `zxid 0x${zxid.toString(16)}`);
   }
 
   waitForSynced(timeoutMs: number): Promise<void> {
@@ -306,6 +325,8 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
     this.persist(rd);
     for (const p of rd.messages) this.write(p);
     for (const entry of rd.commit) this.applyEntry(entry);
+    for (const r of rd.revalidations) this.emit('revalidated', r.sessionId, r.valid);
+    if (rd.syncs > 0) this.emit('syncs', rd.syncs);
     if (rd.closed !== null) this.finish(rd.closed);
     else this.maybeSynced();
   }
@@ -319,35 +340,21 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
   private persist(rd: LearnerReady<ZkSnapshot>): void {
     if (rd.snapshot) {
       this.store.installSnapshot(rd.snapshot.zxid, rd.snapshot.state);
-      this.tree = treeFromZkSnapshot(rd.snapshot.state);
-      this.tree.lastProcessedZxid = zxidToNumber(rd.snapshot.zxid);
-      this.sessions = new Map(rd.snapshot.state.sessions);
+      this.state.install(rd.snapshot.zxid, rd.snapshot.state);
     }
     if (rd.truncateTo !== null) {
       this.store.truncate(rd.truncateTo);
-      this.rebuildFromStore();
+      // The tree may hold txns that are gone: rebuild it from what is durable.
+      catchUp(this.state, this.store.load(), true);
     }
     if (rd.append.length > 0) this.store.append(rd.append);
     if (rd.acceptedEpoch !== null) this.store.setAcceptedEpoch(rd.acceptedEpoch);
     if (rd.currentEpoch !== null) this.store.setCurrentEpoch(rd.currentEpoch);
   }
 
-  /** After a truncation the tree may hold txns that are gone: rebuild it from what is durable. */
-  private rebuildFromStore(): void {
-    const state = this.store.load();
-    this.tree = state.snapshot ? treeFromZkSnapshot(state.snapshot.snap) : new DataTree();
-    this.sessions = new Map(state.snapshot?.snap.sessions ?? []);
-    if (state.snapshot) this.tree.lastProcessedZxid = zxidToNumber(state.snapshot.zxid);
-    for (const entry of state.log) this.applyEntry(entry, false);
-  }
-
-  private applyEntry(entry: LogEntry, announce = true): void {
-    if (zxidFromNumber(this.tree.lastProcessedZxid) >= entry.zxid) return;
-    const txn = decodeTxn(entry.data, 0x7fffffff);
-    this.tree.apply(txn);
-    if (txn.body.type === OpCode.createSession) this.sessions.set(txn.header.sessionId, txn.body.timeOut);
-    else if (txn.body.type === OpCode.closeSession) this.sessions.delete(txn.header.sessionId);
-    if (announce) this.emit('applied', entry.zxid);
+  private applyEntry(entry: LogEntry): void {
+    this.state.apply(entry);
+    this.emit('applied', entry.zxid);
   }
 
   private write(p: QuorumPacket): void {
