@@ -38,9 +38,9 @@ export function answerFourLetterWord(word: string, ctx: FourLetterContext): stri
     case 'isro':
       return 'rw';
     case 'srvr':
-      return serverStats(ctx, false);
+      return notServing(ctx) ?? serverStats(ctx, false);
     case 'stat':
-      return serverStats(ctx, true);
+      return notServing(ctx) ?? serverStats(ctx, true);
     case 'conf':
       return confWord({ ...ctx.config, clientPort: ctx.listeningPort }, {
         snapDir: join(ctx.config.dataDir, VERSION_DIR),
@@ -53,7 +53,7 @@ export function answerFourLetterWord(word: string, ctx: FourLetterContext): stri
     case 'envi':
       return envi();
     case 'mntr':
-      return mntr(ctx);
+      return notServing(ctx) ?? mntr(ctx);
     case 'wchs':
       return wchs(ctx);
     case 'wchc':
@@ -97,10 +97,20 @@ function serverStats(ctx: FourLetterContext, withClients: boolean): string {
     `Connections: ${countOf(ctx.connections())}`,
     `Outstanding: ${s.outstandingRequests()}`,
     `Zxid: ${hex(s.lastZxid())}`,
-    'Mode: standalone',
+    `Mode: ${serverState(ctx)}`,
     `Node count: ${s.tree.nodeCount()}`,
   );
   return lines.join('\n') + '\n';
+}
+
+/** What ZooKeeper answers while it has no role (looking for a leader). */
+function notServing(ctx: FourLetterContext): string | null {
+  return ctx.server.mode === 'looking' ? 'This ZooKeeper instance is not currently serving requests\n' : null;
+}
+
+/** standalone, leader, follower, observer (looking while electing). */
+function serverState(ctx: FourLetterContext): string {
+  return ctx.server.quorumStatus?.().mode ?? 'standalone';
 }
 
 function countOf(items: Iterable<unknown>): number {
@@ -137,7 +147,7 @@ export function metricsSource(ctx: FourLetterContext): MetricsSource {
   for (const paths of s.tree.allEphemerals().values()) ephemerals += paths.length;
   return {
     version: VERSION_LINE,
-    serverState: 'standalone',
+    serverState: serverState(ctx),
     stats: s.stats,
     connectionCount: countOf(ctx.connections()),
     outstandingRequests: s.outstandingRequests(),
@@ -151,7 +161,20 @@ export function metricsSource(ctx: FourLetterContext): MetricsSource {
 }
 
 function mntr(ctx: FourLetterContext): string {
-  return mntrRows(metricsSource(ctx)).map(([k, v]) => `zk_${k}\t${v}`).join('\n') + '\n';
+  return [...mntrRows(metricsSource(ctx)), ...leaderRows(ctx)].map(([k, v]) => `zk_${k}\t${v}`).join('\n') + '\n';
+}
+
+/** The rows only a leader's mntr has (ZooKeeper 3.8's MonitorCommand for a LeaderZooKeeperServer). */
+function leaderRows(ctx: FourLetterContext): [string, number][] {
+  const q = ctx.server.quorumStatus?.();
+  if (!q || q.mode !== 'leader') return [];
+  return [
+    ['learners', q.learners],
+    ['synced_followers', q.syncedFollowers],
+    ['synced_non_voting_followers', 0],
+    ['synced_observers', q.syncedObservers],
+    ['pending_syncs', q.pendingSyncs],
+  ];
 }
 
 function wchs(ctx: FourLetterContext): string {

@@ -1,11 +1,13 @@
 /**
- * startServer: wires a standalone server together. The pipeline (src/pipeline/) decides, the
- * database (database.ts) loads the data directory and gives the durable commit log
- * (durable-commitlog.ts), and the network server (network.ts) carries the sockets.
+ * startServer: wires a server together. The pipeline (src/pipeline/) decides, the network server
+ * (network.ts) carries the sockets. Standalone, the database (database.ts) loads the data
+ * directory and gives the durable commit log (durable-commitlog.ts); an ensemble member (server.N
+ * lines) runs a QuorumPeer (quorum/peer.ts) that elects, leads or follows, and gives the
+ * pipeline its role.
  */
 import { randomBytes } from 'node:crypto';
 import { MemoryCommitLog, type CommitLog } from '../pipeline/commitlog.js';
-import { defaultConfig, type ServerConfig } from '../config/config.js';
+import { defaultConfig, isDistributed, type ServerConfig } from '../config/config.js';
 import { createLogger, type Logger } from './logger.js';
 import { metricsSource } from './fourletter.js';
 import { AdminHttpServer } from '../admin/http.js';
@@ -17,6 +19,11 @@ import { RequestPipeline } from '../pipeline/pipeline.js';
 import { openDatabase } from './database.js';
 import { newSessionSecret } from '../sessions/secret.js';
 import { NodeDisk, type Disk } from '../io/disk.js';
+import { PipelineReplica, QuorumPeer } from './quorum/peer.js';
+import { MemoryLearnerStore, type LearnerStore } from './quorum/learner-driver.js';
+
+/** The CLI reads this: a zoo.cfg describing an ensemble starts a member of it. */
+export const ensembleSupported = true;
 
 export interface PaddockServer {
   readonly port: number;
@@ -27,6 +34,8 @@ export interface PaddockServer {
   readonly admin: AdminHttpServer | null;
   /** The Prometheus endpoint (metricsProvider.className=...PrometheusMetricsProvider), else null. */
   readonly metrics: MetricsHttpServer | null;
+  /** The ensemble member (elections, roles), or null for a standalone server. */
+  readonly peer: QuorumPeer | null;
   /** Expires a session now, as if its timeout had passed. */
   expireSession(sessionId: bigint): boolean;
   /** Drops the connection of a session without ending the session. */
@@ -42,6 +51,8 @@ export interface StartOptions {
   inMemory?: boolean;
   /** The disk under the data directory (a fault-injecting fake in tests). */
   disk?: Disk;
+  /** An ensemble member's durable quorum state (log, epochs, snapshot); by default kept in memory. */
+  quorumStore?: LearnerStore;
 }
 
 export function resolveConfig(overrides: Partial<ServerConfig>): ServerConfig {
@@ -52,6 +63,7 @@ export function resolveConfig(overrides: Partial<ServerConfig>): ServerConfig {
 
 export async function startServer(overrides: Partial<ServerConfig> = {}, options: StartOptions = {}): Promise<PaddockServer> {
   const config = resolveConfig(overrides);
+  if (isDistributed(config)) return startEnsembleMember(config, options);
   const logger = options.logger ?? createLogger('server');
   const pipeline = await createPipeline(config, logger, options);
   const net = new NetworkServer(pipeline, config, logger);
@@ -75,6 +87,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, options
     port: net.port,
     host: net.host,
     server: pipeline,
+    peer: null,
     ...http,
     expireSession: (id) => pipeline.expireSession(id),
     dropConnection: (id) => net.dropConnection(id),
@@ -83,6 +96,59 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, options
       await http.metrics?.close();
       await net.close();
       await pipeline.close();
+    },
+  };
+}
+
+/**
+ * An ensemble member: the client port serves once an election has given this server a role
+ * (connections are closed while it looks for a leader, as ZooKeeper's are).
+ */
+async function startEnsembleMember(config: ServerConfig, options: StartOptions): Promise<PaddockServer> {
+  const logger = options.logger ?? createLogger(`server.${config.serverId}`);
+  const random = (byteCount: number): Buffer => randomBytes(byteCount);
+  if (config.sessionPasswords === 'secret') {
+    // Each data directory has its own secret, so a session could not move between servers.
+    logger.warn('an ensemble uses ZooKeeper\'s session password formula (sessionPasswords=zookeeper): the members share no secret');
+  }
+  const pipelineConfig: ServerConfig = { ...config, sessionPasswords: 'zookeeper' };
+  const replica = new PipelineReplica({ extendedTypesEnabled: config.extendedTypesEnabled });
+  const sessionSecret = newSessionSecret(random, []);
+  const pipeline = new RequestPipeline(pipelineConfig, { now: turnClock(), log: replica, logger, randomBytes: random, sessionSecret });
+  replica.attach(pipeline);
+  const store = options.quorumStore ?? new MemoryLearnerStore();
+  if (!options.quorumStore) logger.warn('the quorum log is kept in memory: a restarted member is synced again from the leader, and an ensemble restarted as a whole starts empty');
+  const peer = new QuorumPeer({ config, pipeline, replica, store, logger });
+  const net = new NetworkServer(pipeline, config, logger);
+  await net.listen();
+  try {
+    await peer.start();
+  } catch (err) {
+    await net.close();
+    throw err;
+  }
+  logger.info(`Paddock server ${config.serverId} listening on ${net.host}:${net.port} (tickTime ${config.tickTime} ms, ensemble of ${config.servers.length})`);
+  let http: { admin: AdminHttpServer | null; metrics: MetricsHttpServer | null };
+  try {
+    http = await startHttpServers(config, net, logger);
+  } catch (err) {
+    await net.close();
+    await peer.stop();
+    throw err;
+  }
+  return {
+    port: net.port,
+    host: net.host,
+    server: pipeline,
+    peer,
+    ...http,
+    expireSession: (id) => pipeline.expireSession(id),
+    dropConnection: (id) => net.dropConnection(id),
+    close: async () => {
+      await http.admin?.close();
+      await http.metrics?.close();
+      await net.close();
+      await peer.stop();
     },
   };
 }

@@ -12,6 +12,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Id } from '../../jute/records.js';
+import { OpCode } from '../../jute/constants.js';
 import type { DataTree } from '../../tree/datatree.js';
 import type { LogEntry } from '../../consensus/learner.js';
 import { ZabLeader, type LeaderOptions, type LeaderReady } from '../../consensus/leader.js';
@@ -73,6 +74,8 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   private nextConn = 1;
   private ticker: NodeJS.Timeout | null = null;
   private drainScheduled = false;
+  /** Forwarded syncs: answered once the last proposal made before each has committed (Leader.processSync). */
+  private readonly pendingSyncs: { conn: number; zxid: Zxid }[] = [];
   /** The zxid the core gives the next proposal (the epoch's first counter once established). */
   private nextZxid: Zxid = -1n;
 
@@ -98,6 +101,10 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
 
   get epoch(): bigint | null {
     return this.core.epoch;
+  }
+
+  pendingSyncCount(): number {
+    return this.pendingSyncs.length;
   }
 
   /** Connected learners, synced or not. */
@@ -253,6 +260,13 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     });
   }
 
+  private answerSyncs(): void {
+    while (this.pendingSyncs.length > 0 && this.pendingSyncs[0]!.zxid <= this.core.lastCommittedZxid) {
+      const { conn } = this.pendingSyncs.shift()!;
+      if (this.sockets.has(conn)) this.core.syncDone(conn);
+    }
+  }
+
   private persist(rd: LeaderReady): void {
     const store = this.options.store;
     if (store) {
@@ -288,9 +302,15 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
       }
       applyThrough(rd.commit.at(-1)?.zxid ?? -1n);
       for (const r of rd.requests) {
+        const type = r.data.readInt32BE(12);
+        if (type === OpCode.sync) {
+          this.pendingSyncs.push({ conn: r.conn, zxid: this.nextZxid - 1n });
+          continue;
+        }
         this.emit('request', { conn: r.conn, sessionId: r.data.readBigInt64BE(0), cxid: r.data.readInt32BE(8), type: r.data.readInt32BE(12), body: r.data.subarray(16), authinfo: r.authinfo });
       }
       for (const t of rd.touches) this.emit('touch', t.sessionId, t.timeoutMs);
+      this.answerSyncs();
       for (const q of rd.revalidations) this.emit('revalidate', q);
       if (rd.steppedDown !== null) {
         for (const conn of [...this.sockets.keys()]) this.closeConn(conn, 'stepped down');
