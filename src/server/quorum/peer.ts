@@ -224,10 +224,11 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
   }
 
   private established(leader: QuorumLeader, epoch: bigint): void {
+    this.setMode('leader');
+    // After setMode, which restarts the allocator at the tree's last zxid.
     this.pipeline.restartZxids(zxidToNumber(makeZxid(epoch, 0n)));
     this.replica.proposeWith((zxid, data) => leader.proposeAt(zxid, data));
     this.election.updateElectionVote(epoch);
-    this.setMode('leader');
   }
 
   // ---- following and observing ----

@@ -1,0 +1,87 @@
+/**
+ * Three Paddock servers as one ensemble in this process: elections, a leader and followers,
+ * writes forwarded to the leader, reads served everywhere, sessions and ephemerals replicated.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type ZooKeeperClient } from '../../src/client/index.js';
+import { leaderOf, modeOf, running, startCluster, type Cluster } from './cluster.js';
+import { fourLetterWord } from '../support/zookeeper.js';
+
+function clientOf(cluster: Cluster, id: number): Promise<ZooKeeperClient> {
+  return connect(`127.0.0.1:${cluster.members[id - 1]!.clientPort}`, { sessionTimeoutMs: 6000 });
+}
+
+/** Clients on every member, closed at the end of the test. */
+async function clientsEverywhere(cluster: Cluster, t: { after(fn: () => Promise<void>): void }): Promise<ZooKeeperClient[]> {
+  const clients: ZooKeeperClient[] = [];
+  for (const m of cluster.members) clients.push(await clientOf(cluster, m.id));
+  t.after(async () => {
+    for (const c of clients) await c.close();
+  });
+  return clients;
+}
+
+test('three Paddock servers elect one leader; writes on any server are read on every server', { timeout: 60_000 }, async (t) => {
+  const cluster = await startCluster(3);
+  t.after(() => cluster.close());
+  const leader = leaderOf(cluster)!;
+  const followers = cluster.members.filter((m) => m !== leader);
+  assert.equal(followers.length, 2);
+
+  const clients = await clientsEverywhere(cluster, t);
+  const onFollower = clients[followers[0]!.id - 1]!;
+  await onFollower.create('/app', 'v0');
+  const stat = await onFollower.setData('/app', 'v1');
+  assert.equal(stat.version, 1);
+  // The writer reads its own write at once (its server applied the commit before answering).
+  assert.equal((await onFollower.getData('/app')).data.toString(), 'v1');
+  for (const c of clients) {
+    await c.sync('/app');
+    const { data, stat: s } = await c.getData('/app');
+    assert.equal(data.toString(), 'v1');
+    assert.equal(s.mzxid, stat.mzxid);
+  }
+  // zxids come from the leader's epoch: epoch << 32 | counter.
+  assert.ok(stat.mzxid >> 32n >= 1n, `zxid ${stat.mzxid.toString(16)} carries an epoch`);
+
+  // A failed write is answered by its own server with the leader's error.
+  await assert.rejects(onFollower.create('/app', 'again'), /NODEEXISTS|exists/i);
+
+  for (const s of running(cluster)) {
+    const srvr = await fourLetterWord(s.port, 'srvr');
+    assert.match(srvr, new RegExp(`Mode: ${modeOf(s)}`));
+  }
+  const mntr = await fourLetterWord(leader.clientPort, 'mntr');
+  assert.match(mntr, /zk_server_state\tleader/);
+  assert.match(mntr, /zk_synced_followers\t2/);
+  assert.match(mntr, /zk_pending_syncs\t0/);
+});
+
+test('sequential names are unique across servers; ephemerals vanish everywhere with their session', { timeout: 60_000 }, async (t) => {
+  const cluster = await startCluster(3);
+  t.after(() => cluster.close());
+  const clients = await clientsEverywhere(cluster, t);
+  await clients[0]!.create('/q', '');
+  const made = await Promise.all(
+    clients.flatMap((c) => Array.from({ length: 10 }, () => c.create('/q/item-', '', { mode: 'persistentSequential' }))),
+  );
+  assert.equal(new Set(made).size, 30, 'every sequential name is unique');
+  for (const c of clients) {
+    await c.sync('/q');
+    assert.deepEqual((await c.getChildren('/q')).sort(), made.map((p) => p.slice('/q/'.length)).sort());
+  }
+
+  const owner = await clientOf(cluster, 2);
+  await owner.create('/eph', 'mine', { mode: 'ephemeral' });
+  for (const c of clients) {
+    await c.sync('/eph');
+    assert.notEqual(await c.exists('/eph'), null);
+  }
+  await owner.close();
+  for (const c of clients) {
+    await c.sync('/eph');
+    assert.equal(await c.exists('/eph'), null, 'the ephemeral is gone once its session closed');
+  }
+  for (const s of running(cluster)) assert.equal(s.server.tree.ephemeralCount(), 0);
+});
