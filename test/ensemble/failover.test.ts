@@ -1,0 +1,184 @@
+/**
+ * Failover in a three-member Paddock ensemble (in this process): the leader stops under write
+ * load, a new leader is elected, writes resume, no acknowledged write is lost and the trees of
+ * every member end equal node by node; clients move to another server keeping their session,
+ * ephemerals and watches.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, ConnectionLossError, NodeExistsError, type WatchEvent, type ZooKeeperClient } from '../../src/client/index.js';
+import { leaderOf, running, startCluster, waitForPeers, waitForRoles, type Cluster } from './cluster.js';
+import { assertTreesEqual } from './compare.js';
+
+/** Creates /w/<name>-<i> in a loop, retrying a write cut by a connection loss; records the acknowledged ones. */
+class Writer {
+  readonly acked: string[] = [];
+  private stopped = false;
+  readonly done: Promise<void>;
+
+  constructor(private readonly client: ZooKeeperClient, private readonly name: string) {
+    this.done = this.run();
+  }
+
+  stop(): Promise<void> {
+    this.stopped = true;
+    return this.done;
+  }
+
+  private readonly waiters: { target: number; resolve: () => void }[] = [];
+
+  /** Resolves once `count` more writes are acknowledged. */
+  waitFor(count: number, timeoutMs: number): Promise<void> {
+    const target = this.acked.length + count;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.name}: ${this.acked.length}/${target} writes within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({ target, resolve: () => (clearTimeout(timer), resolve()) });
+      this.progress();
+    });
+  }
+
+  private ack(path: string): void {
+    this.acked.push(path);
+    this.progress();
+  }
+
+  private progress(): void {
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      if (this.acked.length < this.waiters[i]!.target) continue;
+      this.waiters.splice(i, 1)[0]!.resolve();
+    }
+  }
+
+  private async run(): Promise<void> {
+    for (let i = 0; !this.stopped && i < 100_000; i++) {
+      const path = `/w/${this.name}-${i}`;
+      for (let attempt = 0; !this.stopped; attempt++) {
+        try {
+          await this.client.create(path, String(i), { timeoutMs: 5000 });
+          this.ack(path);
+          break;
+        } catch (err) {
+          // A retried create that finds its node was applied before the connection dropped.
+          if (err instanceof NodeExistsError && attempt > 0) {
+            this.ack(path);
+            break;
+          }
+          if (!(err instanceof ConnectionLossError) && !(err instanceof Error && /timed? ?out|TIMEOUT/i.test(err.message))) throw err;
+        }
+      }
+    }
+  }
+}
+
+function serverOf(cluster: Cluster, client: ZooKeeperClient): number {
+  const host = client.currentHost;
+  const m = cluster.members.find((x) => host !== null && x.clientPort === host.port);
+  assert.ok(m, 'the client is connected to a member');
+  return m.id;
+}
+
+test('the leader stops under writes: a new leader is elected, writes resume, no acknowledged write is lost', { timeout: 120_000 }, async (t) => {
+  const cluster = await startCluster(3);
+  t.after(() => cluster.close());
+  const oldLeader = leaderOf(cluster)!;
+  const followers = cluster.members.filter((m) => m !== oldLeader);
+  const all = cluster.connectString;
+  const opts = { sessionTimeoutMs: 8000, shuffleHosts: false };
+  const clients = [
+    await connect(`127.0.0.1:${followers[0]!.clientPort},${all}`, opts),
+    await connect(`127.0.0.1:${followers[1]!.clientPort},${all}`, opts),
+    // On the leader: its session must survive the leader's end.
+    await connect(`127.0.0.1:${oldLeader.clientPort},${all}`, opts),
+  ];
+  t.after(async () => {
+    for (const c of clients) await c.close();
+  });
+  await clients[0]!.create('/w', '');
+  const onLeader = clients[2]!;
+  await onLeader.create('/owned', 'eph', { mode: 'ephemeral' });
+  const sessionBefore = onLeader.sessionId;
+
+  const writers = clients.map((c, i) => new Writer(c, `c${i}`));
+  await writers[0]!.waitFor(20, 20_000);
+
+  const stoppedAt = Date.now();
+  await cluster.stop(oldLeader.id);
+  await waitForRoles(cluster, 30_000);
+  const newLeader = leaderOf(cluster)!;
+  assert.notEqual(newLeader.id, oldLeader.id);
+  for (const w of writers) await w.waitFor(10, 30_000);
+  t.diagnostic(`writes resumed on every client within ${Date.now() - stoppedAt} ms of the leader stopping`);
+
+  // The old leader comes back (its store kept, as a data directory) and is synced as a follower.
+  await cluster.start(oldLeader.id);
+  await waitForPeers(cluster, 30_000, 'three members with one leader', () => running(cluster).length === 3 && leaderOf(cluster) !== null && running(cluster).filter((s) => s.server.mode === 'follower').length === 2);
+  for (const w of writers) await w.waitFor(5, 30_000);
+  for (const w of writers) await w.stop();
+
+  assert.equal(onLeader.sessionId, sessionBefore, 'the session moved to another server and lived on');
+  const reader = clients[0]!;
+  await reader.sync('/');
+  assert.notEqual(await reader.exists('/owned'), null, 'the moved session kept its ephemeral');
+  const acked = writers.flatMap((w) => w.acked);
+  const present = new Set((await reader.getChildren('/w')).map((c) => `/w/${c}`));
+  for (const path of acked) assert.ok(present.has(path), `acknowledged ${path} is present`);
+
+  // A sync through each member brings it to the leader's commit point; then all trees are equal.
+  await syncEveryMember(cluster);
+  const servers = running(cluster);
+  const nodes = assertTreesEqual(servers.map((s) => s.server.tree), servers.map((s) => `server ${s.peer!.status().mode}`));
+  assert.ok(nodes > acked.length, `${nodes} nodes compared`);
+});
+
+test('a client moves to another server keeping its session, ephemerals and watches', { timeout: 60_000 }, async (t) => {
+  const cluster = await startCluster(3);
+  t.after(() => cluster.close());
+  const followers = cluster.members.filter((m) => m !== leaderOf(cluster));
+  const client = await connect(`127.0.0.1:${followers[0]!.clientPort},127.0.0.1:${followers[1]!.clientPort}`, { sessionTimeoutMs: 8000, shuffleHosts: false });
+  const other = await connect(cluster.connectString, { sessionTimeoutMs: 8000 });
+  t.after(async () => {
+    await client.close();
+    await other.close();
+  });
+  await client.create('/watched', 'a');
+  await client.create('/mine', '', { mode: 'ephemeral' });
+  const { changed } = await client.getDataAndWatch('/watched');
+  const sessionId = client.sessionId;
+  const first = serverOf(cluster, client);
+
+  const moved = new Promise<void>((resolve) => {
+    const off = client.onSession((e) => {
+      if (e.type === 'reconnected') {
+        off();
+        resolve();
+      }
+    });
+  });
+  await cluster.stop(first);
+  await moved;
+  assert.notEqual(serverOf(cluster, client), first);
+  assert.equal(client.sessionId, sessionId, 'same session on the new server');
+
+  await other.setData('/watched', 'b');
+  const event: WatchEvent = await changed;
+  assert.equal(event.path, '/watched');
+  assert.equal(event.type, 'dataChanged');
+  await other.sync('/mine');
+  assert.notEqual(await other.exists('/mine'), null, 'the ephemeral lives on with its session');
+  await client.close();
+  await other.sync('/mine');
+  assert.equal(await other.exists('/mine'), null, 'closing the moved session removes its ephemeral');
+});
+
+/** A sync through a client of each running member: each has applied what the leader committed before. */
+async function syncEveryMember(cluster: Cluster): Promise<void> {
+  for (const m of cluster.members) {
+    if (!m.server) continue;
+    const c = await connect(`127.0.0.1:${m.clientPort}`, { sessionTimeoutMs: 8000 });
+    try {
+      await c.sync('/');
+    } finally {
+      await c.close();
+    }
+  }
+}
