@@ -6,69 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, ConnectionLossError, NodeExistsError, type WatchEvent, type ZooKeeperClient } from '../../src/client/index.js';
+import { connect, type WatchEvent, type ZooKeeperClient } from '../../src/client/index.js';
+import { Writer } from './writer.js';
 import { leaderOf, running, startCluster, waitForPeers, waitForRoles, type Cluster } from './cluster.js';
 import { assertTreesEqual } from './compare.js';
-
-/** Creates /w/<name>-<i> in a loop, retrying a write cut by a connection loss; records the acknowledged ones. */
-class Writer {
-  readonly acked: string[] = [];
-  private stopped = false;
-  readonly done: Promise<void>;
-
-  constructor(private readonly client: ZooKeeperClient, private readonly name: string) {
-    this.done = this.run();
-  }
-
-  stop(): Promise<void> {
-    this.stopped = true;
-    return this.done;
-  }
-
-  private readonly waiters: { target: number; resolve: () => void }[] = [];
-
-  /** Resolves once `count` more writes are acknowledged. */
-  waitFor(count: number, timeoutMs: number): Promise<void> {
-    const target = this.acked.length + count;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.name}: ${this.acked.length}/${target} writes within ${timeoutMs} ms`)), timeoutMs);
-      this.waiters.push({ target, resolve: () => (clearTimeout(timer), resolve()) });
-      this.progress();
-    });
-  }
-
-  private ack(path: string): void {
-    this.acked.push(path);
-    this.progress();
-  }
-
-  private progress(): void {
-    for (let i = this.waiters.length - 1; i >= 0; i--) {
-      if (this.acked.length < this.waiters[i]!.target) continue;
-      this.waiters.splice(i, 1)[0]!.resolve();
-    }
-  }
-
-  private async run(): Promise<void> {
-    for (let i = 0; !this.stopped && i < 100_000; i++) {
-      const path = `/w/${this.name}-${i}`;
-      for (let attempt = 0; !this.stopped; attempt++) {
-        try {
-          await this.client.create(path, String(i), { timeoutMs: 5000 });
-          this.ack(path);
-          break;
-        } catch (err) {
-          // A retried create that finds its node was applied before the connection dropped.
-          if (err instanceof NodeExistsError && attempt > 0) {
-            this.ack(path);
-            break;
-          }
-          if (!(err instanceof ConnectionLossError) && !(err instanceof Error && /timed? ?out|TIMEOUT/i.test(err.message))) throw err;
-        }
-      }
-    }
-  }
-}
 
 function serverOf(cluster: Cluster, client: ZooKeeperClient): number {
   const host = client.currentHost;
