@@ -8,6 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type WatchEvent, type ZooKeeperClient } from '../../src/client/index.js';
 import { Writer } from './writer.js';
+import { RawClient } from '../support/rawclient.js';
+import { OpCode } from '../../src/jute/constants.js';
+
+const OPEN = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
 import { leaderOf, running, startCluster, waitForPeers, waitForRoles, type Cluster } from './cluster.js';
 import { assertTreesEqual } from './compare.js';
 
@@ -123,3 +127,35 @@ async function syncEveryMember(cluster: Cluster): Promise<void> {
     }
   }
 }
+
+test('only the leader expires sessions; pings on a follower keep a session alive there', { timeout: 60_000 }, async (t) => {
+  const cluster = await startCluster(3);
+  t.after(() => cluster.close());
+  const leader = leaderOf(cluster)!;
+  const [f1, f2] = cluster.members.filter((m) => m !== leader);
+  const watcher = await connect(`127.0.0.1:${leader.clientPort}`, { sessionTimeoutMs: 8000 });
+  // Idle but for its pings, on a follower, for longer than its timeout.
+  const idle = await connect(`127.0.0.1:${f2!.clientPort}`, { sessionTimeoutMs: 1200 });
+  t.after(async () => {
+    await watcher.close();
+    await idle.close();
+  });
+  await idle.create('/idle', '', { mode: 'ephemeral' });
+
+  // Two sessions on the other follower whose clients vanish: the leader expires them in turn.
+  for (const name of ['/gone-a', '/gone-b']) {
+    const raw = await RawClient.connect('127.0.0.1', f1!.clientPort, { timeoutMs: 1200 });
+    const reply = await raw.send({ type: OpCode.create, path: name, data: Buffer.alloc(0), acl: OPEN, flags: 1, ttl: -1 });
+    assert.equal(reply.header.err, 0);
+    await watcher.sync(name);
+    const { changed } = await watcher.existsAndWatch(name);
+    const started = Date.now();
+    // The client vanishes without closing its session: only expiry can end it.
+    raw.destroy();
+    const event = await changed;
+    assert.equal(event.type, 'deleted', `${name} removed when its session ended`);
+    t.diagnostic(`${name} removed after ${Date.now() - started} ms`);
+  }
+  assert.notEqual(await watcher.exists('/idle'), null, 'the idle session on a follower is still alive');
+  assert.equal((await idle.exists('/idle'))?.ephemeralOwner, idle.sessionId);
+});
