@@ -236,6 +236,7 @@ export class RequestPipeline {
       this.disconnected(link);
     }
     this.commitQueue.length = 0;
+    this.writeFailure = null;
     this.forwarded.clear();
     this.forwardedSyncs.length = 0;
     this.revalidating.clear();
@@ -793,7 +794,8 @@ export class RequestPipeline {
     this.deps.logger.error(`txn log failed; refusing writes, still serving reads: ${reason}`);
     const failed = this.commitQueue.splice(at);
     this.prep.reset();
-    this.zxids.restartAfter(this.lastZxid());
+    // Txns still queued before the failed one keep their zxids (a leader has proposed them).
+    this.zxids.restartAfter(this.commitQueue.at(-1)?.txn.header.zxid ?? this.lastZxid());
     for (const entry of failed) {
       entry.onApplied({ zxid: this.lastZxid(), err: Err.NOTREADONLY, result: null, txn: entry.txn });
     }

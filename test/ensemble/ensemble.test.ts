@@ -85,3 +85,23 @@ test('sequential names are unique across servers; ephemerals vanish everywhere w
   }
   for (const s of running(cluster)) assert.equal(s.server.tree.ephemeralCount(), 0);
 });
+
+test('/zookeeper/config holds the membership; leaderServes=no keeps clients off the leader', { timeout: 60_000 }, async (t) => {
+  const cluster = await startCluster(3, { leaderServes: false });
+  t.after(() => cluster.close());
+  const leader = leaderOf(cluster)!;
+  const follower = cluster.members.find((m) => m !== leader)!;
+  const client = await clientOf(cluster, follower.id);
+  t.after(() => client.close());
+  const { data } = await client.getConfig();
+  const expected = cluster.servers.map((s) => `server.${s.id}=127.0.0.1:${s.quorumPort}:${s.electionPort}:participant`).join('\n') + '\nversion=0';
+  assert.equal(data.toString(), expected);
+
+  await assert.rejects(
+    connect(`127.0.0.1:${leader.clientPort}`, { sessionTimeoutMs: 6000, initialConnectTimeoutMs: 1500 }),
+    /could not connect/,
+    'the leader closes client connections',
+  );
+  assert.match(await fourLetterWord(leader.clientPort, 'srvr'), /Mode: leader/);
+  await client.create('/served', 'by a follower');
+});

@@ -241,6 +241,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
     this.learner = learner;
     const ended = this.roleEnds();
     learner.once('closed', (reason) => this.endRole?.(reason));
+    if (learner.closed) this.endRole?.('the connection to the leader closed at once');
     learner.on('revalidated', (sessionId, valid) => this.pipeline.revalidated(sessionId, valid));
     learner.on('syncs', (count) => this.pipeline.syncsDone(count));
     learner.once('synced', (mode) => {
