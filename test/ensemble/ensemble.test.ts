@@ -105,3 +105,28 @@ test('/zookeeper/config holds the membership; leaderServes=no keeps clients off 
   assert.match(await fourLetterWord(leader.clientPort, 'srvr'), /Mode: leader/);
   await client.create('/served', 'by a follower');
 });
+
+test('an observer follows without voting: it serves reads and forwards writes', { timeout: 60_000 }, async (t) => {
+  const cluster = await startCluster(4, {}, 1);
+  t.after(() => cluster.close());
+  const observer = cluster.members[3]!;
+  assert.equal(observer.server!.server.mode, 'observer');
+  const leader = leaderOf(cluster)!;
+  assert.notEqual(leader.id, observer.id);
+  const onObserver = await clientOf(cluster, observer.id);
+  const onLeader = await clientOf(cluster, leader.id);
+  t.after(async () => {
+    await onObserver.close();
+    await onLeader.close();
+  });
+  await onObserver.create('/from-observer', 'x');
+  await onLeader.sync('/');
+  assert.equal((await onLeader.getData('/from-observer')).data.toString(), 'x');
+  await onLeader.setData('/from-observer', 'y');
+  await onObserver.sync('/from-observer');
+  assert.equal((await onObserver.getData('/from-observer')).data.toString(), 'y');
+  assert.match(await fourLetterWord(observer.clientPort, 'srvr'), /Mode: observer/);
+  const mntr = await fourLetterWord(leader.clientPort, 'mntr');
+  assert.match(mntr, /zk_synced_followers\t2/);
+  assert.match(mntr, /zk_synced_observers\t1/);
+});
