@@ -115,10 +115,18 @@ export interface LeaderChannel {
 /** What srvr, stat and mntr say of an ensemble member. */
 export interface QuorumReport {
   mode: 'leader' | 'follower' | 'observer' | 'looking';
+  /** ZooKeeper's detailed peer state, e.g. "leading - broadcast". */
+  peerState: string;
+  /** Voting members. */
+  quorumSize: number;
   learners: number;
   syncedFollowers: number;
   syncedObservers: number;
   pendingSyncs: number;
+  /** Ms since this server became leader (0 otherwise). */
+  leaderUptimeMs: number;
+  /** Bytes of the last, smallest and largest proposal made as leader; -1 before any. */
+  proposalSizes: { last: number; min: number; max: number };
 }
 
 /** A request a learner forwarded to this leader. */

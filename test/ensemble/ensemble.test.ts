@@ -53,9 +53,17 @@ test('three Paddock servers elect one leader; writes on any server are read on e
     assert.match(srvr, new RegExp(`Mode: ${modeOf(s)}`));
   }
   const mntr = await fourLetterWord(leader.clientPort, 'mntr');
-  assert.match(mntr, /zk_server_state\tleader/);
+  assert.match(mntr, /^zk_version\t.*\nzk_server_state\tleader\nzk_peer_state\tleading - broadcast\n/);
   assert.match(mntr, /zk_synced_followers\t2/);
   assert.match(mntr, /zk_pending_syncs\t0/);
+  assert.match(mntr, /zk_quorum_size\t3/);
+  assert.match(await fourLetterWord(followers[0]!.clientPort, 'mntr'), /zk_peer_state\tfollowing - broadcast/);
+  assert.match(await fourLetterWord(leader.clientPort, 'srvr'), /\nProposal sizes last\/min\/max: \d+\/\d+\/\d+\n/);
+  // conf ends with the quorum part, as a ZooKeeper ensemble member prints it.
+  const me = cluster.servers[followers[0]!.id - 1]!;
+  const conf = await fourLetterWord(followers[0]!.clientPort, 'conf');
+  assert.ok(conf.endsWith(`initLimit=25\nsyncLimit=10\nelectionAlg=3\nelectionPort=${me.electionPort}\nquorumPort=${me.quorumPort}\npeerType=0\nmembership: \n` +
+    cluster.servers.map((s) => `server.${s.id}=127.0.0.1:${s.quorumPort}:${s.electionPort}:participant`).join('\n') + '\nversion=0\n'), conf);
 });
 
 test('sequential names are unique across servers; ephemerals vanish everywhere with their session', { timeout: 60_000 }, async (t) => {

@@ -68,6 +68,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
   private learner: QuorumLearner | null = null;
   private stopped = false;
   private loop: Promise<void> | null = null;
+  private leadingSince = 0;
   /** Ends the role being played (stop, or a test killing the leader's role). */
   private endRole: ((reason: string) => void) | null = null;
 
@@ -120,13 +121,30 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
 
   status(): QuorumReport {
     const mode = this.pipeline.mode;
-    const base = { mode: mode === 'standalone' ? 'looking' : mode, learners: 0, syncedFollowers: 0, syncedObservers: 0, pendingSyncs: 0 } as QuorumReport;
     const leader = this.leader;
+    const base: QuorumReport = {
+      mode: mode === 'standalone' ? 'looking' : mode,
+      peerState: peerState(mode, leader?.phase ?? this.learner?.phase ?? null),
+      quorumSize: this.members.filter((m) => m.type === 'participant').length,
+      learners: 0,
+      syncedFollowers: 0,
+      syncedObservers: 0,
+      pendingSyncs: 0,
+      leaderUptimeMs: 0,
+      proposalSizes: this.replica.proposalSizes,
+    };
     if (mode !== 'leader' || leader === null) return base;
     const synced = leader.syncedLearners();
     const voters = new Set(this.members.filter((m) => m.type === 'participant').map((m) => m.sid));
     const followers = synced.filter((sid) => voters.has(sid)).length;
-    return { ...base, learners: leader.learnerCount(), syncedFollowers: followers, syncedObservers: synced.length - followers, pendingSyncs: leader.pendingSyncCount() };
+    return {
+      ...base,
+      learners: leader.learnerCount(),
+      syncedFollowers: followers,
+      syncedObservers: synced.length - followers,
+      pendingSyncs: leader.pendingSyncCount(),
+      leaderUptimeMs: Date.now() - this.leadingSince,
+    };
   }
 
   private history(): { lastLoggedZxid: Zxid; currentEpoch: bigint } {
@@ -224,6 +242,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
   }
 
   private established(leader: QuorumLeader, epoch: bigint): void {
+    this.leadingSince = Date.now();
     this.setMode('leader');
     // After setMode, which restarts the allocator at the tree's last zxid.
     this.pipeline.restartZxids(zxidToNumber(makeZxid(epoch, 0n)));
@@ -291,6 +310,14 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
   }
 }
 
+/** QuorumPeer.getDetailedPeerState: "leading - broadcast", "following - synchronization", ... */
+function peerState(mode: ServingMode, phase: string | null): string {
+  const state = mode === 'leader' ? 'leading' : mode === 'follower' ? 'following' : mode === 'observer' ? 'observing' : 'looking';
+  if (state === 'looking') return 'looking - election';
+  const zab = phase === 'broadcast' ? 'broadcast' : phase === 'discovery' ? 'discovery' : 'synchronization';
+  return `${state} - ${zab}`;
+}
+
 function channelTo(learner: QuorumLearner): LeaderChannel {
   return {
     forward: (sessionId, cxid, type, body, authIds) => learner.forward(sessionId, cxid, type, body, authIds.length > 0 ? (authIds as Id[]) : null),
@@ -312,6 +339,8 @@ export class PipelineReplica implements ReplicaState, CommitLog {
   private propose: ((zxid: Zxid, data: Buffer) => boolean) | null = null;
   private readonly waiting = new Map<number, (err: Error | null) => void>();
   configText = '';
+  /** Sizes of the proposals made as leader, for srvr and mntr. */
+  readonly proposalSizes = { last: -1, min: -1, max: -1 };
 
   constructor(private readonly treeOptions: { extendedTypesEnabled: boolean }) {}
 
@@ -349,6 +378,10 @@ export class PipelineReplica implements ReplicaState, CommitLog {
       return;
     }
     this.waiting.set(zxid, done);
+    const sizes = this.proposalSizes;
+    sizes.last = bytes.length;
+    sizes.min = sizes.min === -1 ? bytes.length : Math.min(sizes.min, bytes.length);
+    sizes.max = Math.max(sizes.max, bytes.length);
   }
 
   close(): Promise<void> {
