@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { authorizeAdmin } from './auth.js';
 import { ADMIN_COMMANDS, findCommand, type AdminContext } from './commands.js';
 import { toJson } from './json.js';
+import { isLoopbackAddress, WebConsole } from './console/index.js';
 
 export interface AdminServerOptions {
   address: string;
@@ -27,14 +28,20 @@ export interface Route {
 export class AdminHttpServer {
   private readonly http: Server;
   private readonly routes: Route[] = [];
+  /** The web console: answers every path no other route takes (see src/admin/console/). */
+  readonly console: WebConsole;
+  private readonly consoleRoute: Route;
   port = 0;
   host = '';
 
   constructor(
     private readonly options: AdminServerOptions,
-    context: () => AdminContext,
+    /** What the commands and the console read (kept public so a console can be mounted elsewhere). */
+    readonly context: () => AdminContext,
   ) {
     this.routes.push(commandRoute(normalisePrefix(options.commandUrl), context));
+    this.console = new WebConsole({ context, requireLogin: !isLoopbackAddress(options.address) });
+    this.consoleRoute = this.console.route();
     this.http = createServer((req, res) => this.dispatch(req, res));
     this.http.keepAliveTimeout = options.idleTimeoutMs;
     this.http.requestTimeout = Math.max(options.idleTimeoutMs, 1000);
@@ -52,14 +59,14 @@ export class AdminHttpServer {
     });
   }
 
-  close(): Promise<void> {
-    return closeServer(this.http);
+  async close(): Promise<void> {
+    await this.console.close();
+    await closeServer(this.http);
   }
 
   private dispatch(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://admin');
-    const route = this.routes.find((r) => url.pathname === r.prefix || url.pathname.startsWith(r.prefix.endsWith('/') ? r.prefix : `${r.prefix}/`));
-    if (!route) return sendText(res, 404, 'text/html', '<html><body><h2>404 Not Found</h2></body></html>\n');
+    const route = this.routes.find((r) => url.pathname === r.prefix || url.pathname.startsWith(r.prefix.endsWith('/') ? r.prefix : `${r.prefix}/`)) ?? this.consoleRoute;
     try {
       route.handle(req, res, url);
     } catch (err) {

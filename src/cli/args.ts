@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, type ServerConfig } from '../config/config.js';
 import { configFromOverrides } from '../config/validate.js';
 import { parseZooCfg, zooCfgDataDir } from '../config/zoo-cfg.js';
+import { LOG_FORMATS, type LogFormat } from '../server/logger.js';
 
 /** A command line the user got wrong: printed as one line plus a hint, exit status 2. */
 export class UsageError extends Error {
@@ -26,7 +27,7 @@ export type Command =
   /** No command given: the usage goes to standard error and the exit status is 2. */
   | { kind: 'usage' }
   | { kind: 'version' }
-  | { kind: 'server'; configPath: string | null; acceptDataLoss: boolean }
+  | { kind: 'server'; configPath: string | null; acceptDataLoss: boolean; logFormat: LogFormat }
   | { kind: 'data'; args: string[] }
   | { kind: 'shell'; args: string[] }
   | { kind: 'status'; args: string[] };
@@ -51,7 +52,7 @@ Options:
 
 Exit status: 0 on success, 1 on a configuration or runtime error, 2 on a usage error.`;
 
-const USAGE_SERVER = `Usage: paddock server [path/to/zoo.cfg] [--accept-data-loss]
+const USAGE_SERVER = `Usage: paddock server [path/to/zoo.cfg] [--accept-data-loss] [--log-format text|json]
 
 Runs a Paddock server until SIGINT or SIGTERM, then closes it cleanly.
 
@@ -71,6 +72,9 @@ Options:
                        log segment): replay what is left and snapshot it, so the next start
                        needs no flag. Without it such a start is refused, naming the missing
                        zxids. See docs/operations.md.
+  --log-format FORMAT  'text' (default): one readable line per event on standard error.
+                       'json': one JSON object per line, {"time", "level", "logger", "msg",
+                       "fields"}, for log shippers. PADDOCK_LOG_FORMAT sets the same.
   -h, --help           Show this help`;
 
 const USAGE_DATA = `Usage: paddock data <subcommand> [arguments]
@@ -115,6 +119,13 @@ function parseErrorMessage(e: unknown, command: string | null): UsageError {
   }
 }
 
+/** --log-format, else PADDOCK_LOG_FORMAT, else text. */
+function logFormatOption(value: unknown): LogFormat {
+  const text = typeof value === 'string' ? value : (process.env.PADDOCK_LOG_FORMAT || 'text');
+  if (!(LOG_FORMATS as readonly string[]).includes(text)) throw new UsageError(`paddock server: --log-format must be ${LOG_FORMATS.join(' or ')}, not '${text}'`, 'server');
+  return text as LogFormat;
+}
+
 /** Parses argv (without the node and script paths). Throws UsageError. */
 export function parseCommandLine(argv: readonly string[]): Command {
   // Global part: options before the command.
@@ -147,9 +158,9 @@ export function parseCommandLine(argv: readonly string[]): Command {
       return { kind: 'version' };
     }
     case 'server': {
-      const { values, positionals } = parseSub(rest, 'server', 1, { 'accept-data-loss': { type: 'boolean' } });
+      const { values, positionals } = parseSub(rest, 'server', 1, { 'accept-data-loss': { type: 'boolean' }, 'log-format': { type: 'string' } });
       if (values.help) return { kind: 'help', topic: 'server' };
-      return { kind: 'server', configPath: positionals[0] ?? null, acceptDataLoss: values['accept-data-loss'] === true };
+      return { kind: 'server', configPath: positionals[0] ?? null, acceptDataLoss: values['accept-data-loss'] === true, logFormat: logFormatOption(values['log-format']) };
     }
     case 'data':
       // The data tools parse their own arguments.

@@ -7,12 +7,13 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, type ServerConfig } from '../config/config.js';
 import { PersistenceError } from '../persistence/errors.js';
 import { UsageError, loadServerConfig, parseCommandLine, usage, type Command } from './args.js';
+import { createLogger, type LogFormat, type Logger } from '../server/logger.js';
 
 interface RunningServer {
   port: number;
   close(): Promise<void>;
 }
-type StartServer = (overrides?: Partial<ServerConfig>) => Promise<RunningServer>;
+type StartServer = (overrides?: Partial<ServerConfig>, options?: { logger?: Logger }) => Promise<RunningServer>;
 type RunDataCommand = (args: string[]) => Promise<number | void> | number | void;
 
 /** An error already explained to the user; carries the exit status. */
@@ -79,19 +80,33 @@ function waitForSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-async function runServer(configPath: string | null, acceptDataLoss: boolean): Promise<number> {
+/**
+ * The command's own lines (warnings, start, stop): `paddock: ...` text as always, or with
+ * --log-format json the same events as JSON lines, so the whole of standard error parses.
+ */
+function cliSay(format: LogFormat): { warn(msg: string): void; info(msg: string, fields?: Record<string, string>): void } {
+  if (format === 'text') {
+    return {
+      warn: (msg) => process.stderr.write(`paddock: warning: ${msg}\n`),
+      info: (msg) => process.stderr.write(`paddock: ${msg}\n`),
+    };
+  }
+  const log = createLogger('cli', { format });
+  return { warn: (msg) => log.warn(msg), info: (msg, fields) => log.info(msg, fields) };
+}
+
+async function runServer(configPath: string | null, acceptDataLoss: boolean, logFormat: LogFormat): Promise<number> {
   const { startServer, ensembleSupported } = await loadServerModule();
   const loaded = loadServerConfig(configPath, process.cwd(), ensembleSupported);
   const { warnings, source } = loaded;
   const config = { ...loaded.config, acceptDataLoss };
-  for (const w of warnings) process.stderr.write(`paddock: warning: ${w}\n`);
-  process.stderr.write(
-    `paddock: starting with ${source === null ? 'the built-in configuration' : source} (dataDir ${config.dataDir})\n`,
-  );
+  const say = cliSay(logFormat);
+  for (const w of warnings) say.warn(w);
+  say.info(`starting with ${source === null ? 'the built-in configuration' : source} (dataDir ${config.dataDir})`, { dataDir: config.dataDir });
   const stopped = waitForSignal();
   let server: RunningServer;
   try {
-    server = await startServer(config);
+    server = await startServer(config, { logger: createLogger('server', { format: logFormat }) });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err instanceof ConfigError) throw err;
@@ -107,7 +122,7 @@ async function runServer(configPath: string | null, acceptDataLoss: boolean): Pr
     throw e;
   }
   const sig = await stopped;
-  process.stderr.write(`paddock: ${sig} received, shutting down\n`);
+  say.info(`${sig} received, shutting down`, { signal: sig });
   await server.close();
   return 0;
 }
@@ -124,7 +139,7 @@ async function execute(cmd: Command): Promise<number> {
       process.stdout.write(`paddock ${paddockVersion()}\n`);
       return 0;
     case 'server':
-      return runServer(cmd.configPath, cmd.acceptDataLoss);
+      return runServer(cmd.configPath, cmd.acceptDataLoss, cmd.logFormat);
     case 'shell': {
       const mod = await importOptional<{ runShell(args: string[], version: string): Promise<number> }>('./shell/shell.js', 'the shell');
       return mod.runShell(cmd.args, paddockVersion());

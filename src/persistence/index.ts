@@ -7,3 +7,5 @@ export * from './purge.js';
 export * from './store.js';
 export * from './zkformat.js';
 export * from './zxidgaps.js';
+export * from './epochs.js';
+export * from './zkmigrate.js';

@@ -150,7 +150,7 @@ function crc32Range(buf: Buffer, start: number, end: number): number {
 }
 
 /** The payload (a view) of the record at `offset` when it is valid, else why it is not. */
-function checkRecord(buf: Buffer, offset: number, prevZxid: number): Buffer | string {
+export function checkRecord(buf: Buffer, offset: number, prevZxid: number): Buffer | string {
   const left = buf.length - offset;
   if (left < RECORD_HEADER_BYTES) return `record header truncated (${left} bytes left)`;
   const len = buf.readUInt32BE(offset);

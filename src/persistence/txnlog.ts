@@ -11,12 +11,17 @@ import { assert } from '../lib/assert.js';
 import { errorCode, listOrEmpty, type Disk, type DiskFile, type WriteChunk } from '../io/disk.js';
 import { CorruptDataError, DiskFullError, DiskIoError, toDiskError } from './errors.js';
 import {
+  checkRecord,
+  decodeLogHeader,
   encodeLogHeader,
   encodeRecordInto,
   LOG_HEADER_BYTES,
   LOG_PREFIX,
   MAX_RECORD_BYTES,
+  nonZeroEnd,
   parseZxidName,
+  readU64,
+  RECORD_HEADER_BYTES,
   recordSize,
   scanSegment,
   zxidHex,
@@ -86,6 +91,7 @@ export class TxnLog {
   private lastQueuedZxid: number;
   private lastDurable: number;
   private closed = false;
+  private truncating = false;
   readonly stats: TxnLogStats = { records: 0, batches: 0, syncs: 0 };
   private readonly forceSync: boolean;
   private readonly preAllocBytes: number;
@@ -227,6 +233,7 @@ export class TxnLog {
       return;
     }
     assert(Number.isSafeInteger(zxid) && zxid >= 0, () => `bad zxid ${zxid}`);
+    assert(!this.truncating, 'append during a truncation');
     assert(zxid > this.lastQueuedZxid, () => `zxid 0x${zxidHex(zxid)} not after 0x${zxidHex(this.lastQueuedZxid)}`);
     assert(bytes.length > 0 && bytes.length <= MAX_RECORD_BYTES, () => `record of ${bytes.length} bytes`);
     this.lastQueuedZxid = zxid;
@@ -236,6 +243,65 @@ export class TxnLog {
       // Start on a microtask so appends made in the same synchronous run share the first fsync.
       queueMicrotask(() => void this.drain());
     }
+  }
+
+  /**
+   * Drops every record with zxid > `zxid`, durably (FileTxnLog.truncate): waits for the appends
+   * in flight, closes the current segment, then cuts the files (see truncateLogAfter). The next
+   * append must follow `zxid` and starts a new segment. No append may be made meanwhile.
+   */
+  async truncateAfter(zxid: number): Promise<TruncateResult> {
+    assert(Number.isSafeInteger(zxid) && zxid >= -1, () => `bad zxid ${zxid}`);
+    return this.quiesced(async () => {
+      const result = await truncateLogAfter(this.disk, this.dir, zxid);
+      if (this.lastDurable > zxid) this.lastDurable = zxid;
+      return result;
+    });
+  }
+
+  /**
+   * Removes every segment (newest first, so a crash part way leaves a prefix) and goes on after
+   * `zxid`: for when a snapshot at `zxid` replaces the whole history (a SNAP from the leader),
+   * so that no older record is replayed or sent in a DIFF again. Returns the removed names.
+   */
+  async resetAfter(zxid: number): Promise<string[]> {
+    assert(Number.isSafeInteger(zxid) && zxid >= -1, () => `bad zxid ${zxid}`);
+    return this.quiesced(async () => {
+      const removed: string[] = [];
+      for (const seg of (await listSegments(this.disk, this.dir)).reverse()) {
+        await this.disk.remove(nodePath.join(this.dir, seg.name));
+        removed.push(seg.name);
+      }
+      if (removed.length > 0) await this.disk.syncDir(this.dir);
+      this.lastDurable = zxid;
+      return removed;
+    });
+  }
+
+  /**
+   * Runs `work` on the files with no append in flight and no segment open. An append made
+   * meanwhile is a caller's bug (asserted): it would race with the files being cut.
+   */
+  private async quiesced<T>(work: () => Promise<T>): Promise<T> {
+    assert(!this.closed, 'txn log is closed');
+    await this.whenIdle();
+    this.truncating = true;
+    try {
+      await this.closeSegment();
+      this.failure = null;
+      return await work();
+    } finally {
+      this.lastQueuedZxid = this.lastDurable;
+      this.truncating = false;
+    }
+  }
+
+  /**
+   * The durable records with zxid > `zxid`, oldest first, read a page at a time (see
+   * readLogAfter); records appended while reading are not included.
+   */
+  readAfter(zxid: number, options: ReadAfterOptions = {}): AsyncGenerator<LogRecord> {
+    return readLogAfter(this.disk, this.dir, zxid, { ...options, through: Math.min(options.through ?? Infinity, this.lastDurable) });
   }
 
   /** Starts a new segment at the next append (call after taking a snapshot). */
@@ -364,5 +430,140 @@ export class TxnLog {
     } finally {
       await file.close();
     }
+  }
+}
+
+export interface TruncateResult {
+  /** Segments removed because all their records were after the zxid. */
+  removed: string[];
+  /** The segment cut short, or null when none held records after the zxid. */
+  truncated: string | null;
+}
+
+/**
+ * Drops every record with zxid > `zxid` from the segments in `dir`. Order matters for a crash
+ * part way: later segments are removed newest first (and the directory synced), then the segment
+ * holding `zxid` is cut after it and synced, so what survives a crash is always a prefix of the
+ * log, never one with a hole. Throws CorruptDataError when the segment to cut has a bad header.
+ */
+export async function truncateLogAfter(disk: Disk, dir: string, zxid: number): Promise<TruncateResult> {
+  const segments = await listSegments(disk, dir);
+  const removed: string[] = [];
+  for (const seg of segments.filter((s) => s.firstZxid > zxid).reverse()) {
+    await disk.remove(nodePath.join(dir, seg.name));
+    removed.push(seg.name);
+  }
+  if (removed.length > 0) await disk.syncDir(dir);
+  const holder = segments.filter((s) => s.firstZxid <= zxid).at(-1);
+  if (!holder) return { removed, truncated: null };
+  const path = nodePath.join(dir, holder.name);
+  const scan = scanSegment(await disk.readFile(path), holder.firstZxid - 1);
+  if (scan.firstZxid === null) throw new CorruptDataError(path, 0, `${scan.headerError}; cannot truncate it`);
+  // Cut at the first record after the zxid, else at damage after the last good record.
+  const cut = scan.records.find((r) => r.zxid > zxid)?.offset ?? scan.damage?.offset ?? null;
+  if (cut === null) return { removed, truncated: null };
+  const file = await disk.open(path, 'readWrite');
+  try {
+    await file.truncate(cut);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  return { removed, truncated: holder.name };
+}
+
+export interface ReadAfterOptions {
+  /** Stop after this zxid (default: the end of the log). */
+  through?: number;
+  /** Bytes read from a segment at a time (default 1 MiB; a longer record is read whole). */
+  pageBytes?: number;
+}
+
+/**
+ * The records with zxid > `zxid` (up to `through`), oldest first, across segments, for a DIFF
+ * from the on-disk log. Memory stays bounded by the page size and the largest record: each
+ * record's bytes are a view into its page, which the caller may keep or drop. Segments before
+ * the one holding `zxid + 1` are not opened. Preallocated zeros end a segment; any other invalid
+ * record before `through` is a CorruptDataError (recovery at open repairs torn tails, so one
+ * here is damage since).
+ */
+export async function* readLogAfter(disk: Disk, dir: string, zxid: number, options: ReadAfterOptions = {}): AsyncGenerator<LogRecord> {
+  const through = options.through ?? Infinity;
+  const pageBytes = Math.max(RECORD_HEADER_BYTES, options.pageBytes ?? 1024 * 1024);
+  const segments = await listSegments(disk, dir);
+  let start = 0;
+  for (let i = 0; i < segments.length; i++) if (segments[i]!.firstZxid <= zxid + 1) start = i;
+  let prev = -1;
+  for (const seg of segments.slice(start)) {
+    if (seg.firstZxid > through) return;
+    const reader = new SegmentReader(await disk.open(nodePath.join(dir, seg.name), 'read'), pageBytes);
+    try {
+      for await (const record of reader.records(Math.max(prev, seg.firstZxid - 1))) {
+        prev = record.zxid;
+        if (record.zxid > through) return;
+        if (record.zxid > zxid) yield record;
+        // Past `through` may be an append in flight: do not read it.
+        if (record.zxid >= through) return;
+      }
+    } finally {
+      await reader.close();
+    }
+  }
+}
+
+/** Reads one segment's records a page at a time. */
+class SegmentReader {
+  private page: Buffer = Buffer.alloc(0);
+  /** File position of page[0]. */
+  private pageStart = 0;
+  private eof = false;
+
+  constructor(
+    private readonly file: DiskFile,
+    private readonly pageBytes: number,
+  ) {}
+
+  /** Makes bytes [at, at + length) available in the page unless the file ends first. */
+  private async ensure(at: number, length: number): Promise<void> {
+    const have = this.pageStart + this.page.length;
+    if (at + length <= have || this.eof) return;
+    const keep = this.page.subarray(Math.max(0, at - this.pageStart));
+    const from = this.pageStart + this.page.length;
+    const more = await this.file.read(from, Math.max(this.pageBytes, at + length - from));
+    if (more.length < Math.max(this.pageBytes, at + length - from)) this.eof = true;
+    // A new buffer, not a reused one: records already yielded keep viewing the old page.
+    this.page = Buffer.concat([keep, more]);
+    this.pageStart = at;
+  }
+
+  async *records(prevZxid: number): AsyncGenerator<LogRecord> {
+    await this.ensure(0, LOG_HEADER_BYTES);
+    const header = decodeLogHeader(this.page.subarray(0, LOG_HEADER_BYTES));
+    if ('error' in header) throw new CorruptDataError(this.file.path, 0, header.error);
+    let prev = Math.max(prevZxid, header.firstZxid - 1);
+    let at = LOG_HEADER_BYTES;
+    for (;;) {
+      await this.ensure(at, RECORD_HEADER_BYTES);
+      let rel = at - this.pageStart;
+      if (this.page.length - rel >= RECORD_HEADER_BYTES) {
+        const length = this.page.readUInt32BE(rel);
+        if (length > 0 && length <= MAX_RECORD_BYTES) await this.ensure(at, RECORD_HEADER_BYTES + length);
+        rel = at - this.pageStart;
+      }
+      if (this.page.length === rel) return;
+      const checked = checkRecord(this.page, rel, prev);
+      if (typeof checked === 'string') {
+        // Zeros to the end of what was read: preallocated space, the end of this segment.
+        if (nonZeroEnd(this.page, rel) === rel) return;
+        throw new CorruptDataError(this.file.path, at, checked);
+      }
+      prev = readU64(this.page, rel + 4);
+      yield { zxid: prev, bytes: checked };
+      at += RECORD_HEADER_BYTES + checked.length;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.file.close();
   }
 }

@@ -1,0 +1,127 @@
+/**
+ * The quorum epochs, `acceptedEpoch` and `currentEpoch` in <dataDir>/version-2, exactly as
+ * ZooKeeper keeps them: one decimal long, no newline (QuorumPeer.writeLongToFile), replaced
+ * atomically through `<name>.tmp` (AtomicFileOutputStream: write, fsync, rename). Paddock also
+ * fsyncs the directory after the rename, so the new value survives a power loss.
+ *
+ * Loading follows QuorumPeer.loadDataBase: a missing file is created from the epoch of the last
+ * zxid (an upgrade from a version without the files); a currentEpoch older than the last zxid's
+ * epoch is taken from a leftover `currentEpoch.tmp` if there is one (a crash between the write
+ * and the rename), else refused; an acceptedEpoch below currentEpoch is refused.
+ */
+import * as nodePath from 'node:path';
+import { errorCode, type Disk, type DiskFile } from '../io/disk.js';
+import { PersistenceError, toDiskError } from './errors.js';
+
+export const ACCEPTED_EPOCH_FILE = 'acceptedEpoch';
+export const CURRENT_EPOCH_FILE = 'currentEpoch';
+/** AtomicFileOutputStream.TMP_EXTENSION. */
+export const EPOCH_TMP_SUFFIX = '.tmp';
+
+const LONG_MIN = -(1n << 63n);
+const LONG_MAX = (1n << 63n) - 1n;
+
+/** An epoch file that exists but does not hold a long, or epochs that contradict each other. */
+export class EpochFileError extends PersistenceError {
+  override name = 'EpochFileError';
+  constructor(
+    readonly file: string,
+    reason: string,
+  ) {
+    super(`${file}: ${reason}`);
+  }
+}
+
+/**
+ * The long an epoch file holds, as Java's `Long.parseLong(readLine())` reads it: an optional
+ * sign and decimal digits on the first line (a trailing newline or CR LF is fine).
+ */
+export function parseEpochText(text: string, file: string): bigint {
+  const line = text.split(/\r?\n/, 1)[0]!;
+  if (!/^[+-]?\d{1,19}$/.test(line)) {
+    throw new EpochFileError(file, `found ${JSON.stringify(line.slice(0, 40))}, not a decimal epoch (the file is damaged)`);
+  }
+  const value = BigInt(line);
+  if (value < LONG_MIN || value > LONG_MAX) throw new EpochFileError(file, `epoch ${line} does not fit a long`);
+  return value;
+}
+
+/** The epoch in `dir/name`, or null when the file does not exist. */
+export async function readEpochFile(disk: Disk, dir: string, name: string): Promise<bigint | null> {
+  const path = nodePath.join(dir, name);
+  let bytes: Buffer;
+  try {
+    bytes = await disk.readFile(path);
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT') return null;
+    throw toDiskError(err, path);
+  }
+  return parseEpochText(bytes.toString('latin1'), path);
+}
+
+/** Replaces `dir/name` with `epoch` durably: tmp file, fsync, rename, fsync of the directory. */
+export async function writeEpochFile(disk: Disk, dir: string, name: string, epoch: bigint): Promise<void> {
+  const path = nodePath.join(dir, name);
+  const tmp = path + EPOCH_TMP_SUFFIX;
+  let file: DiskFile | null = null;
+  try {
+    file = await disk.open(tmp, 'create');
+    await file.truncate(0);
+    await file.write(Buffer.from(epoch.toString(), 'latin1'), 0);
+    await file.sync();
+    const f = file;
+    file = null;
+    await f.close();
+    await disk.rename(tmp, path);
+    await disk.syncDir(dir);
+  } catch (err) {
+    if (file) await file.close().catch(() => undefined);
+    throw toDiskError(err, tmp);
+  }
+}
+
+export interface Epochs {
+  acceptedEpoch: bigint;
+  currentEpoch: bigint;
+  /** What loading repaired or created, one line each. */
+  warnings: string[];
+}
+
+/**
+ * Reads both epochs for a server whose last zxid is `lastZxid` (its snapshot or last logged
+ * txn), creating or repairing them as QuorumPeer.loadDataBase does. Throws EpochFileError for a
+ * damaged file or contradictory epochs.
+ */
+export async function loadEpochs(disk: Disk, dir: string, lastZxid: bigint): Promise<Epochs> {
+  const warnings: string[] = [];
+  const epochOfZxid = lastZxid < 0n ? 0n : lastZxid >> 32n;
+  let current = await readEpochFile(disk, dir, CURRENT_EPOCH_FILE);
+  if (current === null) {
+    current = epochOfZxid;
+    warnings.push(`${nodePath.join(dir, CURRENT_EPOCH_FILE)} not found: created with the epoch of the last zxid, ${current}`);
+    await writeEpochFile(disk, dir, CURRENT_EPOCH_FILE, current);
+  }
+  if (epochOfZxid > current) {
+    // A crash after the tmp file was written but before the rename: ZooKeeper takes the tmp value.
+    const tmp = await readEpochFile(disk, dir, CURRENT_EPOCH_FILE + EPOCH_TMP_SUFFIX);
+    if (tmp === null) {
+      throw new EpochFileError(
+        nodePath.join(dir, CURRENT_EPOCH_FILE),
+        `the current epoch, ${current}, is older than the epoch of the last zxid 0x${lastZxid.toString(16)} (${epochOfZxid})`,
+      );
+    }
+    warnings.push(`${nodePath.join(dir, CURRENT_EPOCH_FILE + EPOCH_TMP_SUFFIX)} found: current epoch set to ${tmp}`);
+    current = tmp;
+    await writeEpochFile(disk, dir, CURRENT_EPOCH_FILE, current);
+  }
+  let accepted = await readEpochFile(disk, dir, ACCEPTED_EPOCH_FILE);
+  if (accepted === null) {
+    accepted = epochOfZxid;
+    warnings.push(`${nodePath.join(dir, ACCEPTED_EPOCH_FILE)} not found: created with the epoch of the last zxid, ${accepted}`);
+    await writeEpochFile(disk, dir, ACCEPTED_EPOCH_FILE, accepted);
+  }
+  if (accepted < current) {
+    throw new EpochFileError(nodePath.join(dir, ACCEPTED_EPOCH_FILE), `the accepted epoch, ${accepted}, is less than the current epoch, ${current}`);
+  }
+  return { acceptedEpoch: accepted, currentEpoch: current, warnings };
+}

@@ -1,0 +1,412 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MemoryDisk, NodeDisk, type Disk } from '../../src/io/disk.js';
+import { JuteReader } from '../../src/jute/binary.js';
+import { OpCode } from '../../src/jute/constants.js';
+import { decodeTxn, encodeTxn } from '../../src/jute/txn.js';
+import type { LogEntry } from '../../src/consensus/learner.js';
+import { makeZxid, type Zxid } from '../../src/consensus/zxid.js';
+import { PersistenceError, ZxidGapError } from '../../src/persistence/errors.js';
+import { listSegments } from '../../src/persistence/txnlog.js';
+import { listSnapshots } from '../../src/persistence/snapshots.js';
+import { readZkSnapshotBody } from '../../src/persistence/zkformat.js';
+import { replayTxn } from '../../src/sessions/replay.js';
+import { DataTree, treeDiff } from '../../src/tree/index.js';
+import { DiskQuorumStore, quorumStoreDirs, type QuorumState } from '../../src/server/quorum/disk-store.js';
+import { writeZkSnapshotStream } from '../../src/server/quorum/zk-snapshot-stream.js';
+import { tempDir } from '../persistence/helpers.js';
+import { forEachCrashPoint } from './crash.js';
+
+const OPEN = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
+let dirs = 0;
+/** A data dir of its own per test, so a failed test's lock cannot affect the next. */
+function opts(preAllocSizeKb = 1): { dataDir: string; preAllocSizeKb: number } {
+  return { dataDir: `/zk/data${++dirs}`, preAllocSizeKb };
+}
+
+/** A create of `/<prefix><n>` (with a session created first for n = 1) at `zxid`. */
+function entry(zxid: Zxid, prefix: string, n: number): LogEntry {
+  const header = { sessionId: 0x100n + BigInt(n), cxid: n, zxid: Number(zxid), time: 1_700_000_000_000 + n, type: OpCode.create };
+  if (n % 4 === 1) {
+    return { zxid, data: encodeTxn({ header: { ...header, type: OpCode.createSession }, body: { type: OpCode.createSession, timeOut: 30_000 + n } }) };
+  }
+  const body = { type: OpCode.create, path: `/${prefix}${n}`, data: Buffer.from(`${prefix} ${n} `.repeat(n)), acl: OPEN, ephemeral: false, parentCVersion: n };
+  return { zxid, data: encodeTxn({ header, body }) };
+}
+
+function history(prefix: string, epochs: [epoch: bigint, count: number][]): LogEntry[] {
+  const out: LogEntry[] = [];
+  let n = 0;
+  for (const [epoch, count] of epochs) for (let c = 1n; c <= BigInt(count); c++) out.push(entry(makeZxid(epoch, c), prefix, ++n));
+  return out;
+}
+
+/** The tree and sessions the entries build from an empty start. */
+function model(entries: readonly LogEntry[]): { tree: DataTree; sessions: Map<bigint, number> } {
+  const tree = new DataTree();
+  const sessions = new Map<bigint, number>();
+  for (const e of entries) replayTxn(tree, sessions, decodeTxn(e.data));
+  return { tree, sessions };
+}
+
+function assertState(state: QuorumState, entries: readonly LogEntry[], what = ''): void {
+  const expected = model(entries);
+  assert.equal(treeDiff(state.tree, expected.tree), null, `tree ${what}`);
+  assert.deepEqual(state.sessions, expected.sessions, `sessions ${what}`);
+  assert.equal(state.tree.lastProcessedZxid, Number(entries.at(-1)?.zxid ?? 0n), `lastProcessedZxid ${what}`);
+}
+
+function matchesOne(state: QuorumState, candidates: readonly (readonly LogEntry[])[]): number {
+  return candidates.findIndex((c) => {
+    const m = model(c);
+    return treeDiff(state.tree, m.tree) === null && state.tree.lastProcessedZxid === Number(c.at(-1)?.zxid ?? 0n);
+  });
+}
+
+async function open(disk: Disk, options: { dataDir: string; preAllocSizeKb: number }): Promise<{ store: DiskQuorumStore; state: QuorumState; warnings: string[] }> {
+  const opened = await DiskQuorumStore.open(disk, { ...options, isAlive: () => false });
+  return { store: opened.store, state: opened.state, warnings: opened.warnings };
+}
+
+/** Opens and sets both epochs (a learner that took part in epoch `epoch`'s NEWLEADER). */
+async function openAt(disk: Disk, options: { dataDir: string; preAllocSizeKb: number }, epoch: bigint): Promise<{ store: DiskQuorumStore; state: QuorumState }> {
+  const opened = await open(disk, options);
+  await opened.store.setAcceptedEpoch(epoch);
+  await opened.store.setCurrentEpoch(epoch);
+  return opened;
+}
+
+/** Applies entries to a live state, as the driver does after logging them. */
+function applyTo(state: QuorumState, entries: readonly LogEntry[]): void {
+  for (const e of entries) replayTxn(state.tree, state.sessions, decodeTxn(e.data));
+}
+
+const A = history('a', [
+  [1n, 6],
+  [2n, 5],
+]);
+const E = (epoch: bigint, counter: bigint): Zxid => makeZxid(epoch, counter);
+
+test('an empty data dir: epochs 0 (files created), an empty tree, snapshot.0 written', async () => {
+  const disk = new MemoryDisk();
+  const o = opts();
+  const { snapDir } = quorumStoreDirs(o);
+  const { store, state, warnings } = await open(disk, o);
+  assert.equal(state.acceptedEpoch, 0n);
+  assert.equal(state.currentEpoch, 0n);
+  assert.equal(state.lastLoggedZxid, 0n);
+  assert.equal(warnings.filter((w) => /Epoch not found/.test(w)).length, 2);
+  await store.close();
+  assert.deepEqual((await listSnapshots(disk, snapDir)).map((s) => s.name), ['snapshot.0']);
+  assert.equal((await disk.readFile(join(snapDir, 'currentEpoch'))).toString(), '0');
+});
+
+test('a learner restarts with its epochs, its log and its tree (and ZooKeeper-format epoch files)', async (t) => {
+  const disk = new NodeDisk();
+  const dataDir = tempDir(t);
+  const options = { dataDir, preAllocSizeKb: 4 };
+  const first = await open(disk, options);
+  await first.store.setAcceptedEpoch(2n);
+  await first.store.append(A.slice(0, 6));
+  await first.store.append(A.slice(6));
+  await first.store.setCurrentEpoch(2n);
+  assert.equal(first.store.lastLoggedZxid, E(2n, 5n));
+  await first.store.close();
+  assert.equal(readFileSync(join(dataDir, 'version-2', 'acceptedEpoch'), 'latin1'), '2');
+  const again = await open(disk, options);
+  assert.deepEqual([again.state.acceptedEpoch, again.state.currentEpoch, again.state.lastLoggedZxid], [2n, 2n, E(2n, 5n)]);
+  assertState(again.state, A);
+  assert.deepEqual(again.warnings, []);
+  await again.store.close();
+});
+
+test('truncate, then append: the tree is rebuilt from what is left and a restart agrees', async () => {
+  const disk = new MemoryDisk();
+  const o = opts();
+  const { store } = await openAt(disk, o, 3n);
+  await store.append(A);
+  const state = await store.truncate(E(1n, 4n));
+  assertState(state, A.slice(0, 4), 'after truncate');
+  assert.equal(state.lastLoggedZxid, E(1n, 4n));
+  const L = history('l', [[3n, 3]]);
+  await store.append(L);
+  await store.close();
+  disk.crash();
+  const again = await open(disk, o);
+  assertState(again.state, [...A.slice(0, 4), ...L]);
+  await again.store.close();
+});
+
+test('truncating below a snapshot removes the newer snapshots, then the log, as far as needed', async () => {
+  const disk = new MemoryDisk();
+  const o = opts(0);
+  const { snapDir } = quorumStoreDirs(o);
+  const { store, state } = await openAt(disk, o, 2n);
+  await store.append(A.slice(0, 8));
+  applyTo(state, A.slice(0, 8));
+  const snap = await store.takeSnapshot(state.tree, state.sessions);
+  assert.equal(snap.zxid, A[7]!.zxid);
+  await store.append(A.slice(8));
+  const truncated = await store.truncate(E(1n, 3n));
+  assertState(truncated, A.slice(0, 3));
+  assert.equal(truncated.snapshotZxid, 0n);
+  assert.deepEqual((await listSnapshots(disk, snapDir)).map((s) => s.zxid), [0]);
+  await store.close();
+  const again = await open(disk, o);
+  assertState(again.state, A.slice(0, 3));
+  await again.store.close();
+});
+
+test('a truncation the disk cannot honour is refused before anything changes', async () => {
+  const disk = new MemoryDisk();
+  const o = opts();
+  const { snapDir } = quorumStoreDirs(o);
+  const { store } = await openAt(disk, o, 2n);
+  await store.append(A.slice(0, 4));
+  const leader = model(A.slice(0, 7));
+  await store.installSnapshot(A[6]!.zxid, leader.tree, leader.sessions);
+  await store.append(A.slice(7, 9));
+  const before = await disk.list(snapDir);
+  // The log before the installed snapshot is gone: 0x100000003 cannot be rebuilt.
+  await assert.rejects(store.truncate(E(1n, 3n)), (err: unknown) => err instanceof PersistenceError && /reaches only 0x0 before it/.test(err.message));
+  assert.deepEqual(await disk.list(snapDir), before);
+  assertState(await store.load(), A.slice(0, 9));
+  await store.close();
+});
+
+test('a hole in the log is a ZxidGapError, also when truncating', async () => {
+  const disk = new MemoryDisk();
+  const o = opts(0);
+  const { store } = await openAt(disk, o, 2n);
+  await store.append(A.slice(0, 3));
+  await store.close();
+  // Simulate a lost segment: a new one that starts after a gap.
+  const reopened = await open(disk, o);
+  await reopened.store.append(A.slice(5, 7));
+  await assert.rejects(reopened.store.load(), ZxidGapError);
+  await assert.rejects(reopened.store.truncate(A[5]!.zxid), ZxidGapError);
+  await reopened.store.close();
+  await assert.rejects(open(disk, o), ZxidGapError);
+});
+
+test('a snapshot from the leader (SNAP) replaces tree and log; a restart starts from it', async () => {
+  const disk = new MemoryDisk();
+  const o = opts();
+  const { logDir } = quorumStoreDirs(o);
+  const { store } = await openAt(disk, o, 2n);
+  // Our history diverges from the leader's after 0x100000002 and runs past its snapshot.
+  await store.append(A.slice(0, 9));
+  const L = [...A.slice(0, 2), ...history('l', [[1n, 6]]).slice(2)];
+  const leader = model(L.slice(0, 5));
+  const stream = writeZkSnapshotStream(leader.tree, leader.sessions);
+  const zkSnap = readZkSnapshotBody(new JuteReader(stream, 0, stream.length, 0x7fffffff));
+  const built = await store.installZkSnapshot(L[4]!.zxid, zkSnap);
+  assert.equal(treeDiff(built.tree, leader.tree), null);
+  assert.equal(store.lastLoggedZxid, L[4]!.zxid);
+  assert.deepEqual(await listSegments(disk, logDir), []);
+  // Nothing from before the snapshot can be sent in a DIFF any more.
+  assert.equal(await store.diffAfter(A[1]!.zxid, L[4]!.zxid), null);
+  await store.append(L.slice(5));
+  await store.close();
+  disk.crash();
+  const again = await open(disk, o);
+  assertState(again.state, L);
+  assert.equal(again.state.snapshotZxid, L[4]!.zxid);
+  await again.store.close();
+});
+
+test('leader reads: its history after the snapshot, and DIFFs from the on-disk log', async () => {
+  const disk = new MemoryDisk();
+  const o = opts(0);
+  const { store, state } = await openAt(disk, o, 2n);
+  await store.append(A.slice(0, 4));
+  // Before any snapshot the log starts at the beginning: a DIFF from zxid 0 works.
+  assert.equal((await store.diffAfter(0n, A[2]!.zxid))?.length, 3);
+  applyTo(state, A.slice(0, 4));
+  await store.takeSnapshot(state.tree, state.sessions);
+  await store.append(A.slice(4));
+  const h = await store.history();
+  assert.equal(h.snapshotZxid, A[3]!.zxid);
+  assert.deepEqual(h.log.map((e) => e.zxid), A.slice(4).map((e) => e.zxid));
+  assert.deepEqual(h.log.map((e) => e.data), A.slice(4).map((e) => e.data));
+  const last = A.at(-1)!.zxid;
+  // From any logged txn (also before the snapshot: the log still has it), across the epoch change.
+  for (const i of [0, 2, 5, 7, 10]) {
+    const diff = await store.diffAfter(A[i]!.zxid, last);
+    assert.deepEqual(diff?.map((e) => e.zxid), A.slice(i + 1).map((e) => e.zxid), `after A[${i}]`);
+  }
+  // Zxid 0 is no longer this store's starting point: its history is the snapshot.
+  assert.equal(await store.diffAfter(0n, A[2]!.zxid), null);
+  assert.deepEqual(await store.diffAfter(last, last), []);
+  // Not a zxid of ours (a divergent learner), past our end, or too large: null, the learner needs SNAP.
+  assert.equal(await store.diffAfter(E(1n, 9n), last), null);
+  assert.equal(await store.diffAfter(A[2]!.zxid, E(2n, 9n)), null);
+  assert.equal(await store.diffAfter(A[2]!.zxid, last, 100), null);
+  const entries: Zxid[] = [];
+  for await (const e of store.readAfter(A[7]!.zxid)) entries.push(e.zxid);
+  assert.deepEqual(entries, A.slice(8).map((e) => e.zxid));
+  await store.close();
+});
+
+test('crash at every point of a SNAP install: a restart has the old state (or a prefix of it) or the new one', async () => {
+  const L = [...A.slice(0, 2), ...history('l', [[1n, 7]]).slice(2)];
+  const snapAt = 5;
+  const next = entry(E(3n, 1n), 'n', 99);
+  const candidates = [...Array.from({ length: A.length + 1 }, (_, k) => A.slice(0, k)), L.slice(0, snapAt + 1), [...L.slice(0, snapAt + 1), next]];
+  const seen = new Set<number>();
+  const o = opts(0);
+  const points = await forEachCrashPoint(
+    async () => {
+      const disk = new MemoryDisk();
+      const { store, state } = await openAt(disk, o, 3n);
+      await store.append(A.slice(0, 7));
+      applyTo(state, A.slice(0, 7));
+      await store.takeSnapshot(state.tree, state.sessions);
+      await store.append(A.slice(7));
+      await store.close();
+      return disk;
+    },
+    async (disk) => {
+      const { store } = await open(disk, o);
+      try {
+        const leader = model(L.slice(0, snapAt + 1));
+        await store.installSnapshot(L[snapAt]!.zxid, leader.tree, leader.sessions);
+        await store.append([next]);
+      } finally {
+        await store.close().catch(() => undefined);
+      }
+    },
+    async ({ disk, completed }) => {
+      const { store, state } = await open(disk, o);
+      const which = matchesOne(state, candidates);
+      assert.ok(which >= 0, `state at 0x${state.tree.lastProcessedZxid.toString(16)} is none of the possible ones`);
+      // Everything that survives was durable before: at least A up to the snapshot's zxid.
+      if (which <= A.length) assert.ok(which >= snapAt + 1, `only ${which} txns of the old history left`);
+      if (completed) assert.equal(which, candidates.length - 1);
+      assert.deepEqual([state.acceptedEpoch, state.currentEpoch], [3n, 3n]);
+      assert.equal(state.lastLoggedZxid, BigInt(state.tree.lastProcessedZxid));
+      seen.add(which);
+      await store.close();
+    },
+  );
+  assert.ok(points > 10, `only ${points} crash points`);
+  assert.ok(seen.has(A.length) && seen.has(candidates.length - 1) && seen.has(candidates.length - 2), `states seen: ${[...seen]}`);
+});
+
+test('crash at every point of a truncation below a snapshot, then an append', async () => {
+  const cut = 3;
+  const next = entry(E(3n, 1n), 'n', 98);
+  const candidates = [...Array.from({ length: A.length + 1 }, (_, k) => A.slice(0, k)), [...A.slice(0, cut + 1), next]];
+  const o = opts(0);
+  const points = await forEachCrashPoint(
+    async () => {
+      const disk = new MemoryDisk();
+      const { store, state } = await openAt(disk, o, 3n);
+      await store.append(A.slice(0, 2));
+      applyTo(state, A.slice(0, 2));
+      await store.takeSnapshot(state.tree, state.sessions);
+      await store.append(A.slice(2, 7));
+      applyTo(state, A.slice(2, 7));
+      await store.takeSnapshot(state.tree, state.sessions);
+      await store.append(A.slice(7));
+      await store.close();
+      return disk;
+    },
+    async (disk) => {
+      const { store } = await open(disk, o);
+      try {
+        await store.truncate(A[cut]!.zxid);
+        await store.append([next]);
+      } finally {
+        await store.close().catch(() => undefined);
+      }
+    },
+    async ({ disk, completed }) => {
+      const { store, state } = await open(disk, o);
+      const which = matchesOne(state, candidates);
+      assert.ok(which >= cut + 1, `state at 0x${state.tree.lastProcessedZxid.toString(16)} (${which}) is not a possible one`);
+      if (completed) assert.equal(which, candidates.length - 1);
+      await store.close();
+    },
+    { tear: (_p, n) => Math.floor(n / 2) },
+  );
+  assert.ok(points > 10, `only ${points} crash points`);
+});
+
+test('crash at every point of a learner\'s session: epochs, log and snapshot stay consistent', async () => {
+  // Discovery (acceptedEpoch 2), a DIFF of epoch 1 txns logged at NEWLEADER, then currentEpoch 2,
+  // broadcast proposals of epoch 2 with a snapshot between, then a TRUNC of the last ones.
+  const diff = A.slice(0, 6);
+  const proposals = A.slice(6);
+  const o = opts(0);
+  const points = await forEachCrashPoint(
+    async () => {
+      const disk = new MemoryDisk();
+      const { store } = await openAt(disk, o, 1n);
+      await store.append(diff.slice(0, 2));
+      await store.close();
+      return disk;
+    },
+    async (disk) => {
+      const { store, state } = await open(disk, o);
+      try {
+        await store.setAcceptedEpoch(2n);
+        await store.append(diff.slice(2));
+        await store.setCurrentEpoch(2n);
+        await store.append(proposals.slice(0, 3));
+        applyTo(state, [...diff.slice(2), ...proposals.slice(0, 3)]);
+        await store.takeSnapshot(state.tree, state.sessions);
+        await store.append(proposals.slice(3));
+        await store.truncate(proposals[3]!.zxid);
+      } finally {
+        await store.close().catch(() => undefined);
+      }
+    },
+    async ({ disk, completed }) => {
+      const { store, state } = await open(disk, o);
+      const logged = A.filter((e) => e.zxid <= state.lastLoggedZxid);
+      // The tree is exactly the logged history, and the log a prefix of what was written.
+      assertState(state, logged, `at 0x${state.lastLoggedZxid.toString(16)}`);
+      assert.ok(logged.length >= 2);
+      assert.ok(state.acceptedEpoch === 1n || state.acceptedEpoch === 2n);
+      assert.ok(state.currentEpoch <= state.acceptedEpoch);
+      // currentEpoch 2 is written after the whole DIFF is durable, and nothing of epoch 2 before it.
+      if (state.currentEpoch === 2n) assert.ok(logged.length >= diff.length);
+      if (logged.length > diff.length) assert.equal(state.currentEpoch, 2n);
+      if (state.acceptedEpoch === 1n) assert.equal(logged.length, 2);
+      if (completed) assertState(state, A.slice(0, 10));
+      await store.close();
+    },
+    { tear: (_p, n) => n - 1 },
+  );
+  assert.ok(points > 20, `only ${points} crash points`);
+});
+
+test('appendThen (the broadcast path) and snapshotDue after snapCount txns', async () => {
+  const disk = new MemoryDisk();
+  const o = opts(0);
+  const opened = await DiskQuorumStore.open(disk, { ...o, isAlive: () => false, snapCount: 4, random: () => 0.999 });
+  const { store } = opened;
+  await store.setAcceptedEpoch(2n);
+  await store.setCurrentEpoch(2n);
+  const done: number[] = [];
+  await new Promise<void>((resolve, reject) => {
+    for (const e of A.slice(0, 4)) {
+      store.appendThen(Number(e.zxid), e.data, (err) => {
+        if (err) return reject(err);
+        done.push(Number(e.zxid));
+        if (done.length === 4) resolve();
+      });
+    }
+  });
+  assert.deepEqual(done, A.slice(0, 4).map((e) => Number(e.zxid)));
+  assert.equal(store.snapshotDue, true);
+  applyTo(opened.state, A.slice(0, 4));
+  const written = await store.takeSnapshot(opened.state.tree, opened.state.sessions);
+  assert.equal(written.zxid, A[3]!.zxid);
+  assert.equal(store.snapshotDue, false);
+  assert.equal(store.snapshotZxid, A[3]!.zxid);
+  await store.close();
+});
