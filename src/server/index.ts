@@ -20,7 +20,11 @@ import { openDatabase } from './database.js';
 import { newSessionSecret } from '../sessions/secret.js';
 import { NodeDisk, type Disk } from '../io/disk.js';
 import { PipelineReplica, QuorumPeer } from './quorum/peer.js';
-import { MemoryLearnerStore, type LearnerStore } from './quorum/learner-driver.js';
+import { asyncStore, isQuorumStore, MemoryLearnerStore, type LearnerStore, type QuorumStore } from './quorum/learner-driver.js';
+import { DiskQuorumStore } from './quorum/disk-store.js';
+import type { DataTree } from '../tree/datatree.js';
+import { catchUp, TreeReplica } from './quorum/replica.js';
+import { hex } from './logger.js';
 
 /** The CLI reads this: a zoo.cfg describing an ensemble starts a member of it. */
 export const ensembleSupported = true;
@@ -51,8 +55,12 @@ export interface StartOptions {
   inMemory?: boolean;
   /** The disk under the data directory (a fault-injecting fake in tests). */
   disk?: Disk;
-  /** An ensemble member's durable quorum state (log, epochs, snapshot); by default kept in memory. */
-  quorumStore?: LearnerStore;
+  /**
+   * An ensemble member's quorum state (log, epochs, snapshot) instead of its data directory: a
+   * LearnerStore is loaded at each role's start, a QuorumStore must start empty. `inMemory`
+   * gives an empty memory store.
+   */
+  quorumStore?: LearnerStore | QuorumStore;
 }
 
 export function resolveConfig(overrides: Partial<ServerConfig>): ServerConfig {
@@ -114,17 +122,24 @@ async function startEnsembleMember(config: ServerConfig, options: StartOptions):
   const pipelineConfig: ServerConfig = { ...config, sessionPasswords: 'zookeeper' };
   const replica = new PipelineReplica({ extendedTypesEnabled: config.extendedTypesEnabled });
   const sessionSecret = newSessionSecret(random, []);
-  const pipeline = new RequestPipeline(pipelineConfig, { now: turnClock(), log: replica, logger, randomBytes: random, sessionSecret });
+  const member = await openMemberStore(config, options, logger);
+  const afterApply = (p: RequestPipeline): void => member.afterApply(p);
+  const deps = { now: turnClock(), log: replica, logger, randomBytes: random, sessionSecret, afterApply };
+  const pipeline = new RequestPipeline(pipelineConfig, deps, member.tree, member.sessions);
   replica.attach(pipeline);
-  const store = options.quorumStore ?? new MemoryLearnerStore();
-  if (!options.quorumStore) logger.warn('the quorum log is kept in memory: a restarted member is synced again from the leader, and an ensemble restarted as a whole starts empty');
-  const peer = new QuorumPeer({ config, pipeline, replica, store, logger });
+  const peer = new QuorumPeer({ config, pipeline, replica, store: member.store, logger });
   const net = new NetworkServer(pipeline, config, logger);
-  await net.listen();
+  try {
+    await net.listen();
+  } catch (err) {
+    await member.close();
+    throw err;
+  }
   try {
     await peer.start();
   } catch (err) {
     await net.close();
+    await member.close();
     throw err;
   }
   logger.info(`Paddock server ${config.serverId} listening on ${net.host}:${net.port} (tickTime ${config.tickTime} ms, ensemble of ${config.servers.length})`);
@@ -134,6 +149,7 @@ async function startEnsembleMember(config: ServerConfig, options: StartOptions):
   } catch (err) {
     await net.close();
     await peer.stop();
+    await member.close();
     throw err;
   }
   return {
@@ -149,6 +165,85 @@ async function startEnsembleMember(config: ServerConfig, options: StartOptions):
       await http.metrics?.close();
       await net.close();
       await peer.stop();
+      await member.close();
+    },
+  };
+}
+
+/** An ensemble member's durable state, what the pipeline starts from, and its upkeep. */
+interface MemberStore {
+  store: QuorumStore;
+  tree: DataTree;
+  sessions: ReadonlyMap<bigint, number>;
+  /** Called after each apply: a periodic snapshot when one is due. */
+  afterApply(pipeline: RequestPipeline): void;
+  close(): Promise<void>;
+}
+
+/**
+ * The data directory through DiskQuorumStore (tree, sessions, epochs and log as they were at the
+ * last kill), converting a ZooKeeper data directory found there; a memory store only when asked.
+ */
+async function openMemberStore(config: ServerConfig, options: StartOptions, logger: Logger): Promise<MemberStore> {
+  const treeOptions = { extendedTypesEnabled: config.extendedTypesEnabled };
+  if (options.quorumStore || options.inMemory) {
+    const given = options.quorumStore ?? new MemoryLearnerStore();
+    if (!options.quorumStore) logger.warn('the quorum log is kept in memory: a restarted member is synced again from the leader, and an ensemble restarted as a whole starts empty');
+    const store = isQuorumStore(given) ? given : asyncStore(given, treeOptions);
+    // A LearnerStore kept by a test across restarts may hold a snapshot: start from all it holds.
+    const start = new TreeReplica(treeOptions);
+    if (!isQuorumStore(given)) catchUp(start, given.load(), false);
+    return { store, tree: start.tree, sessions: start.sessions, afterApply: () => undefined, close: async () => undefined };
+  }
+  const opened = await DiskQuorumStore.open(options.disk ?? new NodeDisk(), {
+    dataDir: config.dataDir,
+    dataLogDir: config.dataLogDir,
+    forceSync: config.forceSync,
+    preAllocSizeKb: config.preAllocSizeKb,
+    acceptDataLoss: config.acceptDataLoss,
+    snapCount: config.snapCount,
+    tree: treeOptions,
+  });
+  for (const w of opened.warnings) logger.warn(w);
+  const { store, state } = opened;
+  logger.info(
+    `loaded ${config.dataDir}: snapshot ${hex(Number(state.snapshotZxid))}, last logged zxid ${hex(Number(state.lastLoggedZxid))}, ` +
+      `acceptedEpoch ${state.acceptedEpoch}, currentEpoch ${state.currentEpoch}, ${state.tree.size} znodes, ${state.sessions.size} sessions`,
+  );
+  let snapshotting = false;
+  const afterApply = (p: RequestPipeline): void => {
+    if (!store.snapshotDue || snapshotting) return;
+    snapshotting = true;
+    store
+      .snapshotLive(() => ({ tree: p.tree, sessions: p.sessionTimeouts() }))
+      .then(
+        (written) => {
+          if (written) logger.info(`snapshot ${written.path} written at zxid ${hex(Number(written.zxid))} (${written.bytes} bytes)`);
+        },
+        (err: unknown) => logger.error(`snapshot failed: ${(err as Error).message}`),
+      )
+      .finally(() => {
+        snapshotting = false;
+      });
+  };
+  let purgeTimer: NodeJS.Timeout | null = null;
+  if (config.autopurgePurgeIntervalHours > 0) {
+    purgeTimer = setInterval(() => {
+      store.purge(config.autopurgeSnapRetainCount).then(
+        (result) => logger.info(`autopurge: ${JSON.stringify(result)}`),
+        (err: unknown) => logger.warn(`autopurge failed: ${(err as Error).message}`),
+      );
+    }, config.autopurgePurgeIntervalHours * 3_600_000);
+    purgeTimer.unref();
+  }
+  return {
+    store,
+    tree: state.tree,
+    sessions: state.sessions,
+    afterApply,
+    close: async () => {
+      if (purgeTimer) clearInterval(purgeTimer);
+      await store.close();
     },
   };
 }

@@ -1,13 +1,17 @@
 /**
  * A leader on the quorum port: accepts learner connections, drives the pure ZabLeader core,
- * keeps its log in memory and applies committed txns to a DataTree. Packets are QuorumPacket
+ * logs its proposals (in memory, or in a durable store) and applies committed txns to a DataTree. Packets are QuorumPacket
  * jute records with no length prefix, as on the learner side.
  *
  * A learner behind the start of the leader's history gets SNAP followed by the tree in
  * ZooKeeper's snapshot serialization (zk-snapshot-stream.ts), taken at the zxid the core names.
  *
  * Committed txns go to a ReplicaState (a tree of its own by default; the request pipeline in a
- * running server, see peer.ts), and the log and epochs to a store when one is given.
+ * running server, see peer.ts), and the log and epochs to a store when one is given. With a
+ * store the leader's own ACK of a proposal counts once its fsync returns (the PROPOSALs go to the
+ * learners meanwhile, as ZooKeeper's leader sends them while it logs), and a Ready that writes an
+ * epoch sends nothing (LEADERINFO, NEWLEADER) before the epoch file is durable; the Readys after
+ * it wait their turn, so nothing is reordered.
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -17,13 +21,13 @@ import type { DataTree } from '../../tree/datatree.js';
 import type { LogEntry } from '../../consensus/learner.js';
 import { ZabLeader, type LeaderOptions, type LeaderReady } from '../../consensus/leader.js';
 import { decodeQuorumPacket, encodeQuorumPacket, quorumPacketLength, type QuorumPacket } from '../../consensus/wire.js';
-import { makeZxid, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
+import { makeZxid, zxidToHex, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
 import { writeZkSnapshotStream } from './zk-snapshot-stream.js';
 import { TreeReplica, type ReplicaState } from './replica.js';
-import type { LearnerStore } from './learner-driver.js';
+import type { QuorumStore } from './learner-driver.js';
 
-/** Where a leader makes its log and epochs durable (each call returns once they are). */
-export type LeaderStore = Pick<LearnerStore, 'append' | 'setAcceptedEpoch' | 'setCurrentEpoch'>;
+/** Where a leader makes its log and epochs durable (each call settles once they are). */
+export type LeaderStore = Pick<QuorumStore, 'appendThen' | 'setAcceptedEpoch' | 'setCurrentEpoch'>;
 
 export interface QuorumLeaderOptions extends Omit<LeaderOptions, 'log'> {
   host: string;
@@ -79,6 +83,12 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   private readonly pendingSyncs: { conn: number; zxid: Zxid }[] = [];
   /** The zxid the core gives the next proposal (the epoch's first counter once established). */
   private nextZxid: Zxid = -1n;
+  /** Settles once every Ready held back behind an epoch write is carried out (never rejects). */
+  private carriedOut: Promise<void> = Promise.resolve();
+  /** Readys held back: while any is, later ones queue behind it. */
+  private heldBack = 0;
+  private stopped = false;
+  private failed = false;
 
   constructor(options: QuorumLeaderOptions) {
     super();
@@ -141,7 +151,9 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     });
   }
 
+  /** Closes the port and every learner; resolves once the epoch writes under way are durable. */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = null;
     for (const s of this.sockets.values()) s.destroy();
@@ -149,6 +161,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     const server = this.server;
     this.server = null;
     if (server) await new Promise<void>((r) => server.close(() => r()));
+    await this.carriedOut;
   }
 
   /** Proposes a txn built for its zxid; resolves when it is committed (rejects if refused). */
@@ -285,59 +298,109 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     }
   }
 
-  private persist(rd: LeaderReady): void {
-    const store = this.options.store;
-    if (store) {
-      if (rd.append.length > 0) store.append(rd.append);
-      if (rd.acceptedEpoch !== null) store.setAcceptedEpoch(rd.acceptedEpoch);
-      if (rd.currentEpoch !== null) store.setCurrentEpoch(rd.currentEpoch);
-    } else {
-      this.log.push(...rd.append);
+  /** Logs the Ready's proposals; each one's fsync is the leader's own ACK of it. */
+  private logAppends(store: LeaderStore, entries: readonly LogEntry[]): void {
+    for (const e of entries) {
+      store.appendThen(zxidToNumber(e.zxid), e.data, (err) => {
+        if (this.stopped) return;
+        if (err) return this.fail(`could not log ${zxidToHex(e.zxid)}: ${err.message}`);
+        this.run(() => this.core.logged(e.zxid));
+      });
     }
+  }
+
+  /** A write that failed: this leader must not acknowledge anything more, so it steps down. */
+  private fail(reason: string): void {
+    if (this.failed) return;
+    this.failed = true;
+    for (const conn of [...this.sockets.keys()]) this.closeConn(conn, reason);
+    this.emit('steppedDown', reason);
+  }
+
+  private async writeEpochs(store: LeaderStore, rd: LeaderReady): Promise<void> {
+    if (rd.acceptedEpoch !== null) await store.setAcceptedEpoch(rd.acceptedEpoch);
+    if (rd.currentEpoch !== null) await store.setCurrentEpoch(rd.currentEpoch);
+  }
+
+  private noteEpochs(rd: LeaderReady): void {
     if (rd.acceptedEpoch !== null) this.acceptedEpoch = rd.acceptedEpoch;
     if (rd.currentEpoch !== null) this.currentEpoch = rd.currentEpoch;
   }
 
   /** Feeds one input to the core, then carries out its Readys in field order. */
   private run(input: () => void): void {
+    if (this.failed) return;
     const wasBroadcasting = this.core.phase === 'broadcast';
     input();
     while (this.core.hasReady()) {
       const rd: LeaderReady = this.core.ready();
-      this.persist(rd);
-      this.core.advance();
-      // Commits are applied after the packets, except that a snapshot is taken at its zxid.
-      let applied = 0;
-      const applyThrough = (zxid: Zxid): void => {
-        while (applied < rd.commit.length && rd.commit[applied]!.zxid <= zxid) this.commitEntry(rd.commit[applied++]!);
-      };
-      for (const m of rd.messages) {
-        if ('packet' in m) this.send(m.conn, m.packet);
-        else if ('snapshotAt' in m) {
-          applyThrough(m.snapshotAt);
-          this.sockets.get(m.conn)?.write(writeZkSnapshotStream(this.state.tree, this.state.sessionTimeouts()));
-        } else this.closeConn(m.conn, m.close);
+      const store = this.options.store;
+      if (!store) {
+        this.log.push(...rd.append);
+        this.core.advance();
+        this.noteEpochs(rd);
+        this.carryOut(rd);
+        continue;
       }
-      applyThrough(rd.commit.at(-1)?.zxid ?? -1n);
-      for (const r of rd.requests) {
-        const type = r.data.readInt32BE(12);
-        if (type === OpCode.sync) {
-          this.pendingSyncs.push({ conn: r.conn, zxid: this.nextZxid - 1n });
-          continue;
-        }
-        this.emit('request', { conn: r.conn, sessionId: r.data.readBigInt64BE(0), cxid: r.data.readInt32BE(8), type: r.data.readInt32BE(12), body: r.data.subarray(16), authinfo: r.authinfo });
+      this.core.advance(false);
+      this.logAppends(store, rd.append);
+      if (rd.acceptedEpoch === null && rd.currentEpoch === null && this.heldBack === 0) {
+        this.carryOut(rd);
+        continue;
       }
-      for (const t of rd.touches) this.emit('touch', t.sessionId, t.timeoutMs);
-      this.answerSyncs();
-      for (const q of rd.revalidations) this.emit('revalidate', q);
-      if (rd.steppedDown !== null) {
-        for (const conn of [...this.sockets.keys()]) this.closeConn(conn, 'stepped down');
-        this.emit('steppedDown', rd.steppedDown);
-      }
+      this.heldBack++;
+      this.carriedOut = this.carriedOut
+        .then(() => this.writeEpochs(store, rd))
+        .then(
+          () => {
+            this.heldBack--;
+            if (this.stopped || this.failed) return;
+            this.noteEpochs(rd);
+            this.carryOut(rd);
+            // Carrying it out may have given the core more to do (answered syncs).
+            this.run(() => undefined);
+          },
+          (err: unknown) => {
+            this.heldBack--;
+            this.fail(`could not write the epoch: ${(err as Error).message}`);
+          },
+        );
     }
     if (!wasBroadcasting && this.core.phase === 'broadcast') {
       this.nextZxid = makeZxid(this.core.epoch!, 1n);
       this.emit('established', this.core.epoch!);
+    }
+  }
+
+  /** Everything of a durable Ready after its persistence: packets, commits, and the events. */
+  private carryOut(rd: LeaderReady): void {
+    // Commits are applied after the packets, except that a snapshot is taken at its zxid.
+    let applied = 0;
+    const applyThrough = (zxid: Zxid): void => {
+      while (applied < rd.commit.length && rd.commit[applied]!.zxid <= zxid) this.commitEntry(rd.commit[applied++]!);
+    };
+    for (const m of rd.messages) {
+      if ('packet' in m) this.send(m.conn, m.packet);
+      else if ('snapshotAt' in m) {
+        applyThrough(m.snapshotAt);
+        this.sockets.get(m.conn)?.write(writeZkSnapshotStream(this.state.tree, this.state.sessionTimeouts()));
+      } else this.closeConn(m.conn, m.close);
+    }
+    applyThrough(rd.commit.at(-1)?.zxid ?? -1n);
+    for (const r of rd.requests) {
+      const type = r.data.readInt32BE(12);
+      if (type === OpCode.sync) {
+        this.pendingSyncs.push({ conn: r.conn, zxid: this.nextZxid - 1n });
+        continue;
+      }
+      this.emit('request', { conn: r.conn, sessionId: r.data.readBigInt64BE(0), cxid: r.data.readInt32BE(8), type: r.data.readInt32BE(12), body: r.data.subarray(16), authinfo: r.authinfo });
+    }
+    for (const t of rd.touches) this.emit('touch', t.sessionId, t.timeoutMs);
+    this.answerSyncs();
+    for (const q of rd.revalidations) this.emit('revalidate', q);
+    if (rd.steppedDown !== null) {
+      for (const conn of [...this.sockets.keys()]) this.closeConn(conn, 'stepped down');
+      this.emit('steppedDown', rd.steppedDown);
     }
   }
 }

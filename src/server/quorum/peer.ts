@@ -23,14 +23,15 @@ import { makeZxid, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
 import type { Decision } from '../../consensus/election.js';
 import { ElectionDriver } from './election-driver.js';
 import { QuorumLeader } from './leader-driver.js';
-import { lastLoggedZxid, QuorumLearner, type LearnerStore } from './learner-driver.js';
-import { appliedZxid, catchUp, treeFromZkSnapshot, type ReplicaState } from './replica.js';
+import { QuorumLearner, type QuorumStore } from './learner-driver.js';
+import { appliedZxid, treeFromZkSnapshot, type ReplicaState } from './replica.js';
 
 export interface QuorumPeerOptions {
   config: ServerConfig;
   pipeline: RequestPipeline;
   replica: PipelineReplica;
-  store: LearnerStore;
+  /** The member's durable state; the pipeline's tree already holds what it had at start. */
+  store: QuorumStore;
   logger: Logger;
 }
 
@@ -58,7 +59,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
   private readonly config: ServerConfig;
   private readonly pipeline: RequestPipeline;
   private readonly replica: PipelineReplica;
-  private readonly store: LearnerStore;
+  private readonly store: QuorumStore;
   private readonly logger: Logger;
   private readonly members: QuorumServerSpec[];
   private readonly myId: bigint;
@@ -147,9 +148,20 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
     };
   }
 
+  /** What the vote carries: the last logged zxid and currentEpoch, as durable. */
   private history(): { lastLoggedZxid: Zxid; currentEpoch: bigint } {
-    const durable = this.store.load();
-    return { lastLoggedZxid: lastLoggedZxid(durable), currentEpoch: durable.currentEpoch };
+    return { lastLoggedZxid: this.store.lastLoggedZxid, currentEpoch: this.store.currentEpoch };
+  }
+
+  /**
+   * Applies every logged txn the tree lacks, committed or not, as ZooKeeper reloads its database
+   * (snapshot and whole log) for each role: a leader that stepped down may have logged proposals
+   * it never applied. A new leader's TRUNC removes what was never committed.
+   */
+  private async applyLogged(): Promise<{ snapshotZxid: Zxid; log: LogEntry[] }> {
+    const history = await this.store.history();
+    for (const entry of history.log) this.replica.apply(entry);
+    return history;
   }
 
   private async run(): Promise<void> {
@@ -200,17 +212,16 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
   // ---- leading ----
 
   private async lead(): Promise<void> {
-    const durable = this.store.load();
-    // ZooKeeper's leader has applied its whole log before it leads.
-    catchUp(this.replica, durable, false);
+    // ZooKeeper's leader has applied its whole log before it leads; its history is that log.
+    const history = await this.applyLogged();
     const me = this.members.find((m) => m.sid === this.myId)!;
     const leader = new QuorumLeader({
       myId: this.myId,
       quorum: new MajorityQuorum(this.members),
-      acceptedEpoch: durable.acceptedEpoch,
-      currentEpoch: durable.currentEpoch,
-      log: durable.log,
-      snapshotZxid: durable.snapshot?.zxid,
+      acceptedEpoch: this.store.acceptedEpoch,
+      currentEpoch: this.store.currentEpoch,
+      log: history.log,
+      snapshotZxid: history.snapshotZxid,
       config: Buffer.from(this.configText),
       initLimitTicks: this.config.initLimit,
       syncLimitTicks: this.config.syncLimit,
@@ -256,6 +267,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
     const spec = this.members.find((m) => m.sid === leaderId);
     if (!spec) throw new Error(`elected leader ${leaderId} is not in the configuration`);
     const role = state === ServerState.OBSERVING ? 'observer' : 'follower';
+    await this.applyLogged();
     const learner = await this.connectToLeader(spec, role);
     this.learner = learner;
     const ended = this.roleEnds();
@@ -404,7 +416,11 @@ export class PipelineReplica implements ReplicaState, CommitLog {
   install(zxid: Zxid, snap: ZkSnapshot): void {
     const tree = snap.nodes.length === 0 ? new DataTree(this.treeOptions) : treeFromZkSnapshot(snap, this.treeOptions);
     tree.lastProcessedZxid = zxidToNumber(zxid);
-    this.p.replaceState(tree, snap.sessions);
+    this.replace(tree, snap.sessions);
+  }
+
+  replace(tree: DataTree, sessions: ReadonlyMap<bigint, number>): void {
+    this.p.replaceState(tree, sessions);
     this.writeConfigNode();
   }
 

@@ -30,6 +30,8 @@ export interface ReplicaState {
   apply(entry: LogEntry): void;
   /** Replaces the state with a snapshot taken at `zxid`. */
   install(zxid: Zxid, snap: ZkSnapshot): void;
+  /** Replaces the state with one a durable store rebuilt (after SNAP or TRUNC). */
+  replace(tree: DataTree, sessions: ReadonlyMap<bigint, number>): void;
 }
 
 /** The last zxid applied to a replica. */
@@ -74,6 +76,11 @@ export class TreeReplica implements ReplicaState {
     this.tree = snap.nodes.length === 0 ? new DataTree(this.options) : treeFromZkSnapshot(snap, this.options);
     this.tree.lastProcessedZxid = zxidToNumber(zxid);
     this.sessions = new Map(snap.sessions);
+  }
+
+  replace(tree: DataTree, sessions: ReadonlyMap<bigint, number>): void {
+    this.tree = tree;
+    this.sessions = new Map(sessions);
   }
 }
 
