@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { connect, type ZooKeeperClient } from '../../src/client/index.js';
 import { leaderOf, modeOf, running, startCluster, type Cluster } from './cluster.js';
 import { fourLetterWord } from '../support/zookeeper.js';
+import { RawClient } from '../support/rawclient.js';
 
 function clientOf(cluster: Cluster, id: number): Promise<ZooKeeperClient> {
   return connect(`127.0.0.1:${cluster.members[id - 1]!.clientPort}`, { sessionTimeoutMs: 6000 });
@@ -137,4 +138,20 @@ test('an observer follows without voting: it serves reads and forwards writes', 
   const mntr = await fourLetterWord(leader.clientPort, 'mntr');
   assert.match(mntr, /zk_synced_followers\t2/);
   assert.match(mntr, /zk_synced_observers\t1/);
+});
+
+test('a server refuses a client that has seen a later zxid than it has', { timeout: 60_000 }, async (t) => {
+  const cluster = await startCluster(3);
+  t.after(() => cluster.close());
+  const follower = cluster.members.find((m) => m !== leaderOf(cluster))!;
+  const writer = await clientOf(cluster, follower.id);
+  t.after(() => writer.close());
+  const stat = await writer.setData('/', 'x');
+  // A client from the future: its lastZxidSeen is past anything committed.
+  await assert.rejects(
+    RawClient.connect('127.0.0.1', follower.clientPort, { lastZxidSeen: Number(stat.mzxid) + 1000, handshakeTimeoutMs: 5000 }),
+    'refused: the server is behind what the client saw',
+  );
+  const ok = await RawClient.connect('127.0.0.1', follower.clientPort, { lastZxidSeen: Number(stat.mzxid) });
+  await ok.close();
 });

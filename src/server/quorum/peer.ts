@@ -70,7 +70,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
   private stopped = false;
   private loop: Promise<void> | null = null;
   private leadingSince = 0;
-  /** Ends the role being played (stop, or a test killing the leader's role). */
+  /** Ends the role being played (stop, a step-down, a closed leader connection). */
   private endRole: ((reason: string) => void) | null = null;
 
   constructor(options: QuorumPeerOptions) {
@@ -113,11 +113,6 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
     await this.election.stop();
     await this.loop;
     this.pipeline.setMode('looking');
-  }
-
-  /** Ends the current role (as if the connection to the leader broke, or the leader lost its quorum). */
-  abandonRole(reason: string): void {
-    this.endRole?.(reason);
   }
 
   status(): QuorumReport {
@@ -199,7 +194,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
     this.emit('mode', mode);
   }
 
-  /** Runs until `endRole` is called or `done` fires; resolves with the reason. */
+  /** Resolves with the reason once `endRole` is called. */
   private roleEnds(): Promise<string> {
     return new Promise((resolve) => {
       this.endRole = (reason) => {
