@@ -116,6 +116,7 @@ function slowStore(events: string[], failAppend: Zxid | null = null): QuorumStor
     },
     setAcceptedEpoch: (epoch) => late(`acceptedEpoch ${epoch}`, () => inner.setAcceptedEpoch(epoch)),
     setCurrentEpoch: (epoch) => late(`currentEpoch ${epoch}`, () => inner.setCurrentEpoch(epoch)),
+    whenIdle: () => inner.whenIdle(),
   };
 }
 

@@ -417,6 +417,11 @@ export class DiskQuorumStore implements AsyncLearnerStore {
     return known && prev === zxidToNumber(through) ? out : null;
   }
 
+  /** Resolves once every append queued so far has settled (durable or failed). */
+  whenIdle(): Promise<void> {
+    return this.live.log.whenIdle();
+  }
+
   /** Waits for appends, syncs and closes the log, releases the lock. */
   async close(): Promise<void> {
     if (this.closed) return;

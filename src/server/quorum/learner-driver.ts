@@ -97,6 +97,8 @@ export interface QuorumStore {
   appendThen(zxid: number, bytes: Buffer, done: (err: Error | null) => void): void;
   setAcceptedEpoch(epoch: bigint): Promise<void>;
   setCurrentEpoch(epoch: bigint): Promise<void>;
+  /** Resolves once every append queued so far has settled: what the next role reads is all there. */
+  whenIdle(): Promise<void>;
 }
 
 /** A LearnerStore as a QuorumStore: its calls are durable at once, so they settle at once. */
@@ -139,6 +141,7 @@ export function asyncStore(store: LearnerStore, treeOptions: TreeOptions = {}): 
     },
     setAcceptedEpoch: async (epoch) => store.setAcceptedEpoch(epoch),
     setCurrentEpoch: async (epoch) => store.setCurrentEpoch(epoch),
+    whenIdle: async () => undefined,
   };
 }
 

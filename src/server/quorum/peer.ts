@@ -171,6 +171,8 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
       }
       this.setMode('looking');
       if (this.stopped) break;
+      // The vote and the next role read the log: the ended role's appends must have settled.
+      await this.store.whenIdle();
       this.election.lookForLeader(this.history());
     }
   }
