@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type ZooKeeperClient } from '../../src/client/index.js';
 import { OpCode } from '../../src/jute/constants.js';
@@ -29,12 +29,16 @@ function lastSyncMode(m: ProcessMember): string | null {
 }
 
 /** What the member loaded from its data directory at its last start (the line it logs). */
-function lastLoaded(m: ProcessMember): { lastLogged: number; currentEpoch: number } | null {
+function lastLoaded(m: ProcessMember): { snapshot: number; lastLogged: number; currentEpoch: number } | null {
   for (let i = m.log.length - 1; i >= 0; i--) {
-    const found = /last logged zxid 0x([0-9a-f]+), acceptedEpoch \d+, currentEpoch (\d+)/.exec(m.log[i]!);
-    if (found) return { lastLogged: parseInt(found[1]!, 16), currentEpoch: Number(found[2]) };
+    const found = /snapshot 0x([0-9a-f]+), last logged zxid 0x([0-9a-f]+), acceptedEpoch \d+, currentEpoch (\d+)/.exec(m.log[i]!);
+    if (found) return { snapshot: parseInt(found[1]!, 16), lastLogged: parseInt(found[2]!, 16), currentEpoch: Number(found[3]) };
   }
   return null;
+}
+
+function snapshotFiles(e: ProcessEnsemble, id: number): string[] {
+  return readdirSync(join(e.dir, `data${id}`, 'version-2')).filter((f) => f.startsWith('snapshot.'));
 }
 
 function epochFile(e: ProcessEnsemble, id: number, name: 'acceptedEpoch' | 'currentEpoch'): bigint {
@@ -171,3 +175,31 @@ async function appendDivergentTxn(dataDir: string, path: string): Promise<bigint
     await store.close();
   }
 }
+
+test('members take snapshots every snapCount txns; a follower killed with kill -9 restarts from its newest snapshot and log, and is DIFFed', { timeout: 150_000 }, async (t) => {
+  const e = await makeProcessEnsemble(3, 200, ['snapCount=20']);
+  t.after(() => e.close());
+  await startAll(e);
+  const client = await connect(e.connectString, SESSION);
+  t.after(() => client.close());
+  await client.create('/w', '');
+  const writer = new Writer(client, 's');
+  await writer.waitFor(120, 60_000);
+  const follower = e.members.find((m) => m.mode === 'follower')!;
+  await e.kill(follower.id);
+  for (const m of e.members) assert.ok(snapshotFiles(e, m.id).length > 1, `server ${m.id} took snapshots: ${snapshotFiles(e, m.id).join(' ')}`);
+  await writer.waitFor(20, 30_000);
+  e.start(follower.id);
+  await e.waitFor('the follower back', 60_000, () => settled(e) && follower.mode === 'follower');
+  await writer.waitFor(10, 30_000);
+  await writer.stop();
+
+  const loaded = lastLoaded(follower);
+  assert.ok(loaded !== null && loaded.snapshot > 0 && loaded.lastLogged >= loaded.snapshot, `restarted from a snapshot taken while running (${JSON.stringify(loaded)})`);
+  assert.equal(lastSyncMode(follower), 'diff');
+  const all = await trees(e);
+  assertAllHave(all, writer.acked);
+  assertSameTree(all[0]!, all[1]!, 'servers 1 and 2');
+  assertSameTree(all[0]!, all[2]!, 'servers 1 and 3');
+  t.diagnostic(`server ${follower.id} restarted from snapshot 0x${loaded!.snapshot.toString(16)} and its log to 0x${loaded!.lastLogged.toString(16)}; ${writer.acked.length} writes on 3 servers`);
+});

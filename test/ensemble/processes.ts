@@ -36,7 +36,8 @@ export interface ProcessEnsemble {
   close(): Promise<void>;
 }
 
-export async function makeProcessEnsemble(count: number, tickTime = 200): Promise<ProcessEnsemble> {
+/** `extraConfig`: more zoo.cfg lines for every member (snapCount=20, say). */
+export async function makeProcessEnsemble(count: number, tickTime = 200, extraConfig: readonly string[] = []): Promise<ProcessEnsemble> {
   const dir = mkdtempSync(join(tmpdir(), 'paddock-ensemble-'));
   const lines: string[] = [];
   const members: ProcessMember[] = [];
@@ -48,7 +49,7 @@ export async function makeProcessEnsemble(count: number, tickTime = 200): Promis
     const dataDir = join(dir, `data${m.id}`);
     mkdirSync(dataDir);
     writeFileSync(join(dataDir, 'myid'), `${m.id}\n`);
-    const cfg = [`tickTime=${tickTime}`, 'initLimit=25', 'syncLimit=10', `dataDir=${dataDir}`, `clientPort=${m.clientPort}`, 'clientPortAddress=127.0.0.1', '4lw.commands.whitelist=*', ...lines];
+    const cfg = [`tickTime=${tickTime}`, 'initLimit=25', 'syncLimit=10', `dataDir=${dataDir}`, `clientPort=${m.clientPort}`, 'clientPortAddress=127.0.0.1', '4lw.commands.whitelist=*', ...extraConfig, ...lines];
     writeFileSync(m.configPath, cfg.join('\n') + '\n');
   }
   const listeners = new Set<() => void>();
