@@ -115,7 +115,8 @@ async function runServer(configPath: string | null, acceptDataLoss: boolean, log
     if (err.code === 'EADDRINUSE') {
       throw new ExitError(`paddock: cannot listen on ${config.clientPortAddress}:${config.clientPort}: address already in use`, 1);
     }
-    if (err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
+    // A server.N address that does not resolve or is not this host's.
+    if (err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') {
       throw new ExitError(`paddock: cannot start: ${err.message}`, 1);
     }
     // Data directory problems (locked, corrupt, unreadable) are the operator's to fix: one line.

@@ -118,6 +118,12 @@ export interface ServerConfig {
   metricsProviderClassName: string;
   metricsProviderConfig: ReadonlyMap<string, string>;
   standaloneEnabled: boolean;
+  /** leaderServes: whether the leader of an ensemble accepts client connections. */
+  leaderServes: boolean;
+  /** cnxTimeout (ms): opening an election connection and reading its preamble. */
+  cnxTimeoutMs: number;
+  /** quorumListenOnAllIPs: listen on the quorum and election ports on every address. */
+  quorumListenOnAllIPs: boolean;
   reconfigEnabled: boolean;
   /** server.N lines, sorted by id. Empty, or one voting server with standaloneEnabled: standalone. */
   servers: readonly QuorumServerSpec[];
@@ -225,6 +231,9 @@ export function defaultConfig(): ServerConfig {
     metricsProviderClassName: DEFAULT_METRICS_PROVIDER,
     metricsProviderConfig: new Map(),
     standaloneEnabled: true,
+    leaderServes: true,
+    cnxTimeoutMs: 5000,
+    quorumListenOnAllIPs: false,
     reconfigEnabled: false,
     servers: [],
     peerType: 'participant',

@@ -9,8 +9,7 @@
  *
  * What Paddock does with a key (`use`):
  * - honoured: Paddock does what ZooKeeper does with it.
- * - ensemble: only an ensemble reads it; Paddock runs standalone (a configuration describing an
- *   ensemble is refused), so it has no effect, and a warning says so.
+ * - ensemble: an ensemble setting Paddock does not implement; it has no effect, and a warning says so.
  * - ignored: accepted, not acted on; a warning at start names it.
  * - refused: acting without it would make the server less safe than the operator asked for
  *   (TLS, authentication, data directory checks), so the server does not start.
@@ -90,7 +89,7 @@ const NO_KERBEROS = 'Paddock supports SASL DIGEST-MD5 only, not GSSAPI/Kerberos 
 const NO_HTTPS = 'Paddock\'s AdminServer does not serve HTTPS';
 const NO_REVOCATION = 'Paddock does not check certificate revocation, which this setting asks for';
 const JVM = 'tunes a part of the Java implementation Paddock does not have';
-const ENSEMBLE = 'only an ensemble member reads it, and Paddock runs standalone';
+const ENSEMBLE = 'Paddock does not implement it for an ensemble (yet)';
 
 // Table helpers: most keys differ only in their text.
 function ignored(key: string, type: string, dflt: string, doc: string, why: string, extra: Partial<ConfigKey> = {}): ConfigKey {
@@ -604,7 +603,7 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   // --- Ensemble -----------------------------------------------------------------------------
   {
     key: 'server.N', pattern: /^server\./, type: 'host:port:port[:type][;[addr:]port]', default: '', use: 'honoured',
-    doc: 'A member of the ensemble: quorum and election ports, participant or observer, and its client address. One participant (standaloneEnabled=true) runs standalone; more describe an ensemble, which Paddock refuses to run as a standalone server.',
+    doc: 'A member of the ensemble: quorum and election ports, participant or observer, and its client address. One participant (standaloneEnabled=true) runs standalone; more make this server an ensemble member (dataDir/myid says which).',
     apply: (v, s, name) => {
       const idText = name.slice('server.'.length);
       if (!/^\d+$/.test(idText) || !Number.isSafeInteger(Number(idText))) {
@@ -653,13 +652,25 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   ensemble('connectToLearnerMasterLimit', 'integer (ticks)', 'initLimit', 'Ticks a follower may take to connect to the leader after an election.', { apply: checkInt }),
   ensemble('group.N', 'list of ids', '', 'A group of a hierarchical quorum.', { pattern: /^group\./ }),
   ensemble('weight.N', 'integer', '1', 'Vote weight of a server in a hierarchical quorum.', { pattern: /^weight\./ }),
-  ensemble('quorumListenOnAllIPs', 'true/false', 'false', 'Listen for peers on every address, not only the one in server.N.', { apply: checkTrueFalse }),
+  {
+    key: 'quorumListenOnAllIPs', type: 'true/false', default: 'false', use: 'honoured',
+    doc: 'Listen for peers on every address, not only the one in server.N.', apply: trueFalseField('quorumListenOnAllIPs'),
+  },
   ensemble('observerMasterPort', 'port', '', 'Port on which followers serve observers.'),
   ensemble('syncEnabled', 'true/false', 'true', 'Observers log transactions and take snapshots like participants.', { aliases: ['observer.syncEnabled'] }),
   ensemble('localSessionsEnabled', 'true/false', 'false', 'Sessions that live on one server only, until they need the quorum.'),
   ensemble('localSessionsUpgradingEnabled', 'true/false', 'false', 'Turn a local session into a global one when it creates an ephemeral node.'),
-  ensemble('leaderServes', 'yes/no', 'yes', 'The leader accepts client connections.'),
-  ensemble('cnxTimeout', 'integer (ms)', '5000', 'Timeout of opening election connections.'),
+  {
+    key: 'leaderServes', type: 'yes/no', default: 'yes', use: 'honoured',
+    doc: 'The leader accepts client connections (no: it closes them, and clients go to the followers).',
+    apply: (v, s, name) => {
+      s.cfg.leaderServes = parseYesNo(name, v);
+    },
+  },
+  {
+    key: 'cnxTimeout', field: 'cnxTimeoutMs', min: 1, type: 'integer (ms)', default: '5000', use: 'honoured',
+    doc: 'Timeout of opening an election connection and reading its preamble.',
+  },
   ensemble('quorumCnxnTimeoutMs', 'integer (ms)', 'syncLimit × tickTime', 'Read timeout of election connections.'),
   ensemble('leader.maxTimeToWaitForEpoch', 'integer (ms)', '', 'Wait of a new leader for its voters\' epochs before electing again.', { aliases: ['maxTimeToWaitForEpoch'] }),
   ensemble('electionPortBindRetry', 'integer', '3', 'Attempts to bind the election port (0 = forever).'),

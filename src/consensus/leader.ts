@@ -239,12 +239,21 @@ export class ZabLeader {
     return this.out;
   }
 
-  /** The Ready was carried out: the leader's own appends are durable, so it ACKs them. */
-  advance(): void {
+  /**
+   * The Ready was carried out: the leader's own appends are durable, so it ACKs them. A driver
+   * whose log settles later passes `appendsDurable = false` and calls `logged` for each append
+   * once its fsync returns.
+   */
+  advance(appendsDurable = true): void {
     const acked = this.selfAckPending;
     this.selfAckPending = [];
     this.out = emptyReady();
-    for (const zxid of acked) this.ack(this.myId, zxid);
+    if (appendsDurable) for (const zxid of acked) this.ack(this.myId, zxid);
+  }
+
+  /** The leader's own append of `zxid` is durable: its ACK counts from now on. */
+  logged(zxid: Zxid): void {
+    this.ack(this.myId, zxid);
   }
 
   // ---- discovery ----

@@ -7,11 +7,12 @@ import { checkAcl } from '../acl/index.js';
 import { Err, EventType, OpCode, Perm } from '../jute/constants.js';
 import type { ACL, ConnectRequest, Id } from '../jute/records.js';
 import { isClientOp, isWriteOp, OpMap, opSpec, type LocalOp, type OpOfKind } from '../jute/ops.js';
-import type { MultiResult, Request, RequestOf } from '../jute/requests.js';
+import { readRequest, writeRequest, type MultiResult, type Request, type RequestOf } from '../jute/requests.js';
+import { JuteReader, JuteWriter } from '../jute/binary.js';
 import { encodeTxn, type Txn, type TxnBody, type TxnOf } from '../jute/txn.js';
 import { assert } from '../lib/assert.js';
 import { normalizeMultiOps } from '../prep/multi.js';
-import { errorTxn, Prep } from '../prep/prep.js';
+import { errorTxn, Prep, type PrepOptions } from '../prep/prep.js';
 import { ZxidAllocator } from '../prep/zxids.js';
 import { SessionPasswords, type SessionSecret } from '../sessions/password.js';
 import { SessionTracker, type RandomBytes } from '../sessions/tracker.js';
@@ -98,6 +99,47 @@ export interface PipelineDeps {
 
 
 
+/**
+ * The server's part in an ensemble. 'standalone' and 'leader' prep writes themselves (a
+ * leader's commit log is quorum broadcast); a 'follower' or 'observer' forwards them to the
+ * leader and answers when the committed txn comes back; 'looking' serves no client.
+ */
+export type ServingMode = 'standalone' | 'leader' | 'follower' | 'observer' | 'looking';
+
+/** A learner's channel to its leader (Learner.request, Learner.revalidate). */
+export interface LeaderChannel {
+  /** Sends a write, sync or session request to the leader, to be prepped there as this session. */
+  forward(sessionId: bigint, cxid: number, type: number, body: Buffer, authIds: readonly Id[]): void;
+  /** Asks the leader whether a session may move here; the answer comes to `revalidated`. */
+  revalidate(sessionId: bigint, timeoutMs: number): void;
+}
+
+/** What srvr, stat and mntr say of an ensemble member. */
+export interface QuorumReport {
+  mode: 'leader' | 'follower' | 'observer' | 'looking';
+  /** ZooKeeper's detailed peer state, e.g. "leading - broadcast". */
+  peerState: string;
+  /** Voting members. */
+  quorumSize: number;
+  learners: number;
+  syncedFollowers: number;
+  syncedObservers: number;
+  pendingSyncs: number;
+  /** Ms since this server became leader (0 otherwise). */
+  leaderUptimeMs: number;
+  /** Bytes of the last, smallest and largest proposal made as leader; -1 before any. */
+  proposalSizes: { last: number; min: number; max: number };
+}
+
+/** A request a learner forwarded to this leader. */
+export interface ForwardedRequest {
+  sessionId: bigint;
+  cxid: number;
+  type: number;
+  body: Buffer;
+  authIds: readonly Id[];
+}
+
 /** Records the ACLs of the nodes a txn body of type K will delete. */
 type Deletions<K extends TxnBody['type']> = (server: RequestPipeline, sessionId: bigint, body: TxnOf<K>, acls: Map<string, ACL[]>) => void;
 
@@ -105,11 +147,24 @@ type Deletions<K extends TxnBody['type']> = (server: RequestPipeline, sessionId:
 type LocalHandler<K extends LocalOp> = (server: RequestPipeline, link: ClientLink, req: RequestOf<K>) => void;
 
 export class RequestPipeline {
-  readonly tree: DataTree;
+  tree: DataTree;
   readonly watches = new WatchRegistry<ClientLink>();
   readonly sessions: SessionTracker;
   readonly stats = new ServerStats();
-  private readonly prep: Prep;
+  mode: ServingMode = 'standalone';
+  /** An ensemble member's report for srvr/stat/mntr (set by the quorum peer); null standalone. */
+  quorumStatus: (() => QuorumReport) | null = null;
+  private prep: Prep;
+  private readonly prepOptions: PrepOptions;
+  private leader: LeaderChannel | null = null;
+  /** Learner: forwarded requests waiting for their committed txn, by session and cxid. */
+  private readonly forwarded = new Map<string, (applied: Applied) => void>();
+  /** Learner: forwarded syncs, answered in order as the leader's SYNCs arrive. */
+  private readonly forwardedSyncs: (() => void)[] = [];
+  /** Learner: sessions moving here, waiting for the leader's answer. */
+  private readonly revalidating = new Map<bigint, ((valid: boolean) => void)[]>();
+  /** Learner: sessions touched since the leader last heard of them (sent with PING replies). */
+  private readonly touched = new Map<bigint, number>();
   private readonly passwords: SessionPasswords;
   private readonly zxids: ZxidAllocator;
   private readonly commitQueue: CommitEntry[] = [];
@@ -136,12 +191,13 @@ export class RequestPipeline {
     this.passwords = new SessionPasswords(config.sessionPasswords, deps.sessionSecret);
     // Restored sessions get a full timeout to come back, then expire as in ZooKeeper.
     for (const [id, timeout] of restoredSessions) this.sessions.add(id, timeout, deps.now());
-    this.prep = new Prep(this.tree, {
+    this.prepOptions = {
       extendedTypesEnabled: config.extendedTypesEnabled,
       enforceQuota: config.enforceQuota,
       skipACL: config.skipACL,
       maxCloseSessionBytes: maxLoggableBytes(config),
-    });
+    };
+    this.prep = new Prep(this.tree, this.prepOptions);
   }
 
   /** The expiry tracker as the table committed session txns change (see applySessionTxn). */
@@ -178,10 +234,87 @@ export class RequestPipeline {
     return this.links.keys();
   }
 
+  // ---- roles ----
+
+  /**
+   * Changes the server's part in the ensemble. Every client connection is closed, as ZooKeeper
+   * shuts its server down between roles, and what was in flight is dropped: those txns may still
+   * commit in the next epoch, and their clients read the outcome after reconnecting.
+   */
+  setMode(mode: ServingMode, leader: LeaderChannel | null = null): void {
+    for (const link of [...this.links.keys()]) {
+      link.close(`the server is now ${mode}`);
+      this.disconnected(link);
+    }
+    this.commitQueue.length = 0;
+    this.writeFailure = null;
+    this.forwarded.clear();
+    this.forwardedSyncs.length = 0;
+    this.revalidating.clear();
+    this.touched.clear();
+    this.prep.reset();
+    this.zxids.restartAfter(this.lastZxid());
+    this.mode = mode;
+    this.leader = leader;
+    if (mode === 'leader') this.restartSessionClocks();
+  }
+
+  /** A new leader gives every session a full timeout from now, as ZooKeeper's does. */
+  private restartSessionClocks(): void {
+    const now = this.deps.now();
+    for (const s of [...this.sessions.all()]) {
+      if (s.closing) this.sessions.reopen(s.id, now);
+      else this.sessions.touch(s.id, now);
+    }
+  }
+
+  /** Leader: proposals of this epoch take zxids after `zxid` (the epoch's first). */
+  restartZxids(zxid: number): void {
+    this.zxids.restartAfter(zxid);
+  }
+
+  /** Replaces the tree and the session table (a learner installing the leader's snapshot). */
+  replaceState(tree: DataTree, sessions: ReadonlyMap<bigint, number>): void {
+    this.tree = tree;
+    this.prep = new Prep(tree, this.prepOptions);
+    for (const s of [...this.sessions.all()]) this.sessions.remove(s.id);
+    for (const [id, timeoutMs] of sessions) this.sessions.add(id, timeoutMs, this.deps.now());
+    this.zxids.restartAfter(tree.lastProcessedZxid);
+    for (const state of this.links.values()) state.readContext = null;
+  }
+
+  private serving(): boolean {
+    return this.mode !== 'looking' && !(this.mode === 'leader' && !this.config.leaderServes);
+  }
+
+  /**
+   * Keeps a session alive; false if it is unknown or closing. A learner reports the touch to
+   * the leader and never refuses: the leader decides (its prep answers SESSIONEXPIRED), and the
+   * session may be one this server has not applied yet.
+   */
+  private touchSession(sessionId: bigint): boolean {
+    const alive = this.sessions.touch(sessionId, this.deps.now());
+    if (this.leader === null) return alive;
+    this.touched.set(sessionId, this.sessions.get(sessionId)?.timeoutMs ?? 0);
+    return true;
+  }
+
+  /** Learner: the sessions touched since the last call, for the next PING reply. */
+  takeTouches(): Map<bigint, number> {
+    const out = new Map(this.touched);
+    this.touched.clear();
+    return out;
+  }
+
   // ---- connections and sessions ----
 
   connect(link: ClientLink, req: ConnectRequest): void {
     this.stats.count('connection_request_count');
+    if (!this.serving()) {
+      // ZooKeeper closes the socket ("ZooKeeperServer not running"): the client retries elsewhere.
+      link.close(`not serving clients while ${this.mode}`);
+      return;
+    }
     this.links.set(link, { slots: [], pendingWrites: 0, waitingReads: 0, closing: false, readContext: null });
     if (req.lastZxidSeen > this.lastZxid()) {
       this.deps.logger.warn(
@@ -199,8 +332,7 @@ export class RequestPipeline {
   private createSession(link: ClientLink, timeOut: number): void {
     if (this.refuseWrite(link)) return;
     const sessionId = this.sessions.allocateId((id) => this.passwords.isReserved(id));
-    const txn = this.prep.prepareCreateSession(sessionId, timeOut, this.zxids.next(), this.deps.now());
-    this.submitTxn(txn, (applied) => {
+    const created = (applied: Applied): void => {
       if (applied.result === null) {
         this.sessions.release(sessionId);
         link.close('the txn log refused the session');
@@ -210,7 +342,17 @@ export class RequestPipeline {
       this.bindSession(link, sessionId);
       this.deps.logger.info(`session ${hex(sessionId)} created for ${link.remoteAddress} with timeout ${timeOut} ms`);
       link.sendConnectResponse(timeOut, sessionId, this.passwords.passwordFor(sessionId));
-    });
+    };
+    if (this.leader !== null) {
+      // The leader makes the session (its createSession REQUEST carries the timeout).
+      const body = Buffer.alloc(4);
+      body.writeInt32BE(timeOut);
+      this.forwarded.set(forwardKey(sessionId, 0), created);
+      this.leader.forward(sessionId, 0, OpCode.createSession, body, []);
+      return;
+    }
+    const txn = this.prep.prepareCreateSession(sessionId, timeOut, this.zxids.next(), this.deps.now());
+    this.submitTxn(txn, created);
   }
 
   /**
@@ -220,25 +362,72 @@ export class RequestPipeline {
   private reopenSession(link: ClientLink, req: ConnectRequest, timeOut: number): void {
     const session = this.sessions.get(req.sessionId);
     const passwordOk = this.passwords.matches(req.sessionId, req.passwd);
-    if (!session || session.closing || !passwordOk) {
+    // A learner asks the leader even when it has not applied the session yet (ZooKeeper's
+    // learners do not check sessions themselves).
+    const askLeader = this.leader !== null && passwordOk;
+    if (!askLeader && (!session || session.closing || !passwordOk)) {
       const why = !passwordOk && session ? 'bad password' : 'expired';
       this.deps.logger.info(`refusing to reopen session ${hex(req.sessionId)} for ${link.remoteAddress}: ${why}`);
       link.sendConnectResponse(0, 0n, Buffer.alloc(16));
       link.close(`session ${why}`);
       return;
     }
-    session.timeoutMs = timeOut;
-    this.sessions.touch(req.sessionId, this.deps.now());
-    const previous = this.owners.get(req.sessionId);
+    if (askLeader) {
+      // Only the leader knows whether the session is still alive (Learner.revalidate).
+      this.awaitRevalidation(req.sessionId, (valid) => {
+        if (!this.links.has(link)) return;
+        if (!valid) {
+          this.deps.logger.info(`refusing to reopen session ${hex(req.sessionId)} for ${link.remoteAddress}: expired on the leader`);
+          link.sendConnectResponse(0, 0n, Buffer.alloc(16));
+          link.close('session expired');
+          return;
+        }
+        this.sessionReopened(link, req.sessionId, timeOut);
+      });
+      this.leader!.revalidate(req.sessionId, timeOut);
+      return;
+    }
+    this.sessionReopened(link, req.sessionId, timeOut);
+  }
+
+  private sessionReopened(link: ClientLink, sessionId: bigint, timeOut: number): void {
+    const session = this.sessions.get(sessionId);
+    if (session) session.timeoutMs = timeOut;
+    this.touchSession(sessionId);
+    const previous = this.owners.get(sessionId);
     if (previous && previous !== link) previous.close('session moved to another connection');
-    this.bindSession(link, req.sessionId);
-    this.deps.logger.info(`session ${hex(req.sessionId)} reopened by ${link.remoteAddress}`);
-    link.sendConnectResponse(timeOut, req.sessionId, this.passwords.passwordFor(req.sessionId));
+    this.bindSession(link, sessionId);
+    this.deps.logger.info(`session ${hex(sessionId)} reopened by ${link.remoteAddress}`);
+    link.sendConnectResponse(timeOut, sessionId, this.passwords.passwordFor(sessionId));
   }
 
   private bindSession(link: ClientLink, sessionId: bigint): void {
     link.sessionId = sessionId;
     this.owners.set(sessionId, link);
+  }
+
+  private awaitRevalidation(sessionId: bigint, answer: (valid: boolean) => void): void {
+    const waiting = this.revalidating.get(sessionId);
+    if (waiting) waiting.push(answer);
+    else this.revalidating.set(sessionId, [answer]);
+  }
+
+  /** Learner: the leader's answer to a REVALIDATE. */
+  revalidated(sessionId: bigint, valid: boolean): void {
+    const waiting = this.revalidating.get(sessionId);
+    if (!waiting) return;
+    this.revalidating.delete(sessionId);
+    for (const answer of waiting) answer(valid);
+  }
+
+  /** Leader: whether a session may move to a learner (it lives and is not closing); touches it. */
+  revalidate(sessionId: bigint): boolean {
+    return this.sessions.touch(sessionId, this.deps.now());
+  }
+
+  /** Leader: a learner's clients used the session. */
+  touchedElsewhere(sessionId: bigint): void {
+    this.sessions.touch(sessionId, this.deps.now());
   }
 
   /** The socket is gone: watches go with it; the session lives on until it expires. */
@@ -262,6 +451,8 @@ export class RequestPipeline {
       this.deps.logger.info(`retrying writes after log failure: ${this.writeFailure}`);
       this.writeFailure = null;
     }
+    // Only a server that preps writes expires sessions: a learner's leader decides.
+    if (!this.prepsWrites()) return;
     for (const id of this.sessions.expire(now)) {
       this.deps.logger.info(`session ${hex(id)} expired`);
       this.closeSession(id, 0, null);
@@ -272,7 +463,12 @@ export class RequestPipeline {
     }
   }
 
+  private prepsWrites(): boolean {
+    return this.mode === 'standalone' || this.mode === 'leader';
+  }
+
   expireSession(sessionId: bigint): boolean {
+    if (!this.prepsWrites()) return false;
     const s = this.sessions.get(sessionId);
     if (!s || s.closing) return false;
     this.sessions.setClosing(sessionId);
@@ -313,7 +509,7 @@ export class RequestPipeline {
     const state = this.links.get(link);
     if (!state || state.closing) return;
     this.stats.packetsReceived++;
-    if (!this.sessions.touch(link.sessionId, this.deps.now())) {
+    if (!this.touchSession(link.sessionId)) {
       link.close('session expired');
       return;
     }
@@ -323,7 +519,8 @@ export class RequestPipeline {
       if (ops === null) return this.failRequest(link, state, xid, type, Err.MARSHALLINGERROR);
       req = { type: req.type, ops };
     }
-    const write = isWriteOp(type);
+    // A learner's sync goes to the leader and waits in line like a write.
+    const write = isWriteOp(type) || (type === OpCode.sync && this.leader !== null);
     const slot: Slot = { xid, type, req, receivedAtMs: this.deps.now(), write, started: false, done: false, zxid: 0, err: 0, body: null };
     state.slots.push(slot);
     this.queuedSlots++;
@@ -342,7 +539,7 @@ export class RequestPipeline {
     const state = this.links.get(link);
     if (!state || state.closing) return;
     this.stats.packetsReceived++;
-    this.sessions.touch(link.sessionId, this.deps.now());
+    this.touchSession(link.sessionId);
     this.failRequest(link, state, xid, type, err);
   }
 
@@ -352,7 +549,8 @@ export class RequestPipeline {
     const slot: Slot = { xid, type, req: { type: OpCode.ping }, receivedAtMs: this.deps.now(), write, started: true, done: false, zxid: 0, err: 0, body: null };
     state.slots.push(slot);
     this.queuedSlots++;
-    if (write && this.writeFailure === null) {
+    // A learner answers at once: the leader never sees requests it could not decode.
+    if (write && this.writeFailure === null && this.leader === null) {
       state.pendingWrites++;
       const txn = errorTxn({ sessionId: link.sessionId, cxid: xid, zxid: this.zxids.next(), time: this.deps.now(), type }, err);
       this.submitTxn(txn, (applied) => {
@@ -381,6 +579,7 @@ export class RequestPipeline {
       this.finish(slot, applied.zxid, err, body);
       this.flush(link, state);
     };
+    if (this.leader !== null) return this.forwardWrite(link, state, slot, onApplied);
     if (opSpec(slot.type)?.kind === 'session') {
       state.closing = true;
       const sessionId = link.sessionId;
@@ -393,6 +592,72 @@ export class RequestPipeline {
     }
     const txn = this.prep.prepare(slot.req, this.writeContext(link.sessionId, slot.xid, link.authIds));
     this.submitTxn(txn, onApplied);
+  }
+
+  /** Learner: the leader preps the request; its committed txn (or the leader's SYNC) answers it. */
+  private forwardWrite(link: ClientLink, state: LinkState, slot: Slot, onApplied: (applied: Applied) => void): void {
+    const sessionId = link.sessionId;
+    if (slot.type === OpCode.sync) {
+      const path = (slot.req as RequestOf<typeof OpCode.sync>).path;
+      this.forwardedSyncs.push(() => {
+        state.pendingWrites--;
+        this.finish(slot, this.lastZxid(), Err.OK, { path });
+        this.flush(link, state);
+      });
+    } else {
+      if (opSpec(slot.type)?.kind === 'session') state.closing = true;
+      this.forwarded.set(forwardKey(sessionId, slot.xid), onApplied);
+    }
+    this.leader!.forward(sessionId, slot.xid, slot.type, encodeRequest(slot.req), link.authIds);
+  }
+
+  /** Learner: the leader answered `count` forwarded syncs, oldest first. */
+  syncsDone(count: number): void {
+    for (let i = 0; i < count; i++) this.forwardedSyncs.shift()?.();
+  }
+
+  /**
+   * Leader: a request a learner forwarded, prepped as its session; the learner answers it when
+   * the txn commits. A request for an unknown or closing session becomes an error txn, as
+   * ZooKeeper's prep makes one for SESSIONEXPIRED.
+   */
+  prepForwarded(r: ForwardedRequest): void {
+    const now = this.deps.now();
+    const header = { sessionId: r.sessionId, cxid: r.cxid, zxid: 0, time: now, type: r.type };
+    if (r.type === OpCode.createSession) {
+      const timeOut = r.body.length >= 4 ? r.body.readInt32BE(0) : sessionTimeoutBounds(this.config).min;
+      return this.submitTxn(this.prep.prepareCreateSession(r.sessionId, timeOut, this.zxids.next(), now), ignoreApplied);
+    }
+    if (!this.sessions.touch(r.sessionId, now)) {
+      return this.submitTxn(errorTxn({ ...header, zxid: this.zxids.next() }, Err.SESSIONEXPIRED), ignoreApplied);
+    }
+    if (r.type === OpCode.closeSession) return this.closeSession(r.sessionId, r.cxid, ignoreApplied);
+    const req = decodeForwarded(r);
+    if (typeof req === 'number') return this.submitTxn(errorTxn({ ...header, zxid: this.zxids.next() }, req), ignoreApplied);
+    this.submitTxn(this.prep.prepare(req, this.writeContext(r.sessionId, r.cxid, r.authIds)), ignoreApplied);
+  }
+
+  /**
+   * A txn the quorum committed that this server did not prep (a learner's txns; a leader's log
+   * replayed at start): applied like any other, it completes the request this server forwarded
+   * with that session and cxid, and a closeSession ends the session's connection here.
+   */
+  applyReplicated(txn: Txn): void {
+    this.applyCommitted({ txn, durable: true, onApplied: (applied) => this.completeForwarded(applied) });
+  }
+
+  private completeForwarded(applied: Applied): void {
+    const { sessionId, cxid } = applied.txn.header;
+    const key = forwardKey(sessionId, cxid);
+    const done = this.forwarded.get(key);
+    if (done) {
+      this.forwarded.delete(key);
+      done(applied);
+    }
+    if (applied.txn.body.type !== OpCode.closeSession) return;
+    const owner = this.owners.get(sessionId);
+    this.owners.delete(sessionId);
+    if (owner && !done) owner.close('session expired');
   }
 
   private writeContext(sessionId: bigint, cxid: number, authIds: readonly Id[] = []) {
@@ -551,7 +816,8 @@ export class RequestPipeline {
     this.deps.logger.error(`txn log failed; refusing writes, still serving reads: ${reason}`);
     const failed = this.commitQueue.splice(at);
     this.prep.reset();
-    this.zxids.restartAfter(this.lastZxid());
+    // Txns still queued before the failed one keep their zxids (a leader has proposed them).
+    this.zxids.restartAfter(this.commitQueue.at(-1)?.txn.header.zxid ?? this.lastZxid());
     for (const entry of failed) {
       entry.onApplied({ zxid: this.lastZxid(), err: Err.NOTREADONLY, result: null, txn: entry.txn });
     }
@@ -612,6 +878,34 @@ export class RequestPipeline {
     if (acl && !checkAcl(acl, Perm.READ, link.authIds, { skipACL: this.config.skipACL })) return;
     link.sendEvent(type, path);
   }
+}
+
+function forwardKey(sessionId: bigint, cxid: number): string {
+  return `${sessionId}/${cxid}`;
+}
+
+function ignoreApplied(): void {}
+
+/** A request's bytes as a client sent them (without the header), for a REQUEST packet. */
+function encodeRequest(req: Request): Buffer {
+  const w = new JuteWriter(64);
+  writeRequest(w, req);
+  return Buffer.from(w.bytes());
+}
+
+/** A forwarded write's request, or the error code of the txn that answers it. */
+function decodeForwarded(r: ForwardedRequest): Request | number {
+  const spec = opSpec(r.type);
+  if (spec === undefined || spec.kind !== 'write' || !spec.client) return Err.UNIMPLEMENTED;
+  let req: Request;
+  try {
+    req = readRequest(r.type, new JuteReader(r.body, 0, r.body.length, 0x7fffffff));
+  } catch {
+    return Err.MARSHALLINGERROR;
+  }
+  if (!('ops' in req)) return req;
+  const ops = normalizeMultiOps(req.type, req.ops);
+  return ops === null ? Err.MARSHALLINGERROR : { type: req.type, ops };
 }
 
 /** Room a txn header and the log's record framing take beside the body. */

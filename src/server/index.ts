@@ -1,11 +1,13 @@
 /**
- * startServer: wires a standalone server together. The pipeline (src/pipeline/) decides, the
- * database (database.ts) loads the data directory and gives the durable commit log
- * (durable-commitlog.ts), and the network server (network.ts) carries the sockets.
+ * startServer: wires a server together. The pipeline (src/pipeline/) decides, the network server
+ * (network.ts) carries the sockets. Standalone, the database (database.ts) loads the data
+ * directory and gives the durable commit log (durable-commitlog.ts); an ensemble member (server.N
+ * lines) runs a QuorumPeer (quorum/peer.ts) that elects, leads or follows, and gives the
+ * pipeline its role.
  */
 import { randomBytes } from 'node:crypto';
 import { MemoryCommitLog, type CommitLog } from '../pipeline/commitlog.js';
-import { defaultConfig, type ServerConfig } from '../config/config.js';
+import { defaultConfig, isDistributed, type ServerConfig } from '../config/config.js';
 import { createLogger, type Logger } from './logger.js';
 import { metricsSource } from './fourletter.js';
 import { AdminHttpServer } from '../admin/http.js';
@@ -18,6 +20,15 @@ import { RequestPipeline } from '../pipeline/pipeline.js';
 import { openDatabase } from './database.js';
 import { newSessionSecret } from '../sessions/secret.js';
 import { NodeDisk, type Disk } from '../io/disk.js';
+import { PipelineReplica, QuorumPeer } from './quorum/peer.js';
+import { asyncStore, isQuorumStore, MemoryLearnerStore, type LearnerStore, type QuorumStore } from './quorum/learner-driver.js';
+import { DiskQuorumStore } from './quorum/disk-store.js';
+import type { DataTree } from '../tree/datatree.js';
+import { catchUp, TreeReplica } from './quorum/replica.js';
+import { hex } from './logger.js';
+
+/** The CLI reads this: a zoo.cfg describing an ensemble starts a member of it. */
+export const ensembleSupported = true;
 
 export interface PaddockServer {
   /** The plain client port (0 when zoo.cfg sets only secureClientPort). */
@@ -36,6 +47,8 @@ export interface PaddockServer {
   readonly admin: AdminHttpServer | null;
   /** The Prometheus endpoint (metricsProvider.className=...PrometheusMetricsProvider), else null. */
   readonly metrics: MetricsHttpServer | null;
+  /** The ensemble member (elections, roles), or null for a standalone server. */
+  readonly peer: QuorumPeer | null;
   /** Expires a session now, as if its timeout had passed. */
   expireSession(sessionId: bigint): boolean;
   /** Drops the connection of a session without ending the session. */
@@ -51,6 +64,12 @@ export interface StartOptions {
   inMemory?: boolean;
   /** The disk under the data directory (a fault-injecting fake in tests). */
   disk?: Disk;
+  /**
+   * An ensemble member's quorum state (log, epochs, snapshot) instead of its data directory: a
+   * LearnerStore is loaded at each role's start, a QuorumStore must start empty. `inMemory`
+   * gives an empty memory store.
+   */
+  quorumStore?: LearnerStore | QuorumStore;
 }
 
 export function resolveConfig(overrides: Partial<ServerConfig>): ServerConfig {
@@ -61,6 +80,7 @@ export function resolveConfig(overrides: Partial<ServerConfig>): ServerConfig {
 
 export async function startServer(overrides: Partial<ServerConfig> = {}, options: StartOptions = {}): Promise<PaddockServer> {
   const config = resolveConfig(overrides);
+  if (isDistributed(config)) return startEnsembleMember(config, options);
   const logger = options.logger ?? createLogger('server');
   // Before the data directory is opened: a bad JAAS file stops the start with nothing to undo.
   const auth = loadServerAuth(config.auth);
@@ -89,6 +109,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, options
     securePort: net.securePort,
     onTlsReload: net.clientTls === null ? null : (listener) => net.clientTls!.onReload(listener),
     server: pipeline,
+    peer: null,
     ...http,
     expireSession: (id) => pipeline.expireSession(id),
     dropConnection: (id) => net.dropConnection(id),
@@ -97,6 +118,151 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, options
       await http.metrics?.close();
       await net.close();
       await pipeline.close();
+    },
+  };
+}
+
+/**
+ * An ensemble member: the client port serves once an election has given this server a role
+ * (connections are closed while it looks for a leader, as ZooKeeper's are).
+ */
+async function startEnsembleMember(config: ServerConfig, options: StartOptions): Promise<PaddockServer> {
+  const logger = options.logger ?? createLogger(`server.${config.serverId}`);
+  const random = (byteCount: number): Buffer => randomBytes(byteCount);
+  if (config.sessionPasswords === 'secret') {
+    // Each data directory has its own secret, so a session could not move between servers.
+    logger.warn('an ensemble uses ZooKeeper\'s session password formula (sessionPasswords=zookeeper): the members share no secret');
+  }
+  const pipelineConfig: ServerConfig = { ...config, sessionPasswords: 'zookeeper' };
+  // Before the data directory is opened: a bad JAAS file stops the start with nothing to undo.
+  const auth = loadServerAuth(config.auth);
+  const replica = new PipelineReplica({ extendedTypesEnabled: config.extendedTypesEnabled });
+  const sessionSecret = newSessionSecret(random, []);
+  const member = await openMemberStore(config, options, logger);
+  const afterApply = (p: RequestPipeline): void => member.afterApply(p);
+  const deps = { now: turnClock(), log: replica, logger, randomBytes: random, sessionSecret, afterApply };
+  const pipeline = new RequestPipeline(pipelineConfig, deps, member.tree, member.sessions);
+  replica.attach(pipeline);
+  const peer = new QuorumPeer({ config, pipeline, replica, store: member.store, logger });
+  const net = new NetworkServer(pipeline, config, logger, auth);
+  try {
+    await net.listen();
+  } catch (err) {
+    await member.close();
+    throw err;
+  }
+  try {
+    await peer.start();
+  } catch (err) {
+    await net.close();
+    await member.close();
+    throw err;
+  }
+  const tlsPort = net.securePort === 0 ? '' : `, TLS on ${net.secureHost}:${net.securePort}`;
+  logger.info(`Paddock server ${config.serverId} listening on ${net.port === 0 ? 'no plain port' : `${net.host}:${net.port}`}${tlsPort} (tickTime ${config.tickTime} ms, ensemble of ${config.servers.length})`);
+  let http: { admin: AdminHttpServer | null; metrics: MetricsHttpServer | null };
+  try {
+    http = await startHttpServers(config, net, logger);
+  } catch (err) {
+    await net.close();
+    await peer.stop();
+    await member.close();
+    throw err;
+  }
+  return {
+    port: net.port,
+    host: net.host,
+    securePort: net.securePort,
+    onTlsReload: net.clientTls === null ? null : (listener) => net.clientTls!.onReload(listener),
+    server: pipeline,
+    peer,
+    ...http,
+    expireSession: (id) => pipeline.expireSession(id),
+    dropConnection: (id) => net.dropConnection(id),
+    close: async () => {
+      await http.admin?.close();
+      await http.metrics?.close();
+      await net.close();
+      await peer.stop();
+      await member.close();
+    },
+  };
+}
+
+/** An ensemble member's durable state, what the pipeline starts from, and its upkeep. */
+interface MemberStore {
+  store: QuorumStore;
+  tree: DataTree;
+  sessions: ReadonlyMap<bigint, number>;
+  /** Called after each apply: a periodic snapshot when one is due. */
+  afterApply(pipeline: RequestPipeline): void;
+  close(): Promise<void>;
+}
+
+/**
+ * The data directory through DiskQuorumStore (tree, sessions, epochs and log as they were at the
+ * last kill), converting a ZooKeeper data directory found there; a memory store only when asked.
+ */
+async function openMemberStore(config: ServerConfig, options: StartOptions, logger: Logger): Promise<MemberStore> {
+  const treeOptions = { extendedTypesEnabled: config.extendedTypesEnabled };
+  if (options.quorumStore || options.inMemory) {
+    const given = options.quorumStore ?? new MemoryLearnerStore();
+    if (!options.quorumStore) logger.warn('the quorum log is kept in memory: a restarted member is synced again from the leader, and an ensemble restarted as a whole starts empty');
+    const store = isQuorumStore(given) ? given : asyncStore(given, treeOptions);
+    // A LearnerStore kept by a test across restarts may hold a snapshot: start from all it holds.
+    const start = new TreeReplica(treeOptions);
+    if (!isQuorumStore(given)) catchUp(start, given.load(), false);
+    return { store, tree: start.tree, sessions: start.sessions, afterApply: () => undefined, close: async () => undefined };
+  }
+  const opened = await DiskQuorumStore.open(options.disk ?? new NodeDisk(), {
+    dataDir: config.dataDir,
+    dataLogDir: config.dataLogDir,
+    forceSync: config.forceSync,
+    preAllocSizeKb: config.preAllocSizeKb,
+    acceptDataLoss: config.acceptDataLoss,
+    snapCount: config.snapCount,
+    tree: treeOptions,
+  });
+  for (const w of opened.warnings) logger.warn(w);
+  const { store, state } = opened;
+  logger.info(
+    `loaded ${config.dataDir}: snapshot ${hex(Number(state.snapshotZxid))}, last logged zxid ${hex(Number(state.lastLoggedZxid))}, ` +
+      `acceptedEpoch ${state.acceptedEpoch}, currentEpoch ${state.currentEpoch}, ${state.tree.size} znodes, ${state.sessions.size} sessions`,
+  );
+  let snapshotting = false;
+  const afterApply = (p: RequestPipeline): void => {
+    if (!store.snapshotDue || snapshotting) return;
+    snapshotting = true;
+    store
+      .snapshotLive(() => ({ tree: p.tree, sessions: p.sessionTimeouts() }))
+      .then(
+        (written) => {
+          if (written) logger.info(`snapshot ${written.path} written at zxid ${hex(Number(written.zxid))} (${written.bytes} bytes)`);
+        },
+        (err: unknown) => logger.error(`snapshot failed: ${(err as Error).message}`),
+      )
+      .finally(() => {
+        snapshotting = false;
+      });
+  };
+  let purgeTimer: NodeJS.Timeout | null = null;
+  if (config.autopurgePurgeIntervalHours > 0) {
+    purgeTimer = setInterval(() => {
+      store.purge(config.autopurgeSnapRetainCount).then(
+        (result) => logger.info(`autopurge: ${JSON.stringify(result)}`),
+        (err: unknown) => logger.warn(`autopurge failed: ${(err as Error).message}`),
+      );
+    }, config.autopurgePurgeIntervalHours * 3_600_000);
+    purgeTimer.unref();
+  }
+  return {
+    store,
+    tree: state.tree,
+    sessions: state.sessions,
+    afterApply,
+    close: async () => {
+      if (purgeTimer) clearInterval(purgeTimer);
+      await store.close();
     },
   };
 }

@@ -82,7 +82,7 @@ test('settings ZooKeeper users expect to matter warn once, naming the key', () =
     ['readonlymode.enabled=true', /^readonlymode\.enabled is not used by Paddock: Paddock has no read-only mode/],
     ['reconfigEnabled=true', /^reconfigEnabled is not used by Paddock: Paddock has no dynamic reconfiguration/],
     ['peerType=observer', /^peerType observer does not match the server list \(participant\); using participant$/],
-    ['localSessionsEnabled=true', /^localSessionsEnabled has no effect: only an ensemble member reads it/],
+    ['localSessionsEnabled=true', /^localSessionsEnabled has no effect: Paddock does not implement it for an ensemble/],
     ['maxResponseCacheSize=100', /^maxResponseCacheSize is not used by Paddock/],
     ['clientPortListenBacklog=100', /^clientPortListenBacklog is not used by Paddock/],
   ];

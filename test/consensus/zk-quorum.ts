@@ -45,6 +45,8 @@ export interface ZooKeeperPeer {
   waitForOutput(pattern: RegExp, timeoutMs: number): Promise<string>;
   /** The Mode: line of `srvr`, or null while the server does not serve. */
   mode(): Promise<string | null>;
+  /** kill -9, keeping the data directory (for a server that takes it over). */
+  kill(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -107,11 +109,14 @@ export function startZooKeeperPeer(sid: bigint, members: readonly QuorumMemberPo
       const reply = await fourLetterWord(me.clientPort, 'srvr', '127.0.0.1', 2000).catch(() => '');
       return /Mode: (\w+)/.exec(reply)?.[1] ?? null;
     },
-    async stop() {
+    async kill() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGKILL');
         await exited;
       }
+    },
+    async stop() {
+      await this.kill();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -24,7 +24,8 @@ import { ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE, loadEpochs, writeEpochFile } f
 import { PersistenceError, ZxidGapError } from '../../persistence/errors.js';
 import { acquireDataDirLock, type LockOptions } from '../../persistence/lock.js';
 import { listSnapshots, loadNewestValidSnapshot, removeSnapshotTemps, verifySnapshot, writeSnapshot, SnapshotPolicy } from '../../persistence/snapshots.js';
-import { closeStore, liveStore, openStore, storeDirs, type LiveStore } from '../../persistence/store.js';
+import { closeStore, liveStore, openStore, purgeStore, storeDirs, type LiveStore } from '../../persistence/store.js';
+import type { PurgeResult } from '../../persistence/purge.js';
 import { listSegments, TxnLog, type AppendDone } from '../../persistence/txnlog.js';
 import type { ZkSnapshot } from '../../persistence/zkformat.js';
 import { findZxidGaps, gapPlace, zxidFollows, type ZxidGap } from '../../persistence/zxidgaps.js';
@@ -91,6 +92,10 @@ export class DiskQuorumStore implements AsyncLearnerStore {
   private snapshotZxidValue: Zxid;
   private readonly policy: SnapshotPolicy;
   private closed = false;
+  /** The last of the operations that replace or cut the history (truncate, SNAP, snapshots, purge): they run one at a time. */
+  private exclusiveTail: Promise<unknown> = Promise.resolve();
+  /** Bumped by every truncation and SNAP install: a snapshot asked for before one is not taken. */
+  private generation = 0;
   /** True when enough has been logged since the last snapshot (snapCount, randomised). */
   snapshotDue = false;
 
@@ -212,8 +217,13 @@ export class DiskQuorumStore implements AsyncLearnerStore {
    * part way restarts from the older snapshot and a log that still reaches at least `zxid`: the
    * state before the truncation, or a part of it.
    */
-  async truncate(zxid: Zxid): Promise<QuorumState> {
+  truncate(zxid: Zxid): Promise<QuorumState> {
+    return this.exclusive(() => this.truncateNow(zxid));
+  }
+
+  private async truncateNow(zxid: Zxid): Promise<QuorumState> {
     this.assertOpen();
+    this.generation++;
     const z = zxidToNumber(zxid);
     const snaps = await listSnapshots(this.disk, this.live.snapDir);
     const base = await newestValidAtOrBefore(this.disk, this.live.snapDir, snaps, z);
@@ -244,8 +254,13 @@ export class DiskQuorumStore implements AsyncLearnerStore {
    * DIFF). A crash before the snapshot is durable restarts from the old state (or a prefix of
    * it); after, from the new snapshot.
    */
-  async installSnapshot(zxid: Zxid, tree: DataTree, sessions: ReadonlyMap<bigint, number>): Promise<void> {
+  installSnapshot(zxid: Zxid, tree: DataTree, sessions: ReadonlyMap<bigint, number>): Promise<void> {
+    return this.exclusive(() => this.installSnapshotNow(zxid, tree, sessions));
+  }
+
+  private async installSnapshotNow(zxid: Zxid, tree: DataTree, sessions: ReadonlyMap<bigint, number>): Promise<void> {
     this.assertOpen();
+    this.generation++;
     const z = zxidToNumber(zxid);
     assert(tree.lastProcessedZxid === z, () => `the tree is at ${hex(tree.lastProcessedZxid)}, not at the snapshot's ${hex(z)}`);
     const newer = (await listSnapshots(this.disk, this.live.snapDir)).filter((s) => s.zxid > z).reverse();
@@ -260,7 +275,7 @@ export class DiskQuorumStore implements AsyncLearnerStore {
 
   /** installSnapshot for a snapshot in ZooKeeper's form (what the SNAP stream carries); returns the tree built. */
   async installZkSnapshot(zxid: Zxid, snap: ZkSnapshot): Promise<{ tree: DataTree; sessions: Map<bigint, number> }> {
-    const tree = treeFromZkSnapshot(snap);
+    const tree = snap.nodes.length === 0 ? new DataTree(this.options.tree) : treeFromZkSnapshot(snap, this.options.tree);
     tree.lastProcessedZxid = zxidToNumber(zxid);
     const sessions = new Map(snap.sessions);
     await this.installSnapshot(zxid, tree, sessions);
@@ -272,7 +287,44 @@ export class DiskQuorumStore implements AsyncLearnerStore {
    * on changing (copy-on-write capture); the log rolls so retention can drop older segments.
    * The tree must hold only logged txns (apply after append).
    */
-  async takeSnapshot(tree: DataTree, sessions: ReadonlyMap<bigint, number>): Promise<{ path: string; bytes: number; zxid: Zxid }> {
+  takeSnapshot(tree: DataTree, sessions: ReadonlyMap<bigint, number>): Promise<{ path: string; bytes: number; zxid: Zxid }> {
+    return this.exclusive(() => this.snapshotNow(tree, sessions));
+  }
+
+  /**
+   * The periodic snapshot of a running member: `source` (the live tree and sessions) is read when
+   * no truncation, SNAP install or purge is under way. Null, and the snapshot stays due, when
+   * that state is not one the disk's history can follow: a truncation or SNAP came between
+   * (the tree may be about to be replaced), the tree is ahead of the durable log (a leader
+   * applies a commit its own fsync has not reached yet), or behind the snapshot a SNAP installed.
+   */
+  snapshotLive(source: () => { tree: DataTree; sessions: ReadonlyMap<bigint, number> }): Promise<{ path: string; bytes: number; zxid: Zxid } | null> {
+    const asked = this.generation;
+    return this.exclusive(async () => {
+      if (this.closed || asked !== this.generation) return null;
+      const { tree, sessions } = source();
+      const z = zxidFromNumber(tree.lastProcessedZxid);
+      if (z > this.lastLoggedZxid || z < this.snapshotZxidValue) return null;
+      return this.snapshotNow(tree, sessions);
+    });
+  }
+
+  /** Retention (autopurge): keeps the newest `retainCount` snapshots and the logs they need. */
+  purge(retainCount: number): Promise<PurgeResult> {
+    return this.exclusive(async () => {
+      this.assertOpen();
+      return purgeStore(this.disk, this.live, retainCount);
+    });
+  }
+
+  /** Runs `op` once the operations before it are done, whatever their outcome. */
+  private exclusive<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.exclusiveTail.then(op, op);
+    this.exclusiveTail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async snapshotNow(tree: DataTree, sessions: ReadonlyMap<bigint, number>): Promise<{ path: string; bytes: number; zxid: Zxid }> {
     this.assertOpen();
     this.snapshotDue = false;
     const capture = captureSnapshot(tree, sessions);
@@ -365,10 +417,16 @@ export class DiskQuorumStore implements AsyncLearnerStore {
     return known && prev === zxidToNumber(through) ? out : null;
   }
 
+  /** Resolves once every append queued so far has settled (durable or failed). */
+  whenIdle(): Promise<void> {
+    return this.live.log.whenIdle();
+  }
+
   /** Waits for appends, syncs and closes the log, releases the lock. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.exclusiveTail;
     await closeStore(this.live);
   }
 

@@ -1,22 +1,33 @@
 /**
  * A leader on the quorum port: accepts learner connections, drives the pure ZabLeader core,
- * keeps its log in memory and applies committed txns to a DataTree. Packets are QuorumPacket
+ * logs its proposals (in memory, or in a durable store) and applies committed txns to a DataTree. Packets are QuorumPacket
  * jute records with no length prefix, as on the learner side.
  *
  * A learner behind the start of the leader's history gets SNAP followed by the tree in
  * ZooKeeper's snapshot serialization (zk-snapshot-stream.ts), taken at the zxid the core names.
- * Not wired into the RequestPipeline.
+ *
+ * Committed txns go to a ReplicaState (a tree of its own by default; the request pipeline in a
+ * running server, see peer.ts), and the log and epochs to a store when one is given. With a
+ * store the leader's own ACK of a proposal counts once its fsync returns (the PROPOSALs go to the
+ * learners meanwhile, as ZooKeeper's leader sends them while it logs), and a Ready that writes an
+ * epoch sends nothing (LEADERINFO, NEWLEADER) before the epoch file is durable; the Readys after
+ * it wait their turn, so nothing is reordered.
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Id } from '../../jute/records.js';
 import { OpCode } from '../../jute/constants.js';
-import { decodeTxn } from '../../jute/txn.js';
-import { DataTree } from '../../tree/datatree.js';
+import type { DataTree } from '../../tree/datatree.js';
 import type { LogEntry } from '../../consensus/learner.js';
 import { ZabLeader, type LeaderOptions, type LeaderReady } from '../../consensus/leader.js';
-import { decodeQuorumPacket, encodeQuorumPacket, quorumPacketLength } from '../../consensus/wire.js';
-import { zxidToNumber, type Zxid } from '../../consensus/zxid.js';
+import { decodeQuorumPacket, encodeQuorumPacket, quorumPacketLength, type QuorumPacket } from '../../consensus/wire.js';
+import { makeZxid, zxidToHex, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
 import { writeZkSnapshotStream } from './zk-snapshot-stream.js';
+import { TreeReplica, type ReplicaState } from './replica.js';
+import type { QuorumStore } from './learner-driver.js';
+
+/** Where a leader makes its log and epochs durable (each call settles once they are). */
+export type LeaderStore = Pick<QuorumStore, 'appendThen' | 'setAcceptedEpoch' | 'setCurrentEpoch'>;
 
 export interface QuorumLeaderOptions extends Omit<LeaderOptions, 'log'> {
   host: string;
@@ -24,8 +35,14 @@ export interface QuorumLeaderOptions extends Omit<LeaderOptions, 'log'> {
   tickTimeMs: number;
   /** The leader's log after `snapshotZxid`; applied to the tree at start (ZooKeeper replays its log). */
   log: LogEntry[];
-  /** The state at `snapshotZxid` (default: a fresh tree, no sessions). */
+  /** The state at `snapshotZxid` (default: a fresh tree, no sessions); not with `state`. */
   snapshot?: { tree: DataTree; sessions: Map<bigint, number> };
+  /** Where committed txns go, already holding everything up to `snapshotZxid`. */
+  state?: ReplicaState;
+  /** Durable log and epochs; without one they are kept in memory (`log`, `acceptedEpoch`, `currentEpoch`). */
+  store?: LeaderStore;
+  /** Address to listen on; by default `host` (quorumListenOnAllIPs gives 0.0.0.0). */
+  listenHost?: string;
 }
 
 export interface QuorumLeaderEvents {
@@ -37,7 +54,11 @@ export interface QuorumLeaderEvents {
    * A learner forwarded a client request (Learner.request: sessionId, cxid, type, the request
    * bytes). Turning it into a txn is the proposer's work, outside this driver.
    */
-  request: [request: { conn: number; sessionId: bigint; cxid: number; type: number; body: Buffer }];
+  request: [request: { conn: number; sessionId: bigint; cxid: number; type: number; body: Buffer; authinfo: Id[] | null }];
+  /** Sessions a learner's clients touched (from its PING reply). */
+  touch: [sessionId: bigint, timeoutMs: number];
+  /** A learner asks whether a session may move to it; answer with `answerRevalidate`. */
+  revalidate: [question: { conn: number; sessionId: bigint; timeoutMs: number }];
   steppedDown: [reason: string];
 }
 
@@ -45,10 +66,8 @@ export interface QuorumLeaderEvents {
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
-  readonly tree: DataTree;
-  /** Session id → timeout, from the snapshot and the createSession/closeSession txns applied. */
-  readonly sessions: Map<bigint, number>;
-  /** The leader's durable log (memory only, so far). */
+  readonly state: ReplicaState;
+  /** The leader's log when no store is given. */
   readonly log: LogEntry[];
   acceptedEpoch: bigint;
   currentEpoch: bigint;
@@ -58,18 +77,50 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   private readonly sockets = new Map<number, Socket>();
   private nextConn = 1;
   private ticker: NodeJS.Timeout | null = null;
+  private drainScheduled = false;
+  private readonly corked = new Set<Socket>();
+  /** Forwarded syncs: answered once the last proposal made before each has committed (Leader.processSync). */
+  private readonly pendingSyncs: { conn: number; zxid: Zxid }[] = [];
+  /** The zxid the core gives the next proposal (the epoch's first counter once established). */
+  private nextZxid: Zxid = -1n;
+  /** Settles once every Ready held back behind an epoch write is carried out (never rejects). */
+  private carriedOut: Promise<void> = Promise.resolve();
+  /** Readys held back: while any is, later ones queue behind it. */
+  private heldBack = 0;
+  private stopped = false;
+  private failed = false;
 
   constructor(options: QuorumLeaderOptions) {
     super();
     this.options = options;
-    this.log = [...options.log];
+    this.log = options.store ? [] : [...options.log];
     this.acceptedEpoch = options.acceptedEpoch;
     this.currentEpoch = options.currentEpoch;
-    this.tree = options.snapshot?.tree ?? new DataTree();
-    this.sessions = new Map(options.snapshot?.sessions ?? []);
-    if (options.snapshotZxid !== undefined) this.tree.lastProcessedZxid = zxidToNumber(options.snapshotZxid);
-    for (const entry of this.log) this.applyEntry(entry);
+    this.state = options.state ?? ownReplica(options);
+    for (const entry of options.log) this.state.apply(entry);
     this.core = new ZabLeader(options);
+  }
+
+  get tree(): DataTree {
+    return this.state.tree;
+  }
+
+  /** Session id → timeout, from the snapshot and the createSession/closeSession txns applied. */
+  get sessions(): Map<bigint, number> {
+    return this.state.sessionTimeouts();
+  }
+
+  get epoch(): bigint | null {
+    return this.core.epoch;
+  }
+
+  pendingSyncCount(): number {
+    return this.pendingSyncs.length;
+  }
+
+  /** Connected learners, synced or not. */
+  learnerCount(): number {
+    return this.sockets.size;
   }
 
   get phase(): ZabLeader['phase'] {
@@ -93,14 +144,16 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
       const server = createServer((socket) => this.accept(socket));
       this.server = server;
       server.once('error', reject);
-      server.listen(this.options.port, this.options.host, () => {
+      server.listen(this.options.port, this.options.listenHost ?? this.options.host, () => {
         this.ticker = setInterval(() => this.run(() => this.core.tick()), this.options.tickTimeMs);
         resolve();
       });
     });
   }
 
+  /** Closes the port and every learner; resolves once the epoch writes under way are durable. */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = null;
     for (const s of this.sockets.values()) s.destroy();
@@ -108,6 +161,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     const server = this.server;
     this.server = null;
     if (server) await new Promise<void>((r) => server.close(() => r()));
+    await this.carriedOut;
   }
 
   /** Proposes a txn built for its zxid; resolves when it is committed (rejects if refused). */
@@ -116,6 +170,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     this.run(() => {
       zxid = this.core.propose(makeData);
     });
+    if (zxid !== null) this.nextZxid = (zxid as Zxid) + 1n;
     if (zxid === null) return Promise.reject(new Error(`not accepting proposals (phase ${this.core.phase})`));
     const wanted: Zxid = zxid;
     if (this.core.lastCommittedZxid >= wanted) return Promise.resolve(wanted);
@@ -133,6 +188,29 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
       this.on('committed', onCommit);
       this.once('steppedDown', onDown);
     });
+  }
+
+  /**
+   * Proposes a txn whose bytes are built for `zxid`, the next one; false when the core refuses
+   * it or would give another zxid. Its Ready runs in a later microtask, so proposals made in one
+   * turn share one append, and commits never come back from within this call.
+   */
+  proposeAt(zxid: Zxid, data: Buffer): boolean {
+    if (this.core.phase !== 'broadcast' || zxid !== this.nextZxid) return false;
+    const given = this.core.propose(() => data);
+    this.scheduleDrain();
+    if (given === null) return false;
+    this.nextZxid = given + 1n;
+    return true;
+  }
+
+  answerRevalidate(conn: number, sessionId: bigint, valid: boolean): void {
+    this.run(() => this.core.answerRevalidate(conn, sessionId, valid));
+  }
+
+  /** Answers a learner's forwarded sync once everything committed before it is sent. */
+  syncDone(conn: number): void {
+    this.run(() => this.core.syncDone(conn));
   }
 
   waitEstablished(timeoutMs: number): Promise<void> {
@@ -183,48 +261,157 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   }
 
   private commitEntry(entry: LogEntry): void {
-    this.applyEntry(entry);
+    this.state.apply(entry);
     this.emit('committed', entry.zxid);
   }
 
-  private applyEntry(entry: LogEntry): void {
-    const txn = decodeTxn(entry.data, 0x7fffffff);
-    this.tree.apply(txn);
-    if (txn.body.type === OpCode.createSession) this.sessions.set(txn.header.sessionId, txn.body.timeOut);
-    else if (txn.body.type === OpCode.closeSession) this.sessions.delete(txn.header.sessionId);
+  private scheduleDrain(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    queueMicrotask(() => {
+      this.drainScheduled = false;
+      this.run(() => undefined);
+    });
+  }
+
+  /** Packets of one turn go out together: the socket is corked until the turn ends. */
+  private send(conn: number, packet: QuorumPacket): void {
+    const socket = this.sockets.get(conn);
+    if (!socket) return;
+    if (!this.corked.has(socket)) {
+      this.corked.add(socket);
+      socket.cork();
+      if (this.corked.size === 1) process.nextTick(() => this.uncorkAll());
+    }
+    socket.write(encodeQuorumPacket(packet));
+  }
+
+  private uncorkAll(): void {
+    for (const socket of this.corked) socket.uncork();
+    this.corked.clear();
+  }
+
+  private answerSyncs(): void {
+    while (this.pendingSyncs.length > 0 && this.pendingSyncs[0]!.zxid <= this.core.lastCommittedZxid) {
+      const { conn } = this.pendingSyncs.shift()!;
+      if (this.sockets.has(conn)) this.core.syncDone(conn);
+    }
+  }
+
+  /** Logs the Ready's proposals; each one's fsync is the leader's own ACK of it. */
+  private logAppends(store: LeaderStore, entries: readonly LogEntry[]): void {
+    for (const e of entries) {
+      store.appendThen(zxidToNumber(e.zxid), e.data, (err) => {
+        if (this.stopped) return;
+        if (err) return this.fail(`could not log ${zxidToHex(e.zxid)}: ${err.message}`);
+        this.run(() => this.core.logged(e.zxid));
+      });
+    }
+  }
+
+  /** A write that failed: this leader must not acknowledge anything more, so it steps down. */
+  private fail(reason: string): void {
+    if (this.failed) return;
+    this.failed = true;
+    for (const conn of [...this.sockets.keys()]) this.closeConn(conn, reason);
+    this.emit('steppedDown', reason);
+  }
+
+  private async writeEpochs(store: LeaderStore, rd: LeaderReady): Promise<void> {
+    if (rd.acceptedEpoch !== null) await store.setAcceptedEpoch(rd.acceptedEpoch);
+    if (rd.currentEpoch !== null) await store.setCurrentEpoch(rd.currentEpoch);
+  }
+
+  private noteEpochs(rd: LeaderReady): void {
+    if (rd.acceptedEpoch !== null) this.acceptedEpoch = rd.acceptedEpoch;
+    if (rd.currentEpoch !== null) this.currentEpoch = rd.currentEpoch;
   }
 
   /** Feeds one input to the core, then carries out its Readys in field order. */
   private run(input: () => void): void {
+    if (this.failed) return;
     const wasBroadcasting = this.core.phase === 'broadcast';
     input();
     while (this.core.hasReady()) {
       const rd: LeaderReady = this.core.ready();
-      this.log.push(...rd.append);
-      if (rd.acceptedEpoch !== null) this.acceptedEpoch = rd.acceptedEpoch;
-      if (rd.currentEpoch !== null) this.currentEpoch = rd.currentEpoch;
-      this.core.advance();
-      // Commits are applied after the packets, except that a snapshot is taken at its zxid.
-      let applied = 0;
-      const applyThrough = (zxid: Zxid): void => {
-        while (applied < rd.commit.length && rd.commit[applied]!.zxid <= zxid) this.commitEntry(rd.commit[applied++]!);
-      };
-      for (const m of rd.messages) {
-        if ('packet' in m) this.sockets.get(m.conn)?.write(encodeQuorumPacket(m.packet));
-        else if ('snapshotAt' in m) {
-          applyThrough(m.snapshotAt);
-          this.sockets.get(m.conn)?.write(writeZkSnapshotStream(this.tree, this.sessions));
-        } else this.closeConn(m.conn, m.close);
+      const store = this.options.store;
+      if (!store) {
+        this.log.push(...rd.append);
+        this.core.advance();
+        this.noteEpochs(rd);
+        this.carryOut(rd);
+        continue;
       }
-      applyThrough(rd.commit.at(-1)?.zxid ?? -1n);
-      for (const r of rd.requests) {
-        this.emit('request', { conn: r.conn, sessionId: r.data.readBigInt64BE(0), cxid: r.data.readInt32BE(8), type: r.data.readInt32BE(12), body: r.data.subarray(16) });
+      this.core.advance(false);
+      this.logAppends(store, rd.append);
+      if (rd.acceptedEpoch === null && rd.currentEpoch === null && this.heldBack === 0) {
+        this.carryOut(rd);
+        continue;
       }
-      if (rd.steppedDown !== null) {
-        for (const conn of [...this.sockets.keys()]) this.closeConn(conn, 'stepped down');
-        this.emit('steppedDown', rd.steppedDown);
-      }
+      this.heldBack++;
+      this.carriedOut = this.carriedOut
+        .then(() => this.writeEpochs(store, rd))
+        .then(
+          () => {
+            this.heldBack--;
+            if (this.stopped || this.failed) return;
+            this.noteEpochs(rd);
+            this.carryOut(rd);
+            // Carrying it out may have given the core more to do (answered syncs).
+            this.run(() => undefined);
+          },
+          (err: unknown) => {
+            this.heldBack--;
+            this.fail(`could not write the epoch: ${(err as Error).message}`);
+          },
+        );
     }
-    if (!wasBroadcasting && this.core.phase === 'broadcast') this.emit('established', this.core.epoch!);
+    if (!wasBroadcasting && this.core.phase === 'broadcast') {
+      this.nextZxid = makeZxid(this.core.epoch!, 1n);
+      this.emit('established', this.core.epoch!);
+    }
   }
+
+  /** Everything of a durable Ready after its persistence: packets, commits, and the events. */
+  private carryOut(rd: LeaderReady): void {
+    // Commits are applied after the packets, except that a snapshot is taken at its zxid.
+    let applied = 0;
+    const applyThrough = (zxid: Zxid): void => {
+      while (applied < rd.commit.length && rd.commit[applied]!.zxid <= zxid) this.commitEntry(rd.commit[applied++]!);
+    };
+    for (const m of rd.messages) {
+      if ('packet' in m) this.send(m.conn, m.packet);
+      else if ('snapshotAt' in m) {
+        applyThrough(m.snapshotAt);
+        this.sockets.get(m.conn)?.write(writeZkSnapshotStream(this.state.tree, this.state.sessionTimeouts()));
+      } else this.closeConn(m.conn, m.close);
+    }
+    applyThrough(rd.commit.at(-1)?.zxid ?? -1n);
+    for (const r of rd.requests) {
+      const type = r.data.readInt32BE(12);
+      if (type === OpCode.sync) {
+        this.pendingSyncs.push({ conn: r.conn, zxid: this.nextZxid - 1n });
+        continue;
+      }
+      this.emit('request', { conn: r.conn, sessionId: r.data.readBigInt64BE(0), cxid: r.data.readInt32BE(8), type: r.data.readInt32BE(12), body: r.data.subarray(16), authinfo: r.authinfo });
+    }
+    for (const t of rd.touches) this.emit('touch', t.sessionId, t.timeoutMs);
+    this.answerSyncs();
+    for (const q of rd.revalidations) this.emit('revalidate', q);
+    if (rd.steppedDown !== null) {
+      for (const conn of [...this.sockets.keys()]) this.closeConn(conn, 'stepped down');
+      this.emit('steppedDown', rd.steppedDown);
+    }
+  }
+}
+
+/** A tree of the driver's own, holding the given snapshot. */
+function ownReplica(options: QuorumLeaderOptions): TreeReplica {
+  const replica = new TreeReplica();
+  if (options.snapshot) {
+    replica.tree = options.snapshot.tree;
+    replica.sessions = new Map(options.snapshot.sessions);
+  }
+  if (options.snapshotZxid !== undefined) replica.tree.lastProcessedZxid = zxidToNumber(options.snapshotZxid);
+  return replica;
 }

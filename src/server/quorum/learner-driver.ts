@@ -6,23 +6,22 @@
  * ZKDatabase.serializeSnapshot writes it (sessions, ACL table, nodes up to "/"), then the string
  * "BenWasHere".
  *
- * Not wired into the RequestPipeline: the tree here is the learner's own, for interop tests and for the
- * follower role to come.
+ * Committed txns go to a ReplicaState: a tree of the learner's own by default (interop tests), the
+ * request pipeline's state in a running server (peer.ts).
  */
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { JuteReader } from '../../jute/binary.js';
-import { OpCode } from '../../jute/constants.js';
-import { decodeTxn } from '../../jute/txn.js';
+import type { Id } from '../../jute/records.js';
 import { readZkSnapshotBody, type ZkSnapshot } from '../../persistence/zkformat.js';
-import { DataTree } from '../../tree/datatree.js';
-import { LIMIT_NODE, quotaPathOf } from '../../tree/quota.js';
-import { ownData, ZNode } from '../../tree/znode.js';
-import { basename, parentOf } from '../../lib/paths.js';
+import type { DataTree, TreeOptions } from '../../tree/datatree.js';
 import { ZabLearner, type LearnerRole, type LearnerReady, type LogEntry, type SyncMode } from '../../consensus/learner.js';
 import { decodeQuorumPacket, encodeQuorumPacket, quorumPacketLength, type QuorumPacket } from '../../consensus/wire.js';
 import { SNAP_SIGNATURE } from './zk-snapshot-stream.js';
-import { zxidFromNumber, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
+import { zxidToNumber, type Zxid } from '../../consensus/zxid.js';
+import { catchUp, TreeReplica, type ReplicaState } from './replica.js';
+
+export { treeFromZkSnapshot } from './replica.js';
 
 /** What a learner keeps across restarts. */
 export interface LearnerDurableState {
@@ -78,24 +77,82 @@ export class MemoryLearnerStore implements LearnerStore {
   }
 }
 
+/**
+ * A member's durable store as the drivers use it: every call settles once its effect is durable,
+ * so a driver sends what depends on it only then. DiskQuorumStore (disk-store.ts) is one;
+ * `asyncStore` wraps a LearnerStore (memory) as one.
+ */
+export interface QuorumStore {
+  readonly acceptedEpoch: bigint;
+  readonly currentEpoch: bigint;
+  /** The last durable logged txn, else the snapshot's zxid. */
+  readonly lastLoggedZxid: Zxid;
+  /** The zxid of the snapshot a restart starts from and every logged txn after it. */
+  history(): Promise<{ snapshotZxid: Zxid; log: LogEntry[] }>;
+  /** SNAP: the snapshot replaces the whole durable state; returns the state it holds. */
+  installZkSnapshot(zxid: Zxid, snap: ZkSnapshot): Promise<{ tree: DataTree; sessions: Map<bigint, number> }>;
+  /** TRUNC: drops every txn after `zxid`; returns the state rebuilt from what is left. */
+  truncate(zxid: Zxid): Promise<{ tree: DataTree; sessions: Map<bigint, number> }>;
+  /** Logs one txn; `done` is called once it is durable (fsyncs are group-committed). */
+  appendThen(zxid: number, bytes: Buffer, done: (err: Error | null) => void): void;
+  setAcceptedEpoch(epoch: bigint): Promise<void>;
+  setCurrentEpoch(epoch: bigint): Promise<void>;
+  /** Resolves once every append queued so far has settled: what the next role reads is all there. */
+  whenIdle(): Promise<void>;
+}
+
+/** A LearnerStore as a QuorumStore: its calls are durable at once, so they settle at once. */
+export function asyncStore(store: LearnerStore, treeOptions: TreeOptions = {}): QuorumStore {
+  const rebuilt = (): { tree: DataTree; sessions: Map<bigint, number> } => {
+    const replica = new TreeReplica(treeOptions);
+    catchUp(replica, store.load(), true);
+    return { tree: replica.tree, sessions: replica.sessions };
+  };
+  return {
+    get acceptedEpoch() {
+      return store.load().acceptedEpoch;
+    },
+    get currentEpoch() {
+      return store.load().currentEpoch;
+    },
+    get lastLoggedZxid() {
+      return lastLoggedZxid(store.load());
+    },
+    history: async () => {
+      const state = store.load();
+      return { snapshotZxid: state.snapshot?.zxid ?? 0n, log: state.log };
+    },
+    installZkSnapshot: async (zxid, snap) => {
+      store.installSnapshot(zxid, snap);
+      return rebuilt();
+    },
+    truncate: async (zxid) => {
+      store.truncate(zxid);
+      return rebuilt();
+    },
+    appendThen: (zxid, bytes, done) => {
+      try {
+        store.append([{ zxid: BigInt(zxid), data: bytes }]);
+      } catch (err) {
+        queueMicrotask(() => done(err as Error));
+        return;
+      }
+      queueMicrotask(() => done(null));
+    },
+    setAcceptedEpoch: async (epoch) => store.setAcceptedEpoch(epoch),
+    setCurrentEpoch: async (epoch) => store.setCurrentEpoch(epoch),
+    whenIdle: async () => undefined,
+  };
+}
+
+/** A QuorumStore, not a LearnerStore: the state it holds is already in the replica. */
+export function isQuorumStore(store: LearnerStore | QuorumStore): store is QuorumStore {
+  return 'appendThen' in store;
+}
+
 /** The last zxid a store holds: its last logged txn, else its snapshot's. */
 export function lastLoggedZxid(state: LearnerDurableState): Zxid {
   return state.log.at(-1)?.zxid ?? state.snapshot?.zxid ?? 0n;
-}
-
-/** Builds a tree from a ZooKeeper snapshot (nodes in preorder, parents first). */
-export function treeFromZkSnapshot(snap: ZkSnapshot): DataTree {
-  const tree = new DataTree();
-  tree.clear();
-  for (const n of snap.nodes) {
-    const st = n.stat;
-    tree.insert(n.path, new ZNode(ownData(n.data), tree.internAcl(n.acl), st.czxid, st.mzxid, st.ctime, st.mtime, st.version, st.cversion, st.aversion, st.ephemeralOwner, st.pzxid));
-    if (n.path !== '/' && basename(n.path) === LIMIT_NODE) {
-      const quota = quotaPathOf(parentOf(n.path));
-      if (quota !== null) tree.addQuotaPath(quota);
-    }
-  }
-  return tree;
 }
 
 /** Largest snapshot stream accepted, in bytes. */
@@ -106,12 +163,18 @@ const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 export interface QuorumLearnerOptions {
   myId: bigint;
   leader: { host: string; port: number };
-  store: LearnerStore;
+  /**
+   * A LearnerStore is loaded into the replica at start; a QuorumStore's state must already be
+   * in `state` (a server loads its data directory before it elects).
+   */
+  store: LearnerStore | QuorumStore;
   role?: LearnerRole;
   tickTimeMs: number;
   initLimit: number;
   syncLimit: number;
   connectTimeoutMs?: number;
+  /** Where committed txns go; by default a tree of the learner's own. */
+  state?: ReplicaState;
 }
 
 export interface QuorumLearnerEvents {
@@ -120,42 +183,60 @@ export interface QuorumLearnerEvents {
   applied: [zxid: Zxid];
   /** The connection ended (error, timeout, the leader went away, or stop()). */
   closed: [reason: string];
+  /** The leader answered a REVALIDATE. */
+  revalidated: [sessionId: bigint, valid: boolean];
+  /** SYNC packets arrived: each completes the oldest forwarded sync. */
+  syncs: [count: number];
 }
 
 export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
   readonly myId: bigint;
-  tree: DataTree;
-  /** Session id → timeout, as the snapshot and createSession/closeSession txns say. */
-  sessions: Map<bigint, number>;
+  readonly state: ReplicaState;
   private readonly options: QuorumLearnerOptions;
-  private readonly store: LearnerStore;
+  private readonly store: QuorumStore;
   private readonly core: ZabLearner<ZkSnapshot>;
+  /** Settles once every Ready taken so far is persisted, sent and applied (never rejects). */
+  private carriedOut: Promise<void> = Promise.resolve();
+  /** Settles once the last Ready that changes more than the log's tail is durable: appends wait for it. */
+  private appendsAfter: Promise<void> = Promise.resolve();
   private socket: Socket | null = null;
   private input: Buffer = Buffer.alloc(0);
   private snapshotAttemptBytes = 0;
   private ticker: NodeJS.Timeout | null = null;
   private closedReason: string | null = null;
   private syncedEmitted = false;
+  private corked = false;
 
   constructor(options: QuorumLearnerOptions) {
     super();
     this.options = options;
     this.myId = options.myId;
-    this.store = options.store;
-    const state = this.store.load();
-    this.tree = state.snapshot ? treeFromZkSnapshot(state.snapshot.snap) : new DataTree();
-    this.sessions = new Map(state.snapshot?.snap.sessions ?? []);
-    if (state.snapshot) this.tree.lastProcessedZxid = zxidToNumber(state.snapshot.zxid);
-    for (const entry of state.log) this.applyEntry(entry);
+    this.state = options.state ?? new TreeReplica();
+    if (isQuorumStore(options.store)) {
+      this.store = options.store;
+    } else {
+      catchUp(this.state, options.store.load(), false);
+      this.store = asyncStore(options.store);
+    }
     this.core = new ZabLearner<ZkSnapshot>({
       myId: options.myId,
       role: options.role,
-      acceptedEpoch: state.acceptedEpoch,
-      currentEpoch: state.currentEpoch,
-      lastLoggedZxid: lastLoggedZxid(state),
+      acceptedEpoch: this.store.acceptedEpoch,
+      currentEpoch: this.store.currentEpoch,
+      lastLoggedZxid: this.store.lastLoggedZxid,
       initLimitTicks: options.initLimit,
       syncLimitTicks: options.syncLimit,
     });
+  }
+
+  /** The tree committed txns are applied to. */
+  get tree(): DataTree {
+    return this.state.tree;
+  }
+
+  /** Session id → timeout, as the snapshot and createSession/closeSession txns say. */
+  get sessions(): Map<bigint, number> {
+    return this.state.sessionTimeouts();
   }
 
   get phase(): ZabLearner['phase'] {
@@ -199,14 +280,39 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
     });
   }
 
-  stop(): Promise<void> {
+  /** Forwards a client request to the leader (Learner.request). */
+  forward(sessionId: bigint, cxid: number, type: number, body: Buffer, authinfo: Id[] | null): void {
+    if (this.closedReason !== null) return;
+    this.core.forward(sessionId, cxid, type, body, authinfo);
+    this.flush();
+  }
+
+  /** Asks the leader whether a session that moved here is still valid; answered by 'revalidated'. */
+  revalidate(sessionId: bigint, timeoutMs: number): void {
+    if (this.closedReason !== null) return;
+    this.core.revalidate(sessionId, timeoutMs);
+    this.flush();
+  }
+
+  /** A session touched here since the last PING: the leader hears of it in the next PING reply. */
+  touch(sessionId: bigint, timeoutMs: number): void {
+    this.core.touch(sessionId, timeoutMs);
+  }
+
+  get closed(): boolean {
+    return this.closedReason !== null;
+  }
+
+  /** Ends the connection; resolves once what it was persisting is durable (the next role reads the store). */
+  async stop(): Promise<void> {
     this.finish('stopped');
-    return new Promise((resolve) => setImmediate(resolve));
+    await this.carriedOut;
+    await new Promise((resolve) => setImmediate(resolve));
   }
 
   /** Resolves when a txn at or past `zxid` is applied. */
   waitForZxid(zxid: number, timeoutMs: number): Promise<void> {
-    return this.waitFor(() => this.tree.lastProcessedZxid >= zxid, 'applied', timeoutMs, `zxid 0x${zxid.toString(16)}`);
+    return this.waitFor(() => this.state.tree.lastProcessedZxid >= zxid, 'applied', timeoutMs, `zxid 0x${zxid.toString(16)}`);
   }
 
   waitForSynced(timeoutMs: number): Promise<void> {
@@ -298,14 +404,38 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
     return true;
   }
 
-  /** Carries out the core's Ready in its field order (see learner.ts). */
+  /**
+   * Takes the core's Ready and queues it: Readys are carried out one after another in the order
+   * taken, each in its field order (see learner.ts), and nothing of one is sent or applied before
+   * its state is durable. A Ready that only appends (the broadcast path) starts its appends at
+   * once, so the fsyncs of several Readys are group-committed; one that installs, truncates or
+   * writes an epoch waits for every Ready before it. A failed write ends the connection: the
+   * learner never acknowledges what it could not log.
+   */
   private flush(): void {
     if (!this.core.hasReady()) return;
     const rd = this.core.ready();
     this.core.advance();
-    this.persist(rd);
+    const logOnly = rd.snapshot === null && rd.truncateTo === null && rd.acceptedEpoch === null && rd.currentEpoch === null;
+    let persisted: Promise<void>;
+    if (logOnly) {
+      persisted = rd.append.length === 0 ? Promise.resolve() : this.appendsAfter.then(() => this.appendAll(rd.append));
+    } else {
+      persisted = this.carriedOut.then(() => this.persist(rd));
+      this.appendsAfter = persisted;
+    }
+    this.carriedOut = Promise.all([this.carriedOut, persisted]).then(
+      () => this.deliver(rd),
+      (err: unknown) => this.finish(`could not persist: ${(err as Error).message}`),
+    );
+  }
+
+  private deliver(rd: LearnerReady<ZkSnapshot>): void {
+    if (this.closedReason !== null) return;
     for (const p of rd.messages) this.write(p);
     for (const entry of rd.commit) this.applyEntry(entry);
+    for (const r of rd.revalidations) this.emit('revalidated', r.sessionId, r.valid);
+    if (rd.syncs > 0) this.emit('syncs', rd.syncs);
     if (rd.closed !== null) this.finish(rd.closed);
     else this.maybeSynced();
   }
@@ -316,43 +446,60 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
     this.emit('synced', this.core.syncMode!);
   }
 
-  private persist(rd: LearnerReady<ZkSnapshot>): void {
+  /** snapshot → truncate → append → acceptedEpoch → currentEpoch, each durable before the next. */
+  private async persist(rd: LearnerReady<ZkSnapshot>): Promise<void> {
+    // A connection that ended changes nothing more (its Readys are not acknowledged either).
+    if (this.closedReason !== null) return;
     if (rd.snapshot) {
-      this.store.installSnapshot(rd.snapshot.zxid, rd.snapshot.state);
-      this.tree = treeFromZkSnapshot(rd.snapshot.state);
-      this.tree.lastProcessedZxid = zxidToNumber(rd.snapshot.zxid);
-      this.sessions = new Map(rd.snapshot.state.sessions);
+      const installed = await this.store.installZkSnapshot(rd.snapshot.zxid, rd.snapshot.state);
+      this.state.replace(installed.tree, installed.sessions);
     }
     if (rd.truncateTo !== null) {
-      this.store.truncate(rd.truncateTo);
-      this.rebuildFromStore();
+      // The tree may hold txns that are gone: it is rebuilt from what is durable.
+      const left = await this.store.truncate(rd.truncateTo);
+      this.state.replace(left.tree, left.sessions);
     }
-    if (rd.append.length > 0) this.store.append(rd.append);
-    if (rd.acceptedEpoch !== null) this.store.setAcceptedEpoch(rd.acceptedEpoch);
-    if (rd.currentEpoch !== null) this.store.setCurrentEpoch(rd.currentEpoch);
+    await this.appendAll(rd.append);
+    if (rd.acceptedEpoch !== null) await this.store.setAcceptedEpoch(rd.acceptedEpoch);
+    if (rd.currentEpoch !== null) await this.store.setCurrentEpoch(rd.currentEpoch);
   }
 
-  /** After a truncation the tree may hold txns that are gone: rebuild it from what is durable. */
-  private rebuildFromStore(): void {
-    const state = this.store.load();
-    this.tree = state.snapshot ? treeFromZkSnapshot(state.snapshot.snap) : new DataTree();
-    this.sessions = new Map(state.snapshot?.snap.sessions ?? []);
-    if (state.snapshot) this.tree.lastProcessedZxid = zxidToNumber(state.snapshot.zxid);
-    for (const entry of state.log) this.applyEntry(entry, false);
+  /** Logs txns in order; settles once all are durable (their fsyncs shared with other appends). */
+  private appendAll(entries: readonly LogEntry[]): Promise<void> {
+    if (entries.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      let left = entries.length;
+      const done = (err: Error | null): void => {
+        if (err) return reject(err);
+        if (--left === 0) resolve();
+      };
+      try {
+        for (const e of entries) this.store.appendThen(zxidToNumber(e.zxid), e.data, done);
+      } catch (err) {
+        // A zxid the log refuses (not after its last one): the leader sent a history we cannot log.
+        reject(err as Error);
+      }
+    });
   }
 
-  private applyEntry(entry: LogEntry, announce = true): void {
-    if (zxidFromNumber(this.tree.lastProcessedZxid) >= entry.zxid) return;
-    const txn = decodeTxn(entry.data, 0x7fffffff);
-    this.tree.apply(txn);
-    if (txn.body.type === OpCode.createSession) this.sessions.set(txn.header.sessionId, txn.body.timeOut);
-    else if (txn.body.type === OpCode.closeSession) this.sessions.delete(txn.header.sessionId);
-    if (announce) this.emit('applied', entry.zxid);
+  private applyEntry(entry: LogEntry): void {
+    this.state.apply(entry);
+    this.emit('applied', entry.zxid);
   }
 
+  /** Packets of one turn (ACKs of a batch of proposals) go out together. */
   private write(p: QuorumPacket): void {
-    if (this.socket === null || this.socket.destroyed) return;
-    this.socket.write(encodeQuorumPacket(p));
+    const socket = this.socket;
+    if (socket === null || socket.destroyed) return;
+    if (!this.corked) {
+      this.corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        socket.uncork();
+      });
+    }
+    socket.write(encodeQuorumPacket(p));
   }
 
   private finish(reason: string): void {

@@ -1,0 +1,151 @@
+/**
+ * The leader driver over an asynchronous store: the epoch files are durable before LEADERINFO and
+ * NEWLEADER leave, and the leader's own ACK of a proposal counts only once its append is durable
+ * (with one follower of three, that ACK is what commits). A scripted follower on loopback records
+ * what arrives; the store records when each write settles, in the same event list.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { OpCode } from '../../src/jute/constants.js';
+import { encodeTxn } from '../../src/jute/txn.js';
+import { MajorityQuorum, type QuorumServerSpec } from '../../src/consensus/members.js';
+import { decodeQuorumPacket, encodeIntPayload, encodeLearnerInfo, encodeQuorumPacket, PacketType, quorumPacketLength, type QuorumPacket } from '../../src/consensus/wire.js';
+import { makeZxid, type Zxid } from '../../src/consensus/zxid.js';
+import { QuorumLeader, type LeaderStore } from '../../src/server/quorum/leader-driver.js';
+import { freePort } from '../support/ports.js';
+
+const pkt = (type: number, zxid: bigint, data: Buffer | null = null): QuorumPacket => ({ type, zxid, data, authinfo: null });
+
+function createTxn(zxid: Zxid, path: string): Buffer {
+  return encodeTxn({
+    header: { sessionId: 0n, cxid: 1, zxid: Number(zxid), time: 1000, type: OpCode.create },
+    body: { type: OpCode.create, path, data: Buffer.from('x'), acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }], ephemeral: false, parentCVersion: 0 },
+  });
+}
+
+/** Writes that settle a few milliseconds late and say so in `events`; `failAppends` makes appends fail. */
+function slowStore(events: string[], failAppends = false): LeaderStore {
+  const late = (what: string): Promise<void> =>
+    new Promise((resolve) =>
+      setTimeout(() => {
+        events.push(`durable ${what}`);
+        resolve();
+      }, 5),
+    );
+  return {
+    appendThen: (zxid, _bytes, done) => {
+      if (failAppends) setTimeout(() => done(new Error('disk full')), 5);
+      else void late(`append ${zxid}`).then(() => done(null));
+    },
+    setAcceptedEpoch: (epoch) => late(`acceptedEpoch ${epoch}`),
+    setCurrentEpoch: (epoch) => late(`currentEpoch ${epoch}`),
+  };
+}
+
+/** A follower (sid 1, empty history) that goes through discovery and sync and ACKs every PROPOSAL. */
+function scriptedFollower(port: number, events: string[]): { socket: Socket; arrived(what: string, timeoutMs: number): Promise<void> } {
+  const waiters = new Set<() => void>();
+  const socket = connect({ host: '127.0.0.1', port });
+  const send = (p: QuorumPacket): boolean => socket.write(encodeQuorumPacket(p));
+  socket.once('connect', () => send(pkt(PacketType.FOLLOWERINFO, 0n, encodeLearnerInfo({ serverid: 1n, protocolVersion: 0x10000, configVersion: 0n }))));
+  let input = Buffer.alloc(0);
+  socket.on('data', (chunk) => {
+    input = Buffer.concat([input, chunk]);
+    for (let len = quorumPacketLength(input); len !== null; len = quorumPacketLength(input)) {
+      const p = decodeQuorumPacket(input.subarray(0, len));
+      input = input.subarray(len);
+      events.push(`recv ${p.type} ${p.zxid}`);
+      if (p.type === PacketType.LEADERINFO) send(pkt(PacketType.ACKEPOCH, 0n, encodeIntPayload(0)));
+      if (p.type === PacketType.NEWLEADER || p.type === PacketType.PROPOSAL) send(pkt(PacketType.ACK, p.zxid));
+      for (const w of [...waiters]) w();
+    }
+  });
+  socket.on('error', () => undefined);
+  socket.on('close', () => {
+    events.push('connection closed');
+    for (const w of [...waiters]) w();
+  });
+  const arrived = (what: string, timeoutMs: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no "${what}" within ${timeoutMs} ms: ${events.join(', ')}`)), timeoutMs);
+      const check = (): void => {
+        if (!events.includes(what)) return;
+        waiters.delete(check);
+        clearTimeout(timer);
+        resolve();
+      };
+      waiters.add(check);
+      check();
+    });
+  return { socket, arrived };
+}
+
+async function startLeader(events: string[], failAppends = false): Promise<{ leader: QuorumLeader; port: number }> {
+  const members: QuorumServerSpec[] = [];
+  for (let sid = 1n; sid <= 3n; sid++) members.push({ sid, type: 'participant', host: '127.0.0.1', quorumPort: await freePort(), electionPort: await freePort() });
+  const port = members[2]!.quorumPort;
+  const leader = new QuorumLeader({
+    myId: 3n,
+    quorum: new MajorityQuorum(members),
+    acceptedEpoch: 0n,
+    currentEpoch: 0n,
+    log: [],
+    config: Buffer.from('version=0'),
+    initLimitTicks: 100,
+    syncLimitTicks: 50,
+    host: '127.0.0.1',
+    port,
+    tickTimeMs: 100,
+    store: slowStore(events, failAppends),
+  });
+  await leader.start();
+  return { leader, port };
+}
+
+function before(events: string[], first: string, then: string): void {
+  const a = events.indexOf(first);
+  const b = events.indexOf(then);
+  assert.ok(a !== -1 && b !== -1, `"${first}" and "${then}" happened: ${events.join(', ')}`);
+  assert.ok(a < b, `"${first}" before "${then}": ${events.join(', ')}`);
+}
+
+test('epochs are durable before LEADERINFO and NEWLEADER leave; with one follower, a proposal commits only after the leader\'s own append is durable', { timeout: 20_000 }, async () => {
+  const events: string[] = [];
+  const { leader, port } = await startLeader(events);
+  const follower = scriptedFollower(port, events);
+  try {
+    await leader.waitEstablished(10_000);
+    const z = makeZxid(1n, 1n);
+    const committed = leader.propose((zxid) => createTxn(zxid, '/p')).then((zxid) => events.push(`committed ${zxid}`));
+    await follower.arrived(`recv ${PacketType.COMMIT} ${z}`, 10_000);
+    await committed;
+    before(events, 'durable acceptedEpoch 1', `recv ${PacketType.LEADERINFO} ${makeZxid(1n, 0n)}`);
+    before(events, 'durable currentEpoch 1', `recv ${PacketType.NEWLEADER} ${makeZxid(1n, 0n)}`);
+    before(events, `durable append ${Number(z)}`, `recv ${PacketType.COMMIT} ${z}`);
+    before(events, `durable append ${Number(z)}`, `committed ${z}`);
+    assert.ok(leader.tree.getNode('/p'), 'the committed txn is applied');
+  } finally {
+    follower.socket.destroy();
+    await leader.stop();
+  }
+});
+
+test('a failed append makes the leader step down without committing', { timeout: 20_000 }, async () => {
+  const events: string[] = [];
+  const { leader, port } = await startLeader(events, true);
+  const follower = scriptedFollower(port, events);
+  try {
+    await leader.waitEstablished(10_000);
+    const steppedDown = new Promise<string>((resolve) => leader.once('steppedDown', resolve));
+    const proposal = leader.propose((zxid) => createTxn(zxid, '/p'));
+    await assert.rejects(proposal, /stepped down/);
+    assert.match(await steppedDown, /could not log .*disk full/);
+    await follower.arrived('connection closed', 10_000);
+    assert.ok(!events.some((e) => e.startsWith(`recv ${PacketType.COMMIT} `)), `no COMMIT: ${events.join(', ')}`);
+    assert.equal(leader.tree.getNode('/p'), undefined);
+  } finally {
+    follower.socket.destroy();
+    await leader.stop();
+  }
+});
