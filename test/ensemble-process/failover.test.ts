@@ -13,7 +13,7 @@ import { Prng } from '../../src/lib/prng.js';
 import { kazooMissing } from '../support/clients.js';
 import { Ensemble, paddockEnsembleUnavailable, type ServerKind } from '../support/ensemble.js';
 import { skipUnlessZooKeeper } from '../support/zookeeper.js';
-import { startLoad, type Load } from './load.js';
+import { checkAfter, startLoad, writesResume } from './load.js';
 
 const paddockMissing = await paddockEnsembleUnavailable();
 const kazoo = kazooMissing();
@@ -46,34 +46,6 @@ async function startEnsemble(kinds: ServerKind[]): Promise<Ensemble> {
 async function stopEnsemble(e: Ensemble): Promise<void> {
   running.delete(e);
   await e.stop();
-}
-
-/**
- * After a fault at `faultAt`: waits (bounded) until the servers still up serve with one leader,
- * then until every writer has `count` acks after that; returns the leader and the longest stall
- * of any writer since the fault (the write gap it caused).
- */
-async function writesResume(e: Ensemble, load: Load, faultAt: number, count: number, timeoutMs: number): Promise<{ leader: number; gapMs: number }> {
-  const leader = await e.waitServing(timeoutMs);
-  const servedAt = performance.now();
-  await Promise.all(load.writers.map((w) => w.waitFor(count, servedAt, timeoutMs)));
-  return { leader, gapMs: Math.max(...load.writers.map((w) => w.longestStallSince(faultAt))) };
-}
-
-/** After the load stopped: acknowledged writes on every server, equal trees, growing fencing tokens. */
-async function checkAfter(e: Ensemble, load: Load): Promise<void> {
-  const trees = await e.assertTreesEqual();
-  for (const [id, tree] of trees) {
-    for (const w of load.writers) {
-      const missing = w.acks.filter((a) => !tree.has(a.value));
-      assert.deepEqual(missing.map((a) => a.value), [], `${w.name}: acknowledged creates missing on server ${id}`);
-    }
-  }
-  for (let i = 1; i < load.tokens.length; i++) {
-    assert.ok((load.tokens[i] as bigint) > (load.tokens[i - 1] as bigint), `fencing token ${load.tokens[i]} after ${load.tokens[i - 1]}`);
-  }
-  const acked = load.writers.reduce((n, w) => n + w.acks.length, 0);
-  log(`${e.label}: ${acked} acknowledged creates on all ${e.size} servers, ${trees.get(1)?.size ?? 0} nodes equal on every server, ${load.tokens.length} lock acquisitions with increasing fencing tokens`);
 }
 
 for (const target of TARGETS) {

@@ -4,10 +4,12 @@
  * acknowledged one with its time, and Paddock Mutex holders that log their fencing tokens.
  * Every loop is bounded in operations and ends when told to stop.
  */
+import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { connect, NodeExistsError, type ZooKeeperClient } from '../../src/client/index.js';
 import { Driver } from '../../src/faults/protocol.js';
 import { Mutex } from '../../src/recipes/index.js';
+import type { Ensemble } from '../support/ensemble.js';
 
 const KAZOO_DRIVER = fileURLToPath(new URL('../../../src/faults/kazoo_driver.py', import.meta.url));
 const PYTHON = '/usr/bin/python3';
@@ -192,4 +194,32 @@ export async function startLoad(o: LoadOptions): Promise<Load> {
       if (kazoo) await kazoo.stop(5000);
     },
   };
+}
+
+/**
+ * After a fault at `faultAt`: waits (bounded) until the servers still up serve with one leader,
+ * then until every writer has `count` acks after that; returns the leader and the longest stall
+ * of any writer since the fault (the write gap it caused).
+ */
+export async function writesResume(e: Ensemble, load: Load, faultAt: number, count: number, timeoutMs: number): Promise<{ leader: number; gapMs: number }> {
+  const leader = await e.waitServing(timeoutMs);
+  const servedAt = performance.now();
+  await Promise.all(load.writers.map((w) => w.waitFor(count, servedAt, timeoutMs)));
+  return { leader, gapMs: Math.max(...load.writers.map((w) => w.longestStallSince(faultAt))) };
+}
+
+/** After the load stopped: acknowledged writes on every server, equal trees, growing fencing tokens. */
+export async function checkAfter(e: Ensemble, load: Load): Promise<void> {
+  const trees = await e.assertTreesEqual();
+  for (const [id, tree] of trees) {
+    for (const w of load.writers) {
+      const missing = w.acks.filter((a) => !tree.has(a.value));
+      assert.deepEqual(missing.map((a) => a.value), [], `${w.name}: acknowledged creates missing on server ${id}`);
+    }
+  }
+  for (let i = 1; i < load.tokens.length; i++) {
+    assert.ok((load.tokens[i] as bigint) > (load.tokens[i - 1] as bigint), `fencing token ${load.tokens[i]} after ${load.tokens[i - 1]}`);
+  }
+  const acked = load.writers.reduce((n, w) => n + w.acks.length, 0);
+  console.log(`# ${e.label}: ${acked} acknowledged creates on all ${e.size} servers, ${trees.get(1)?.size ?? 0} nodes equal on every server, ${load.tokens.length} lock acquisitions with increasing fencing tokens`);
 }
