@@ -8,6 +8,7 @@
  *
  *   node dist/bench/run.js [--quick] [--workload get,set,...] [--duration s] [--rounds n]
  *                          [--json out.json] [--skip-memory] [--fill n] [--profile]
+ *   node dist/bench/run.js --ensemble 3 [...]   3-server ensembles instead (bench/ensemble.ts)
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -16,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { Err, OpCode } from '../src/jute/constants.js';
 import { BenchClient, encodeRequest } from './client.js';
 import { Histogram, summarize, type LatencySummary } from './hist.js';
+import { runEnsembleBench } from './ensemble.js';
 import { runLeg, type Leg, type Plan } from './leg.js';
 import type { Mode } from './loadgen.js';
 import { cpuPressure, f, fLat, machine, ratio, renderTable, revision } from './format.js';
@@ -40,6 +42,9 @@ interface Options {
   profile: boolean;
   idleSessions: number;
   watchers: number;
+  /** Ensemble size for `--ensemble N` (bench/ensemble.ts), or null for the standalone bench. */
+  ensemble: number | null;
+  failoverTrials: number;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -55,6 +60,8 @@ function parseArgs(argv: string[]): Options {
     profile: false,
     idleSessions: 10_000,
     watchers: 1000,
+    ensemble: null,
+    failoverTrials: 3,
   };
   let duration: number | null = null;
   let fill: number | null = null;
@@ -91,11 +98,19 @@ function parseArgs(argv: string[]): Options {
       case '--profile':
         o.profile = true;
         break;
+      case '--ensemble':
+        o.ensemble = Number(val());
+        if (!Number.isInteger(o.ensemble) || o.ensemble < 3 || o.ensemble > 7 || o.ensemble % 2 === 0) throw new Error('--ensemble takes an odd size, 3..7');
+        break;
+      case '--failover-trials':
+        o.failoverTrials = Math.max(1, Number(val()));
+        break;
       case '--help':
       case '-h':
         process.stdout.write(
           'usage: node dist/bench/run.js [--quick] [--workload a,b] [--duration s] [--rounds n] [--json out.json]\n' +
             '                              [--skip-memory] [--fill n] [--profile]\n' +
+            '       node dist/bench/run.js --ensemble 3 [--quick] [--duration s] [--rounds n] [--failover-trials n] [--json out.json]\n' +
             `workloads: ${ALL_WORKLOADS.join(', ')}\n`,
         );
         process.exit(0);
@@ -150,7 +165,7 @@ function plans(o: Options): Plan[] {
 }
 const ALL_WORKLOADS = plans(parseArgsSafe()).map((p) => p.id).concat(['memory']);
 function parseArgsSafe(): Options {
-  return { quick: false, workloads: null, durationMs: 0, warmupMs: 0, rounds: 1, json: null, skipMemory: false, fill: 0, profile: false, idleSessions: 10_000, watchers: 1000 };
+  return { quick: false, workloads: null, durationMs: 0, warmupMs: 0, rounds: 1, json: null, skipMemory: false, fill: 0, profile: false, idleSessions: 10_000, watchers: 1000, ensemble: null, failoverTrials: 1 };
 }
 
 // ---- aggregation and the table ---------------------------------------------------------------
@@ -459,6 +474,9 @@ async function profile(o: Options): Promise<void> {
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (o.profile) return profile(o);
+  if (o.ensemble !== null) {
+    return runEnsembleBench({ ...o, size: o.ensemble }, `node dist/bench/run.js ${process.argv.slice(2).join(' ')}`.trim());
+  }
   const all = plans(o);
   const selected = o.workloads ? all.filter((p) => o.workloads!.includes(p.id) || o.workloads!.includes(p.spec.workload)) : all;
   const doMemory = !o.skipMemory && (o.workloads === null || o.workloads.includes('memory'));
