@@ -177,9 +177,11 @@ export interface FailoverTrial {
   /** Kill to the moment every client had written again. */
   allWritersMs: number | null;
   killedLeader: number;
+  /** Restart of the killed server to it serving again (null when it did not within the bound). */
+  rejoinMs: number | null;
 }
 
-/** One kill -9 of the leader under writes from one client per server; the leader is restarted after. */
+/** One kill -9 of the leader under writes from one client per server. */
 async function failoverTrial(ens: BenchEnsemble, trial: number, timeoutMs = 30_000): Promise<FailoverTrial> {
   const leader = await ens.leader();
   const ports = ens.ports;
@@ -203,15 +205,44 @@ async function failoverTrial(ens: BenchEnsemble, trial: number, timeoutMs = 30_0
       firstWriteMs: done.length > 0 ? Math.min(...done) - killedAt : null,
       allWritersMs: done.length === writers.length ? Math.max(...done) - killedAt : null,
       killedLeader: leader + 1,
+      rejoinMs: null,
     };
     process.stderr.write(`  failover ${SHORT[ens.kind].padEnd(8)} trial ${trial + 1}: killed server ${leader + 1}; first write after ${result.firstWriteMs === null ? '-' : f(result.firstWriteMs)} ms, every writer after ${result.allWritersMs === null ? '-' : f(result.allWritersMs)} ms\n`);
     return result;
   } finally {
     for (const w of writers) w.stop();
     await Promise.all(running);
-    await ens.restart(leader);
-    await ens.leader();
   }
+}
+
+/**
+ * `trials` leader kills per kind, alternating the kinds, each on a fresh ensemble (so a trial does
+ * not depend on what earlier phases wrote); after the kill the server is restarted and the time
+ * until it serves again is kept as `rejoinMs`. A kind whose trial fails is noted and gets no more.
+ */
+async function failovers(kinds: ServerKind[], size: number, trials: number, notes: Record<string, string>): Promise<Record<string, FailoverTrial[]>> {
+  const out: Record<string, FailoverTrial[]> = {};
+  for (let trial = 0; trial < trials; trial++) {
+    for (const kind of trial % 2 === 0 ? kinds : [...kinds].reverse()) {
+      if (notes[kind] !== undefined) continue;
+      let ens: BenchEnsemble | null = null;
+      try {
+        ens = await BenchEnsemble.start(kind, size);
+        const result = await failoverTrial(ens, trial);
+        (out[kind] ??= []).push(result);
+        const t0 = performance.now();
+        await ens.restart(result.killedLeader - 1);
+        await ens.leader();
+        result.rejoinMs = performance.now() - t0;
+      } catch (err) {
+        notes[kind] = `failover trial ${trial + 1}: ${(err as Error).message.split('\n')[0]}`;
+        process.stderr.write(`  failover ${SHORT[kind]}: ${notes[kind]}; no more trials\n`);
+      } finally {
+        await ens?.dispose();
+      }
+    }
+  }
+  return out;
 }
 
 // ---- the run ---------------------------------------------------------------------------------
@@ -281,6 +312,7 @@ function summaryTable(rows: Row[], failover: Record<string, FailoverTrial[]>, un
   const trials = Math.max(...KINDS.map((k) => failover[k]?.length ?? 0));
   lines.push(['failover gap', `kill -9 leader -> first write, ms, median of ${trials}`, gap('zookeeper', (t) => t.firstWriteMs), gap('paddock', (t) => t.firstWriteMs), gapRatio((t) => t.firstWriteMs)]);
   lines.push(['failover, all clients', 'kill -9 leader -> every writer wrote, ms', gap('zookeeper', (t) => t.allWritersMs), gap('paddock', (t) => t.allWritersMs), gapRatio((t) => t.allWritersMs)]);
+  lines.push(['rejoin', 'restart of the killed leader -> it serves, ms', gap('zookeeper', (t) => t.rejoinMs), gap('paddock', (t) => t.rejoinMs), gapRatio((t) => t.rejoinMs)]);
   return renderTable(lines);
 }
 
@@ -301,7 +333,8 @@ export async function runEnsembleBench(o: EnsembleBenchOptions, command: string)
   const ensembles: Partial<Record<ServerKind, BenchEnsemble>> = {};
   const unavailable: Record<string, string> = {};
   const legs: Leg[] = [];
-  const failover: Record<string, FailoverTrial[]> = {};
+  let failover: Record<string, FailoverTrial[]> = {};
+  const failoverNotes: Record<string, string> = {};
   try {
     for (const kind of KINDS) {
       try {
@@ -328,12 +361,10 @@ export async function runEnsembleBench(o: EnsembleBenchOptions, command: string)
         }
       }
     }
-    for (let trial = 0; trial < o.failoverTrials; trial++) {
-      for (const kind of trial % 2 === 0 ? live : [...live].reverse()) (failover[kind] ??= []).push(await failoverTrial(ensembles[kind]!, trial));
-    }
   } finally {
     for (const e of Object.values(ensembles)) await e.dispose();
   }
+  failover = await failovers(KINDS.filter((k) => unavailable[k] === undefined), o.size, o.failoverTrials, failoverNotes);
 
   const rows = all.flatMap((p) => KINDS.flatMap((k) => aggregate(legs, p.id, k) ?? []));
   const mach = machine();
@@ -342,8 +373,9 @@ export async function runEnsembleBench(o: EnsembleBenchOptions, command: string)
   out += `command: ${command} (Paddock at ${revision()})\n`;
   out += `settings: the standalone bench's zoo.cfg plus server.1..${o.size} on 127.0.0.1 and a myid each; every server of both ensembles on this machine; `;
   out += `sessions spread round-robin over the servers; ${o.rounds} alternating round(s) x ${o.durationMs / 1000} s per workload after ${o.warmupMs / 1000} s warm-up; `;
-  out += `failover: one client per server writing setData back to back, kill -9 of the leader, ${o.failoverTrials} trial(s) per ensemble (the killed server is restarted between trials)\n`;
+  out += `failover: on a fresh ensemble per trial, one client per server writing setData back to back, kill -9 of the leader, ${o.failoverTrials} trial(s) per kind; then the killed server is restarted (rejoin)\n`;
   for (const [kind, why] of Object.entries(unavailable)) out += `${kind}: could not run an ensemble: ${why}\n`;
+  for (const [kind, why] of Object.entries(failoverNotes)) out += `${kind}: ${why}\n`;
   out += `1-minute load average: ${loadAtStart.toFixed(2)} at start, ${(loadavg()[0] as number).toFixed(2)} at end; `;
   out += `CPU pressure (PSI some avg300): ${psiAtStart ?? '-'}% at start, ${cpuPressure() ?? '-'}% at end (other work on the machine adds noise)\n\n`;
   out += summaryTable(rows, failover, unavailable, o.size) + '\n\n' + detailTable(rows) + '\n';
@@ -359,6 +391,7 @@ export async function runEnsembleBench(o: EnsembleBenchOptions, command: string)
       options: o,
       ensembleSize: o.size,
       unavailable,
+      failoverNotes,
       loadAverage: { start: loadAtStart, end: loadavg()[0] },
       cpuPressureAvg300: { start: psiAtStart, end: cpuPressure() },
       results: rows,
