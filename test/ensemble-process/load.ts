@@ -114,85 +114,91 @@ export async function startLoad(o: LoadOptions): Promise<Load> {
   const tokens: bigint[] = [];
   let kazoo: Driver | null = null;
 
-  const setup = await paddockClient(o.connectString, sessionTimeoutMs);
-  clients.push(setup);
-  await ensure(setup, o.root);
+  const stop = async (): Promise<void> => {
+    stopping = true;
+    await Promise.all(loops);
+    await Promise.allSettled(clients.map((c) => c.close()));
+    if (kazoo) await kazoo.stop(5000);
+  };
+  try {
+    const setup = await paddockClient(o.connectString, sessionTimeoutMs);
+    clients.push(setup);
+    await ensure(setup, o.root);
 
-  for (let i = 0; i < o.paddockWriters; i++) {
-    const zk = await paddockClient(o.connectString, sessionTimeoutMs);
-    clients.push(zk);
-    const parent = `${o.root}/paddock-${i}`;
-    await ensure(setup, parent);
-    const log = new AckLog(`paddock writer ${i}`);
-    writers.push(log);
-    loops.push(
-      (async () => {
-        for (let n = 0; n < maxOps && !stopping; n++) {
-          try {
-            log.add(await zk.create(`${parent}/n-`, '', { mode: 'persistentSequential', timeoutMs: opTimeoutMs }));
-          } catch {
-            // Connection loss or a timeout: the create may or may not have happened; go on.
-          }
-        }
-      })(),
-    );
-  }
-
-  if (o.kazoo) {
-    kazoo = Driver.spawn('kazoo', PYTHON, [KAZOO_DRIVER]);
-    const parent = `${o.root}/kazoo`;
-    await ensure(setup, parent);
-    const connected = await kazoo.call({ op: 'connect', client: 1, connect: o.connectString, sessionTimeoutMs, timeoutMs: 30_000 }, 40_000);
-    if (connected.outcome !== 'ok') throw new Error(`kazoo did not connect: ${connected.error ?? connected.outcome}`);
-    const log = new AckLog('kazoo writer');
-    writers.push(log);
-    const driver = kazoo;
-    loops.push(
-      (async () => {
-        for (let n = 0; n < maxOps && !stopping; n++) {
-          const r = await driver.call({ op: 'create-seq', client: 1, key: parent, timeoutMs: opTimeoutMs });
-          if (r.outcome === 'ok' && r.created) log.add(r.created);
-        }
-      })(),
-    );
-  }
-
-  if (o.mutexClients > 0) {
-    const lockPath = `${o.root}/lock`;
-    await ensure(setup, lockPath);
-    for (let i = 0; i < o.mutexClients; i++) {
+    for (let i = 0; i < o.paddockWriters; i++) {
       const zk = await paddockClient(o.connectString, sessionTimeoutMs);
       clients.push(zk);
-      const log = new AckLog(`mutex client ${i}`);
-      logs.push(log);
+      const parent = `${o.root}/paddock-${i}`;
+      await ensure(setup, parent);
+      const log = new AckLog(`paddock writer ${i}`);
+      writers.push(log);
       loops.push(
         (async () => {
           for (let n = 0; n < maxOps && !stopping; n++) {
             try {
-              const held = await new Mutex(zk, lockPath).acquire({ timeoutMs: opTimeoutMs * 2 });
-              // Held exclusively: nobody else appends until release, so the array is in lock order.
-              tokens.push(held.fencingToken);
-              log.add(held.fencingToken.toString());
-              await held.release();
+              log.add(await zk.create(`${parent}/n-`, '', { mode: 'persistentSequential', timeoutMs: opTimeoutMs }));
             } catch {
-              // Lost the session or timed out while waiting: try again.
+              // Connection loss or a timeout: the create may or may not have happened; go on.
             }
           }
         })(),
       );
     }
-  }
 
+    if (o.kazoo) {
+      kazoo = Driver.spawn('kazoo', PYTHON, [KAZOO_DRIVER]);
+      const parent = `${o.root}/kazoo`;
+      await ensure(setup, parent);
+      const connected = await kazoo.call({ op: 'connect', client: 1, connect: o.connectString, sessionTimeoutMs, timeoutMs: 30_000 }, 40_000);
+      if (connected.outcome !== 'ok') throw new Error(`kazoo did not connect: ${connected.error ?? connected.outcome}`);
+      const log = new AckLog('kazoo writer');
+      writers.push(log);
+      const driver = kazoo;
+      loops.push(
+        (async () => {
+          for (let n = 0; n < maxOps && !stopping; n++) {
+            const r = await driver.call({ op: 'create-seq', client: 1, key: parent, timeoutMs: opTimeoutMs });
+            if (r.outcome === 'ok' && r.created) log.add(r.created);
+          }
+        })(),
+      );
+    }
+
+    if (o.mutexClients > 0) {
+      const lockPath = `${o.root}/lock`;
+      await ensure(setup, lockPath);
+      for (let i = 0; i < o.mutexClients; i++) {
+        const zk = await paddockClient(o.connectString, sessionTimeoutMs);
+        clients.push(zk);
+        const log = new AckLog(`mutex client ${i}`);
+        logs.push(log);
+        loops.push(
+          (async () => {
+            for (let n = 0; n < maxOps && !stopping; n++) {
+              try {
+                const held = await new Mutex(zk, lockPath).acquire({ timeoutMs: opTimeoutMs * 2 });
+                // Held exclusively: nobody else appends until release, so the array is in lock order.
+                tokens.push(held.fencingToken);
+                log.add(held.fencingToken.toString());
+                await held.release();
+              } catch {
+                // Lost the session or timed out while waiting: try again.
+              }
+            }
+          })(),
+        );
+      }
+    }
+  } catch (err) {
+    // Whatever was started must not outlive a failed start (open sessions keep the process up).
+    await stop();
+    throw err;
+  }
   return {
     logs: [...writers, ...logs],
     writers,
     tokens,
-    async stop() {
-      stopping = true;
-      await Promise.all(loops);
-      await Promise.allSettled(clients.map((c) => c.close()));
-      if (kazoo) await kazoo.stop(5000);
-    },
+    stop,
   };
 }
 
