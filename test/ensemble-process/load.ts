@@ -5,6 +5,7 @@
  * Every loop is bounded in operations and ends when told to stop.
  */
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { connect, NodeExistsError, type ZooKeeperClient } from '../../src/client/index.js';
 import { Driver } from '../../src/faults/protocol.js';
@@ -65,6 +66,72 @@ export class AckLog {
   }
 }
 
+/** The part of node-zookeeper-client's API the writer uses (the package ships no types). */
+interface NzkClient {
+  connect(): void;
+  close(): void;
+  once(event: 'connected', fn: () => void): void;
+  on(event: 'expired', fn: () => void): void;
+  create(path: string, data: Buffer | null, acls: unknown[], mode: number, cb: (err: Error | null, path?: string) => void): void;
+}
+interface NzkModule {
+  createClient(connect: string, options?: { sessionTimeout?: number; spinDelay?: number; retries?: number }): NzkClient;
+  ACL: { OPEN_ACL_UNSAFE: unknown[] };
+  CreateMode: { PERSISTENT_SEQUENTIAL: number };
+}
+
+/**
+ * A node-zookeeper-client session that creates sequential nodes; a session the servers expired
+ * (a long stall) is replaced by a new client, as an application would.
+ */
+class NzkWriter {
+  private readonly nzk = createRequire(import.meta.url)('node-zookeeper-client') as NzkModule;
+  private client: NzkClient | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly connectString: string,
+    private readonly sessionTimeoutMs: number,
+  ) {}
+
+  /** Resolves once the first session is up (bounded). */
+  async start(timeoutMs = 30_000): Promise<void> {
+    const c = this.open();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`node-zookeeper-client not connected within ${timeoutMs} ms`)), timeoutMs);
+      c.once('connected', () => (clearTimeout(timer), resolve()));
+    });
+  }
+
+  private open(): NzkClient {
+    const c = this.nzk.createClient(this.connectString, { sessionTimeout: this.sessionTimeoutMs, spinDelay: 50, retries: 0 });
+    c.on('expired', () => {
+      c.close();
+      if (!this.closed && this.client === c) this.open();
+    });
+    c.connect();
+    this.client = c;
+    return c;
+  }
+
+  /** The created path, or null when the create failed or did not answer in time (it may still happen). */
+  createSequential(prefix: string, timeoutMs: number): Promise<string | null> {
+    const c = this.client as NzkClient;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(null), timeoutMs);
+      c.create(prefix, null, this.nzk.ACL.OPEN_ACL_UNSAFE, this.nzk.CreateMode.PERSISTENT_SEQUENTIAL, (err, path) => {
+        clearTimeout(timer);
+        resolve(err || path === undefined ? null : path);
+      });
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.client?.close();
+  }
+}
+
 export interface Load {
   /** One log per writer (and per mutex loop: its acquisitions). */
   logs: AckLog[];
@@ -82,6 +149,8 @@ export interface LoadOptions {
   paddockWriters: number;
   /** Whether to add a kazoo writer (needs python3-kazoo). */
   kazoo: boolean;
+  /** Whether to add a node-zookeeper-client writer (the npm package). */
+  nodeZookeeperClient?: boolean;
   /** Paddock clients contending for one Mutex (0 for none). */
   mutexClients: number;
   sessionTimeoutMs?: number;
@@ -113,11 +182,13 @@ export async function startLoad(o: LoadOptions): Promise<Load> {
   const logs: AckLog[] = [];
   const tokens: bigint[] = [];
   let kazoo: Driver | null = null;
+  const nzkWriters: NzkWriter[] = [];
 
   const stop = async (): Promise<void> => {
     stopping = true;
     await Promise.all(loops);
     await Promise.allSettled(clients.map((c) => c.close()));
+    for (const w of nzkWriters) w.close();
     if (kazoo) await kazoo.stop(5000);
   };
   try {
@@ -159,6 +230,24 @@ export async function startLoad(o: LoadOptions): Promise<Load> {
           for (let n = 0; n < maxOps && !stopping; n++) {
             const r = await driver.call({ op: 'create-seq', client: 1, key: parent, timeoutMs: opTimeoutMs });
             if (r.outcome === 'ok' && r.created) log.add(r.created);
+          }
+        })(),
+      );
+    }
+
+    if (o.nodeZookeeperClient) {
+      const parent = `${o.root}/nzk`;
+      await ensure(setup, parent);
+      const log = new AckLog('node-zookeeper-client writer');
+      writers.push(log);
+      const nzk = new NzkWriter(o.connectString, sessionTimeoutMs);
+      await nzk.start();
+      nzkWriters.push(nzk);
+      loops.push(
+        (async () => {
+          for (let n = 0; n < maxOps && !stopping; n++) {
+            const created = await nzk.createSequential(`${parent}/n-`, opTimeoutMs);
+            if (created !== null) log.add(created);
           }
         })(),
       );

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { kazooMissing, skipUnless } from '../support/clients.js';
+import { kazooMissing, nodeZookeeperClientMissing, skipUnless } from '../support/clients.js';
 import { Ensemble, paddockEnsembleUnavailable, type ServerKind } from '../support/ensemble.js';
 import { skipUnlessZooKeeper } from '../support/zookeeper.js';
 import { checkAfter, startLoad, writesResume } from './load.js';
@@ -18,6 +18,8 @@ const paddockMissing = zookeeperSkip ? null : await paddockEnsembleUnavailable()
 if (paddockMissing) console.log(`# skipping the mixed ensemble tests: ${paddockMissing}`);
 // Under CI kazoo must be there (skipUnless throws); elsewhere the kazoo writer is left out without it.
 const kazoo = process.env.CI ? (skipUnless(kazooMissing()), null) : kazooMissing();
+const nzk = process.env.CI ? (skipUnless(nodeZookeeperClientMissing()), null) : nodeZookeeperClientMissing();
+if (nzk) console.log(`# ${nzk}: the ensemble tests run without the node-zookeeper-client writer`);
 
 const MIXES: { name: string; kinds: ServerKind[] }[] = [
   { name: '2 ZooKeeper + 1 Paddock', kinds: ['zookeeper', 'zookeeper', 'paddock'] },
@@ -34,7 +36,7 @@ describe('mixed ZooKeeper and Paddock ensembles, real processes', { skip: zookee
     it(`${mix.name}: two leader kills under writes, trees equal across both kinds`, async () => {
       const e = await Ensemble.start(mix.kinds);
       running.add(e);
-      const load = await startLoad({ connectString: e.connectString(), root: '/mixed', paddockWriters: 2, kazoo: kazoo === null, mutexClients: 1 });
+      const load = await startLoad({ connectString: e.connectString(), root: '/mixed', paddockWriters: 2, kazoo: kazoo === null, nodeZookeeperClient: nzk === null, mutexClients: 1 });
       const killedKinds: ServerKind[] = [];
       try {
         await Promise.all(load.writers.map((w) => w.waitFor(5, 0, 30_000)));
