@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Prng } from '../../src/lib/prng.js';
-import { kazooMissing, nodeZookeeperClientMissing, skipUnless } from '../support/clients.js';
+import { kazooMissing, skipUnless } from '../support/clients.js';
 import { Ensemble, paddockEnsembleUnavailable, type ServerKind } from '../support/ensemble.js';
 import { skipUnlessZooKeeper } from '../support/zookeeper.js';
 import { checkAfter, startLoad, writesResume } from './load.js';
@@ -18,8 +18,6 @@ import { checkAfter, startLoad, writesResume } from './load.js';
 const paddockMissing = await paddockEnsembleUnavailable();
 // Under CI kazoo must be there (skipUnless throws); elsewhere the kazoo writer is left out without it.
 const kazoo = process.env.CI ? (skipUnless(kazooMissing()), null) : kazooMissing();
-const nzk = process.env.CI ? (skipUnless(nodeZookeeperClientMissing()), null) : nodeZookeeperClientMissing();
-if (nzk) console.log(`# ${nzk}: the ensemble tests run without the node-zookeeper-client writer`);
 if (kazoo) console.log(`# ${kazoo}: the ensemble tests run without the kazoo writer`);
 
 interface Target {
@@ -55,7 +53,7 @@ for (const target of TARGETS) {
   describe(`${target.name} ensemble, real processes`, { skip: target.skip, timeout: 240_000 }, () => {
     it('3 servers: kill -9 and SIGSTOP of the leader under writes (kazoo, Paddock client, Mutex)', async () => {
       const e = await startEnsemble([target.kind, target.kind, target.kind]);
-      const load = await startLoad({ connectString: e.connectString(), root: '/ens', paddockWriters: 2, kazoo: kazoo === null, nodeZookeeperClient: nzk === null, mutexClients: 2 });
+      const load = await startLoad({ connectString: e.connectString(), root: '/ens', paddockWriters: 2, kazoo: kazoo === null, mutexClients: 2 });
       try {
         await Promise.all(load.writers.map((w) => w.waitFor(5, 0, 30_000)));
         const leader = await e.waitServing();

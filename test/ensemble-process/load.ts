@@ -82,7 +82,9 @@ interface NzkModule {
 
 /**
  * A node-zookeeper-client session that creates sequential nodes; a session the servers expired
- * (a long stall) is replaced by a new client, as an application would.
+ * is replaced by a new client, as an application would. Used where servers are killed, not
+ * paused: across a SIGSTOP of the leader it never wrote again within 60 s (ZooKeeper and Paddock
+ * alike; not investigated further).
  */
 class NzkWriter {
   private readonly nzk = createRequire(import.meta.url)('node-zookeeper-client') as NzkModule;

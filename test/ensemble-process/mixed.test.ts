@@ -1,6 +1,7 @@
 /**
  * Mixed ensembles as real processes: 2 Apache ZooKeeper 3.8 + 1 Paddock and 1 + 2, each server
- * from its own zoo.cfg, serving the Paddock client and kazoo through every server. The leader is
+ * from its own zoo.cfg, serving the Paddock client, kazoo and node-zookeeper-client through every
+ * server. The leader is
  * killed twice (the highest sid usually leads first and the next election moves leadership to the
  * other servers, so both sides lose a leader), then every acknowledged write must be on every
  * server and the trees equal node by node across ZooKeeper and Paddock. Skipped, saying why,
@@ -19,7 +20,7 @@ if (paddockMissing) console.log(`# skipping the mixed ensemble tests: ${paddockM
 // Under CI kazoo must be there (skipUnless throws); elsewhere the kazoo writer is left out without it.
 const kazoo = process.env.CI ? (skipUnless(kazooMissing()), null) : kazooMissing();
 const nzk = process.env.CI ? (skipUnless(nodeZookeeperClientMissing()), null) : nodeZookeeperClientMissing();
-if (nzk) console.log(`# ${nzk}: the ensemble tests run without the node-zookeeper-client writer`);
+if (nzk) console.log(`# ${nzk}: the mixed ensemble tests run without the node-zookeeper-client writer`);
 
 const MIXES: { name: string; kinds: ServerKind[] }[] = [
   { name: '2 ZooKeeper + 1 Paddock', kinds: ['zookeeper', 'zookeeper', 'paddock'] },
