@@ -1,11 +1,10 @@
 /**
  * Mixed ensembles as real processes: 2 Apache ZooKeeper 3.8 + 1 Paddock and 1 + 2, each server
  * from its own zoo.cfg, serving the Paddock client, kazoo and node-zookeeper-client through every
- * server. The leader is
- * killed twice (the highest sid usually leads first and the next election moves leadership to the
- * other servers, so both sides lose a leader), then every acknowledged write must be on every
- * server and the trees equal node by node across ZooKeeper and Paddock. Skipped, saying why,
- * while `paddock server` refuses an ensemble zoo.cfg.
+ * server. The leader is killed twice (the highest sid usually leads first and the next election
+ * moves leadership to the other servers, so both sides lose a leader), then every acknowledged
+ * write must be on every server and the trees equal node by node across ZooKeeper and Paddock.
+ * Skipped, saying why, while `paddock server` refuses an ensemble zoo.cfg.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
