@@ -1,7 +1,8 @@
 /**
- * Client load for the real-process ensemble tests: writers (the Paddock client in this process,
- * kazoo through the fault harness's driver process) that create sequential nodes and log every
- * acknowledged one with its time, and Paddock Mutex holders that log their fencing tokens.
+ * Client load for the real-process ensemble tests: writers (the Paddock client and
+ * node-zookeeper-client in this process, kazoo through the fault harness's driver process) that
+ * create sequential nodes and log every acknowledged one with its time, and Paddock Mutex holders
+ * that log their fencing tokens.
  * Every loop is bounded in operations and ends when told to stop.
  */
 import assert from 'node:assert/strict';
