@@ -18,6 +18,8 @@ export type Mode = 'closed' | 'open';
 
 export interface LoadSpec {
   port: number;
+  /** ops only: sessions spread over these servers in turn (an ensemble's), instead of `port`. */
+  ports?: number[];
   kind: 'ops' | 'fanout' | 'idle' | 'fill';
   workload: string;
   mode: Mode;
@@ -61,7 +63,8 @@ export type FromChild =
 const send = (m: FromChild): void => void process.send!(m);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function connectMany(port: number, n: number, timeoutMs = 30_000, concurrency = 100): Promise<BenchClient[]> {
+async function connectMany(port: number | readonly number[], n: number, timeoutMs = 30_000, concurrency = 100): Promise<BenchClient[]> {
+  const ports = typeof port === 'number' ? [port] : port;
   const clients: BenchClient[] = new Array(n);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -70,7 +73,7 @@ async function connectMany(port: number, n: number, timeoutMs = 30_000, concurre
       // Spread over several loopback source addresses so 10,000+ sessions never run out of ports.
       for (let attempt = 1; ; attempt++) {
         try {
-          clients[i] = await BenchClient.connect({ port, timeoutMs, localAddress: `127.0.0.${1 + (i % 8)}` });
+          clients[i] = await BenchClient.connect({ port: ports[i % ports.length] as number, timeoutMs, localAddress: `127.0.0.${1 + (i % 8)}` });
           break;
         } catch (e) {
           if (attempt >= 3) throw e;
@@ -122,7 +125,7 @@ function waitGo(): Promise<void> {
 
 async function runOps(spec: LoadSpec): Promise<LoadResult> {
   const wl = workloadByName(spec.workload);
-  const clients = await connectMany(spec.port, spec.sessions);
+  const clients = await connectMany(spec.ports ?? spec.port, spec.sessions);
   await wl.setup(clients[0]!);
   send({ ev: 'ready', info: { sessions: clients.length } });
   await waitGo();

@@ -8,23 +8,23 @@
  *
  *   node dist/bench/run.js [--quick] [--workload get,set,...] [--duration s] [--rounds n]
  *                          [--json out.json] [--skip-memory] [--fill n] [--profile]
+ *   node dist/bench/run.js --ensemble 3 [...]   3-server ensembles instead (bench/ensemble.ts)
  */
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem, tmpdir, release } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { Err, OpCode } from '../src/jute/constants.js';
 import { BenchClient, encodeRequest } from './client.js';
 import { Histogram, summarize, type LatencySummary } from './hist.js';
-import type { FromChild, LoadResult, LoadSpec, Mode } from './loadgen.js';
+import { runEnsembleBench } from './ensemble.js';
+import { runLeg, type Leg, type Plan } from './leg.js';
+import type { Mode } from './loadgen.js';
+import { cpuPressure, f, fLat, machine, ratio, renderTable, revision } from './format.js';
 import { summarizeProfile, formatProfile } from './profile.js';
-import { cpuSeconds, heapUsedAfterGc, mainThreadCpuSeconds, rssBytes, startServerProc, ZK_HEAP, type ServerKind, type ServerProc } from './servers.js';
+import { heapUsedAfterGc, rssBytes, startServerProc, type ServerKind, type ServerProc } from './servers.js';
 import { OPEN_ACL } from './workloads.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const LOADGEN = resolve(here, 'loadgen.js');
 const KINDS: ServerKind[] = ['zookeeper', 'paddock'];
 const SHORT: Record<ServerKind, string> = { zookeeper: 'ZK', paddock: 'Paddock' };
 
@@ -42,6 +42,9 @@ interface Options {
   profile: boolean;
   idleSessions: number;
   watchers: number;
+  /** Ensemble size for `--ensemble N` (bench/ensemble.ts), or null for the standalone bench. */
+  ensemble: number | null;
+  failoverTrials: number;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -57,6 +60,8 @@ function parseArgs(argv: string[]): Options {
     profile: false,
     idleSessions: 10_000,
     watchers: 1000,
+    ensemble: null,
+    failoverTrials: 3,
   };
   let duration: number | null = null;
   let fill: number | null = null;
@@ -93,11 +98,19 @@ function parseArgs(argv: string[]): Options {
       case '--profile':
         o.profile = true;
         break;
+      case '--ensemble':
+        o.ensemble = Number(val());
+        if (!Number.isInteger(o.ensemble) || o.ensemble < 3 || o.ensemble > 7 || o.ensemble % 2 === 0) throw new Error('--ensemble takes an odd size, 3..7');
+        break;
+      case '--failover-trials':
+        o.failoverTrials = Math.max(1, Number(val()));
+        break;
       case '--help':
       case '-h':
         process.stdout.write(
           'usage: node dist/bench/run.js [--quick] [--workload a,b] [--duration s] [--rounds n] [--json out.json]\n' +
             '                              [--skip-memory] [--fill n] [--profile]\n' +
+            '       node dist/bench/run.js --ensemble 3 [--quick] [--duration s] [--rounds n] [--failover-trials n] [--json out.json]\n' +
             `workloads: ${ALL_WORKLOADS.join(', ')}\n`,
         );
         process.exit(0);
@@ -120,11 +133,6 @@ function parseArgs(argv: string[]): Options {
 }
 
 // ---- workloads -------------------------------------------------------------------------------
-
-interface Plan {
-  id: string;
-  spec: Omit<LoadSpec, 'port' | 'durationMs' | 'warmupMs' | 'seed'>;
-}
 
 function plans(o: Options): Plan[] {
   const ops = (id: string, workload: string, mode: Mode, sessions: number, depth: number, rate = 0): Plan => ({
@@ -157,89 +165,7 @@ function plans(o: Options): Plan[] {
 }
 const ALL_WORKLOADS = plans(parseArgsSafe()).map((p) => p.id).concat(['memory']);
 function parseArgsSafe(): Options {
-  return { quick: false, workloads: null, durationMs: 0, warmupMs: 0, rounds: 1, json: null, skipMemory: false, fill: 0, profile: false, idleSessions: 10_000, watchers: 1000 };
-}
-
-// ---- one leg: one workload against one server ------------------------------------------------
-
-interface Leg {
-  plan: string;
-  server: ServerKind;
-  round: number;
-  result: LoadResult;
-  setupInfo: Record<string, number | string>;
-  serverCpuSec: number;
-  /** The server's main thread only (Paddock's event loop). */
-  serverMainCpuSec: number;
-  loadgenCpuSec: number;
-  rssBefore: number;
-  /** RSS at the end of the measured window (sessions still connected). */
-  rssInWindow: number;
-  rssAfter: number;
-}
-
-async function runLeg(
-  plan: Plan,
-  server: ServerProc,
-  o: Pick<Options, 'durationMs' | 'warmupMs' | 'quick'>,
-  round: number,
-  onReady?: (info: Record<string, number | string>) => Promise<void>,
-): Promise<Leg> {
-  const durationMs = o.durationMs;
-  const spec: LoadSpec = { ...plan.spec, port: server.port, durationMs, warmupMs: o.warmupMs, seed: 1000 + round };
-  if (spec.kind === 'idle' || spec.kind === 'fanout') spec.durationMs = o.quick ? 3000 : 20_000;
-  if (spec.kind === 'fill') spec.durationMs = 600_000;
-  const child: ChildProcess = fork(LOADGEN, [], { execArgv: ['--max-old-space-size=4096'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const rssBefore = rssBytes(server.pid);
-  let setupInfo: Record<string, number | string> = {};
-  let cpu0 = 0;
-  let gen0 = 0;
-  let serverCpuSec = 0;
-  let serverMainCpuSec = 0;
-  let main0 = 0;
-  let loadgenCpuSec = 0;
-  let rssInWindow = 0;
-  const overall = setTimeout(() => child.kill('SIGKILL'), Math.max(120_000, spec.durationMs * 4 + 120_000));
-  try {
-    const result = await new Promise<LoadResult>((resolveLeg, reject) => {
-      child.on('exit', (code) => reject(new Error(`load generator exited (${code}) during ${plan.id} on ${server.kind}`)));
-      child.on('message', (m: FromChild) => {
-        switch (m.ev) {
-          case 'ready':
-            setupInfo = m.info;
-            if (onReady) onReady(setupInfo).then(() => child.send({ cmd: 'go' }), reject);
-            else child.send({ cmd: 'go' });
-            break;
-          case 'window-start':
-            cpu0 = cpuSeconds(server.pid);
-            main0 = mainThreadCpuSeconds(server.pid);
-            gen0 = cpuSeconds(child.pid!);
-            break;
-          case 'window-end':
-            serverCpuSec = cpuSeconds(server.pid) - cpu0;
-            serverMainCpuSec = mainThreadCpuSeconds(server.pid) - main0;
-            loadgenCpuSec = cpuSeconds(child.pid!) - gen0;
-            rssInWindow = rssBytes(server.pid);
-            break;
-          case 'done':
-            resolveLeg(m.result);
-            break;
-          case 'error':
-            reject(new Error(`load generator failed during ${plan.id} on ${server.kind}: ${m.message}`));
-            break;
-        }
-      });
-      child.send({ cmd: 'setup', spec });
-    });
-    return { plan: plan.id, server: server.kind, round, result, setupInfo, serverCpuSec, serverMainCpuSec, loadgenCpuSec, rssBefore, rssInWindow, rssAfter: rssBytes(server.pid) };
-  } finally {
-    clearTimeout(overall);
-    child.removeAllListeners('exit');
-    if (child.exitCode === null) {
-      child.send({ cmd: 'exit' });
-      await new Promise((r) => child.once('exit', r));
-    }
-  }
+  return { quick: false, workloads: null, durationMs: 0, warmupMs: 0, rounds: 1, json: null, skipMemory: false, fill: 0, profile: false, idleSessions: 10_000, watchers: 1000, ensemble: null, failoverTrials: 1 };
 }
 
 // ---- aggregation and the table ---------------------------------------------------------------
@@ -340,10 +266,6 @@ function limitOf(r: Row, plan: Plan): string {
   return 'latency (fsync/wakeups)';
 }
 
-const f = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : '-');
-const fLat = (ms: number): string => (!Number.isFinite(ms) ? '-' : ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : ms.toFixed(0));
-const ratio = (p: number, z: number): string => (Number.isFinite(p) && Number.isFinite(z) && z > 0 ? (p / z).toFixed(2) : '-');
-
 function table(rows: Row[], planList: Plan[]): string {
   const head = ['workload', 'server', 'ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'srv CPU%', 'CPU µs/op', 'RSS MB', 'gen CPU%', 'errors', 'limited by'];
   const lines: string[][] = [head];
@@ -401,13 +323,6 @@ function table(rows: Row[], planList: Plan[]): string {
     }
   }
   return renderTable(lines) + (notes ? '\n' + notes + '\n' : '');
-}
-
-function renderTable(lines: string[][]): string {
-  const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length)));
-  const fmt = (l: string[]): string => '| ' + l.map((c, i) => (i < 2 || i === l.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |';
-  const sep = '|' + widths.map((w, i) => (i < 2 || i === widths.length - 1 ? ':' + '-'.repeat(w + 1) : '-'.repeat(w + 1) + ':')).join('|') + '|';
-  return [fmt(lines[0]!), sep, ...lines.slice(1).map(fmt)].join('\n');
 }
 
 // ---- durability probe, memory and restart ------------------------------------------------------
@@ -556,42 +471,12 @@ async function profile(o: Options): Promise<void> {
 
 // ---- main ------------------------------------------------------------------------------------
 
-/** Share of time some task waited for a CPU over the last 5 minutes (Linux PSI), or null. */
-function cpuPressure(): number | null {
-  try {
-    const m = /some avg10=[\d.]+ avg60=[\d.]+ avg300=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
-    return m ? Number(m[1]) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** The commit measured, with '+dirty' when the working tree has changes. */
-function revision(): string {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: resolve(here, '../..'), encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: resolve(here, '../..'), encoding: 'utf8' }).trim();
-    return dirty ? `${head}+dirty` : head;
-  } catch {
-    return 'unknown';
-  }
-}
-
-function machine(): Record<string, string | number> {
-  const c = cpus();
-  return {
-    cpu: `${c.length} x ${c[0]?.model ?? '?'}`,
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    kernel: release(),
-    node: process.version,
-    java: '/usr/bin/java (OpenJDK 17)',
-    zookeeper: 'Apache ZooKeeper 3.8.0 (Debian package), ' + ZK_HEAP,
-  };
-}
-
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (o.profile) return profile(o);
+  if (o.ensemble !== null) {
+    return runEnsembleBench({ ...o, size: o.ensemble }, `node dist/bench/run.js ${process.argv.slice(2).join(' ')}`.trim());
+  }
   const all = plans(o);
   const selected = o.workloads ? all.filter((p) => o.workloads!.includes(p.id) || o.workloads!.includes(p.spec.workload)) : all;
   const doMemory = !o.skipMemory && (o.workloads === null || o.workloads.includes('memory'));

@@ -39,9 +39,25 @@ export function commonConfig(): Record<string, string> {
   };
 }
 
+/** One member of an ensemble as zoo.cfg names it: `server.<id>=127.0.0.1:<quorumPort>:<electionPort>`. */
+export interface EnsemblePeer {
+  id: number;
+  quorumPort: number;
+  electionPort: number;
+}
+
+/** Ports for an ensemble of `n` servers on loopback (ids 1..n). */
+export async function ensemblePeers(n: number): Promise<EnsemblePeer[]> {
+  const peers: EnsemblePeer[] = [];
+  for (let id = 1; id <= n; id++) peers.push({ id, quorumPort: await freePort(), electionPort: await freePort() });
+  return peers;
+}
+
 export interface StartOptions {
   dataDir?: string;
   port?: number;
+  /** Start as member `myid` of this ensemble (server.N lines and a myid file) instead of standalone. */
+  ensemble?: { myid: number; peers: readonly EnsemblePeer[] };
   /** Directory for `node --cpu-prof` output (Paddock only). */
   cpuProfDir?: string;
   /** Sampling interval of that profile in µs (V8's default is 1000: too coarse to compare two builds). */
@@ -60,6 +76,8 @@ export interface ServerProc {
   readyMs: number;
   /** Stops the process (SIGTERM, then SIGKILL after a grace period). */
   stop(): Promise<void>;
+  /** kill -9, resolved once the process is gone. */
+  kill9(): Promise<void>;
   /** Stops and deletes the data directory if the harness made it. */
   dispose(): Promise<void>;
   logPath: string;
@@ -77,8 +95,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function writeCfg(dataDir: string, port: number): string {
-  const cfg = { ...commonConfig(), dataDir, clientPort: String(port) };
+function writeCfg(dataDir: string, port: number, ensemble: StartOptions['ensemble']): string {
+  const cfg: Record<string, string> = { ...commonConfig(), dataDir, clientPort: String(port) };
+  if (ensemble) {
+    for (const p of ensemble.peers) cfg[`server.${p.id}`] = `127.0.0.1:${p.quorumPort}:${p.electionPort}`;
+    writeFileSync(join(dataDir, 'myid'), `${ensemble.myid}\n`);
+  }
   const path = join(dataDir, 'zoo.cfg');
   writeFileSync(path, Object.entries(cfg).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
   return path;
@@ -104,7 +126,7 @@ export async function startServerProc(kind: ServerKind, opts: StartOptions = {})
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), `bench-${kind}-`));
   mkdirSync(dataDir, { recursive: true });
   const port = opts.port ?? (await freePort());
-  const cfgPath = writeCfg(dataDir, port);
+  const cfgPath = writeCfg(dataDir, port, opts.ensemble);
   const logPath = join(dataDir, `${kind}.log`);
   let cmd: string;
   let args: string[];
@@ -119,7 +141,7 @@ export async function startServerProc(kind: ServerKind, opts: StartOptions = {})
       `-Dzookeeper.log.dir=${dataDir}`,
       '-cp',
       ZK_CLASSPATH,
-      'org.apache.zookeeper.server.ZooKeeperServerMain',
+      opts.ensemble ? 'org.apache.zookeeper.server.quorum.QuorumPeerMain' : 'org.apache.zookeeper.server.ZooKeeperServerMain',
       cfgPath,
     ];
   } else {
@@ -159,6 +181,13 @@ export async function startServerProc(kind: ServerKind, opts: StartOptions = {})
     }
     log.end();
   };
+  const kill9 = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    log.end();
+  };
   return {
     kind,
     port,
@@ -167,6 +196,7 @@ export async function startServerProc(kind: ServerKind, opts: StartOptions = {})
     readyMs,
     logPath,
     stop,
+    kill9,
     dispose: async () => {
       await stop();
       if (ownDir && !process.env.BENCH_KEEP_DATA) rmSync(dataDir, { recursive: true, force: true });

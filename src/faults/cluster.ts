@@ -1,17 +1,46 @@
 /**
  * The servers of a run as real processes: Apache ZooKeeper (QuorumPeerMain, or standalone for
  * one server) or Paddock (`paddock server zoo.cfg`), each from its own zoo.cfg and dataDir, in
- * its own network namespace when the fabric has them. Kills, pauses and disk faults act on
+ * its own network namespace when the fabric has them. Each server has its own kind, so one
+ * ensemble can mix ZooKeeper and Paddock servers; every server reads the same zoo.cfg layout. Kills, pauses and disk faults act on
  * these processes and directories.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Fabric } from './netns.js';
 
 export type ServerKind = 'zookeeper' | 'paddock';
+export const SERVER_KINDS: readonly ServerKind[] = ['zookeeper', 'paddock'];
+
+const KIND_NAMES: Record<string, ServerKind> = { zookeeper: 'zookeeper', zk: 'zookeeper', paddock: 'paddock', p: 'paddock' };
+
+/**
+ * The kind of each server, from a target: `zookeeper` or `paddock` for every one of `servers`,
+ * or `mixed:zk,zk,paddock` (one kind per server, in server id order; `zk`/`zookeeper`,
+ * `p`/`paddock`). Throws a RangeError on anything else.
+ */
+export function kindsOf(target: string, servers?: number): ServerKind[] {
+  if (target === 'zookeeper' || target === 'paddock') return Array.from({ length: servers ?? 1 }, () => target);
+  const m = /^mixed:(.+)$/.exec(target);
+  if (!m) throw new RangeError(`target must be zookeeper, paddock or mixed:KIND,KIND,... (e.g. mixed:zk,zk,paddock), not '${target}'`);
+  const kinds = (m[1] as string).split(',').map((name) => {
+    const kind = KIND_NAMES[name.trim()];
+    if (kind === undefined) throw new RangeError(`unknown server kind '${name}' in '${target}' (expected zk, zookeeper, p or paddock)`);
+    return kind;
+  });
+  if (servers !== undefined && servers !== kinds.length) throw new RangeError(`'${target}' names ${kinds.length} servers, but ${servers} were asked for`);
+  return kinds;
+}
+
+/** A short label of a cluster's kinds: 'zookeeper', 'paddock', or 'mixed:zk,zk,paddock'. */
+export function describeKinds(kinds: readonly ServerKind[]): string {
+  const first = kinds[0];
+  if (first !== undefined && kinds.every((k) => k === first)) return first;
+  return `mixed:${kinds.map((k) => (k === 'zookeeper' ? 'zk' : k)).join(',')}`;
+}
 
 export const JAVA = '/usr/bin/java';
 export const ZK_JAR = '/usr/share/java/zookeeper.jar';
@@ -25,8 +54,8 @@ export function zookeeperUnavailable(): string | null {
 }
 
 export interface ClusterOptions {
-  kind: ServerKind;
-  servers: number;
+  /** One kind per server (server ids 1..kinds.length): a mixed ensemble has both. */
+  kinds: readonly ServerKind[];
   workDir: string;
   fabric: Fabric;
   tickTimeMs: number;
@@ -46,6 +75,7 @@ interface Ports {
 
 export interface ServerState {
   id: number;
+  kind: ServerKind;
   host: string;
   ports: Ports;
   dataDir: string;
@@ -75,13 +105,14 @@ export class Cluster {
   /** Lays out the dataDirs and zoo.cfg files; starts nothing. */
   static async create(options: ClusterOptions): Promise<Cluster> {
     const cluster = new Cluster(options);
-    for (let id = 1; id <= options.servers; id++) {
+    for (let id = 1; id <= options.kinds.length; id++) {
       // In namespaces every server has its own address and can use the standard ports.
       const ports = options.fabric.mode === 'netns' ? { client: 2181, peer: 2888, election: 3888 } : { client: await freePort(), peer: await freePort(), election: await freePort() };
       const dataDir = join(options.workDir, `s${id}`, 'data');
       mkdirSync(dataDir, { recursive: true });
       if (options.diskMiB !== null) cluster.mountTmpfs(dataDir, options.diskMiB);
-      cluster.servers.push({ id, host: options.fabric.serverHost(id), ports, dataDir, child: null, paused: false, filler: null });
+      const kind = options.kinds[id - 1] as ServerKind;
+      cluster.servers.push({ id, kind, host: options.fabric.serverHost(id), ports, dataDir, child: null, paused: false, filler: null });
     }
     for (const s of cluster.servers) cluster.writeConfig(s);
     return cluster;
@@ -93,7 +124,21 @@ export class Cluster {
     this.mounts.push(dir);
   }
 
-  private configPath(s: ServerState): string {
+  /** Where the server's output goes (appended across restarts). */
+  logPath(id: number): string {
+    return join(this.options.workDir, `s${id}`, 'server.log');
+  }
+
+  /** The last lines the server printed, for an error message. */
+  logTail(id: number, chars = 3000): string {
+    try {
+      return readFileSync(this.logPath(id), 'utf8').slice(-chars);
+    } catch {
+      return '';
+    }
+  }
+
+  configPath(s: ServerState): string {
     return join(this.options.workDir, `s${s.id}`, 'zoo.cfg');
   }
 
@@ -114,7 +159,7 @@ export class Cluster {
       snapCount: '5000',
       forceSync: o.forceSync ? 'yes' : 'no',
     };
-    if (o.servers > 1) {
+    if (this.servers.length > 1) {
       for (const peer of this.servers) lines[`server.${peer.id}`] = `${peer.host}:${peer.ports.peer}:${peer.ports.election}`;
     }
     writeFileSync(this.configPath(s), Object.entries(lines).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
@@ -156,7 +201,7 @@ export class Cluster {
   start(id: number): void {
     const s = this.server(id);
     if (this.alive(id)) return;
-    const log = openSync(join(this.options.workDir, `s${id}`, 'server.log'), 'a');
+    const log = openSync(this.logPath(id), 'a');
     const [cmd, args] = this.options.fabric.wrapServer(id, ...this.command(s));
     s.child = spawn(cmd, args, { stdio: ['ignore', log, log] });
     s.child.on('error', () => {});
@@ -165,8 +210,8 @@ export class Cluster {
   }
 
   private command(s: ServerState): [string, string[]] {
-    if (this.options.kind === 'paddock') return [process.execPath, [PADDOCK_MAIN, 'server', this.configPath(s)]];
-    const main = this.options.servers > 1 ? 'org.apache.zookeeper.server.quorum.QuorumPeerMain' : 'org.apache.zookeeper.server.ZooKeeperServerMain';
+    if (s.kind === 'paddock') return [process.execPath, [PADDOCK_MAIN, 'server', this.configPath(s)]];
+    const main = this.servers.length > 1 ? 'org.apache.zookeeper.server.quorum.QuorumPeerMain' : 'org.apache.zookeeper.server.ZooKeeperServerMain';
     return [
       JAVA,
       [

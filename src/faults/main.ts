@@ -5,15 +5,17 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { zookeeperUnavailable } from './cluster.js';
+import { describeKinds, kindsOf, zookeeperUnavailable } from './cluster.js';
 import { runFaults, WORKLOADS, type ClientKind, type RunOptions, type Workload } from './runner.js';
 import { NEMESES, type NemesisName } from './schedule.js';
 import { runSelfTests } from './selftest.js';
 
 const USAGE = `Usage: npm run faults -- [options]
 
-  --target zookeeper|paddock   servers to attack (default zookeeper)
-  --servers N                  ensemble size (default 3 for zookeeper, 1 for paddock)
+  --target zookeeper|paddock|mixed:K,K,...
+                               servers to attack (default zookeeper); mixed: one kind per server in
+                               id order, zk or paddock, e.g. mixed:zk,zk,paddock (2 ZooKeeper + 1 Paddock)
+  --servers N                  ensemble size (default 3 for zookeeper, 1 for paddock, the list's length for mixed)
   --seed N                     seed of the nemesis schedule and the workloads (default: random, printed)
   --duration SECONDS           length of the faulty phase (default 60); 5 s healed phase follows
   --nemeses a,b,...            from ${NEMESES.join(', ')}
@@ -67,15 +69,18 @@ export function parseOptions(argv: string[]): RunOptions | 'selftest' | 'help' {
   if (values.help) return 'help';
   if (values.selftest) return 'selftest';
   const target = values.target ?? 'zookeeper';
-  if (target !== 'zookeeper' && target !== 'paddock') throw new Error(`--target must be zookeeper or paddock, not '${target}'`);
-  const servers = int(values.servers, target === 'zookeeper' ? 3 : 1, '--servers');
+  const mixed = target.startsWith('mixed:');
+  const defaultServers = mixed ? kindsOf(target).length : target === 'zookeeper' ? 3 : 1;
+  const servers = int(values.servers, defaultServers, '--servers');
   if (servers < 1 || servers > 7) throw new Error('--servers must be 1..7');
+  // Checks the target (and that a mixed list has --servers entries); the runner derives the same kinds.
+  const kinds = kindsOf(target, servers);
   const seed = int(values.seed, Math.floor(Math.random() * 2 ** 31), '--seed');
   const defaultNemeses: NemesisName[] = servers > 1 ? ['kill', 'pause', 'partition-isolate', 'partition-halves', 'partition-bridge', 'partition-oneway'] : ['kill', 'pause', 'disk-full'];
   const [faultMin, faultMax] = (values['fault-seconds'] ?? '3,8').split(',').map((s) => int(s, 0, '--fault-seconds') * 1000);
   if (faultMin === undefined || faultMax === undefined || faultMin > faultMax) throw new Error('--fault-seconds is MIN,MAX');
   return {
-    target,
+    target: describeKinds(kinds),
     servers,
     seed,
     durationMs: int(values.duration, 60, '--duration') * 1000,
@@ -118,7 +123,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(failed === 0 ? 'selftest: every known-bad history was flagged\n' : `selftest: ${failed} case(s) wrong\n`);
     return failed === 0 ? 0 : 1;
   }
-  if (parsed.target === 'zookeeper') {
+  if (kindsOf(parsed.target, parsed.servers).includes('zookeeper')) {
     const missing = zookeeperUnavailable();
     if (missing) {
       process.stderr.write(`faults: ${missing}\n`);

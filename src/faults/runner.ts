@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Prng } from '../lib/prng.js';
 import { checkRun, type FinalState, type Verdict } from './check.js';
-import { Cluster, type ServerKind } from './cluster.js';
+import { Cluster, kindsOf } from './cluster.js';
 import type { FaultWindow, History, Op, OpKind } from './history.js';
 import { NAME_PREFIX, cleanupLeftovers, createNetnsFabric, loopbackFabric, netnsUnavailable, type Fabric } from './netns.js';
 import { Driver, type DriverReply, type DriverRequest } from './protocol.js';
@@ -23,7 +23,8 @@ export type Workload = (typeof WORKLOADS)[number];
 export type ClientKind = 'paddock' | 'kazoo';
 
 export interface RunOptions {
-  target: ServerKind;
+  /** `zookeeper`, `paddock` (every server), or `mixed:zk,zk,paddock` (one kind per server). */
+  target: string;
   servers: number;
   seed: number;
   /** Length of the faulty phase; a healed phase and the final checks follow. */
@@ -148,8 +149,7 @@ async function run(o: RunOptions, res: Resources): Promise<RunResult> {
   const fabric = res.fabric;
   o.log(`network: ${fabric.mode}${fabric.mode === 'netns' ? ` (namespaces ${NAME_PREFIX}${process.pid}-*, 10.77.0.0/24 inside them only)` : ''}`);
   const cluster = await Cluster.create({
-    kind: o.target,
-    servers: o.servers,
+    kinds: kindsOf(o.target, o.servers),
     workDir: res.workDir,
     fabric,
     tickTimeMs: 1000,
@@ -163,7 +163,7 @@ async function run(o: RunOptions, res: Resources): Promise<RunResult> {
   const control = spawnDriver('control', 'paddock', fabric);
   res.drivers.push(control);
   await waitServing(control, cluster, 120_000, o.log);
-  o.log(`${o.servers} ${o.target} server(s) serving at ${cluster.connectString()}`);
+  o.log(`${o.servers} server(s) (${o.target}) serving at ${cluster.connectString()}`);
 
   const history: History = { ops: [], faults: [], startedAt: Date.now() };
   const t0 = performance.now();
@@ -263,6 +263,9 @@ async function waitServing(control: Driver, cluster: Cluster, timeoutMs: number,
   while (Date.now() < deadline) {
     last = await modes(control, cluster);
     if ([...last.values()].every((m) => m !== null)) return;
+    // A server that exited on its own (a refused zoo.cfg, a crash at start) will never serve.
+    const dead = cluster.servers.find((s) => s.child !== null && !cluster.alive(s.id));
+    if (dead) throw new Error(`server s${dead.id} (${dead.kind}) ${cluster.exitStatus(dead.id)} before serving:\n${cluster.logTail(dead.id)}`);
     // Polling other processes' ports: there is no event to wait on.
     await sleep(250);
   }
