@@ -93,12 +93,13 @@ export interface Epochs {
  * damaged file or contradictory epochs.
  */
 export async function loadEpochs(disk: Disk, dir: string, lastZxid: bigint): Promise<Epochs> {
+  // A new data dir (no zxid yet) has no epoch files: creating them then is no news.
   const warnings: string[] = [];
   const epochOfZxid = lastZxid < 0n ? 0n : lastZxid >> 32n;
   let current = await readEpochFile(disk, dir, CURRENT_EPOCH_FILE);
   if (current === null) {
     current = epochOfZxid;
-    warnings.push(`${nodePath.join(dir, CURRENT_EPOCH_FILE)} not found: created with the epoch of the last zxid, ${current}`);
+    if (lastZxid > 0n) warnings.push(`${nodePath.join(dir, CURRENT_EPOCH_FILE)} not found: created with the epoch of the last zxid, ${current}`);
     await writeEpochFile(disk, dir, CURRENT_EPOCH_FILE, current);
   }
   if (epochOfZxid > current) {
@@ -117,7 +118,7 @@ export async function loadEpochs(disk: Disk, dir: string, lastZxid: bigint): Pro
   let accepted = await readEpochFile(disk, dir, ACCEPTED_EPOCH_FILE);
   if (accepted === null) {
     accepted = epochOfZxid;
-    warnings.push(`${nodePath.join(dir, ACCEPTED_EPOCH_FILE)} not found: created with the epoch of the last zxid, ${accepted}`);
+    if (lastZxid > 0n) warnings.push(`${nodePath.join(dir, ACCEPTED_EPOCH_FILE)} not found: created with the epoch of the last zxid, ${accepted}`);
     await writeEpochFile(disk, dir, ACCEPTED_EPOCH_FILE, accepted);
   }
   if (accepted < current) {

@@ -131,7 +131,7 @@ async function startEnsembleMember(config: ServerConfig, options: StartOptions):
   const random = (byteCount: number): Buffer => randomBytes(byteCount);
   if (config.sessionPasswords === 'secret') {
     // Each data directory has its own secret, so a session could not move between servers.
-    logger.warn('an ensemble uses ZooKeeper\'s session password formula (sessionPasswords=zookeeper): the members share no secret');
+    logger.info('session passwords use ZooKeeper\'s formula in an ensemble (the members share no secret), as a ZooKeeper ensemble\'s do');
   }
   const pipelineConfig: ServerConfig = { ...config, sessionPasswords: 'zookeeper' };
   // Before the data directory is opened: a bad JAAS file stops the start with nothing to undo.
