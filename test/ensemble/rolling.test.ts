@@ -48,11 +48,11 @@ function recordingLogger(): { logger: Logger; lines: string[]; waitFor(pattern: 
   return { logger, lines, waitFor };
 }
 
-function startPaddockOn(members: readonly QuorumMemberPorts[], dataDir: string, logger: Logger): Promise<PaddockServer> {
-  const me = members[2]!;
+function startPaddockOn(members: readonly QuorumMemberPorts[], dataDir: string, logger: Logger, index = 2): Promise<PaddockServer> {
+  const me = members[index]!;
   return startServer(
     {
-      serverId: 3,
+      serverId: Number(me.sid),
       servers: members.map((m) => ({
         id: Number(m.sid), host: m.host, quorumPort: m.quorumPort, electionPort: m.electionPort,
         addresses: [{ host: m.host, quorumPort: m.quorumPort, electionPort: m.electionPort }], type: 'participant', clientPortAddress: null, clientPort: null,
@@ -111,4 +111,49 @@ test('rolling step: a ZooKeeper server killed under writes is replaced by Paddoc
   assertSameTree(trees[0]!, trees[2]!, 'ZooKeeper server 1 and Paddock');
   assertSameTree(trees[1]!, trees[2]!, 'ZooKeeper server 2 and Paddock');
   t.diagnostic(`Paddock on ZooKeeper's data dir: ${synced[0]}; ${trees[2]!.size} nodes equal on 3 servers`);
+});
+
+test('rolling replacement: each ZooKeeper server in turn (followers first, the leader last) replaced by Paddock under continuous writes', { skip, timeout: 300_000 }, async (t) => {
+  const members = await quorumPorts(3);
+  const zk: ZooKeeperPeer[] = members.map((m) => startZooKeeperPeer(m.sid, members, TICK_MS));
+  const paddocks: PaddockServer[] = [];
+  const clients: ZooKeeperClient[] = [];
+  t.after(async () => {
+    for (const c of clients) await c.close().catch(() => undefined);
+    for (const p of paddocks) await p.close().catch(() => undefined);
+    for (const z of zk) await z.stop();
+  });
+  const modes = await Promise.all(zk.map((z) => waitForMode(z, 60_000)));
+  // Writers know every server, as a production client does, and fail over as servers are replaced.
+  const everyServer = members.map((m) => `127.0.0.1:${m.clientPort}`).join(',');
+  for (let i = 0; i < 2; i++) clients.push(await connect(everyServer, { sessionTimeoutMs: 15_000 }));
+  await clients[0]!.create('/w', '');
+  const writers = clients.map((c, i) => new Writer(c, `r${i}`));
+  await Promise.all(writers.map((w) => w.waitFor(20, 60_000)));
+
+  const order = [0, 1, 2].sort((a, b) => Number(modes[a] === 'leader') - Number(modes[b] === 'leader'));
+  for (const index of order) {
+    await zk[index]!.kill();
+    const recorded = recordingLogger();
+    paddocks.push(await startPaddockOn(members, zk[index]!.dataDir, recorded.logger, index));
+    const synced = await recorded.waitFor(/synced with leader \d+ \((\w+)\)/, 90_000);
+    await Promise.all(writers.map((w) => w.waitFor(10, 90_000)));
+    t.diagnostic(`server ${index + 1} (was ${modes[index]}) replaced: ${synced[0]}`);
+  }
+  for (const w of writers) await w.stop();
+
+  const trees = [];
+  for (const m of members) {
+    const c = await connect(`127.0.0.1:${m.clientPort}`, { sessionTimeoutMs: 10_000 });
+    clients.push(c);
+    await c.sync('/');
+    trees.push(await readTree(c));
+  }
+  const acked = writers.flatMap((w) => w.acked);
+  for (const path of acked) {
+    for (const [i, tree] of trees.entries()) assert.ok(tree.has(path), `${path} on server ${i + 1}`);
+  }
+  assertSameTree(trees[0]!, trees[1]!, 'Paddock servers 1 and 2');
+  assertSameTree(trees[0]!, trees[2]!, 'Paddock servers 1 and 3');
+  t.diagnostic(`${acked.length} acknowledged writes on all three Paddock servers; ${trees[0]!.size} nodes equal`);
 });
