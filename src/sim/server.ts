@@ -45,11 +45,19 @@ export interface Ensemble {
   /** How many of a Ready's `steps` durable steps happen before a crash, or null for no crash. */
   crashPoint(server: SimServer, steps: number): number | null;
   trace(line: string): void;
+  /** A deliberate bug, to prove that the checkers catch one (see Sabotage). */
+  readonly sabotage: Sabotage | null;
   /** Checkers: a txn applied to a server's tree, committed by a leader, a leader established. */
   onApply(sid: number, entry: LogEntry): void;
   onCommit(sid: number, entry: LogEntry): void;
   onEstablished(server: SimServer, epoch: bigint): void;
 }
+
+/**
+ * Deliberate bugs for the checkers' own tests: 'learner-skips-log' acknowledges proposals it never
+ * logged; 'fsync-lies' loses a server's last logged txn when it crashes.
+ */
+export type Sabotage = 'learner-skips-log' | 'fsync-lies';
 
 /** A quorum-port connection from a learner (node a) to its leader (node b). */
 interface QuorumConn {
@@ -182,10 +190,17 @@ export class SimServer {
     this.role = { kind: 'down' };
     this.incarnation++;
     this.fle = null;
+    if (this.ens.sabotage === 'fsync-lies') this.loseLastTxn();
     for (const s of this.ens.servers) if (s !== this && s.fle) s.fle.connectionDown(BigInt(this.sid));
     if (role.kind === 'leading') for (const c of role.conns.values()) this.closeFromLeader(c);
     if (role.kind === 'following' && role.conn) this.closeFromLearner(role.conn);
     for (const link of [...this.pipeline.allLinks()]) (link as SimLink).close('server crashed');
+  }
+
+  private loseLastTxn(): void {
+    const durable = this.store.load();
+    if (durable.log.length === 0) return;
+    this.store.truncate(durable.log.at(-2)?.zxid ?? durable.snapshot?.zxid ?? 0n);
   }
 
   private every(ms: number, fn: () => void): void {
@@ -562,7 +577,7 @@ export class SimServer {
       catchUp(this.checkedReplica(), this.store.load(), true);
     }
     const appended = Math.max(0, Math.min(budget, rd.append.length));
-    if (appended > 0) this.store.append(rd.append.slice(0, appended));
+    if (appended > 0 && this.ens.sabotage !== 'learner-skips-log') this.store.append(rd.append.slice(0, appended));
     budget -= appended;
     if (rd.acceptedEpoch !== null && budget-- > 0) this.store.setAcceptedEpoch(rd.acceptedEpoch);
     if (rd.currentEpoch !== null && budget-- > 0) this.store.setCurrentEpoch(rd.currentEpoch);

@@ -31,7 +31,7 @@ import { checkRun, type Verdict } from '../faults/check.js';
 import type { Op } from '../faults/history.js';
 import { sessionHex, SimClient } from './client.js';
 import { Network } from './net.js';
-import { SimServer, type Ensemble } from './server.js';
+import { SimServer, type Ensemble, type Sabotage } from './server.js';
 import { CheckedStore, SimViolation, ZxidLedger } from './store.js';
 import { World } from './world.js';
 
@@ -52,6 +52,8 @@ export interface SimOptions {
   midReadyCrashRate?: number;
   /** Keep the trace (every role change and fault) for the report. */
   trace?: boolean;
+  /** A deliberate bug the checkers must catch (their own tests). */
+  sabotage?: Sabotage | null;
 }
 
 export interface SimResult {
@@ -81,6 +83,7 @@ export function replayCommand(o: SimOptions): string {
     o.clients !== undefined ? `--clients ${o.clients}` : '',
     o.faultMs !== undefined ? `--fault-ms ${o.faultMs}` : '',
     o.settleMs !== undefined ? `--settle-ms ${o.settleMs}` : '',
+    o.sabotage ? `--sabotage ${o.sabotage}` : '',
   ].filter((s) => s !== '');
   return ['npm run sim --', `--seed ${o.seed}`, `--servers ${o.servers}`, ...extra, '--trace'].join(' ');
 }
@@ -100,12 +103,16 @@ class Simulation implements Ensemble {
   private readonly traceLines: string[] = [];
   private readonly o: Required<SimOptions>;
   private faulting = false;
+  get sabotage(): Sabotage | null {
+    return this.o.sabotage;
+  }
+
   private acked = 0;
   private crashes = 0;
   private partitions = 0;
 
   constructor(options: SimOptions) {
-    this.o = { clients: 4, faultMs: 6000, settleMs: 30_000, maxDelay: 10, faultEveryMs: 300, midReadyCrashRate: 0.002, trace: false, ...options };
+    this.o = { clients: 4, faultMs: 6000, settleMs: 30_000, maxDelay: 10, faultEveryMs: 400, midReadyCrashRate: 0.001, trace: false, sabotage: null, ...options };
     this.world = new World(options.seed);
     this.net = new Network(this.world, this.o.maxDelay);
     this.members = [];
@@ -226,8 +233,8 @@ class Simulation implements Ensemble {
     const rng = this.world.rng;
     const roll = rng.next();
     const up = this.servers.filter((s) => s.up);
-    if (roll < 0.15 && up.length > 0) this.crashFor(rng.pick(up));
-    else if (roll < 0.25) {
+    if (roll < 0.1 && up.length > 0) this.crashFor(rng.pick(up));
+    else if (roll < 0.18) {
       const leader = this.servers.find((s) => s.leaderCore() !== null);
       if (leader) this.crashFor(leader);
     } else if (roll < 0.55) this.partition();
@@ -246,7 +253,7 @@ class Simulation implements Ensemble {
 
   private restartLater(s: SimServer): void {
     const inc = s.incarnation;
-    this.world.after(200 + this.world.rng.int(3000), () => {
+    this.world.after(200 + this.world.rng.int(1500), () => {
       if (!s.up && s.incarnation === inc) s.boot();
     });
   }
