@@ -79,6 +79,7 @@ export function runSimulation(options: SimOptions): SimResult {
 
 /** The command line that replays a run exactly. */
 export function replayCommand(o: SimOptions): string {
+  // Only the options given: defaults are part of the code, like the seed's meaning.
   const extra = [
     o.clients !== undefined ? `--clients ${o.clients}` : '',
     o.faultMs !== undefined ? `--fault-ms ${o.faultMs}` : '',
@@ -111,7 +112,8 @@ class Simulation implements Ensemble {
   private crashes = 0;
   private partitions = 0;
 
-  constructor(options: SimOptions) {
+  constructor(private readonly given: SimOptions) {
+    const options = given;
     this.o = { clients: 4, faultMs: 6000, settleMs: 30_000, maxDelay: 10, faultEveryMs: 400, midReadyCrashRate: 0.001, trace: false, sabotage: null, ...options };
     this.world = new World(options.seed);
     this.net = new Network(this.world, this.o.maxDelay);
@@ -147,7 +149,7 @@ class Simulation implements Ensemble {
       servers: this.o.servers,
       ok: violations.length === 0,
       violations,
-      replay: replayCommand(this.o),
+      replay: replayCommand(this.given),
       stats: { simMs: this.world.now, events: this.world.steps, ops: this.ops.length, acked: this.acked, leaders, crashes: this.crashes, partitions: this.partitions },
       trace: this.traceLines,
     };
