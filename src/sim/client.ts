@@ -24,6 +24,8 @@ export interface ClientHooks {
   record(op: Omit<Op, 'index'>): Op;
   /** A write was acknowledged at `zxid`: it must be durable on a quorum now. */
   acked(op: Op, zxid: number): void;
+  /** The connection was lost with `op` in flight as request `xid` of `sessionId`: its outcome is unknown. */
+  unknown(op: Op, sessionId: bigint, xid: number): void;
   violation(message: string): void;
 }
 
@@ -32,6 +34,8 @@ export interface ClientOptions {
   keys: readonly string[];
   /** Most requests in flight on one connection. */
   maxInFlight: number;
+  /** Issue sync+getData reads, checked for linearizability (see docs/testing.md on stale leaders). */
+  syncReads: boolean;
 }
 
 interface Pending {
@@ -115,7 +119,8 @@ export class SimClient {
     const key = rng.pick(this.options.keys);
     if (roll < 0.25) this.write(key);
     else if (roll < 0.45) this.cas(key);
-    else if (roll < 0.7) this.read(key);
+    else if (roll < 0.62 || !this.options.syncReads) this.read(key);
+    else if (roll < 0.7) this.syncRead(key);
     else if (roll < 0.82) this.createSequential();
     else if (roll < 0.94) this.createEphemeral();
     else if (roll < 0.97) this.closeSession();
@@ -163,6 +168,20 @@ export class SimClient {
       this.versions.set(key, stat.version);
       const readValue = data === null ? null : data.toString();
       this.complete(op, 'ok', zxid, { readValue, version: stat.version, mzxid: String(stat.mzxid) });
+    });
+  }
+
+  /** sync then getData, pipelined: FIFO makes the read wait for the sync (a linearizable read). */
+  private syncRead(key: string): void {
+    const op = this.begin('sync-read', key, {});
+    let synced = false;
+    this.send(OpCode.sync, { type: OpCode.sync, path: key }, op, (err) => {
+      synced = err === Err.OK;
+    });
+    this.send(OpCode.getData, { type: OpCode.getData, path: key, watch: false }, op, (err, zxid, body) => {
+      if (!synced || err !== Err.OK) return this.complete(op, 'fail', zxid, { error: errName(err) });
+      const { data, stat } = body as { data: string | Buffer | null; stat: Stat };
+      this.complete(op, 'ok', zxid, { readValue: data === null ? null : data.toString(), version: stat.version, mzxid: String(stat.mzxid) });
     });
   }
 
@@ -239,9 +258,10 @@ export class SimClient {
     conn.lastHeard = this.world.now;
     if (timeOut <= 0) {
       // The session expired: what was in flight in it is unknown, and a new session starts.
+      this.drop('session expired');
       this.session = null;
       this.sessionsEnded++;
-      return this.drop('session expired');
+      return;
     }
     if (this.session === null || this.session.id !== sessionId) this.session = { id: sessionId, passwd, name: sessionHex(sessionId) };
     conn.open = true;
@@ -279,6 +299,7 @@ export class SimClient {
   /** The connection is gone: requests in flight have unknown outcomes (they stay 'info'). */
   private lost(): void {
     this.conn = null;
+    for (const p of this.pending) if (p.op && p.op.outcome === 'info' && this.session) this.hooks.unknown(p.op, this.session.id, p.xid);
     this.pending.length = 0;
   }
 

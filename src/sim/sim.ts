@@ -22,6 +22,7 @@
  */
 import { resolveConfig } from '../server/index.js';
 import { CreateMode, OpCode } from '../jute/constants.js';
+import { decodeTxn } from '../jute/txn.js';
 import type { Request } from '../jute/requests.js';
 import { OPEN_ACL_UNSAFE } from '../persistence/zkformat.js';
 import type { LogEntry } from '../consensus/learner.js';
@@ -52,6 +53,8 @@ export interface SimOptions {
   midReadyCrashRate?: number;
   /** Keep the trace (every role change and fault) for the report. */
   trace?: boolean;
+  /** Clients also issue sync+getData reads, which the linearizability checker takes. */
+  syncReads?: boolean;
   /** A deliberate bug the checkers must catch (their own tests). */
   sabotage?: Sabotage | null;
 }
@@ -85,6 +88,7 @@ export function replayCommand(o: SimOptions): string {
     o.faultMs !== undefined ? `--fault-ms ${o.faultMs}` : '',
     o.settleMs !== undefined ? `--settle-ms ${o.settleMs}` : '',
     o.sabotage ? `--sabotage ${o.sabotage}` : '',
+    o.syncReads ? '--sync-reads' : '',
   ].filter((s) => s !== '');
   return ['npm run sim --', `--seed ${o.seed}`, `--servers ${o.servers}`, ...extra, '--trace'].join(' ');
 }
@@ -100,6 +104,8 @@ class Simulation implements Ensemble {
   private readonly clients: SimClient[] = [];
   private readonly ops: Op[] = [];
   private readonly committed = new Map<Zxid, Buffer>();
+  /** Ops whose connection was lost in flight, by their request (session and xid). */
+  private readonly unresolved: { op: Op; key: string }[] = [];
   private readonly epochLeaders = new Map<bigint, number>();
   private readonly traceLines: string[] = [];
   private readonly o: Required<SimOptions>;
@@ -114,7 +120,7 @@ class Simulation implements Ensemble {
 
   constructor(private readonly given: SimOptions) {
     const options = given;
-    this.o = { clients: 4, faultMs: 6000, settleMs: 30_000, maxDelay: 10, faultEveryMs: 400, midReadyCrashRate: 0.001, trace: false, sabotage: null, ...options };
+    this.o = { clients: 4, faultMs: 6000, settleMs: 30_000, maxDelay: 10, faultEveryMs: 400, midReadyCrashRate: 0.001, trace: false, sabotage: null, syncReads: false, ...options };
     this.world = new World(options.seed);
     this.net = new Network(this.world, this.o.maxDelay);
     this.members = [];
@@ -127,9 +133,14 @@ class Simulation implements Ensemble {
       const config = resolveConfig({ dataDir: '/sim', serverId: sid, tickTime: TICK_MS, initLimit: 10, syncLimit: 5, sessionPasswords: 'zookeeper' });
       this.servers.push(new SimServer(sid, config, new CheckedStore(sid, this.ledger), this));
     }
-    const hooks = { record: (op: Omit<Op, 'index'>) => this.record(op), acked: (op: Op, zxid: number) => this.onAcked(op, zxid), violation: (m: string) => this.fail(m) };
+    const hooks = {
+      record: (op: Omit<Op, 'index'>) => this.record(op),
+      acked: (op: Op, zxid: number) => this.onAcked(op, zxid),
+      unknown: (op: Op, sessionId: bigint, xid: number) => this.unresolved.push({ op, key: requestKey(sessionId, xid) }),
+      violation: (m: string) => this.fail(m),
+    };
     for (let id = 1; id <= this.o.clients + 1; id++) {
-      this.clients.push(new SimClient(id, this.world, this.net, this.servers, hooks, { sessionTimeoutMs: 1500, keys: KEYS, maxInFlight: 3 }));
+      this.clients.push(new SimClient(id, this.world, this.net, this.servers, hooks, { sessionTimeoutMs: 1500, keys: KEYS, maxInFlight: 3, syncReads: this.o.syncReads }));
     }
   }
 
@@ -375,7 +386,27 @@ class Simulation implements Ensemble {
     throw new SimViolation(`${message} (at ${this.world.now} ms)`);
   }
 
+  /**
+   * An op whose outcome the client never learned either committed (at some time after its
+   * invocation: it stays 'info') or did not. The simulator knows every committed txn, so the
+   * ones that never committed, or committed as an error txn, become 'fail': the linearizability
+   * search then need not place them, which keeps it small. Sound because every committed txn
+   * passed through some leader's commit (onCommit), and a lost one is caught by other checkers.
+   */
+  private resolveUnknownOutcomes(): void {
+    const outcomes = new Map<string, number>();
+    for (const data of this.committed.values()) {
+      const txn = decodeTxn(data, 0x7fffffff);
+      outcomes.set(requestKey(txn.header.sessionId, txn.header.cxid), txn.header.type);
+    }
+    for (const { op, key } of this.unresolved) {
+      const type = outcomes.get(key);
+      if (type === undefined || type === OpCode.error) op.outcome = 'fail';
+    }
+  }
+
   private finalChecks(): string[] {
+    this.resolveUnknownOutcomes();
     const leader = this.servers.find((s) => s.leaderCore() !== null)!;
     const tree = leader.pipeline.tree;
     const registers: Record<string, { value: string | null; version: number }> = {};
@@ -394,7 +425,9 @@ class Simulation implements Ensemble {
     const liveSessions = [...leader.pipeline.sessionTimeouts().keys()].map(sessionHex);
     const trees: Record<string, Record<string, string>> = {};
     for (const s of this.servers) trees[String(s.sid)] = treeDigest(s);
-    const verdict: Verdict = checkRun({ ops: this.ops, faults: [], startedAt: 0 }, { registers, counters: {}, liveSessions, trees });
+    // A step bound, not a time bound, so that a seed's verdict never depends on the machine.
+    const limits = { maxSteps: 5_000_000, maxMillis: Number.MAX_SAFE_INTEGER };
+    const verdict: Verdict = checkRun({ ops: this.ops, faults: [], startedAt: 0 }, { registers, counters: {}, liveSessions, trees }, limits);
     const out = verdict.violations.map((v) => `${v.checker}: ${v.message}`);
     for (const k of verdict.linearizability.keys) if (k.result === 'unknown') out.push(`linearizability undecided for ${k.key}: ${k.reason}`);
     return out;
@@ -403,6 +436,10 @@ class Simulation implements Ensemble {
   describe(): string {
     return this.servers.map((s) => `server ${s.sid}: ${s.describe()}, epochs ${s.store.accepted}, last logged ${s.lastLogged()}`).join('\n') + `\ncuts: ${this.net.describeCuts()}`;
   }
+}
+
+function requestKey(sessionId: bigint, xid: number): string {
+  return `${sessionId}/${xid}`;
 }
 
 /** The setup writes: the registers at "0" (what the linearizability checker starts from) and the parents. */
