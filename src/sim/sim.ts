@@ -69,6 +69,8 @@ export interface SimResult {
   replay: string;
   stats: { simMs: number; events: number; ops: number; acked: number; leaders: number; crashes: number; partitions: number };
   trace: string[];
+  /** Every client operation, as the checkers saw it. */
+  history: Op[];
 }
 
 const TICK_MS = 100;
@@ -163,6 +165,7 @@ class Simulation implements Ensemble {
       replay: replayCommand(this.given),
       stats: { simMs: this.world.now, events: this.world.steps, ops: this.ops.length, acked: this.acked, leaders, crashes: this.crashes, partitions: this.partitions },
       trace: this.traceLines,
+      history: this.ops,
     };
   }
 
@@ -388,25 +391,27 @@ class Simulation implements Ensemble {
 
   /**
    * An op whose outcome the client never learned either committed (at some time after its
-   * invocation: it stays 'info') or did not. The simulator knows every committed txn, so the
-   * ones that never committed, or committed as an error txn, become 'fail': the linearizability
-   * search then need not place them, which keeps it small. Sound because every committed txn
-   * passed through some leader's commit (onCommit), and a lost one is caught by other checkers.
+   * invocation: it stays 'info') or had no effect. The simulator knows every committed txn, so
+   * the ops whose request never committed, or committed only as an error txn, leave the history:
+   * they changed nothing and told nobody anything, and the linearizability search need not place
+   * them. Sound because every committed txn passes through some leader's commit (onCommit), and
+   * a committed txn that is later lost is caught by the other checkers.
    */
-  private resolveUnknownOutcomes(): void {
+  private withoutIneffectiveOps(): Op[] {
     const outcomes = new Map<string, number>();
     for (const data of this.committed.values()) {
       const txn = decodeTxn(data, 0x7fffffff);
       outcomes.set(requestKey(txn.header.sessionId, txn.header.cxid), txn.header.type);
     }
+    const ineffective = new Set<Op>();
     for (const { op, key } of this.unresolved) {
       const type = outcomes.get(key);
-      if (type === undefined || type === OpCode.error) op.outcome = 'fail';
+      if (type === undefined || type === OpCode.error) ineffective.add(op);
     }
+    return this.ops.filter((op) => !ineffective.has(op));
   }
 
   private finalChecks(): string[] {
-    this.resolveUnknownOutcomes();
     const leader = this.servers.find((s) => s.leaderCore() !== null)!;
     const tree = leader.pipeline.tree;
     const registers: Record<string, { value: string | null; version: number }> = {};
@@ -427,7 +432,7 @@ class Simulation implements Ensemble {
     for (const s of this.servers) trees[String(s.sid)] = treeDigest(s);
     // A step bound, not a time bound, so that a seed's verdict never depends on the machine.
     const limits = { maxSteps: 5_000_000, maxMillis: Number.MAX_SAFE_INTEGER };
-    const verdict: Verdict = checkRun({ ops: this.ops, faults: [], startedAt: 0 }, { registers, counters: {}, liveSessions, trees }, limits);
+    const verdict: Verdict = checkRun({ ops: this.withoutIneffectiveOps(), faults: [], startedAt: 0 }, { registers, counters: {}, liveSessions, trees }, limits);
     const out = verdict.violations.map((v) => `${v.checker}: ${v.message}`);
     for (const k of verdict.linearizability.keys) if (k.result === 'unknown') out.push(`linearizability undecided for ${k.key}: ${k.reason}`);
     return out;
