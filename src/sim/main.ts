@@ -79,7 +79,7 @@ function main(): void {
       console.log(formatFailure(r));
     } else if (cmd.seeds.length === 1) {
       const s = r.stats;
-      console.log(`ok seed ${seed} (${r.servers} servers): ${s.ops} ops, ${s.acked} acknowledged writes, ${s.leaders} epochs, ${s.crashes} crashes, ${s.partitions} partitions, ${s.events} events, ${s.simMs} simulated ms`);
+      console.log(`ok seed ${seed} (${r.servers} servers): ${s.ops} ops, ${s.acked} acknowledged writes, ${s.leaders} epochs, ${s.crashes} crashes, ${s.partitions} partitions, syncs ${JSON.stringify(s.syncs)}, ${s.events} events, ${s.simMs} simulated ms`);
     }
   }
   const secs = ((Date.now() - started) / 1000).toFixed(1);

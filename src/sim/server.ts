@@ -45,6 +45,11 @@ export interface Ensemble {
   /** How many of a Ready's `steps` durable steps happen before a crash, or null for no crash. */
   crashPoint(server: SimServer, steps: number): number | null;
   trace(line: string): void;
+  /**
+   * Most txns of its log a new leader keeps as history for DIFF; learners behind that get SNAP.
+   * (QuorumPeer passes the whole log; ZooKeeper keeps 500 proposals in memory and may SNAP.)
+   */
+  readonly historyLimit: number;
   /** A deliberate bug, to prove that the checkers catch one (see Sabotage). */
   readonly sabotage: Sabotage | null;
   /** Checkers: a txn applied to a server's tree, committed by a leader, a leader established. */
@@ -138,6 +143,8 @@ export class SimServer {
   private readonly lastSent = new Map<number, Notification>();
   /** Every role this server played, for the trace. */
   roles = 0;
+  /** How this server was synced each time: diff, trunc, snap. */
+  readonly syncModes = new Map<string, number>();
 
   constructor(
     readonly sid: number,
@@ -343,13 +350,14 @@ export class SimServer {
     const durable = this.store.load();
     // ZooKeeper's leader has applied its whole log before it leads.
     catchUp(this.checkedReplica(), durable, false);
+    const cut = Math.max(0, durable.log.length - this.ens.historyLimit);
     const core = new ZabLeader({
       myId: BigInt(this.sid),
       quorum: this.ens.quorum,
       acceptedEpoch: durable.acceptedEpoch,
       currentEpoch: durable.currentEpoch,
-      log: durable.log,
-      snapshotZxid: durable.snapshot?.zxid,
+      log: durable.log.slice(cut),
+      snapshotZxid: cut > 0 ? durable.log[cut - 1]!.zxid : durable.snapshot?.zxid,
       config: Buffer.from(this.ens.configText),
       initLimitTicks: this.config.initLimit,
       syncLimitTicks: this.config.syncLimit,
@@ -589,6 +597,7 @@ export class SimServer {
     const core = role.core!;
     this.fle?.updateElectionVote(core.currentEpoch);
     this.ens.trace(`server ${this.sid} synced with ${role.leader} (${core.syncMode})`);
+    this.syncModes.set(core.syncMode!, (this.syncModes.get(core.syncMode!) ?? 0) + 1);
     const channel: LeaderChannel = {
       forward: (sessionId, cxid, type, body, authIds) => {
         if (this.role !== role) return;

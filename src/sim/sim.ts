@@ -53,6 +53,8 @@ export interface SimOptions {
   midReadyCrashRate?: number;
   /** Keep the trace (every role change and fault) for the report. */
   trace?: boolean;
+  /** Txns of its log a new leader keeps for DIFF (default: a short history on every third seed, so SNAP happens). */
+  historyLimit?: number;
   /** Clients also issue sync+getData reads, which the linearizability checker takes. */
   syncReads?: boolean;
   /** A deliberate bug the checkers must catch (their own tests). */
@@ -67,7 +69,7 @@ export interface SimResult {
   violations: string[];
   /** The exact command that replays this run. */
   replay: string;
-  stats: { simMs: number; events: number; ops: number; acked: number; leaders: number; crashes: number; partitions: number };
+  stats: { simMs: number; events: number; ops: number; acked: number; leaders: number; crashes: number; partitions: number; syncs: Record<string, number> };
   trace: string[];
   /** Every client operation, as the checkers saw it. */
   history: Op[];
@@ -112,6 +114,10 @@ class Simulation implements Ensemble {
   private readonly traceLines: string[] = [];
   private readonly o: Required<SimOptions>;
   private faulting = false;
+  get historyLimit(): number {
+    return this.o.historyLimit;
+  }
+
   get sabotage(): Sabotage | null {
     return this.o.sabotage;
   }
@@ -122,7 +128,7 @@ class Simulation implements Ensemble {
 
   constructor(private readonly given: SimOptions) {
     const options = given;
-    this.o = { clients: 4, faultMs: 6000, settleMs: 30_000, maxDelay: 10, faultEveryMs: 400, midReadyCrashRate: 0.001, trace: false, sabotage: null, syncReads: false, ...options };
+    this.o = { clients: 4, faultMs: 6000, settleMs: 30_000, maxDelay: 10, faultEveryMs: 400, midReadyCrashRate: 0.001, trace: false, sabotage: null, syncReads: false, historyLimit: options.seed % 3 === 0 ? 10 : Number.MAX_SAFE_INTEGER, ...options };
     this.world = new World(options.seed);
     this.net = new Network(this.world, this.o.maxDelay);
     this.members = [];
@@ -163,10 +169,16 @@ class Simulation implements Ensemble {
       ok: violations.length === 0,
       violations,
       replay: replayCommand(this.given),
-      stats: { simMs: this.world.now, events: this.world.steps, ops: this.ops.length, acked: this.acked, leaders, crashes: this.crashes, partitions: this.partitions },
+      stats: { simMs: this.world.now, events: this.world.steps, ops: this.ops.length, acked: this.acked, leaders, crashes: this.crashes, partitions: this.partitions, syncs: this.syncCounts() },
       trace: this.traceLines,
       history: this.ops,
     };
+  }
+
+  private syncCounts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const s of this.servers) for (const [mode, n] of s.syncModes) out[mode] = (out[mode] ?? 0) + n;
+    return out;
   }
 
   // ---- phases ----
