@@ -12,7 +12,7 @@ export interface SimCommand {
   base: Omit<SimOptions, 'seed' | 'servers'>;
 }
 
-const USAGE = 'usage: npm run sim -- [--seed S | --seeds N [--from F]] [--servers 3|5] [--clients M] [--fault-ms T] [--settle-ms T] [--trace] [--sync-reads] [--sabotage learner-skips-log|fsync-lies]';
+const USAGE = 'usage: npm run sim -- [--seed S | --seeds N [--from F]] [--servers 3|5] [--clients M] [--fault-ms T] [--settle-ms T] [--trace] [--no-sync-reads] [--sabotage learner-skips-log|fsync-lies]';
 
 export function parseSimArgs(argv: readonly string[]): SimCommand {
   let seed: number | null = null;
@@ -35,7 +35,7 @@ export function parseSimArgs(argv: readonly string[]): SimCommand {
     else if (arg === '--fault-ms') base.faultMs = value();
     else if (arg === '--settle-ms') base.settleMs = value();
     else if (arg === '--trace') base.trace = true;
-    else if (arg === '--sync-reads') base.syncReads = true;
+    else if (arg === '--no-sync-reads') base.syncReads = false;
     else if (arg === '--sabotage') {
       const name = argv[++i];
       if (name !== 'learner-skips-log' && name !== 'fsync-lies') throw new Error(`--sabotage takes learner-skips-log or fsync-lies\n${USAGE}`);

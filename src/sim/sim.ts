@@ -55,7 +55,7 @@ export interface SimOptions {
   trace?: boolean;
   /** Txns of its log a new leader keeps for DIFF (default: a short history on every third seed, so SNAP happens). */
   historyLimit?: number;
-  /** Clients also issue sync+getData reads, which the linearizability checker takes. */
+  /** Clients also issue sync+getData reads, which the linearizability checker takes (default true). */
   syncReads?: boolean;
   /** A deliberate bug the checkers must catch (their own tests). */
   sabotage?: Sabotage | null;
@@ -92,7 +92,7 @@ export function replayCommand(o: SimOptions): string {
     o.faultMs !== undefined ? `--fault-ms ${o.faultMs}` : '',
     o.settleMs !== undefined ? `--settle-ms ${o.settleMs}` : '',
     o.sabotage ? `--sabotage ${o.sabotage}` : '',
-    o.syncReads ? '--sync-reads' : '',
+    o.syncReads === false ? '--no-sync-reads' : '',
   ].filter((s) => s !== '');
   return ['npm run sim --', `--seed ${o.seed}`, `--servers ${o.servers}`, ...extra, '--trace'].join(' ');
 }
@@ -128,7 +128,7 @@ class Simulation implements Ensemble {
 
   constructor(private readonly given: SimOptions) {
     const options = given;
-    this.o = { clients: 4, faultMs: 6000, settleMs: 30_000, maxDelay: 10, faultEveryMs: 400, midReadyCrashRate: 0.001, trace: false, sabotage: null, syncReads: false, historyLimit: options.seed % 3 === 0 ? 10 : Number.MAX_SAFE_INTEGER, ...options };
+    this.o = { clients: 4, faultMs: 6000, settleMs: 30_000, maxDelay: 10, faultEveryMs: 400, midReadyCrashRate: 0.001, trace: false, sabotage: null, syncReads: true, historyLimit: options.seed % 3 === 0 ? 10 : Number.MAX_SAFE_INTEGER, ...options };
     this.world = new World(options.seed);
     this.net = new Network(this.world, this.o.maxDelay);
     this.members = [];
