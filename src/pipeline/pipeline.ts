@@ -115,10 +115,18 @@ export interface LeaderChannel {
 /** What srvr, stat and mntr say of an ensemble member. */
 export interface QuorumReport {
   mode: 'leader' | 'follower' | 'observer' | 'looking';
+  /** ZooKeeper's detailed peer state, e.g. "leading - broadcast". */
+  peerState: string;
+  /** Voting members. */
+  quorumSize: number;
   learners: number;
   syncedFollowers: number;
   syncedObservers: number;
   pendingSyncs: number;
+  /** Ms since this server became leader (0 otherwise). */
+  leaderUptimeMs: number;
+  /** Bytes of the last, smallest and largest proposal made as leader; -1 before any. */
+  proposalSizes: { last: number; min: number; max: number };
 }
 
 /** A request a learner forwarded to this leader. */
@@ -236,6 +244,7 @@ export class RequestPipeline {
       this.disconnected(link);
     }
     this.commitQueue.length = 0;
+    this.writeFailure = null;
     this.forwarded.clear();
     this.forwardedSyncs.length = 0;
     this.revalidating.clear();
@@ -275,10 +284,16 @@ export class RequestPipeline {
     return this.mode !== 'looking' && !(this.mode === 'leader' && !this.config.leaderServes);
   }
 
+  /**
+   * Keeps a session alive; false if it is unknown or closing. A learner reports the touch to
+   * the leader and never refuses: the leader decides (its prep answers SESSIONEXPIRED), and the
+   * session may be one this server has not applied yet.
+   */
   private touchSession(sessionId: bigint): boolean {
-    const session = this.sessions.get(sessionId);
-    if (this.leader !== null && session) this.touched.set(sessionId, session.timeoutMs);
-    return this.sessions.touch(sessionId, this.deps.now());
+    const alive = this.sessions.touch(sessionId, this.deps.now());
+    if (this.leader === null) return alive;
+    this.touched.set(sessionId, this.sessions.get(sessionId)?.timeoutMs ?? 0);
+    return true;
   }
 
   /** Learner: the sessions touched since the last call, for the next PING reply. */
@@ -344,14 +359,17 @@ export class RequestPipeline {
   private reopenSession(link: ClientLink, req: ConnectRequest, timeOut: number): void {
     const session = this.sessions.get(req.sessionId);
     const passwordOk = this.passwords.matches(req.sessionId, req.passwd);
-    if (!session || session.closing || !passwordOk) {
+    // A learner asks the leader even when it has not applied the session yet (ZooKeeper's
+    // learners do not check sessions themselves).
+    const askLeader = this.leader !== null && passwordOk;
+    if (!askLeader && (!session || session.closing || !passwordOk)) {
       const why = !passwordOk && session ? 'bad password' : 'expired';
       this.deps.logger.info(`refusing to reopen session ${hex(req.sessionId)} for ${link.remoteAddress}: ${why}`);
       link.sendConnectResponse(0, 0n, Buffer.alloc(16));
       link.close(`session ${why}`);
       return;
     }
-    if (this.leader !== null) {
+    if (askLeader) {
       // Only the leader knows whether the session is still alive (Learner.revalidate).
       this.awaitRevalidation(req.sessionId, (valid) => {
         if (!this.links.has(link)) return;
@@ -363,7 +381,7 @@ export class RequestPipeline {
         }
         this.sessionReopened(link, req.sessionId, timeOut);
       });
-      this.leader.revalidate(req.sessionId, timeOut);
+      this.leader!.revalidate(req.sessionId, timeOut);
       return;
     }
     this.sessionReopened(link, req.sessionId, timeOut);
@@ -793,7 +811,8 @@ export class RequestPipeline {
     this.deps.logger.error(`txn log failed; refusing writes, still serving reads: ${reason}`);
     const failed = this.commitQueue.splice(at);
     this.prep.reset();
-    this.zxids.restartAfter(this.lastZxid());
+    // Txns still queued before the failed one keep their zxids (a leader has proposed them).
+    this.zxids.restartAfter(this.commitQueue.at(-1)?.txn.header.zxid ?? this.lastZxid());
     for (const entry of failed) {
       entry.onApplied({ zxid: this.lastZxid(), err: Err.NOTREADONLY, result: null, txn: entry.txn });
     }

@@ -7,6 +7,8 @@ import type { Connection } from './connection.js';
 import { hex } from './logger.js';
 import { mntrRows, type MetricsSource } from '../admin/collect.js';
 import type { RequestPipeline } from '../pipeline/pipeline.js';
+import { quorumConfigText } from '../consensus/members.js';
+import { quorumMembers } from './quorum/peer.js';
 
 export const FOUR_LETTER_WORDS = new Set([
   'ruok', 'srvr', 'stat', 'conf', 'cons', 'envi', 'mntr', 'wchs', 'wchc', 'wchp', 'dump', 'isro', 'crst', 'srst', 'dirs', 'gtmk', 'stmk', 'hash',
@@ -47,7 +49,7 @@ export function answerFourLetterWord(word: string, ctx: FourLetterContext): stri
         logDir: join(ctx.config.dataLogDir, VERSION_DIR),
         dataDirSize: ctx.dataDirSize(),
         dataLogSize: ctx.logDirSize(),
-      });
+      }) + quorumConf(ctx);
     case 'cons':
       return [...ctx.connections()].map((c) => connectionLine(c, true)).join('') + '\n';
     case 'envi':
@@ -100,6 +102,26 @@ function serverStats(ctx: FourLetterContext, withClients: boolean): string {
     `Mode: ${serverState(ctx)}`,
     `Node count: ${s.tree.nodeCount()}`,
   );
+  const q = s.quorumStatus?.();
+  if (q?.mode === 'leader') lines.push(`Proposal sizes last/min/max: ${q.proposalSizes.last}/${q.proposalSizes.min}/${q.proposalSizes.max}`);
+  return lines.join('\n') + '\n';
+}
+
+/** What an ensemble member's conf adds (QuorumPeer's part of ZooKeeper's conf command). */
+function quorumConf(ctx: FourLetterContext): string {
+  if (ctx.server.quorumStatus === null) return '';
+  const c = ctx.config;
+  const me = c.servers.find((s) => s.id === c.serverId);
+  const lines = [
+    `initLimit=${c.initLimit}`,
+    `syncLimit=${c.syncLimit}`,
+    'electionAlg=3',
+    `electionPort=${me?.electionPort ?? -1}`,
+    `quorumPort=${me?.quorumPort ?? -1}`,
+    `peerType=${c.peerType === 'observer' ? 1 : 0}`,
+    'membership: ',
+    quorumConfigText(quorumMembers(c), 0n),
+  ];
   return lines.join('\n') + '\n';
 }
 
@@ -161,19 +183,29 @@ export function metricsSource(ctx: FourLetterContext): MetricsSource {
 }
 
 function mntr(ctx: FourLetterContext): string {
-  return [...mntrRows(metricsSource(ctx)), ...leaderRows(ctx)].map(([k, v]) => `zk_${k}\t${v}`).join('\n') + '\n';
+  const rows = mntrRows(metricsSource(ctx));
+  const q = ctx.server.quorumStatus?.();
+  // An ensemble member's state detail follows server_state, as ZooKeeper prints it.
+  if (q) rows.splice(2, 0, ['peer_state', q.peerState]);
+  return [...rows, ...quorumRows(ctx)].map(([k, v]) => `zk_${k}\t${v}`).join('\n') + '\n';
 }
 
-/** The rows only a leader's mntr has (ZooKeeper 3.8's MonitorCommand for a LeaderZooKeeperServer). */
-function leaderRows(ctx: FourLetterContext): [string, number][] {
+/** An ensemble member's rows; the leader's (LeaderZooKeeperServer) beside them. */
+function quorumRows(ctx: FourLetterContext): [string, number][] {
   const q = ctx.server.quorumStatus?.();
-  if (!q || q.mode !== 'leader') return [];
+  if (!q) return [];
+  if (q.mode !== 'leader') return [['quorum_size', q.quorumSize]];
   return [
+    ['quorum_size', q.quorumSize],
     ['learners', q.learners],
     ['synced_followers', q.syncedFollowers],
     ['synced_non_voting_followers', 0],
     ['synced_observers', q.syncedObservers],
     ['pending_syncs', q.pendingSyncs],
+    ['leader_uptime', q.leaderUptimeMs],
+    ['last_proposal_size', q.proposalSizes.last],
+    ['min_proposal_size', q.proposalSizes.min],
+    ['max_proposal_size', q.proposalSizes.max],
   ];
 }
 

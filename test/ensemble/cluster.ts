@@ -37,14 +37,15 @@ function testLogger(id: number): Logger {
   return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
 }
 
-export async function makeCluster(count: number, extra: Partial<ServerConfig> = {}, logger: (id: number) => Logger = testLogger): Promise<Cluster> {
+/** `observers`: how many of the last members are observers. */
+export async function makeCluster(count: number, extra: Partial<ServerConfig> = {}, logger: (id: number) => Logger = testLogger, observers = 0): Promise<Cluster> {
   const servers: QuorumServerSpec[] = [];
   const members: Member[] = [];
   for (let id = 1; id <= count; id++) {
     const quorumPort = await freePort();
     const electionPort = await freePort();
     const clientPort = await freePort();
-    servers.push({ id, host: '127.0.0.1', quorumPort, electionPort, addresses: [{ host: '127.0.0.1', quorumPort, electionPort }], type: 'participant', clientPortAddress: null, clientPort: null });
+    servers.push({ id, host: '127.0.0.1', quorumPort, electionPort, addresses: [{ host: '127.0.0.1', quorumPort, electionPort }], type: id > count - observers ? 'observer' : 'participant', clientPortAddress: null, clientPort: null });
     members.push({ id, clientPort, store: new MemoryLearnerStore(), server: null });
   }
   const configOf = (m: Member): Partial<ServerConfig> => ({
@@ -52,6 +53,7 @@ export async function makeCluster(count: number, extra: Partial<ServerConfig> = 
     servers,
     clientPort: m.clientPort,
     clientPortAddress: '127.0.0.1',
+    peerType: servers[m.id - 1]!.type,
     tickTime: TICK_MS,
     initLimit: 25,
     syncLimit: 10,
@@ -81,8 +83,8 @@ export async function makeCluster(count: number, extra: Partial<ServerConfig> = 
 }
 
 /** Starts every member and resolves once one leads and every other one follows. */
-export async function startCluster(count: number, extra: Partial<ServerConfig> = {}): Promise<Cluster> {
-  const cluster = await makeCluster(count, extra);
+export async function startCluster(count: number, extra: Partial<ServerConfig> = {}, observers = 0): Promise<Cluster> {
+  const cluster = await makeCluster(count, extra, testLogger, observers);
   await Promise.all(cluster.members.map((m) => cluster.start(m.id)));
   await waitForRoles(cluster, 30_000);
   return cluster;
@@ -104,7 +106,7 @@ export function leaderOf(cluster: Cluster): Member | null {
 export function waitForRoles(cluster: Cluster, timeoutMs: number): Promise<void> {
   return waitForPeers(cluster, timeoutMs, 'one leader, the others following', () => {
     const modes = running(cluster).map(modeOf);
-    return modes.filter((m) => m === 'leader').length === 1 && modes.every((m) => m === 'leader' || m === 'follower');
+    return modes.filter((m) => m === 'leader').length === 1 && modes.every((m) => m === 'leader' || m === 'follower' || m === 'observer');
   });
 }
 

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { connect, type ZooKeeperClient } from '../../src/client/index.js';
 import { leaderOf, modeOf, running, startCluster, type Cluster } from './cluster.js';
 import { fourLetterWord } from '../support/zookeeper.js';
+import { RawClient } from '../support/rawclient.js';
 
 function clientOf(cluster: Cluster, id: number): Promise<ZooKeeperClient> {
   return connect(`127.0.0.1:${cluster.members[id - 1]!.clientPort}`, { sessionTimeoutMs: 6000 });
@@ -53,9 +54,17 @@ test('three Paddock servers elect one leader; writes on any server are read on e
     assert.match(srvr, new RegExp(`Mode: ${modeOf(s)}`));
   }
   const mntr = await fourLetterWord(leader.clientPort, 'mntr');
-  assert.match(mntr, /zk_server_state\tleader/);
+  assert.match(mntr, /^zk_version\t.*\nzk_server_state\tleader\nzk_peer_state\tleading - broadcast\n/);
   assert.match(mntr, /zk_synced_followers\t2/);
   assert.match(mntr, /zk_pending_syncs\t0/);
+  assert.match(mntr, /zk_quorum_size\t3/);
+  assert.match(await fourLetterWord(followers[0]!.clientPort, 'mntr'), /zk_peer_state\tfollowing - broadcast/);
+  assert.match(await fourLetterWord(leader.clientPort, 'srvr'), /\nProposal sizes last\/min\/max: \d+\/\d+\/\d+\n/);
+  // conf ends with the quorum part, as a ZooKeeper ensemble member prints it.
+  const me = cluster.servers[followers[0]!.id - 1]!;
+  const conf = await fourLetterWord(followers[0]!.clientPort, 'conf');
+  assert.ok(conf.endsWith(`initLimit=25\nsyncLimit=10\nelectionAlg=3\nelectionPort=${me.electionPort}\nquorumPort=${me.quorumPort}\npeerType=0\nmembership: \n` +
+    cluster.servers.map((s) => `server.${s.id}=127.0.0.1:${s.quorumPort}:${s.electionPort}:participant`).join('\n') + '\nversion=0\n'), conf);
 });
 
 test('sequential names are unique across servers; ephemerals vanish everywhere with their session', { timeout: 60_000 }, async (t) => {
@@ -84,4 +93,65 @@ test('sequential names are unique across servers; ephemerals vanish everywhere w
     assert.equal(await c.exists('/eph'), null, 'the ephemeral is gone once its session closed');
   }
   for (const s of running(cluster)) assert.equal(s.server.tree.ephemeralCount(), 0);
+});
+
+test('/zookeeper/config holds the membership; leaderServes=no keeps clients off the leader', { timeout: 60_000 }, async (t) => {
+  const cluster = await startCluster(3, { leaderServes: false });
+  t.after(() => cluster.close());
+  const leader = leaderOf(cluster)!;
+  const follower = cluster.members.find((m) => m !== leader)!;
+  const client = await clientOf(cluster, follower.id);
+  t.after(() => client.close());
+  const { data } = await client.getConfig();
+  const expected = cluster.servers.map((s) => `server.${s.id}=127.0.0.1:${s.quorumPort}:${s.electionPort}:participant`).join('\n') + '\nversion=0';
+  assert.equal(data.toString(), expected);
+
+  await assert.rejects(
+    connect(`127.0.0.1:${leader.clientPort}`, { sessionTimeoutMs: 6000, initialConnectTimeoutMs: 1500 }),
+    /could not connect/,
+    'the leader closes client connections',
+  );
+  assert.match(await fourLetterWord(leader.clientPort, 'srvr'), /Mode: leader/);
+  await client.create('/served', 'by a follower');
+});
+
+test('an observer follows without voting: it serves reads and forwards writes', { timeout: 60_000 }, async (t) => {
+  const cluster = await startCluster(4, {}, 1);
+  t.after(() => cluster.close());
+  const observer = cluster.members[3]!;
+  assert.equal(observer.server!.server.mode, 'observer');
+  const leader = leaderOf(cluster)!;
+  assert.notEqual(leader.id, observer.id);
+  const onObserver = await clientOf(cluster, observer.id);
+  const onLeader = await clientOf(cluster, leader.id);
+  t.after(async () => {
+    await onObserver.close();
+    await onLeader.close();
+  });
+  await onObserver.create('/from-observer', 'x');
+  await onLeader.sync('/');
+  assert.equal((await onLeader.getData('/from-observer')).data.toString(), 'x');
+  await onLeader.setData('/from-observer', 'y');
+  await onObserver.sync('/from-observer');
+  assert.equal((await onObserver.getData('/from-observer')).data.toString(), 'y');
+  assert.match(await fourLetterWord(observer.clientPort, 'srvr'), /Mode: observer/);
+  const mntr = await fourLetterWord(leader.clientPort, 'mntr');
+  assert.match(mntr, /zk_synced_followers\t2/);
+  assert.match(mntr, /zk_synced_observers\t1/);
+});
+
+test('a server refuses a client that has seen a later zxid than it has', { timeout: 60_000 }, async (t) => {
+  const cluster = await startCluster(3);
+  t.after(() => cluster.close());
+  const follower = cluster.members.find((m) => m !== leaderOf(cluster))!;
+  const writer = await clientOf(cluster, follower.id);
+  t.after(() => writer.close());
+  const stat = await writer.setData('/', 'x');
+  // A client from the future: its lastZxidSeen is past anything committed.
+  await assert.rejects(
+    RawClient.connect('127.0.0.1', follower.clientPort, { lastZxidSeen: Number(stat.mzxid) + 1000, handshakeTimeoutMs: 5000 }),
+    'refused: the server is behind what the client saw',
+  );
+  const ok = await RawClient.connect('127.0.0.1', follower.clientPort, { lastZxidSeen: Number(stat.mzxid) });
+  await ok.close();
 });

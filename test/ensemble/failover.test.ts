@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { connect, type WatchEvent, type ZooKeeperClient } from '../../src/client/index.js';
 import { Writer } from './writer.js';
 import { RawClient } from '../support/rawclient.js';
+import { fourLetterWord } from '../support/zookeeper.js';
 import { OpCode } from '../../src/jute/constants.js';
 
 const OPEN = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
@@ -158,4 +159,38 @@ test('only the leader expires sessions; pings on a follower keep a session alive
   }
   assert.notEqual(await watcher.exists('/idle'), null, 'the idle session on a follower is still alive');
   assert.equal((await idle.exists('/idle'))?.ephemeralOwner, idle.sessionId);
+});
+
+test('a leader without a quorum steps down and refuses clients until the ensemble is back', { timeout: 90_000 }, async (t) => {
+  const cluster = await startCluster(3);
+  t.after(() => cluster.close());
+  const leader = leaderOf(cluster)!;
+  const followers = cluster.members.filter((m) => m !== leader);
+  const client = await connect(`127.0.0.1:${leader.clientPort}`, { sessionTimeoutMs: 20_000 });
+  t.after(() => client.close());
+  await client.create('/before', '');
+  const suspended = new Promise<void>((resolve) => {
+    const off = client.onSession((e) => {
+      if (e.type === 'suspended') {
+        off();
+        resolve();
+      }
+    });
+  });
+  for (const f of followers) await cluster.stop(f.id);
+  // syncLimit passes without a synced quorum: the leader looks for one again and drops its clients.
+  await waitForPeers(cluster, 30_000, 'the lone leader looking', () => running(cluster).every((s) => s.server.mode === 'looking'));
+  await suspended;
+  assert.equal(await fourLetterWord(leader.clientPort, 'srvr'), 'This ZooKeeper instance is not currently serving requests\n');
+  await assert.rejects(
+    connect(`127.0.0.1:${leader.clientPort}`, { sessionTimeoutMs: 6000, initialConnectTimeoutMs: 1000 }),
+    /could not connect/,
+    'a looking server closes new clients',
+  );
+
+  for (const f of followers) await cluster.start(f.id);
+  await waitForRoles(cluster, 30_000);
+  // The client's session survived: its reconnection is revalidated by the new leader.
+  await client.create('/after', '');
+  assert.notEqual(await client.exists('/before'), null);
 });

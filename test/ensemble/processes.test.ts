@@ -10,6 +10,7 @@ import { connect, type ZooKeeperClient } from '../../src/client/index.js';
 import { fourLetterWord } from '../support/zookeeper.js';
 import { makeProcessEnsemble, settled } from './processes.js';
 import { assertSameTree, readTree, Writer } from './writer.js';
+import { Prng } from '../../src/lib/prng.js';
 
 test('kill -9 of the leader process under writes: writes resume, nothing acknowledged is lost, trees equal', { timeout: 150_000 }, async (t) => {
   const e = await makeProcessEnsemble(3);
@@ -46,6 +47,60 @@ test('kill -9 of the leader process under writes: writes resume, nothing acknowl
   const trees = [];
   for (const m of e.members) {
     const c = await connect(`127.0.0.1:${m.clientPort}`, opts);
+    try {
+      await c.sync('/');
+      trees.push(await readTree(c));
+    } finally {
+      await c.close();
+    }
+  }
+  for (const path of acked) for (const tree of trees) assert.ok(tree.has(path), `acknowledged ${path} on every server`);
+  assertSameTree(trees[0]!, trees[1]!, 'servers 1 and 2');
+  assertSameTree(trees[0]!, trees[2]!, 'servers 1 and 3');
+  t.diagnostic(`${acked.length} acknowledged writes, ${trees[0]!.size} nodes equal on 3 servers`);
+});
+
+test('kill -9 of random members again and again, then a SIGSTOP pause of the leader: writes go on, trees equal', { timeout: 240_000 }, async (t) => {
+  const e = await makeProcessEnsemble(3);
+  t.after(() => {
+    for (const m of e.members) e.resume(m.id);
+    return e.close();
+  });
+  for (const m of e.members) e.start(m.id);
+  await e.waitFor('settled', 60_000, () => settled(e));
+  const clients: ZooKeeperClient[] = [];
+  t.after(async () => {
+    for (const c of clients) await c.close();
+  });
+  for (let i = 0; i < 2; i++) clients.push(await connect(e.connectString, { sessionTimeoutMs: 10_000 }));
+  await clients[0]!.create('/w', '');
+  const writers = clients.map((c, i) => new Writer(c, `r${i}`));
+  const rng = new Prng(12);
+  for (let round = 0; round < 4; round++) {
+    const victim = e.members[Math.floor(rng.next() * e.members.length)]!;
+    await e.kill(victim.id);
+    await e.waitFor(`two members after killing ${victim.id}`, 60_000, () => settled(e));
+    await Promise.all(writers.map((w) => w.waitFor(3, 30_000)));
+    e.start(victim.id);
+    await e.waitFor(`three members after restarting ${victim.id}`, 60_000, () => settled(e) && e.members.every((m) => m.child !== null));
+    t.diagnostic(`round ${round}: killed and restarted server ${victim.id}`);
+  }
+
+  // A paused leader: the others elect one of them; resumed, it steps down and follows.
+  const paused = e.members.find((m) => m.mode === 'leader')!;
+  e.pause(paused.id);
+  const others = e.members.filter((m) => m !== paused);
+  await e.waitFor('a leader among the others', 60_000, () => others.some((m) => m.mode === 'leader') && others.every((m) => m.mode === 'leader' || m.mode === 'follower'));
+  await Promise.all(writers.map((w) => w.waitFor(3, 30_000)));
+  e.resume(paused.id);
+  await e.waitFor('the paused leader following', 60_000, () => paused.mode === 'follower' && settled(e));
+  await Promise.all(writers.map((w) => w.waitFor(3, 30_000)));
+  for (const w of writers) await w.stop();
+
+  const acked = writers.flatMap((w) => w.acked);
+  const trees = [];
+  for (const m of e.members) {
+    const c = await connect(`127.0.0.1:${m.clientPort}`, { sessionTimeoutMs: 10_000 });
     try {
       await c.sync('/');
       trees.push(await readTree(c));

@@ -28,6 +28,9 @@ export interface ProcessEnsemble {
   start(id: number): void;
   /** kill -9: nothing is closed cleanly. */
   kill(id: number): Promise<void>;
+  /** SIGSTOP / SIGCONT: the process freezes, its sockets stay open. */
+  pause(id: number): void;
+  resume(id: number): void;
   /** Resolves when `done` holds, re-checked at every role change any member logs. */
   waitFor(what: string, timeoutMs: number, done: () => boolean): Promise<void>;
   close(): Promise<void>;
@@ -84,6 +87,12 @@ export async function makeProcessEnsemble(count: number, tickTime = 200): Promis
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGKILL');
       await exited;
+    },
+    pause(id) {
+      members[id - 1]!.child?.kill('SIGSTOP');
+    },
+    resume(id) {
+      members[id - 1]!.child?.kill('SIGCONT');
     },
     waitFor(what, timeoutMs, done) {
       return new Promise((resolve, reject) => {

@@ -16,7 +16,7 @@ import { OpCode } from '../../jute/constants.js';
 import type { DataTree } from '../../tree/datatree.js';
 import type { LogEntry } from '../../consensus/learner.js';
 import { ZabLeader, type LeaderOptions, type LeaderReady } from '../../consensus/leader.js';
-import { decodeQuorumPacket, encodeQuorumPacket, quorumPacketLength } from '../../consensus/wire.js';
+import { decodeQuorumPacket, encodeQuorumPacket, quorumPacketLength, type QuorumPacket } from '../../consensus/wire.js';
 import { makeZxid, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
 import { writeZkSnapshotStream } from './zk-snapshot-stream.js';
 import { TreeReplica, type ReplicaState } from './replica.js';
@@ -74,6 +74,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   private nextConn = 1;
   private ticker: NodeJS.Timeout | null = null;
   private drainScheduled = false;
+  private readonly corked = new Set<Socket>();
   /** Forwarded syncs: answered once the last proposal made before each has committed (Leader.processSync). */
   private readonly pendingSyncs: { conn: number; zxid: Zxid }[] = [];
   /** The zxid the core gives the next proposal (the epoch's first counter once established). */
@@ -260,6 +261,23 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     });
   }
 
+  /** Packets of one turn go out together: the socket is corked until the turn ends. */
+  private send(conn: number, packet: QuorumPacket): void {
+    const socket = this.sockets.get(conn);
+    if (!socket) return;
+    if (!this.corked.has(socket)) {
+      this.corked.add(socket);
+      socket.cork();
+      if (this.corked.size === 1) process.nextTick(() => this.uncorkAll());
+    }
+    socket.write(encodeQuorumPacket(packet));
+  }
+
+  private uncorkAll(): void {
+    for (const socket of this.corked) socket.uncork();
+    this.corked.clear();
+  }
+
   private answerSyncs(): void {
     while (this.pendingSyncs.length > 0 && this.pendingSyncs[0]!.zxid <= this.core.lastCommittedZxid) {
       const { conn } = this.pendingSyncs.shift()!;
@@ -294,7 +312,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
         while (applied < rd.commit.length && rd.commit[applied]!.zxid <= zxid) this.commitEntry(rd.commit[applied++]!);
       };
       for (const m of rd.messages) {
-        if ('packet' in m) this.sockets.get(m.conn)?.write(encodeQuorumPacket(m.packet));
+        if ('packet' in m) this.send(m.conn, m.packet);
         else if ('snapshotAt' in m) {
           applyThrough(m.snapshotAt);
           this.sockets.get(m.conn)?.write(writeZkSnapshotStream(this.state.tree, this.state.sessionTimeouts()));

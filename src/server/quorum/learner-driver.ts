@@ -124,6 +124,7 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
   private ticker: NodeJS.Timeout | null = null;
   private closedReason: string | null = null;
   private syncedEmitted = false;
+  private corked = false;
 
   constructor(options: QuorumLearnerOptions) {
     super();
@@ -357,9 +358,19 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
     this.emit('applied', entry.zxid);
   }
 
+  /** Packets of one turn (ACKs of a batch of proposals) go out together. */
   private write(p: QuorumPacket): void {
-    if (this.socket === null || this.socket.destroyed) return;
-    this.socket.write(encodeQuorumPacket(p));
+    const socket = this.socket;
+    if (socket === null || socket.destroyed) return;
+    if (!this.corked) {
+      this.corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        socket.uncork();
+      });
+    }
+    socket.write(encodeQuorumPacket(p));
   }
 
   private finish(reason: string): void {

@@ -68,7 +68,8 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
   private learner: QuorumLearner | null = null;
   private stopped = false;
   private loop: Promise<void> | null = null;
-  /** Ends the role being played (stop, or a test killing the leader's role). */
+  private leadingSince = 0;
+  /** Ends the role being played (stop, a step-down, a closed leader connection). */
   private endRole: ((reason: string) => void) | null = null;
 
   constructor(options: QuorumPeerOptions) {
@@ -113,20 +114,32 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
     this.pipeline.setMode('looking');
   }
 
-  /** Ends the current role (as if the connection to the leader broke, or the leader lost its quorum). */
-  abandonRole(reason: string): void {
-    this.endRole?.(reason);
-  }
-
   status(): QuorumReport {
     const mode = this.pipeline.mode;
-    const base = { mode: mode === 'standalone' ? 'looking' : mode, learners: 0, syncedFollowers: 0, syncedObservers: 0, pendingSyncs: 0 } as QuorumReport;
     const leader = this.leader;
+    const base: QuorumReport = {
+      mode: mode === 'standalone' ? 'looking' : mode,
+      peerState: peerState(mode, leader?.phase ?? this.learner?.phase ?? null),
+      quorumSize: this.members.filter((m) => m.type === 'participant').length,
+      learners: 0,
+      syncedFollowers: 0,
+      syncedObservers: 0,
+      pendingSyncs: 0,
+      leaderUptimeMs: 0,
+      proposalSizes: this.replica.proposalSizes,
+    };
     if (mode !== 'leader' || leader === null) return base;
     const synced = leader.syncedLearners();
     const voters = new Set(this.members.filter((m) => m.type === 'participant').map((m) => m.sid));
     const followers = synced.filter((sid) => voters.has(sid)).length;
-    return { ...base, learners: leader.learnerCount(), syncedFollowers: followers, syncedObservers: synced.length - followers, pendingSyncs: leader.pendingSyncCount() };
+    return {
+      ...base,
+      learners: leader.learnerCount(),
+      syncedFollowers: followers,
+      syncedObservers: synced.length - followers,
+      pendingSyncs: leader.pendingSyncCount(),
+      leaderUptimeMs: Date.now() - this.leadingSince,
+    };
   }
 
   private history(): { lastLoggedZxid: Zxid; currentEpoch: bigint } {
@@ -169,7 +182,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
     this.emit('mode', mode);
   }
 
-  /** Runs until `endRole` is called or `done` fires; resolves with the reason. */
+  /** Resolves with the reason once `endRole` is called. */
   private roleEnds(): Promise<string> {
     return new Promise((resolve) => {
       this.endRole = (reason) => {
@@ -224,6 +237,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
   }
 
   private established(leader: QuorumLeader, epoch: bigint): void {
+    this.leadingSince = Date.now();
     this.setMode('leader');
     // After setMode, which restarts the allocator at the tree's last zxid.
     this.pipeline.restartZxids(zxidToNumber(makeZxid(epoch, 0n)));
@@ -241,6 +255,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
     this.learner = learner;
     const ended = this.roleEnds();
     learner.once('closed', (reason) => this.endRole?.(reason));
+    if (learner.closed) this.endRole?.('the connection to the leader closed at once');
     learner.on('revalidated', (sessionId, valid) => this.pipeline.revalidated(sessionId, valid));
     learner.on('syncs', (count) => this.pipeline.syncsDone(count));
     learner.once('synced', (mode) => {
@@ -290,6 +305,14 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
   }
 }
 
+/** QuorumPeer.getDetailedPeerState: "leading - broadcast", "following - synchronization", ... */
+function peerState(mode: ServingMode, phase: string | null): string {
+  const state = mode === 'leader' ? 'leading' : mode === 'follower' ? 'following' : mode === 'observer' ? 'observing' : 'looking';
+  if (state === 'looking') return 'looking - election';
+  const zab = phase === 'broadcast' ? 'broadcast' : phase === 'discovery' ? 'discovery' : 'synchronization';
+  return `${state} - ${zab}`;
+}
+
 function channelTo(learner: QuorumLearner): LeaderChannel {
   return {
     forward: (sessionId, cxid, type, body, authIds) => learner.forward(sessionId, cxid, type, body, authIds.length > 0 ? (authIds as Id[]) : null),
@@ -311,6 +334,8 @@ export class PipelineReplica implements ReplicaState, CommitLog {
   private propose: ((zxid: Zxid, data: Buffer) => boolean) | null = null;
   private readonly waiting = new Map<number, (err: Error | null) => void>();
   configText = '';
+  /** Sizes of the proposals made as leader, for srvr and mntr. */
+  readonly proposalSizes = { last: -1, min: -1, max: -1 };
 
   /**
    * `defer` runs a refused append's callback later (the CommitLog contract: never from within
@@ -355,6 +380,10 @@ export class PipelineReplica implements ReplicaState, CommitLog {
       return;
     }
     this.waiting.set(zxid, done);
+    const sizes = this.proposalSizes;
+    sizes.last = bytes.length;
+    sizes.min = sizes.min === -1 ? bytes.length : Math.min(sizes.min, bytes.length);
+    sizes.max = Math.max(sizes.max, bytes.length);
   }
 
   close(): Promise<void> {
