@@ -91,6 +91,7 @@ export function replayCommand(o: SimOptions): string {
     o.clients !== undefined ? `--clients ${o.clients}` : '',
     o.faultMs !== undefined ? `--fault-ms ${o.faultMs}` : '',
     o.settleMs !== undefined ? `--settle-ms ${o.settleMs}` : '',
+    o.faultEveryMs !== undefined ? `--fault-every ${o.faultEveryMs}` : '',
     o.sabotage ? `--sabotage ${o.sabotage}` : '',
     o.syncReads === false ? '--no-sync-reads' : '',
   ].filter((s) => s !== '');
