@@ -141,8 +141,6 @@ export class SimServer {
   private nextLinkId = 1;
   /** The last election message sent to each peer: a new connection repeats it (QuorumCnxManager). */
   private readonly lastSent = new Map<number, Notification>();
-  /** Every role this server played, for the trace. */
-  roles = 0;
   /** How this server was synced each time: diff, trunc, snap. */
   readonly syncModes = new Map<string, number>();
 
@@ -363,7 +361,6 @@ export class SimServer {
       syncLimitTicks: this.config.syncLimit,
     });
     this.role = { kind: 'leading', core, conns: new Map(), pendingSyncs: [], nextZxid: -1n, drainQueued: false };
-    this.roles++;
     this.ens.trace(`server ${this.sid} leads (epochs ${durable.acceptedEpoch}/${durable.currentEpoch}, last ${this.lastLogged()})`);
   }
 
@@ -493,7 +490,6 @@ export class SimServer {
   private follow(leader: number): void {
     const role: Extract<Role, { kind: 'following' }> = { kind: 'following', leader, core: null, conn: null, synced: false };
     this.role = role;
-    this.roles++;
     this.connectToLeader(role, this.world.now + this.config.initLimit * this.config.tickTime);
   }
 
