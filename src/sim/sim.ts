@@ -403,24 +403,21 @@ class Simulation implements Ensemble {
   }
 
   /**
-   * An op whose outcome the client never learned either committed (at some time after its
-   * invocation: it stays 'info') or had no effect. The simulator knows every committed txn, so
-   * the ops whose request never committed, or committed only as an error txn, leave the history:
-   * they changed nothing and told nobody anything, and the linearizability search need not place
-   * them. Sound because every committed txn passes through some leader's commit (onCommit), and
-   * a committed txn that is later lost is caught by the other checkers.
+   * An op whose outcome the client never learned may have taken effect at any time after its
+   * invocation (it stays 'info'), unless its request (session, xid) never became a txn that
+   * changes anything: no server ever logged it, or only as an error txn. Those ops leave the
+   * history: they changed nothing and told nobody anything, and the linearizability search need
+   * not place them. (Every txn any server logged counts, committed or not: a txn inside a SNAP
+   * is committed without this simulator seeing its commit.)
    */
   private withoutIneffectiveOps(): Op[] {
-    const outcomes = new Map<string, number>();
-    for (const data of this.committed.values()) {
+    const effective = new Set<string>();
+    for (const data of this.ledger.values()) {
       const txn = decodeTxn(data, 0x7fffffff);
-      outcomes.set(requestKey(txn.header.sessionId, txn.header.cxid), txn.header.type);
+      if (txn.header.type !== OpCode.error) effective.add(requestKey(txn.header.sessionId, txn.header.cxid));
     }
     const ineffective = new Set<Op>();
-    for (const { op, key } of this.unresolved) {
-      const type = outcomes.get(key);
-      if (type === undefined || type === OpCode.error) ineffective.add(op);
-    }
+    for (const { op, key } of this.unresolved) if (!effective.has(key)) ineffective.add(op);
     return this.ops.filter((op) => !ineffective.has(op));
   }
 

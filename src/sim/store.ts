@@ -21,6 +21,11 @@ export class ZxidLedger {
   get(zxid: Zxid): Buffer | undefined {
     return this.data.get(zxid);
   }
+
+  /** Every txn any server ever logged. */
+  values(): IterableIterator<Buffer> {
+    return this.data.values();
+  }
 }
 
 export class SimViolation extends Error {
