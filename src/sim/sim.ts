@@ -392,7 +392,7 @@ class Simulation implements Ensemble {
     const z = BigInt(zxid);
     const holders = this.servers.filter((s) => s.store.holds(z)).map((s) => s.sid);
     if (!this.quorum.containsQuorum(holders.map(BigInt))) {
-      this.fail(`op #${op.index} (${op.kind} ${op.key}) acknowledged at ${zxidToHex(z)} but durable only on servers [${holders.join(', ')}]`);
+      this.fail(`op #${op.index} (${op.kind} ${op.key}) acknowledged at ${zxidToHex(z)} but durable only on servers [${holders.join(', ')}]\n${this.describe()}`);
     }
     const data = this.ledger.get(z);
     if (data) this.committed.set(z, data);
