@@ -441,7 +441,7 @@ class Simulation implements Ensemble {
     const trees: Record<string, Record<string, string>> = {};
     for (const s of this.servers) trees[String(s.sid)] = treeDigest(s);
     // A step bound, not a time bound, so that a seed's verdict never depends on the machine.
-    const limits = { maxSteps: 5_000_000, maxMillis: Number.MAX_SAFE_INTEGER };
+    const limits = { maxSteps: 5_000_000, maxCacheEntries: 2_000_000, maxMillis: Number.MAX_SAFE_INTEGER };
     const verdict: Verdict = checkRun({ ops: this.withoutIneffectiveOps(), faults: [], startedAt: 0 }, { registers, counters: {}, liveSessions, trees }, limits);
     const out = verdict.violations.map((v) => `${v.checker}: ${v.message}`);
     for (const k of verdict.linearizability.keys) if (k.result === 'unknown') out.push(`linearizability undecided for ${k.key}: ${k.reason}`);
