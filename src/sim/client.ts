@@ -105,9 +105,9 @@ export class SimClient {
     if (c === null) return;
     const now = this.world.now;
     const t = this.options.sessionTimeoutMs;
-    if (!c.open && now - c.openedAt > t / 3) return this.drop('connect timeout');
+    if (!c.open && now - c.openedAt > t / 3) return this.drop();
     // ZooKeeper's client gives up on a connection silent for 2/3 of the session timeout.
-    if (now - c.lastHeard > (2 * t) / 3) return this.drop('read timeout');
+    if (now - c.lastHeard > (2 * t) / 3) return this.drop();
     if (c.open && now - c.lastSent > t / 3) this.send(OpCode.ping, { type: OpCode.ping }, null, () => undefined, Xid.ping);
   }
 
@@ -215,7 +215,7 @@ export class SimClient {
 
   /** Leaves without closing: the session lives on at the servers until it expires. */
   private vanish(): void {
-    this.drop('vanished');
+    this.drop();
     this.session = null;
     this.sessionsEnded++;
   }
@@ -258,7 +258,7 @@ export class SimClient {
     conn.lastHeard = this.world.now;
     if (timeOut <= 0) {
       // The session expired: what was in flight in it is unknown, and a new session starts.
-      this.drop('session expired');
+      this.drop();
       this.session = null;
       this.sessionsEnded++;
       return;
@@ -286,7 +286,7 @@ export class SimClient {
   }
 
   /** The client hangs up (timeout, expiry, vanishing); the server sees the connection close. */
-  private drop(_reason: string): void {
+  private drop(): void {
     const conn = this.conn;
     if (conn === null) return;
     conn.pipe.close(0, () => {
