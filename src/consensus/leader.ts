@@ -85,8 +85,19 @@ interface LearnerState {
 
 interface Outstanding {
   entry: LogEntry;
-  acks: Set<bigint>;
+  /**
+   * Who acknowledged it: sid -> the connection the ACK came on (SELF for the leader). An ACK
+   * counts only while that connection is open and is its sid's newest: a learner that comes
+   * back is synced again and may be TRUNCated below this proposal before it logs it anew, so
+   * its old ACK no longer stands for a durable copy (the simulator found a write acknowledged
+   * while only a minority held it: npm run sim -- --seed 40020 --servers 5 --clients 8
+   * --fault-ms 8000 --fault-every 200). The learner ACKs the proposal again after its sync.
+   */
+  acks: Map<bigint, number>;
 }
+
+/** The connection number the leader's own ACKs are recorded with. */
+const SELF = -1;
 
 /** Most proposals waiting for a quorum: past it propose() refuses (the caller backs off). */
 export const MAX_OUTSTANDING_PROPOSALS = 10_000;
@@ -114,6 +125,8 @@ export class ZabLeader {
   /** Appends handed out in the current Ready: the leader ACKs them itself on advance(). */
   private selfAckPending: Zxid[] = [];
   private readonly learners = new Map<number, LearnerState>();
+  /** Each learner sid's newest connection: ACKs from an older one no longer count. */
+  private readonly newestConn = new Map<bigint, number>();
   private readonly epochVoters = new Map<bigint, bigint>();
   private readonly epochAcks = new Set<bigint>();
   private readonly newLeaderAcks = new Set<bigint>();
@@ -166,7 +179,7 @@ export class ZabLeader {
     const zxid = this.lastProposed + 1n;
     const entry = { zxid, data: makeData(zxid) };
     this.lastProposed = zxid;
-    this.outstanding.push({ entry, acks: new Set() });
+    this.outstanding.push({ entry, acks: new Map() });
     this.out.append.push(entry);
     this.selfAckPending.push(zxid);
     for (const l of this.learners.values()) {
@@ -248,12 +261,12 @@ export class ZabLeader {
     const acked = this.selfAckPending;
     this.selfAckPending = [];
     this.out = emptyReady();
-    if (appendsDurable) for (const zxid of acked) this.ack(this.myId, zxid);
+    if (appendsDurable) for (const zxid of acked) this.ack(this.myId, zxid, SELF);
   }
 
   /** The leader's own append of `zxid` is durable: its ACK counts from now on. */
   logged(zxid: Zxid): void {
-    this.ack(this.myId, zxid);
+    this.ack(this.myId, zxid, SELF);
   }
 
   // ---- discovery ----
@@ -275,6 +288,7 @@ export class ZabLeader {
     const observer = p.type === PacketType.OBSERVERINFO;
     const learner: LearnerState = { conn, sid: info.serverid, observer, stage: 'info', acceptedEpoch: epochOf(p.zxid), lastZxid: 0n, ticksSilent: 0, syncMode: null };
     this.learners.set(conn, learner);
+    this.newestConn.set(info.serverid, conn);
     if (this.epoch === null) {
       if (!observer && this.quorum.isVoter(info.serverid)) this.epochVoters.set(info.serverid, learner.acceptedEpoch);
       this.tryDecideEpoch();
@@ -422,7 +436,7 @@ export class ZabLeader {
       case PacketType.ACK:
         // The ACK of UPTODATE carries the epoch's first zxid; it counts for nothing.
         if (counterOf(p.zxid) === 0n || l.observer) return;
-        return this.ack(l.sid, p.zxid);
+        return this.ack(l.sid, p.zxid, l.conn);
       case PacketType.PING:
         return this.touches(l, p.data);
       case PacketType.REQUEST:
@@ -447,12 +461,12 @@ export class ZabLeader {
   }
 
   /** Leader.processAck: count the ACK, then commit in zxid order while the head has a quorum. */
-  private ack(sid: bigint, zxid: Zxid): void {
+  private ack(sid: bigint, zxid: Zxid, conn: number): void {
     if (this.phase !== 'broadcast' || zxid <= this.lastCommitted) return;
     const o = this.outstanding.find((x) => x.entry.zxid === zxid);
     if (o === undefined) return;
-    if (this.quorum.isVoter(sid)) o.acks.add(sid);
-    while (this.outstanding.length > 0 && this.quorum.containsQuorum(this.outstanding[0]!.acks)) {
+    if (this.quorum.isVoter(sid)) o.acks.set(sid, conn);
+    while (this.outstanding.length > 0 && this.quorum.containsQuorum(this.standingAcks(this.outstanding[0]!))) {
       const head = this.outstanding.shift()!;
       this.lastCommitted = head.entry.zxid;
       this.history.push(head.entry);
@@ -463,6 +477,16 @@ export class ZabLeader {
         else this.send(l.conn, PacketType.COMMIT, head.entry.zxid, null);
       }
     }
+  }
+
+  /** The sids whose ACK of `o` came on a connection still open and newest for its sid. */
+  private standingAcks(o: Outstanding): bigint[] {
+    const out: bigint[] = [];
+    for (const [sid, conn] of o.acks) {
+      if (conn === SELF) out.push(sid);
+      else if (this.learners.get(conn)?.sid === sid && this.newestConn.get(sid) === conn) out.push(sid);
+    }
+    return out;
   }
 
   private dropLearner(l: LearnerState, reason: string): void {

@@ -351,7 +351,14 @@ export class PipelineReplica implements ReplicaState, CommitLog {
   /** Sizes of the proposals made as leader, for srvr and mntr. */
   readonly proposalSizes = { last: -1, min: -1, max: -1 };
 
-  constructor(private readonly treeOptions: { extendedTypesEnabled: boolean }) {}
+  /**
+   * `defer` runs a refused append's callback later (the CommitLog contract: never from within
+   * append); the simulator passes its own queue so that this happens at a deterministic point.
+   */
+  constructor(
+    private readonly treeOptions: { extendedTypesEnabled: boolean },
+    private readonly defer: (fn: () => void) => void = queueMicrotask,
+  ) {}
 
   attach(pipeline: RequestPipeline): void {
     this.pipeline = pipeline;
@@ -383,7 +390,7 @@ export class PipelineReplica implements ReplicaState, CommitLog {
   append(zxid: number, bytes: Buffer, done: (err: Error | null) => void): void {
     const propose = this.propose;
     if (propose === null || !propose(BigInt(zxid), bytes)) {
-      queueMicrotask(() => done(new Error('not leading: the txn was not proposed')));
+      this.defer(() => done(new Error('not leading: the txn was not proposed')));
       return;
     }
     this.waiting.set(zxid, done);
