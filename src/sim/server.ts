@@ -256,6 +256,7 @@ export class SimServer {
         replica.apply(entry);
       },
       install: (zxid, snap) => replica.install(zxid, snap),
+      replace: (tree, sessions) => replica.replace(tree, sessions),
     };
   }
 
