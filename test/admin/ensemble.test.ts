@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { leaderOf, startCluster, type Cluster, type Member } from '../ensemble/cluster.js';
+import { leaderOf, startCluster, waitForPeers, type Cluster, type Member } from '../ensemble/cluster.js';
 import { fourLetterWord } from '../support/zookeeper.js';
 import { getJson, mntrKeys, shape } from './support.js';
 
@@ -95,4 +95,26 @@ test('observers on the leader counts its synced observers; none on a follower', 
   const leaders = await adminGet('leader', 'observers');
   assert.deepEqual([leaders.synced_observers, leaders.observers], [0, []]);
   assert.equal((await adminGet('follower', 'observers')).synced_observers, 0);
+});
+
+test('with an observer: the leader lists it, voting_view leaves it out, its zabstate does not vote', async () => {
+  const withObserver = await startCluster(3, { adminEnableServer: true, adminServerAddress: '127.0.0.1', adminServerPort: 0 }, 1);
+  try {
+    const lead = leaderOf(withObserver)!;
+    const observer = withObserver.members[2]!;
+    const get = (m: Member, name: string): Promise<Answer> => getJson(m.server!.admin!.port, `/commands/${name}`);
+    // The observer is in broadcast once it reports its mode; the leader counts it from then.
+    await waitForPeers(withObserver, 30_000, 'the observer synced', () => lead.server!.server.quorumStatus!().syncedObservers === 1);
+    const obsr = await get(lead, 'observers');
+    assert.deepEqual([obsr.synced_observers, obsr.observers], [1, [{ sid: 3 }]]);
+    assert.deepEqual(Object.keys((await get(observer, 'voting_view')).current_config as Answer).sort(), ['1', '2']);
+    const zab = await get(observer, 'zabstate');
+    assert.deepEqual([zab.voting, zab.is_leader, zab.zabstate], [false, false, 'broadcast']);
+    const lead3 = await get(observer, 'leader');
+    assert.deepEqual([lead3.is_leader, lead3.leader_id], [false, lead.id]);
+    assert.equal((await get(observer, 'monitor')).peer_state, 'observing - broadcast');
+    assert.equal((await get(lead, 'monitor')).synced_observers, 1);
+  } finally {
+    await withObserver.close();
+  }
 });
