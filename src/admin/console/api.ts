@@ -4,12 +4,12 @@
  * and every write go through the caller's own ZooKeeper session on the loopback client port, so
  * the server applies ACLs, versions (a stale edit gets BADVERSION) and quotas as for any client.
  */
-import type { QuorumReport } from '../../pipeline/pipeline.js';
 import { checkAcl } from '../../acl/index.js';
 import { KeeperError, validatePath, type ZooKeeperClient } from '../../client/index.js';
 import type { CreateMode, Stat } from '../../client/types.js';
 import { Err, errName, Perm } from '../../jute/constants.js';
 import type { ACL, Id } from '../../jute/records.js';
+import type { QuorumReport } from '../../pipeline/pipeline.js';
 import { metricsSource } from '../../server/fourletter.js';
 import { kindOfOwner } from '../../tree/znode.js';
 import type { AdminContext } from '../commands.js';
