@@ -1,7 +1,8 @@
 /**
  * The AdminServer's commands, as ZooKeeper 3.8 names and answers them: each has a primary name,
  * short aliases, and returns an object whose keys are ZooKeeper's; the HTTP layer adds "command"
- * and "error". Ensemble-only commands answer as a standalone ZooKeeper does.
+ * and "error". Ensemble commands (leader, voting_view, zabstate, observers) answer as a
+ * ZooKeeper 3.8 ensemble member does, and as a standalone one does on a standalone server.
  */
 import { arch, freemem, homedir, hostname, release, tmpdir, totalmem, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -9,7 +10,9 @@ import { getHeapStatistics } from 'node:v8';
 import { VERSION_DIR } from '../persistence/store.js';
 import { metricsSource, VERSION_LINE, type FourLetterContext } from '../server/fourletter.js';
 import type { Connection } from '../server/connection.js';
-import { mntrRows, zookeeperGauges } from './collect.js';
+import type { QuorumReport } from '../pipeline/pipeline.js';
+import { mntrLines } from '../server/fourletter.js';
+import { zookeeperGauges } from './collect.js';
 
 /** What the admin commands read and change, beyond the four-letter words' context. */
 export interface AdminContext extends FourLetterContext {
@@ -53,21 +56,21 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
   command('initial_configuration', ['icfg'], (ctx) => ({ initial_configuration: ctx.initialConfiguration })),
   command('is_read_only', ['isro'], () => ({ read_only: false })),
   command('last_snapshot', ['lsnp'], lastSnapshot),
-  command('leader', ['lead'], () => ({ error: 'server is not initialized' }), { note: 'standalone: the error ZooKeeper standalone gives' }),
-  command('monitor', ['mntr'], (ctx) => Object.fromEntries(mntrRows(metricsSource(ctx)).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v]))),
-  command('observer_connection_stat_reset', ['orst'], () => ({}), { note: 'standalone: no observers' }),
-  command('observers', ['obsr'], () => ({ synced_observers: 0, observers: [] }), { note: 'standalone: no observers' }),
+  command('leader', ['lead'], leader, { note: 'standalone: the error ZooKeeper standalone gives' }),
+  command('monitor', ['mntr'], (ctx) => Object.fromEntries(mntrLines(ctx).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v]))),
+  command('observer_connection_stat_reset', ['orst'], () => ({}), { note: 'observers keep no per-connection stats here: nothing to reset' }),
+  command('observers', ['obsr'], observers, { note: 'each observer is listed by its sid only (ZooKeeper adds its LearnerHandler\'s socket and queue details)' }),
   command('ruok', [], () => ({})),
   command('server_stats', ['srvr'], serverStats),
   command('set_trace_mask', ['stmk'], setTraceMask, { sensitive: true }),
   command('stat_reset', ['srst'], (ctx) => (ctx.server.stats.reset(), {}), { sensitive: true }),
   command('stats', ['stat'], (ctx) => ({ ...serverStats(ctx), connections: [...ctx.connections()].map((c) => connectionBrief(c)), secure_connections: [] })),
   command('system_properties', ['sysp'], systemProperties, { note: 'Node.js has no system properties: the environment keys plus zookeeper.<key> for each zoo.cfg key' }),
-  command('voting_view', [], () => ({ current_config: {} }), { note: 'standalone: empty' }),
+  command('voting_view', [], votingView, { note: 'standalone: empty' }),
   command('watch_summary', ['wchs'], watchSummary),
   command('watches', ['wchc'], watchesBySession, { sensitive: true }),
   command('watches_by_path', ['wchp'], watchesByPath, { sensitive: true }),
-  command('zabstate', [], () => ({ voting: false, zabstate: '' }), { note: 'standalone: not voting' }),
+  command('zabstate', [], zabState, { note: 'standalone: not voting' }),
 ];
 
 const BY_NAME = new Map<string, AdminCommand>();
@@ -176,6 +179,7 @@ function serverStats(ctx: AdminContext): CommandResult {
   const g = zookeeperGauges(src);
   const s = ctx.server.stats;
   const responses = { last_buffer_size: s.lastResponseBytes, min_buffer_size: s.minResponseBytes, max_buffer_size: s.maxResponseBytes };
+  const q = ctx.server.quorumStatus?.() ?? null;
   return {
     version: VERSION_LINE,
     read_only: false,
@@ -187,7 +191,7 @@ function serverStats(ctx: AdminContext): CommandResult {
       provider_null: false,
       data_dir_size: ctx.dataDirSize(),
       log_dir_size: ctx.logDirSize(),
-      server_state: 'standalone',
+      server_state: src.serverState,
       last_processed_zxid: ctx.server.lastZxid(),
       outstanding_requests: g.outstanding_requests,
       avg_latency: g.avg_latency,
@@ -200,6 +204,8 @@ function serverStats(ctx: AdminContext): CommandResult {
       non_mtlslocal_conn_count: 0,
     },
     client_response: responses,
+    // LeaderZooKeeperServer adds its proposal sizes (BufferStats) before node_count.
+    ...(q?.mode === 'leader' ? { proposal_stats: { last_buffer_size: q.proposalSizes.last, min_buffer_size: q.proposalSizes.min, max_buffer_size: q.proposalSizes.max } } : {}),
     node_count: g.znode_count,
   };
 }
@@ -234,4 +240,89 @@ function watchesByPath(ctx: AdminContext): CommandResult {
   const out: Record<string, bigint[]> = {};
   for (const [path, links] of ctx.server.watches.watchersByPath()) out[path] = links.map((l) => l.sessionId);
   return { path_to_session_ids: out };
+}
+
+// ---- ensemble commands: null quorum status means a standalone server ----
+
+function quorumOf(ctx: AdminContext): QuorumReport | null {
+  return ctx.server.quorumStatus?.() ?? null;
+}
+
+/** LeaderCommand: whether this member leads, and the leader's id and quorum host ("" while looking). */
+function leader(ctx: AdminContext): CommandResult {
+  const q = quorumOf(ctx);
+  if (q === null) return { error: 'server is not initialized' };
+  const spec = q.leaderId === null ? undefined : ctx.config.servers.find((s) => BigInt(s.id) === q.leaderId);
+  return { is_leader: q.mode === 'leader', leader_id: q.leaderId === null ? -1 : Number(q.leaderId), leader_ip: spec?.host ?? '' };
+}
+
+/** VotingViewCommand: the voting members by sid; only this server's own client address is known. */
+function votingView(ctx: AdminContext): CommandResult {
+  if (quorumOf(ctx) === null) return { current_config: {} };
+  const c = ctx.config;
+  const view: Record<string, unknown> = {};
+  for (const s of c.servers) {
+    if (s.type !== 'participant') continue;
+    view[String(s.id)] = {
+      server_addresses: s.addresses.map((a) => `${a.host}:${a.quorumPort}`),
+      election_addresses: s.addresses.map((a) => `${a.host}:${a.electionPort}`),
+      client_address: s.id === c.serverId ? ownClientAddress(ctx) : '',
+      learner_type: s.type,
+    };
+  }
+  return { current_config: view };
+}
+
+/** ZabStateCommand: this member's addresses, whether it votes, its last applied zxid and Zab phase. */
+function zabState(ctx: AdminContext): CommandResult {
+  const q = quorumOf(ctx);
+  if (q === null) return { voting: false, zabstate: '' };
+  const c = ctx.config;
+  const me = c.servers.find((s) => s.id === c.serverId);
+  const zxid = BigInt(ctx.server.lastZxid());
+  return {
+    myid: c.serverId,
+    is_leader: q.mode === 'leader',
+    quorum_address: addressView((me?.addresses ?? []).map((a) => [a.host, a.quorumPort])),
+    election_address: addressView((me?.addresses ?? []).map((a) => [a.host, a.electionPort])),
+    client_address: ownClientAddress(ctx),
+    voting: me?.type === 'participant',
+    last_zxid: `0x${zxid.toString(16)}`,
+    zab_epoch: Number(zxid >> 32n),
+    zab_counter: Number(zxid & 0xffffffffn),
+    zabstate: zabPhase(q),
+  };
+}
+
+/** QuorumPeer.ZabState's name: election while looking, else the phase from the detailed peer state. */
+function zabPhase(q: QuorumReport): string {
+  return /- (\w+)$/.exec(q.peerState)?.[1] ?? 'election';
+}
+
+/** How Jackson renders ZooKeeper's MultipleAddresses (every bean getter, in its order). */
+function addressView(addrs: [string, number][]): Record<string, unknown> {
+  const all = addrs.map(([h, p]) => `${h}:${p}`);
+  return {
+    empty: all.length === 0,
+    all_addresses: all,
+    all_reachable_addresses: all,
+    one: all[0] ?? '',
+    reachable_address: all[0] ?? '',
+    wildcard_addresses: addrs.map(([, p]) => `0.0.0.0:${p}`),
+    all_ports: addrs.map(([, p]) => p),
+    all_host_strings: addrs.map(([h]) => h),
+    all_reachable_addresses_or_all: all,
+    reachable_or_one: all[0] ?? '',
+  };
+}
+
+function ownClientAddress(ctx: AdminContext): string {
+  return `${ctx.config.clientPortAddress}:${ctx.listeningPort}`;
+}
+
+/** ObserverCommand: on a leader, its synced observers; elsewhere none. */
+function observers(ctx: AdminContext): CommandResult {
+  const q = quorumOf(ctx);
+  const ids = q?.mode === 'leader' ? q.syncedObserverIds : [];
+  return { synced_observers: ids.length, observers: ids.map((sid) => ({ sid: Number(sid) })) };
 }

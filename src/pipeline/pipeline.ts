@@ -129,6 +129,11 @@ export interface QuorumReport {
   leaderUptimeMs: number;
   /** Bytes of the last, smallest and largest proposal made as leader; -1 before any. */
   proposalSizes: { last: number; min: number; max: number };
+  /** The server id of the leader this member leads or follows; null while looking. */
+  leaderId: bigint | null;
+  /** Leader only: the sids of the learners in broadcast, followers and observers apart. */
+  syncedFollowerIds: bigint[];
+  syncedObserverIds: bigint[];
 }
 
 /** A request a learner forwarded to this leader. */

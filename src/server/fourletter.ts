@@ -183,11 +183,16 @@ export function metricsSource(ctx: FourLetterContext): MetricsSource {
 }
 
 function mntr(ctx: FourLetterContext): string {
+  return mntrLines(ctx).map(([k, v]) => `zk_${k}\t${v}`).join('\n') + '\n';
+}
+
+/** Every mntr row (without the zk_ prefix); the admin monitor command answers the same keys. */
+export function mntrLines(ctx: FourLetterContext): [string, string | number][] {
   const rows = mntrRows(metricsSource(ctx));
   const q = ctx.server.quorumStatus?.();
   // An ensemble member's state detail follows server_state, as ZooKeeper prints it.
   if (q) rows.splice(2, 0, ['peer_state', q.peerState]);
-  return [...rows, ...quorumRows(ctx)].map(([k, v]) => `zk_${k}\t${v}`).join('\n') + '\n';
+  return [...rows, ...quorumRows(ctx)];
 }
 
 /** An ensemble member's rows; the leader's (LeaderZooKeeperServer) beside them. */

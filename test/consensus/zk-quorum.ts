@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type QuorumServerSpec } from '../../src/consensus/members.js';
 import { freePort } from '../support/ports.js';
-import { fourLetterWord, ZK_CLASSPATH } from '../support/zookeeper.js';
+import { fourLetterWord, SERVLET_API_JAR, ZK_CLASSPATH } from '../support/zookeeper.js';
 
 const SLF4J_SIMPLE = '/usr/share/java/slf4j-simple.jar';
 /** Whether started servers write their log (to their output), so tests may read it. */
@@ -50,7 +50,8 @@ export interface ZooKeeperPeer {
   stop(): Promise<void>;
 }
 
-export function startZooKeeperPeer(sid: bigint, members: readonly QuorumMemberPorts[], tickTimeMs = 500): ZooKeeperPeer {
+/** `adminPort`: also start ZooKeeper's AdminServer there, on 127.0.0.1. */
+export function startZooKeeperPeer(sid: bigint, members: readonly QuorumMemberPorts[], tickTimeMs = 500, adminPort?: number): ZooKeeperPeer {
   const me = members.find((m) => m.sid === sid)!;
   const dataDir = mkdtempSync(join(tmpdir(), `zk-peer-${sid}-`));
   writeFileSync(join(dataDir, 'myid'), `${sid}\n`);
@@ -61,13 +62,14 @@ export function startZooKeeperPeer(sid: bigint, members: readonly QuorumMemberPo
     `dataDir=${dataDir}`,
     `clientPort=${me.clientPort}`,
     'clientPortAddress=127.0.0.1',
-    'admin.enableServer=false',
+    ...(adminPort === undefined ? ['admin.enableServer=false'] : ['admin.enableServer=true', 'admin.serverAddress=127.0.0.1', `admin.serverPort=${adminPort}`]),
     '4lw.commands.whitelist=*',
     ...members.map((m) => `server.${m.sid}=${m.host}:${m.quorumPort}:${m.electionPort}`),
   ];
   const cfgPath = join(dataDir, 'zoo.cfg');
   writeFileSync(cfgPath, cfg.join('\n') + '\n');
-  const classpath = ZOOKEEPER_LOGS ? `${ZK_CLASSPATH}:${SLF4J_SIMPLE}` : ZK_CLASSPATH;
+  // Without the servlet API on the class path the AdminServer silently does not start.
+  const classpath = [ZK_CLASSPATH, ...(ZOOKEEPER_LOGS ? [SLF4J_SIMPLE] : []), ...(adminPort === undefined ? [] : [SERVLET_API_JAR])].join(':');
   const child: ChildProcess = spawn(
     '/usr/bin/java',
     ['-Xmx256m', '-Dorg.slf4j.simpleLogger.defaultLogLevel=info', '-cp', classpath, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfgPath],

@@ -127,6 +127,6 @@ describe('paddock shell extras and paddock status', () => {
     const r = await runProcess(process.execPath, [MAIN, 'status', cfg, '--json'], null);
     assert.equal(r.code, 1);
     const doc = JSON.parse(r.stdout) as { servers: { id: string; port: number; ok: boolean; mode?: string }[] };
-    assert.deepEqual(doc.servers.map((s) => [s.id, s.port, s.ok, s.mode]), [['1', paddock.port, true, 'standalone'], ['2', dead, false, undefined]]);
+    assert.deepEqual(doc.servers.map((s) => [s.id, s.port, s.ok, s.mode]), [['1', paddock.port, true, 'standalone'], ['2', dead, false, 'not running']]);
   });
 });

@@ -9,6 +9,7 @@ import { KeeperError, validatePath, type ZooKeeperClient } from '../../client/in
 import type { CreateMode, Stat } from '../../client/types.js';
 import { Err, errName, Perm } from '../../jute/constants.js';
 import type { ACL, Id } from '../../jute/records.js';
+import type { QuorumReport } from '../../pipeline/pipeline.js';
 import { metricsSource } from '../../server/fourletter.js';
 import { kindOfOwner } from '../../tree/znode.js';
 import type { AdminContext } from '../commands.js';
@@ -84,6 +85,7 @@ export function info(ctx: AdminContext, user: ConsoleUser | null, requireLogin: 
   if (requireLogin && user === null) return { requireLogin, user: null };
   const src = metricsSource(ctx);
   const c = ctx.config;
+  const quorum = ctx.server.quorumStatus?.() ?? null;
   const members =
     c.servers.length > 0
       ? c.servers.map((s) => ({ id: s.id, address: `${s.addresses[0]?.host ?? ''}:${s.quorumPort}:${s.electionPort}`, type: s.type, self: s.id === c.serverId }))
@@ -94,7 +96,8 @@ export function info(ctx: AdminContext, user: ConsoleUser | null, requireLogin: 
     version: src.version,
     serverId: c.serverId,
     clientPort: ctx.listeningPort,
-    members: members.map((m) => ({ ...m, role: m.self ? src.serverState : 'unknown' })),
+    leaderId: quorum === null || quorum.leaderId === null ? null : Number(quorum.leaderId),
+    members: members.map((m) => ({ ...m, role: memberRole(m, src.serverState, quorum) })),
     lastZxid: `0x${ctx.server.lastZxid().toString(16)}`,
     znodeCount: src.znodeCount,
     connections: src.connectionCount,
@@ -105,6 +108,22 @@ export function info(ctx: AdminContext, user: ConsoleUser | null, requireLogin: 
     requireLogin,
     user: user?.name ?? null,
   };
+}
+
+/**
+ * A member's role as this server sees it: its own mode, the leader it follows or is, and on a
+ * leader the learners in broadcast with it ("not synced" for the rest). A follower cannot see its
+ * peers, so they are "unknown" there.
+ */
+function memberRole(m: { id: number; self: boolean; type: string }, own: string, q: QuorumReport | null): string {
+  if (m.self) return own;
+  if (q === null || q.leaderId === null) return 'unknown';
+  const sid = BigInt(m.id);
+  if (sid === q.leaderId) return 'leader';
+  if (q.mode !== 'leader') return 'unknown';
+  if (q.syncedFollowerIds.includes(sid)) return 'follower';
+  if (q.syncedObserverIds.includes(sid)) return 'observer';
+  return 'not synced';
 }
 
 // ---- tree ----

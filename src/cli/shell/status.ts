@@ -25,10 +25,15 @@ export interface ServerStatus extends StatusTarget {
 const USAGE = `Usage: paddock status [path/to/zoo.cfg | -server host:port[,host:port...]] [--json] [-timeout ms]
 
 Asks each server for its srvr four-letter word and prints its mode (standalone, leader,
-follower, observer), version, last zxid and connection count. With a zoo.cfg, every server.N
-line is asked (client port from its ';port' suffix, else clientPort); without server.N lines,
+follower, observer; looking while it elects, not running when it does not answer), version,
+last zxid and connection count. With a zoo.cfg, every server.N line is asked (client port from
+its ';port' suffix, else clientPort), then how many run and which leads; without server.N lines,
 clientPortAddress:clientPort. Default: -server localhost:2181.
 Exit status: 0 when every server answered, 1 otherwise, 2 on a usage error.`;
+
+/** The mode reported for a server that does not answer at all. */
+export const NOT_RUNNING = 'not running';
+const NOT_SERVING = 'This ZooKeeper instance is not currently serving requests';
 
 function parseHostPort(text: string): StatusTarget | null {
   const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(text.trim());
@@ -83,12 +88,14 @@ export async function serverStatus(t: StatusTarget, timeoutMs: number): Promise<
   try {
     reply = await fourLetterWord(t.host, t.port, 'srvr', timeoutMs);
   } catch (e) {
-    return { ...t, ok: false, error: `Error contacting service. It is probably not running. (${(e as Error).message})` };
+    return { ...t, ok: false, mode: NOT_RUNNING, error: `Error contacting service. It is probably not running. (${(e as Error).message})` };
   }
   const field = (name: string): string | undefined => new RegExp(`^${name}: (.*)$`, 'm').exec(reply)?.[1]?.trim();
   const mode = field('Mode');
   if (mode === undefined) {
     const first = reply.trim().split('\n')[0] ?? '';
+    // A member electing a leader answers srvr with this line: it runs, but serves no one yet.
+    if (first === NOT_SERVING) return { ...t, ok: true, mode: 'looking', error: first };
     return { ...t, ok: false, error: first === '' ? 'no answer to srvr' : first };
   }
   const connections = field('Connections');
@@ -106,7 +113,7 @@ export async function serverStatus(t: StatusTarget, timeoutMs: number): Promise<
 
 function describe(s: ServerStatus): string[] {
   const name = `${s.id === null ? '' : `server.${s.id} `}${s.host}:${s.port}`;
-  if (!s.ok) return [name, `  ${s.error}`];
+  if (s.mode === undefined || s.zxid === undefined) return [name, ...(s.mode === undefined ? [] : [`  Mode: ${s.mode}`]), `  ${s.error}`];
   return [
     name,
     `  Mode: ${s.mode}`,
@@ -152,12 +159,23 @@ export async function runStatus(argv: readonly string[]): Promise<number> {
   }
   targets ??= [{ id: null, host: 'localhost', port: 2181 }];
   const results = await Promise.all(targets.map((t) => serverStatus(t, timeoutMs)));
-  if (json) process.stdout.write(JSON.stringify(source === null ? { servers: results } : { config: source, servers: results }) + '\n');
+  const ensemble = ensembleSummary(results);
+  if (json) process.stdout.write(JSON.stringify({ ...(source === null ? {} : { config: source }), ...(ensemble ?? {}), servers: results }) + '\n');
   else {
     if (source !== null) process.stdout.write(`Using config: ${source}\n`);
     for (const r of results) process.stdout.write(describe(r).join('\n') + '\n');
+    if (ensemble !== null) process.stdout.write(`Ensemble: ${ensemble.running} of ${results.length} servers running, leader ${ensemble.leader === null ? 'none' : `server.${ensemble.leader}`}\n`);
   }
   return results.every((r) => r.ok) ? 0 : 1;
+}
+
+/** For the servers of a zoo.cfg's server.N lines: how many run and which one leads. */
+function ensembleSummary(results: readonly ServerStatus[]): { running: number; leader: string | null } | null {
+  if (results.every((r) => r.id === null)) return null;
+  return {
+    running: results.filter((r) => r.mode !== undefined && r.mode !== NOT_RUNNING).length,
+    leader: results.find((r) => r.mode === 'leader')?.id ?? null,
+  };
 }
 
 function usageError(message: string): number {

@@ -70,6 +70,8 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
   private stopped = false;
   private loop: Promise<void> | null = null;
   private leadingSince = 0;
+  /** The leader of the role being played, for status(); null while looking. */
+  private leaderId: bigint | null = null;
   /** Ends the role being played (stop, a step-down, a closed leader connection). */
   private endRole: ((reason: string) => void) | null = null;
 
@@ -128,16 +130,22 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
       pendingSyncs: 0,
       leaderUptimeMs: 0,
       proposalSizes: this.replica.proposalSizes,
+      leaderId: mode === 'looking' || mode === 'standalone' ? null : this.leaderId,
+      syncedFollowerIds: [],
+      syncedObserverIds: [],
     };
     if (mode !== 'leader' || leader === null) return base;
     const synced = leader.syncedLearners();
     const voters = new Set(this.members.filter((m) => m.type === 'participant').map((m) => m.sid));
-    const followers = synced.filter((sid) => voters.has(sid)).length;
+    const followers = synced.filter((sid) => voters.has(sid));
+    const observers = synced.filter((sid) => !voters.has(sid));
     return {
       ...base,
       learners: leader.learnerCount(),
-      syncedFollowers: followers,
-      syncedObservers: synced.length - followers,
+      syncedFollowers: followers.length,
+      syncedObservers: observers.length,
+      syncedFollowerIds: followers,
+      syncedObserverIds: observers,
       pendingSyncs: leader.pendingSyncCount(),
       leaderUptimeMs: Date.now() - this.leadingSince,
     };
@@ -163,6 +171,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
     while (!this.stopped) {
       const decision = await this.nextDecision();
       if (decision === null) break;
+      this.leaderId = decision.vote.leader;
       try {
         if (decision.state === ServerState.LEADING) await this.lead();
         else await this.follow(decision.vote.leader, decision.state);

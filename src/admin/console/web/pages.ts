@@ -112,6 +112,8 @@ interface Info {
   watches: number;
   ephemerals: number;
   uptimeMs: number;
+  /** The ensemble's leader as this server knows it; null standalone or while looking. */
+  leaderId: number | null;
   members: { id: number; address: string; type: string; role: string; self: boolean }[];
 }
 interface Sample {
@@ -138,6 +140,7 @@ export function serverPage(main: HTMLElement): () => void {
           ['', ''],
           [
             ['mode', info.mode],
+            ...(info.leaderId === null ? [] : [['leader', `server ${info.leaderId}`] as [string, string]]),
             ['version', info.version],
             ['last zxid', h('span', { class: 'mono' }, info.lastZxid)],
             ['znodes', info.znodeCount],
