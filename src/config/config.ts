@@ -97,6 +97,10 @@ export interface ServerConfig {
   sessionPasswords: 'secret' | 'zookeeper';
   enforceQuota: boolean;
   snapCount: number;
+  /** Committed txns an ensemble leader keeps in memory to DIFF learners from (ZooKeeper's commitLogCount). */
+  commitLogCount: number;
+  /** A learner older than those is DIFFed from the log when its txns are under this × the tree's size; negative: never. */
+  snapshotSizeFactor: number;
   preAllocSizeKb: number;
   forceSync: boolean;
   autopurgeSnapRetainCount: number;
@@ -213,6 +217,8 @@ export function defaultConfig(): ServerConfig {
     sessionPasswords: 'secret',
     enforceQuota: false,
     snapCount: 100000,
+    commitLogCount: 500,
+    snapshotSizeFactor: 0.33,
     preAllocSizeKb: 65536,
     forceSync: true,
     autopurgeSnapRetainCount: 3,

@@ -266,8 +266,33 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     apply: checkTrueFalse,
   },
   ignored('digest.enabled', 'true/false', 'true', 'Keep a digest of the tree in the log and snapshots to detect divergence.', 'Paddock does not compute tree digests', { when: UNLESS_FALSE }),
-  ignored('commitLogCount', 'integer', '500', 'Committed transactions kept in memory to sync followers.', ENSEMBLE),
-  ignored('snapshotSizeFactor', 'number', '0.33', 'Log size, relative to the snapshot, under which followers sync from the log.', ENSEMBLE),
+  {
+    key: 'commitLogCount', field: 'commitLogCount', min: 500, type: 'integer', default: '500', use: 'honoured',
+    doc: 'Committed transactions the leader keeps in memory to sync followers by DIFF (at least 500).',
+    apply: (v, s, name) => {
+      // ZooKeeper's ZKDatabase: an unreadable value is the default, a smaller one is raised to it.
+      const n = Number(v.trim());
+      if (v.trim() === '' || !Number.isSafeInteger(n)) {
+        s.warnings.push(`${name} '${v}' is not an integer; using 500`);
+        s.cfg.commitLogCount = 500;
+      } else if (n < 500) {
+        s.warnings.push(`${name} ${n} is less than the recommended 500; using 500`);
+        s.cfg.commitLogCount = 500;
+      } else s.cfg.commitLogCount = n;
+    },
+  },
+  {
+    key: 'snapshotSizeFactor', field: 'snapshotSizeFactor', type: 'number', default: '0.33', range: '<= 1 (negative: off)', use: 'honoured',
+    doc: 'A follower older than the in-memory transactions is synced from the log when those are under this × the snapshot size (Paddock: the tree\'s size), else by snapshot; negative: always by snapshot.',
+    apply: (v, s, name) => {
+      // ZooKeeper's ZKDatabase: an unreadable value, or one above 1, is the default.
+      const n = Number(v.trim());
+      if (v.trim() === '' || !Number.isFinite(n) || n > 1) {
+        s.warnings.push(`${name} '${v}' is invalid; using 0.33`);
+        s.cfg.snapshotSizeFactor = 0.33;
+      } else s.cfg.snapshotSizeFactor = n;
+    },
+  },
 
   // --- Data tree features ---------------------------------------------------------------------
   {

@@ -10,12 +10,15 @@
  *   3. `messages` in order per connection; `{snapshotAt}` means "stream your database as of this
  *      zxid here" (what follows SNAP), `{close}` ends that connection,
  *   4. apply `commit` in order,
- *   5. hand `requests`, `touches` and `revalidations` to the proposer and session tracker.
+ *   5. hand `requests`, `touches` and `revalidations` to the proposer and session tracker,
+ *   6. read each of `logReads` from the log (asynchronously) and hand the txns to `logRead`.
  * `steppedDown` set means leadership is over: close every connection and look for a leader.
  *
- * The leader's own log at the start is its whole history (ZooKeeper applies its whole log at
- * load): it is what the learners are synced to, and it counts as committed once a quorum has
- * acknowledged NEWLEADER.
+ * The leader's own log at the start is its history (ZooKeeper applies its whole log at load),
+ * and it counts as committed once a quorum has acknowledged NEWLEADER. Of it, and of what it
+ * commits, the core keeps the last `commitLogCount` txns (ZKDatabase.committedLog): learners
+ * inside that window get a DIFF from memory; older ones a DIFF from the log when the driver can
+ * read it (`logReads`), else SNAP.
  */
 import { JuteWriter } from '../jute/binary.js';
 import type { LogEntry } from './learner.js';
@@ -44,6 +47,27 @@ export interface LeaderOptions {
   config: Buffer;
   initLimitTicks: number;
   syncLimitTicks: number;
+  /** Committed txns kept in memory for DIFFs (ZooKeeper's commitLogCount); default 500. */
+  commitLogCount?: number;
+  /**
+   * The driver can read committed txns from its log: a learner older than the in-memory window
+   * is asked for in `logReads` instead of getting SNAP at once. Default false.
+   */
+  logReads?: boolean;
+}
+
+/** ZooKeeper's DEFAULT_COMMIT_LOG_COUNT. */
+export const DEFAULT_COMMIT_LOG_COUNT = 500;
+
+/**
+ * A learner older than the in-memory window: the driver reads the log's txns after `after`
+ * through `through` and hands them to `logRead(conn, ...)`, or null when the log cannot give
+ * them (not logged, a hole, or larger than its size limit), which means SNAP.
+ */
+export interface LogRead {
+  conn: number;
+  after: Zxid;
+  through: Zxid;
 }
 
 export type LeaderPhase = 'discovery' | 'sync' | 'broadcast' | 'closed';
@@ -65,10 +89,11 @@ export interface LeaderReady {
   touches: { sessionId: bigint; timeoutMs: number }[];
   /** REVALIDATE questions; answer with `answerRevalidate`. */
   revalidations: { conn: number; sessionId: bigint; timeoutMs: number }[];
+  logReads: LogRead[];
   steppedDown: string | null;
 }
 
-type LearnerStage = 'info' | 'ackepoch' | 'newleader-ack' | 'uptodate' | 'broadcast';
+type LearnerStage = 'info' | 'ackepoch' | 'log-read' | 'newleader-ack' | 'uptodate' | 'broadcast';
 
 interface LearnerState {
   conn: number;
@@ -81,6 +106,10 @@ interface LearnerState {
   ticksSilent: number;
   /** How this learner was synced, for tests and 4lw. */
   syncMode: 'diff' | 'trunc' | 'snap' | null;
+  /** While its log read is under way: the read ends here, memory has the rest. */
+  logThrough: Zxid | null;
+  /** Whether its DIFF came from the log (for tests and the driver's log line). */
+  diffFromLog: boolean;
 }
 
 interface Outstanding {
@@ -114,9 +143,17 @@ export class ZabLeader {
   private readonly config: Buffer;
   private readonly initLimitTicks: number;
   private readonly syncLimitTicks: number;
-  /** Committed history: the log at start plus everything committed since. */
-  private readonly history: LogEntry[];
-  private readonly snapshotZxid: Zxid;
+  /**
+   * The last committed txns (the log at start plus what was committed since), at most
+   * commitLogCount of them unless a log read under way needs more.
+   */
+  private history: LogEntry[];
+  /** Where the window starts in `history` (the array is cut now and then, not at every commit). */
+  private head = 0;
+  /** The zxid just before the window: a learner at it or after is DIFFed from memory. */
+  private historyBase: Zxid;
+  private readonly commitLogCount: number;
+  private readonly logReads: boolean;
   /** The zxid of the leader's own last logged txn at start (its ACKEPOCH state). */
   private readonly startZxid: Zxid;
   private lastProposed: Zxid;
@@ -141,9 +178,12 @@ export class ZabLeader {
     this.syncLimitTicks = options.syncLimitTicks;
     this.acceptedEpoch = options.acceptedEpoch;
     this.currentEpoch = options.currentEpoch;
+    this.commitLogCount = Math.max(1, options.commitLogCount ?? DEFAULT_COMMIT_LOG_COUNT);
+    this.logReads = options.logReads ?? false;
     this.history = [...options.log];
-    this.snapshotZxid = options.snapshotZxid ?? 0n;
-    this.startZxid = this.history.at(-1)?.zxid ?? this.snapshotZxid;
+    this.historyBase = options.snapshotZxid ?? 0n;
+    this.startZxid = this.history.at(-1)?.zxid ?? this.historyBase;
+    this.trimHistory();
     this.lastProposed = this.startZxid;
     this.lastCommitted = this.startZxid;
     this.epochVoters.set(this.myId, this.acceptedEpoch);
@@ -161,8 +201,23 @@ export class ZabLeader {
     return null;
   }
 
+  /** Whether the learner's DIFF was read from the log rather than memory. */
+  learnerDiffFromLog(sid: bigint): boolean {
+    for (const l of this.learners.values()) if (l.sid === sid) return l.diffFromLog;
+    return false;
+  }
+
   get lastCommittedZxid(): Zxid {
     return this.lastCommitted;
+  }
+
+  /**
+   * The in-memory window (ZooKeeper's minCommittedLog, maxCommittedLog and committedLog size);
+   * min = max = the start zxid while it is empty.
+   */
+  committedLog(): { min: Zxid; max: Zxid; count: number } {
+    const min = this.history[this.head]?.zxid ?? this.historyBase;
+    return { min, max: this.history.at(-1)?.zxid ?? min, count: this.history.length - this.head };
   }
 
   /**
@@ -232,6 +287,8 @@ export class ZabLeader {
         return this.dropLearner(learner, `${packetTypeName(p.type)} before LEADERINFO was sent`);
       case 'ackepoch':
         return this.ackEpoch(learner, p);
+      case 'log-read':
+        return this.dropLearner(learner, `${packetTypeName(p.type)} while its sync is read from the log`);
       case 'newleader-ack':
         return this.newLeaderAck(learner, p);
       case 'uptodate':
@@ -244,7 +301,7 @@ export class ZabLeader {
     const o = this.out;
     return (
       o.append.length > 0 || o.acceptedEpoch !== null || o.currentEpoch !== null || o.messages.length > 0 || o.commit.length > 0 ||
-      o.requests.length > 0 || o.touches.length > 0 || o.revalidations.length > 0 || o.steppedDown !== null
+      o.requests.length > 0 || o.touches.length > 0 || o.revalidations.length > 0 || o.logReads.length > 0 || o.steppedDown !== null
     );
   }
 
@@ -286,7 +343,9 @@ export class ZabLeader {
       return;
     }
     const observer = p.type === PacketType.OBSERVERINFO;
-    const learner: LearnerState = { conn, sid: info.serverid, observer, stage: 'info', acceptedEpoch: epochOf(p.zxid), lastZxid: 0n, ticksSilent: 0, syncMode: null };
+    const learner: LearnerState = {
+      conn, sid: info.serverid, observer, stage: 'info', acceptedEpoch: epochOf(p.zxid), lastZxid: 0n, ticksSilent: 0, syncMode: null, logThrough: null, diffFromLog: false,
+    };
     this.learners.set(conn, learner);
     this.newestConn.set(info.serverid, conn);
     if (this.epoch === null) {
@@ -347,10 +406,11 @@ export class ZabLeader {
   // ---- sync ----
 
   /**
-   * LearnerHandler.syncFollower: DIFF when the peer is at our last zxid or inside our history,
-   * TRUNC when it is ahead of it (or diverged inside it: TRUNC to the last common zxid, then
-   * the rest as DIFF), SNAP when it is behind our snapshot. Then every proposal still
-   * outstanding, then NEWLEADER; from here the learner gets every new PROPOSAL and COMMIT.
+   * LearnerHandler.syncFollower: DIFF when the peer is at our last zxid or inside the in-memory
+   * window, TRUNC when it is ahead of it (or diverged inside it: TRUNC to the last common zxid,
+   * then the rest as DIFF), a DIFF read from the log when it is older than the window (if the
+   * driver reads logs; `logRead` finishes it), else SNAP. Then every proposal still outstanding,
+   * then NEWLEADER; from here the learner gets every new PROPOSAL and COMMIT.
    */
   private syncLearner(l: LearnerState): void {
     const peer = l.lastZxid;
@@ -362,27 +422,72 @@ export class ZabLeader {
     } else if (peer > last && !newEpochZxid) {
       l.syncMode = 'trunc';
       this.send(l.conn, PacketType.TRUNC, last, null);
-    } else if (peer >= this.snapshotZxid && !(peer > last)) {
+    } else if (peer >= this.historyBase && peer < last) {
       this.diffFromHistory(l, peer);
+    } else if (this.logReads && peer < this.historyBase) {
+      // The log has what memory no longer holds; memory keeps everything after `through`.
+      l.stage = 'log-read';
+      l.logThrough = this.historyBase;
+      this.out.logReads.push({ conn: l.conn, after: peer, through: this.historyBase });
+      return;
     } else {
-      l.syncMode = 'snap';
-      this.send(l.conn, PacketType.SNAP, last, null);
-      this.out.messages.push({ conn: l.conn, snapshotAt: last });
+      this.sendSnap(l);
     }
+    this.finishSync(l);
+  }
+
+  /**
+   * The log's txns for a learner waiting on `logReads`: after its zxid through the read's end,
+   * or null (SNAP). The DIFF goes on with the in-memory window after them.
+   */
+  logRead(conn: number, entries: readonly LogEntry[] | null): void {
+    const l = this.learners.get(conn);
+    if (this.phase === 'closed' || l === undefined || l.stage !== 'log-read' || l.logThrough === null) return;
+    const through = l.logThrough;
+    l.logThrough = null;
+    if (entries === null || !readCovers(entries, l.lastZxid, through)) {
+      this.sendSnap(l);
+    } else {
+      l.syncMode = 'diff';
+      l.diffFromLog = true;
+      this.send(l.conn, PacketType.DIFF, this.lastCommitted, null);
+      for (const e of entries) this.sendCommitted(l.conn, e);
+      for (let i = this.head; i < this.history.length; i++) {
+        const e = this.history[i]!;
+        if (e.zxid > through) this.sendCommitted(l.conn, e);
+      }
+    }
+    this.finishSync(l);
+    this.trimHistory();
+  }
+
+  private finishSync(l: LearnerState): void {
     for (const o of this.outstanding) this.send(l.conn, PacketType.PROPOSAL, o.entry.zxid, o.entry.data);
     this.send(l.conn, PacketType.NEWLEADER, makeZxid(this.epoch!, 0n), this.config);
     l.stage = 'newleader-ack';
   }
 
-  /** queueCommittedProposals over the committed history. */
+  private sendSnap(l: LearnerState): void {
+    l.syncMode = 'snap';
+    this.send(l.conn, PacketType.SNAP, this.lastCommitted, null);
+    this.out.messages.push({ conn: l.conn, snapshotAt: this.lastCommitted });
+  }
+
+  private sendCommitted(conn: number, e: LogEntry): void {
+    this.send(conn, PacketType.PROPOSAL, e.zxid, e.data);
+    this.send(conn, PacketType.COMMIT, e.zxid, null);
+  }
+
+  /** queueCommittedProposals over the in-memory window. */
   private diffFromHistory(l: LearnerState, peer: Zxid): void {
-    let prev = this.snapshotZxid;
-    let opSent = peer === this.snapshotZxid || counterOf(peer) === 0n;
+    let prev = this.historyBase;
+    let opSent = peer === this.historyBase || counterOf(peer) === 0n;
     if (opSent) {
       l.syncMode = 'diff';
       this.send(l.conn, PacketType.DIFF, this.lastCommitted, null);
     }
-    for (const e of this.history) {
+    for (let i = this.head; i < this.history.length; i++) {
+      const e = this.history[i]!;
       if (e.zxid < peer) {
         prev = e.zxid;
         continue;
@@ -399,8 +504,27 @@ export class ZabLeader {
         this.send(l.conn, PacketType.TRUNC, prev, null);
       }
       if (e.zxid === peer) continue;
-      this.send(l.conn, PacketType.PROPOSAL, e.zxid, e.data);
-      this.send(l.conn, PacketType.COMMIT, e.zxid, null);
+      this.sendCommitted(l.conn, e);
+    }
+  }
+
+  /**
+   * ZKDatabase.addCommittedProposal's cap: drop the oldest txns past commitLogCount, but none
+   * after the end of a log read under way (its learner gets those from memory).
+   */
+  private trimHistory(): void {
+    let floor: Zxid | null = null;
+    for (const l of this.learners.values()) {
+      if (l.logThrough !== null && (floor === null || l.logThrough < floor)) floor = l.logThrough;
+    }
+    const start = this.head;
+    while (this.history.length - this.head > this.commitLogCount && (floor === null || this.history[this.head]!.zxid <= floor)) this.head++;
+    if (this.head === start) return;
+    this.historyBase = this.history[this.head - 1]!.zxid;
+    // Cutting the array once per commitLogCount commits keeps a commit's cost constant.
+    if (this.head >= this.commitLogCount) {
+      this.history = this.history.slice(this.head);
+      this.head = 0;
     }
   }
 
@@ -471,6 +595,7 @@ export class ZabLeader {
       this.lastCommitted = head.entry.zxid;
       this.history.push(head.entry);
       this.out.commit.push(head.entry);
+      this.trimHistory();
       for (const l of this.learners.values()) {
         if (!this.forwarding(l)) continue;
         if (l.observer) this.send(l.conn, PacketType.INFORM, head.entry.zxid, head.entry.data);
@@ -508,5 +633,16 @@ export class ZabLeader {
 }
 
 function emptyReady(): LeaderReady {
-  return { append: [], acceptedEpoch: null, currentEpoch: null, messages: [], commit: [], requests: [], touches: [], revalidations: [], steppedDown: null };
+  return { append: [], acceptedEpoch: null, currentEpoch: null, messages: [], commit: [], requests: [], touches: [], revalidations: [], logReads: [], steppedDown: null };
+}
+
+/** The txns after `after` through `through`, in order with no gap in their counters within an epoch. */
+function readCovers(entries: readonly LogEntry[], after: Zxid, through: Zxid): boolean {
+  let prev = after;
+  for (const e of entries) {
+    if (e.zxid <= prev) return false;
+    if (epochOf(e.zxid) === epochOf(prev) && e.zxid !== prev + 1n) return false;
+    prev = e.zxid;
+  }
+  return prev === through;
 }

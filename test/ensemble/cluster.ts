@@ -2,6 +2,7 @@
  * Paddock ensembles in the test process: N servers started with startServer from the same
  * server.N membership on loopback ports, each an independent member (own pipeline, peer, store).
  */
+import { join } from 'node:path';
 import { freePort } from '../support/ports.js';
 import { startServer, type PaddockServer } from '../../src/server/index.js';
 import type { QuorumServerSpec, ServerConfig } from '../../src/config/config.js';
@@ -37,8 +38,11 @@ function testLogger(id: number): Logger {
   return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
 }
 
-/** `observers`: how many of the last members are observers. */
-export async function makeCluster(count: number, extra: Partial<ServerConfig> = {}, logger: (id: number) => Logger = testLogger, observers = 0): Promise<Cluster> {
+/**
+ * `observers`: how many of the last members are observers. `dataDir`: member N keeps its state
+ * in `dataDir`/dataN (DiskQuorumStore, kept across restarts) instead of its memory store.
+ */
+export async function makeCluster(count: number, extra: Partial<ServerConfig> = {}, logger: (id: number) => Logger = testLogger, observers = 0, dataDir?: string): Promise<Cluster> {
   const servers: QuorumServerSpec[] = [];
   const members: Member[] = [];
   for (let id = 1; id <= count; id++) {
@@ -66,7 +70,9 @@ export async function makeCluster(count: number, extra: Partial<ServerConfig> = 
     connectString: members.map((m) => `127.0.0.1:${m.clientPort}`).join(','),
     async start(id) {
       const m = members[id - 1]!;
-      m.server = await startServer(configOf(m), { quorumStore: m.store, logger: logger(id) });
+      m.server = dataDir === undefined
+        ? await startServer(configOf(m), { quorumStore: m.store, logger: logger(id) })
+        : await startServer({ ...configOf(m), dataDir: join(dataDir, `data${id}`), dataLogDir: join(dataDir, `data${id}`) }, { logger: logger(id) });
       return m.server;
     },
     async stop(id) {

@@ -3,8 +3,11 @@
  * logs its proposals (in memory, or in a durable store) and applies committed txns to a DataTree. Packets are QuorumPacket
  * jute records with no length prefix, as on the learner side.
  *
- * A learner behind the start of the leader's history gets SNAP followed by the tree in
- * ZooKeeper's snapshot serialization (zk-snapshot-stream.ts), taken at the zxid the core names.
+ * The core keeps the last commitLogCount committed txns in memory. A learner older than them is
+ * sent a DIFF read from the store's log (`diffAfter`, as LearnerHandler's getProposalsFromTxnLog)
+ * when the txns to send are under snapshotSizeFactor × the tree's size, else SNAP followed by the
+ * tree in ZooKeeper's snapshot serialization (zk-snapshot-stream.ts), taken at the zxid the core
+ * names.
  *
  * Committed txns go to a ReplicaState (a tree of its own by default; the request pipeline in a
  * running server, see peer.ts), and the log and epochs to a store when one is given. With a
@@ -19,17 +22,25 @@ import type { Id } from '../../jute/records.js';
 import { OpCode } from '../../jute/constants.js';
 import type { DataTree } from '../../tree/datatree.js';
 import type { LogEntry } from '../../consensus/learner.js';
-import { ZabLeader, type LeaderOptions, type LeaderReady } from '../../consensus/leader.js';
+import { ZabLeader, type LeaderOptions, type LeaderReady, type LogRead } from '../../consensus/leader.js';
 import { decodeQuorumPacket, encodeQuorumPacket, quorumPacketLength, type QuorumPacket } from '../../consensus/wire.js';
 import { makeZxid, zxidToHex, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
 import { writeZkSnapshotStream } from './zk-snapshot-stream.js';
 import { TreeReplica, type ReplicaState } from './replica.js';
 import type { QuorumStore } from './learner-driver.js';
 
-/** Where a leader makes its log and epochs durable (each call settles once they are). */
-export type LeaderStore = Pick<QuorumStore, 'appendThen' | 'setAcceptedEpoch' | 'setCurrentEpoch'>;
+/**
+ * Where a leader makes its log and epochs durable (each call settles once they are), and, when
+ * it can, reads committed txns back for a DIFF (DiskQuorumStore.diffAfter: null means SNAP).
+ */
+export type LeaderStore = Pick<QuorumStore, 'appendThen' | 'setAcceptedEpoch' | 'setCurrentEpoch'> & {
+  diffAfter?: (zxid: Zxid, through: Zxid, maxBytes?: number) => Promise<LogEntry[] | null>;
+};
 
-export interface QuorumLeaderOptions extends Omit<LeaderOptions, 'log'> {
+/** ZooKeeper's DEFAULT_SNAPSHOT_SIZE_FACTOR. */
+export const DEFAULT_SNAPSHOT_SIZE_FACTOR = 0.33;
+
+export interface QuorumLeaderOptions extends Omit<LeaderOptions, 'log' | 'logReads'> {
   host: string;
   port: number;
   tickTimeMs: number;
@@ -43,6 +54,12 @@ export interface QuorumLeaderOptions extends Omit<LeaderOptions, 'log'> {
   store?: LeaderStore;
   /** Address to listen on; by default `host` (quorumListenOnAllIPs gives 0.0.0.0). */
   listenHost?: string;
+  /**
+   * A DIFF from the log is sent when its txns are under this × the tree's approximate size
+   * (ZooKeeper's snapshotSizeFactor; a limit of 0 bytes means no limit, as there); negative:
+   * never, learners older than the in-memory window get SNAP. Default 0.33.
+   */
+  snapshotSizeFactor?: number;
 }
 
 export interface QuorumLeaderEvents {
@@ -98,7 +115,8 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     this.currentEpoch = options.currentEpoch;
     this.state = options.state ?? ownReplica(options);
     for (const entry of options.log) this.state.apply(entry);
-    this.core = new ZabLeader(options);
+    const factor = options.snapshotSizeFactor ?? DEFAULT_SNAPSHOT_SIZE_FACTOR;
+    this.core = new ZabLeader({ ...options, logReads: options.store?.diffAfter !== undefined && factor >= 0 });
   }
 
   get tree(): DataTree {
@@ -137,6 +155,16 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
 
   learnerSyncMode(sid: bigint): 'diff' | 'trunc' | 'snap' | null {
     return this.core.learnerSyncMode(sid);
+  }
+
+  /** Whether the learner's DIFF was read from the log (it was older than the in-memory window). */
+  learnerDiffFromLog(sid: bigint): boolean {
+    return this.core.learnerDiffFromLog(sid);
+  }
+
+  /** The core's in-memory committed txns: oldest and newest zxid, and how many. */
+  committedLog(): { min: Zxid; max: Zxid; count: number } {
+    return this.core.committedLog();
   }
 
   start(): Promise<void> {
@@ -309,6 +337,26 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     }
   }
 
+  /**
+   * Reads a learner's DIFF from the log (calculateTxnLogSizeLimit: the snapshot size × factor;
+   * the tree's size stands in for the snapshot's) and hands it to the core; a failed read is a
+   * SNAP, as in ZooKeeper.
+   */
+  private readLog(r: LogRead): void {
+    const store = this.options.store;
+    if (!store?.diffAfter) return this.run(() => this.core.logRead(r.conn, null));
+    const factor = this.options.snapshotSizeFactor ?? DEFAULT_SNAPSHOT_SIZE_FACTOR;
+    const limit = Math.floor(this.state.tree.approximateDataSize() * factor);
+    store.diffAfter(r.after, r.through, limit > 0 ? limit : undefined).then(
+      (entries) => {
+        if (!this.stopped) this.run(() => this.core.logRead(r.conn, entries));
+      },
+      () => {
+        if (!this.stopped) this.run(() => this.core.logRead(r.conn, null));
+      },
+    );
+  }
+
   /** A write that failed: this leader must not acknowledge anything more, so it steps down. */
   private fail(reason: string): void {
     if (this.failed) return;
@@ -398,6 +446,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     for (const t of rd.touches) this.emit('touch', t.sessionId, t.timeoutMs);
     this.answerSyncs();
     for (const q of rd.revalidations) this.emit('revalidate', q);
+    for (const r of rd.logReads) this.readLog(r);
     if (rd.steppedDown !== null) {
       for (const conn of [...this.sockets.keys()]) this.closeConn(conn, 'stepped down');
       this.emit('steppedDown', rd.steppedDown);

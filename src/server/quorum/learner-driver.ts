@@ -155,6 +155,8 @@ export function lastLoggedZxid(state: LearnerDurableState): Zxid {
   return state.log.at(-1)?.zxid ?? state.snapshot?.zxid ?? 0n;
 }
 
+const SIGNATURE_BYTES = Buffer.from(SNAP_SIGNATURE);
+
 /** Largest snapshot stream accepted, in bytes. */
 export const MAX_SNAPSHOT_STREAM_BYTES = 1024 * 1024 * 1024;
 /** Largest pending input outside a snapshot: one packet at most, plus what follows it. */
@@ -382,12 +384,15 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
 
   /**
    * The snapshot stream has no length, so it is parsed when enough may have arrived: whenever
-   * the buffer doubled since the last try, or a short chunk suggests the sender paused. A
+   * the buffer doubled since the last try, a short chunk suggests the sender paused, or the last
+   * chunk holds the closing signature (the leader then waits for NEWLEADER's ACK: without that
+   * check a stream ending in a full chunk, before the buffer doubled, was never parsed). A
    * malformed stream therefore waits until initLimit ends the connection.
    */
   private trySnapshot(lastChunkBytes: number): boolean {
     if (this.input.length > MAX_SNAPSHOT_STREAM_BYTES) throw new Error('snapshot stream too large');
-    if (this.input.length < 2 * this.snapshotAttemptBytes && lastChunkBytes >= 16 * 1024) return false;
+    const signed = this.input.includes(SIGNATURE_BYTES, Math.max(0, this.input.length - lastChunkBytes - SIGNATURE_BYTES.length));
+    if (!signed && this.input.length < 2 * this.snapshotAttemptBytes && lastChunkBytes >= 16 * 1024) return false;
     this.snapshotAttemptBytes = this.input.length;
     const r = new JuteReader(this.input, 0, this.input.length, 0x7fffffff);
     let snap: ZkSnapshot;

@@ -231,6 +231,8 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
       config: Buffer.from(this.configText),
       initLimitTicks: this.config.initLimit,
       syncLimitTicks: this.config.syncLimit,
+      commitLogCount: this.config.commitLogCount,
+      snapshotSizeFactor: this.config.snapshotSizeFactor,
       host: me.host,
       port: me.quorumPort,
       tickTimeMs: this.config.tickTime,
