@@ -130,14 +130,15 @@ test('bad config values: message names the key and value, exit 1, no stack', () 
   }
 });
 
-test('an ensemble zoo.cfg whose own address does not resolve fails in one line, exit 1', () => {
+test('an ensemble zoo.cfg whose own address does not resolve fails in one line, exit 1', async () => {
   const dir = tmp();
+  const clientPort = await freePort();
   try {
     const data = join(dir, 'data');
     mkdirSync(data);
     writeFileSync(join(data, 'myid'), '2\n');
     const cfg = join(dir, 'zoo.cfg');
-    writeFileSync(cfg, `dataDir=${data}\nclientPort=2181\ninitLimit=5\nsyncLimit=2\nserver.1=a:2888:3888\nserver.2=b:2888:3888\nserver.3=c:2888:3888\n`);
+    writeFileSync(cfg, `dataDir=${data}\nclientPort=${clientPort}\nclientPortAddress=127.0.0.1\ninitLimit=5\nsyncLimit=2\nserver.1=a:2888:3888\nserver.2=b:2888:3888\nserver.3=c:2888:3888\n`);
     const r = run(['server', cfg]);
     assert.equal(r.status, 1);
     // The ensemble starts (server.2 of 3) and cannot listen on its election address "b".

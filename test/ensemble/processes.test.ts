@@ -61,7 +61,9 @@ test('kill -9 of the leader process under writes: writes resume, nothing acknowl
 });
 
 test('kill -9 of random members again and again, then a SIGSTOP pause of the leader: writes go on, trees equal', { timeout: 240_000 }, async (t) => {
-  const e = await makeProcessEnsemble(3);
+  // tickTime 200 caps sessions at 4 s, less than noticing a paused leader (syncLimit 2 s) plus an
+  // election and a reconnect can take on a loaded machine; the writers' sessions must outlive that.
+  const e = await makeProcessEnsemble(3, 200, ['maxSessionTimeout=30000']);
   t.after(() => {
     for (const m of e.members) e.resume(m.id);
     return e.close();
@@ -72,7 +74,7 @@ test('kill -9 of random members again and again, then a SIGSTOP pause of the lea
   t.after(async () => {
     for (const c of clients) await c.close();
   });
-  for (let i = 0; i < 2; i++) clients.push(await connect(e.connectString, { sessionTimeoutMs: 10_000 }));
+  for (let i = 0; i < 2; i++) clients.push(await connect(e.connectString, { sessionTimeoutMs: 20_000 }));
   await clients[0]!.create('/w', '');
   const writers = clients.map((c, i) => new Writer(c, `r${i}`));
   const rng = new Prng(12);
