@@ -93,33 +93,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}, options
     await pipeline.close().catch(() => undefined);
     throw err;
   }
-  const tlsPort = net.securePort === 0 ? '' : `, TLS on ${net.secureHost}:${net.securePort}`;
-  logger.info(`Paddock listening on ${net.port === 0 ? 'no plain port' : `${net.host}:${net.port}`}${tlsPort} (tickTime ${config.tickTime} ms, standalone)`);
-  let http: { admin: AdminHttpServer | null; metrics: MetricsHttpServer | null };
-  try {
-    http = await startHttpServers(config, net, logger);
-  } catch (err) {
-    await net.close();
-    await pipeline.close().catch(() => undefined);
-    throw err;
-  }
-  return {
-    port: net.port,
-    host: net.host,
-    securePort: net.securePort,
-    onTlsReload: net.clientTls === null ? null : (listener) => net.clientTls!.onReload(listener),
-    server: pipeline,
-    peer: null,
-    ...http,
-    expireSession: (id) => pipeline.expireSession(id),
-    dropConnection: (id) => net.dropConnection(id),
-    close: async () => {
-      await http.admin?.close();
-      await http.metrics?.close();
-      await net.close();
-      await pipeline.close();
-    },
-  };
+  return serve(config, net, pipeline, null, logger, 'Paddock listening on', 'standalone', () => pipeline.close());
 }
 
 /**
@@ -158,15 +132,29 @@ async function startEnsembleMember(config: ServerConfig, options: StartOptions):
     await member.close();
     throw err;
   }
+  return serve(config, net, pipeline, peer, logger, `Paddock server ${config.serverId} listening on`, `ensemble of ${config.servers.length}`, async () => {
+    await peer.stop();
+    await member.close();
+  });
+}
+
+/**
+ * The last steps shared by a standalone server and an ensemble member, once the client ports
+ * listen: the start line, the HTTP servers, and the handle. `closeRest` ends what is behind the
+ * network server (the pipeline's log, or the peer and its store).
+ */
+async function serve(
+  config: ServerConfig, net: NetworkServer, pipeline: RequestPipeline, peer: QuorumPeer | null, logger: Logger,
+  what: string, mode: string, closeRest: () => Promise<void>,
+): Promise<PaddockServer> {
   const tlsPort = net.securePort === 0 ? '' : `, TLS on ${net.secureHost}:${net.securePort}`;
-  logger.info(`Paddock server ${config.serverId} listening on ${net.port === 0 ? 'no plain port' : `${net.host}:${net.port}`}${tlsPort} (tickTime ${config.tickTime} ms, ensemble of ${config.servers.length})`);
+  logger.info(`${what} ${net.port === 0 ? 'no plain port' : `${net.host}:${net.port}`}${tlsPort} (tickTime ${config.tickTime} ms, ${mode})`);
   let http: { admin: AdminHttpServer | null; metrics: MetricsHttpServer | null };
   try {
     http = await startHttpServers(config, net, logger);
   } catch (err) {
     await net.close();
-    await peer.stop();
-    await member.close();
+    await closeRest().catch(() => undefined);
     throw err;
   }
   return {
@@ -183,8 +171,7 @@ async function startEnsembleMember(config: ServerConfig, options: StartOptions):
       await http.admin?.close();
       await http.metrics?.close();
       await net.close();
-      await peer.stop();
-      await member.close();
+      await closeRest();
     },
   };
 }
