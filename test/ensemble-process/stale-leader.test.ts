@@ -1,0 +1,85 @@
+/**
+ * A leader paused with SIGSTOP and resumed after the others elected a new one must not refuse a
+ * reconnect as SESSIONEXPIRED for a session that lives on the ensemble. Clients reconnect to it
+ * while it is still paused (the kernel queues their connections and handshakes), so it meets them
+ * in the first turns after SIGCONT, before or while it learns it lost its followers. ZooKeeper's
+ * leader stops serving when it leaves LEADING, and a learner only ends a session on the leader's
+ * closeSession; the answer a client may get from the stale server is a closed connection (it then
+ * tries another server), or its session.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { makeProcessEnsemble, type ProcessMember } from '../ensemble/processes.js';
+import { RawClient } from '../support/rawclient.js';
+
+type Outcome = 'connected' | 'expired' | 'closed';
+
+async function attempt(port: number, session: { sessionId: bigint; passwd: Buffer }, handshakeTimeoutMs: number, onHelloSent?: () => void): Promise<Outcome> {
+  try {
+    const c = await RawClient.connect('127.0.0.1', port, { ...session, timeoutMs: 20_000, handshakeTimeoutMs, ...(onHelloSent ? { onHelloSent } : {}) });
+    c.destroy();
+    return 'connected';
+  } catch (err) {
+    onHelloSent?.(); // a connection that failed early is not waited for
+    return (err as { expired?: boolean }).expired ? 'expired' : 'closed';
+  }
+}
+
+test('a resumed stale leader never answers SESSIONEXPIRED for a live session', { timeout: 120_000 }, async (t) => {
+  // Sessions of 20 s outlive the pause, the followers' detection (syncLimit 10 x 200 ms) and the election.
+  const e = await makeProcessEnsemble(3, 200, ['maxSessionTimeout=30000']);
+  t.after(() => {
+    for (const m of e.members) e.resume(m.id);
+    return e.close();
+  });
+  for (const m of e.members) e.start(m.id);
+  const settledWith = (live: ProcessMember[]): boolean => live.filter((m) => m.mode === 'leader').length === 1 && live.every((m) => m.mode === 'leader' || m.mode === 'follower');
+  await e.waitFor('settled', 60_000, () => settledWith(e.members));
+  const old = e.members.find((m) => m.mode === 'leader')!;
+  const others = e.members.filter((m) => m !== old);
+
+  // Sessions made before the pause: one on a follower, one on the leader itself.
+  const before: { sessionId: bigint; passwd: Buffer }[] = [];
+  for (const m of [others[0]!, old]) {
+    const c = await RawClient.connect('127.0.0.1', m.clientPort, { timeoutMs: 20_000 });
+    before.push({ sessionId: c.sessionId, passwd: c.session.passwd ?? Buffer.alloc(16) });
+    c.destroy();
+  }
+
+  e.pause(old.id);
+  try {
+    await e.waitFor('a new leader among the others', 30_000, () => settledWith(others));
+    const next = others.find((m) => m.mode === 'leader')!;
+    // Sessions the stale leader never heard of: made on the new leader and on its follower.
+    const during: { sessionId: bigint; passwd: Buffer }[] = [];
+    for (const m of others) {
+      const c = await RawClient.connect('127.0.0.1', m.clientPort, { timeoutMs: 20_000 });
+      during.push({ sessionId: c.sessionId, passwd: c.session.passwd ?? Buffer.alloc(16) });
+      c.destroy();
+    }
+    t.diagnostic(`leader ${old.id} paused; ${next.id} leads; ${during.length + before.length} sessions reconnect to ${old.id} while it is stopped`);
+    const sessions = [...before, ...during, ...during, ...before];
+    // The kernel takes the connections and their handshakes before the process runs again.
+    const sent: Promise<void>[] = [];
+    const outcomes = sessions.map((s) => {
+      let helloSent!: () => void;
+      sent.push(new Promise<void>((r) => (helloSent = r)));
+      return attempt(old.clientPort, s, 30_000, helloSent);
+    });
+    await Promise.all(sent);
+    e.resume(old.id);
+    const results = await Promise.all(outcomes);
+    t.diagnostic(`outcomes at the resumed server: ${results.join(' ')}`);
+    assert.deepEqual(
+      results.map((r, i) => (r === 'expired' ? `0x${sessions[i]!.sessionId.toString(16)}` : null)).filter((x) => x !== null),
+      [],
+      'sessions alive on the ensemble refused as expired by the resumed stale leader',
+    );
+  } finally {
+    e.resume(old.id);
+  }
+
+  // Once it follows the new leader, it serves every one of those sessions.
+  await e.waitFor('settled again', 30_000, () => settledWith(e.members));
+  for (const s of before) assert.equal(await attempt(old.clientPort, s, 10_000), 'connected');
+});
