@@ -9,7 +9,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { connect, type ZooKeeperClient } from '../../src/client/index.js';
 import { makeProcessEnsemble, type ProcessMember } from '../ensemble/processes.js';
+import { assertSameTree, readTree } from '../ensemble/writer.js';
 import { RawClient } from '../support/rawclient.js';
 
 type Outcome = 'connected' | 'expired' | 'closed';
@@ -82,4 +84,57 @@ test('a resumed stale leader never answers SESSIONEXPIRED for a live session', {
   // Once it follows the new leader, it serves every one of those sessions.
   await e.waitFor('settled again', 30_000, () => settledWith(e.members));
   for (const s of before) assert.equal(await attempt(old.clientPort, s, 10_000), 'connected');
+});
+
+test('sessions a resumed stale leader expires on its own clock live on, with their ephemerals, on every server', { timeout: 120_000 }, async (t) => {
+  const e = await makeProcessEnsemble(3, 200, ['maxSessionTimeout=30000']);
+  const clients: ZooKeeperClient[] = [];
+  t.after(async () => {
+    for (const m of e.members) e.resume(m.id);
+    for (const c of clients) await c.close();
+    await e.close();
+  });
+  for (const m of e.members) e.start(m.id);
+  const settledWith = (live: ProcessMember[]): boolean => live.filter((m) => m.mode === 'leader').length === 1 && live.every((m) => m.mode === 'leader' || m.mode === 'follower');
+  await e.waitFor('settled', 60_000, () => settledWith(e.members));
+  const old = e.members.find((m) => m.mode === 'leader')!;
+  const others = e.members.filter((m) => m !== old);
+
+  // 4 s sessions on the followers: the new leader gives them a full timeout again, the paused
+  // one last heard of them more than a timeout before it runs again.
+  const followers = others.map((m) => `127.0.0.1:${m.clientPort}`).join(',');
+  for (let i = 0; i < 2; i++) {
+    const zk = await connect(followers, { sessionTimeoutMs: 4000, reconnectBackoff: { initialMs: 20, maxMs: 200 } });
+    clients.push(zk);
+    await zk.create(`/eph-${i}`, '', { mode: 'ephemeral' });
+  }
+  const pausedAt = Date.now();
+  e.pause(old.id);
+  try {
+    await e.waitFor('a new leader among the others', 30_000, () => settledWith(others));
+    // Writes go on through the new leader until the paused server is a timeout and more behind.
+    for (let i = 0; Date.now() - pausedAt < 6000 && i < 10_000; i++) await clients[i % 2]!.create(`/w-${i}`, '');
+  } finally {
+    e.resume(old.id);
+  }
+  await e.waitFor('settled again', 30_000, () => settledWith(e.members));
+  const expiredThere = old.log.filter((l) => /session 0x[0-9a-f]+ expired$/.test(l)).length;
+  t.diagnostic(`server ${old.id} paused ${Date.now() - pausedAt} ms; it expired ${expiredThere} session(s) on its own clock after it resumed`);
+
+  for (const zk of clients) assert.equal(zk.state, 'connected', 'the clients kept their sessions');
+  const trees = [];
+  for (const m of e.members) {
+    const zk = await connect(`127.0.0.1:${m.clientPort}`, { sessionTimeoutMs: 10_000 });
+    try {
+      await zk.sync('/');
+      trees.push(await readTree(zk));
+    } finally {
+      await zk.close();
+    }
+  }
+  for (const [i, tree] of trees.entries()) {
+    for (const [k, zk] of clients.entries()) assert.equal(tree.get(`/eph-${k}`)?.stat.ephemeralOwner, zk.sessionId, `/eph-${k} on server ${e.members[i]!.id}`);
+  }
+  assertSameTree(trees[0]!, trees[1]!, 'servers 1 and 2');
+  assertSameTree(trees[0]!, trees[2]!, 'servers 1 and 3');
 });
