@@ -18,7 +18,7 @@ import { after, before, describe, it } from 'node:test';
 import { connect, type ZooKeeperClient } from '../../src/client/index.js';
 import { LeaderLatch, type Leadership } from '../../src/recipes/index.js';
 import { Interactive } from '../compat/proc.js';
-import { makeProcessEnsemble, type ProcessEnsemble, type ProcessMember } from '../ensemble/processes.js';
+import { makeProcessEnsemble, settledAmong, type ProcessEnsemble } from '../ensemble/processes.js';
 import { assertSameTree, readTree } from '../ensemble/writer.js';
 import { CLI_MT, cliMtMissing, nodeZookeeperClientMissing, skipUnless, zkCliMissing } from '../support/clients.js';
 import { ZK_CLASSPATH } from '../support/zookeeper.js';
@@ -30,9 +30,6 @@ for (const [name, why] of Object.entries(missing)) if (why) console.log(`# ${nam
 const SESSION_TIMEOUT_MS = 20_000;
 /** Attempts per command across connection losses (each waits for the client to reconnect). */
 const MAX_ATTEMPTS = 5;
-
-const settledAmong = (members: ProcessMember[]): boolean =>
-  members.filter((m) => m.mode === 'leader').length === 1 && members.every((m) => m.mode === 'leader' || m.mode === 'follower');
 
 /** What a real client reports: paths it created (acknowledged), its ephemeral node and its session. */
 interface ClientRun {
@@ -54,13 +51,12 @@ interface Attempted {
 class ZkCli {
   private readonly proc: Interactive;
   private offset = 0;
-  sessionId = 0n;
 
   constructor(connectString: string) {
     this.proc = new Interactive(
       'zkCli',
       '/usr/bin/java',
-      ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-Xmx128m', '-Dzookeeper.sessionTimeout=' + SESSION_TIMEOUT_MS, '-cp', ZK_CLASSPATH, 'org.apache.zookeeper.ZooKeeperMain', '-timeout', String(SESSION_TIMEOUT_MS), '-server', connectString],
+      ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-Xmx128m', '-cp', ZK_CLASSPATH, 'org.apache.zookeeper.ZooKeeperMain', '-timeout', String(SESSION_TIMEOUT_MS), '-server', connectString],
       { mergeStderr: true },
     );
   }
@@ -400,10 +396,10 @@ describe('real clients through a leader kill on a Paddock ensemble (processes)',
     if (nzk) assert.ok(nzk.disconnects > 0, 'node-zookeeper-client reconnected');
     await Promise.all([zkCli?.quit(), cliMt?.quit()]);
     nzk?.client.close();
-    e.start(leader.id);
   });
 
   it('LeaderLatch: never two leaders, and fencing tokens grow, across kill -9 of the leader', async (t) => {
+    for (const m of e.members) if (m.child === null) e.start(m.id);
     await e.waitFor('three members settled', 60_000, () => e.members.every((m) => m.child !== null) && settledAmong(e.members));
     const clients: ZooKeeperClient[] = [];
     const latches: LeaderLatch[] = [];
