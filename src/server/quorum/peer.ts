@@ -255,7 +255,8 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
     // followers' connections closed before that tick and must not serve clients until then.
     leader.on('learnerClosed', () => {
       const synced = [this.myId, ...leader.syncedLearners()];
-      if (this.mode === 'leader' && leader.phase === 'broadcast' && !quorum.containsQuorum(synced)) this.endRole?.(`lost its quorum: synced with ${synced.join(',')} only`);
+      if (this.mode !== 'leader' || leader.phase !== 'broadcast' || quorum.containsQuorum(synced)) return;
+      this.endRole?.(`lost its quorum: synced with ${synced.join(',')} only`);
     });
     leader.on('established', (epoch) => this.established(leader, epoch));
     leader.on('request', (r) => this.pipeline.prepForwarded({ ...r, authIds: r.authinfo ?? [] }));
