@@ -121,6 +121,10 @@ export async function makeProcessEnsemble(count: number, tickTime = 200, extraCo
 
 /** One leader and every other live member following. */
 export function settled(e: ProcessEnsemble): boolean {
-  const live = e.members.filter((m) => m.child !== null);
-  return live.filter((m) => m.mode === 'leader').length === 1 && live.every((m) => m.mode === 'leader' || m.mode === 'follower');
+  return settledAmong(e.members.filter((m) => m.child !== null));
+}
+
+/** One leader among `members` and the others following it (as their logs say). */
+export function settledAmong(members: readonly ProcessMember[]): boolean {
+  return members.filter((m) => m.mode === 'leader').length === 1 && members.every((m) => m.mode === 'leader' || m.mode === 'follower');
 }

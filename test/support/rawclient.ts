@@ -38,6 +38,8 @@ export interface ConnectOptions {
   handshakeTimeoutMs?: number;
   /** Connect over TLS with these options (certificates, CA, servername). */
   tls?: ConnectionOptions;
+  /** Called once the kernel took the ConnectRequest (a stopped server's backlog holds it). */
+  onHelloSent?: () => void;
 }
 
 export interface Reply {
@@ -166,7 +168,7 @@ export class RawClient {
       sock.on('data', onData);
       sock.on('error', fail);
       sock.on('close', onEarlyClose);
-      sock.write(hello);
+      sock.write(hello, () => options.onHelloSent?.());
     });
   }
 

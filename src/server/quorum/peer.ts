@@ -205,11 +205,18 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
     this.emit('mode', mode);
   }
 
-  /** Resolves with the reason once `endRole` is called. */
+  /**
+   * Resolves with the reason once `endRole` is called. Clients are let go at that moment, not
+   * once the role's connections are closed: ZooKeeper shuts its server down on leaving a role,
+   * and a stale leader serving meanwhile would answer SESSIONEXPIRED for the sessions the new
+   * leader made.
+   */
   private roleEnds(): Promise<string> {
     return new Promise((resolve) => {
       this.endRole = (reason) => {
         this.endRole = null;
+        this.replica.stopProposing();
+        this.setMode('looking');
         resolve(reason);
       };
     });
@@ -221,9 +228,10 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
     // ZooKeeper's leader has applied its whole log before it leads; its history is that log.
     const history = await this.applyLogged();
     const me = this.members.find((m) => m.sid === this.myId)!;
+    const quorum = new MajorityQuorum(this.members);
     const leader = new QuorumLeader({
       myId: this.myId,
-      quorum: new MajorityQuorum(this.members),
+      quorum,
       acceptedEpoch: this.store.acceptedEpoch,
       currentEpoch: this.store.currentEpoch,
       log: history.log,
@@ -243,6 +251,13 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
     this.leader = leader;
     const ended = this.roleEnds();
     leader.on('steppedDown', (reason) => this.endRole?.(`stepped down: ${reason}`));
+    // The core checks its quorum at its next tick; a leader resumed after a pause finds its
+    // followers' connections closed before that tick and must not serve clients until then.
+    leader.on('learnerClosed', () => {
+      const synced = [this.myId, ...leader.syncedLearners()];
+      if (this.mode !== 'leader' || leader.phase !== 'broadcast' || quorum.containsQuorum(synced)) return;
+      this.endRole?.(`lost its quorum: synced with ${synced.join(',')} only`);
+    });
     leader.on('established', (epoch) => this.established(leader, epoch));
     leader.on('request', (r) => this.pipeline.prepForwarded({ ...r, authIds: r.authinfo ?? [] }));
     leader.on('touch', (sessionId) => this.pipeline.touchedElsewhere(sessionId));
