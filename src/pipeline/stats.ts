@@ -109,6 +109,9 @@ export class ServerStats {
     const r = req as { path?: string; data?: Uint8Array | null };
     const b = body as { data?: unknown; children?: unknown } | null;
     switch (type) {
+      // The commonest first: reads of data.
+      case OpCode.getData:
+        return this.reads.add(r.path, byteLength(b?.data));
       case OpCode.create:
       case OpCode.create2:
       case OpCode.createContainer:
@@ -118,8 +121,6 @@ export class ServerStats {
       case OpCode.delete:
       case OpCode.deleteContainer:
         return this.writes.add(r.path, 0);
-      case OpCode.getData:
-        return this.reads.add(r.path, byteLength(b?.data));
       case OpCode.getChildren:
       case OpCode.getChildren2:
         return this.reads.add(r.path, childNameBytes(b?.children));

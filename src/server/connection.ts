@@ -104,6 +104,8 @@ export class Connection implements ClientLink {
   /** Size `pending` was made with (it grows past it only for small replies). */
   private pendingCapacity = 0;
   private readonly flushAtEndOfTurn = (): void => this.endTurn();
+  /** backedUp() said yes since the last readAgain: the pipeline may hold reads for this connection. */
+  private saidBackedUp = false;
   /** Set by the host while too many requests are outstanding server-wide. */
   private throttled = false;
   private socketPaused = false;
@@ -510,10 +512,19 @@ export class Connection implements ClientLink {
     }
   }
 
-  /** The end of an event-loop turn: output leaves, and reading goes on if the kernel took it. */
+  /**
+   * The end of an event-loop turn: output leaves, and reading goes on if the kernel took it.
+   * Only when something waits for that: reads the pipeline held (it holds them only after
+   * backedUp said yes), frames not yet handled, or a paused socket.
+   */
   private endTurn(): void {
     this.flushOutput();
-    if (this.phase !== 'closed' && !this.backedUp()) this.readAgain();
+    if (this.phase === 'closed' || !this.waitingForOutput()) return;
+    if (!this.backedUp()) this.readAgain();
+  }
+
+  private waitingForOutput(): boolean {
+    return this.saidBackedUp || this.socketPaused || this.backlogAt < this.backlog.length;
   }
 
   /**
@@ -529,7 +540,9 @@ export class Connection implements ClientLink {
     // Asked per request: below both bounds (nearly always) it is one sum and one comparison.
     const held = this.heldBytes();
     if (held <= this.heldBytesFloor || this.phase === 'closed') return false;
-    return held > this.maxOutboundBytes || (held > OUTPUT_SLACK_BYTES && this.host.outboundFull());
+    const backedUp = held > this.maxOutboundBytes || (held > OUTPUT_SLACK_BYTES && this.host.outboundFull());
+    if (backedUp) this.saidBackedUp = true;
+    return backedUp;
   }
 
   private account(bytes: number): void {
@@ -562,6 +575,7 @@ export class Connection implements ClientLink {
 
   /** Replies were taken: reads held back by the server go on, then the waiting frames. */
   private readAgain(): void {
+    this.saidBackedUp = false;
     this.host.server.linkDrained(this);
     if (this.phase !== 'closed') this.handleBacklog();
   }
