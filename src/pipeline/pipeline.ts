@@ -24,7 +24,7 @@ import type { CommitLog } from './commitlog.js';
 import { sessionTimeoutBounds, type ServerConfig } from '../config/config.js';
 import { hex } from '../lib/hex.js';
 import type { Logger } from '../lib/log.js';
-import { executeRead, type ReadContext } from './reads.js';
+import { executeRead, KeeperError, type ReadContext } from './reads.js';
 import { ServerStats } from './stats.js';
 
 /** The server's view of one client connection. */
@@ -721,8 +721,14 @@ export class RequestPipeline {
       local(this, link, slot.req as never); // the handler was found by slot.type
       return this.finish(slot, zxid, Err.OK, null);
     }
-    const reply = executeRead(this.readContext(link, state), slot.req);
-    this.finish(slot, zxid, reply.err, reply.body);
+    let body: unknown;
+    try {
+      body = executeRead(this.readContext(link, state), slot.req);
+    } catch (err) {
+      if (!(err instanceof KeeperError)) throw err;
+      return this.finish(slot, zxid, err.code, null);
+    }
+    this.finish(slot, zxid, Err.OK, body);
   }
 
   /** Opcodes the pipeline answers itself, in line, without the tree's read handlers. */

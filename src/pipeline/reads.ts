@@ -29,18 +29,14 @@ export interface ReadContext<W> {
   maxReplyBytes: number;
 }
 
-export interface ReadReply {
-  err: number;
-  body: unknown;
-}
-
-export function executeRead<W>(ctx: ReadContext<W>, req: Request): ReadReply {
-  try {
-    return { err: Err.OK, body: readBody(ctx, req) };
-  } catch (err) {
-    if (err instanceof KeeperError) return { err: err.code, body: null };
-    throw err;
-  }
+/**
+ * Answers a read: its reply body, or a KeeperError with the code to answer. The caller catches
+ * it, so a read allocates no reply record of its own.
+ */
+export function executeRead<W>(ctx: ReadContext<W>, req: Request): unknown {
+  const handler = handlers.get(req.type);
+  if (handler === undefined) throw new KeeperError(Err.UNIMPLEMENTED);
+  return handler(ctx as ReadContext<unknown>, req as never); // the handler was found by req.type
 }
 
 /** Answers one read opcode: its reply body, or a KeeperError. */
@@ -82,12 +78,6 @@ const handlers = new OpMap<ReadHandler<never>>({
   // In the order of ZooKeeper's per-connection set of ids (a ConcurrentHashMap key set).
   [OpCode.whoAmI]: (ctx) => ({ clientInfo: javaConcurrentKeySetOrder(ctx.authIds, (id) => javaIdHash(id.scheme, id.id)).map(clientInfo) }),
 } satisfies { [K in ReadOp]: ReadHandler<K> });
-
-function readBody<W>(ctx: ReadContext<W>, req: Request): unknown {
-  const handler = handlers.get(req.type);
-  if (handler === undefined) throw new KeeperError(Err.UNIMPLEMENTED);
-  return handler(ctx as ReadContext<unknown>, req as never); // the handler was found by req.type
-}
 
 function exists<W>(ctx: ReadContext<W>, req: RequestOf<typeof OpCode.exists>): unknown {
   if (req.path.includes('\0')) throw new KeeperError(Err.BADARGUMENTS);

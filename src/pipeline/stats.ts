@@ -6,8 +6,8 @@ import { ZK_QUANTILE_SUMMARIES, ZK_SUMMARIES, type PaddockLimitCounterName, type
 export class ServerStats {
   packetsReceived = 0;
   packetsSent = 0;
-  minLatencyMs = Number.MAX_SAFE_INTEGER;
-  maxLatencyMs = 0;
+  private minLatencyMs = Number.MAX_SAFE_INTEGER;
+  private maxLatencyMsSeen = 0;
   private totalLatencyMs = 0;
   private latencyCount = 0;
   /** Reply sizes (ZooKeeper's client_response_stats): -1 until a reply is measured. */
@@ -67,13 +67,19 @@ export class ServerStats {
     return this.opLatencyMap;
   }
 
-  /** A reply sent `ms` after its request arrived; `type` is the opcode, `write` whether it changed state. */
+  /** The largest latency (ms) since the last reset. */
+  get maxLatencyMs(): number {
+    this.endLatencyRun();
+    return this.maxLatencyMsSeen;
+  }
+
+  /**
+   * A reply sent `ms` after its request arrived; `type` is the opcode, `write` whether it changed
+   * state. A reply that continues the run costs a comparison and an increment: the totals,
+   * min and max take the run when it ends.
+   */
   recordLatency(ms: number, type?: number, write?: boolean): void {
-    this.latencyCount++;
-    this.totalLatencyMs += ms;
-    if (ms < this.minLatencyMs) this.minLatencyMs = ms;
-    if (ms > this.maxLatencyMs) this.maxLatencyMs = ms;
-    if (type === undefined) return;
+    if (type === undefined) return this.addLatencies(ms, 1);
     const isWrite = write === true;
     if (this.runCount > 0 && ms === this.runMs && type === this.runType && isWrite === this.runWrite) {
       this.runCount++;
@@ -86,10 +92,18 @@ export class ServerStats {
     this.runCount = 1;
   }
 
+  private addLatencies(ms: number, n: number): void {
+    this.latencyCount += n;
+    this.totalLatencyMs += ms * n;
+    if (ms < this.minLatencyMs) this.minLatencyMs = ms;
+    if (ms > this.maxLatencyMsSeen) this.maxLatencyMsSeen = ms;
+  }
+
   private endLatencyRun(): void {
     const n = this.runCount;
     if (n === 0) return;
     this.runCount = 0;
+    this.addLatencies(this.runMs, n);
     (this.runWrite ? this.updateLatency : this.readLatency).addRepeated(this.runMs, n);
     this.opSummary(this.runType).addRepeated(this.runMs, n);
   }
@@ -109,6 +123,9 @@ export class ServerStats {
     const r = req as { path?: string; data?: Uint8Array | null };
     const b = body as { data?: unknown; children?: unknown } | null;
     switch (type) {
+      // The commonest first: reads of data.
+      case OpCode.getData:
+        return this.reads.add(r.path, byteLength(b?.data));
       case OpCode.create:
       case OpCode.create2:
       case OpCode.createContainer:
@@ -118,8 +135,6 @@ export class ServerStats {
       case OpCode.delete:
       case OpCode.deleteContainer:
         return this.writes.add(r.path, 0);
-      case OpCode.getData:
-        return this.reads.add(r.path, byteLength(b?.data));
       case OpCode.getChildren:
       case OpCode.getChildren2:
         return this.reads.add(r.path, childNameBytes(b?.children));
@@ -147,22 +162,26 @@ export class ServerStats {
   }
 
   avgLatencyMs(): number {
+    this.endLatencyRun();
     return this.latencyCount === 0 ? 0 : this.totalLatencyMs / this.latencyCount;
   }
 
   minLatency(): number {
+    this.endLatencyRun();
     return this.latencyCount === 0 ? 0 : this.minLatencyMs;
   }
 
   /** srst: ZooKeeper resets latency, packets and reply sizes (ServerStats.reset), not ServerMetrics. */
   reset(): void {
+    // The run in progress still reaches the summaries, which srst leaves alone.
+    this.endLatencyRun();
     this.lastResponseBytes = -1;
     this.minResponseBytes = -1;
     this.maxResponseBytes = -1;
     this.packetsReceived = 0;
     this.packetsSent = 0;
     this.minLatencyMs = Number.MAX_SAFE_INTEGER;
-    this.maxLatencyMs = 0;
+    this.maxLatencyMsSeen = 0;
     this.totalLatencyMs = 0;
     this.latencyCount = 0;
   }

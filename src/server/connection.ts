@@ -104,6 +104,8 @@ export class Connection implements ClientLink {
   /** Size `pending` was made with (it grows past it only for small replies). */
   private pendingCapacity = 0;
   private readonly flushAtEndOfTurn = (): void => this.endTurn();
+  /** backedUp() said yes since the last readAgain: the pipeline may hold reads for this connection. */
+  private saidBackedUp = false;
   /** Set by the host while too many requests are outstanding server-wide. */
   private throttled = false;
   private socketPaused = false;
@@ -112,8 +114,16 @@ export class Connection implements ClientLink {
   private timer: NodeJS.Timeout | null;
   private readonly maxFrameBytes: number;
   private readonly maxOutboundBytes: number;
+  /** Held bytes up to this never back the connection up (the smaller of its two bounds). */
+  private readonly heldBytesFloor: number;
   /** This connection's SASL exchange, from its first sasl request on. */
   private sasl: SaslConversation | null = null;
+  /**
+   * True while enforce.auth may still refuse this connection's requests: decided once at setup
+   * (no enforced scheme: false) and cleared once it holds an enforced id, so a request pays
+   * nothing for the check afterwards.
+   */
+  private authPending: boolean;
 
   constructor(
     readonly socket: Socket,
@@ -126,7 +136,9 @@ export class Connection implements ClientLink {
     this.authIds = [{ scheme: 'ip', id: this.remoteAddress }];
     this.maxFrameBytes = limits.maxFrameBytes;
     this.maxOutboundBytes = limits.maxOutboundBytes;
+    this.heldBytesFloor = Math.min(limits.maxOutboundBytes, OUTPUT_SLACK_BYTES);
     this.decoder = new FrameDecoder(limits.maxFrameBytes);
+    this.authPending = host.auth !== undefined && host.auth.enforced !== null;
     // Like ZooKeeper's sessionless connection timeout, but counted from accept: bytes dribbled
     // in do not extend it.
     this.timer = setTimeout(() => this.handshakeExpired(), limits.handshakeTimeoutMs);
@@ -200,7 +212,7 @@ export class Connection implements ClientLink {
       const frame = this.backlog[this.backlogAt++] as Buffer;
       this.handleFrame(frame);
     }
-    if (this.backlogAt === this.backlog.length) {
+    if (this.backlogAt > 0 && this.backlogAt === this.backlog.length) {
       this.backlog = [];
       this.backlogAt = 0;
     }
@@ -208,7 +220,7 @@ export class Connection implements ClientLink {
   }
 
   private readingStopped(): boolean {
-    return this.phase !== 'new' && this.phase !== 'established' || this.throttled || this.backedUp();
+    return this.throttled || (this.phase !== 'established' && this.phase !== 'new') || this.backedUp();
   }
 
   /** The socket is read only while every received frame has been handled. */
@@ -271,7 +283,7 @@ export class Connection implements ClientLink {
       this.host.logger.warn(`closing connection from ${this.peer()}: request shorter than its header`);
       return this.destroy();
     }
-    if (this.refuseUnauthenticated(header)) return;
+    if (this.authPending && this.refuseUnauthenticated(header)) return;
     let req: Request;
     try {
       req = readRequest(header.type, r);
@@ -314,7 +326,11 @@ export class Connection implements ClientLink {
   private refuseUnauthenticated(header: R.RequestHeader): boolean {
     const auth = this.host.auth;
     if (auth === undefined || header.type === OpCode.auth || header.type === OpCode.sasl) return false;
-    if (!authenticationMissing(auth, this.authIds)) return false;
+    if (!authenticationMissing(auth, this.authIds)) {
+      // Ids are only ever added: once authenticated, always.
+      this.authPending = false;
+      return false;
+    }
     const have = this.authIds.map((id) => id.scheme).join(', ');
     this.host.logger.warn(`session ${hex(this.sessionId)} from ${this.peer()}: authenticated with [${have}], none of [${auth.enforced?.join(', ')}]; closing the connection`);
     this.sendReply(header.xid, 0, Err.SESSIONCLOSEDREQUIRESASLAUTH, header.type, null);
@@ -354,9 +370,7 @@ export class Connection implements ClientLink {
     R.ReplyHeader.write(w, { xid, zxid: 0, err });
     body(w);
     w.endFrame(at);
-    this.host.replySized?.(w.offset - at - 4);
-    this.packetsSent++;
-    this.host.replySent();
+    this.replied(0, w.offset - at - 4);
   }
 
   /** Auth is answered at once, out of order, as ZooKeeper does; a failure closes the connection. */
@@ -376,17 +390,28 @@ export class Connection implements ClientLink {
   sendReply(xid: number, zxid: number, err: number, type: number, body: unknown): void {
     if (this.phase === 'closed') return;
     const codec = err === Err.OK && body !== null && body !== undefined ? responseCodec(type) : null;
-    const large = codec === R.GetDataResponse ? largeValue(body) : null;
-    if (large !== null) {
-      this.host.replySized?.(this.sendLargeValue(xid, zxid, large, (body as { stat: R.Stat }).stat));
-    } else {
-      const w = this.output(codec === null ? 0 : bodySizeHint(codec, body));
-      const at = w.beginFrame();
-      R.ReplyHeader.write(w, { xid, zxid, err });
-      if (codec !== null) writeBody(w, codec, body);
-      w.endFrame(at);
-      this.host.replySized?.(w.offset - at - 4);
+    let sizeHint = 0;
+    if (codec === R.GetDataResponse) {
+      const reply = body as DataReply;
+      const data = reply.data;
+      if (data !== null && typeof data !== 'string' && data.length >= ZERO_COPY_BYTES) {
+        return this.replied(zxid, this.sendLargeValue(xid, zxid, data, reply.stat));
+      }
+      sizeHint = data === null ? 0 : data.length;
+    } else if (codec === R.GetChildrenResponse || codec === R.GetChildren2Response) {
+      sizeHint = (body as { children: EncodedChildren }).children.bytes.length;
     }
+    const w = this.output(sizeHint);
+    const at = w.beginFrame();
+    R.ReplyHeader.write(w, { xid, zxid, err });
+    if (codec !== null) writeBody(w, codec, body);
+    w.endFrame(at);
+    this.replied(zxid, w.offset - at - 4);
+  }
+
+  /** A reply of `bytes` (without its length prefix) was encoded: counters, and throttled connections may go on. */
+  private replied(zxid: number, bytes: number): void {
+    this.host.replySized?.(bytes);
     this.packetsSent++;
     if (zxid > this.lastZxidSent) this.lastZxidSent = zxid;
     this.host.replySent();
@@ -487,10 +512,19 @@ export class Connection implements ClientLink {
     }
   }
 
-  /** The end of an event-loop turn: output leaves, and reading goes on if the kernel took it. */
+  /**
+   * The end of an event-loop turn: output leaves, and reading goes on if the kernel took it.
+   * Only when something waits for that: reads the pipeline held (it holds them only after
+   * backedUp said yes), frames not yet handled, or a paused socket.
+   */
   private endTurn(): void {
     this.flushOutput();
-    if (this.phase !== 'closed' && !this.backedUp()) this.readAgain();
+    if (this.phase === 'closed' || !this.waitingForOutput()) return;
+    if (!this.backedUp()) this.readAgain();
+  }
+
+  private waitingForOutput(): boolean {
+    return this.saidBackedUp || this.socketPaused || this.backlogAt < this.backlog.length;
   }
 
   /**
@@ -499,13 +533,16 @@ export class Connection implements ClientLink {
    * measure: the tree may share it).
    */
   heldBytes(): number {
-    return this.socket.writableLength + this.chunkBytes + (this.pending?.offset ?? 0);
+    return this.socket.writableLength + this.chunkBytes + (this.pending === null ? 0 : this.pending.offset);
   }
 
   backedUp(): boolean {
-    if (this.phase === 'closed') return false;
+    // Asked per request: below both bounds (nearly always) it is one sum and one comparison.
     const held = this.heldBytes();
-    return held > this.maxOutboundBytes || (held > OUTPUT_SLACK_BYTES && this.host.outboundFull());
+    if (held <= this.heldBytesFloor || this.phase === 'closed') return false;
+    const backedUp = held > this.maxOutboundBytes || (held > OUTPUT_SLACK_BYTES && this.host.outboundFull());
+    if (backedUp) this.saidBackedUp = true;
+    return backedUp;
   }
 
   private account(bytes: number): void {
@@ -538,6 +575,7 @@ export class Connection implements ClientLink {
 
   /** Replies were taken: reads held back by the server go on, then the waiting frames. */
   private readAgain(): void {
+    this.saidBackedUp = false;
     this.host.server.linkDrained(this);
     if (this.phase !== 'closed') this.handleBacklog();
   }
@@ -619,19 +657,10 @@ export class EventFrames {
 /** Values from this size on are written to the socket without a copy. */
 const ZERO_COPY_BYTES = 16 * 1024;
 
-/** The value of a getData reply when it is a stored Buffer worth sending without a copy. */
-function largeValue(body: unknown): Buffer | null {
-  const data = (body as { data: string | Buffer | null }).data;
-  return data !== null && typeof data !== 'string' && data.length >= ZERO_COPY_BYTES ? data : null;
-}
-
-/** Bytes a reply body will take, when it is large enough to matter (values, child lists). */
-function bodySizeHint(codec: Codec<unknown>, body: unknown): number {
-  if (typeof body !== 'object') return 0;
-  if (codec === R.GetChildrenResponse || codec === R.GetChildren2Response) return (body as { children: EncodedChildren }).children.bytes.length;
-  if (codec !== R.GetDataResponse) return 0;
-  const data = (body as { data: string | Buffer | null }).data;
-  return data === null ? 0 : data.length;
+/** A getData reply's body: the value as the tree stores it (see StoredData). */
+interface DataReply {
+  data: string | Buffer | null;
+  stat: R.Stat;
 }
 
 /** Child lists come from reads already encoded (see reads.ts); the rest goes through its record. */

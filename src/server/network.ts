@@ -43,6 +43,13 @@ export class NetworkServer implements ConnectionHost {
   private readonly traceMask = { value: DEFAULT_TRACE_MASK };
   readonly eventFrames = new EventFrames();
   private connectionIds = 0;
+  /**
+   * Read per request, so taken from the config once: paddock.requestRatePerSession (0: off), and
+   * the outstanding count from which reading stops (past globalOutstandingLimit, or at
+   * request_throttle_max_requests when set).
+   */
+  private readonly requestRatePerSession: number;
+  private readonly overloadedAt: number;
   /** The plain client port (0 when there is none) and its address. */
   port = 0;
   host = '';
@@ -58,6 +65,9 @@ export class NetworkServer implements ConnectionHost {
   ) {
     this.listener = config.clientPortEnabled ? createServer((socket) => this.acceptPlain(socket)) : null;
     this.admission = new ConnectionAdmission(config, Date.now());
+    this.requestRatePerSession = config.requestRatePerSession;
+    const max = config.requestThrottleMaxRequests;
+    this.overloadedAt = max > 0 ? Math.min(max, config.globalOutstandingLimit + 1) : config.globalOutstandingLimit + 1;
   }
 
   /** The TLS port's hooks (reload notifications), or null without TLS. */
@@ -202,7 +212,7 @@ export class NetworkServer implements ConnectionHost {
    * reading, as in ZooKeeper; no request is answered with an error.
    */
   throttle(conn: Connection): void {
-    if (this.rateLimited(conn)) return;
+    if (this.requestRatePerSession > 0 && this.rateLimited(conn)) return;
     if (!this.overloaded()) return;
     if (this.config.requestThrottleMaxRequests > 0) this.server.stats.count('request_throttle_wait_count');
     conn.pause();
@@ -211,15 +221,12 @@ export class NetworkServer implements ConnectionHost {
   }
 
   private overloaded(): boolean {
-    const inProcess = this.server.outstandingRequests();
-    const max = this.config.requestThrottleMaxRequests;
-    return inProcess > this.config.globalOutstandingLimit || (max > 0 && inProcess >= max);
+    return this.server.outstandingRequests() >= this.overloadedAt;
   }
 
   /** True when the connection used its request budget: it is paused until a token is due. */
   private rateLimited(conn: Connection): boolean {
-    const perSecond = this.config.requestRatePerSession;
-    if (perSecond === 0) return false;
+    const perSecond = this.requestRatePerSession;
     const now = Date.now();
     let bucket = this.requestBuckets.get(conn);
     if (bucket === undefined) this.requestBuckets.set(conn, (bucket = perSecondBucket(perSecond, now)));
