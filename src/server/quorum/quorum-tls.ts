@@ -34,7 +34,11 @@ export interface QuorumTransport {
    * checked. A failure ends in 'error' and 'close' on the returned socket, as for net.connect.
    */
   connect(host: string, port: number, ready: () => void): Socket;
-  /** For a listener: hands each accepted connection to `ready` once it is known to be TLS (and checked) or allowed plain; others are closed. */
+  /**
+   * For a listener: hands each accepted connection to `ready` once it is known to be TLS (and
+   * checked) or allowed plain; others are closed. `ready` must add its 'data' listener before it
+   * returns: a plain connection, paused while its first bytes were read, is resumed then.
+   */
   acceptor(ready: (socket: Socket) => void): PeerAcceptor;
   /** Stops watching the stores' files. */
   close(): void;
