@@ -153,10 +153,12 @@ export class QuorumTls implements QuorumTransport {
 
   acceptor(ready: (socket: Socket) => void): PeerAcceptor {
     const { logger } = this.config;
+    // The peer's certificate is checked in admit(), once the handshake is done and its address
+    // still known, so that the refusal can name it; until then nothing is read from it.
     const server = createTlsServer({
       ...this.options.context,
       requestCert: this.options.clientAuth !== 'none',
-      rejectUnauthorized: this.options.clientAuth === 'need',
+      rejectUnauthorized: false,
       handshakeTimeout: this.config.handshakeTimeoutMs,
     });
     this.servers.add(server);
@@ -166,8 +168,7 @@ export class QuorumTls implements QuorumTransport {
       else socket.destroy();
     }));
     server.on('tlsClientError', (err, socket) => {
-      const why = socket.authorizationError ? `its certificate was refused: ${String(socket.authorizationError)}` : err.message;
-      logger.warn(`quorum TLS handshake with ${peerName(socket)} failed: ${why}`);
+      logger.warn(`quorum TLS handshake with ${peerName(socket)} failed: ${err.message}`);
       socket.destroy();
     });
     return {
@@ -218,29 +219,34 @@ export class QuorumTls implements QuorumTransport {
   }
 
   /**
-   * A handshake done on the accepting end: with clientAuth=want a peer may present no
-   * certificate, but one that does not verify is refused; a presented one must match the
-   * peer's address.
+   * A handshake done on the accepting end. clientAuth=need: the peer must present a certificate
+   * that verifies; want: it may present none, but one that does not verify is refused. A
+   * presented certificate must match the peer's address.
    */
   private async admit(socket: TLSSocket): Promise<boolean> {
     if (this.options.clientAuth === 'none') return true;
+    const name = peerName(socket);
     const certificate = socket.getPeerCertificate();
-    if (certificate === null || Object.keys(certificate).length === 0) return true;
+    if (certificate === null || Object.keys(certificate).length === 0) {
+      if (this.options.clientAuth === 'want') return true;
+      this.config.logger.warn(`quorum TLS peer ${name} refused: it presented no certificate (ssl.quorum.clientAuth=need)`);
+      return false;
+    }
     if (!socket.authorized) {
-      this.config.logger.warn(`quorum TLS peer ${peerName(socket)} presented a certificate that does not verify (${String(socket.authorizationError)}); connection closed`);
+      this.config.logger.warn(`quorum TLS peer ${name} refused: its certificate does not verify (${String(socket.authorizationError)})`);
       return false;
     }
     const address = normalAddress(socket.remoteAddress);
     if (this.identityRefusal(socket, address, null) === null) return true;
-    let name: string | null = null;
+    let hostName: string | null = null;
     try {
-      name = await withTimeout(this.lookupName(address), this.config.handshakeTimeoutMs);
+      hostName = await withTimeout(this.lookupName(address), this.config.handshakeTimeoutMs);
     } catch {
       // no name for the address: the address alone had to match
     }
-    const refusal = this.identityRefusal(socket, address, name);
+    const refusal = this.identityRefusal(socket, address, hostName);
     if (refusal === null) return true;
-    this.config.logger.warn(`quorum TLS peer ${peerName(socket)} refused: its certificate ${refusal}`);
+    this.config.logger.warn(`quorum TLS peer ${name} refused: its certificate ${refusal}`);
     return false;
   }
 
@@ -287,7 +293,7 @@ function normalAddress(address: string | undefined): string {
 }
 
 function peerName(socket: Socket): string {
-  return `${normalAddress(socket.remoteAddress)}:${socket.remotePort ?? '?'}`;
+  return socket.remoteAddress === undefined ? 'a peer' : `${normalAddress(socket.remoteAddress)}:${socket.remotePort ?? '?'}`;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
