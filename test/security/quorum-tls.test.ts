@@ -371,7 +371,7 @@ test('sslQuorum: three `paddock server` processes elect, replicate and survive k
       await c.close();
     }
   }
-  assert.equal(trees[0]!.get('/tls')?.data, 'after the kill');
+  assert.equal(trees[0]!.get('/tls')?.data, hex('after the kill'));
   assertSameTree(trees[0]!, trees[1]!, 'servers 1 and 2');
   assertSameTree(trees[0]!, trees[2]!, 'servers 1 and 3');
   t.diagnostic(`${trees[0]!.size} nodes equal on 3 servers after the leader's kill`);
@@ -540,7 +540,7 @@ async function exerciseAll(members: readonly QuorumMemberPorts[], tag: string): 
       await c.sync('/');
       trees.push(await readTree(c));
     }
-    assert.equal(trees[0]!.get(`/${tag}/n0`)?.data, 'changed elsewhere');
+    assert.equal(trees[0]!.get(`/${tag}/n0`)?.data, hex('changed elsewhere'));
     for (let i = 1; i < trees.length; i++) assertSameTree(trees[0]!, trees[i]!, `${tag}: servers 1 and ${i + 1}`);
   } finally {
     for (const c of clients) await c.close();
@@ -594,6 +594,11 @@ function tlsHandshake(port: number, who: Identity): Promise<string> {
 
 function once(socket: Socket, event: 'data' | 'close'): Promise<Buffer> {
   return withTimeout(new Promise((resolve) => socket.once(event, (d?: Buffer) => resolve(d ?? Buffer.alloc(0)))), 10_000, `no ${event}`);
+}
+
+/** Node data as readTree gives it. */
+function hex(text: string): string {
+  return Buffer.from(text).toString('hex');
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
