@@ -442,17 +442,18 @@ test('sslQuorum with ZooKeeper 3.8: 2 ZooKeeper + 1 Paddock (Paddock leads), and
 
   await t.test('2 ZooKeeper + 1 Paddock', async (t2) => {
     const members = await quorumPorts(3);
-    const zk = [startZooKeeperPeer(1n, members, TICK_MS_ZK, undefined, zkExtra), startZooKeeperPeer(2n, members, TICK_MS_ZK, undefined, zkExtra)];
+    // Paddock and one ZooKeeper server first (neither has a quorum alone, so the highest sid,
+    // Paddock's, wins); the second ZooKeeper server then joins the Paddock leader.
+    const zk = [startZooKeeperPeer(1n, members, TICK_MS_ZK, undefined, zkExtra)];
     const paddock = await startServer({ ...memberConfig(members, 3, TICK_MS_ZK), ...tlsConfig }, { quorumStore: new MemoryLearnerStore(), logger: new Logs().logger(3) });
     t2.after(async () => {
       await paddock.close();
       for (const z of zk) await z.stop();
     });
-    const modes = [await waitForMode(zk[0]!, 90_000), await waitForMode(zk[1]!, 90_000)];
-    await waitForServing(paddock, 60_000);
-    t2.diagnostic(`ZooKeeper ${modes.join(', ')}, Paddock ${paddock.server.mode}`);
-    assert.deepEqual(modes, ['follower', 'follower'], 'Paddock (the highest sid) leads');
-    assert.equal(paddock.server.mode, 'leader');
+    assert.equal(await waitForMode(zk[0]!, 90_000), 'follower');
+    assert.equal(paddock.server.mode, 'leader', 'Paddock (the highest sid) leads');
+    zk.push(startZooKeeperPeer(2n, members, TICK_MS_ZK, undefined, zkExtra));
+    assert.equal(await waitForMode(zk[1]!, 90_000), 'follower');
     if (ZOOKEEPER_LOGS) assert.match(zk[0]!.output(), /SSL handshake complete|Accepted TLS connection/, 'ZooKeeper\'s log shows TLS between the servers');
     await exerciseAll(members, 'two-zk');
   });
@@ -466,14 +467,15 @@ test('sslQuorum with ZooKeeper 3.8: 2 ZooKeeper + 1 Paddock (Paddock leads), and
       for (const p of paddocks) await p.close();
       await zk.stop();
     });
-    // ZooKeeper looks for a leader before the Paddock members start, so that the highest sid,
-    // its own, wins rather than two Paddock members electing without it.
-    if (ZOOKEEPER_LOGS) await zk.waitForOutput(/my election bind port|LOOKING/, 90_000);
-    for (const id of [1, 2]) paddocks.push(await startServer({ ...memberConfig(members, id, TICK_MS_ZK), ...tlsConfig }, { quorumStore: new MemoryLearnerStore(), logger: logs.logger(id) }));
+    // ZooKeeper and one Paddock member first: neither has a quorum alone, so the highest sid,
+    // ZooKeeper's, wins; the second Paddock member then joins the ZooKeeper leader.
+    paddocks.push(await startServer({ ...memberConfig(members, 1, TICK_MS_ZK), ...tlsConfig }, { quorumStore: new MemoryLearnerStore(), logger: logs.logger(1) }));
     const zkMode = await waitForMode(zk, 90_000);
+    assert.equal(zkMode, 'leader', 'ZooKeeper (the highest sid) leads');
+    paddocks.push(await startServer({ ...memberConfig(members, 2, TICK_MS_ZK), ...tlsConfig }, { quorumStore: new MemoryLearnerStore(), logger: logs.logger(2) }));
     for (const p of paddocks) await waitForServing(p, 60_000);
     t2.diagnostic(`ZooKeeper ${zkMode}, Paddock ${paddocks.map((p) => p.server.mode).join(', ')}`);
-    if (ZOOKEEPER_LOGS) assert.equal(zkMode, 'leader', 'ZooKeeper (the highest sid) leads');
+    assert.deepEqual(paddocks.map((p) => p.server.mode), ['follower', 'follower']);
     await exerciseAll(members, 'one-zk');
 
     // Kill the ZooKeeper leader: the two Paddock members elect one of them over TLS and serve on.
