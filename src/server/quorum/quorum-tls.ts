@@ -47,7 +47,10 @@ export interface QuorumTransport {
 export interface PeerAcceptor {
   /** The net.Server connection handler. */
   accept(raw: Socket): void;
-  /** Ends the connections still being sorted out or handshaken (a listener's close waits for them otherwise). */
+  /**
+   * Ends every connection it took that is still open: those still being sorted out or
+   * handshaken, which a listener's close would otherwise wait for, and TLS ones handed on.
+   */
   close(): void;
 }
 
@@ -201,6 +204,8 @@ export class QuorumTls implements QuorumTransport {
       clearTimeout(timer);
       raw.off('data', onData);
       raw.off('end', decide);
+      // Gone before it said anything: nothing to hand on.
+      if (raw.destroyed) return;
       raw.pause();
       if (litmus.length > 0) raw.unshift(litmus);
       if (startsTlsRecord(litmus)) return secure();
@@ -216,6 +221,7 @@ export class QuorumTls implements QuorumTransport {
     timer.unref();
     raw.on('data', onData);
     raw.once('end', decide);
+    raw.once('close', () => clearTimeout(timer));
   }
 
   /**
