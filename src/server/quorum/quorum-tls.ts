@@ -167,7 +167,8 @@ export class QuorumTls implements QuorumTransport {
     this.servers.add(server);
     const pending = new Set<Socket>();
     server.on('secureConnection', (socket) => void this.admit(socket).then((admitted) => {
-      if (admitted) ready(socket);
+      // The peer may have gone while its name was looked up.
+      if (admitted && !socket.destroyed) ready(socket);
       else socket.destroy();
     }));
     server.on('tlsClientError', (err, socket) => {
