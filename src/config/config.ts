@@ -128,6 +128,14 @@ export interface ServerConfig {
   cnxTimeoutMs: number;
   /** quorumListenOnAllIPs: listen on the quorum and election ports on every address. */
   quorumListenOnAllIPs: boolean;
+  /** sslQuorum: the election and quorum ports speak TLS (src/server/quorum/quorum-tls.ts). */
+  sslQuorum: boolean;
+  /** sslQuorumReloadCertFiles: the ssl.quorum.* stores are read again when their files change. */
+  sslQuorumReloadCertFiles: boolean;
+  /** portUnification: the election and quorum ports accept TLS and plain connections. */
+  quorumPortUnification: boolean;
+  /** The ssl.quorum.* settings by name without the prefix (keyStore.location, ...), as written. */
+  sslQuorumSettings: ReadonlyMap<string, string>;
   reconfigEnabled: boolean;
   /** server.N lines, sorted by id. Empty, or one voting server with standaloneEnabled: standalone. */
   servers: readonly QuorumServerSpec[];
@@ -240,6 +248,10 @@ export function defaultConfig(): ServerConfig {
     leaderServes: true,
     cnxTimeoutMs: 5000,
     quorumListenOnAllIPs: false,
+    sslQuorum: false,
+    sslQuorumReloadCertFiles: false,
+    quorumPortUnification: false,
+    sslQuorumSettings: new Map(),
     reconfigEnabled: false,
     servers: [],
     peerType: 'participant',

@@ -114,11 +114,13 @@ const SSL_CLIENT_SETTINGS =
   'keyStore.location|keyStore.password|keyStore.passwordPath|keyStore.type|trustStore.location|trustStore.password|' +
   'trustStore.passwordPath|trustStore.type|protocol|enabledProtocols|ciphersuites|' +
   'hostnameVerification|clientAuth|handshakeDetectionTimeoutMillis|authProvider';
-const SSL_SETTINGS = `${SSL_CLIENT_SETTINGS}|context.supplier.class|crl|ocsp`;
 
-/** ssl.X or zookeeper.ssl.X: stores X's value for src/server/tls.ts, checking the few values that are words. */
-function storeSsl(value: string, s: ParseState, name: string): void {
-  const setting = name.replace(/^(zookeeper\.)?ssl\./, '');
+/**
+ * ssl.X or zookeeper.ssl.X (ssl.quorum.X for `family` quorum): stores X's value for
+ * src/server/tls.ts, checking the few values that are words.
+ */
+function storeSsl(value: string, s: ParseState, name: string, family: 'client' | 'quorum' = 'client'): void {
+  const setting = name.replace(family === 'client' ? /^(zookeeper\.)?ssl\./ : /^(zookeeper\.)?ssl\.quorum\./, '');
   const word = lower(value);
   if (setting === 'clientAuth' && !['', 'none', 'want', 'need'].includes(word)) {
     throw new ConfigError(`invalid ${name} '${value}': expected none, want or need`);
@@ -128,7 +130,7 @@ function storeSsl(value: string, s: ParseState, name: string): void {
   }
   if (setting === 'hostnameVerification') parseTrueFalse(name, value);
   if (setting === 'handshakeDetectionTimeoutMillis') parseIntValue(name, value, 1);
-  (s.cfg.ssl as Map<string, string>).set(setting, value);
+  ((family === 'client' ? s.cfg.ssl : s.cfg.sslQuorumSettings) as Map<string, string>).set(setting, value);
 }
 
 export const CONFIG_KEYS: readonly ConfigKey[] = [
@@ -703,13 +705,39 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
   ensemble('multiAddress.enabled', 'true/false', 'false', 'Allow several addresses per server.N, separated by |.'),
   ensemble('multiAddress.reachabilityCheckEnabled', 'true/false', 'true', 'Probe the addresses of a server to pick a reachable one.'),
   ensemble('multiAddress.reachabilityCheckTimeoutMs', 'integer (ms)', '1000', 'Timeout of the address probes.'),
-  ensemble('sslQuorum', 'true/false', 'false', 'TLS between servers.'),
-  ensemble('sslQuorumReloadCertFiles', 'true/false', 'false', 'Reload quorum certificates when their files change.'),
-  ensemble('portUnification', 'true/false', 'false', 'Accept TLS and plain connections between servers.'),
-  ensemble('ssl.quorum.*', 'various', '', 'TLS material and options between servers (the ssl.* settings under ssl.quorum.).', {
-    pattern: new RegExp(`^(zookeeper\\.)?ssl\\.quorum\\.(${SSL_SETTINGS.replace(/\./g, '\\.')})$`),
-    names: SSL_SETTINGS.split('|').map((s) => `ssl.quorum.${s}`),
-  }),
+  {
+    key: 'sslQuorum', type: 'true/false', default: 'false', use: 'honoured',
+    doc: 'TLS on the election and quorum ports: servers connect to each other over TLS with the ssl.quorum.* stores, each checking the other\'s certificate (see docs/security.md).',
+    apply: trueFalseField('sslQuorum'),
+  },
+  {
+    key: 'sslQuorumReloadCertFiles', type: 'true/false', default: 'false', use: 'honoured',
+    doc: 'Read the ssl.quorum.* key and trust stores again when their files change; new connections between servers use the new material.',
+    apply: trueFalseField('sslQuorumReloadCertFiles'),
+  },
+  {
+    key: 'portUnification', type: 'true/false', default: 'false', use: 'honoured',
+    doc: 'The election and quorum ports accept TLS and plain connections (told apart by their first bytes), for turning sslQuorum on one server at a time.',
+    apply: trueFalseField('quorumPortUnification'),
+  },
+  {
+    key: 'ssl.quorum.*', pattern: new RegExp(`^(zookeeper\\.)?ssl\\.quorum\\.(${SSL_CLIENT_SETTINGS.replace(/\./g, '\\.')})$`), type: 'various', default: '', use: 'honoured',
+    names: SSL_CLIENT_SETTINGS.split('|').map((s) => `ssl.quorum.${s}`),
+    doc: 'TLS material and options between servers, as the ssl.* ones of the client port (clientAuth defaults to need; hostnameVerification checks the peer\'s address against its certificate on both ends).',
+    apply: (v, s, name) => storeSsl(v, s, name, 'quorum'),
+  },
+  {
+    key: 'ssl.quorum.crl', aliases: ['zookeeper.ssl.quorum.crl'], type: 'true/false', default: 'false', use: 'refused', when: WHEN_TRUE, why: NO_REVOCATION,
+    doc: 'Check peer certificates against certificate revocation lists.', apply: checkTrueFalse,
+  },
+  {
+    key: 'ssl.quorum.ocsp', aliases: ['zookeeper.ssl.quorum.ocsp'], type: 'true/false', default: 'false', use: 'refused', when: WHEN_TRUE, why: NO_REVOCATION,
+    doc: 'Check peer certificates with OCSP.', apply: checkTrueFalse,
+  },
+  {
+    key: 'ssl.quorum.context.supplier.class', aliases: ['zookeeper.ssl.quorum.context.supplier.class'], type: 'class', default: '', use: 'refused', when: WHEN_SET,
+    why: 'Paddock cannot load a Java SSLContext supplier, and without it would speak TLS other than configured', doc: 'Class supplying the SSLContext between servers instead of the ssl.quorum.* settings.',
+  },
   ensemble('quorum.auth.enableSasl', 'true/false', 'false', 'SASL between servers.'),
   ensemble('quorum.auth.learnerRequireSasl', 'true/false', 'false', 'Learners must authenticate to the leader with SASL.'),
   ensemble('quorum.auth.serverRequireSasl', 'true/false', 'false', 'Servers must authenticate each other with SASL.'),

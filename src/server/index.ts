@@ -25,6 +25,7 @@ import { asyncStore, isQuorumStore, MemoryLearnerStore, type LearnerStore, type 
 import { DiskQuorumStore } from './quorum/disk-store.js';
 import type { DataTree } from '../tree/datatree.js';
 import { catchUp, TreeReplica } from './quorum/replica.js';
+import { quorumTransport } from './quorum/quorum-tls.js';
 import { hex } from './logger.js';
 
 /** The CLI reads this: a zoo.cfg describing an ensemble starts a member of it. */
@@ -110,24 +111,34 @@ async function startEnsembleMember(config: ServerConfig, options: StartOptions):
   const pipelineConfig: ServerConfig = { ...config, sessionPasswords: 'zookeeper' };
   // Before the data directory is opened: a bad JAAS file stops the start with nothing to undo.
   const auth = loadServerAuth(config.auth);
+  // So is a quorum key or trust store that cannot be used (sslQuorum, portUnification).
+  const transport = quorumTransport(config, logger);
   const replica = new PipelineReplica({ extendedTypesEnabled: config.extendedTypesEnabled });
   const sessionSecret = newSessionSecret(random, []);
-  const member = await openMemberStore(config, options, logger);
+  let member: MemberStore;
+  try {
+    member = await openMemberStore(config, options, logger);
+  } catch (err) {
+    transport.close();
+    throw err;
+  }
   const afterApply = (p: RequestPipeline): void => member.afterApply(p);
   const deps = { now: turnClock(), log: replica, logger, randomBytes: random, sessionSecret, afterApply };
   const pipeline = new RequestPipeline(pipelineConfig, deps, member.tree, member.sessions);
   replica.attach(pipeline);
-  const peer = new QuorumPeer({ config, pipeline, replica, store: member.store, logger });
+  const peer = new QuorumPeer({ config, pipeline, replica, store: member.store, logger, transport });
   const net = new NetworkServer(pipeline, config, logger, auth);
   try {
     await net.listen();
   } catch (err) {
+    transport.close();
     await member.close();
     throw err;
   }
   try {
     await peer.start();
   } catch (err) {
+    transport.close();
     await net.close();
     await member.close();
     throw err;

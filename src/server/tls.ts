@@ -40,42 +40,54 @@ type StoreType = 'PEM' | 'PKCS12';
 
 /** Reads the stores and options named by the ssl.* settings (names without the `ssl.` prefix). */
 export function clientTlsOptions(ssl: ReadonlyMap<string, string>, read: (path: string) => Buffer = readFileSync): ClientTlsOptions {
+  return tlsOptions(ssl, 'ssl.', 'the TLS client port', read);
+}
+
+/**
+ * The same for a family of settings under `prefix` (`ssl.` for clients, `ssl.quorum.` between
+ * servers, as ZooKeeper's X509Util reads one family per prefix); `user` names who needs the key
+ * store, for the error when it is not set.
+ */
+export function tlsOptions(ssl: ReadonlyMap<string, string>, prefix: string, user: string, read: (path: string) => Buffer = readFileSync): ClientTlsOptions {
   const setting = (name: string): string | undefined => {
     const v = ssl.get(name)?.trim();
     return v === undefined || v === '' ? undefined : v;
   };
-  const context: SecureContextOptions = { ...protocolRange(setting('protocol'), setting('enabledProtocols')) };
+  const context: SecureContextOptions = { ...protocolRange(prefix, setting('protocol'), setting('enabledProtocols')) };
   const ciphers = setting('ciphersuites');
-  if (ciphers !== undefined) context.ciphers = opensslCiphers(ciphers);
+  if (ciphers !== undefined) context.ciphers = opensslCiphers(ciphers, `${prefix}ciphersuites`);
   const files: string[] = [];
   const keyStore = setting('keyStore.location');
-  if (keyStore === undefined) throw new TlsConfigError('ssl.keyStore.location is not set: the TLS client port needs the server\'s key and certificate');
+  if (keyStore === undefined) throw new TlsConfigError(`${prefix}keyStore.location is not set: ${user} needs the server's key and certificate`);
   files.push(resolve(keyStore));
-  Object.assign(context, readKeyStore(keyStore, setting('keyStore.type'), password(setting, 'keyStore', read), read));
+  Object.assign(context, readKeyStore(prefix, keyStore, setting('keyStore.type'), password(prefix, setting, 'keyStore', read), read));
   const trustStore = setting('trustStore.location');
   if (trustStore !== undefined) {
     files.push(resolve(trustStore));
-    context.ca = readTrustStore(trustStore, setting('trustStore.type'), password(setting, 'trustStore', read), read);
+    context.ca = readTrustStore(prefix, trustStore, setting('trustStore.type'), password(prefix, setting, 'trustStore', read), read);
   }
-  return { context, clientAuth: clientAuth(setting('clientAuth')), files, handshakeDetectionTimeoutMs: detectionTimeout(setting('handshakeDetectionTimeoutMillis')) };
+  return {
+    context, clientAuth: clientAuth(prefix, setting('clientAuth')), files,
+    handshakeDetectionTimeoutMs: detectionTimeout(prefix, setting('handshakeDetectionTimeoutMillis')),
+  };
 }
 
 /** ssl.clientAuth: ZooKeeper's default is need. */
-function clientAuth(text: string | undefined): ClientAuth {
+function clientAuth(prefix: string, text: string | undefined): ClientAuth {
   const value = (text ?? 'need').toLowerCase();
-  if (value !== 'none' && value !== 'want' && value !== 'need') throw new TlsConfigError(`invalid ssl.clientAuth '${text}': expected none, want or need`);
+  if (value !== 'none' && value !== 'want' && value !== 'need') throw new TlsConfigError(`invalid ${prefix}clientAuth '${text}': expected none, want or need`);
   return value;
 }
 
-function detectionTimeout(text: string | undefined): number {
+function detectionTimeout(prefix: string, text: string | undefined): number {
   if (text === undefined) return DEFAULT_HANDSHAKE_DETECTION_MS;
   const ms = Number(text);
-  if (!Number.isSafeInteger(ms) || ms < 1) throw new TlsConfigError(`invalid ssl.handshakeDetectionTimeoutMillis '${text}': expected an integer >= 1`);
+  if (!Number.isSafeInteger(ms) || ms < 1) throw new TlsConfigError(`invalid ${prefix}handshakeDetectionTimeoutMillis '${text}': expected an integer >= 1`);
   return ms;
 }
 
 /** ssl.X.password, or the contents of ssl.X.passwordPath (trailing line break dropped), or ''. */
-function password(setting: (name: string) => string | undefined, store: string, read: (path: string) => Buffer): string {
+function password(prefix: string, setting: (name: string) => string | undefined, store: string, read: (path: string) => Buffer): string {
   const direct = setting(`${store}.password`);
   if (direct !== undefined) return direct;
   const path = setting(`${store}.passwordPath`);
@@ -83,7 +95,7 @@ function password(setting: (name: string) => string | undefined, store: string, 
   try {
     return read(path).toString('utf8').replace(/\r?\n$/, '');
   } catch (err) {
-    throw new TlsConfigError(`cannot read ssl.${store}.passwordPath ${path}: ${(err as Error).message}`);
+    throw new TlsConfigError(`cannot read ${prefix}${store}.passwordPath ${path}: ${(err as Error).message}`);
   }
 }
 
@@ -126,29 +138,31 @@ function readStore(settingName: string, location: string, read: (path: string) =
 }
 
 /** The server's key and certificate chain: a PEM file holding both, or a PKCS12 store. */
-function readKeyStore(location: string, typeText: string | undefined, pass: string, read: (path: string) => Buffer): SecureContextOptions {
-  const bytes = readStore('ssl.keyStore.location', location, read);
-  if (storeType('ssl.keyStore.location', location, typeText, bytes) === 'PKCS12') return { pfx: bytes, passphrase: pass };
+function readKeyStore(prefix: string, location: string, typeText: string | undefined, pass: string, read: (path: string) => Buffer): SecureContextOptions {
+  const name = `${prefix}keyStore.location`;
+  const bytes = readStore(name, location, read);
+  if (storeType(name, location, typeText, bytes) === 'PKCS12') return { pfx: bytes, passphrase: pass };
   const text = bytes.toString('utf8');
-  if (!/-----BEGIN (ENCRYPTED |RSA |EC )?PRIVATE KEY-----/.test(text)) throw new TlsConfigError(`ssl.keyStore.location ${location} holds no private key`);
-  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new TlsConfigError(`ssl.keyStore.location ${location} holds no certificate`);
+  if (!/-----BEGIN (ENCRYPTED |RSA |EC )?PRIVATE KEY-----/.test(text)) throw new TlsConfigError(`${name} ${location} holds no private key`);
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new TlsConfigError(`${name} ${location} holds no certificate`);
   return { key: text, cert: text, ...(pass === '' ? {} : { passphrase: pass }) };
 }
 
 /** The certificates trusted to sign client certificates, as PEM. */
-function readTrustStore(location: string, typeText: string | undefined, pass: string, read: (path: string) => Buffer): string[] {
-  const bytes = readStore('ssl.trustStore.location', location, read);
-  if (storeType('ssl.trustStore.location', location, typeText, bytes) === 'PEM') {
+function readTrustStore(prefix: string, location: string, typeText: string | undefined, pass: string, read: (path: string) => Buffer): string[] {
+  const name = `${prefix}trustStore.location`;
+  const bytes = readStore(name, location, read);
+  if (storeType(name, location, typeText, bytes) === 'PEM') {
     const certs = bytes.toString('utf8').match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
-    if (certs.length === 0) throw new TlsConfigError(`ssl.trustStore.location ${location} holds no certificate`);
+    if (certs.length === 0) throw new TlsConfigError(`${name} ${location} holds no certificate`);
     return certs;
   }
   try {
     const certs = pkcs12TrustedCertificates(bytes, pass);
-    if (certs.length === 0) throw new TlsConfigError(`ssl.trustStore.location ${location} holds no trusted certificate`);
+    if (certs.length === 0) throw new TlsConfigError(`${name} ${location} holds no trusted certificate`);
     return certs;
   } catch (err) {
-    if (err instanceof Pkcs12Error) throw new TlsConfigError(`ssl.trustStore.location ${location}: ${err.message}`);
+    if (err instanceof Pkcs12Error) throw new TlsConfigError(`${name} ${location}: ${err.message}`);
     throw err;
   }
 }
@@ -157,13 +171,13 @@ function readTrustStore(location: string, typeText: string | undefined, pass: st
  * ssl.enabledProtocols, or else ssl.protocol alone (ZooKeeper enables only the context's
  * protocol), as Node's version range. TLS means every version Node allows.
  */
-function protocolRange(protocol: string | undefined, enabled: string | undefined): Pick<SecureContextOptions, 'minVersion' | 'maxVersion'> {
+function protocolRange(prefix: string, protocol: string | undefined, enabled: string | undefined): Pick<SecureContextOptions, 'minVersion' | 'maxVersion'> {
   const names = (enabled ?? protocol ?? DEFAULT_PROTOCOL).split(',').map((p) => p.trim()).filter((p) => p !== '');
   if (names.includes('TLS')) return {};
   const versions = names.map((name) => {
     const version = PROTOCOLS.find((p) => p.toLowerCase() === name.toLowerCase());
     if (version === undefined) {
-      throw new TlsConfigError(`invalid ${enabled === undefined ? 'ssl.protocol' : 'ssl.enabledProtocols'} '${name}': expected TLSv1.2, TLSv1.3, TLSv1.1, TLSv1 or TLS`);
+      throw new TlsConfigError(`invalid ${prefix}${enabled === undefined ? 'protocol' : 'enabledProtocols'} '${name}': expected TLSv1.2, TLSv1.3, TLSv1.1, TLSv1 or TLS`);
     }
     return version;
   });
@@ -173,13 +187,13 @@ function protocolRange(protocol: string | undefined, enabled: string | undefined
 }
 
 /** ssl.ciphersuites (Java/IANA names, or OpenSSL's) as Node's cipher list; an unknown suite is an error. */
-export function opensslCiphers(list: string): string {
+export function opensslCiphers(list: string, settingName = 'ssl.ciphersuites'): string {
   const known = new Set(getCiphers());
   const names = list.split(',').map((c) => c.trim()).filter((c) => c !== '');
   return names
     .map((name) => {
       const openssl = opensslCipherName(name);
-      if (!known.has(openssl.toLowerCase())) throw new TlsConfigError(`invalid ssl.ciphersuites: ${name} is not a cipher suite Node's OpenSSL knows`);
+      if (!known.has(openssl.toLowerCase())) throw new TlsConfigError(`invalid ${settingName}: ${name} is not a cipher suite Node's OpenSSL knows`);
       return openssl;
     })
     .join(':');

@@ -50,8 +50,13 @@ export interface ZooKeeperPeer {
   stop(): Promise<void>;
 }
 
-/** `adminPort`: also start ZooKeeper's AdminServer there, on 127.0.0.1. */
-export function startZooKeeperPeer(sid: bigint, members: readonly QuorumMemberPorts[], tickTimeMs = 500, adminPort?: number): ZooKeeperPeer {
+/**
+ * `adminPort`: also start ZooKeeper's AdminServer there, on 127.0.0.1. `extra`: more zoo.cfg
+ * lines and jars (quorum TLS needs NETTY_CODEC_JAR).
+ */
+export function startZooKeeperPeer(
+  sid: bigint, members: readonly QuorumMemberPorts[], tickTimeMs = 500, adminPort?: number, extra: { config?: readonly string[]; classpath?: readonly string[] } = {},
+): ZooKeeperPeer {
   const me = members.find((m) => m.sid === sid)!;
   const dataDir = mkdtempSync(join(tmpdir(), `zk-peer-${sid}-`));
   writeFileSync(join(dataDir, 'myid'), `${sid}\n`);
@@ -65,11 +70,12 @@ export function startZooKeeperPeer(sid: bigint, members: readonly QuorumMemberPo
     ...(adminPort === undefined ? ['admin.enableServer=false'] : ['admin.enableServer=true', 'admin.serverAddress=127.0.0.1', `admin.serverPort=${adminPort}`]),
     '4lw.commands.whitelist=*',
     ...members.map((m) => `server.${m.sid}=${m.host}:${m.quorumPort}:${m.electionPort}`),
+    ...(extra.config ?? []),
   ];
   const cfgPath = join(dataDir, 'zoo.cfg');
   writeFileSync(cfgPath, cfg.join('\n') + '\n');
   // Without the servlet API on the class path the AdminServer silently does not start.
-  const classpath = [ZK_CLASSPATH, ...(ZOOKEEPER_LOGS ? [SLF4J_SIMPLE] : []), ...(adminPort === undefined ? [] : [SERVLET_API_JAR])].join(':');
+  const classpath = [ZK_CLASSPATH, ...(ZOOKEEPER_LOGS ? [SLF4J_SIMPLE] : []), ...(adminPort === undefined ? [] : [SERVLET_API_JAR]), ...(extra.classpath ?? [])].join(':');
   const child: ChildProcess = spawn(
     '/usr/bin/java',
     ['-Xmx256m', '-Dorg.slf4j.simpleLogger.defaultLogLevel=info', '-cp', classpath, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfgPath],

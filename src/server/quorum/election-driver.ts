@@ -16,7 +16,7 @@
  *   lost it.
  */
 import { EventEmitter } from 'node:events';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { FastLeaderElection, type Decision, type LocalHistory } from '../../consensus/election.js';
 import { quorumConfigText, type QuorumServerSpec } from '../../consensus/members.js';
@@ -32,6 +32,7 @@ import {
   PROTOCOL_VERSION_V1,
   type Notification,
 } from '../../consensus/wire.js';
+import { PLAIN_TRANSPORT, type PeerAcceptor, type QuorumTransport } from './quorum-tls.js';
 
 export interface ElectionDriverOptions {
   myId: bigint;
@@ -47,6 +48,8 @@ export interface ElectionDriverOptions {
   finalizeWaitMs?: number;
   minNotificationIntervalMs?: number;
   maxNotificationIntervalMs?: number;
+  /** How connections are made and accepted: plain TCP by default, TLS with sslQuorum. */
+  transport?: QuorumTransport;
 }
 
 export interface ElectionDriverEvents {
@@ -78,6 +81,8 @@ export class ElectionDriver extends EventEmitter<ElectionDriverEvents> {
   private readonly core: FastLeaderElection;
   /** Every socket not yet closed, so stop() ends connections still being made. */
   private readonly sockets = new Set<Socket>();
+  private readonly transport: QuorumTransport;
+  private acceptor: PeerAcceptor | null = null;
   private server: Server | null = null;
   private timer: NodeJS.Timeout | null = null;
   private timerAt: number | null = null;
@@ -94,6 +99,7 @@ export class ElectionDriver extends EventEmitter<ElectionDriverEvents> {
     this.self = self;
     this.listenHost = options.listenHost ?? self.host;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 5000;
+    this.transport = options.transport ?? PLAIN_TRANSPORT;
     const config = options.config ?? Buffer.from(quorumConfigText(options.servers, 0n));
     // The first round begins now; start() sends its notifications (if start() comes much
     // later, the first notification timeout merely fires early and resends them).
@@ -126,7 +132,12 @@ export class ElectionDriver extends EventEmitter<ElectionDriverEvents> {
 
   /** Listens on the election port and sends the first round's notifications. */
   async start(): Promise<void> {
-    const server = createServer((socket) => this.accept(socket));
+    const acceptor = this.transport.acceptor((socket) => this.accept(socket));
+    this.acceptor = acceptor;
+    const server = createServer((socket) => {
+      if (this.stopped) socket.destroy();
+      else acceptor.accept(socket);
+    });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -144,6 +155,7 @@ export class ElectionDriver extends EventEmitter<ElectionDriverEvents> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     for (const socket of this.sockets) socket.destroy();
+    this.acceptor?.close();
     const server = this.server;
     this.server = null;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -261,15 +273,8 @@ export class ElectionDriver extends EventEmitter<ElectionDriverEvents> {
     const spec = this.servers.get(sid);
     if (this.stopped || peer.socket || peer.connecting || !spec) return;
     peer.connecting = true;
-    const socket = connect({ host: spec.host, port: spec.electionPort });
-    this.track(socket);
-    socket.setNoDelay(true);
-    socket.setTimeout(this.connectTimeoutMs, () => socket.destroy(new Error('connect timed out')));
-    socket.once('error', () => undefined);
-    socket.once('close', () => {
-      peer.connecting = false;
-    });
-    socket.once('connect', () => {
+    // Ready once connected (and with TLS, handshaken and the peer's certificate checked).
+    const socket = this.transport.connect(spec.host, spec.electionPort, () => {
       peer.connecting = false;
       socket.setTimeout(0);
       const address = formatHostPort(this.self.host, this.self.electionPort);
@@ -280,6 +285,13 @@ export class ElectionDriver extends EventEmitter<ElectionDriverEvents> {
         return;
       }
       this.attach(sid, socket, Buffer.alloc(0));
+    });
+    this.track(socket);
+    socket.setNoDelay(true);
+    socket.setTimeout(this.connectTimeoutMs, () => socket.destroy(new Error('connect timed out')));
+    socket.once('error', () => undefined);
+    socket.once('close', () => {
+      peer.connecting = false;
     });
   }
 

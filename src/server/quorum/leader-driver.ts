@@ -28,6 +28,7 @@ import { makeZxid, zxidToHex, zxidToNumber, type Zxid } from '../../consensus/zx
 import { writeZkSnapshotStream } from './zk-snapshot-stream.js';
 import { TreeReplica, type ReplicaState } from './replica.js';
 import type { QuorumStore } from './learner-driver.js';
+import { PLAIN_TRANSPORT, type PeerAcceptor, type QuorumTransport } from './quorum-tls.js';
 
 /**
  * Where a leader makes its log and epochs durable (each call settles once they are), and, when
@@ -60,6 +61,8 @@ export interface QuorumLeaderOptions extends Omit<LeaderOptions, 'log' | 'logRea
    * never, learners older than the in-memory window get SNAP. Default 0.33.
    */
   snapshotSizeFactor?: number;
+  /** How learner connections are accepted: plain TCP by default, TLS with sslQuorum. */
+  transport?: QuorumTransport;
 }
 
 export interface QuorumLeaderEvents {
@@ -91,6 +94,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   private readonly core: ZabLeader;
   private readonly options: QuorumLeaderOptions;
   private server: Server | null = null;
+  private acceptor: PeerAcceptor | null = null;
   private readonly sockets = new Map<number, Socket>();
   private nextConn = 1;
   private ticker: NodeJS.Timeout | null = null;
@@ -169,7 +173,9 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
 
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const server = createServer((socket) => this.accept(socket));
+      const acceptor = (this.options.transport ?? PLAIN_TRANSPORT).acceptor((socket) => this.accept(socket));
+      this.acceptor = acceptor;
+      const server = createServer((socket) => acceptor.accept(socket));
       this.server = server;
       server.once('error', reject);
       server.listen(this.options.port, this.options.listenHost ?? this.options.host, () => {
@@ -186,6 +192,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     this.ticker = null;
     for (const s of this.sockets.values()) s.destroy();
     this.sockets.clear();
+    this.acceptor?.close();
     const server = this.server;
     this.server = null;
     if (server) await new Promise<void>((r) => server.close(() => r()));
@@ -253,6 +260,11 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   }
 
   private accept(socket: Socket): void {
+    // A TLS handshake may finish after stop().
+    if (this.stopped) {
+      socket.destroy();
+      return;
+    }
     const conn = this.nextConn++;
     this.sockets.set(conn, socket);
     socket.setNoDelay(true);

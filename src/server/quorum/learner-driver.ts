@@ -10,7 +10,7 @@
  * request pipeline's state in a running server (peer.ts).
  */
 import { EventEmitter } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { JuteReader } from '../../jute/binary.js';
 import type { Id } from '../../jute/records.js';
 import { readZkSnapshotBody, type ZkSnapshot } from '../../persistence/zkformat.js';
@@ -20,6 +20,7 @@ import { decodeQuorumPacket, encodeQuorumPacket, quorumPacketLength, type Quorum
 import { SNAP_SIGNATURE } from './zk-snapshot-stream.js';
 import { zxidToNumber, type Zxid } from '../../consensus/zxid.js';
 import { catchUp, TreeReplica, type ReplicaState } from './replica.js';
+import { PLAIN_TRANSPORT, type QuorumTransport } from './quorum-tls.js';
 
 export { treeFromZkSnapshot } from './replica.js';
 
@@ -177,6 +178,8 @@ export interface QuorumLearnerOptions {
   connectTimeoutMs?: number;
   /** Where committed txns go; by default a tree of the learner's own. */
   state?: ReplicaState;
+  /** How the leader is reached: plain TCP by default, TLS with sslQuorum. */
+  transport?: QuorumTransport;
 }
 
 export interface QuorumLearnerEvents {
@@ -261,24 +264,29 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
   start(): Promise<void> {
     const { host, port } = this.options.leader;
     return new Promise((resolve, reject) => {
-      const socket = connect({ host, port });
-      this.socket = socket;
-      socket.setNoDelay(true);
-      const timer = setTimeout(() => socket.destroy(new Error(`no connection to ${host}:${port} within the connect timeout`)), this.options.connectTimeoutMs ?? 5000);
-      socket.once('connect', () => {
+      // Ready once connected (and with TLS, handshaken and the leader's certificate checked).
+      const socket = (this.options.transport ?? PLAIN_TRANSPORT).connect(host, port, () => {
         clearTimeout(timer);
         this.ticker = setInterval(() => this.onTick(), this.options.tickTimeMs);
         this.core.start();
         this.flush();
         resolve();
       });
+      this.socket = socket;
+      socket.setNoDelay(true);
+      const timer = setTimeout(() => socket.destroy(new Error(`no connection to ${host}:${port} within the connect timeout`)), this.options.connectTimeoutMs ?? 5000);
       socket.on('data', (chunk: Buffer) => this.onData(chunk));
       socket.on('error', (err) => {
         clearTimeout(timer);
         reject(err);
         this.finish(`socket error: ${err.message}`);
       });
-      socket.on('close', () => this.finish('the leader closed the connection'));
+      socket.on('close', () => {
+        // A TLS refusal may end the connection before it was ready.
+        clearTimeout(timer);
+        reject(new Error(`the connection to ${host}:${port} closed`));
+        this.finish('the leader closed the connection');
+      });
     });
   }
 

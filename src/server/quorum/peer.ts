@@ -25,6 +25,7 @@ import { ElectionDriver } from './election-driver.js';
 import { QuorumLeader } from './leader-driver.js';
 import { QuorumLearner, type QuorumStore } from './learner-driver.js';
 import { appliedZxid, treeFromZkSnapshot, type ReplicaState } from './replica.js';
+import { PLAIN_TRANSPORT, type QuorumTransport } from './quorum-tls.js';
 
 export interface QuorumPeerOptions {
   config: ServerConfig;
@@ -33,6 +34,8 @@ export interface QuorumPeerOptions {
   /** The member's durable state; the pipeline's tree already holds what it had at start. */
   store: QuorumStore;
   logger: Logger;
+  /** Connections to and from the other members (quorumTransport(config) for sslQuorum); closed by stop(). Plain TCP by default. */
+  transport?: QuorumTransport;
 }
 
 export interface QuorumPeerEvents {
@@ -65,6 +68,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
   private readonly myId: bigint;
   private readonly configText: string;
   private readonly election: ElectionDriver;
+  private readonly transport: QuorumTransport;
   private leader: QuorumLeader | null = null;
   private learner: QuorumLearner | null = null;
   private stopped = false;
@@ -82,6 +86,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
     this.replica = options.replica;
     this.store = options.store;
     this.logger = options.logger;
+    this.transport = options.transport ?? PLAIN_TRANSPORT;
     this.members = quorumMembers(options.config);
     this.myId = BigInt(options.config.serverId);
     this.configText = quorumConfigText(this.members, 0n);
@@ -93,6 +98,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
       history: this.history(),
       connectTimeoutMs: this.config.cnxTimeoutMs,
       ...(this.config.quorumListenOnAllIPs ? { listenHost: '0.0.0.0' } : {}),
+      transport: this.transport,
     });
     this.election.on('rejected', (reason) => this.logger.debug(`election port: ${reason}`));
     this.pipeline.quorumStatus = () => this.status();
@@ -114,6 +120,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
     this.endRole?.('stopped');
     await this.election.stop();
     await this.loop;
+    this.transport.close();
     this.pipeline.setMode('looking');
   }
 
@@ -247,6 +254,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
       state: this.replica,
       store: this.store,
       ...(this.config.quorumListenOnAllIPs ? { listenHost: '0.0.0.0' } : {}),
+      transport: this.transport,
     });
     this.leader = leader;
     const ended = this.roleEnds();
@@ -332,6 +340,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
         syncLimit: this.config.syncLimit,
         connectTimeoutMs: this.config.cnxTimeoutMs,
         state: this.replica,
+        transport: this.transport,
       });
       try {
         await learner.start();
