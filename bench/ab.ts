@@ -16,6 +16,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { flags } from './args.js';
 import { driveLoadgen } from './leg.js';
 import type { LoadSpec, Mode } from './loadgen.js';
 import { cpuSeconds, mainThreadCpuSeconds, startServerProc, syscallCounts, type ServerProc } from './servers.js';
@@ -43,13 +44,7 @@ const PLANS: Record<string, { workload: string; mode: Mode; sessions: number; de
 function parseArgs(argv: string[]): Options {
   const o: Options = { builds: [], workloads: ['get', 'mixed-90/10', 'set'], rounds: 3, durationMs: 3000, warmupMs: 500, profileDir: null };
   const roots: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const val = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
+  for (const [flag, val] of flags(argv)) {
     switch (flag) {
       case '--a':
       case '--b':

@@ -20,6 +20,7 @@ import { Histogram, summarize, type LatencySummary } from './hist.js';
 import { runEnsembleBench } from './ensemble.js';
 import { runLeg, type Leg, type Plan } from './leg.js';
 import type { Mode } from './loadgen.js';
+import { flags } from './args.js';
 import { f, fLat, ratio, renderTable, RunReport } from './format.js';
 import { summarizeProfile, formatProfile } from './profile.js';
 import { heapUsedAfterGc, rssBytes, startServerProc, type ServerKind, type ServerProc } from './servers.js';
@@ -65,13 +66,7 @@ function parseArgs(argv: string[]): Options {
   };
   let duration: number | null = null;
   let fill: number | null = null;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const val = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
+  for (const [a, val] of flags(argv)) {
     switch (a) {
       case '--quick':
         o.quick = true;
