@@ -24,6 +24,7 @@ import {
   type MultiResult,
   type Request,
 } from '../../src/jute/index.js';
+import { Waiters } from './waiters.js';
 
 export interface ConnectOptions {
   /** Requested session timeout (ms); also the default handshake and reply timeout. */
@@ -76,7 +77,7 @@ export class RawClient {
   private readonly pending: Pending[] = [];
   private readonly special = new Map<number, Pending[]>();
   private readonly decoder: FrameDecoder;
-  private readonly listeners = new Set<() => void>();
+  private readonly waiters = new Waiters();
   private resolveClosed!: () => void;
 
   private constructor(
@@ -232,29 +233,7 @@ export class RawClient {
 
   /** Waits until some transcript entry satisfies `pred` (checks entries already received too). */
   waitFor(pred: (e: TranscriptEntry) => boolean, timeoutMs = 10_000, what = 'transcript entry'): Promise<TranscriptEntry> {
-    const found = this.transcript.find(pred);
-    if (found) return Promise.resolve(found);
-    return new Promise((resolve, reject) => {
-      let seen = this.transcript.length;
-      const check = (): void => {
-        for (; seen < this.transcript.length; seen++) {
-          const e = this.transcript[seen]!;
-          if (pred(e)) {
-            done();
-            return resolve(e);
-          }
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      }, timeoutMs);
-      const done = (): void => {
-        clearTimeout(timer);
-        this.listeners.delete(check);
-      };
-      this.listeners.add(check);
-    });
+    return waitForEntry(this.transcript, this.waiters, pred, timeoutMs, what);
   }
 
   waitForEvent(pred: (e: WatcherEvent) => boolean = () => true, timeoutMs = 10_000): Promise<WatcherEvent> {
@@ -281,7 +260,7 @@ export class RawClient {
         return;
       }
     }
-    for (const l of [...this.listeners]) l();
+    this.waiters.wake();
   }
 
   private onFrame(frame: Buffer): void {
@@ -322,7 +301,7 @@ export class RawClient {
     const all = [...this.pending.splice(0)];
     for (const q of this.special.values()) all.push(...q.splice(0));
     for (const p of all) p.reject(reason);
-    for (const l of [...this.listeners]) l();
+    this.waiters.wake();
     this.resolveClosed();
   }
 }
@@ -331,6 +310,22 @@ export type { MultiResult };
 
 export function connect(host: string, port: number, options?: ConnectOptions): Promise<RawClient> {
   return RawClient.connect(host, port, options);
+}
+
+/** Resolves with the first entry of `transcript` matching `pred`, received so far or later (`waiters` wakes on each). */
+export function waitForEntry(
+  transcript: readonly TranscriptEntry[],
+  waiters: Waiters,
+  pred: (e: TranscriptEntry) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<TranscriptEntry> {
+  let seen = 0;
+  const match = (): TranscriptEntry | undefined => {
+    for (; seen < transcript.length; seen++) if (pred(transcript[seen]!)) return transcript[seen];
+    return undefined;
+  };
+  return waiters.until(match, timeoutMs, () => `timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
