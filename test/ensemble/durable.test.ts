@@ -15,7 +15,7 @@ import { NodeDisk } from '../../src/io/disk.js';
 import { DiskQuorumStore } from '../../src/server/quorum/disk-store.js';
 import { fourLetterWord } from '../support/zookeeper.js';
 import { makeProcessEnsemble, settled, type ProcessEnsemble, type ProcessMember } from './processes.js';
-import { assertSameTree, readTree, Writer } from './writer.js';
+import { assertAllHave, assertSameTree, assertTreesEqual, readTrees, Writer } from './writer.js';
 
 const SESSION = { sessionTimeoutMs: 10_000 };
 
@@ -43,25 +43,6 @@ function snapshotFiles(e: ProcessEnsemble, id: number): string[] {
 
 function epochFile(e: ProcessEnsemble, id: number, name: 'acceptedEpoch' | 'currentEpoch'): bigint {
   return BigInt(readFileSync(join(e.dir, `data${id}`, 'version-2', name), 'utf8'));
-}
-
-/** Every live member's tree, read after a sync (the member has applied all the leader committed before). */
-async function trees(e: ProcessEnsemble): Promise<Map<string, unknown>[]> {
-  const out = [];
-  for (const m of e.members) {
-    const c = await connect(`127.0.0.1:${m.clientPort}`, SESSION);
-    try {
-      await c.sync('/');
-      out.push(await readTree(c));
-    } finally {
-      await c.close();
-    }
-  }
-  return out;
-}
-
-function assertAllHave(all: Map<string, unknown>[], paths: readonly string[]): void {
-  for (const path of paths) for (const [i, tree] of all.entries()) assert.ok(tree.has(path), `acknowledged ${path} on server ${i + 1}`);
 }
 
 /** The zxid a member's srvr reports. */
@@ -99,10 +80,9 @@ test('a follower killed with kill -9 restarts from its disk and is synced by DIF
   const loaded = lastLoaded(follower);
   assert.ok(loaded !== null && loaded.lastLogged > 0, `the restarted follower loaded its log from disk (${JSON.stringify(loaded)})`);
   assert.equal(lastSyncMode(follower), 'diff', 'a follower with its log is sent DIFF, not SNAP');
-  const all = await trees(e);
+  const all = await readTrees(e.members.map((m) => m.clientPort));
   assertAllHave(all, writer.acked);
-  assertSameTree(all[0]!, all[1]!, 'servers 1 and 2');
-  assertSameTree(all[0]!, all[2]!, 'servers 1 and 3');
+  assertTreesEqual(all);
   t.diagnostic(`server ${follower.id} restarted at zxid 0x${loaded!.lastLogged.toString(16)}, synced by DIFF; ${writer.acked.length} writes on 3 servers`);
 });
 
@@ -132,11 +112,10 @@ test('the whole ensemble killed with kill -9 under writes comes back with every 
     assert.ok(loaded !== null && BigInt(loaded.currentEpoch) === epochBefore[m.id - 1], `server ${m.id} loaded its currentEpoch ${epochBefore[m.id - 1]} from disk (${JSON.stringify(loaded)})`);
     assert.ok(epochFile(e, m.id, 'currentEpoch') > epochBefore[m.id - 1]!, `server ${m.id} is in a newer epoch after the restart`);
   }
-  let all = await trees(e);
+  let all = await readTrees(e.members.map((m) => m.clientPort));
   assertAllHave(all, ackedBeforeKill);
   assertAllHave(all, writers.flatMap((w) => w.acked));
-  assertSameTree(all[0]!, all[1]!, 'servers 1 and 2');
-  assertSameTree(all[0]!, all[2]!, 'servers 1 and 3');
+  assertTreesEqual(all);
   t.diagnostic(`${ackedBeforeKill.length} writes acknowledged before the kill, all on 3 servers after the restart`);
 
   // A divergent tail: with every member at the same zxid, all are killed and server 3's log
@@ -153,7 +132,7 @@ test('the whole ensemble killed with kill -9 under writes comes back with every 
   assert.equal(lastLoaded(e.members[2]!)?.lastLogged, Number(divergent), 'server 3 started with the divergent txn logged');
   assert.equal(lastSyncMode(e.members[2]!), 'trunc', 'a member ahead of the leader is sent TRUNC');
   await clients[0]!.create('/w/after-trunc', '');
-  all = await trees(e);
+  all = await readTrees(e.members.map((m) => m.clientPort));
   for (const [i, tree] of all.entries()) assert.ok(!tree.has('/w/divergent'), `the divergent txn is gone on server ${i + 1}`);
   assertAllHave(all, ['/w/after-trunc', ...writers.flatMap((w) => w.acked)]);
   assertSameTree(all[0]!, all[2]!, 'servers 1 and 3 after TRUNC');
@@ -197,9 +176,8 @@ test('members take snapshots every snapCount txns; a follower killed with kill -
   const loaded = lastLoaded(follower);
   assert.ok(loaded !== null && loaded.snapshot > 0 && loaded.lastLogged >= loaded.snapshot, `restarted from a snapshot taken while running (${JSON.stringify(loaded)})`);
   assert.equal(lastSyncMode(follower), 'diff');
-  const all = await trees(e);
+  const all = await readTrees(e.members.map((m) => m.clientPort));
   assertAllHave(all, writer.acked);
-  assertSameTree(all[0]!, all[1]!, 'servers 1 and 2');
-  assertSameTree(all[0]!, all[2]!, 'servers 1 and 3');
+  assertTreesEqual(all);
   t.diagnostic(`server ${follower.id} restarted from snapshot 0x${loaded!.snapshot.toString(16)} and its log to 0x${loaded!.lastLogged.toString(16)}; ${writer.acked.length} writes on 3 servers`);
 });
