@@ -102,16 +102,7 @@ export class RawClient {
   /** Handshake: a bare ConnectRequest (with the readOnly byte), then a bare ConnectResponse. */
   static connect(host: string, port: number, options: ConnectOptions = {}): Promise<RawClient> {
     const maxFrameBytes = options.maxFrameBytes ?? 0xfffff + 1024;
-    const w = new JuteWriter();
-    const at = w.beginFrame();
-    w.int(0)
-      .longNumber(options.lastZxidSeen ?? 0)
-      .int(options.timeoutMs ?? 30_000)
-      .long(options.sessionId ?? 0n)
-      .buffer(options.passwd ?? Buffer.alloc(16))
-      .bool(options.readOnly ?? false);
-    w.endFrame(at);
-    const hello = Buffer.from(w.bytes());
+    const hello = connectRequestFrame(options);
     return new Promise((resolve, reject) => {
       const sock = options.tls === undefined ? netConnect({ host, port }) : tlsConnect({ host, port, ...options.tls });
       sock.setNoDelay(true);
@@ -310,6 +301,20 @@ export type { MultiResult };
 
 export function connect(host: string, port: number, options?: ConnectOptions): Promise<RawClient> {
   return RawClient.connect(host, port, options);
+}
+
+/** A ConnectRequest frame as a client sends it, the readOnly byte included. */
+export function connectRequestFrame(options: ConnectOptions = {}): Buffer {
+  const w = new JuteWriter();
+  const at = w.beginFrame();
+  w.int(0)
+    .longNumber(options.lastZxidSeen ?? 0)
+    .int(options.timeoutMs ?? 30_000)
+    .long(options.sessionId ?? 0n)
+    .buffer(options.passwd ?? Buffer.alloc(16))
+    .bool(options.readOnly ?? false);
+  w.endFrame(at);
+  return Buffer.from(w.bytes());
 }
 
 /** Resolves with the first entry of `transcript` matching `pred`, received so far or later (`waiters` wakes on each). */
