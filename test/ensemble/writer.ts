@@ -108,3 +108,11 @@ export function assertAllHave(trees: readonly Map<string, unknown>[], paths: rea
 export function assertTreesEqual(trees: readonly Map<string, unknown>[]): void {
   for (let i = 1; i < trees.length; i++) assertSameTree(trees[0]!, trees[i]!, `servers 1 and ${i + 1}`);
 }
+
+/** Reads every server's tree: each has every acknowledged path, and all are equal; returns them. */
+export async function assertServersAgree(clientPorts: readonly number[], acked: readonly string[]): Promise<Map<string, { data: string; stat: Stat }>[]> {
+  const trees = await readTrees(clientPorts);
+  assertAllHave(trees, acked);
+  assertTreesEqual(trees);
+  return trees;
+}
