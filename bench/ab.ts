@@ -13,16 +13,13 @@
  * writes each build's last leg per workload as a .cpuprofile into dir, sampled every 100 µs
  * (then `node dist/bench/profile.js file`).
  */
-import { fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { FromChild, LoadResult, LoadSpec, Mode } from './loadgen.js';
+import { join, resolve } from 'node:path';
+import { flags } from './args.js';
+import { driveLoadgen } from './leg.js';
+import type { LoadSpec, Mode } from './loadgen.js';
 import { cpuSeconds, mainThreadCpuSeconds, startServerProc, syscallCounts, type ServerProc } from './servers.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const LOADGEN = resolve(here, 'loadgen.js');
 
 interface Options {
   builds: { name: string; root: string }[];
@@ -47,13 +44,7 @@ const PLANS: Record<string, { workload: string; mode: Mode; sessions: number; de
 function parseArgs(argv: string[]): Options {
   const o: Options = { builds: [], workloads: ['get', 'mixed-90/10', 'set'], rounds: 3, durationMs: 3000, warmupMs: 500, profileDir: null };
   const roots: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const val = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
+  for (const [flag, val] of flags(argv)) {
     switch (flag) {
       case '--a':
       case '--b':
@@ -83,44 +74,27 @@ interface LegResult {
 
 async function runLeg(id: string, server: ServerProc, o: Options, seed: number): Promise<LegResult> {
   const spec: LoadSpec = { ...PLANS[id]!, kind: 'ops', rate: 0, port: server.port, durationMs: o.durationMs, warmupMs: o.warmupMs, seed };
-  const child = fork(LOADGEN, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let cpu0 = 0;
   let main0 = 0;
-  let cpu = 0;
-  let main = 0;
   let io0 = { reads: 0, writes: 0 };
-  let io = { reads: 0, writes: 0 };
-  const timer = setTimeout(() => child.kill('SIGKILL'), o.durationMs * 4 + 120_000);
-  try {
-    const r = await new Promise<LoadResult>((res, rej) => {
-      child.on('exit', (code) => rej(new Error(`load generator exited (${code}) during ${id}`)));
-      child.on('message', (m: FromChild) => {
-        if (m.ev === 'ready') child.send({ cmd: 'go' });
-        else if (m.ev === 'window-start') {
-          cpu0 = cpuSeconds(server.pid);
-          main0 = mainThreadCpuSeconds(server.pid);
-          io0 = syscallCounts(server.pid);
-        } else if (m.ev === 'window-end') {
-          cpu = cpuSeconds(server.pid) - cpu0;
-          main = mainThreadCpuSeconds(server.pid) - main0;
-          const io1 = syscallCounts(server.pid);
-          io = { reads: io1.reads - io0.reads, writes: io1.writes - io0.writes };
-        } else if (m.ev === 'done') res(m.result);
-        else if (m.ev === 'error') rej(new Error(`load generator failed during ${id}: ${m.message}`));
-      });
-      child.send({ cmd: 'setup', spec });
-    });
-    if (r.errors) throw new Error(`${id}: ${r.errors} errors ${JSON.stringify(r.errorCodes)}`);
-    const ops = Math.max(1, r.ops);
-    return { opsPerSec: r.ops / (r.windowMs / 1000), mainCpuUsPerOp: (main * 1e6) / ops, cpuUsPerOp: (cpu * 1e6) / ops, readsPerOp: io.reads / ops, writesPerOp: io.writes / ops };
-  } finally {
-    clearTimeout(timer);
-    child.removeAllListeners('exit');
-    if (child.exitCode === null) {
-      child.send({ cmd: 'exit' });
-      await new Promise((r) => child.once('exit', r));
-    }
-  }
+  const measured = { cpu: 0, main: 0, io: { reads: 0, writes: 0 } };
+  const r = await driveLoadgen(spec, id, {
+    onWindowStart: () => {
+      cpu0 = cpuSeconds(server.pid);
+      main0 = mainThreadCpuSeconds(server.pid);
+      io0 = syscallCounts(server.pid);
+    },
+    onWindowEnd: () => {
+      measured.cpu = cpuSeconds(server.pid) - cpu0;
+      measured.main = mainThreadCpuSeconds(server.pid) - main0;
+      const io1 = syscallCounts(server.pid);
+      measured.io = { reads: io1.reads - io0.reads, writes: io1.writes - io0.writes };
+    },
+  });
+  if (r.errors) throw new Error(`${id}: ${r.errors} errors ${JSON.stringify(r.errorCodes)}`);
+  const ops = Math.max(1, r.ops);
+  const { cpu, main, io } = measured;
+  return { opsPerSec: r.ops / (r.windowMs / 1000), mainCpuUsPerOp: (main * 1e6) / ops, cpuUsPerOp: (cpu * 1e6) / ops, readsPerOp: io.reads / ops, writesPerOp: io.writes / ops };
 }
 
 function median(xs: number[]): number {

@@ -5,13 +5,13 @@
  * with sessions spread over every server; then the failover gap: kill -9 of the leader under a
  * steady write load, time from the kill to the first successful write sent after it.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Err, OpCode } from '../src/jute/constants.js';
 import { BenchClient, encodeRequest } from './client.js';
-import { cpuPressure, f, fLat, machine, ratio, renderTable, revision } from './format.js';
+import { f, fLat, ratio, renderTable, RunReport } from './format.js';
 import { Histogram, summarize, type LatencySummary } from './hist.js';
 import { runLeg, type Leg, type LegTiming, type Plan } from './leg.js';
 import { ensemblePeers, fourLetterWord, freePort, startServerProc, type EnsemblePeer, type ServerKind, type ServerProc } from './servers.js';
@@ -326,9 +326,7 @@ function detailTable(rows: Row[]): string {
 
 export async function runEnsembleBench(o: EnsembleBenchOptions, command: string): Promise<void> {
   const log = (s: string): void => void process.stderr.write(s + '\n');
-  const startedAt = new Date();
-  const loadAtStart = loadavg()[0] as number;
-  const psiAtStart = cpuPressure();
+  const report = new RunReport(command);
   const all = plans(o.size);
   const ensembles: Partial<Record<ServerKind, BenchEnsemble>> = {};
   const unavailable: Record<string, string> = {};
@@ -367,38 +365,19 @@ export async function runEnsembleBench(o: EnsembleBenchOptions, command: string)
   failover = await failovers(KINDS.filter((k) => unavailable[k] === undefined), o.size, o.failoverTrials, failoverNotes);
 
   const rows = all.flatMap((p) => KINDS.flatMap((k) => aggregate(legs, p.id, k) ?? []));
-  const mach = machine();
-  let out = `\n# ${o.size}-server ensembles: Paddock vs Apache ZooKeeper (${startedAt.toISOString()})\n\n`;
-  out += `machine: ${mach.cpu}, ${mach.memoryGiB} GiB, Linux ${mach.kernel}, Node ${mach.node}, ${mach.zookeeper}\n`;
-  out += `command: ${command} (Paddock at ${revision()})\n`;
+  report.finish();
+  let out = report.head(`${o.size}-server ensembles: Paddock vs Apache ZooKeeper`);
   out += `settings: the standalone bench's zoo.cfg plus server.1..${o.size} on 127.0.0.1 and a myid each; every server of both ensembles on this machine; `;
   out += `sessions spread round-robin over the servers; ${o.rounds} alternating round(s) x ${o.durationMs / 1000} s per workload after ${o.warmupMs / 1000} s warm-up; `;
   out += `failover: on a fresh ensemble per trial, one client per server writing setData back to back, kill -9 of the leader, ${o.failoverTrials} trial(s) per kind; then the killed server is restarted (rejoin)\n`;
   for (const [kind, why] of Object.entries(unavailable)) out += `${kind}: could not run an ensemble: ${why}\n`;
   for (const [kind, why] of Object.entries(failoverNotes)) out += `${kind}: ${why}\n`;
-  out += `1-minute load average: ${loadAtStart.toFixed(2)} at start, ${(loadavg()[0] as number).toFixed(2)} at end; `;
-  out += `CPU pressure (PSI some avg300): ${psiAtStart ?? '-'}% at start, ${cpuPressure() ?? '-'}% at end (other work on the machine adds noise)\n\n`;
+  out += report.loadLine();
   out += summaryTable(rows, failover, unavailable, o.size) + '\n\n' + detailTable(rows) + '\n';
   process.stdout.write(out);
 
   if (o.json) {
-    mkdirSync(dirname(resolve(o.json)), { recursive: true });
-    const doc = {
-      date: startedAt.toISOString(),
-      command,
-      revision: revision(),
-      machine: mach,
-      options: o,
-      ensembleSize: o.size,
-      unavailable,
-      failoverNotes,
-      loadAverage: { start: loadAtStart, end: loadavg()[0] },
-      cpuPressureAvg300: { start: psiAtStart, end: cpuPressure() },
-      results: rows,
-      failover,
-      legs: legs.map((l) => ({ ...l, result: { ...l.result, hist: undefined, latency: summarize(Histogram.from(l.result.hist)) } })),
-    };
-    writeFileSync(o.json, JSON.stringify(doc, null, 2) + '\n');
+    report.writeJson(o.json, o, { ensembleSize: o.size, unavailable, failoverNotes, results: rows, failover }, legs);
     log(`bench: wrote ${o.json}`);
   }
 }

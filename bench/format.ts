@@ -1,9 +1,11 @@
 /** Number formats, markdown tables and the facts about the machine that every bench report prints. */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Histogram, summarize } from './hist.js';
+import type { Leg } from './leg.js';
 import { ZK_HEAP } from './servers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -50,4 +52,61 @@ export function machine(): Record<string, string | number> {
     java: '/usr/bin/java (OpenJDK 17)',
     zookeeper: 'Apache ZooKeeper 3.8.0 (Debian package), ' + ZK_HEAP,
   };
+}
+
+/**
+ * What every bench report says about its run besides the numbers: when, on what machine, by
+ * which command, and how loaded the machine was at the start and at the end (other work on a
+ * shared machine adds noise). Created when the run starts; `finish()` once it ends.
+ */
+export class RunReport {
+  readonly startedAt = new Date();
+  readonly machine = machine();
+  private readonly loadAtStart = loadavg()[0]!;
+  private readonly psiAtStart = cpuPressure();
+  private loadAtEnd = NaN;
+  private psiAtEnd: number | null = null;
+
+  constructor(readonly command: string) {}
+
+  /** Reads the machine's load at the end, once, so the text and the JSON agree. */
+  finish(): void {
+    this.loadAtEnd = loadavg()[0]!;
+    this.psiAtEnd = cpuPressure();
+  }
+
+  /** The title, machine and command lines, which the run's settings follow. */
+  head(title: string): string {
+    const m = this.machine;
+    return (
+      `\n# ${title} (${this.startedAt.toISOString()})\n\n` +
+      `machine: ${m.cpu}, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}, ${m.zookeeper}\n` +
+      `command: ${this.command} (Paddock at ${revision()})\n`
+    );
+  }
+
+  /** The load line that ends the head, with a blank line after it. */
+  loadLine(): string {
+    return (
+      `1-minute load average: ${this.loadAtStart.toFixed(2)} at start, ${this.loadAtEnd.toFixed(2)} at end; ` +
+      `CPU pressure (PSI some avg300): ${this.psiAtStart ?? '-'}% at start, ${this.psiAtEnd ?? '-'}% at end (other work on the machine adds noise)\n\n`
+    );
+  }
+
+  /** Writes the run as JSON: these facts, the options, `fields`, and every leg with its latency summary. */
+  writeJson(path: string, options: object, fields: Record<string, unknown>, legs: readonly Leg[]): void {
+    const doc = {
+      date: this.startedAt.toISOString(),
+      command: this.command,
+      revision: revision(),
+      machine: this.machine,
+      options,
+      loadAverage: { start: this.loadAtStart, end: this.loadAtEnd },
+      cpuPressureAvg300: { start: this.psiAtStart, end: this.psiAtEnd },
+      ...fields,
+      legs: legs.map((l) => ({ ...l, result: { ...l.result, hist: undefined, latency: summarize(Histogram.from(l.result.hist)) } })),
+    };
+    mkdirSync(dirname(resolve(path)), { recursive: true });
+    writeFileSync(path, JSON.stringify(doc, null, 2) + '\n');
+  }
 }

@@ -107,6 +107,10 @@ class Counter {
       this.codes[err] = (this.codes[err] ?? 0) + 1;
     }
   }
+  /** The counts as a leg's result. */
+  result(windowMs: number, skipped: number, extra: LoadResult['extra']): LoadResult {
+    return { ops: this.ops, errors: this.errors, errorCodes: this.codes, windowMs, hist: this.hist.toJSON(), skipped, extra };
+  }
 }
 
 function waitGo(): Promise<void> {
@@ -190,15 +194,7 @@ async function runOps(spec: LoadSpec): Promise<LoadResult> {
   const drainDeadline = performance.now() + 15_000;
   while (inflight > 0 && performance.now() < drainDeadline) await sleep(5);
   await closeAll(clients);
-  return {
-    ops: measured.ops,
-    errors: measured.errors,
-    errorCodes: measured.codes,
-    windowMs,
-    hist: measured.hist.toJSON(),
-    skipped,
-    extra: {},
-  };
+  return measured.result(windowMs, skipped, {});
 }
 
 // ---- watch fan-out ---------------------------------------------------------------------------
@@ -367,15 +363,7 @@ async function runFill(spec: LoadSpec): Promise<LoadResult> {
   // Keep the sessions' ends out of the measured memory: close them now.
   await closeAll(clients);
   // The last znode, for the restart check.
-  return {
-    ops: counter.ops,
-    errors: counter.errors,
-    errorCodes: counter.codes,
-    windowMs,
-    hist: counter.hist.toJSON(),
-    skipped: 0,
-    extra: { created: next, lastPath: fillPath(next - 1) },
-  };
+  return counter.result(windowMs, 0, { created: next, lastPath: fillPath(next - 1) });
 }
 
 // ---- entry -----------------------------------------------------------------------------------

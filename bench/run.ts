@@ -10,9 +10,9 @@
  *                          [--json out.json] [--skip-memory] [--fill n] [--profile]
  *   node dist/bench/run.js --ensemble 3 [...]   3-server ensembles instead (bench/ensemble.ts)
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Err, OpCode } from '../src/jute/constants.js';
 import { BenchClient, encodeRequest } from './client.js';
@@ -20,7 +20,8 @@ import { Histogram, summarize, type LatencySummary } from './hist.js';
 import { runEnsembleBench } from './ensemble.js';
 import { runLeg, type Leg, type Plan } from './leg.js';
 import type { Mode } from './loadgen.js';
-import { cpuPressure, f, fLat, machine, ratio, renderTable, revision } from './format.js';
+import { flags } from './args.js';
+import { f, fLat, ratio, renderTable, RunReport } from './format.js';
 import { summarizeProfile, formatProfile } from './profile.js';
 import { heapUsedAfterGc, rssBytes, startServerProc, type ServerKind, type ServerProc } from './servers.js';
 import { OPEN_ACL } from './workloads.js';
@@ -65,13 +66,7 @@ function parseArgs(argv: string[]): Options {
   };
   let duration: number | null = null;
   let fill: number | null = null;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const val = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
+  for (const [a, val] of flags(argv)) {
     switch (a) {
       case '--quick':
         o.quick = true;
@@ -474,15 +469,12 @@ async function profile(o: Options): Promise<void> {
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (o.profile) return profile(o);
-  if (o.ensemble !== null) {
-    return runEnsembleBench({ ...o, size: o.ensemble }, `node dist/bench/run.js ${process.argv.slice(2).join(' ')}`.trim());
-  }
+  const command = `node dist/bench/run.js ${process.argv.slice(2).join(' ')}`.trim();
+  if (o.ensemble !== null) return runEnsembleBench({ ...o, size: o.ensemble }, command);
   const all = plans(o);
   const selected = o.workloads ? all.filter((p) => o.workloads!.includes(p.id) || o.workloads!.includes(p.spec.workload)) : all;
   const doMemory = !o.skipMemory && (o.workloads === null || o.workloads.includes('memory'));
-  const startedAt = new Date();
-  const loadAtStart = loadavg()[0]!;
-  const psiAtStart = cpuPressure();
+  const report = new RunReport(command);
   const log = (s: string): void => void process.stderr.write(s + '\n');
 
   log(`bench: ${selected.length} workloads x ${o.rounds} round(s), ${o.durationMs / 1000} s each${doMemory ? `, memory/restart with ${o.fill} znodes` : ''}`);
@@ -560,38 +552,18 @@ async function main(): Promise<void> {
     }
   }
 
-  const command = `node dist/bench/run.js ${process.argv.slice(2).join(' ')}`.trim();
-  const mach = machine();
-  let out = `\n# Paddock vs Apache ZooKeeper (${startedAt.toISOString()})\n\n`;
-  out += `machine: ${mach.cpu}, ${mach.memoryGiB} GiB, Linux ${mach.kernel}, Node ${mach.node}, ${mach.zookeeper}\n`;
-  out += `command: ${command} (Paddock at ${revision()})\n`;
+  report.finish();
+  let out = report.head('Paddock vs Apache ZooKeeper');
   out += `settings: same zoo.cfg for both (tickTime=2000, maxClientCnxns=0, globalOutstandingLimit=1000, snapCount=100000), loopback, `;
   out += `${o.rounds} alternating round(s) x ${o.durationMs / 1000} s per workload after ${o.warmupMs / 1000} s warm-up\n`;
   out += `${fsyncNote}\n`;
-  const psiAtEnd = cpuPressure();
-  out += `1-minute load average: ${loadAtStart.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end; `;
-  out += `CPU pressure (PSI some avg300): ${psiAtStart ?? '-'}% at start, ${psiAtEnd ?? '-'}% at end (other work on the machine adds noise)\n\n`;
+  out += report.loadLine();
   if (rows.length) out += table(rows, selected) + '\n';
   if (memory.length) out += `\nMemory and restart (${o.fill} znodes of 100 bytes, 1,000 per parent):\n\n` + memoryTable(memory) + '\n';
   process.stdout.write(out);
 
   if (o.json) {
-    mkdirSync(dirname(resolve(o.json)), { recursive: true });
-    const doc = {
-      date: startedAt.toISOString(),
-      command,
-      revision: revision(),
-      machine: mach,
-      options: o,
-      paddockDurable: durable,
-      loadAverage: { start: loadAtStart, end: loadavg()[0] },
-      cpuPressureAvg300: { start: psiAtStart, end: psiAtEnd },
-      fsync: fsyncNote,
-      results: rows,
-      memory,
-      legs: legs.map((l) => ({ ...l, result: { ...l.result, hist: undefined, latency: summarize(Histogram.from(l.result.hist)) } })),
-    };
-    writeFileSync(o.json, JSON.stringify(doc, null, 2) + '\n');
+    report.writeJson(o.json, o, { paddockDurable: durable, fsync: fsyncNote, results: rows, memory }, legs);
     log(`bench: wrote ${o.json}`);
   }
 }

@@ -3,43 +3,27 @@
  * node:crypto). MD5 is part of DIGEST-MD5's wire contract (RFC 2831), not a choice of ours.
  */
 
+import { blockHash, rotl, type BlockHash } from '../lib/block-hash.js';
+
 /** Per-round left rotations, four per round. */
 const SHIFTS = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21] as const;
 
 /** RFC 1321's table T: the integer part of 2^32 * |sin(i + 1)|. */
 const T = Uint32Array.from({ length: 64 }, (_, i) => Math.floor(Math.abs(Math.sin(i + 1)) * 0x100000000));
 
+const MD5: BlockHash = {
+  littleEndian: true,
+  initialState: [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476],
+  compress,
+};
+
 export function md5(message: Uint8Array): Uint8Array {
-  const padded = pad(message);
-  const view = new DataView(padded.buffer, padded.byteOffset, padded.byteLength);
-  const state = new Uint32Array([0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476]);
-  const x = new Uint32Array(16);
-  for (let block = 0; block < padded.length; block += 64) {
-    for (let i = 0; i < 16; i++) x[i] = view.getUint32(block + i * 4, true);
-    compress(state, x);
-  }
-  const out = new Uint8Array(16);
-  const outView = new DataView(out.buffer);
-  for (let i = 0; i < 4; i++) outView.setUint32(i * 4, state[i]!, true);
-  return out;
+  return blockHash(MD5, message);
 }
 
 /** MD5 as 32 lower-case hex digits, the form DIGEST-MD5 puts on the wire. */
 export function md5Hex(message: Uint8Array): string {
   return Buffer.from(md5(message)).toString('hex');
-}
-
-/** Appends 0x80, zeros, and the bit length as a 64-bit little-endian integer, to a multiple of 64. */
-function pad(message: Uint8Array): Uint8Array {
-  const length = Math.ceil((message.length + 9) / 64) * 64;
-  const padded = new Uint8Array(length);
-  padded.set(message);
-  padded[message.length] = 0x80;
-  const view = new DataView(padded.buffer);
-  const bits = message.length * 8;
-  view.setUint32(length - 8, bits >>> 0, true);
-  view.setUint32(length - 4, Math.floor(bits / 0x100000000), true);
-  return padded;
 }
 
 function compress(state: Uint32Array, x: Uint32Array): void {
@@ -69,7 +53,7 @@ function compress(state: Uint32Array, x: Uint32Array): void {
     a = d;
     d = c;
     c = b;
-    b = (b + ((sum << shift) | (sum >>> (32 - shift)))) >>> 0;
+    b = (b + rotl(sum, shift)) >>> 0;
   }
   state[0] = (state[0]! + a) >>> 0;
   state[1] = (state[1]! + b) >>> 0;

@@ -8,9 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { CreateMode, Err, OpCode } from '../../src/jute/constants.js';
-import { JuteWriter } from '../../src/jute/binary.js';
 import type { Request } from '../../src/jute/requests.js';
-import { RawClient, withTimeout } from '../support/rawclient.js';
+import { connectRequestFrame, RawClient, withTimeout } from '../support/rawclient.js';
 import { OPEN } from '../server/helpers.js';
 import {
   closedWithin,
@@ -54,21 +53,12 @@ async function assertServes(port: number, what: string): Promise<void> {
   assert.ok(Date.now() - started <= SERVE_BOUND_MS, `${what}: served in ${Date.now() - started} ms`);
 }
 
-/** A ConnectRequest frame as a client sends it. */
-function connectFrame(timeoutMs = 30_000): Buffer {
-  const w = new JuteWriter();
-  const at = w.beginFrame();
-  w.int(0).longNumber(0).int(timeoutMs).long(0n).buffer(Buffer.alloc(16)).bool(false);
-  w.endFrame(at);
-  return Buffer.from(w.bytes());
-}
-
 test('connections that never finish the handshake are closed, silent or dribbling, and free their slots', { timeout: 30_000 }, async () => {
   const timeoutMs = 1500;
   await withServerProcess({ maxClientCnxns: 40, 'nio.sessionlessCnxnTimeout': timeoutMs }, async (s) => {
     const silent = await Promise.all(Array.from({ length: 39 }, () => openSocket(s.port)));
     const dribbler = await openSocket(s.port);
-    const hello = connectFrame();
+    const hello = connectRequestFrame();
     let sent = 0;
     const drip = setInterval(() => {
       if (sent < hello.length - 1 && !dribbler.destroyed) dribbler.write(hello.subarray(sent, ++sent));
@@ -146,7 +136,7 @@ async function slowReaderWave(s: ServerProcess, connections: number, requests: n
       const sock = await openSocket(s.port);
       sock.on('error', () => undefined);
       attackers.push(sock);
-      sock.write(connectFrame());
+      sock.write(connectRequestFrame());
       await withTimeout(new Promise((resolve) => sock.once('data', resolve)), 5000, 'attacker handshake');
       // From now on nothing is read, so the replies pile up at the server.
       sock.pause();

@@ -6,28 +6,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ZabLeader, type LeaderOptions } from '../../src/consensus/leader.js';
 import type { LogEntry } from '../../src/consensus/learner.js';
-import { MajorityQuorum } from '../../src/consensus/members.js';
-import { encodeIntPayload, encodeLearnerInfo, PacketType, type QuorumPacket } from '../../src/consensus/wire.js';
+import { encodeIntPayload, encodeLearnerInfo, PacketType } from '../../src/consensus/wire.js';
 import { makeZxid } from '../../src/consensus/zxid.js';
+import { leaderOptions, pkt } from './fixtures.js';
 
-const pkt = (type: number, zxid: bigint, data: Buffer | null = null): QuorumPacket => ({ type, zxid, data, authinfo: null });
 const z = (counter: number): bigint => makeZxid(1n, BigInt(counter));
 const entry = (counter: number): LogEntry => ({ zxid: z(counter), data: Buffer.from(`t${counter}`) });
 const logOf = (from: number, to: number): LogEntry[] => Array.from({ length: to - from + 1 }, (_, i) => entry(from + i));
 
 function leaderOf(log: LogEntry[], extra: Partial<LeaderOptions> = {}): ZabLeader {
-  return new ZabLeader({
-    myId: 1n,
-    quorum: new MajorityQuorum([1n, 2n, 3n].map((sid) => ({ sid, type: 'participant' as const }))),
-    acceptedEpoch: 1n,
-    currentEpoch: 1n,
-    log,
-    config: Buffer.from('version=0'),
-    initLimitTicks: 10,
-    syncLimitTicks: 5,
-    commitLogCount: 4,
-    ...extra,
-  });
+  return new ZabLeader({ ...leaderOptions(log), commitLogCount: 4, ...extra });
 }
 
 /** Packets (and snapshot marks as type -1) the Ready sends to `conn`, as "TYPE:counter". */

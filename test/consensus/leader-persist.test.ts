@@ -7,22 +7,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { OpCode } from '../../src/jute/constants.js';
-import { encodeTxn } from '../../src/jute/txn.js';
 import { MajorityQuorum, type QuorumServerSpec } from '../../src/consensus/members.js';
-import { decodeQuorumPacket, encodeIntPayload, encodeLearnerInfo, encodeQuorumPacket, PacketType, quorumPacketLength, type QuorumPacket } from '../../src/consensus/wire.js';
-import { makeZxid, type Zxid } from '../../src/consensus/zxid.js';
+import { encodeIntPayload, encodeLearnerInfo, encodeQuorumPacket, PacketType, type QuorumPacket } from '../../src/consensus/wire.js';
+import { makeZxid } from '../../src/consensus/zxid.js';
 import { QuorumLeader, type LeaderStore } from '../../src/server/quorum/leader-driver.js';
 import { freePort } from '../support/ports.js';
-
-const pkt = (type: number, zxid: bigint, data: Buffer | null = null): QuorumPacket => ({ type, zxid, data, authinfo: null });
-
-function createTxn(zxid: Zxid, path: string): Buffer {
-  return encodeTxn({
-    header: { sessionId: 0n, cxid: 1, zxid: Number(zxid), time: 1000, type: OpCode.create },
-    body: { type: OpCode.create, path, data: Buffer.from('x'), acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }], ephemeral: false, parentCVersion: 0 },
-  });
-}
+import { createTxn, pkt } from './fixtures.js';
+import { EventWaiters, readQuorumPackets } from './scripted-peer.js';
 
 /** Writes that settle a few milliseconds late and say so in `events`; `failAppends` makes appends fail. */
 function slowStore(events: string[], failAppends = false): LeaderStore {
@@ -45,40 +36,21 @@ function slowStore(events: string[], failAppends = false): LeaderStore {
 
 /** A follower (sid 1, empty history) that goes through discovery and sync and ACKs every PROPOSAL. */
 function scriptedFollower(port: number, events: string[]): { socket: Socket; arrived(what: string, timeoutMs: number): Promise<void> } {
-  const waiters = new Set<() => void>();
+  const waiters = new EventWaiters(events);
   const socket = connect({ host: '127.0.0.1', port });
   const send = (p: QuorumPacket): boolean => socket.write(encodeQuorumPacket(p));
   socket.once('connect', () => send(pkt(PacketType.FOLLOWERINFO, 0n, encodeLearnerInfo({ serverid: 1n, protocolVersion: 0x10000, configVersion: 0n }))));
-  let input = Buffer.alloc(0);
-  socket.on('data', (chunk) => {
-    input = Buffer.concat([input, chunk]);
-    for (let len = quorumPacketLength(input); len !== null; len = quorumPacketLength(input)) {
-      const p = decodeQuorumPacket(input.subarray(0, len));
-      input = input.subarray(len);
-      events.push(`recv ${p.type} ${p.zxid}`);
-      if (p.type === PacketType.LEADERINFO) send(pkt(PacketType.ACKEPOCH, 0n, encodeIntPayload(0)));
-      if (p.type === PacketType.NEWLEADER || p.type === PacketType.PROPOSAL) send(pkt(PacketType.ACK, p.zxid));
-      for (const w of [...waiters]) w();
-    }
+  readQuorumPackets(socket, (p) => {
+    events.push(`recv ${p.type} ${p.zxid}`);
+    if (p.type === PacketType.LEADERINFO) send(pkt(PacketType.ACKEPOCH, 0n, encodeIntPayload(0)));
+    if (p.type === PacketType.NEWLEADER || p.type === PacketType.PROPOSAL) send(pkt(PacketType.ACK, p.zxid));
+    waiters.wake();
   });
-  socket.on('error', () => undefined);
   socket.on('close', () => {
     events.push('connection closed');
-    for (const w of [...waiters]) w();
+    waiters.wake();
   });
-  const arrived = (what: string, timeoutMs: number): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no "${what}" within ${timeoutMs} ms: ${events.join(', ')}`)), timeoutMs);
-      const check = (): void => {
-        if (!events.includes(what)) return;
-        waiters.delete(check);
-        clearTimeout(timer);
-        resolve();
-      };
-      waiters.add(check);
-      check();
-    });
-  return { socket, arrived };
+  return { socket, arrived: (what, timeoutMs) => waiters.arrived(what, timeoutMs) };
 }
 
 async function startLeader(events: string[], failAppends = false): Promise<{ leader: QuorumLeader; port: number }> {

@@ -5,22 +5,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { JuteWriter } from '../../src/jute/binary.js';
 import { OpCode } from '../../src/jute/constants.js';
 import { encodeTxn } from '../../src/jute/txn.js';
-import {
-  decodeQuorumPacket,
-  encodeIntPayload,
-  encodeQuorumPacket,
-  PacketType,
-  quorumPacketLength,
-  type QuorumPacket,
-} from '../../src/consensus/wire.js';
+import { encodeIntPayload, encodeQuorumPacket, PacketType, type QuorumPacket } from '../../src/consensus/wire.js';
 import { makeZxid } from '../../src/consensus/zxid.js';
 import { MemoryLearnerStore, QuorumLearner } from '../../src/server/quorum/learner-driver.js';
+import { Waiters } from '../support/waiters.js';
+import { pkt } from './fixtures.js';
+import { listenLoopback, readQuorumPackets } from './scripted-peer.js';
 
-const pkt = (type: number, zxid: bigint, data: Buffer | null = null): QuorumPacket => ({ type, zxid, data, authinfo: null });
 
 /** What a 3.8 leader streams after SNAP: sessions, ACL table, nodes in preorder, "/", signature. */
 function snapshotStream(): Buffer {
@@ -59,42 +54,23 @@ interface ScriptedLeader {
 async function scriptedLeader(sync: (peerLastZxid: bigint) => Buffer): Promise<ScriptedLeader> {
   const received: QuorumPacket[] = [];
   const sockets: Socket[] = [];
-  const waiters = new Set<() => void>();
-  const server = createServer((socket) => {
+  const waiters = new Waiters();
+  const { server, port } = await listenLoopback((socket) => {
     sockets.push(socket);
-    let input = Buffer.alloc(0);
-    socket.on('data', (chunk) => {
-      input = Buffer.concat([input, chunk]);
-      for (let len = quorumPacketLength(input); len !== null; len = quorumPacketLength(input)) {
-        const p = decodeQuorumPacket(input.subarray(0, len));
-        input = input.subarray(len);
-        received.push(p);
-        for (const w of [...waiters]) w();
-        if (p.type === PacketType.FOLLOWERINFO) socket.write(encodeQuorumPacket(pkt(PacketType.LEADERINFO, makeZxid(2n, 0n), encodeIntPayload(0x10000))));
-        if (p.type === PacketType.ACKEPOCH) {
-          const bytes = sync(p.zxid);
-          for (let i = 0; i < bytes.length; i++) socket.write(bytes.subarray(i, i + 1));
-        }
+    readQuorumPackets(socket, (p) => {
+      received.push(p);
+      waiters.wake();
+      if (p.type === PacketType.FOLLOWERINFO) socket.write(encodeQuorumPacket(pkt(PacketType.LEADERINFO, makeZxid(2n, 0n), encodeIntPayload(0x10000))));
+      if (p.type === PacketType.ACKEPOCH) {
+        const bytes = sync(p.zxid);
+        for (let i = 0; i < bytes.length; i++) socket.write(bytes.subarray(i, i + 1));
       }
     });
-    socket.on('error', () => undefined);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  const waitForReceived = (count: number, timeoutMs: number): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${received.length} packets, not ${count}, within ${timeoutMs} ms`)), timeoutMs);
-      const check = (): void => {
-        if (received.length < count) return;
-        waiters.delete(check);
-        clearTimeout(timer);
-        resolve();
-      };
-      waiters.add(check);
-      check();
-    });
-  return { server, port: address.port, received, sockets, waitForReceived };
+  const waitForReceived = async (count: number, timeoutMs: number): Promise<void> => {
+    await waiters.until(() => received.length >= count, timeoutMs, () => `${received.length} packets, not ${count}, within ${timeoutMs} ms`);
+  };
+  return { server, port, received, sockets, waitForReceived };
 }
 
 test('the learner reads a SNAP stream and packets split into single bytes, then applies a committed PROPOSAL; restarted, it is synced by DIFF', { timeout: 20_000 }, async () => {

@@ -6,74 +6,44 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:net';
-import { OpCode } from '../../src/jute/constants.js';
-import { encodeTxn } from '../../src/jute/txn.js';
-import { decodeQuorumPacket, encodeIntPayload, encodeQuorumPacket, PacketType, quorumPacketLength, type QuorumPacket } from '../../src/consensus/wire.js';
+import type { Server } from 'node:net';
+import { encodeIntPayload, encodeQuorumPacket, PacketType } from '../../src/consensus/wire.js';
 import { makeZxid, type Zxid } from '../../src/consensus/zxid.js';
 import { asyncStore, MemoryLearnerStore, QuorumLearner, type QuorumStore } from '../../src/server/quorum/learner-driver.js';
+import { createTxn, pkt } from './fixtures.js';
+import { EventWaiters, listenLoopback, readQuorumPackets } from './scripted-peer.js';
 
-const pkt = (type: number, zxid: bigint, data: Buffer | null = null): QuorumPacket => ({ type, zxid, data, authinfo: null });
 const NEWLEADER_ZXID = makeZxid(2n, 0n);
 const Z1 = makeZxid(1n, 1n);
 const Z2 = makeZxid(2n, 1n);
 
-function createTxn(zxid: Zxid, path: string): Buffer {
-  return encodeTxn({
-    header: { sessionId: 0n, cxid: 1, zxid: Number(zxid), time: 1000, type: OpCode.create },
-    body: { type: OpCode.create, path, data: Buffer.from('x'), acl: [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }], ephemeral: false, parentCVersion: 0 },
-  });
-}
-
 /** Discovery, then a DIFF with one committed txn, NEWLEADER, UPTODATE and one PROPOSAL; records what arrives. */
 async function scriptedLeader(events: string[]): Promise<{ server: Server; port: number; arrived: (what: string, timeoutMs: number) => Promise<void> }> {
-  const waiters = new Set<() => void>();
-  const server = createServer((socket) => {
-    let input = Buffer.alloc(0);
-    socket.on('data', (chunk) => {
-      input = Buffer.concat([input, chunk]);
-      for (let len = quorumPacketLength(input); len !== null; len = quorumPacketLength(input)) {
-        const p = decodeQuorumPacket(input.subarray(0, len));
-        input = input.subarray(len);
-        events.push(`recv ${p.type} ${p.zxid}`);
-        for (const w of [...waiters]) w();
-        if (p.type === PacketType.FOLLOWERINFO) socket.write(encodeQuorumPacket(pkt(PacketType.LEADERINFO, NEWLEADER_ZXID, encodeIntPayload(0x10000))));
-        if (p.type === PacketType.ACKEPOCH) {
-          socket.write(
-            Buffer.concat([
-              encodeQuorumPacket(pkt(PacketType.DIFF, Z1)),
-              encodeQuorumPacket(pkt(PacketType.PROPOSAL, Z1, createTxn(Z1, '/synced'))),
-              encodeQuorumPacket(pkt(PacketType.COMMIT, Z1)),
-              encodeQuorumPacket(pkt(PacketType.NEWLEADER, NEWLEADER_ZXID, Buffer.from('version=0'))),
-              encodeQuorumPacket(pkt(PacketType.UPTODATE, -1n)),
-              encodeQuorumPacket(pkt(PacketType.PROPOSAL, Z2, createTxn(Z2, '/proposed'))),
-            ]),
-          );
-        }
+  const waiters = new EventWaiters(events);
+  const { server, port } = await listenLoopback((socket) => {
+    readQuorumPackets(socket, (p) => {
+      events.push(`recv ${p.type} ${p.zxid}`);
+      waiters.wake();
+      if (p.type === PacketType.FOLLOWERINFO) socket.write(encodeQuorumPacket(pkt(PacketType.LEADERINFO, NEWLEADER_ZXID, encodeIntPayload(0x10000))));
+      if (p.type === PacketType.ACKEPOCH) {
+        socket.write(
+          Buffer.concat([
+            encodeQuorumPacket(pkt(PacketType.DIFF, Z1)),
+            encodeQuorumPacket(pkt(PacketType.PROPOSAL, Z1, createTxn(Z1, '/synced'))),
+            encodeQuorumPacket(pkt(PacketType.COMMIT, Z1)),
+            encodeQuorumPacket(pkt(PacketType.NEWLEADER, NEWLEADER_ZXID, Buffer.from('version=0'))),
+            encodeQuorumPacket(pkt(PacketType.UPTODATE, -1n)),
+            encodeQuorumPacket(pkt(PacketType.PROPOSAL, Z2, createTxn(Z2, '/proposed'))),
+          ]),
+        );
       }
     });
-    socket.on('error', () => undefined);
     socket.on('close', () => {
       events.push('connection closed');
-      for (const w of [...waiters]) w();
+      waiters.wake();
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  const arrived = (what: string, timeoutMs: number): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no "${what}" within ${timeoutMs} ms: ${events.join(', ')}`)), timeoutMs);
-      const check = (): void => {
-        if (!events.includes(what)) return;
-        waiters.delete(check);
-        clearTimeout(timer);
-        resolve();
-      };
-      waiters.add(check);
-      check();
-    });
-  return { server, port: address.port, arrived };
+  return { server, port, arrived: (what, timeoutMs) => waiters.arrived(what, timeoutMs) };
 }
 
 /**

@@ -9,9 +9,9 @@ import { ZabLearner, type LogEntry } from '../../src/consensus/learner.js';
 import { MajorityQuorum } from '../../src/consensus/members.js';
 import { decodeLearnerInfo, encodeIntPayload, encodeLearnerInfo, PacketType, type QuorumPacket } from '../../src/consensus/wire.js';
 import { makeZxid } from '../../src/consensus/zxid.js';
+import { leaderOptions, pkt } from './fixtures.js';
 import { ZabSim } from './zab-sim.js';
 
-const pkt = (type: number, zxid: bigint, data: Buffer | null = null): QuorumPacket => ({ type, zxid, data, authinfo: null });
 const entry = (epoch: bigint, counter: bigint): LogEntry => ({ zxid: makeZxid(epoch, counter), data: Buffer.from(`t${epoch}.${counter}`) });
 
 function learner(overrides: Partial<ConstructorParameters<typeof ZabLearner>[0]> = {}): ZabLearner<LogEntry[]> {
@@ -146,7 +146,7 @@ test('observer: OBSERVERINFO, then INFORM logs and applies a txn without an ACK;
   assert.deepEqual(o.ready().commit, [a]);
   assert.deepEqual(o.ready().messages, []);
 
-  const leader = new ZabLeader({ ...optionsOf([]), quorum: new MajorityQuorum([{ sid: 1n, type: 'participant' }, { sid: 2n, type: 'participant' }, { sid: 9n, type: 'observer' }]) });
+  const leader = new ZabLeader({ ...leaderOptions([]), quorum: new MajorityQuorum([{ sid: 1n, type: 'participant' }, { sid: 2n, type: 'participant' }, { sid: 9n, type: 'observer' }]) });
   const info = (sid: bigint): Buffer => encodeLearnerInfo({ serverid: sid, protocolVersion: 0x10000, configVersion: 0n });
   leader.step(9, pkt(PacketType.OBSERVERINFO, 0n, info(9n)));
   assert.equal(leader.epoch, null, 'an observer does not count toward the epoch quorum');
@@ -210,7 +210,7 @@ test('leader: the new epoch, then DIFF / TRUNC / TRUNC+DIFF / SNAP chosen as Lea
   assert.deepEqual(names(syncPackets(leaderOf(log, 0n, 2n), makeZxid(1n, 7n))), [`${PacketType.TRUNC}:100000003`, `${PacketType.NEWLEADER}:300000000`]);
   // The peer's 1.2 diverged from ours (we have 1.1 then 2.1): cut it to 1.1, then DIFF the rest.
   const diverged = [entry(1n, 1n), entry(2n, 1n)];
-  const l2 = new ZabLeader({ ...optionsOf(diverged), acceptedEpoch: 2n, currentEpoch: 2n });
+  const l2 = new ZabLeader({ ...leaderOptions(diverged), acceptedEpoch: 2n, currentEpoch: 2n });
   l2.step(2, pkt(PacketType.FOLLOWERINFO, makeZxid(1n, 0n), encodeLearnerInfo({ serverid: 2n, protocolVersion: 0x10000, configVersion: 0n })));
   l2.advance();
   l2.step(2, pkt(PacketType.ACKEPOCH, makeZxid(1n, 2n), encodeIntPayload(1)));
@@ -222,19 +222,6 @@ test('leader: the new epoch, then DIFF / TRUNC / TRUNC+DIFF / SNAP chosen as Lea
   ]);
   assert.deepEqual(names(syncPackets(leaderOf(log.slice(2), makeZxid(1n, 2n)), makeZxid(1n, 1n))), [`${PacketType.SNAP}:100000003`, `-1:100000003`, `${PacketType.NEWLEADER}:200000000`]);
 });
-
-function optionsOf(log: LogEntry[]): ConstructorParameters<typeof ZabLeader>[0] {
-  return {
-    myId: 1n,
-    quorum: new MajorityQuorum([1n, 2n, 3n].map((sid) => ({ sid, type: 'participant' as const }))),
-    acceptedEpoch: 1n,
-    currentEpoch: 1n,
-    log,
-    config: Buffer.from('version=0'),
-    initLimitTicks: 10,
-    syncLimitTicks: 5,
-  };
-}
 
 test('leader: a learner more recent than the leader makes it step down during discovery', () => {
   const leader = leaderOf([entry(1n, 1n)]);

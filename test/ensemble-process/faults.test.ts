@@ -6,13 +6,12 @@
  * Skipped, saying why, while `paddock server` refuses an ensemble zoo.cfg (found by trying).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { netnsUnavailable } from '../../src/faults/netns.js';
 import { runFaults, type RunOptions } from '../../src/faults/runner.js';
-import { makeSchedule, type NemesisName } from '../../src/faults/schedule.js';
+import type { NemesisName } from '../../src/faults/schedule.js';
+import { firstSeed, shortRunOptions } from '../faults/run-options.js';
 import { kazooMissing, skipUnless } from '../support/clients.js';
 import { paddockEnsembleUnavailable } from '../support/ensemble.js';
 import { skipUnlessZooKeeper } from '../support/zookeeper.js';
@@ -24,31 +23,8 @@ const nemeses: NemesisName[] = netnsUnavailable() === null ? ['kill', 'pause', '
 
 function options(target: string): RunOptions {
   const base = { durationMs: 14_000, servers: 3, nemeses, faultMs: [2000, 3000] as [number, number], gapMs: [1500, 2500] as [number, number] };
-  return {
-    ...base,
-    target,
-    seed: seedWithKill(base),
-    workloads: ['register', 'sequential', 'counter', 'ephemeral', 'mutex'],
-    clients: kazoo === null ? ['paddock', 'kazoo'] : ['paddock'],
-    clientCount: 6,
-    outDir: mkdtempSync(join(tmpdir(), 'ensemble-faults-')),
-    loopback: false,
-    forceSync: true,
-    wipeOnRestart: false,
-    opTimeoutMs: 5000,
-    sessionTimeoutMs: 6000,
-    opDelayMs: 40,
-    maxOpsPerClient: 2000,
-    log: (line) => console.log(`# ${line}`),
-  };
-}
-
-/** The first seed whose schedule kills the leader (schedules are a pure function of the seed). */
-function seedWithKill(o: Pick<RunOptions, 'durationMs' | 'servers' | 'nemeses' | 'faultMs' | 'gapMs'>): number {
-  for (let seed = 1; seed < 1000; seed++) {
-    if (makeSchedule({ ...o, seed }).some((s) => s.faults.some((f) => f.nemesis === 'kill' && f.target.kind === 'leader'))) return seed;
-  }
-  throw new Error('no seed below 1000 kills the leader');
+  const seed = firstSeed(base, 'kills the leader', (steps) => steps.some((s) => s.faults.some((f) => f.nemesis === 'kill' && f.target.kind === 'leader')));
+  return shortRunOptions(kazoo === null, 'ensemble-faults-', { ...base, target, seed });
 }
 
 async function runClean(target: string): Promise<void> {

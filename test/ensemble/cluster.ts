@@ -4,7 +4,8 @@
  */
 import { join } from 'node:path';
 import { freePort } from '../support/ports.js';
-import { startServer, type PaddockServer } from '../../src/server/index.js';
+import { startServer, type PaddockServer, type StartOptions } from '../../src/server/index.js';
+import type { QuorumMemberPorts } from '../consensus/zk-quorum.js';
 import type { QuorumServerSpec, ServerConfig } from '../../src/config/config.js';
 import { silentLogger, type Logger } from '../../src/lib/log.js';
 import { MemoryLearnerStore } from '../../src/server/quorum/learner-driver.js';
@@ -136,4 +137,29 @@ export function waitForPeers(cluster: Cluster, timeoutMs: number, what: string, 
     for (const p of peers) p.on('mode', check);
     check();
   });
+}
+
+/**
+ * Starts Paddock as member `index` of a mixed ensemble whose other members are ZooKeeper peers
+ * (zk-quorum.ts), with the same tick and limits as those peers; `extra` adds to its config.
+ */
+export function startPaddockAmongZooKeepers(members: readonly QuorumMemberPorts[], index: number, tickTimeMs: number, extra: Partial<ServerConfig>, options: StartOptions): Promise<PaddockServer> {
+  const me = members[index]!;
+  return startServer(
+    {
+      serverId: Number(me.sid),
+      servers: members.map((m) => ({
+        id: Number(m.sid), host: m.host, quorumPort: m.quorumPort, electionPort: m.electionPort,
+        addresses: [{ host: m.host, quorumPort: m.quorumPort, electionPort: m.electionPort }], type: 'participant', clientPortAddress: null, clientPort: null,
+      })),
+      clientPort: me.clientPort,
+      clientPortAddress: '127.0.0.1',
+      tickTime: tickTimeMs,
+      initLimit: 100,
+      syncLimit: 10,
+      sessionPasswords: 'zookeeper',
+      ...extra,
+    },
+    options,
+  );
 }

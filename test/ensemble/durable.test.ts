@@ -4,7 +4,7 @@
  * and is synced by DIFF; an ensemble killed as a whole comes back with every acknowledged write
  * and its epochs; a member whose log holds a txn the leader never had is sent TRUNC.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { NodeDisk } from '../../src/io/disk.js';
 import { DiskQuorumStore } from '../../src/server/quorum/disk-store.js';
 import { fourLetterWord } from '../support/zookeeper.js';
 import { makeProcessEnsemble, settled, type ProcessEnsemble, type ProcessMember } from './processes.js';
-import { assertSameTree, readTree, Writer } from './writer.js';
+import { assertAllHave, assertSameTree, assertServersAgree, assertTreesEqual, readTrees, Writer } from './writer.js';
 
 const SESSION = { sessionTimeoutMs: 10_000 };
 
@@ -45,31 +45,36 @@ function epochFile(e: ProcessEnsemble, id: number, name: 'acceptedEpoch' | 'curr
   return BigInt(readFileSync(join(e.dir, `data${id}`, 'version-2', name), 'utf8'));
 }
 
-/** Every live member's tree, read after a sync (the member has applied all the leader committed before). */
-async function trees(e: ProcessEnsemble): Promise<Map<string, unknown>[]> {
-  const out = [];
-  for (const m of e.members) {
-    const c = await connect(`127.0.0.1:${m.clientPort}`, SESSION);
-    try {
-      await c.sync('/');
-      out.push(await readTree(c));
-    } finally {
-      await c.close();
-    }
-  }
-  return out;
-}
-
-function assertAllHave(all: Map<string, unknown>[], paths: readonly string[]): void {
-  for (const path of paths) for (const [i, tree] of all.entries()) assert.ok(tree.has(path), `acknowledged ${path} on server ${i + 1}`);
-}
-
 /** The zxid a member's srvr reports. */
 async function servedZxid(m: ProcessMember): Promise<number> {
   const srvr = await fourLetterWord(m.clientPort, 'srvr');
   const found = /Zxid: 0x([0-9a-f]+)/.exec(srvr);
   assert.ok(found, `srvr of server ${m.id} has a Zxid line: ${srvr}`);
   return parseInt(found[1]!, 16);
+}
+
+/** One client on the ensemble writing under /w as `name`; closed when the test ends. */
+async function startWriting(t: TestContext, e: ProcessEnsemble, name: string): Promise<Writer> {
+  const client = await connect(e.connectString, SESSION);
+  t.after(() => client.close());
+  await client.create('/w', '');
+  return new Writer(client, name);
+}
+
+/**
+ * Kills a follower with kill -9 under the writes, starts it again and waits until it follows and
+ * the writes went on; `whileDown` runs right after the kill. Stops the writer.
+ */
+async function restartAFollower(e: ProcessEnsemble, writer: Writer, whileDown: () => void = () => undefined): Promise<ProcessMember> {
+  const follower = e.members.find((m) => m.mode === 'follower')!;
+  await e.kill(follower.id);
+  whileDown();
+  await writer.waitFor(20, 30_000);
+  e.start(follower.id);
+  await e.waitFor('the follower back', 60_000, () => settled(e) && follower.mode === 'follower');
+  await writer.waitFor(10, 30_000);
+  await writer.stop();
+  return follower;
 }
 
 async function startAll(e: ProcessEnsemble): Promise<void> {
@@ -81,28 +86,15 @@ test('a follower killed with kill -9 restarts from its disk and is synced by DIF
   const e = await makeProcessEnsemble(3);
   t.after(() => e.close());
   await startAll(e);
-  const client = await connect(e.connectString, SESSION);
-  t.after(() => client.close());
-  await client.create('/w', '');
-  const writer = new Writer(client, 'f');
+  const writer = await startWriting(t, e, 'f');
   await writer.waitFor(40, 30_000);
-
   // The follower the client is not on, so the writes go on without a reconnect.
-  const follower = e.members.find((m) => m.mode === 'follower')!;
-  await e.kill(follower.id);
-  await writer.waitFor(20, 30_000);
-  e.start(follower.id);
-  await e.waitFor('the follower back', 60_000, () => settled(e) && follower.mode === 'follower');
-  await writer.waitFor(10, 30_000);
-  await writer.stop();
+  const follower = await restartAFollower(e, writer);
 
   const loaded = lastLoaded(follower);
   assert.ok(loaded !== null && loaded.lastLogged > 0, `the restarted follower loaded its log from disk (${JSON.stringify(loaded)})`);
   assert.equal(lastSyncMode(follower), 'diff', 'a follower with its log is sent DIFF, not SNAP');
-  const all = await trees(e);
-  assertAllHave(all, writer.acked);
-  assertSameTree(all[0]!, all[1]!, 'servers 1 and 2');
-  assertSameTree(all[0]!, all[2]!, 'servers 1 and 3');
+  await assertServersAgree(e.members.map((m) => m.clientPort), writer.acked);
   t.diagnostic(`server ${follower.id} restarted at zxid 0x${loaded!.lastLogged.toString(16)}, synced by DIFF; ${writer.acked.length} writes on 3 servers`);
 });
 
@@ -132,11 +124,10 @@ test('the whole ensemble killed with kill -9 under writes comes back with every 
     assert.ok(loaded !== null && BigInt(loaded.currentEpoch) === epochBefore[m.id - 1], `server ${m.id} loaded its currentEpoch ${epochBefore[m.id - 1]} from disk (${JSON.stringify(loaded)})`);
     assert.ok(epochFile(e, m.id, 'currentEpoch') > epochBefore[m.id - 1]!, `server ${m.id} is in a newer epoch after the restart`);
   }
-  let all = await trees(e);
+  let all = await readTrees(e.members.map((m) => m.clientPort));
   assertAllHave(all, ackedBeforeKill);
   assertAllHave(all, writers.flatMap((w) => w.acked));
-  assertSameTree(all[0]!, all[1]!, 'servers 1 and 2');
-  assertSameTree(all[0]!, all[2]!, 'servers 1 and 3');
+  assertTreesEqual(all);
   t.diagnostic(`${ackedBeforeKill.length} writes acknowledged before the kill, all on 3 servers after the restart`);
 
   // A divergent tail: with every member at the same zxid, all are killed and server 3's log
@@ -153,7 +144,7 @@ test('the whole ensemble killed with kill -9 under writes comes back with every 
   assert.equal(lastLoaded(e.members[2]!)?.lastLogged, Number(divergent), 'server 3 started with the divergent txn logged');
   assert.equal(lastSyncMode(e.members[2]!), 'trunc', 'a member ahead of the leader is sent TRUNC');
   await clients[0]!.create('/w/after-trunc', '');
-  all = await trees(e);
+  all = await readTrees(e.members.map((m) => m.clientPort));
   for (const [i, tree] of all.entries()) assert.ok(!tree.has('/w/divergent'), `the divergent txn is gone on server ${i + 1}`);
   assertAllHave(all, ['/w/after-trunc', ...writers.flatMap((w) => w.acked)]);
   assertSameTree(all[0]!, all[2]!, 'servers 1 and 3 after TRUNC');
@@ -180,26 +171,15 @@ test('members take snapshots every snapCount txns; a follower killed with kill -
   const e = await makeProcessEnsemble(3, 200, ['snapCount=20']);
   t.after(() => e.close());
   await startAll(e);
-  const client = await connect(e.connectString, SESSION);
-  t.after(() => client.close());
-  await client.create('/w', '');
-  const writer = new Writer(client, 's');
+  const writer = await startWriting(t, e, 's');
   await writer.waitFor(120, 60_000);
-  const follower = e.members.find((m) => m.mode === 'follower')!;
-  await e.kill(follower.id);
-  for (const m of e.members) assert.ok(snapshotFiles(e, m.id).length > 1, `server ${m.id} took snapshots: ${snapshotFiles(e, m.id).join(' ')}`);
-  await writer.waitFor(20, 30_000);
-  e.start(follower.id);
-  await e.waitFor('the follower back', 60_000, () => settled(e) && follower.mode === 'follower');
-  await writer.waitFor(10, 30_000);
-  await writer.stop();
+  const follower = await restartAFollower(e, writer, () => {
+    for (const m of e.members) assert.ok(snapshotFiles(e, m.id).length > 1, `server ${m.id} took snapshots: ${snapshotFiles(e, m.id).join(' ')}`);
+  });
 
   const loaded = lastLoaded(follower);
   assert.ok(loaded !== null && loaded.snapshot > 0 && loaded.lastLogged >= loaded.snapshot, `restarted from a snapshot taken while running (${JSON.stringify(loaded)})`);
   assert.equal(lastSyncMode(follower), 'diff');
-  const all = await trees(e);
-  assertAllHave(all, writer.acked);
-  assertSameTree(all[0]!, all[1]!, 'servers 1 and 2');
-  assertSameTree(all[0]!, all[2]!, 'servers 1 and 3');
+  await assertServersAgree(e.members.map((m) => m.clientPort), writer.acked);
   t.diagnostic(`server ${follower.id} restarted from snapshot 0x${loaded!.snapshot.toString(16)} and its log to 0x${loaded!.lastLogged.toString(16)}; ${writer.acked.length} writes on 3 servers`);
 });

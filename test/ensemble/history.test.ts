@@ -10,47 +10,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type ZooKeeperClient } from '../../src/client/index.js';
-import type { Logger } from '../../src/lib/log.js';
+import { LogLines } from '../support/log-lines.js';
 import { leaderOf, makeCluster, running, waitForRoles, type Cluster } from './cluster.js';
-import { assertSameTree, readTree } from './writer.js';
+import { assertTreesEqual, readTrees } from './writer.js';
 
 const COMMIT_LOG_COUNT = 20;
 const SESSION = { sessionTimeoutMs: 10_000 };
-
-/** Per member, every line it logs; `waitFor` resolves at the first matching line after `from`. */
-class Lines {
-  readonly lines: string[] = [];
-  private readonly waiters = new Set<() => void>();
-
-  logger(): Logger {
-    const add = (msg: string): void => {
-      this.lines.push(msg);
-      for (const w of [...this.waiters]) w();
-    };
-    return { debug: add, info: add, warn: add, error: add };
-  }
-
-  waitFor(pattern: RegExp, from: number, timeoutMs: number): Promise<RegExpExecArray> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(new Error(`no ${pattern} within ${timeoutMs} ms:\n${this.lines.slice(-20).join('\n')}`));
-      }, timeoutMs);
-      const check = (): void => {
-        for (let i = from; i < this.lines.length; i++) {
-          const found = pattern.exec(this.lines[i]!);
-          if (!found) continue;
-          this.waiters.delete(check);
-          clearTimeout(timer);
-          resolve(found);
-          return;
-        }
-      };
-      this.waiters.add(check);
-      check();
-    });
-  }
-}
 
 /** `count` writes, 50 at a time. */
 async function writeAll(count: number, write: (i: number) => Promise<unknown>): Promise<void> {
@@ -60,35 +25,25 @@ async function writeAll(count: number, write: (i: number) => Promise<unknown>): 
 }
 
 /** Stops `id`, runs `writes` on the others, restarts it and returns the mode of its next sync. */
-async function behindThenBack(cluster: Cluster, lines: Lines, id: number, writes: () => Promise<void>): Promise<string> {
+async function behindThenBack(cluster: Cluster, lines: LogLines, id: number, writes: () => Promise<void>): Promise<string> {
   await cluster.stop(id);
   await writes();
   const from = lines.lines.length;
   await cluster.start(id);
-  const [, mode] = await lines.waitFor(/synced with leader \d+ \((\w+)\)/, from, 30_000);
+  const [, mode] = await lines.waitFor(/synced with leader \d+ \((\w+)\)/, 30_000, from);
   await waitForRoles(cluster, 30_000);
   return mode!;
 }
 
-/** Every member's tree equals the leader's (each read after a sync through that member). */
+/** Every member's tree equals the first member's (each read after a sync through that member). */
 async function assertSameTrees(cluster: Cluster): Promise<void> {
-  const trees = [];
-  for (const m of cluster.members) {
-    const c = await connect(`127.0.0.1:${m.clientPort}`, SESSION);
-    try {
-      await c.sync('/');
-      trees.push({ id: m.id, tree: await readTree(c) });
-    } finally {
-      await c.close();
-    }
-  }
-  for (const t of trees.slice(1)) assertSameTree(trees[0]!.tree, t.tree, `member ${t.id} against member ${trees[0]!.id}`);
+  assertTreesEqual(await readTrees(cluster.members.map((m) => m.clientPort)));
 }
 
 test('a follower behind by more than commitLogCount is DIFFed from the leader\'s log; one behind by more than the tree is worth gets SNAP', { timeout: 180_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'paddock-history-'));
-  const lines = new Map([1, 2, 3].map((id) => [id, new Lines()]));
-  const cluster = await makeCluster(3, { commitLogCount: COMMIT_LOG_COUNT }, (id) => lines.get(id)!.logger(), 0, dir);
+  const lines = new Map([1, 2, 3].map((id) => [id, new LogLines()]));
+  const cluster = await makeCluster(3, { commitLogCount: COMMIT_LOG_COUNT }, (id) => lines.get(id)!.logger, 0, dir);
   let client: ZooKeeperClient | null = null;
   try {
     await Promise.all(cluster.members.map((m) => cluster.start(m.id)));

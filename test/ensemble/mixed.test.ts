@@ -9,34 +9,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type ZooKeeperClient } from '../../src/client/index.js';
-import { startServer, type PaddockServer } from '../../src/server/index.js';
+import type { PaddockServer } from '../../src/server/index.js';
 import { MemoryLearnerStore } from '../../src/server/quorum/learner-driver.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { skipUnlessZooKeeper } from '../support/zookeeper.js';
 import { quorumPorts, startZooKeeperPeer, waitForMode, type QuorumMemberPorts, type ZooKeeperPeer } from '../consensus/zk-quorum.js';
+import { startPaddockAmongZooKeepers } from './cluster.js';
 import { assertSameTree, readTree } from './writer.js';
 
 const skip = skipUnlessZooKeeper();
 const TICK_MS = 500;
 
 function startPaddockMember(members: readonly QuorumMemberPorts[], store: MemoryLearnerStore): Promise<PaddockServer> {
-  const me = members[2]!;
-  return startServer(
-    {
-      serverId: 3,
-      servers: members.map((m) => ({
-        id: Number(m.sid), host: m.host, quorumPort: m.quorumPort, electionPort: m.electionPort,
-        addresses: [{ host: m.host, quorumPort: m.quorumPort, electionPort: m.electionPort }], type: 'participant', clientPortAddress: null, clientPort: null,
-      })),
-      clientPort: me.clientPort,
-      clientPortAddress: '127.0.0.1',
-      tickTime: TICK_MS,
-      initLimit: 100,
-      syncLimit: 10,
-      sessionPasswords: 'zookeeper',
-    },
-    { quorumStore: store, logger: silentLogger },
-  );
+  return startPaddockAmongZooKeepers(members, 2, TICK_MS, {}, { quorumStore: store, logger: silentLogger });
 }
 
 /** Writes through every server, reads back through every server, then compares the trees. */

@@ -8,65 +8,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type ZooKeeperClient } from '../../src/client/index.js';
-import { startServer, type PaddockServer } from '../../src/server/index.js';
+import type { PaddockServer } from '../../src/server/index.js';
 import type { Logger } from '../../src/lib/log.js';
+import { LogLines } from '../support/log-lines.js';
 import { skipUnlessZooKeeper } from '../support/zookeeper.js';
 import { quorumPorts, startZooKeeperPeer, waitForMode, type QuorumMemberPorts, type ZooKeeperPeer } from '../consensus/zk-quorum.js';
+import { startPaddockAmongZooKeepers } from './cluster.js';
 import { assertSameTree, readTree, Writer } from './writer.js';
 
 const skip = skipUnlessZooKeeper();
 const TICK_MS = 500;
 
-/** A logger that keeps its lines and tells waiters about each. */
-function recordingLogger(): { logger: Logger; lines: string[]; waitFor(pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> } {
-  const lines: string[] = [];
-  const waiters = new Set<() => void>();
-  const add = (msg: string): void => {
-    lines.push(msg);
-    for (const w of [...waiters]) w();
-  };
-  const logger: Logger = { debug: add, info: add, warn: add, error: add };
-  const waitFor = (pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`no ${pattern} within ${timeoutMs} ms:\n${lines.slice(-30).join('\n')}`));
-      }, timeoutMs);
-      const check = (): void => {
-        for (const line of lines) {
-          const found = pattern.exec(line);
-          if (!found) continue;
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolve(found);
-          return;
-        }
-      };
-      waiters.add(check);
-      check();
-    });
-  return { logger, lines, waitFor };
-}
-
 function startPaddockOn(members: readonly QuorumMemberPorts[], dataDir: string, logger: Logger, index = 2): Promise<PaddockServer> {
-  const me = members[index]!;
-  return startServer(
-    {
-      serverId: Number(me.sid),
-      servers: members.map((m) => ({
-        id: Number(m.sid), host: m.host, quorumPort: m.quorumPort, electionPort: m.electionPort,
-        addresses: [{ host: m.host, quorumPort: m.quorumPort, electionPort: m.electionPort }], type: 'participant', clientPortAddress: null, clientPort: null,
-      })),
-      clientPort: me.clientPort,
-      clientPortAddress: '127.0.0.1',
-      tickTime: TICK_MS,
-      initLimit: 100,
-      syncLimit: 10,
-      dataDir,
-      sessionPasswords: 'zookeeper',
-    },
-    { logger },
-  );
+  return startPaddockAmongZooKeepers(members, index, TICK_MS, { dataDir }, { logger });
 }
 
 test('rolling step: a ZooKeeper server killed under writes is replaced by Paddock on its data directory, converted at start and DIFFed', { skip, timeout: 180_000 }, async (t) => {
@@ -89,7 +43,7 @@ test('rolling step: a ZooKeeper server killed under writes is replaced by Paddoc
 
   await zk[2]!.kill();
   await Promise.all(writers.map((w) => w.waitFor(10, 60_000)));
-  const recorded = recordingLogger();
+  const recorded = new LogLines();
   paddock = await startPaddockOn(members, zk[2]!.dataDir, recorded.logger);
   await recorded.waitFor(/converted the Apache ZooKeeper data/, 10_000);
   const synced = await recorded.waitFor(/synced with leader \d+ \((\w+)\)/, 60_000);
@@ -134,7 +88,7 @@ test('rolling replacement: each ZooKeeper server in turn (followers first, the l
   const order = [0, 1, 2].sort((a, b) => Number(modes[a] === 'leader') - Number(modes[b] === 'leader'));
   for (const index of order) {
     await zk[index]!.kill();
-    const recorded = recordingLogger();
+    const recorded = new LogLines();
     paddocks.push(await startPaddockOn(members, zk[index]!.dataDir, recorded.logger, index));
     const synced = await recorded.waitFor(/synced with leader \d+ \((\w+)\)/, 90_000);
     await Promise.all(writers.map((w) => w.waitFor(10, 90_000)));

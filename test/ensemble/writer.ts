@@ -1,6 +1,6 @@
 /** Write load for failover tests, and a tree read through a client for comparisons across processes. */
 import assert from 'node:assert/strict';
-import { ConnectionLossError, NodeExistsError, type Stat, type ZooKeeperClient } from '../../src/client/index.js';
+import { connect, ConnectionLossError, NodeExistsError, type Stat, type ZooKeeperClient } from '../../src/client/index.js';
 
 export /** Creates /w/<name>-<i> in a loop, retrying a write cut by a connection loss; records the acknowledged ones. */
 class Writer {
@@ -82,4 +82,37 @@ export async function readTree(client: ZooKeeperClient): Promise<Map<string, { d
 export function assertSameTree(a: Map<string, unknown>, b: Map<string, unknown>, what: string): void {
   assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort(), `${what}: the same paths`);
   for (const [path, node] of a) assert.deepEqual(b.get(path), node, `${what}: ${path}`);
+}
+
+/** The tree of each server, read through a client of its own after a sync (so the server has applied all the leader committed before). */
+export async function readTrees(clientPorts: readonly number[], sessionTimeoutMs = 10_000): Promise<Map<string, { data: string; stat: Stat }>[]> {
+  const trees = [];
+  for (const port of clientPorts) {
+    const c = await connect(`127.0.0.1:${port}`, { sessionTimeoutMs });
+    try {
+      await c.sync('/');
+      trees.push(await readTree(c));
+    } finally {
+      await c.close();
+    }
+  }
+  return trees;
+}
+
+/** Every path is in every tree (trees in server order). */
+export function assertAllHave(trees: readonly Map<string, unknown>[], paths: readonly string[]): void {
+  for (const path of paths) for (const [i, tree] of trees.entries()) assert.ok(tree.has(path), `acknowledged ${path} on server ${i + 1}`);
+}
+
+/** Every tree equals the first (trees in server order). */
+export function assertTreesEqual(trees: readonly Map<string, unknown>[]): void {
+  for (let i = 1; i < trees.length; i++) assertSameTree(trees[0]!, trees[i]!, `servers 1 and ${i + 1}`);
+}
+
+/** Reads every server's tree: each has every acknowledged path, and all are equal; returns them. */
+export async function assertServersAgree(clientPorts: readonly number[], acked: readonly string[]): Promise<Map<string, { data: string; stat: Stat }>[]> {
+  const trees = await readTrees(clientPorts);
+  assertAllHave(trees, acked);
+  assertTreesEqual(trees);
+  return trees;
 }

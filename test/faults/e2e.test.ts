@@ -6,57 +6,33 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { checkRun, type FinalState } from '../../src/faults/check.js';
 import type { History } from '../../src/faults/history.js';
 import { NAME_PREFIX, netnsUnavailable } from '../../src/faults/netns.js';
 import { runFaults, type RunOptions } from '../../src/faults/runner.js';
-import { makeSchedule, type NemesisName } from '../../src/faults/schedule.js';
+import type { NemesisName } from '../../src/faults/schedule.js';
 import { kazooMissing, skipUnless } from '../support/clients.js';
 import { skipUnlessZooKeeper } from '../support/zookeeper.js';
+import { firstSeed, shortRunOptions } from './run-options.js';
 
 const netns = netnsUnavailable();
 const kazoo = process.env.CI ? (skipUnless(kazooMissing()), null) : kazooMissing();
-const clients: RunOptions['clients'] = kazoo === null ? ['paddock', 'kazoo'] : ['paddock'];
 if (netns) console.log(`# network namespaces unavailable (${netns}): fault runs on loopback, without partitions`);
 if (kazoo) console.log(`# ${kazoo}: fault runs use the Paddock client only`);
 
 function options(overrides: Partial<RunOptions>): RunOptions {
-  return {
-    target: 'paddock',
-    servers: 1,
-    seed: 1,
-    durationMs: 12_000,
-    nemeses: ['kill'],
-    workloads: ['register', 'sequential', 'counter', 'ephemeral', 'mutex'],
-    clients,
-    clientCount: 6,
-    outDir: mkdtempSync(join(tmpdir(), 'faults-test-')),
-    loopback: false,
-    forceSync: true,
-    wipeOnRestart: false,
-    opTimeoutMs: 5000,
-    sessionTimeoutMs: 6000,
-    opDelayMs: 40,
-    maxOpsPerClient: 2000,
-    faultMs: [2000, 3000],
-    gapMs: [1500, 2500],
-    log: (line) => console.log(`# ${line}`),
-    ...overrides,
-  };
+  return shortRunOptions(kazoo === null, 'faults-test-', overrides);
 }
 
-/** The first seed whose schedule has every one of `wanted` (schedules are a pure function of the seed). */
+/** The first seed whose schedule has every one of `wanted`. */
 function seedWith(wanted: NemesisName[], o: Pick<RunOptions, 'durationMs' | 'servers' | 'nemeses' | 'faultMs' | 'gapMs'>): number {
-  for (let seed = 1; seed < 1000; seed++) {
-    const steps = makeSchedule({ seed, ...o });
+  return firstSeed(o, `schedules ${wanted.join(', ')}`, (steps) => {
     const kinds = new Set(steps.flatMap((s) => s.faults.map((f) => f.nemesis)));
-    if (wanted.every((w) => kinds.has(w))) return seed;
-  }
-  throw new Error(`no seed below 1000 schedules ${wanted.join(', ')}`);
+    return wanted.every((w) => kinds.has(w));
+  });
 }
 
 function leftovers(): string[] {

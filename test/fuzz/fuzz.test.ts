@@ -27,7 +27,7 @@ import { Err, JuteWriter, OpCode, Perm, opName, RequestHeader, writeRequest, typ
 import { Prng } from '../../src/lib/prng.js';
 import { startServer, type PaddockServer } from '../../src/server/index.js';
 import { silentLogger } from '../../src/server/logger.js';
-import { RawClient, withTimeout } from '../support/rawclient.js';
+import { connectRequestFrame, RawClient, withTimeout } from '../support/rawclient.js';
 import { skipUnlessZooKeeper, startZooKeeper } from '../support/zookeeper.js';
 
 const envInt = (name: string, dflt: number): number => {
@@ -57,14 +57,6 @@ function frame(xid: number, type: number, body?: (w: JuteWriter) => void): Buffe
 
 function requestFrame(xid: number, req: Request): Buffer {
   return frame(xid, req.type, (w) => writeRequest(w, req));
-}
-
-function connectRequest(timeoutMs = 10_000): Buffer {
-  const w = new JuteWriter();
-  const at = w.beginFrame();
-  w.int(0).longNumber(0).int(timeoutMs).long(0n).buffer(Buffer.alloc(16)).bool(false);
-  w.endFrame(at);
-  return Buffer.from(w.bytes());
 }
 
 /** A frame whose payload is `payload` (the length prefix is recomputed). */
@@ -174,12 +166,12 @@ function scenario(rng: Prng): Scenario {
     }
     case 2: {
       // A ConnectRequest cut short of its five required fields.
-      const full = connectRequest().subarray(4);
+      const full = connectRequestFrame({ timeoutMs: 10_000 }).subarray(4);
       const cut = rng.int(44);
       return { name: `handshake truncated to ${cut} bytes`, handshake: false, bytes: [reframe(full.subarray(0, cut))], mustClose: true };
     }
     case 3: {
-      const full = connectRequest().subarray(4);
+      const full = connectRequestFrame({ timeoutMs: 10_000 }).subarray(4);
       return { name: 'handshake mutated', handshake: false, bytes: [reframe(mutate(rng, full, 0))] };
     }
     case 4: {
@@ -338,7 +330,7 @@ function runConnection(port: number, sc: Scenario): Promise<Outcome> {
       timers.push(setTimeout(endOurSide, sc.mustClose || sc.mustStayOpen ? 10_000 : 2_000));
     };
     sock.on('connect', () => {
-      if (sc.handshake) sock.write(connectRequest());
+      if (sc.handshake) sock.write(connectRequestFrame({ timeoutMs: 10_000 }));
       else sendFuzz();
     });
     sock.on('data', (chunk: Buffer) => {

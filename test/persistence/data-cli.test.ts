@@ -2,14 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runDataCommand, type DataCommandIo } from '../../src/cli/data.js';
 import { NodeDisk } from '../../src/io/disk.js';
 import { OpCode } from '../../src/jute/constants.js';
 import { encodeTxn, type Txn } from '../../src/jute/txn.js';
 import { closeStore, openStore, takeSnapshot } from '../../src/persistence/store.js';
 import { DataTree } from '../../src/tree/datatree.js';
 import { serializeSnapshot } from '../../src/tree/snapshot.js';
-import { tempDir } from './helpers.js';
+import { runData, tempDir } from './helpers.js';
 
 const OPEN = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
 
@@ -18,14 +17,6 @@ function createTxn(zxid: number, path: string, data: string): Txn {
     header: { sessionId: 0x1234n, cxid: zxid, zxid, time: 1_700_000_000_000 + zxid, type: OpCode.create },
     body: { type: OpCode.create, path, data: Buffer.from(data), acl: OPEN, ephemeral: false, parentCVersion: zxid },
   };
-}
-
-async function run(args: string[]): Promise<{ status: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: DataCommandIo = { out: (t) => void (out += t), err: (t) => void (err += t), disk: new NodeDisk() };
-  const status = await runDataCommand(args, io);
-  return { status, out, err };
 }
 
 /** A data dir with snapshot.0 (empty tree), /a and /b in log.1, a snapshot at 2, /c in log.3. */
@@ -49,7 +40,7 @@ async function makeDataDir(t: { after(fn: () => void): void }): Promise<string> 
 
 test('inspect lists snapshots and segments with zxid ranges and verified checksums', async (t) => {
   const dir = await makeDataDir(t);
-  const r = await run(['inspect', dir]);
+  const r = await runData(['inspect', dir]);
   assert.equal(r.status, 0, r.err);
   assert.match(r.out, /snapshot\.0 +zxid 0x0 .* ok \(checksum verified\)/);
   assert.match(r.out, /snapshot\.2 +zxid 0x2 /);
@@ -57,12 +48,12 @@ test('inspect lists snapshots and segments with zxid ranges and verified checksu
   assert.match(r.out, /log\.3 +zxids 0x3-0x3 \(1 txn\)/);
   assert.match(r.out, /all checksums verified/);
   // The version-2 directory itself works too.
-  assert.equal((await run(['inspect', join(dir, 'version-2')])).status, 0);
+  assert.equal((await runData(['inspect', join(dir, 'version-2')])).status, 0);
 });
 
 test('dump decodes every txn, and --tree prints the current tree: the newest snapshot plus the log after it', async (t) => {
   const dir = await makeDataDir(t);
-  const r = await run(['dump', dir, '--tree']);
+  const r = await runData(['dump', dir, '--tree']);
   assert.equal(r.status, 0, r.err);
   assert.match(r.out, /^0x1 2023-11-14T22:13:20\.001Z session 0x1234 cxid 1 create \/a data="hello" acl=\[world:anyone \(rwcda\)\] ephemeral=false parentCVersion=1$/m);
   assert.match(r.out, /^0x3 .* create \/c data="again"/m);
@@ -87,7 +78,7 @@ test('dump: ACL permissions are set apart from ids that hold = and :, failed txn
   await store.log.append(1, encodeTxn(digest));
   await store.log.append(2, encodeTxn(failed));
   await closeStore(store);
-  const r = await run(['dump', dataDir]);
+  const r = await runData(['dump', dataDir]);
   assert.equal(r.status, 0, r.err);
   assert.match(r.out, /acl=\[digest:alice:Kx0Zp6mRlu5dS0bLV7sKrTnYc1o= \(rwcda\), ip:10\.0\.0\.0\/8 \(r\)\]/);
   assert.match(r.out, /^0x2 .* error err=NONODE$/m);
@@ -105,7 +96,7 @@ test('dump shows a session id of a server id >= 128 as unsigned hex, as ZooKeepe
   };
   await store.log.append(1, encodeTxn(txn));
   await closeStore(store);
-  const r = await run(['dump', dataDir]);
+  const r = await runData(['dump', dataDir]);
   assert.equal(r.status, 0, r.err);
   assert.match(r.out, /^0x1 .* session 0xc800000000000001 cxid 0 createSession/m);
 });
@@ -118,42 +109,42 @@ test('damage: inspect and dump name the file and offset; a torn tail and a middl
   // Flip a bit in the last record of log.1: log.3 follows with a valid record, so it is middle damage.
   bytes[second + 20] ^= 4;
   writeFileSync(log1, bytes);
-  const r = await run(['inspect', dir]);
+  const r = await runData(['inspect', dir]);
   assert.equal(r.status, 1);
   assert.match(r.out, new RegExp(`log\\.1 .*CORRUPT at byte offset ${second}: checksum mismatch`));
-  const d = await run(['dump', dir]);
+  const d = await runData(['dump', dir]);
   assert.equal(d.status, 1);
   assert.equal(d.err, `${log1}:${second}: corrupted record: checksum mismatch\n`);
   // Without log.3 the same damage is a torn tail that a start would truncate.
   const { rmSync } = await import('node:fs');
   rmSync(join(dir, 'version-2', 'log.3'));
-  const r2 = await run(['inspect', dir]);
+  const r2 = await runData(['inspect', dir]);
   assert.equal(r2.status, 1);
   assert.match(r2.out, /torn tail at byte offset \d+: checksum mismatch; \d+ bytes will be truncated at the next start/);
 });
 
 test('bad input gets one clear line and a non-zero status', async (t) => {
   const base = tempDir(t);
-  const missing = await run(['inspect', join(base, 'nope')]);
+  const missing = await runData(['inspect', join(base, 'nope')]);
   assert.equal(missing.status, 1);
   assert.equal(missing.err, `paddock data inspect: ${join(base, 'nope')}: no such directory\n`);
-  const notData = await run(['dump', base]);
+  const notData = await runData(['dump', base]);
   assert.equal(notData.status, 1);
   assert.match(notData.err, /^paddock data dump: .*: not a Paddock data directory \(no version-2\/ subdirectory, no snapshot\.\* or log\.\* files\)\n$/);
   const file = join(base, 'f');
   writeFileSync(file, 'x');
-  assert.match((await run(['inspect', file])).err, /not a directory/);
+  assert.match((await runData(['inspect', file])).err, /not a directory/);
   // An Apache ZooKeeper file is recognised as such.
   mkdirSync(join(base, 'zk', 'version-2'), { recursive: true });
   const zk = Buffer.alloc(64);
   zk.writeUInt32BE(0x5a4b4c47, 0);
   writeFileSync(join(base, 'zk', 'version-2', 'log.1'), zk);
-  const z = await run(['inspect', join(base, 'zk')]);
+  const z = await runData(['inspect', join(base, 'zk')]);
   assert.equal(z.status, 1);
   assert.match(z.out, /Apache ZooKeeper file/);
-  assert.equal((await run(['inspect'])).status, 2);
-  assert.equal((await run(['frobnicate'])).status, 2);
-  assert.equal((await run(['purge', base, '-n', '2'])).status, 2);
+  assert.equal((await runData(['inspect'])).status, 2);
+  assert.equal((await runData(['frobnicate'])).status, 2);
+  assert.equal((await runData(['purge', base, '-n', '2'])).status, 2);
 });
 
 /** Ten segments of three txns each after snapshot.0: log.1, log.4, ..., log.1c. */
@@ -172,17 +163,17 @@ async function tenSegments(t: { after(fn: () => void): void }): Promise<string> 
 
 test('inspect: a missing middle segment is a hole in the history, reported with its range, exit 1', async (t) => {
   const dir = await tenSegments(t);
-  const healthy = await run(['inspect', dir]);
+  const healthy = await runData(['inspect', dir]);
   assert.equal(healthy.status, 0, healthy.out);
   assert.match(healthy.out, /txn history: contiguous from snapshot\.0 \(zxid 0x0\) to zxid 0x1e\n/);
   rmSync(join(dir, 'version-2', 'log.d'));
-  const r = await run(['inspect', dir]);
+  const r = await runData(['inspect', dir]);
   assert.equal(r.status, 1);
   assert.match(r.out, /MISSING zxids 0xd-0xf \(3 txns\) between log\.a and log\.10 in /);
   assert.match(r.out, /--accept-data-loss/);
   assert.match(r.out, /1 gap in the txn history\n$/);
   assert.doesNotMatch(r.out, /all checksums verified/);
-  const d = await run(['dump', dir]);
+  const d = await runData(['dump', dir]);
   assert.equal(d.status, 1);
   assert.match(d.err, /zxids 0xd-0xf \(3 txns\) missing between log\.a and log\.10/);
 });
@@ -195,7 +186,7 @@ test('inspect: a hole that a newer snapshot covers is a note, not a problem', as
   await store.log.append(31, encodeTxn(createTxn(31, '/n31', 'x')));
   await closeStore(store);
   rmSync(join(dir, 'version-2', 'log.d'));
-  const r = await run(['inspect', dir]);
+  const r = await runData(['inspect', dir]);
   assert.equal(r.status, 0, r.out);
   assert.match(r.out, /note: zxids 0xd-0xf \(3 txns\) missing between log\.a and log\.10 .*snapshot\.1e covers them/);
 });
@@ -209,7 +200,7 @@ test('purge keeps the newest N snapshots', async (t) => {
     await takeSnapshot(disk, store, z, [Buffer.from('t')]);
   }
   await closeStore(store);
-  const r = await run(['purge', dataDir, '-n', '3']);
+  const r = await runData(['purge', dataDir, '-n', '3']);
   assert.equal(r.status, 0, r.err);
   assert.match(r.out, /removed .*snapshot\.1\nremoved .*snapshot\.0\n/);
   assert.match(r.out, /removed .*log\.1\n/);
@@ -223,7 +214,7 @@ test('purge: counts in the right number', async (t) => {
   await takeSnapshot(disk, store, 0, [Buffer.from('t')]);
   await store.log.append(1, encodeTxn(createTxn(1, '/n1', 'x')));
   await closeStore(store);
-  const r = await run(['purge', dataDir]);
+  const r = await runData(['purge', dataDir]);
   assert.equal(r.status, 0, r.err);
   assert.equal(r.out, 'kept 1 snapshot and 1 log segment\n');
 });

@@ -1,12 +1,22 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Disk, DiskFile, OpenMode } from '../../src/io/disk.js';
+import { runDataCommand, type DataCommandIo } from '../../src/cli/data.js';
+import { NodeDisk, type Disk, type DiskFile, type OpenMode } from '../../src/io/disk.js';
 
 export function payload(zxid: number, size = 20): Buffer {
   const b = Buffer.alloc(size);
   for (let i = 0; i < size; i++) b[i] = (zxid * 31 + i * 7 + 1) & 0xff;
   return b;
+}
+
+/** Runs `paddock data <args>` in this process on the real disk; what it printed, and its exit status. */
+export async function runData(args: string[]): Promise<{ status: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io: DataCommandIo = { out: (t) => void (out += t), err: (t) => void (err += t), disk: new NodeDisk() };
+  const status = await runDataCommand(args, io);
+  return { status, out, err };
 }
 
 export function tempDir(t: { after(fn: () => void): void }): string {

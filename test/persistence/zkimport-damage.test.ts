@@ -8,7 +8,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runDataCommand, type DataCommandIo } from '../../src/cli/data.js';
 import { NodeDisk } from '../../src/io/disk.js';
 import { JuteWriter } from '../../src/jute/binary.js';
 import { OpCode } from '../../src/jute/constants.js';
@@ -16,7 +15,7 @@ import { encodeTxn } from '../../src/jute/txn.js';
 import { loadNewestValidSnapshot } from '../../src/persistence/snapshots.js';
 import { adler32, readZkLog, ZK_LOG_MAGIC, ZK_SNAP_MAGIC } from '../../src/persistence/zkformat.js';
 import { deserializeSnapshot } from '../../src/tree/snapshot.js';
-import { tempDir } from './helpers.js';
+import { runData, tempDir } from './helpers.js';
 
 const EPOCH = 2 ** 32;
 const OPEN = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
@@ -68,18 +67,10 @@ function zkDir(t: { after(fn: () => void): void }, logs: Record<string, Buffer>)
   return dir;
 }
 
-async function run(args: string[]): Promise<{ status: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: DataCommandIo = { out: (t) => void (out += t), err: (t) => void (err += t), disk: new NodeDisk() };
-  const status = await runDataCommand(args, io);
-  return { status, out, err };
-}
-
 /** Imports into a fresh directory; returns the result and the znodes of the Paddock snapshot. */
 async function importDir(t: { after(fn: () => void): void }, zk: string, accept = false): Promise<{ status: number; out: string; err: string; paths: string[] }> {
   const outDir = join(tempDir(t), 'paddock');
-  const r = await run(['import-zookeeper', zk, outDir, ...(accept ? ['--accept-data-loss'] : [])]);
+  const r = await runData(['import-zookeeper', zk, outDir, ...(accept ? ['--accept-data-loss'] : [])]);
   let paths: string[] = [];
   if (r.status === 0) {
     const { snapshot } = await loadNewestValidSnapshot(new NodeDisk(), join(outDir, 'version-2'));

@@ -83,11 +83,42 @@ function applyTo(state: QuorumState, entries: readonly LogEntry[]): void {
   for (const e of entries) replayTxn(state.tree, state.sessions, decodeTxn(e.data));
 }
 
+/** Logs entries, applies them to the live state and snapshots it, as the driver does. */
+async function logAndSnapshot(store: DiskQuorumStore, state: QuorumState, entries: readonly LogEntry[]): ReturnType<DiskQuorumStore['takeSnapshot']> {
+  await store.append(entries);
+  applyTo(state, entries);
+  return store.takeSnapshot(state.tree, state.sessions);
+}
+
+/** Opens the store on `disk`, runs `steps`, and closes it also when a crash point interrupts them. */
+async function withStore(disk: Disk, options: { dataDir: string; preAllocSizeKb: number }, steps: (store: DiskQuorumStore, state: QuorumState) => Promise<void>): Promise<void> {
+  const { store, state } = await open(disk, options);
+  try {
+    await steps(store, state);
+  } finally {
+    await store.close().catch(() => undefined);
+  }
+}
+
 const A = history('a', [
   [1n, 6],
   [2n, 5],
 ]);
 const E = (epoch: bigint, counter: bigint): Zxid => makeZxid(epoch, counter);
+
+/** A closed data dir at epoch 3 holding all of A, snapshotted after each count of `snapshotsAfter`. */
+async function diskWithA(options: { dataDir: string; preAllocSizeKb: number }, snapshotsAfter: readonly number[]): Promise<MemoryDisk> {
+  const disk = new MemoryDisk();
+  const { store, state } = await openAt(disk, options, 3n);
+  let logged = 0;
+  for (const count of snapshotsAfter) {
+    await logAndSnapshot(store, state, A.slice(logged, count));
+    logged = count;
+  }
+  await store.append(A.slice(logged));
+  await store.close();
+  return disk;
+}
 
 test('an empty data dir: epochs 0 (files created), an empty tree, snapshot.0 written', async () => {
   const disk = new MemoryDisk();
@@ -144,9 +175,7 @@ test('truncating below a snapshot removes the newer snapshots, then the log, as 
   const o = opts(0);
   const { snapDir } = quorumStoreDirs(o);
   const { store, state } = await openAt(disk, o, 2n);
-  await store.append(A.slice(0, 8));
-  applyTo(state, A.slice(0, 8));
-  const snap = await store.takeSnapshot(state.tree, state.sessions);
+  const snap = await logAndSnapshot(store, state, A.slice(0, 8));
   assert.equal(snap.zxid, A[7]!.zxid);
   await store.append(A.slice(8));
   const truncated = await store.truncate(E(1n, 3n));
@@ -258,26 +287,13 @@ test('crash at every point of a SNAP install: a restart has the old state (or a 
   const seen = new Set<number>();
   const o = opts(0);
   const points = await forEachCrashPoint(
-    async () => {
-      const disk = new MemoryDisk();
-      const { store, state } = await openAt(disk, o, 3n);
-      await store.append(A.slice(0, 7));
-      applyTo(state, A.slice(0, 7));
-      await store.takeSnapshot(state.tree, state.sessions);
-      await store.append(A.slice(7));
-      await store.close();
-      return disk;
-    },
-    async (disk) => {
-      const { store } = await open(disk, o);
-      try {
+    () => diskWithA(o, [7]),
+    (disk) =>
+      withStore(disk, o, async (store) => {
         const leader = model(L.slice(0, snapAt + 1));
         await store.installSnapshot(L[snapAt]!.zxid, leader.tree, leader.sessions);
         await store.append([next]);
-      } finally {
-        await store.close().catch(() => undefined);
-      }
-    },
+      }),
     async ({ disk, completed }) => {
       const { store, state } = await open(disk, o);
       const which = matchesOne(state, candidates);
@@ -301,28 +317,12 @@ test('crash at every point of a truncation below a snapshot, then an append', as
   const candidates = [...Array.from({ length: A.length + 1 }, (_, k) => A.slice(0, k)), [...A.slice(0, cut + 1), next]];
   const o = opts(0);
   const points = await forEachCrashPoint(
-    async () => {
-      const disk = new MemoryDisk();
-      const { store, state } = await openAt(disk, o, 3n);
-      await store.append(A.slice(0, 2));
-      applyTo(state, A.slice(0, 2));
-      await store.takeSnapshot(state.tree, state.sessions);
-      await store.append(A.slice(2, 7));
-      applyTo(state, A.slice(2, 7));
-      await store.takeSnapshot(state.tree, state.sessions);
-      await store.append(A.slice(7));
-      await store.close();
-      return disk;
-    },
-    async (disk) => {
-      const { store } = await open(disk, o);
-      try {
+    () => diskWithA(o, [2, 7]),
+    (disk) =>
+      withStore(disk, o, async (store) => {
         await store.truncate(A[cut]!.zxid);
         await store.append([next]);
-      } finally {
-        await store.close().catch(() => undefined);
-      }
-    },
+      }),
     async ({ disk, completed }) => {
       const { store, state } = await open(disk, o);
       const which = matchesOne(state, candidates);
@@ -349,9 +349,8 @@ test('crash at every point of a learner\'s session: epochs, log and snapshot sta
       await store.close();
       return disk;
     },
-    async (disk) => {
-      const { store, state } = await open(disk, o);
-      try {
+    (disk) =>
+      withStore(disk, o, async (store, state) => {
         await store.setAcceptedEpoch(2n);
         await store.append(diff.slice(2));
         await store.setCurrentEpoch(2n);
@@ -360,10 +359,7 @@ test('crash at every point of a learner\'s session: epochs, log and snapshot sta
         await store.takeSnapshot(state.tree, state.sessions);
         await store.append(proposals.slice(3));
         await store.truncate(proposals[3]!.zxid);
-      } finally {
-        await store.close().catch(() => undefined);
-      }
-    },
+      }),
     async ({ disk, completed }) => {
       const { store, state } = await open(disk, o);
       const logged = A.filter((e) => e.zxid <= state.lastLoggedZxid);

@@ -1,7 +1,7 @@
 /** Running zkCli.sh and `paddock shell` on the same input, and normalising what differs by nature. */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { runProcess, type Run } from '../support/run-process.js';
 
 export const ZKCLI = '/usr/share/zookeeper/bin/zkCli.sh';
 export const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -13,28 +13,7 @@ export function skipUnlessZkCli(): string | false {
   return missing ?? false;
 }
 
-export interface Run {
-  stdout: string;
-  stderr: string;
-  code: number | null;
-}
-
-export function runProcess(cmd: string, args: string[], input: string | null, env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ stdout, stderr, code });
-    });
-    child.stdin.end(input ?? '');
-  });
-}
+export { runProcess, type Run } from '../support/run-process.js';
 
 export function zkCli(server: string, args: string[], input: string | null = null): Promise<Run> {
   return runProcess(ZKCLI, ['-server', server, ...args], input, { CLIENT_JVMFLAGS: '-Xmx128m -XX:TieredStopAtLevel=1' });

@@ -20,7 +20,8 @@ import { Err, OpCode, Xid } from '../../src/jute/constants.js';
 import * as R from '../../src/jute/records.js';
 import { readRequest, responseCodec, type Request, type RequestOf } from '../../src/jute/requests.js';
 import type { ServerConfig } from '../../src/config/config.js';
-import { RawClient, withTimeout, type Reply, type TranscriptEntry } from './rawclient.js';
+import { RawClient, waitForEntry, withTimeout, type Reply, type TranscriptEntry } from './rawclient.js';
+import { Waiters } from './waiters.js';
 
 export type { Reply, TranscriptEntry };
 
@@ -128,7 +129,7 @@ export class FakeLink implements ClientLink {
   private resolveClosed!: (why: string) => void;
   private nextXid = 1;
   private readonly pending: { xid: number; type: number; resolve(r: Reply): void; reject(e: Error): void }[] = [];
-  private readonly listeners = new Set<() => void>();
+  private readonly waiters = new Waiters();
 
   constructor(
     private readonly harness: PipelineHarness,
@@ -239,24 +240,7 @@ export class FakeLink implements ClientLink {
   }
 
   waitFor(pred: (e: TranscriptEntry) => boolean, timeoutMs = 5000, what = 'transcript entry'): Promise<TranscriptEntry> {
-    const found = this.transcript.find(pred);
-    if (found) return Promise.resolve(found);
-    return new Promise((resolve, reject) => {
-      let seen = this.transcript.length;
-      const check = (): void => {
-        for (; seen < this.transcript.length; seen++) {
-          const e = this.transcript[seen]!;
-          if (pred(e)) return done(() => resolve(e));
-        }
-      };
-      const timer = setTimeout(() => done(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`))), timeoutMs);
-      const done = (finish: () => void): void => {
-        clearTimeout(timer);
-        this.listeners.delete(check);
-        finish();
-      };
-      this.listeners.add(check);
-    });
+    return waitForEntry(this.transcript, this.waiters, pred, timeoutMs, what);
   }
 
   private receive(frame: Buffer): void {
@@ -282,6 +266,6 @@ export class FakeLink implements ClientLink {
   }
 
   private notifyListeners(): void {
-    for (const l of [...this.listeners]) l();
+    this.waiters.wake();
   }
 }

@@ -24,6 +24,7 @@ import {
   type MultiResult,
   type Request,
 } from '../../src/jute/index.js';
+import { Waiters } from './waiters.js';
 
 export interface ConnectOptions {
   /** Requested session timeout (ms); also the default handshake and reply timeout. */
@@ -78,7 +79,7 @@ export class RawClient {
   private readonly pending: Pending[] = [];
   private readonly special = new Map<number, Pending[]>();
   private readonly decoder: FrameDecoder;
-  private readonly listeners = new Set<() => void>();
+  private readonly waiters = new Waiters();
   private resolveClosed!: () => void;
 
   private constructor(
@@ -103,16 +104,7 @@ export class RawClient {
   /** Handshake: a bare ConnectRequest (with the readOnly byte), then a bare ConnectResponse. */
   static connect(host: string, port: number, options: ConnectOptions = {}): Promise<RawClient> {
     const maxFrameBytes = options.maxFrameBytes ?? 0xfffff + 1024;
-    const w = new JuteWriter();
-    const at = w.beginFrame();
-    w.int(0)
-      .longNumber(options.lastZxidSeen ?? 0)
-      .int(options.timeoutMs ?? 30_000)
-      .long(options.sessionId ?? 0n)
-      .buffer(options.passwd ?? Buffer.alloc(16))
-      .bool(options.readOnly ?? false);
-    w.endFrame(at);
-    const hello = Buffer.from(w.bytes());
+    const hello = connectRequestFrame(options);
     return new Promise((resolve, reject) => {
       const sock = options.tls === undefined ? netConnect({ host, port }) : tlsConnect({ host, port, ...options.tls });
       sock.setNoDelay(true);
@@ -234,29 +226,7 @@ export class RawClient {
 
   /** Waits until some transcript entry satisfies `pred` (checks entries already received too). */
   waitFor(pred: (e: TranscriptEntry) => boolean, timeoutMs = 10_000, what = 'transcript entry'): Promise<TranscriptEntry> {
-    const found = this.transcript.find(pred);
-    if (found) return Promise.resolve(found);
-    return new Promise((resolve, reject) => {
-      let seen = this.transcript.length;
-      const check = (): void => {
-        for (; seen < this.transcript.length; seen++) {
-          const e = this.transcript[seen]!;
-          if (pred(e)) {
-            done();
-            return resolve(e);
-          }
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      }, timeoutMs);
-      const done = (): void => {
-        clearTimeout(timer);
-        this.listeners.delete(check);
-      };
-      this.listeners.add(check);
-    });
+    return waitForEntry(this.transcript, this.waiters, pred, timeoutMs, what);
   }
 
   waitForEvent(pred: (e: WatcherEvent) => boolean = () => true, timeoutMs = 10_000): Promise<WatcherEvent> {
@@ -283,7 +253,7 @@ export class RawClient {
         return;
       }
     }
-    for (const l of [...this.listeners]) l();
+    this.waiters.wake();
   }
 
   private onFrame(frame: Buffer): void {
@@ -324,7 +294,7 @@ export class RawClient {
     const all = [...this.pending.splice(0)];
     for (const q of this.special.values()) all.push(...q.splice(0));
     for (const p of all) p.reject(reason);
-    for (const l of [...this.listeners]) l();
+    this.waiters.wake();
     this.resolveClosed();
   }
 }
@@ -333,6 +303,36 @@ export type { MultiResult };
 
 export function connect(host: string, port: number, options?: ConnectOptions): Promise<RawClient> {
   return RawClient.connect(host, port, options);
+}
+
+/** A ConnectRequest frame as a client sends it, the readOnly byte included. */
+export function connectRequestFrame(options: ConnectOptions = {}): Buffer {
+  const w = new JuteWriter();
+  const at = w.beginFrame();
+  w.int(0)
+    .longNumber(options.lastZxidSeen ?? 0)
+    .int(options.timeoutMs ?? 30_000)
+    .long(options.sessionId ?? 0n)
+    .buffer(options.passwd ?? Buffer.alloc(16))
+    .bool(options.readOnly ?? false);
+  w.endFrame(at);
+  return Buffer.from(w.bytes());
+}
+
+/** Resolves with the first entry of `transcript` matching `pred`, received so far or later (`waiters` wakes on each). */
+export function waitForEntry(
+  transcript: readonly TranscriptEntry[],
+  waiters: Waiters,
+  pred: (e: TranscriptEntry) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<TranscriptEntry> {
+  let seen = 0;
+  const match = (): TranscriptEntry | undefined => {
+    for (; seen < transcript.length; seen++) if (pred(transcript[seen]!)) return transcript[seen];
+    return undefined;
+  };
+  return waiters.until(match, timeoutMs, () => `timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
