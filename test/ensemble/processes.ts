@@ -49,7 +49,10 @@ export async function makeProcessEnsemble(count: number, tickTime = 200, extraCo
     const dataDir = join(dir, `data${m.id}`);
     mkdirSync(dataDir);
     writeFileSync(join(dataDir, 'myid'), `${m.id}\n`);
-    const cfg = [`tickTime=${tickTime}`, 'initLimit=25', 'syncLimit=10', `dataDir=${dataDir}`, `clientPort=${m.clientPort}`, 'clientPortAddress=127.0.0.1', '4lw.commands.whitelist=*', ...extraConfig, ...lines];
+    // Sessions may outlive a kill, an election and a reconnect on a loaded machine (tickTime 200
+    // alone caps them at 4 s); a test that wants short sessions sets maxSessionTimeout itself.
+    const sessions = extraConfig.some((l) => l.startsWith('maxSessionTimeout=')) ? [] : ['maxSessionTimeout=30000'];
+    const cfg = [`tickTime=${tickTime}`, 'initLimit=25', 'syncLimit=10', `dataDir=${dataDir}`, `clientPort=${m.clientPort}`, 'clientPortAddress=127.0.0.1', '4lw.commands.whitelist=*', ...sessions, ...extraConfig, ...lines];
     writeFileSync(m.configPath, cfg.join('\n') + '\n');
   }
   const listeners = new Set<() => void>();

@@ -18,14 +18,16 @@ import { assertSameTree, readTree, Writer } from './writer.js';
 
 const skip = skipUnlessZooKeeper();
 const TICK_MS = 500;
+/** Sessions outlive the leader's replacement on a loaded machine (tickTime 500 alone caps them at 10 s). */
+const SESSION_CAP_MS = 40_000;
 
 function startPaddockOn(members: readonly QuorumMemberPorts[], dataDir: string, logger: Logger, index = 2): Promise<PaddockServer> {
-  return startPaddockAmongZooKeepers(members, index, TICK_MS, { dataDir }, { logger });
+  return startPaddockAmongZooKeepers(members, index, TICK_MS, { dataDir, maxSessionTimeout: SESSION_CAP_MS }, { logger });
 }
 
 test('rolling step: a ZooKeeper server killed under writes is replaced by Paddock on its data directory, converted at start and DIFFed', { skip, timeout: 180_000 }, async (t) => {
   const members = await quorumPorts(3);
-  const zk: ZooKeeperPeer[] = members.map((m) => startZooKeeperPeer(m.sid, members, TICK_MS));
+  const zk: ZooKeeperPeer[] = members.map((m) => startZooKeeperPeer(m.sid, members, TICK_MS, undefined, { config: [`maxSessionTimeout=${SESSION_CAP_MS}`] }));
   const clients: ZooKeeperClient[] = [];
   let paddock: PaddockServer | null = null;
   t.after(async () => {
@@ -69,7 +71,7 @@ test('rolling step: a ZooKeeper server killed under writes is replaced by Paddoc
 
 test('rolling replacement: each ZooKeeper server in turn (followers first, the leader last) replaced by Paddock under continuous writes', { skip, timeout: 300_000 }, async (t) => {
   const members = await quorumPorts(3);
-  const zk: ZooKeeperPeer[] = members.map((m) => startZooKeeperPeer(m.sid, members, TICK_MS));
+  const zk: ZooKeeperPeer[] = members.map((m) => startZooKeeperPeer(m.sid, members, TICK_MS, undefined, { config: [`maxSessionTimeout=${SESSION_CAP_MS}`] }));
   const paddocks: PaddockServer[] = [];
   const clients: ZooKeeperClient[] = [];
   t.after(async () => {
@@ -80,7 +82,7 @@ test('rolling replacement: each ZooKeeper server in turn (followers first, the l
   const modes = await Promise.all(zk.map((z) => waitForMode(z, 60_000)));
   // Writers know every server, as a production client does, and fail over as servers are replaced.
   const everyServer = members.map((m) => `127.0.0.1:${m.clientPort}`).join(',');
-  for (let i = 0; i < 2; i++) clients.push(await connect(everyServer, { sessionTimeoutMs: 15_000 }));
+  for (let i = 0; i < 2; i++) clients.push(await connect(everyServer, { sessionTimeoutMs: 30_000 }));
   await clients[0]!.create('/w', '');
   const writers = clients.map((c, i) => new Writer(c, `r${i}`));
   await Promise.all(writers.map((w) => w.waitFor(20, 60_000)));
