@@ -30,6 +30,12 @@ export interface ElectionOptions {
   /** The QuorumVerifier text sent in every notification (see quorumConfigText). */
   config: Buffer;
   finalizeWaitMs?: number;
+  /**
+   * Decide without the finalize wait once every other voter has either voted for the proposal
+   * in this round or lost its connection to this server (see noVoteLeftToWaitFor).
+   * Default false: wait, as ZooKeeper 3.8 always does.
+   */
+  finalizeEarly?: boolean;
   minNotificationIntervalMs?: number;
   maxNotificationIntervalMs?: number;
 }
@@ -78,6 +84,7 @@ export class FastLeaderElection {
   private readonly config: Buffer;
   private readonly isParticipant: boolean;
   private readonly finalizeWaitMs: number;
+  private readonly finalizeEarly: boolean;
   private readonly minIntervalMs: number;
   private readonly maxIntervalMs: number;
 
@@ -98,6 +105,8 @@ export class FastLeaderElection {
   /** While a quorum agrees: when the finalize wait ends without a better vote. */
   private finalizeDeadline: number | null = null;
   private readonly connected = new Set<bigint>();
+  /** Peers whose connection went down and has not come back (a crashed leader, say). */
+  private readonly lost = new Set<bigint>();
   private readonly loopback: Notification[] = [];
   private handling = false;
 
@@ -111,6 +120,7 @@ export class FastLeaderElection {
     this.config = options.config;
     this.isParticipant = this.quorum.isVoter(options.myId);
     this.finalizeWaitMs = options.finalizeWaitMs ?? FINALIZE_WAIT_MS;
+    this.finalizeEarly = options.finalizeEarly ?? false;
     this.minIntervalMs = options.minNotificationIntervalMs ?? MIN_NOTIFICATION_INTERVAL_MS;
     this.maxIntervalMs = options.maxNotificationIntervalMs ?? MAX_NOTIFICATION_INTERVAL_MS;
     this.notificationIntervalMs = this.minIntervalMs;
@@ -192,10 +202,21 @@ export class FastLeaderElection {
 
   connectionUp(sid: bigint): void {
     this.connected.add(sid);
+    this.lost.delete(sid);
   }
 
-  connectionDown(sid: bigint): void {
+  /**
+   * The connection to `sid` closed. `peerGone` is false when this server closed it itself to
+   * replace it (the larger-sid rule): the peer is still there.
+   */
+  connectionDown(sid: bigint, peerGone = true): void {
     this.connected.delete(sid);
+    if (!peerGone) return;
+    this.lost.add(sid);
+    // The vote we were waiting on may have been this peer's: it will not come now.
+    if (this.peerState === ServerState.LOOKING && this.finalizeDeadline !== null && this.noVoteLeftToWaitFor()) {
+      this.decide(this.proposal.leader, this.proposedVote);
+    }
   }
 
   ready(): ElectionReady {
@@ -241,7 +262,12 @@ export class FastLeaderElection {
   private handle(now: number, from: bigint, n: Notification): void {
     if (this.finalizeDeadline !== null) {
       if (!this.betterThanProposal(n)) {
-        // Not better: dropped, and the finalize wait starts over (each poll waits afresh).
+        // Not better: dropped, and the finalize wait starts over (each poll waits afresh),
+        // unless it was the last reachable voter's agreeing vote.
+        if (this.agreesInRound(from, n)) {
+          this.recvset.set(from, { ...voteOf(n), electionEpoch: n.electionEpoch, state: ServerState.LOOKING, version: 0 });
+          if (this.noVoteLeftToWaitFor()) return this.decide(this.proposal.leader, this.proposedVote);
+        }
         this.finalizeDeadline = now + this.finalizeWaitMs;
         return;
       }
@@ -280,7 +306,39 @@ export class FastLeaderElection {
     }
     this.recvset.set(from, { ...voteOf(n), electionEpoch: n.electionEpoch, state: ServerState.LOOKING, version: 0 });
     const target: TrackedVote = { ...this.proposedVote, state: ServerState.LOOKING, version: 0 };
-    if (this.hasQuorumFor(this.recvset, target)) this.finalizeDeadline = now + this.finalizeWaitMs;
+    if (!this.hasQuorumFor(this.recvset, target)) return;
+    if (this.noVoteLeftToWaitFor()) this.decide(this.proposal.leader, this.proposedVote);
+    else this.finalizeDeadline = now + this.finalizeWaitMs;
+  }
+
+  /**
+   * finalizeWait gives a better vote time to arrive once a quorum agrees (ZooKeeper 3.8 always
+   * waits it out; 3.4 stopped early once it had heard from every voter). After a leader crashes
+   * the survivors know it is gone (its connection dropped), so once every other voter has voted
+   * for our proposal in this round, or is such a lost peer, no vote is left to wait for. A voter
+   * never connected yet (an ensemble starting) is waited for as ZooKeeper waits. A lost peer that
+   * comes back with a better history is handled as after any decision (a learner more recent
+   * than the new leader makes it step down in discovery). Deciding early changes only when, not
+   * what is safe: the decision still needs a quorum agreeing on the vote.
+   */
+  private noVoteLeftToWaitFor(): boolean {
+    if (!this.finalizeEarly) return false;
+    const target: TrackedVote = { ...this.proposedVote, state: ServerState.LOOKING, version: 0 };
+    if (!this.hasQuorumFor(this.recvset, target)) return false;
+    for (const sid of this.quorum.voters) {
+      if (sid !== this.myId && this.lost.has(sid)) continue;
+      const vote = this.recvset.get(sid);
+      if (vote === undefined || !votesEqual(target, vote)) return false;
+    }
+    return true;
+  }
+
+  /** A LOOKING voter's notification in this round for the vote this server proposes. */
+  private agreesInRound(from: bigint, n: Notification): boolean {
+    return (
+      this.finalizeEarly && n.state === ServerState.LOOKING && n.electionEpoch === this.logicalClock && this.quorum.isVoter(from) &&
+      n.leader === this.proposal.leader && n.zxid === this.proposal.zxid && n.peerEpoch === this.proposal.peerEpoch
+    );
   }
 
   /** receivedFollowingNotification (LEADING differs only by the 2-node oracle, not supported). */

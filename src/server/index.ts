@@ -115,16 +115,22 @@ async function startEnsembleMember(config: ServerConfig, options: StartOptions):
   const transport = quorumTransport(config, logger);
   const replica = new PipelineReplica({ extendedTypesEnabled: config.extendedTypesEnabled });
   const sessionSecret = newSessionSecret(random, []);
+  // The stats the member's fsyncs go to exist only once the pipeline does (as in createPipeline).
+  let pipeline: RequestPipeline | null = null;
   let member: MemberStore;
   try {
-    member = await openMemberStore(config, options, logger);
+    member = await openMemberStore(config, options, logger, (ms, batchRecords) => {
+      if (pipeline === null) return;
+      recordFsync(pipeline, config, logger, ms);
+      if (batchRecords > 0) pipeline.stats.observe('sync_processor_batch_size', batchRecords);
+    });
   } catch (err) {
     transport.close();
     throw err;
   }
   const afterApply = (p: RequestPipeline): void => member.afterApply(p);
   const deps = { now: turnClock(), log: replica, logger, randomBytes: random, sessionSecret, afterApply };
-  const pipeline = new RequestPipeline(pipelineConfig, deps, member.tree, member.sessions);
+  pipeline = new RequestPipeline(pipelineConfig, deps, member.tree, member.sessions);
   replica.attach(pipeline);
   const peer = new QuorumPeer({ config, pipeline, replica, store: member.store, logger, transport });
   const net = new NetworkServer(pipeline, config, logger, auth);
@@ -201,7 +207,9 @@ interface MemberStore {
  * The data directory through DiskQuorumStore (tree, sessions, epochs and log as they were at the
  * last kill), converting a ZooKeeper data directory found there; a memory store only when asked.
  */
-async function openMemberStore(config: ServerConfig, options: StartOptions, logger: Logger): Promise<MemberStore> {
+async function openMemberStore(
+  config: ServerConfig, options: StartOptions, logger: Logger, onFsync: (ms: number, batchRecords: number) => void,
+): Promise<MemberStore> {
   const treeOptions = { extendedTypesEnabled: config.extendedTypesEnabled };
   if (options.quorumStore || options.inMemory) {
     const given = options.quorumStore ?? new MemoryLearnerStore();
@@ -212,7 +220,18 @@ async function openMemberStore(config: ServerConfig, options: StartOptions, logg
     if (!isQuorumStore(given)) catchUp(start, given.load(), false);
     return { store, tree: start.tree, sessions: start.sessions, afterApply: () => undefined, close: async () => undefined };
   }
-  const opened = await DiskQuorumStore.open(options.disk ?? new NodeDisk(), {
+  // Timed as the standalone log is (fsynctime); the batch's records are counted a turn later.
+  let timed: DiskQuorumStore | null = null;
+  let recordsAtLastSync = 0;
+  const disk = timedDisk(options.disk ?? new NodeDisk(), (ms) => {
+    setImmediate(() => {
+      if (timed === null) return; // a write of the start itself
+      const records = timed.txnLogStats.records;
+      onFsync(ms, records - recordsAtLastSync);
+      recordsAtLastSync = records;
+    });
+  });
+  const opened = await DiskQuorumStore.open(disk, {
     dataDir: config.dataDir,
     dataLogDir: config.dataLogDir,
     forceSync: config.forceSync,
@@ -223,6 +242,8 @@ async function openMemberStore(config: ServerConfig, options: StartOptions, logg
   });
   for (const w of opened.warnings) logger.warn(w);
   const { store, state } = opened;
+  timed = store;
+  recordsAtLastSync = store.txnLogStats.records;
   logger.info(
     `loaded ${config.dataDir}: snapshot ${hex(Number(state.snapshotZxid))}, last logged zxid ${hex(Number(state.lastLoggedZxid))}, ` +
       `acceptedEpoch ${state.acceptedEpoch}, currentEpoch ${state.currentEpoch}, ${state.tree.size} znodes, ${state.sessions.size} sessions`,

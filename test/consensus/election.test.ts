@@ -179,6 +179,64 @@ test('finalize wait: a better vote inside 200 ms changes the outcome, silence de
   });
 });
 
+test('finalizeEarly: no finalize wait once every other voter agreed or was lost; a voter never connected is waited for', () => {
+  const members = [1n, 2n, 3n].map((sid) => ({ sid, type: 'participant' as const }));
+  const start = (connected: bigint[]): FastLeaderElection => {
+    const core = new FastLeaderElection({ myId: 1n, members, config: Buffer.alloc(0), finalizeEarly: true }, 0, fresh);
+    for (const sid of connected) core.connectionUp(sid);
+    core.advance();
+    return core;
+  };
+  const following2 = { state: ServerState.FOLLOWING, vote: { leader: 2n, zxid: 0n, electionEpoch: 1n, peerEpoch: 0n } };
+
+  // 3 (the old leader, say) went away: 2's vote and ours are all there is to hear.
+  const a = start([2n, 3n]);
+  a.connectionDown(3n);
+  a.step(10, 2n, looking({ leader: 2n }));
+  assert.equal(a.state, ServerState.FOLLOWING, 'decided at once');
+  assert.deepEqual(a.ready().decision, following2);
+
+  // 3 never connected (an ensemble starting): wait for it as ZooKeeper does.
+  const b = start([2n]);
+  b.step(10, 2n, looking({ leader: 2n }));
+  assert.equal(b.state, ServerState.LOOKING);
+  assert.equal(b.nextDeadline(), 210);
+  b.tick(210);
+  assert.equal(b.state, ServerState.FOLLOWING);
+
+  // Connected to 3 but no vote from it yet: waiting, until 3's connection drops.
+  const c = start([2n, 3n]);
+  c.step(10, 2n, looking({ leader: 2n }));
+  assert.equal(c.state, ServerState.LOOKING);
+  c.connectionDown(3n);
+  assert.equal(c.state, ServerState.FOLLOWING, 'the vote waited for will not come');
+  assert.deepEqual(c.ready().decision, following2);
+
+  // ... or until 3 votes for the same leader.
+  const d = start([2n, 3n]);
+  d.step(10, 2n, looking({ leader: 2n }));
+  d.step(30, 3n, looking({ leader: 2n }));
+  assert.equal(d.state, ServerState.FOLLOWING);
+
+  // A connection this server replaced itself (the larger-sid rule) is not a lost peer.
+  const e = start([2n, 3n]);
+  e.connectionDown(3n, false);
+  e.step(10, 2n, looking({ leader: 2n }));
+  assert.equal(e.state, ServerState.LOOKING);
+
+  // Lost peers never stand in for a quorum: alone, this server keeps looking.
+  const f = start([2n, 3n]);
+  f.connectionDown(2n);
+  f.connectionDown(3n);
+  f.tick(1_000);
+  assert.equal(f.state, ServerState.LOOKING);
+
+  // A better vote from the lost peer after the decision does not change it.
+  a.advance();
+  a.step(40, 3n, looking({ leader: 3n }));
+  assert.equal(a.state, ServerState.FOLLOWING);
+});
+
 test('replies: a peer in an older round is told ours; once decided, a looking peer is told the leader', () => {
   const members: QuorumMember[] = [1n, 2n, 3n].map((sid) => ({ sid, type: 'participant' }));
   members.push({ sid: 9n, type: 'observer' });

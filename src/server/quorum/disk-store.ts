@@ -26,7 +26,7 @@ import { acquireDataDirLock, type LockOptions } from '../../persistence/lock.js'
 import { listSnapshots, loadNewestValidSnapshot, removeSnapshotTemps, verifySnapshot, writeSnapshot, SnapshotPolicy } from '../../persistence/snapshots.js';
 import { closeStore, liveStore, openStore, purgeStore, storeDirs, type LiveStore } from '../../persistence/store.js';
 import type { PurgeResult } from '../../persistence/purge.js';
-import { listSegments, TxnLog, type AppendDone } from '../../persistence/txnlog.js';
+import { listSegments, TxnLog, type AppendDone, type TxnLogStats } from '../../persistence/txnlog.js';
 import type { ZkSnapshot } from '../../persistence/zkformat.js';
 import { findZxidGaps, gapPlace, zxidFollows, type ZxidGap } from '../../persistence/zxidgaps.js';
 import { replayTxn } from '../../sessions/replay.js';
@@ -172,6 +172,11 @@ export class DiskQuorumStore implements AsyncLearnerStore {
 
   get snapDir(): string {
     return this.live.snapDir;
+  }
+
+  /** Records and batches the log has written so far (mntr's sync_processor_batch_size). */
+  get txnLogStats(): Readonly<TxnLogStats> {
+    return this.live.log.stats;
   }
 
   get logDir(): string {

@@ -46,6 +46,8 @@ export interface ElectionDriverOptions {
   /** cnxTimeout: connect and preamble timeout (ZooKeeper's default 5000 ms). */
   connectTimeoutMs?: number;
   finalizeWaitMs?: number;
+  /** Skip the finalize wait when no vote is left to come (FastLeaderElection's finalizeEarly). */
+  finalizeEarly?: boolean;
   minNotificationIntervalMs?: number;
   maxNotificationIntervalMs?: number;
   /** How connections are made and accepted: plain TCP by default, TLS with sslQuorum. */
@@ -109,6 +111,7 @@ export class ElectionDriver extends EventEmitter<ElectionDriverEvents> {
         members: options.servers,
         config,
         finalizeWaitMs: options.finalizeWaitMs,
+        finalizeEarly: options.finalizeEarly,
         minNotificationIntervalMs: options.minNotificationIntervalMs,
         maxNotificationIntervalMs: options.maxNotificationIntervalMs,
       },
@@ -371,6 +374,7 @@ export class ElectionDriver extends EventEmitter<ElectionDriverEvents> {
       peer.socket = null;
       this.core.connectionDown(sid);
       this.emit('connection', sid, false);
+      this.pump();
     });
     this.core.connectionUp(sid);
     this.emit('connection', sid, true);
@@ -387,7 +391,7 @@ export class ElectionDriver extends EventEmitter<ElectionDriverEvents> {
     if (!peer || !socket) return;
     peer.socket = null;
     socket.destroy();
-    this.core.connectionDown(sid);
+    this.core.connectionDown(sid, false);
     this.emit('connection', sid, false);
   }
 }

@@ -16,13 +16,40 @@ import type { Id } from '../../jute/records.js';
 import { readZkSnapshotBody, type ZkSnapshot } from '../../persistence/zkformat.js';
 import type { DataTree, TreeOptions } from '../../tree/datatree.js';
 import { ZabLearner, type LearnerRole, type LearnerReady, type LogEntry, type SyncMode } from '../../consensus/learner.js';
-import { decodeQuorumPacket, encodeQuorumPacket, quorumPacketLength, type QuorumPacket } from '../../consensus/wire.js';
+import { decodeQuorumPacket, encodeQuorumPacket, PacketType, quorumPacketLength, type QuorumPacket } from '../../consensus/wire.js';
 import { SNAP_SIGNATURE } from './zk-snapshot-stream.js';
 import { zxidToNumber, type Zxid } from '../../consensus/zxid.js';
 import { catchUp, TreeReplica, type ReplicaState } from './replica.js';
 import { PLAIN_TRANSPORT, type QuorumTransport } from './quorum-tls.js';
 
 export { treeFromZkSnapshot } from './replica.js';
+
+/** Packets a learner sends that say nothing about its log: they need not wait for an fsync. */
+const UNLOGGED = new Set<number>([PacketType.REQUEST, PacketType.REVALIDATE, PacketType.PING]);
+type AnyReady = LearnerReady<unknown>;
+
+/** A Ready with nothing to persist or apply, whose packets say nothing about the log. */
+function sendsOnly(rd: AnyReady): boolean {
+  return nothingDurable(rd) && rd.append.length === 0 && reportsNothing(rd) && rd.messages.every((m) => UNLOGGED.has(m.type));
+}
+
+/** A Ready that logs proposals and sends their ACKs, nothing else (the broadcast PROPOSAL). */
+function acknowledgesOnly(rd: AnyReady): boolean {
+  return nothingDurable(rd) && reportsNothing(rd) && rd.messages.every((m) => m.type === PacketType.ACK);
+}
+
+function reportsNothing(rd: AnyReady): boolean {
+  return rd.commit.length === 0 && rd.revalidations.length === 0 && rd.syncs === 0 && rd.closed === null;
+}
+
+/** A Ready that applies commits (or reports SYNCs and revalidations) and nothing else. */
+function appliesOnly(rd: AnyReady): boolean {
+  return nothingDurable(rd) && rd.append.length === 0 && rd.messages.length === 0 && rd.closed === null;
+}
+
+function nothingDurable(rd: AnyReady): boolean {
+  return rd.snapshot === null && rd.truncateTo === null && rd.acceptedEpoch === null && rd.currentEpoch === null;
+}
 
 /** What a learner keeps across restarts. */
 export interface LearnerDurableState {
@@ -202,6 +229,8 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
   private readonly core: ZabLearner<ZkSnapshot>;
   /** Settles once every Ready taken so far is persisted, sent and applied (never rejects). */
   private carriedOut: Promise<void> = Promise.resolve();
+  /** Settles once the commits (and reports) of every Ready taken so far are delivered. */
+  private appliedBefore: Promise<void> = Promise.resolve();
   /** Settles once the last Ready that changes more than the log's tail is durable: appends wait for it. */
   private appendsAfter: Promise<void> = Promise.resolve();
   private socket: Socket | null = null;
@@ -424,11 +453,32 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
    * once, so the fsyncs of several Readys are group-committed; one that installs, truncates or
    * writes an epoch waits for every Ready before it. A failed write ends the connection: the
    * learner never acknowledges what it could not log.
+   *
+   * Two kinds of broadcast Ready depend on nothing being persisted, so they do not wait behind
+   * the fsyncs of earlier proposals: one that only sends REQUEST, REVALIDATE or PING (forwarded
+   * writes reach the leader at once), and one that only applies COMMITs (and reports SYNCs and
+   * revalidations), which waits only for the commits before it. A COMMIT means a quorum has
+   * logged the txn, so this member's own fsync of it is not what makes it safe to apply; its ACK
+   * still waits for that fsync. ZooKeeper's follower does the same: FollowerZooKeeperServer.commit
+   * hands the txn to the CommitProcessor whatever its SyncRequestProcessor is doing.
    */
   private flush(): void {
     if (!this.core.hasReady()) return;
     const rd = this.core.ready();
     this.core.advance();
+    // From the delivery of UPTODATE's Ready on: nothing of the sync is left to overtake (the
+    // leader drops a learner whose next packet after NEWLEADER is not its ACK).
+    const broadcasting = this.core.phase === 'broadcast' && this.syncedEmitted;
+    if (broadcasting && sendsOnly(rd)) {
+      if (this.closedReason === null) for (const p of rd.messages) this.write(p);
+      return;
+    }
+    if (broadcasting && appliesOnly(rd)) {
+      const applied = this.appliedBefore.then(() => this.deliver(rd)).catch((err: unknown) => this.finish(`could not apply: ${(err as Error).message}`));
+      this.appliedBefore = applied;
+      this.carriedOut = Promise.all([this.carriedOut, applied]).then(() => undefined);
+      return;
+    }
     const logOnly = rd.snapshot === null && rd.truncateTo === null && rd.acceptedEpoch === null && rd.currentEpoch === null;
     let persisted: Promise<void>;
     if (logOnly) {
@@ -441,6 +491,8 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
       () => this.deliver(rd),
       (err: unknown) => this.finish(`could not persist: ${(err as Error).message}`),
     );
+    // Later commits are applied after this Ready's, unless it only logs and acknowledges.
+    if (!logOnly || !acknowledgesOnly(rd)) this.appliedBefore = this.carriedOut;
   }
 
   private deliver(rd: LearnerReady<ZkSnapshot>): void {
