@@ -245,6 +245,7 @@ export class SimClient {
       const link = server.connectClient(pipe, {
         reply: (xid, zxid, err, _type, body) => this.onReply(conn, xid, zxid, err, body),
         connected: (timeOut, sessionId, passwd) => this.onConnected(conn, timeOut, sessionId, passwd),
+        event: () => undefined,
         closed: () => this.onClosed(conn),
       });
       if (link === null) return pipe.close(1, () => this.onClosed(conn));

@@ -61,7 +61,7 @@ export function formatFailure(r: SimResult): string {
   return lines.join('\n');
 }
 
-function main(): void {
+async function main(): Promise<void> {
   let cmd: SimCommand;
   try {
     cmd = parseSimArgs(process.argv.slice(2));
@@ -73,7 +73,7 @@ function main(): void {
   const started = Date.now();
   let failed = 0;
   for (const seed of cmd.seeds) {
-    const r = runSimulation({ ...cmd.base, seed, servers: serversFor(cmd, seed) });
+    const r = await runSimulation({ ...cmd.base, seed, servers: serversFor(cmd, seed) });
     if (cmd.base.trace) console.log(r.trace.join('\n'));
     if (!r.ok) {
       failed++;
@@ -88,4 +88,4 @@ function main(): void {
   if (failed > 0) process.exitCode = 1;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) main();
+if (import.meta.url === `file://${process.argv[1]}`) void main();

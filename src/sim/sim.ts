@@ -53,8 +53,15 @@ export interface SimOptions {
   midReadyCrashRate?: number;
   /** Keep the trace (every role change and fault) for the report. */
   trace?: boolean;
-  /** Txns of its log a new leader keeps for DIFF (default: a short history on every third seed, so SNAP happens). */
-  historyLimit?: number;
+  /**
+   * Committed txns a leader keeps in memory for DIFF (default: 10 on every third seed, so that
+   * learners are synced from the on-disk log or by SNAP; else ZooKeeper's 500).
+   */
+  commitLogCount?: number;
+  /** DIFF from the on-disk log while under this × the tree's size (default 0.33; -1 on every sixth seed: SNAP instead). */
+  snapshotSizeFactor?: number;
+  /** ZooKeeper's snapCount for the servers' periodic snapshots (default 40, so that they happen). */
+  snapCount?: number;
   /** Clients also issue sync+getData reads, which the linearizability checker takes (default true). */
   syncReads?: boolean;
   /** A deliberate bug the checkers must catch (their own tests). */
@@ -79,7 +86,7 @@ const TICK_MS = 100;
 const KEYS = ['/r/k0', '/r/k1', '/r/k2'];
 
 /** Runs one seed and checks it; never throws for a violation, only reports it. */
-export function runSimulation(options: SimOptions): SimResult {
+export function runSimulation(options: SimOptions): Promise<SimResult> {
   const sim = new Simulation(options);
   return sim.run();
 }
@@ -115,8 +122,12 @@ class Simulation implements Ensemble {
   private readonly traceLines: string[] = [];
   private readonly o: Required<SimOptions>;
   private faulting = false;
-  get historyLimit(): number {
-    return this.o.historyLimit;
+  get commitLogCount(): number {
+    return this.o.commitLogCount;
+  }
+
+  get snapshotSizeFactor(): number {
+    return this.o.snapshotSizeFactor;
   }
 
   get sabotage(): Sabotage | null {
@@ -129,7 +140,7 @@ class Simulation implements Ensemble {
 
   constructor(private readonly given: SimOptions) {
     const options = given;
-    this.o = { clients: 4, faultMs: 6000, settleMs: 30_000, maxDelay: 10, faultEveryMs: 400, midReadyCrashRate: 0.001, trace: false, sabotage: null, syncReads: true, historyLimit: options.seed % 3 === 0 ? 10 : Number.MAX_SAFE_INTEGER, ...options };
+    this.o = { clients: 4, faultMs: 6000, settleMs: 30_000, maxDelay: 10, faultEveryMs: 400, midReadyCrashRate: 0.001, trace: false, sabotage: null, syncReads: true, commitLogCount: options.seed % 3 === 0 ? 10 : 500, snapshotSizeFactor: options.seed % 6 === 0 ? -1 : 0.33, snapCount: 40, ...options };
     this.world = new World(options.seed);
     this.net = new Network(this.world, this.o.maxDelay);
     this.members = [];
@@ -139,8 +150,9 @@ class Simulation implements Ensemble {
     this.quorum = new MajorityQuorum(this.members);
     this.configText = quorumConfigText(this.members, 0n);
     for (let sid = 1; sid <= options.servers; sid++) {
-      const config = resolveConfig({ dataDir: '/sim', serverId: sid, tickTime: TICK_MS, initLimit: 10, syncLimit: 5, sessionPasswords: 'zookeeper' });
-      this.servers.push(new SimServer(sid, config, new CheckedStore(sid, this.ledger), this));
+      const config = resolveConfig({ dataDir: `/data/${sid}`, serverId: sid, tickTime: TICK_MS, initLimit: 10, syncLimit: 5, sessionPasswords: 'zookeeper' });
+      const store = new CheckedStore({ sid, dataDir: config.dataDir, ledger: this.ledger, world: this.world, snapCount: this.o.snapCount, forceSync: this.o.sabotage !== 'fsync-lies' });
+      this.servers.push(new SimServer(sid, config, store, this));
     }
     const hooks = {
       record: (op: Omit<Op, 'index'>) => this.record(op),
@@ -153,16 +165,19 @@ class Simulation implements Ensemble {
     }
   }
 
-  run(): SimResult {
+  async run(): Promise<SimResult> {
     const violations: string[] = [];
     try {
-      this.setup();
-      this.faultPhase();
-      this.heal();
+      await this.setup();
+      await this.faultPhase();
+      await this.heal();
       violations.push(...this.finalChecks());
     } catch (err) {
       violations.push(err instanceof SimViolation ? err.message : `server code threw: ${(err as Error).stack ?? String(err)}`);
     }
+    // The data directories' locks are process-wide: the next run in this process takes them again.
+    for (const s of this.servers) s.store.crash();
+    await Promise.all(this.servers.map((s) => s.store.closed()));
     const leaders = this.epochLeaders.size;
     return {
       seed: this.o.seed,
@@ -184,18 +199,18 @@ class Simulation implements Ensemble {
 
   // ---- phases ----
 
-  private setup(): void {
+  private async setup(): Promise<void> {
     for (const s of this.servers) s.boot();
     const first = this.clients[0]!;
     first.script = setupRequests();
     first.start();
-    if (!this.world.runUntil(this.world.now + this.o.settleMs, () => first.scriptDone)) {
+    if (!(await this.world.runUntil(this.world.now + this.o.settleMs, () => first.scriptDone))) {
       this.fail(`no leader served the setup writes within ${this.o.settleMs} ms\n${this.describe()}`);
     }
     this.trace(`setup done`);
   }
 
-  private faultPhase(): void {
+  private async faultPhase(): Promise<void> {
     this.faulting = true;
     const end = this.world.now + this.o.faultMs;
     for (const c of this.clients.slice(1)) {
@@ -203,12 +218,14 @@ class Simulation implements Ensemble {
       c.start();
     }
     this.scheduleFault(end);
-    this.world.runUntil(end);
+    await this.world.runUntil(end);
     this.faulting = false;
+    // A crash armed for a disk operation that never came does not strike after the fault phase.
+    for (const s of this.servers) s.store.armCrash(null);
     for (const c of this.clients) c.working = false;
   }
 
-  private heal(): void {
+  private async heal(): Promise<void> {
     this.trace('heal: every cut healed, every server up');
     this.setCuts([]);
     for (const s of this.servers) if (!s.up) s.boot();
@@ -222,7 +239,7 @@ class Simulation implements Ensemble {
       if (!settled) this.world.after(50, check);
     };
     this.world.after(50, check);
-    if (!this.world.runUntil(end, () => settled)) {
+    if (!(await this.world.runUntil(end, () => settled))) {
       this.fail(`no progress within ${this.o.settleMs} ms after healing (probe write ${probe.scriptDone ? 'done' : 'not done'})\n${this.describe()}`);
     }
   }
@@ -345,10 +362,16 @@ class Simulation implements Ensemble {
   crashPoint(server: SimServer, steps: number): number | null {
     if (!this.faulting || !this.world.rng.bool(this.o.midReadyCrashRate)) return null;
     this.crashes++;
-    const at = this.world.rng.int(steps + 1);
-    this.trace(`nemesis: server ${server.sid} crashes after ${at} of ${steps} durable steps of a Ready`);
-    // After the crash (which follows this call), it restarts like any other.
-    this.world.soon(() => this.restartLater(server));
+    // A durable step is a few disk operations (write, sync; open, rename, directory sync).
+    const at = this.world.rng.int(3 * steps + 1);
+    this.trace(`nemesis: server ${server.sid} will crash at its disk operation ${at} from now (${steps} durable steps to go)`);
+    // After the crash, it restarts like any other.
+    const inc = server.incarnation;
+    const restart = (): void => {
+      if (server.incarnation !== inc || !server.up) this.restartLater(server);
+      else if (server.store.crashArmed) this.world.after(10, restart);
+    };
+    this.world.soon(restart);
     return at;
   }
 
@@ -376,7 +399,10 @@ class Simulation implements Ensemble {
       if (!server.store.holds(zxid)) this.fail(`new leader ${server.sid} (epoch ${epoch}) lacks committed txn ${zxidToHex(zxid)}`);
     }
     // What the new leader synced to a quorum is committed from now on.
-    for (const e of server.store.load().log) this.committed.set(e.zxid, e.data);
+    for (const zxid of server.store.loggedZxids()) {
+      const data = this.ledger.get(zxid);
+      if (data) this.committed.set(zxid, data);
+    }
   }
 
   // ---- checkers ----

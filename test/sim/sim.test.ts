@@ -22,12 +22,12 @@ const KNOWN_OPEN = /cannot truncate to \d+, below the snapshot at \d+/;
 const knownOpen: string[] = [];
 
 describe('simulator', () => {
-  it(`passes ${SEEDS} seeds on 3 and 5 servers`, () => {
+  it(`passes ${SEEDS} seeds on 3 and 5 servers`, async () => {
     const failures: string[] = [];
     let acked = 0;
     let epochs = 0;
     for (let seed = 1; seed <= SEEDS; seed++) {
-      const r = runSimulation({ ...CI, seed, servers: seed % 2 === 0 ? 5 : 3 });
+      const r = await runSimulation({ ...CI, seed, servers: seed % 2 === 0 ? 5 : 3 });
       if (!r.ok) (KNOWN_OPEN.test(formatFailure(r)) ? knownOpen : failures).push(formatFailure(r));
       acked += r.stats.acked;
       epochs += r.stats.leaders;
@@ -50,31 +50,31 @@ describe('simulator', () => {
     ['txns seen only inside a SNAP', { seed: 30282, servers: 5, faultMs: 6000, faultEveryMs: 100 }],
   ];
   for (const [name, options] of regressions) {
-    it(`regression: ${name} (seed ${options.seed})`, () => {
-      const r = runSimulation(options);
+    it(`regression: ${name} (seed ${options.seed})`, async () => {
+      const r = await runSimulation(options);
       assert.deepEqual(r.violations, [], r.replay);
     });
   }
 
-  it('replays a seed exactly', () => {
-    const a = runSimulation({ ...CI, seed: 42, servers: 5, trace: true });
-    const b = runSimulation({ ...CI, seed: 42, servers: 5, trace: true });
+  it('replays a seed exactly', async () => {
+    const a = await runSimulation({ ...CI, seed: 42, servers: 5, trace: true });
+    const b = await runSimulation({ ...CI, seed: 42, servers: 5, trace: true });
     assert.deepEqual(b.trace, a.trace);
     assert.deepEqual(b.stats, a.stats);
     assert.ok(a.trace.some((line) => line.includes('crashes')), 'seed 42 crashes a server');
   });
 
-  it('catches a learner that acknowledges proposals it did not log', () => {
-    const r = runSimulation({ ...CI, seed: 3, servers: 3, sabotage: 'learner-skips-log' });
+  it('catches a learner that acknowledges proposals it did not log', async () => {
+    const r = await runSimulation({ ...CI, seed: 3, servers: 3, sabotage: 'learner-skips-log' });
     assert.equal(r.ok, false);
     assert.match(r.violations[0]!, /acknowledged at 0x[0-9a-f]+ but durable only on servers \[\d\]/);
     assert.equal(r.replay, 'npm run sim -- --seed 3 --servers 3 --fault-ms 4000 --sabotage learner-skips-log --trace');
   });
 
-  it('catches a disk that loses fsynced txns on a crash', () => {
+  it('catches a disk that loses fsynced txns on a crash', async () => {
     const failed = [];
     for (let seed = 1; seed <= 20; seed++) {
-      const r = runSimulation({ ...CI, seed, servers: 3, sabotage: 'fsync-lies' });
+      const r = await runSimulation({ ...CI, seed, servers: 3, sabotage: 'fsync-lies' });
       if (!r.ok) failed.push(r);
     }
     assert.ok(failed.length >= 2, `only ${failed.length} of 20 seeds caught the lying disk`);
