@@ -60,7 +60,7 @@ export interface SimOptions {
   commitLogCount?: number;
   /** DIFF from the on-disk log while under this × the tree's size (default 0.33; -1 on every sixth seed: SNAP instead). */
   snapshotSizeFactor?: number;
-  /** ZooKeeper's snapCount for the servers' periodic snapshots (default 40, so that they happen). */
+  /** ZooKeeper's snapCount for the servers' periodic snapshots (default 100, so that they happen). */
   snapCount?: number;
   /** Clients also issue sync+getData reads, which the linearizability checker takes (default true). */
   syncReads?: boolean;
@@ -140,7 +140,7 @@ class Simulation implements Ensemble {
 
   constructor(private readonly given: SimOptions) {
     const options = given;
-    this.o = { clients: 4, faultMs: 6000, settleMs: 30_000, maxDelay: 10, faultEveryMs: 400, midReadyCrashRate: 0.001, trace: false, sabotage: null, syncReads: true, commitLogCount: options.seed % 3 === 0 ? 10 : 500, snapshotSizeFactor: options.seed % 6 === 0 ? -1 : 0.33, snapCount: 40, ...options };
+    this.o = { clients: 4, faultMs: 6000, settleMs: 30_000, maxDelay: 10, faultEveryMs: 400, midReadyCrashRate: 0.001, trace: false, sabotage: null, syncReads: true, commitLogCount: options.seed % 3 === 0 ? 10 : 500, snapshotSizeFactor: options.seed % 6 === 0 ? -1 : 0.33, snapCount: 100, ...options };
     this.world = new World(options.seed);
     this.net = new Network(this.world, this.o.maxDelay);
     this.members = [];

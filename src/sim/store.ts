@@ -93,7 +93,7 @@ export class CheckedStore {
     await this.closing;
     const opened = await DiskQuorumStore.open(this.countingDisk(this.disk.session()), {
       dataDir: this.o.dataDir,
-      preAllocSizeKb: 16,
+      preAllocSizeKb: 1,
       snapCount: this.o.snapCount,
       forceSync: this.o.forceSync,
       random: () => this.o.world.rng.next(),
