@@ -29,6 +29,7 @@ import type { LogEntry } from '../consensus/learner.js';
 import { MajorityQuorum, quorumConfigText, type QuorumServerSpec } from '../consensus/members.js';
 import { zxidToHex, type Zxid } from '../consensus/zxid.js';
 import { checkRun, type Verdict } from '../faults/check.js';
+import type { DataTree } from '../tree/datatree.js';
 import type { Op } from '../faults/history.js';
 import { sessionHex, SimClient } from './client.js';
 import { Network } from './net.js';
@@ -76,7 +77,7 @@ export interface SimResult {
   violations: string[];
   /** The exact command that replays this run. */
   replay: string;
-  stats: { simMs: number; events: number; ops: number; acked: number; leaders: number; crashes: number; partitions: number; syncs: Record<string, number> };
+  stats: { simMs: number; events: number; ops: number; acked: number; leaders: number; crashes: number; partitions: number; syncs: Record<string, number>; watchEvents: number; pairsCreated: number };
   trace: string[];
   /** Every client operation, as the checkers saw it. */
   history: Op[];
@@ -116,6 +117,10 @@ class Simulation implements Ensemble {
   private readonly clients: SimClient[] = [];
   private readonly ops: Op[] = [];
   private readonly committed = new Map<Zxid, Buffer>();
+  /** Path -> the committed zxids that changed its data, ascending (for the watch checks). */
+  private readonly changes = new Map<string, number[]>();
+  /** Pair multis by name: doomed (must create nothing) and the outcome the client saw. */
+  private readonly pairs = new Map<string, { doomed: boolean; outcome: Op['outcome'] }>();
   /** Ops whose connection was lost in flight, by their request (session and xid). */
   private readonly unresolved: { op: Op; key: string }[] = [];
   private readonly epochLeaders = new Map<bigint, number>();
@@ -156,7 +161,9 @@ class Simulation implements Ensemble {
     }
     const hooks = {
       record: (op: Omit<Op, 'index'>) => this.record(op),
-      acked: (op: Op, zxid: number) => this.onAcked(op, zxid),
+      acked: (op: Op | string, zxid: number) => this.onAcked(op, zxid),
+      pair: (name: string, doomed: boolean, outcome: Op['outcome']) => void this.pairs.set(name, { doomed, outcome }),
+      firstChange: (path: string, zxid: number) => this.firstChange(path, zxid),
       unknown: (op: Op, sessionId: bigint, xid: number) => this.unresolved.push({ op, key: requestKey(sessionId, xid) }),
       violation: (m: string) => this.fail(m),
     };
@@ -185,7 +192,7 @@ class Simulation implements Ensemble {
       ok: violations.length === 0,
       violations,
       replay: replayCommand(this.given),
-      stats: { simMs: this.world.now, events: this.world.steps, ops: this.ops.length, acked: this.acked, leaders, crashes: this.crashes, partitions: this.partitions, syncs: this.syncCounts() },
+      stats: { simMs: this.world.now, events: this.world.steps, ops: this.ops.length, acked: this.acked, leaders, crashes: this.crashes, partitions: this.partitions, syncs: this.syncCounts(), watchEvents: this.clients.reduce((n, c) => n + c.watchEvents, 0), pairsCreated: [...this.pairs.values()].filter((p) => p.outcome === 'ok').length },
       trace: this.traceLines,
       history: this.ops,
     };
@@ -388,7 +395,29 @@ class Simulation implements Ensemble {
   onCommit(sid: number, entry: LogEntry): void {
     const known = this.committed.get(entry.zxid);
     if (known !== undefined && !known.equals(entry.data)) this.fail(`server ${sid} commits a txn at ${zxidToHex(entry.zxid)} other than the one committed there before`);
-    this.committed.set(entry.zxid, entry.data);
+    this.markCommitted(entry.zxid, entry.data);
+  }
+
+  /** A txn known to be committed; its data changes are indexed by path for the watch checks. */
+  private markCommitted(zxid: Zxid, data: Buffer): void {
+    if (this.committed.has(zxid)) return;
+    this.committed.set(zxid, data);
+    const txn = decodeTxn(data, 0x7fffffff);
+    const bodies = txn.body.type === OpCode.multi ? txn.body.txns : [txn.body];
+    for (const b of bodies) {
+      if (b.type !== OpCode.setData) continue;
+      const list = this.changes.get(b.path) ?? [];
+      const z = Number(zxid);
+      let i = list.length;
+      while (i > 0 && list[i - 1]! > z) i--;
+      list.splice(i, 0, z);
+      this.changes.set(b.path, list);
+    }
+  }
+
+  private firstChange(path: string, zxid: number): number | null {
+    for (const z of this.changes.get(path) ?? []) if (z > zxid) return z;
+    return null;
   }
 
   onEstablished(server: SimServer, epoch: bigint): void {
@@ -401,7 +430,7 @@ class Simulation implements Ensemble {
     // What the new leader synced to a quorum is committed from now on.
     for (const zxid of server.store.loggedZxids()) {
       const data = this.ledger.get(zxid);
-      if (data) this.committed.set(zxid, data);
+      if (data) this.markCommitted(zxid, data);
     }
   }
 
@@ -413,15 +442,17 @@ class Simulation implements Ensemble {
     return full;
   }
 
-  private onAcked(op: Op, zxid: number): void {
+  private onAcked(op: Op | string, zxid: number): void {
     this.acked++;
     const z = BigInt(zxid);
-    const holders = this.servers.filter((s) => s.store.holds(z)).map((s) => s.sid);
+    // Observers may hold it too, but only voters count toward the quorum.
+    const holders = this.servers.filter((s) => !s.observer && s.store.holds(z)).map((s) => s.sid);
     if (!this.quorum.containsQuorum(holders.map(BigInt))) {
-      this.fail(`op #${op.index} (${op.kind} ${op.key}) acknowledged at ${zxidToHex(z)} but durable only on servers [${holders.join(', ')}]\n${this.describe()}`);
+      const what = typeof op === 'string' ? op : `op #${op.index} (${op.kind} ${op.key})`;
+      this.fail(`${what} acknowledged at ${zxidToHex(z)} but durable only on servers [${holders.join(', ')}]\n${this.describe()}`);
     }
     const data = this.ledger.get(z);
-    if (data) this.committed.set(z, data);
+    if (data) this.markCommitted(z, data);
   }
 
   private fail(message: string): never {
@@ -447,7 +478,24 @@ class Simulation implements Ensemble {
     return this.ops.filter((op) => !ineffective.has(op));
   }
 
+  /** Multis are atomic: a pair is both nodes or neither, an acknowledged one both, a failed or doomed one neither. */
+  private pairViolations(tree: DataTree): string[] {
+    const out: string[] = [];
+    const present = new Set(tree.childrenOf('/pairs'));
+    for (const [name, p] of this.pairs) {
+      const a = present.has(`a-${name}`);
+      const b = present.has(`b-${name}`);
+      if (p.doomed && a) out.push(`multi: the doomed multi ${name} created /pairs/a-${name}`);
+      else if (!p.doomed && a !== b) out.push(`multi: pair ${name} is half there (a ${a}, b ${b})`);
+      else if (p.outcome === 'ok' && !a) out.push(`multi: the acknowledged pair ${name} is missing`);
+      else if (p.outcome === 'fail' && a) out.push(`multi: pair ${name} failed but exists`);
+    }
+    for (const child of present) if (!this.pairs.has(child.slice(2))) out.push(`multi: /pairs/${child} was never asked for`);
+    return out;
+  }
+
   private finalChecks(): string[] {
+    const out0: string[] = [];
     const leader = this.servers.find((s) => s.leaderCore() !== null)!;
     const tree = leader.pipeline.tree;
     const registers: Record<string, { value: string | null; version: number }> = {};
@@ -468,8 +516,9 @@ class Simulation implements Ensemble {
     for (const s of this.servers) trees[String(s.sid)] = treeDigest(s);
     // A step bound, not a time bound, so that a seed's verdict never depends on the machine.
     const limits = { maxSteps: 5_000_000, maxCacheEntries: 2_000_000, maxMillis: Number.MAX_SAFE_INTEGER };
+    out0.push(...this.pairViolations(tree), ...this.clients.flatMap((c) => c.missedWatches()));
     const verdict: Verdict = checkRun({ ops: this.withoutIneffectiveOps(), faults: [], startedAt: 0 }, { registers, counters: {}, liveSessions, trees }, limits);
-    const out = verdict.violations.map((v) => `${v.checker}: ${v.message}`);
+    const out = [...out0, ...verdict.violations.map((v) => `${v.checker}: ${v.message}`)];
     for (const k of verdict.linearizability.keys) if (k.result === 'unknown') out.push(`linearizability undecided for ${k.key}: ${k.reason}`);
     return out;
   }
@@ -486,7 +535,7 @@ function requestKey(sessionId: bigint, xid: number): string {
 /** The setup writes: the registers at "0" (what the linearizability checker starts from) and the parents. */
 function setupRequests(): Request[] {
   const create = (path: string, data: string): Request => ({ type: OpCode.create, path, data: Buffer.from(data), acl: OPEN_ACL_UNSAFE, flags: CreateMode.PERSISTENT, ttl: -1 });
-  return [create('/r', ''), ...KEYS.map((k) => create(k, '0')), create('/seq', ''), create('/eph', ''), create('/probe', '')];
+  return [create('/r', ''), ...KEYS.map((k) => create(k, '0')), create('/seq', ''), create('/eph', ''), create('/pairs', ''), create('/probe', '')];
 }
 
 /** path -> what must agree across servers (data, versions, zxids, owner); /zookeeper is local. */
