@@ -212,10 +212,16 @@ export class SimServer {
     return this.role.kind !== 'down';
   }
 
-  /** Runs a promise chain of this server's: the world drains it before the next event, and an error in it stops the run. */
+  /**
+   * Runs a promise chain of this incarnation's: the world drains it before the next event, and
+   * an error in it stops the run, unless the process died meanwhile (its disk fails every call).
+   */
   private background(p: Promise<unknown>): void {
+    const inc = this.incarnation;
     this.world.expectMicrotasks();
-    p.catch((err: unknown) => this.world.fail(err));
+    p.catch((err: unknown) => {
+      if (inc === this.incarnation) this.world.fail(err);
+    });
   }
 
   // ---- life cycle ----
