@@ -39,8 +39,10 @@ import { World } from './world.js';
 
 export interface SimOptions {
   seed: number;
-  /** Ensemble size (3 or 5 in CI). */
+  /** Voting members (3 or 5 in CI). */
   servers: number;
+  /** Observers besides them (default: 1 on every third seed, else none). */
+  observers?: number;
   clients?: number;
   /** Simulated milliseconds of the fault phase. */
   faultMs?: number;
@@ -100,6 +102,7 @@ export function replayCommand(o: SimOptions): string {
     o.faultMs !== undefined ? `--fault-ms ${o.faultMs}` : '',
     o.settleMs !== undefined ? `--settle-ms ${o.settleMs}` : '',
     o.faultEveryMs !== undefined ? `--fault-every ${o.faultEveryMs}` : '',
+    o.observers !== undefined ? `--observers ${o.observers}` : '',
     o.sabotage ? `--sabotage ${o.sabotage}` : '',
     o.syncReads === false ? '--no-sync-reads' : '',
   ].filter((s) => s !== '');
@@ -145,19 +148,21 @@ class Simulation implements Ensemble {
 
   constructor(private readonly given: SimOptions) {
     const options = given;
-    this.o = { clients: 4, faultMs: 6000, settleMs: 30_000, maxDelay: 10, faultEveryMs: 400, midReadyCrashRate: 0.001, trace: false, sabotage: null, syncReads: true, commitLogCount: options.seed % 3 === 0 ? 10 : 500, snapshotSizeFactor: options.seed % 6 === 0 ? -1 : 0.33, snapCount: 100, ...options };
+    this.o = { clients: 4, faultMs: 6000, settleMs: 30_000, maxDelay: 10, faultEveryMs: 400, midReadyCrashRate: 0.001, trace: false, sabotage: null, syncReads: true, commitLogCount: options.seed % 3 === 0 ? 10 : 500, snapshotSizeFactor: options.seed % 6 === 0 ? -1 : 0.33, snapCount: 100, observers: options.seed % 3 === 1 ? 1 : 0, ...options };
     this.world = new World(options.seed);
     this.net = new Network(this.world, this.o.maxDelay);
     this.members = [];
-    for (let sid = 1; sid <= options.servers; sid++) {
-      this.members.push({ sid: BigInt(sid), type: 'participant', host: `10.0.0.${sid}`, quorumPort: 2888, electionPort: 3888 });
+    const total = options.servers + this.o.observers;
+    for (let sid = 1; sid <= total; sid++) {
+      const type = sid <= options.servers ? 'participant' : 'observer';
+      this.members.push({ sid: BigInt(sid), type, host: `10.0.0.${sid}`, quorumPort: 2888, electionPort: 3888 });
     }
     this.quorum = new MajorityQuorum(this.members);
     this.configText = quorumConfigText(this.members, 0n);
-    for (let sid = 1; sid <= options.servers; sid++) {
+    for (let sid = 1; sid <= total; sid++) {
       const config = resolveConfig({ dataDir: `/data/${sid}`, serverId: sid, tickTime: TICK_MS, initLimit: 10, syncLimit: 5, sessionPasswords: 'zookeeper' });
       const store = new CheckedStore({ sid, dataDir: config.dataDir, ledger: this.ledger, world: this.world, snapCount: this.o.snapCount, forceSync: this.o.sabotage !== 'fsync-lies' });
-      this.servers.push(new SimServer(sid, config, store, this));
+      this.servers.push(new SimServer(sid, config, store, this, sid > options.servers));
     }
     const hooks = {
       record: (op: Omit<Op, 'index'>) => this.record(op),
@@ -424,6 +429,10 @@ class Simulation implements Ensemble {
     const other = this.epochLeaders.get(epoch);
     if (other !== undefined && other !== server.sid) this.fail(`two leaders in epoch ${epoch}: servers ${other} and ${server.sid}`);
     this.epochLeaders.set(epoch, server.sid);
+    if (server.observer) this.fail(`observer ${server.sid} leads epoch ${epoch}`);
+    // NEWLEADER was acknowledged by a quorum of voters, each with currentEpoch durable first.
+    const voters = this.servers.filter((s) => !s.observer && s.store.durableCurrentEpoch >= epoch).map((s) => BigInt(s.sid));
+    if (!this.quorum.containsQuorum(voters)) this.fail(`leader ${server.sid} established epoch ${epoch} with currentEpoch durable only on voters [${voters.join(', ')}]`);
     for (const zxid of this.committed.keys()) {
       if (!server.store.holds(zxid)) this.fail(`new leader ${server.sid} (epoch ${epoch}) lacks committed txn ${zxidToHex(zxid)}`);
     }

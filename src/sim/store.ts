@@ -70,6 +70,8 @@ export class CheckedStore {
   private snapshotZxid: Zxid = 0n;
   /** The last zxid handed to the log, to check that it only grows. */
   private last: Zxid = 0n;
+  /** currentEpoch as last made durable (kept while the server is down, for the checkers). */
+  durableCurrentEpoch = 0n;
   /** Disk operations left before the armed crash, or null. */
   private crashIn: number | null = null;
   /** Called when an armed crash strikes, from inside the disk operation (which then fails). */
@@ -103,6 +105,7 @@ export class CheckedStore {
     this.logged.clear();
     this.snapshotZxid = state.snapshotZxid;
     this.last = state.lastLoggedZxid;
+    this.durableCurrentEpoch = state.currentEpoch;
     for await (const e of opened.store.readAfter(state.snapshotZxid)) this.logged.add(e.zxid);
     return state;
   }
@@ -249,7 +252,11 @@ export class CheckedStore {
   }
 
   setCurrentEpoch(epoch: bigint): Promise<void> {
-    return this.call(this.store.setCurrentEpoch(epoch));
+    return this.call(
+      this.store.setCurrentEpoch(epoch).then(() => {
+        this.durableCurrentEpoch = epoch;
+      }),
+    );
   }
 
   whenIdle(): Promise<void> {
