@@ -34,8 +34,8 @@ export interface ClientHooks {
   acked(op: Op | string, zxid: number): void;
   /** A multi creating `name` (a pair, or a doomed single) ended: ok, fail, or unknown (info). */
   pair(name: string, doomed: boolean, outcome: Op['outcome']): void;
-  /** The first committed change of `path`'s data after `zxid`, or null if none is known yet. */
-  firstChange(path: string, zxid: number): number | null;
+  /** The first change of `path`'s data after `zxid` that server `sid` applied, or null. */
+  firstChange(sid: number, path: string, zxid: number): number | null;
   /** The connection was lost with `op` in flight as request `xid` of `sessionId`: its outcome is unknown. */
   unknown(op: Op, sessionId: bigint, xid: number): void;
   violation(message: string): void;
@@ -355,17 +355,18 @@ export class SimClient {
     this.watches.delete(path);
     if (type !== EventType.NodeDataChanged) return this.hooks.violation(`${where}: event type ${type} for the data watch on ${path}`);
     if (seen.mzxid <= w.setZxid) return this.hooks.violation(`${where}: the watch on ${path} set at 0x${hex(w.setZxid)} fired for an older state (mzxid 0x${hex(seen.mzxid)})`);
-    const first = this.hooks.firstChange(path, w.setZxid);
-    if (first === null) return this.hooks.violation(`${where}: the watch on ${path} set at 0x${hex(w.setZxid)} fired, but no change after it was committed`);
-    if (w.direct ? seen.mzxid !== first : seen.mzxid < first) {
-      this.hooks.violation(`${where}: the watch on ${path} set at 0x${hex(w.setZxid)} fired at mzxid 0x${hex(seen.mzxid)}, not for the first change after it (0x${hex(first)})`);
+    // Set on this server and still there: it fires on the first change the server applies after it.
+    if (!w.direct) return;
+    const first = this.hooks.firstChange(conn.server.sid, path, w.setZxid);
+    if (first !== seen.mzxid) {
+      this.hooks.violation(`${where}: the watch on ${path} set at 0x${hex(w.setZxid)} fired at mzxid 0x${hex(seen.mzxid)}, not for the first change after it (${first === null ? 'none applied' : `0x${hex(first)}`})`);
     }
   }
 
   /** ZooKeeper's ordering: a client sees a watch's event before any state at or after the change that fires it. */
   private checkWatchOrder(conn: Conn, zxid: number): void {
     for (const [path, w] of this.watches) {
-      const first = this.hooks.firstChange(path, w.setZxid);
+      const first = this.hooks.firstChange(conn.server.sid, path, w.setZxid);
       if (first !== null && first <= zxid) {
         this.hooks.violation(`client ${this.id} (session ${this.session?.name}, server ${conn.server.sid}): a reply at 0x${hex(zxid)} came before the event of the watch on ${path} set at 0x${hex(w.setZxid)}, changed at 0x${hex(first)}`);
       }

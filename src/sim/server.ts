@@ -59,6 +59,8 @@ export interface Ensemble {
   readonly sabotage: Sabotage | null;
   /** Checkers: a txn applied to a server's tree, committed by a leader, a leader established. */
   onApply(sid: number, entry: LogEntry): void;
+  /** The server's tree was loaded or replaced as a whole (boot, SNAP, TRUNC): not by applies. */
+  onTreeReplaced(sid: number): void;
   onCommit(sid: number, entry: LogEntry): void;
   onEstablished(server: SimServer, epoch: bigint): void;
 }
@@ -263,6 +265,7 @@ export class SimServer {
       state.sessions,
     );
     this.replica.attach(this.pipeline);
+    this.ens.onTreeReplaced(this.sid);
     this.replica.configText = this.ens.configText;
     this.replica.writeConfigNode();
     this.pipeline.setMode('looking');
@@ -801,11 +804,13 @@ export class SimServer {
     if (rd.snapshot) {
       const installed = await this.store.installZkSnapshot(rd.snapshot.zxid, rd.snapshot.state);
       this.replica.replace(installed.tree, installed.sessions);
+      this.ens.onTreeReplaced(this.sid);
     }
     if (rd.truncateTo !== null) {
       // The tree may hold txns that are gone: it is rebuilt from what is durable.
       const left = await this.store.truncate(rd.truncateTo);
       this.replica.replace(left.tree, left.sessions);
+      this.ens.onTreeReplaced(this.sid);
     }
     await this.appendAll(role, rd.append);
     if (rd.acceptedEpoch !== null) await this.store.setAcceptedEpoch(rd.acceptedEpoch);

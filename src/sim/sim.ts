@@ -120,8 +120,11 @@ class Simulation implements Ensemble {
   private readonly clients: SimClient[] = [];
   private readonly ops: Op[] = [];
   private readonly committed = new Map<Zxid, Buffer>();
-  /** Path -> the committed zxids that changed its data, ascending (for the watch checks). */
-  private readonly changes = new Map<string, number[]>();
+  /**
+   * Server -> path -> the zxids of the data changes it applied since its tree was last loaded or
+   * replaced, ascending: what its watches fire on (for the watch checks).
+   */
+  private readonly changes = new Map<number, Map<string, number[]>>();
   /** Pair multis by name: doomed (must create nothing) and the outcome the client saw. */
   private readonly pairs = new Map<string, { doomed: boolean; outcome: Op['outcome'] }>();
   /** Ops whose connection was lost in flight, by their request (session and xid). */
@@ -168,7 +171,7 @@ class Simulation implements Ensemble {
       record: (op: Omit<Op, 'index'>) => this.record(op),
       acked: (op: Op | string, zxid: number) => this.onAcked(op, zxid),
       pair: (name: string, doomed: boolean, outcome: Op['outcome']) => void this.pairs.set(name, { doomed, outcome }),
-      firstChange: (path: string, zxid: number) => this.firstChange(path, zxid),
+      firstChange: (sid: number, path: string, zxid: number) => this.firstChange(sid, path, zxid),
       unknown: (op: Op, sessionId: bigint, xid: number) => this.unresolved.push({ op, key: requestKey(sessionId, xid) }),
       violation: (m: string) => this.fail(m),
     };
@@ -395,6 +398,7 @@ class Simulation implements Ensemble {
     const logged = this.ledger.get(entry.zxid);
     if (logged === undefined) this.fail(`server ${sid} applies ${zxidToHex(entry.zxid)}, which no server logged`);
     else if (!logged.equals(entry.data)) this.fail(`server ${sid} applies a txn at ${zxidToHex(entry.zxid)} that differs from the one logged there`);
+    else this.indexChanges(sid, entry);
   }
 
   onCommit(sid: number, entry: LogEntry): void {
@@ -403,25 +407,32 @@ class Simulation implements Ensemble {
     this.markCommitted(entry.zxid, entry.data);
   }
 
-  /** A txn known to be committed; its data changes are indexed by path for the watch checks. */
   private markCommitted(zxid: Zxid, data: Buffer): void {
-    if (this.committed.has(zxid)) return;
     this.committed.set(zxid, data);
-    const txn = decodeTxn(data, 0x7fffffff);
+  }
+
+  /** Indexes the data changes a server applies, by path (only the watched registers). */
+  private indexChanges(sid: number, entry: LogEntry): void {
+    const txn = decodeTxn(entry.data, 0x7fffffff);
     const bodies = txn.body.type === OpCode.multi ? txn.body.txns : [txn.body];
+    let byPath = this.changes.get(sid);
+    if (byPath === undefined) this.changes.set(sid, (byPath = new Map()));
     for (const b of bodies) {
-      if (b.type !== OpCode.setData) continue;
-      const list = this.changes.get(b.path) ?? [];
-      const z = Number(zxid);
-      let i = list.length;
-      while (i > 0 && list[i - 1]! > z) i--;
-      list.splice(i, 0, z);
-      this.changes.set(b.path, list);
+      if (b.type !== OpCode.setData || !KEYS.includes(b.path)) continue;
+      const list = byPath.get(b.path) ?? [];
+      const z = Number(entry.zxid);
+      if ((list.at(-1) ?? -1) < z) list.push(z);
+      byPath.set(b.path, list);
     }
   }
 
-  private firstChange(path: string, zxid: number): number | null {
-    for (const z of this.changes.get(path) ?? []) if (z > zxid) return z;
+  onTreeReplaced(sid: number): void {
+    this.changes.delete(sid);
+  }
+
+  /** The first change of `path` after `zxid` that server `sid` applied, or null. */
+  private firstChange(sid: number, path: string, zxid: number): number | null {
+    for (const z of this.changes.get(sid)?.get(path) ?? []) if (z > zxid) return z;
     return null;
   }
 
