@@ -10,7 +10,6 @@
  * sync), which is how a server dies in the middle of carrying out a Ready, a truncation, a
  * SNAP install or a periodic snapshot.
  */
-import type { Disk } from '../io/disk.js';
 import { MemoryDisk } from '../io/disk.js';
 import type { ZkSnapshot } from '../persistence/zkformat.js';
 import type { LogEntry } from '../consensus/learner.js';
@@ -93,7 +92,7 @@ export class CheckedStore {
   /** Recovers the data directory as a start does: the state to serve from. */
   async open(): Promise<QuorumState> {
     await this.closing;
-    const opened = await DiskQuorumStore.open(this.countingDisk(this.disk.session()), {
+    const opened = await DiskQuorumStore.open(this.disk.session(), {
       dataDir: this.o.dataDir,
       preAllocSizeKb: 1,
       snapCount: this.o.snapCount,
@@ -141,7 +140,6 @@ export class CheckedStore {
   }
 
   private diskOperation(): string | null {
-    this.o.world.expectMicrotasks();
     if (this.crashIn === null) return null;
     if (this.crashIn-- > 0) return null;
     this.crashIn = null;
@@ -149,37 +147,10 @@ export class CheckedStore {
     return 'EIO';
   }
 
-  /** Every call through it lets the world know that promise reactions are queued. */
-  private countingDisk(disk: Disk): Disk {
-    const world = this.o.world;
-    const mark = <T>(p: Promise<T>): Promise<T> => {
-      world.expectMicrotasks();
-      return p;
-    };
-    return {
-      open: async (path, mode) => {
-        const f = await mark(disk.open(path, mode));
-        return {
-          path: f.path,
-          write: (d, p) => mark(f.write(d, p)),
-          read: (p, l) => mark(f.read(p, l)),
-          size: () => mark(f.size()),
-          truncate: (l) => mark(f.truncate(l)),
-          sync: () => mark(f.sync()),
-          writeAndSync: (chunks, sync) => mark(f.writeAndSync(chunks, sync)),
-          close: () => mark(f.close()),
-        };
-      },
-      readFile: (path) => mark(disk.readFile(path)),
-      list: (dir) => mark(disk.list(dir)),
-      mkdirp: (dir) => mark(disk.mkdirp(dir)),
-      rename: (a, b) => mark(disk.rename(a, b)),
-      remove: (path) => mark(disk.remove(path)),
-      syncDir: (dir) => mark(disk.syncDir(dir)),
-      stat: (path) => mark(disk.stat(path)),
-    };
-  }
-
+  /**
+   * Every way into the store from an event says that promise reactions are queued; what they
+   * start in turn runs in the same drain (one macrotask turn runs every microtask queued).
+   */
   private call<T>(p: Promise<T>): Promise<T> {
     this.o.world.expectMicrotasks();
     return p;
