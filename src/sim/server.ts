@@ -764,7 +764,7 @@ export class SimServer {
     if (crashAt !== null) this.store.armCrash(crashAt);
     let persisted: Promise<void>;
     if (logOnly) {
-      persisted = rd.append.length === 0 ? Promise.resolve() : role.appendsAfter.then(() => this.appendAll(role, rd.append));
+      persisted = rd.append.length === 0 ? Promise.resolve() : role.appendsAfter.then(() => this.appendAll(rd.append));
     } else {
       persisted = role.carriedOut.then(() => this.persistLearner(role, rd));
       role.appendsAfter = persisted;
@@ -812,14 +812,14 @@ export class SimServer {
       this.replica.replace(left.tree, left.sessions);
       this.ens.onTreeReplaced(this.sid);
     }
-    await this.appendAll(role, rd.append);
+    await this.appendAll(rd.append);
     if (rd.acceptedEpoch !== null) await this.store.setAcceptedEpoch(rd.acceptedEpoch);
     if (rd.currentEpoch !== null) await this.store.setCurrentEpoch(rd.currentEpoch);
   }
 
   /** Logs txns in order; settles once all are durable (their fsyncs shared with other appends). */
-  private appendAll(role: Following, entries: readonly LogEntry[]): Promise<void> {
-    if (entries.length === 0 || this.ens.sabotage === 'learner-skips-log' || role.closed !== null) return Promise.resolve();
+  private appendAll(entries: readonly LogEntry[]): Promise<void> {
+    if (entries.length === 0 || this.ens.sabotage === 'learner-skips-log') return Promise.resolve();
     return new Promise((resolve, reject) => {
       let left = entries.length;
       const done = (err: Error | null): void => {
