@@ -29,7 +29,7 @@ import type { ReplicaState } from '../server/quorum/replica.js';
 import { SNAP_SIGNATURE, writeZkSnapshotStream } from '../server/quorum/zk-snapshot-stream.js';
 import type { Network } from './net.js';
 import { Pipe } from './net.js';
-import type { CheckedStore } from './store.js';
+import { SimViolation, type CheckedStore } from './store.js';
 import type { World } from './world.js';
 
 /** FLE timings scaled to the simulation's tickTime of 100 ms (ZooKeeper: tickTime 2000, finalizeWait 200). */
@@ -239,7 +239,7 @@ export class SimServer {
           if (inc === this.incarnation) this.start(state);
         },
         (err: unknown) => {
-          if (inc === this.incarnation) throw new Error(`server ${this.sid} cannot start from its data directory: ${(err as Error).message}`);
+          if (inc === this.incarnation) throw new SimViolation(`server ${this.sid} cannot start from its data directory: ${(err as Error).message}`);
         },
       ),
     );
