@@ -125,6 +125,7 @@ class Simulation implements Ensemble {
    * replaced, ascending: what its watches fire on (for the watch checks).
    */
   private readonly changes = new Map<number, Map<string, number[]>>();
+  private readonly changedByZxid = new Map<Zxid, readonly string[]>();
   /** Pair multis by name: doomed (must create nothing) and the outcome the client saw. */
   private readonly pairs = new Map<string, { doomed: boolean; outcome: Op['outcome'] }>();
   /** Ops whose connection was lost in flight, by their request (session and xid). */
@@ -413,17 +414,27 @@ class Simulation implements Ensemble {
 
   /** Indexes the data changes a server applies, by path (only the watched registers). */
   private indexChanges(sid: number, entry: LogEntry): void {
-    const txn = decodeTxn(entry.data, 0x7fffffff);
-    const bodies = txn.body.type === OpCode.multi ? txn.body.txns : [txn.body];
+    const paths = this.registersChanged(entry);
+    if (paths.length === 0) return;
     let byPath = this.changes.get(sid);
     if (byPath === undefined) this.changes.set(sid, (byPath = new Map()));
-    for (const b of bodies) {
-      if (b.type !== OpCode.setData || !KEYS.includes(b.path)) continue;
-      const list = byPath.get(b.path) ?? [];
+    for (const path of paths) {
+      const list = byPath.get(path) ?? [];
       const z = Number(entry.zxid);
       if ((list.at(-1) ?? -1) < z) list.push(z);
-      byPath.set(b.path, list);
+      byPath.set(path, list);
     }
+  }
+
+  /** The registers whose data the txn at this zxid sets, decoded once for all servers (one txn per zxid). */
+  private registersChanged(entry: LogEntry): readonly string[] {
+    const known = this.changedByZxid.get(entry.zxid);
+    if (known !== undefined) return known;
+    const txn = decodeTxn(entry.data, 0x7fffffff);
+    const bodies = txn.body.type === OpCode.multi ? txn.body.txns : [txn.body];
+    const paths = bodies.flatMap((b) => (b.type === OpCode.setData && KEYS.includes(b.path) ? [b.path] : []));
+    this.changedByZxid.set(entry.zxid, paths);
+    return paths;
   }
 
   onTreeReplaced(sid: number): void {
