@@ -2,17 +2,25 @@
  * A simulated ZooKeeper client: one connection at a time to a server of its choosing, a session
  * it keeps across reconnects (sending its last seen zxid, as real clients do), pings when idle,
  * timeouts that drop a silent connection, and a random workload whose every operation goes into
- * the run's history (src/faults/history.ts) for the checkers: register writes, compare-and-set,
- * reads, sequential and ephemeral creates; now and then it closes its session or vanishes
- * without closing it (the session must then expire, and its ephemerals with it).
+ * the run's history (src/faults/history.ts) for the checkers: register writes, compare-and-set
+ * (also as a multi of check + setData), reads (some setting a data watch), sequential and
+ * ephemeral creates, multis creating a pair of nodes (or failing as a whole); now and then it
+ * closes its session or vanishes without closing it (the session must then expire, and its
+ * ephemerals with it).
+ *
+ * Data watches are kept across reconnects as ZooKeeper's client keeps them: the first request on
+ * a new connection is setWatches with the last zxid seen. The client checks each watch as it
+ * goes: an event comes only for a registered watch, once; it is for a change after the zxid the
+ * watch was set at, and (while the watch stays on the server it was set on) for the first such
+ * change; and no reply showing a state at or after that change comes before the event.
  *
  * Requests reach the server's RequestPipeline as decoded requests over a Pipe (FIFO, delayed);
  * replies come back the same way. The client checks FIFO order itself: replies must come in
  * request order.
  */
-import { CreateMode, Err, errName, OpCode, Xid } from '../jute/constants.js';
+import { CreateMode, Err, errName, EventType, OpCode, Xid } from '../jute/constants.js';
 import type { Stat } from '../jute/records.js';
-import type { Request } from '../jute/requests.js';
+import type { MultiResult, Request } from '../jute/requests.js';
 import { OPEN_ACL_UNSAFE } from '../persistence/zkformat.js';
 import type { Op, OpKind } from '../faults/history.js';
 import { Pipe, type Network } from './net.js';
@@ -22,8 +30,12 @@ import type { World } from './world.js';
 /** What a client reports to the simulation. */
 export interface ClientHooks {
   record(op: Omit<Op, 'index'>): Op;
-  /** A write was acknowledged at `zxid`: it must be durable on a quorum now. */
-  acked(op: Op, zxid: number): void;
+  /** A write (an op of the history, or a pair of creates) was acknowledged at `zxid`: it must be durable on a quorum now. */
+  acked(op: Op | string, zxid: number): void;
+  /** A multi creating `name` (a pair, or a doomed single) ended: ok, fail, or unknown (info). */
+  pair(name: string, doomed: boolean, outcome: Op['outcome']): void;
+  /** The first change of `path`'s data after `zxid` that server `sid` applied, or null. */
+  firstChange(sid: number, path: string, zxid: number): number | null;
   /** The connection was lost with `op` in flight as request `xid` of `sessionId`: its outcome is unknown. */
   unknown(op: Op, sessionId: bigint, xid: number): void;
   violation(message: string): void;
@@ -42,6 +54,14 @@ interface Pending {
   xid: number;
   op: Op | null;
   done(err: number, zxid: number, body: unknown): void;
+}
+
+/** A data watch this client holds (ZooKeeper's client keeps them across reconnects). */
+interface Watch {
+  /** The reply zxid of the read that set it: the server's state then. */
+  setZxid: number;
+  /** True while it is registered on the server it was set on; false once carried by setWatches. */
+  direct: boolean;
 }
 
 interface Conn {
@@ -67,6 +87,9 @@ export class SimClient {
   private nextXid = 1;
   private counter = 0;
   private readonly versions = new Map<string, number>();
+  private readonly watches = new Map<string, Watch>();
+  /** Watch events received (for the report). */
+  watchEvents = 0;
   /** Sessions this client opened that it closed or abandoned (for the report). */
   sessionsEnded = 0;
 
@@ -117,12 +140,14 @@ export class SimClient {
     const rng = this.world.rng;
     const roll = rng.next();
     const key = rng.pick(this.options.keys);
-    if (roll < 0.25) this.write(key);
-    else if (roll < 0.45) this.cas(key);
-    else if (roll < 0.62 || !this.options.syncReads) this.read(key);
-    else if (roll < 0.7) this.syncRead(key);
-    else if (roll < 0.82) this.createSequential();
-    else if (roll < 0.94) this.createEphemeral();
+    if (roll < 0.22) this.write(key);
+    else if (roll < 0.34) this.cas(key);
+    else if (roll < 0.4) this.multiCas(key);
+    else if (roll < 0.56 || !this.options.syncReads) this.read(key, rng.bool());
+    else if (roll < 0.63) this.syncRead(key);
+    else if (roll < 0.73) this.createSequential();
+    else if (roll < 0.83) this.createEphemeral();
+    else if (roll < 0.94) this.createPair(rng.bool(0.25));
     else if (roll < 0.97) this.closeSession();
     else this.vanish();
   }
@@ -160,10 +185,46 @@ export class SimClient {
     this.hooks.acked(op, zxid);
   }
 
-  private read(key: string): void {
+  /** CAS as ZooKeeper users write it with multi: check the version, then set. */
+  private multiCas(key: string): void {
+    const value = this.nextValue();
+    const expectedVersion = this.versions.get(key) ?? 0;
+    const op = this.begin('cas', key, { value, expectedVersion });
+    const ops: Request[] = [
+      { type: OpCode.check, path: key, version: expectedVersion },
+      { type: OpCode.setData, path: key, data: Buffer.from(value), version: -1 },
+    ];
+    this.send(OpCode.multi, { type: OpCode.multi, ops }, op, (err, zxid, body) => {
+      const results = (body as MultiResult[] | null) ?? [];
+      const failed = err !== Err.OK ? err : (results.find((r) => r.err !== Err.OK)?.err ?? Err.OK);
+      if (failed !== Err.OK) return this.complete(op, 'fail', zxid, { error: errName(failed) });
+      this.wrote(op, key, Err.OK, zxid, results[1]!.body);
+    });
+  }
+
+  /**
+   * A multi that creates two nodes, both or neither; a doomed one pairs a create with a check
+   * that cannot hold, so that it must fail as a whole and create nothing.
+   */
+  private createPair(doomed: boolean): void {
+    const name = `c${this.id}-${++this.counter}`;
+    const create = (path: string): Request => ({ type: OpCode.create, path, data: Buffer.alloc(0), acl: OPEN_ACL_UNSAFE, flags: CreateMode.PERSISTENT, ttl: -1 });
+    const second: Request = doomed ? { type: OpCode.check, path: '/pairs', version: 1_000_000 } : create(`/pairs/b-${name}`);
+    this.hooks.pair(name, doomed, 'info');
+    this.send(OpCode.multi, { type: OpCode.multi, ops: [create(`/pairs/a-${name}`), second] }, null, (err, zxid, body) => {
+      const results = (body as MultiResult[] | null) ?? [];
+      const ok = err === Err.OK && results.length === 2 && results.every((r) => r.err === Err.OK);
+      this.hooks.pair(name, doomed, ok ? 'ok' : 'fail');
+      if (ok) this.hooks.acked(`multi creating pair ${name}`, zxid);
+    });
+  }
+
+  private read(key: string, watch = false): void {
     const op = this.begin('read', key, {});
-    this.send(OpCode.getData, { type: OpCode.getData, path: key, watch: false }, op, (err, zxid, body) => {
+    this.send(OpCode.getData, { type: OpCode.getData, path: key, watch }, op, (err, zxid, body) => {
       if (err !== Err.OK) return this.complete(op, 'fail', zxid, { error: errName(err) });
+      // The server holds one data watch per path and connection: an armed one stays as it was set.
+      if (watch && !this.watches.has(key)) this.watches.set(key, { setZxid: zxid, direct: true });
       const { data, stat } = body as { data: string | Buffer | null; stat: Stat };
       this.versions.set(key, stat.version);
       const readValue = data === null ? null : data.toString();
@@ -209,6 +270,7 @@ export class SimClient {
     this.send(OpCode.closeSession, { type: OpCode.closeSession }, null, (err) => {
       if (err !== Err.OK) return;
       this.session = null;
+      this.watches.clear();
       this.sessionsEnded++;
     });
   }
@@ -217,6 +279,7 @@ export class SimClient {
   private vanish(): void {
     this.drop();
     this.session = null;
+    this.watches.clear();
     this.sessionsEnded++;
   }
 
@@ -245,6 +308,7 @@ export class SimClient {
       const link = server.connectClient(pipe, {
         reply: (xid, zxid, err, _type, body) => this.onReply(conn, xid, zxid, err, body),
         connected: (timeOut, sessionId, passwd) => this.onConnected(conn, timeOut, sessionId, passwd),
+        event: (type, path, seen) => this.onEvent(conn, type, path, seen),
         closed: () => this.onClosed(conn),
       });
       if (link === null) return pipe.close(1, () => this.onClosed(conn));
@@ -260,17 +324,75 @@ export class SimClient {
       // The session expired: what was in flight in it is unknown, and a new session starts.
       this.drop();
       this.session = null;
+      this.watches.clear();
       this.sessionsEnded++;
       return;
     }
-    if (this.session === null || this.session.id !== sessionId) this.session = { id: sessionId, passwd, name: sessionHex(sessionId) };
+    if (this.session === null || this.session.id !== sessionId) {
+      // A new session: the old one's watches went with it.
+      this.session = { id: sessionId, passwd, name: sessionHex(sessionId) };
+      this.watches.clear();
+    }
     conn.open = true;
+    this.restoreWatches();
+  }
+
+  /** ClientCnxn's first packet on a new connection: the watches it holds, relative to the last zxid seen. */
+  private restoreWatches(): void {
+    if (this.watches.size === 0) return;
+    for (const w of this.watches.values()) w.direct = false;
+    const req: Request = { type: OpCode.setWatches, relativeZxid: this.lastZxid, dataWatches: [...this.watches.keys()], existWatches: [], childWatches: [], persistentWatches: [], persistentRecursiveWatches: [] };
+    this.send(OpCode.setWatches, req, null, () => undefined, Xid.setWatches);
+  }
+
+  private onEvent(conn: Conn, type: number, path: string, seen: { zxid: number; mzxid: number }): void {
+    if (conn !== this.conn) return;
+    conn.lastHeard = this.world.now;
+    this.watchEvents++;
+    const w = this.watches.get(path);
+    const where = `client ${this.id} (session ${this.session?.name}, server ${conn.server.sid})`;
+    if (w === undefined) return this.hooks.violation(`${where}: a watch event (type ${type}) for ${path}, which has no watch set (fired twice?)`);
+    this.watches.delete(path);
+    if (type !== EventType.NodeDataChanged) return this.hooks.violation(`${where}: event type ${type} for the data watch on ${path}`);
+    if (seen.mzxid <= w.setZxid) return this.hooks.violation(`${where}: the watch on ${path} set at 0x${hex(w.setZxid)} fired for an older state (mzxid 0x${hex(seen.mzxid)})`);
+    // Set on this server and still there: it fires on the first change the server applies after it.
+    if (!w.direct) return;
+    const first = this.hooks.firstChange(conn.server.sid, path, w.setZxid);
+    if (first !== seen.mzxid) {
+      this.hooks.violation(`${where}: the watch on ${path} set at 0x${hex(w.setZxid)} fired at mzxid 0x${hex(seen.mzxid)}, not for the first change after it (${first === null ? 'none applied' : `0x${hex(first)}`})`);
+    }
+  }
+
+  /** ZooKeeper's ordering: a client sees a watch's event before any state at or after the change that fires it. */
+  private checkWatchOrder(conn: Conn, zxid: number): void {
+    for (const [path, w] of this.watches) {
+      const first = this.hooks.firstChange(conn.server.sid, path, w.setZxid);
+      if (first !== null && first <= zxid) {
+        this.hooks.violation(`client ${this.id} (session ${this.session?.name}, server ${conn.server.sid}): a reply at 0x${hex(zxid)} came before the event of the watch on ${path} set at 0x${hex(w.setZxid)}, changed at 0x${hex(first)}`);
+      }
+    }
+  }
+
+  /**
+   * Watches that should have fired by now: this client is connected with nothing in flight
+   * either way, and its server's copy of the node changed after the watch was set.
+   */
+  missedWatches(): string[] {
+    const c = this.conn;
+    if (c === null || !c.open || this.pending.length > 0 || !c.server.owns(c.link!) || c.pipe.inFlight(1)) return [];
+    const out: string[] = [];
+    for (const [path, w] of this.watches) {
+      const node = c.server.pipeline.tree.getNode(path);
+      if (node && node.mzxid > w.setZxid) out.push(`client ${this.id} (session ${this.session?.name}, server ${c.server.sid}): the watch on ${path} set at 0x${hex(w.setZxid)} never fired, though the node changed at 0x${hex(node.mzxid)}`);
+    }
+    return out;
   }
 
   private onReply(conn: Conn, xid: number, zxid: number, err: number, body: unknown): void {
     if (conn !== this.conn) return;
     conn.lastHeard = this.world.now;
     if (xid === Xid.ping) return;
+    this.checkWatchOrder(conn, zxid);
     const head = this.pending.shift();
     if (!head || head.xid !== xid) {
       this.hooks.violation(`client ${this.id}: reply for xid ${xid} while the oldest request in flight is ${head ? `xid ${head.xid}` : 'none'} (per-session FIFO broken, server ${conn.server.sid})`);
@@ -313,6 +435,10 @@ export class SimClient {
       if (link && conn.server.owns(link)) conn.server.pipeline.request(link, xid, type, req);
     });
   }
+}
+
+function hex(zxid: number): string {
+  return zxid.toString(16);
 }
 
 /** A session id as the history names it: 16 hex digits, unsigned. */

@@ -1,5 +1,5 @@
 /**
- * `npm run sim -- [--seed S | --seeds N [--from F]] [--servers 3|5] [--clients M] [--fault-ms T]
+ * `npm run sim -- [--seed S | --seeds N [--from F]] [--servers 3|5] [--observers K] [--clients M] [--fault-ms T]
  * [--settle-ms T] [--fault-every T] [--trace]`: runs the deterministic ensemble simulator. With --seeds, runs
  * seeds F..F+N-1 alternating 3 and 5 servers unless --servers is given. Every failing seed
  * prints the command that replays it exactly; the exit status is 1 if any seed failed.
@@ -12,7 +12,7 @@ export interface SimCommand {
   base: Omit<SimOptions, 'seed' | 'servers'>;
 }
 
-const USAGE = 'usage: npm run sim -- [--seed S | --seeds N [--from F]] [--servers 3|5] [--clients M] [--fault-ms T] [--settle-ms T] [--fault-every T] [--trace] [--no-sync-reads] [--sabotage learner-skips-log|fsync-lies]';
+const USAGE = 'usage: npm run sim -- [--seed S | --seeds N [--from F]] [--servers 3|5] [--observers K] [--clients M] [--fault-ms T] [--settle-ms T] [--fault-every T] [--trace] [--no-sync-reads] [--sabotage learner-skips-log|fsync-lies]';
 
 export function parseSimArgs(argv: readonly string[]): SimCommand {
   let seed: number | null = null;
@@ -32,6 +32,7 @@ export function parseSimArgs(argv: readonly string[]): SimCommand {
     else if (arg === '--from') from = value();
     else if (arg === '--servers') servers = value();
     else if (arg === '--clients') base.clients = value();
+    else if (arg === '--observers') base.observers = value();
     else if (arg === '--fault-ms') base.faultMs = value();
     else if (arg === '--settle-ms') base.settleMs = value();
     else if (arg === '--fault-every') base.faultEveryMs = value();
@@ -61,7 +62,7 @@ export function formatFailure(r: SimResult): string {
   return lines.join('\n');
 }
 
-function main(): void {
+async function main(): Promise<void> {
   let cmd: SimCommand;
   try {
     cmd = parseSimArgs(process.argv.slice(2));
@@ -73,7 +74,7 @@ function main(): void {
   const started = Date.now();
   let failed = 0;
   for (const seed of cmd.seeds) {
-    const r = runSimulation({ ...cmd.base, seed, servers: serversFor(cmd, seed) });
+    const r = await runSimulation({ ...cmd.base, seed, servers: serversFor(cmd, seed) });
     if (cmd.base.trace) console.log(r.trace.join('\n'));
     if (!r.ok) {
       failed++;
@@ -88,4 +89,4 @@ function main(): void {
   if (failed > 0) process.exitCode = 1;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) main();
+if (import.meta.url === `file://${process.argv[1]}`) void main();

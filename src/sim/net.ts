@@ -73,6 +73,11 @@ export class Pipe {
     });
   }
 
+  /** Whether something sent in direction `dir` may still be on the wire. */
+  inFlight(dir: 0 | 1): boolean {
+    return !this.dead && !this.lost[dir] && this.lastAt[dir] >= this.world.now;
+  }
+
   /** Delivers `closed` to the other side after what was sent before (a FIN), unless lost on the way. */
   close(dir: 0 | 1, closed: () => void): void {
     this.send(dir, () => {

@@ -1,11 +1,14 @@
 /**
  * One simulated ensemble member: the real FastLeaderElection, ZabLeader and ZabLearner cores, the
  * real RequestPipeline with the real PipelineReplica glue between them, and the real
- * MemoryLearnerStore (wrapped by CheckedStore), driven by the simulator's clock and network
- * instead of sockets and timers. What QuorumPeer, QuorumLeader and QuorumLearner do with
- * sockets is done here with Pipes, in the same order (see docs/consensus.md, "the Ready
- * contract"); a crash may strike in the middle of carrying out a Ready, keeping only the
- * durable steps before it (a torn append keeps a prefix of its txns).
+ * DiskQuorumStore over a MemoryDisk (wrapped by CheckedStore), driven by the simulator's clock
+ * and network instead of sockets and timers. What QuorumPeer, QuorumLeader and QuorumLearner do
+ * with sockets is done here with Pipes, in the same order and with the same waits for the store
+ * (see docs/consensus.md, "the Ready contract" and "Durable state"): a learner carries out its
+ * Readys one after another, each durable before it is sent or applied; a leader sends its
+ * PROPOSALs while it logs them and counts its own ACK when the fsync returns; a Ready that
+ * writes an epoch holds back the ones after it. A crash may strike at any disk operation,
+ * keeping only what the disk synced (and perhaps a torn prefix of the rest).
  */
 import { JuteReader } from '../jute/binary.js';
 import type { Id } from '../jute/records.js';
@@ -14,19 +17,19 @@ import type { ServerConfig } from '../config/config.js';
 import { silentLogger } from '../server/logger.js';
 import { RequestPipeline, type LeaderChannel } from '../pipeline/pipeline.js';
 import { readZkSnapshotBody, type ZkSnapshot } from '../persistence/zkformat.js';
+import type { QuorumState } from '../server/quorum/disk-store.js';
 import { FastLeaderElection } from '../consensus/election.js';
-import { ZabLeader, type LeaderReady } from '../consensus/leader.js';
+import { ZabLeader, type LeaderReady, type LogRead } from '../consensus/leader.js';
 import { ZabLearner, type LearnerReady, type LogEntry } from '../consensus/learner.js';
 import type { MajorityQuorum, QuorumServerSpec } from '../consensus/members.js';
 import { decodeQuorumPacket, encodeQuorumPacket, ServerState, type Notification } from '../consensus/wire.js';
-import { makeZxid, zxidToNumber, type Zxid } from '../consensus/zxid.js';
+import { makeZxid, zxidToHex, zxidToNumber, type Zxid } from '../consensus/zxid.js';
 import { PipelineReplica } from '../server/quorum/peer.js';
-import { catchUp, type ReplicaState } from '../server/quorum/replica.js';
-import { lastLoggedZxid } from '../server/quorum/learner-driver.js';
+import type { ReplicaState } from '../server/quorum/replica.js';
 import { SNAP_SIGNATURE, writeZkSnapshotStream } from '../server/quorum/zk-snapshot-stream.js';
 import type { Network } from './net.js';
 import { Pipe } from './net.js';
-import type { CheckedStore } from './store.js';
+import { SimViolation, type CheckedStore } from './store.js';
 import type { World } from './world.js';
 
 /** FLE timings scaled to the simulation's tickTime of 100 ms (ZooKeeper: tickTime 2000, finalizeWait 200). */
@@ -42,25 +45,30 @@ export interface Ensemble {
   readonly members: readonly QuorumServerSpec[];
   readonly quorum: MajorityQuorum;
   readonly configText: string;
-  /** How many of a Ready's `steps` durable steps happen before a crash, or null for no crash. */
+  /**
+   * When the server should die in the middle of what it is about to make durable (`steps`
+   * durable steps): the number of disk operations from now at which it crashes, or null.
+   */
   crashPoint(server: SimServer, steps: number): number | null;
   trace(line: string): void;
-  /**
-   * Most txns of its log a new leader keeps as history for DIFF; learners behind that get SNAP.
-   * (QuorumPeer passes the whole log; ZooKeeper keeps 500 proposals in memory and may SNAP.)
-   */
-  readonly historyLimit: number;
+  /** Committed txns a leader keeps in memory for DIFF (ZooKeeper's commitLogCount). */
+  readonly commitLogCount: number;
+  /** DIFFs from the on-disk log up to this × the tree's size; negative: never (SNAP instead). */
+  readonly snapshotSizeFactor: number;
   /** A deliberate bug, to prove that the checkers catch one (see Sabotage). */
   readonly sabotage: Sabotage | null;
   /** Checkers: a txn applied to a server's tree, committed by a leader, a leader established. */
   onApply(sid: number, entry: LogEntry): void;
+  /** The server's tree was loaded or replaced as a whole (boot, SNAP, TRUNC): not by applies. */
+  onTreeReplaced(sid: number): void;
   onCommit(sid: number, entry: LogEntry): void;
   onEstablished(server: SimServer, epoch: bigint): void;
 }
 
 /**
  * Deliberate bugs for the checkers' own tests: 'learner-skips-log' acknowledges proposals it never
- * logged; 'fsync-lies' loses a server's last logged txn when it crashes.
+ * logged; 'fsync-lies' makes the txn log settle appends without fsync (forceSync=no), so a crash
+ * loses what the server acknowledged.
  */
 export type Sabotage = 'learner-skips-log' | 'fsync-lies';
 
@@ -72,11 +80,53 @@ interface QuorumConn {
   leader: SimServer;
 }
 
+interface Leading {
+  kind: 'leading';
+  core: ZabLeader;
+  conns: Map<number, QuorumConn>;
+  pendingSyncs: { conn: number; zxid: Zxid }[];
+  nextZxid: Zxid;
+  drainQueued: boolean;
+  /** Readys held back behind an epoch write; later ones queue behind them (QuorumLeader). */
+  heldBack: number;
+  carriedOut: Promise<void>;
+  /** A write failed or the role ended: nothing more is carried out. */
+  over: boolean;
+}
+
+interface Following {
+  kind: 'following';
+  leader: number;
+  learnerRole: 'follower' | 'observer';
+  core: ZabLearner<ZkSnapshot> | null;
+  conn: QuorumConn | null;
+  synced: boolean;
+  /** Settles once every Ready taken so far is persisted, sent and applied (QuorumLearner). */
+  carriedOut: Promise<void>;
+  /** Settles once the last Ready that changes more than the log's tail is durable. */
+  appendsAfter: Promise<void>;
+  closed: string | null;
+}
+
 type Role =
   | { kind: 'down' }
+  /** Opening the data directory, or loading the log before a role (no client is served). */
+  | { kind: 'starting' }
   | { kind: 'looking' }
-  | { kind: 'leading'; core: ZabLeader; conns: Map<number, QuorumConn>; pendingSyncs: { conn: number; zxid: Zxid }[]; nextZxid: Zxid; drainQueued: boolean }
-  | { kind: 'following'; leader: number; core: ZabLearner<ZkSnapshot> | null; conn: QuorumConn | null; synced: boolean };
+  | Leading
+  | Following;
+
+/** What a client hears from a server (over its Pipe). */
+export interface ToClient {
+  reply(xid: number, zxid: number, err: number, type: number, body: unknown): void;
+  connected(timeOut: number, sessionId: bigint, passwd: Buffer): void;
+  /**
+   * A watch event. `seen` is the simulator's own instrument, not on the wire: the zxid of the
+   * server's state and the node's mzxid (-1 if gone) when the event was sent.
+   */
+  event(type: number, path: string, seen: { zxid: number; mzxid: number }): void;
+  closed(reason: string): void;
+}
 
 /** A server-side client connection (ClientLink) over a Pipe whose node a is the client (0). */
 export class SimLink {
@@ -90,19 +140,18 @@ export class SimLink {
     readonly pipe: Pipe,
     private readonly server: SimServer,
     readonly incarnation: number,
-    readonly toClient: {
-      reply(xid: number, zxid: number, err: number, type: number, body: unknown): void;
-      connected(timeOut: number, sessionId: bigint, passwd: Buffer): void;
-      closed(reason: string): void;
-    },
+    readonly toClient: ToClient,
   ) {}
 
   sendReply(xid: number, zxid: number, err: number, type: number, body: unknown): void {
     if (!this.closed) this.pipe.send(1, () => this.toClient.reply(xid, zxid, err, type, body));
   }
 
-  sendEvent(): void {
-    // Watches are not part of the simulated workload.
+  sendEvent(type: number, path: string): void {
+    if (this.closed) return;
+    const tree = this.server.pipeline.tree;
+    const seen = { zxid: tree.lastProcessedZxid, mzxid: tree.getNode(path)?.mzxid ?? -1 };
+    this.pipe.send(1, () => this.toClient.event(type, path, seen));
   }
 
   sendConnectResponse(timeOut: number, sessionId: bigint, passwd: Buffer): void {
@@ -139,17 +188,23 @@ export class SimServer {
   fle: FastLeaderElection | null = null;
   private nextConnId = 1;
   private nextLinkId = 1;
+  private snapshotting = false;
   /** The last election message sent to each peer: a new connection repeats it (QuorumCnxManager). */
   private readonly lastSent = new Map<number, Notification>();
   /** How this server was synced each time: diff, trunc, snap. */
   readonly syncModes = new Map<string, number>();
+  /** Why the last role ended (for the report of a seed that made no progress). */
+  lastRoleEnd = '';
 
   constructor(
     readonly sid: number,
     readonly config: ServerConfig,
     readonly store: CheckedStore,
     private readonly ens: Ensemble,
-  ) {}
+    readonly observer = false,
+  ) {
+    store.onCrashPoint = () => this.crash();
+  }
 
   get world(): World {
     return this.ens.world;
@@ -159,26 +214,60 @@ export class SimServer {
     return this.role.kind !== 'down';
   }
 
+  /**
+   * Runs a promise chain of this incarnation's: the world drains it before the next event, and
+   * an error in it stops the run, unless the process died meanwhile (its disk fails every call).
+   */
+  private background(p: Promise<unknown>): void {
+    const inc = this.incarnation;
+    this.world.expectMicrotasks();
+    p.catch((err: unknown) => {
+      if (inc === this.incarnation) this.world.fail(err);
+    });
+  }
+
   // ---- life cycle ----
 
-  /** Starts (or restarts) from what the store holds, as a process does from its data directory. */
+  /** Starts (or restarts) from its data directory, as a process does (DiskQuorumStore.open). */
   boot(): void {
     this.incarnation++;
+    const inc = this.incarnation;
+    this.role = { kind: 'starting' };
+    this.background(
+      this.store.open().then(
+        (state) => {
+          if (inc === this.incarnation) this.start(state);
+        },
+        (err: unknown) => {
+          if (inc === this.incarnation) throw new SimViolation(`server ${this.sid} cannot start from its data directory: ${(err as Error).message}`);
+        },
+      ),
+    );
+  }
+
+  /** startEnsembleMember once the data directory is loaded: the pipeline serves from its tree. */
+  private start(state: QuorumState): void {
     const inc = this.incarnation;
     const world = this.world;
     this.replica = new PipelineReplica({ extendedTypesEnabled: this.config.extendedTypesEnabled }, (fn) => world.soon(() => inc === this.incarnation && fn()));
     const rng = world.rng;
-    this.pipeline = new RequestPipeline(this.config, {
-      now: () => world.now,
-      log: this.replica,
-      logger: silentLogger,
-      randomBytes: (n) => Uint8Array.from({ length: n }, () => rng.int(256)),
-      sessionSecret: { key: new Uint8Array(32), zookeeperFormulaIds: new Set() },
-    });
+    this.pipeline = new RequestPipeline(
+      this.config,
+      {
+        now: () => world.now,
+        log: this.replica,
+        logger: silentLogger,
+        randomBytes: (n) => Uint8Array.from({ length: n }, () => rng.int(256)),
+        sessionSecret: { key: new Uint8Array(32), zookeeperFormulaIds: new Set() },
+        afterApply: (p) => this.afterApply(p),
+      },
+      state.tree,
+      state.sessions,
+    );
     this.replica.attach(this.pipeline);
+    this.ens.onTreeReplaced(this.sid);
     this.replica.configText = this.ens.configText;
     this.replica.writeConfigNode();
-    catchUp(this.checkedReplica(), this.store.load(), false);
     this.pipeline.setMode('looking');
     this.role = { kind: 'looking' };
     this.ens.trace(`server ${this.sid} boots at ${this.lastLogged()}`);
@@ -187,25 +276,46 @@ export class SimServer {
     this.startElection();
   }
 
-  /** The process dies: memory is gone, sockets close (the kernel sends their FINs). */
+  /** The member's periodic snapshot (openMemberStore's afterApply): when due, of the live tree. */
+  private afterApply(p: RequestPipeline): void {
+    if (this.snapshotting || !this.store.isOpen || !this.store.snapshotDue) return;
+    const inc = this.incarnation;
+    this.snapshotting = true;
+    const crashAt = this.ens.crashPoint(this, 2);
+    if (crashAt !== null) this.store.armCrash(crashAt);
+    this.background(
+      this.store
+        .snapshotLive(() => ({ tree: p.tree, sessions: p.sessionTimeouts() }))
+        .catch((err: unknown) => {
+          // A dead incarnation's disk fails every call; anything else is a bug.
+          if (inc === this.incarnation) throw err;
+        })
+        .finally(() => {
+          if (inc === this.incarnation) this.snapshotting = false;
+        }),
+    );
+  }
+
+  /** The process dies: memory is gone, unsynced writes with it; sockets close (the kernel sends their FINs). */
   crash(): void {
     if (!this.up) return;
     this.ens.trace(`server ${this.sid} crashes (${this.role.kind})`);
     const role = this.role;
     this.role = { kind: 'down' };
     this.incarnation++;
+    this.snapshotting = false;
     this.fle = null;
-    if (this.ens.sabotage === 'fsync-lies') this.loseLastTxn();
+    this.store.crash();
     for (const s of this.ens.servers) if (s !== this && s.fle) s.fle.connectionDown(BigInt(this.sid));
-    if (role.kind === 'leading') for (const c of role.conns.values()) this.closeFromLeader(c);
-    if (role.kind === 'following' && role.conn) this.closeFromLearner(role.conn);
-    for (const link of [...this.pipeline.allLinks()]) (link as SimLink).close('server crashed');
-  }
-
-  private loseLastTxn(): void {
-    const durable = this.store.load();
-    if (durable.log.length === 0) return;
-    this.store.truncate(durable.log.at(-2)?.zxid ?? durable.snapshot?.zxid ?? 0n);
+    if (role.kind === 'leading') {
+      role.over = true;
+      for (const c of role.conns.values()) this.closeFromLeader(c);
+    }
+    if (role.kind === 'following') {
+      role.closed = 'crashed';
+      if (role.conn) this.closeFromLearner(role.conn);
+    }
+    if (this.pipeline) for (const link of [...this.pipeline.allLinks()]) (link as SimLink).close('server crashed');
   }
 
   private every(ms: number, fn: () => void): void {
@@ -235,12 +345,12 @@ export class SimServer {
   }
 
   lastLogged(): string {
-    return `0x${lastLoggedZxid(this.store.load()).toString(16)}`;
+    return this.store.isOpen ? zxidToHex(this.store.lastLoggedZxid) : `${zxidToHex(this.store.lastHeld())} (down)`;
   }
 
+  /** What the vote carries: the last logged zxid and currentEpoch, as durable. */
   private history(): { lastLoggedZxid: Zxid; currentEpoch: bigint } {
-    const durable = this.store.load();
-    return { lastLoggedZxid: lastLoggedZxid(durable), currentEpoch: durable.currentEpoch };
+    return { lastLoggedZxid: this.store.lastLoggedZxid, currentEpoch: this.store.currentEpoch };
   }
 
   /** The pipeline's replica with the checkers in front of apply. */
@@ -260,22 +370,45 @@ export class SimServer {
     };
   }
 
+  /**
+   * QuorumPeer.applyLogged: every logged txn the tree lacks, committed or not, as ZooKeeper
+   * reloads its database for each role (a new leader's TRUNC removes what was never committed).
+   */
+  private async applyLogged(): Promise<{ snapshotZxid: Zxid; log: LogEntry[] }> {
+    const history = await this.store.history();
+    const replica = this.checkedReplica();
+    for (const entry of history.log) replica.apply(entry);
+    return history;
+  }
+
   /** A role ended (connection lost, stepped down): serve nobody and look for a leader again. */
   private endRole(reason: string): void {
     const role = this.role;
-    if (role.kind === 'down' || role.kind === 'looking') return;
+    if (role.kind !== 'leading' && role.kind !== 'following') return;
     this.ens.trace(`server ${this.sid} stops ${role.kind}: ${reason}`);
+    this.lastRoleEnd = reason;
     if (role.kind === 'leading') {
+      role.over = true;
       this.replica.stopProposing();
       for (const c of [...role.conns.values()]) this.closeFromLeader(c);
       role.conns.clear();
-    } else if (role.conn) this.closeFromLearner(role.conn);
-    this.role = { kind: 'looking' };
-    this.pipeline.setMode('looking');
-    if (this.fle) {
-      this.fle.lookForLeader(this.world.now, this.history());
-      this.flushElection();
+    } else {
+      role.closed ??= reason;
+      if (role.conn) this.closeFromLearner(role.conn);
     }
+    const looking: Role = { kind: 'looking' };
+    this.role = looking;
+    this.pipeline.setMode('looking');
+    // As QuorumPeer.run: the ended role's writes settle (its stop()), then the vote reads the store.
+    this.background(
+      role.carriedOut
+        .then(() => this.store.whenIdle())
+        .then(() => {
+          if (this.role !== looking || !this.fle) return;
+          this.fle.lookForLeader(this.world.now, this.history());
+          this.flushElection();
+        }),
+    );
   }
 
   // ---- the election ----
@@ -323,8 +456,9 @@ export class SimServer {
       this.fle.advance();
       for (const m of rd.messages) this.sendNotification(Number(m.to), m.notification);
       if (rd.decision && this.role.kind === 'looking') {
-        if (rd.decision.state === ServerState.LEADING) this.lead();
-        else this.follow(Number(rd.decision.vote.leader));
+        const state = rd.decision.state;
+        if (state === ServerState.LEADING) this.lead();
+        else this.follow(Number(rd.decision.vote.leader), state === ServerState.OBSERVING ? 'observer' : 'follower');
       }
     }
     this.scheduleElectionTimer();
@@ -343,61 +477,117 @@ export class SimServer {
     });
   }
 
-  // ---- leading (QuorumPeer.lead + QuorumLeader) ----
+  // ---- leading (QuorumPeer.lead + QuorumLeader with a store) ----
 
   private lead(): void {
-    const durable = this.store.load();
-    // ZooKeeper's leader has applied its whole log before it leads.
-    catchUp(this.checkedReplica(), durable, false);
-    const cut = Math.max(0, durable.log.length - this.ens.historyLimit);
-    const core = new ZabLeader({
-      myId: BigInt(this.sid),
-      quorum: this.ens.quorum,
-      acceptedEpoch: durable.acceptedEpoch,
-      currentEpoch: durable.currentEpoch,
-      log: durable.log.slice(cut),
-      snapshotZxid: cut > 0 ? durable.log[cut - 1]!.zxid : durable.snapshot?.zxid,
-      config: Buffer.from(this.ens.configText),
-      initLimitTicks: this.config.initLimit,
-      syncLimitTicks: this.config.syncLimit,
-    });
-    this.role = { kind: 'leading', core, conns: new Map(), pendingSyncs: [], nextZxid: -1n, drainQueued: false };
-    this.ens.trace(`server ${this.sid} leads (epochs ${durable.acceptedEpoch}/${durable.currentEpoch}, last ${this.lastLogged()})`);
+    const starting: Role = { kind: 'starting' };
+    this.role = starting;
+    this.background(
+      // ZooKeeper's leader has applied its whole log before it leads; its history is that log.
+      this.applyLogged().then((history) => {
+        if (this.role !== starting) return;
+        const core = new ZabLeader({
+          myId: BigInt(this.sid),
+          quorum: this.ens.quorum,
+          acceptedEpoch: this.store.acceptedEpoch,
+          currentEpoch: this.store.currentEpoch,
+          log: history.log,
+          snapshotZxid: history.snapshotZxid,
+          config: Buffer.from(this.ens.configText),
+          initLimitTicks: this.config.initLimit,
+          syncLimitTicks: this.config.syncLimit,
+          commitLogCount: this.ens.commitLogCount,
+          logReads: this.ens.snapshotSizeFactor >= 0,
+        });
+        this.role = { kind: 'leading', core, conns: new Map(), pendingSyncs: [], nextZxid: -1n, drainQueued: false, heldBack: 0, carriedOut: Promise.resolve(), over: false };
+        this.ens.trace(`server ${this.sid} leads (epochs ${this.store.acceptedEpoch}/${this.store.currentEpoch}, last ${this.lastLogged()})`);
+      }),
+    );
   }
 
   /** A learner connects: the leader's accept. False when it cannot (not leading, cut off). */
   accept(conn: QuorumConn): boolean {
-    if (this.role.kind !== 'leading') return false;
+    if (this.role.kind !== 'leading' || this.role.over) return false;
     this.role.conns.set(conn.id, conn);
     return true;
   }
 
-  /** Feeds one input to the leader core, then carries out its Readys in field order. */
-  private runLeader(role: Extract<Role, { kind: 'leading' }>, input: () => void): void {
-    if (this.role !== role) return;
+  /** QuorumLeader.run: feeds one input to the core, then carries out its Readys in field order. */
+  private runLeader(role: Leading, input: () => void): void {
+    if (this.role !== role || role.over) return;
     const core = role.core;
     const wasBroadcasting = core.phase === 'broadcast';
     input();
-    while (this.role === role && core.hasReady()) {
+    while (this.role === role && !role.over && core.hasReady()) {
       const rd: LeaderReady = core.ready();
-      if (!this.persistLeader(rd)) return this.crash();
-      core.advance();
-      this.carryOutLeader(role, rd);
+      const epochs = (rd.acceptedEpoch !== null ? 1 : 0) + (rd.currentEpoch !== null ? 1 : 0);
+      const crashAt = rd.append.length + epochs > 0 ? this.ens.crashPoint(this, rd.append.length + epochs) : null;
+      if (crashAt !== null) this.store.armCrash(crashAt);
+      // The leader's own ACK of each proposal counts when its fsync returns (logged(zxid)).
+      core.advance(false);
+      this.logAppends(role, rd.append);
+      if (this.role !== role) return;
+      if (epochs === 0 && role.heldBack === 0) {
+        this.carryOutLeader(role, rd);
+        continue;
+      }
+      // A Ready that writes an epoch sends nothing before the file is durable; later ones wait their turn.
+      role.heldBack++;
+      role.carriedOut = role.carriedOut
+        .then(() => this.writeEpochs(rd))
+        .then(
+          () => {
+            role.heldBack--;
+            if (this.role !== role || role.over) return;
+            this.carryOutLeader(role, rd);
+            this.runLeader(role, () => undefined);
+          },
+          (err: unknown) => {
+            role.heldBack--;
+            this.leaderFailed(role, `could not write the epoch: ${(err as Error).message}`);
+          },
+        );
+      this.background(role.carriedOut);
     }
-    if (this.role === role && !wasBroadcasting && core.phase === 'broadcast') this.established(role);
+    if (this.role === role && !role.over && !wasBroadcasting && core.phase === 'broadcast') this.established(role);
   }
 
-  /** The durable part of a leader's Ready; false if the server crashed part way. */
-  private persistLeader(rd: LeaderReady): boolean {
-    const crashAt = this.ens.crashPoint(this, rd.append.length + 2);
-    const budget = crashAt ?? Infinity;
-    this.store.append(rd.append.slice(0, Math.min(budget, rd.append.length)));
-    if (rd.acceptedEpoch !== null && budget > rd.append.length) this.store.setAcceptedEpoch(rd.acceptedEpoch);
-    if (rd.currentEpoch !== null && budget > rd.append.length + 1) this.store.setCurrentEpoch(rd.currentEpoch);
-    return crashAt === null;
+  private async writeEpochs(rd: LeaderReady): Promise<void> {
+    if (rd.acceptedEpoch !== null) await this.store.setAcceptedEpoch(rd.acceptedEpoch);
+    if (rd.currentEpoch !== null) await this.store.setCurrentEpoch(rd.currentEpoch);
   }
 
-  private carryOutLeader(role: Extract<Role, { kind: 'leading' }>, rd: LeaderReady): void {
+  private logAppends(role: Leading, entries: readonly LogEntry[]): void {
+    for (const e of entries) {
+      if (this.role !== role) return;
+      this.store.appendThen(e.zxid, e.data, (err) => {
+        if (this.role !== role || role.over) return;
+        if (err) return this.leaderFailed(role, `could not log ${zxidToHex(e.zxid)}: ${err.message}`);
+        this.runLeader(role, () => role.core.logged(e.zxid));
+      });
+    }
+  }
+
+  /** A write failed: this leader must not acknowledge anything more, so it steps down. */
+  private leaderFailed(role: Leading, reason: string): void {
+    if (this.role === role) this.endRole(`stepped down: ${reason}`);
+  }
+
+  /**
+   * QuorumLeader.readLog: a learner's DIFF from the on-disk log, limited to snapshotSizeFactor ×
+   * the tree's size; a failed read is a SNAP.
+   */
+  private readLog(role: Leading, r: LogRead): void {
+    const limit = Math.floor(this.pipeline.tree.approximateDataSize() * this.ens.snapshotSizeFactor);
+    this.background(
+      this.store.diffAfter(r.after, r.through, limit > 0 ? limit : undefined).then(
+        (entries) => this.runLeader(role, () => role.core.logRead(r.conn, entries)),
+        () => this.runLeader(role, () => role.core.logRead(r.conn, null)),
+      ),
+    );
+  }
+
+  private carryOutLeader(role: Leading, rd: LeaderReady): void {
     let applied = 0;
     const applyThrough = (zxid: Zxid): void => {
       while (applied < rd.commit.length && rd.commit[applied]!.zxid <= zxid) {
@@ -437,10 +627,11 @@ export class SimServer {
       if (role.conns.has(conn)) role.core.syncDone(conn);
     }
     for (const q of rd.revalidations) role.core.answerRevalidate(q.conn, q.sessionId, this.pipeline.revalidate(q.sessionId));
+    for (const r of rd.logReads) this.readLog(role, r);
     if (rd.steppedDown !== null) this.endRole(`stepped down: ${rd.steppedDown}`);
   }
 
-  private established(role: Extract<Role, { kind: 'leading' }>): void {
+  private established(role: Leading): void {
     const epoch = role.core.epoch!;
     role.nextZxid = makeZxid(epoch, 1n);
     this.pipeline.setMode('leader');
@@ -453,8 +644,8 @@ export class SimServer {
   }
 
   /** QuorumLeader.proposeAt: the Ready runs after the current event, so one turn's proposals share it. */
-  private proposeAt(role: Extract<Role, { kind: 'leading' }>, zxid: Zxid, data: Buffer): boolean {
-    if (this.role !== role || role.core.phase !== 'broadcast' || zxid !== role.nextZxid) return false;
+  private proposeAt(role: Leading, zxid: Zxid, data: Buffer): boolean {
+    if (this.role !== role || role.over || role.core.phase !== 'broadcast' || zxid !== role.nextZxid) return false;
     const given = role.core.propose(() => data);
     if (!role.drainQueued) {
       role.drainQueued = true;
@@ -486,16 +677,24 @@ export class SimServer {
     conn.pipe.close(1, () => conn.learner.leaderClosed(conn));
   }
 
-  // ---- following (QuorumPeer.follow + QuorumLearner) ----
+  // ---- following and observing (QuorumPeer.follow + QuorumLearner with a store) ----
 
-  private follow(leader: number): void {
-    const role: Extract<Role, { kind: 'following' }> = { kind: 'following', leader, core: null, conn: null, synced: false };
-    this.role = role;
-    this.connectToLeader(role, this.world.now + this.config.initLimit * this.config.tickTime);
+  private follow(leader: number, learnerRole: 'follower' | 'observer'): void {
+    const starting: Role = { kind: 'starting' };
+    this.role = starting;
+    const deadline = this.world.now + this.config.initLimit * this.config.tickTime;
+    this.background(
+      this.applyLogged().then(() => {
+        if (this.role !== starting) return;
+        const role: Following = { kind: 'following', leader, learnerRole, core: null, conn: null, synced: false, carriedOut: Promise.resolve(), appendsAfter: Promise.resolve(), closed: null };
+        this.role = role;
+        this.connectToLeader(role, deadline);
+      }),
+    );
   }
 
   /** Learner.connectToLeader: the leader may not be listening yet; retry within initLimit. */
-  private connectToLeader(role: Extract<Role, { kind: 'following' }>, deadline: number): void {
+  private connectToLeader(role: Following, deadline: number): void {
     if (this.role !== role) return;
     const leader = this.ens.servers[role.leader - 1]!;
     if (leader !== this && !this.ens.net.severed(this.sid, leader.sid)) {
@@ -506,15 +705,14 @@ export class SimServer {
     this.world.after(CONNECT_RETRY_MS, () => this.connectToLeader(role, deadline));
   }
 
-  private startLearner(role: Extract<Role, { kind: 'following' }>, conn: QuorumConn): void {
-    const durable = this.store.load();
-    catchUp(this.checkedReplica(), durable, false);
+  private startLearner(role: Following, conn: QuorumConn): void {
     role.conn = conn;
     role.core = new ZabLearner<ZkSnapshot>({
       myId: BigInt(this.sid),
-      acceptedEpoch: durable.acceptedEpoch,
-      currentEpoch: durable.currentEpoch,
-      lastLoggedZxid: lastLoggedZxid(durable),
+      role: role.learnerRole,
+      acceptedEpoch: this.store.acceptedEpoch,
+      currentEpoch: this.store.currentEpoch,
+      lastLoggedZxid: this.store.lastLoggedZxid,
       initLimitTicks: this.config.initLimit,
       syncLimitTicks: this.config.syncLimit,
     });
@@ -525,8 +723,9 @@ export class SimServer {
   /** A packet or the snapshot stream from the leader arrived on `conn`. */
   fromLeader(conn: QuorumConn, item: { bytes: Buffer } | { snapshot: Buffer }): void {
     const role = this.role;
-    if (role.kind !== 'following' || role.conn !== conn || !role.core) return;
+    if (role.kind !== 'following' || role.conn !== conn || !role.core || role.closed !== null) return;
     const core = role.core;
+    if (core.phase === 'closed') return;
     if ('snapshot' in item) {
       if (core.phase !== 'snapshot') return this.endRole('a snapshot stream outside SNAP');
       core.snapshot(parseSnapshotStream(item.snapshot));
@@ -547,53 +746,95 @@ export class SimServer {
     conn.pipe.close(0, () => conn.leader.learnerClosed(conn));
   }
 
-  /** Carries out the learner core's Readys in their field order (see learner.ts). */
-  private flushLearner(role: Extract<Role, { kind: 'following' }>): void {
+  /**
+   * QuorumLearner.flush: takes the core's Ready and queues it. Readys are carried out in the
+   * order taken, each in its field order, and nothing of one is sent or applied before its state
+   * is durable. A Ready that only appends starts its appends at once (group commit); one that
+   * installs, truncates or writes an epoch waits for every Ready before it. A failed write ends
+   * the connection unacknowledged.
+   */
+  private flushLearner(role: Following): void {
     const core = role.core!;
-    while (this.role === role && core.hasReady()) {
-      const rd = core.ready();
-      if (!this.persistLearner(rd)) return this.crash();
-      core.advance();
-      const conn = role.conn!;
-      for (const p of rd.messages) {
-        const bytes = encodeQuorumPacket(p);
-        conn.pipe.send(0, () => conn.leader.fromLearner(conn, bytes));
-      }
-      for (const entry of rd.commit) this.checkedReplica().apply(entry);
-      for (const r of rd.revalidations) this.pipeline.revalidated(r.sessionId, r.valid);
-      if (rd.syncs > 0) this.pipeline.syncsDone(rd.syncs);
-      if (rd.closed !== null) return this.endRole(rd.closed);
-      if (!role.synced && core.phase === 'broadcast') this.synced(role);
+    if (role.closed !== null || !core.hasReady()) return;
+    const rd = core.ready();
+    core.advance();
+    const logOnly = rd.snapshot === null && rd.truncateTo === null && rd.acceptedEpoch === null && rd.currentEpoch === null;
+    const steps = (rd.snapshot ? 1 : 0) + (rd.truncateTo !== null ? 1 : 0) + rd.append.length + (logOnly ? 0 : 2);
+    const crashAt = steps > 0 ? this.ens.crashPoint(this, steps) : null;
+    if (crashAt !== null) this.store.armCrash(crashAt);
+    let persisted: Promise<void>;
+    if (logOnly) {
+      persisted = rd.append.length === 0 ? Promise.resolve() : role.appendsAfter.then(() => this.appendAll(rd.append));
+    } else {
+      persisted = role.carriedOut.then(() => this.persistLearner(role, rd));
+      role.appendsAfter = persisted;
     }
+    role.carriedOut = Promise.all([role.carriedOut, persisted]).then(
+      () => this.deliver(role, rd),
+      (err: unknown) => this.learnerFailed(role, `could not persist: ${(err as Error).message}`),
+    );
+    this.background(role.carriedOut);
   }
 
-  /** The durable part of a learner's Ready; false if the server crashed part way. */
-  private persistLearner(rd: LearnerReady<ZkSnapshot>): boolean {
-    const steps = (rd.snapshot ? 1 : 0) + (rd.truncateTo !== null ? 1 : 0) + rd.append.length + 2;
-    const crashAt = this.ens.crashPoint(this, steps);
-    let budget = crashAt ?? Infinity;
-    if (rd.snapshot && budget-- > 0) {
-      this.store.installSnapshot(rd.snapshot.zxid, rd.snapshot.state);
-      this.replica.install(rd.snapshot.zxid, rd.snapshot.state);
+  private deliver(role: Following, rd: LearnerReady<ZkSnapshot>): void {
+    if (role.closed !== null || this.role !== role) return;
+    const conn = role.conn!;
+    for (const p of rd.messages) {
+      const bytes = encodeQuorumPacket(p);
+      conn.pipe.send(0, () => conn.leader.fromLearner(conn, bytes));
     }
-    if (rd.truncateTo !== null && budget-- > 0) {
-      this.store.truncate(rd.truncateTo);
-      // The tree may hold txns that are gone: rebuild it from what is durable.
-      catchUp(this.checkedReplica(), this.store.load(), true);
-    }
-    const appended = Math.max(0, Math.min(budget, rd.append.length));
-    if (appended > 0 && this.ens.sabotage !== 'learner-skips-log') this.store.append(rd.append.slice(0, appended));
-    budget -= appended;
-    if (rd.acceptedEpoch !== null && budget-- > 0) this.store.setAcceptedEpoch(rd.acceptedEpoch);
-    if (rd.currentEpoch !== null && budget-- > 0) this.store.setCurrentEpoch(rd.currentEpoch);
-    return crashAt === null;
+    const replica = this.checkedReplica();
+    for (const entry of rd.commit) replica.apply(entry);
+    for (const r of rd.revalidations) this.pipeline.revalidated(r.sessionId, r.valid);
+    if (rd.syncs > 0) this.pipeline.syncsDone(rd.syncs);
+    if (rd.closed !== null) return this.endRole(rd.closed);
+    if (!role.synced && role.core!.phase === 'broadcast') this.synced(role);
   }
 
-  private synced(role: Extract<Role, { kind: 'following' }>): void {
+  private learnerFailed(role: Following, reason: string): void {
+    if (this.role !== role) return;
+    this.ens.trace(`server ${this.sid}: ${reason}`);
+    this.endRole(reason);
+  }
+
+  /** snapshot → truncate → append → acceptedEpoch → currentEpoch, each durable before the next. */
+  private async persistLearner(role: Following, rd: LearnerReady<ZkSnapshot>): Promise<void> {
+    // A connection that ended changes nothing more (its Readys are not acknowledged either).
+    if (role.closed !== null) return;
+    if (rd.snapshot) {
+      const installed = await this.store.installZkSnapshot(rd.snapshot.zxid, rd.snapshot.state);
+      this.replica.replace(installed.tree, installed.sessions);
+      this.ens.onTreeReplaced(this.sid);
+    }
+    if (rd.truncateTo !== null) {
+      // The tree may hold txns that are gone: it is rebuilt from what is durable.
+      const left = await this.store.truncate(rd.truncateTo);
+      this.replica.replace(left.tree, left.sessions);
+      this.ens.onTreeReplaced(this.sid);
+    }
+    await this.appendAll(rd.append);
+    if (rd.acceptedEpoch !== null) await this.store.setAcceptedEpoch(rd.acceptedEpoch);
+    if (rd.currentEpoch !== null) await this.store.setCurrentEpoch(rd.currentEpoch);
+  }
+
+  /** Logs txns in order; settles once all are durable (their fsyncs shared with other appends). */
+  private appendAll(entries: readonly LogEntry[]): Promise<void> {
+    if (entries.length === 0 || this.ens.sabotage === 'learner-skips-log') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      let left = entries.length;
+      const done = (err: Error | null): void => {
+        if (err) return reject(err);
+        if (--left === 0) resolve();
+      };
+      for (const e of entries) this.store.appendThen(e.zxid, e.data, done);
+    });
+  }
+
+  private synced(role: Following): void {
     role.synced = true;
     const core = role.core!;
     this.fle?.updateElectionVote(core.currentEpoch);
-    this.ens.trace(`server ${this.sid} synced with ${role.leader} (${core.syncMode})`);
+    this.ens.trace(`server ${this.sid} synced with ${role.leader} (${core.syncMode}) as ${role.learnerRole}`);
     this.syncModes.set(core.syncMode!, (this.syncModes.get(core.syncMode!) ?? 0) + 1);
     const channel: LeaderChannel = {
       forward: (sessionId, cxid, type, body, authIds) => {
@@ -607,14 +848,14 @@ export class SimServer {
         this.flushLearner(role);
       },
     };
-    this.pipeline.setMode('follower', channel);
+    this.pipeline.setMode(role.learnerRole, channel);
   }
 
   // ---- clients ----
 
-  /** A client connects: the pipeline gets a link, or the connection is refused (server down). */
-  connectClient(pipe: Pipe, toClient: SimLink['toClient']): SimLink | null {
-    if (!this.up) return null;
+  /** A client connects: the pipeline gets a link, or the connection is refused (server down or starting). */
+  connectClient(pipe: Pipe, toClient: ToClient): SimLink | null {
+    if (this.role.kind === 'down' || this.role.kind === 'starting' || !this.pipeline) return null;
     return new SimLink(this.nextLinkId++, `client@${this.sid}`, pipe, this, this.incarnation, toClient);
   }
 
@@ -631,14 +872,20 @@ export class SimServer {
   /** Whether this server answers clients now, and the leader it is synced with. */
   describe(): string {
     const r = this.role;
-    if (r.kind === 'leading') return `leading ${r.core.phase} e${r.core.epoch ?? '?'} (${r.conns.size} learners)`;
-    if (r.kind === 'following') return `following ${r.leader} ${r.core?.phase ?? 'connecting'}`;
-    return r.kind;
+    const ended = this.lastRoleEnd ? `; last role ended: ${this.lastRoleEnd}` : '';
+    if (r.kind === 'leading') return `leading ${r.core.phase} e${r.core.epoch ?? '?'} (${r.conns.size} learners)${ended}`;
+    if (r.kind === 'following') return `${r.learnerRole === 'observer' ? 'observing' : 'following'} ${r.leader} ${r.core?.phase ?? 'connecting'}${ended}`;
+    return `${r.kind}${ended}`;
   }
 
   /** Zab leader core, when leading. */
   leaderCore(): ZabLeader | null {
     return this.role.kind === 'leading' ? this.role.core : null;
+  }
+
+  /** The learner core, when following or observing. */
+  learnerCore(): ZabLearner<ZkSnapshot> | null {
+    return this.role.kind === 'following' ? this.role.core : null;
   }
 }
 

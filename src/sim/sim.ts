@@ -29,6 +29,7 @@ import type { LogEntry } from '../consensus/learner.js';
 import { MajorityQuorum, quorumConfigText, type QuorumServerSpec } from '../consensus/members.js';
 import { zxidToHex, type Zxid } from '../consensus/zxid.js';
 import { checkRun, type Verdict } from '../faults/check.js';
+import type { DataTree } from '../tree/datatree.js';
 import type { Op } from '../faults/history.js';
 import { sessionHex, SimClient } from './client.js';
 import { Network } from './net.js';
@@ -38,8 +39,10 @@ import { World } from './world.js';
 
 export interface SimOptions {
   seed: number;
-  /** Ensemble size (3 or 5 in CI). */
+  /** Voting members (3 or 5 in CI). */
   servers: number;
+  /** Observers besides them (default: 1 on every third seed, else none). */
+  observers?: number;
   clients?: number;
   /** Simulated milliseconds of the fault phase. */
   faultMs?: number;
@@ -53,8 +56,15 @@ export interface SimOptions {
   midReadyCrashRate?: number;
   /** Keep the trace (every role change and fault) for the report. */
   trace?: boolean;
-  /** Txns of its log a new leader keeps for DIFF (default: a short history on every third seed, so SNAP happens). */
-  historyLimit?: number;
+  /**
+   * Committed txns a leader keeps in memory for DIFF (default: 10 on every third seed, so that
+   * learners are synced from the on-disk log or by SNAP; else ZooKeeper's 500).
+   */
+  commitLogCount?: number;
+  /** DIFF from the on-disk log while under this × the tree's size (default 0.33; -1 on every sixth seed: SNAP instead). */
+  snapshotSizeFactor?: number;
+  /** ZooKeeper's snapCount for the servers' periodic snapshots (default 100, so that they happen). */
+  snapCount?: number;
   /** Clients also issue sync+getData reads, which the linearizability checker takes (default true). */
   syncReads?: boolean;
   /** A deliberate bug the checkers must catch (their own tests). */
@@ -69,7 +79,7 @@ export interface SimResult {
   violations: string[];
   /** The exact command that replays this run. */
   replay: string;
-  stats: { simMs: number; events: number; ops: number; acked: number; leaders: number; crashes: number; partitions: number; syncs: Record<string, number> };
+  stats: { simMs: number; events: number; ops: number; acked: number; leaders: number; crashes: number; partitions: number; syncs: Record<string, number>; watchEvents: number; pairsCreated: number };
   trace: string[];
   /** Every client operation, as the checkers saw it. */
   history: Op[];
@@ -79,7 +89,7 @@ const TICK_MS = 100;
 const KEYS = ['/r/k0', '/r/k1', '/r/k2'];
 
 /** Runs one seed and checks it; never throws for a violation, only reports it. */
-export function runSimulation(options: SimOptions): SimResult {
+export function runSimulation(options: SimOptions): Promise<SimResult> {
   const sim = new Simulation(options);
   return sim.run();
 }
@@ -92,6 +102,7 @@ export function replayCommand(o: SimOptions): string {
     o.faultMs !== undefined ? `--fault-ms ${o.faultMs}` : '',
     o.settleMs !== undefined ? `--settle-ms ${o.settleMs}` : '',
     o.faultEveryMs !== undefined ? `--fault-every ${o.faultEveryMs}` : '',
+    o.observers !== undefined ? `--observers ${o.observers}` : '',
     o.sabotage ? `--sabotage ${o.sabotage}` : '',
     o.syncReads === false ? '--no-sync-reads' : '',
   ].filter((s) => s !== '');
@@ -109,14 +120,26 @@ class Simulation implements Ensemble {
   private readonly clients: SimClient[] = [];
   private readonly ops: Op[] = [];
   private readonly committed = new Map<Zxid, Buffer>();
+  /**
+   * Server -> path -> the zxids of the data changes it applied since its tree was last loaded or
+   * replaced, ascending: what its watches fire on (for the watch checks).
+   */
+  private readonly changes = new Map<number, Map<string, number[]>>();
+  private readonly changedByZxid = new Map<Zxid, readonly string[]>();
+  /** Pair multis by name: doomed (must create nothing) and the outcome the client saw. */
+  private readonly pairs = new Map<string, { doomed: boolean; outcome: Op['outcome'] }>();
   /** Ops whose connection was lost in flight, by their request (session and xid). */
   private readonly unresolved: { op: Op; key: string }[] = [];
   private readonly epochLeaders = new Map<bigint, number>();
   private readonly traceLines: string[] = [];
   private readonly o: Required<SimOptions>;
   private faulting = false;
-  get historyLimit(): number {
-    return this.o.historyLimit;
+  get commitLogCount(): number {
+    return this.o.commitLogCount;
+  }
+
+  get snapshotSizeFactor(): number {
+    return this.o.snapshotSizeFactor;
   }
 
   get sabotage(): Sabotage | null {
@@ -129,22 +152,27 @@ class Simulation implements Ensemble {
 
   constructor(private readonly given: SimOptions) {
     const options = given;
-    this.o = { clients: 4, faultMs: 6000, settleMs: 30_000, maxDelay: 10, faultEveryMs: 400, midReadyCrashRate: 0.001, trace: false, sabotage: null, syncReads: true, historyLimit: options.seed % 3 === 0 ? 10 : Number.MAX_SAFE_INTEGER, ...options };
+    this.o = { clients: 4, faultMs: 6000, settleMs: 30_000, maxDelay: 10, faultEveryMs: 400, midReadyCrashRate: 0.001, trace: false, sabotage: null, syncReads: true, commitLogCount: options.seed % 3 === 0 ? 10 : 500, snapshotSizeFactor: options.seed % 6 === 0 ? -1 : 0.33, snapCount: 100, observers: options.seed % 3 === 1 ? 1 : 0, ...options };
     this.world = new World(options.seed);
     this.net = new Network(this.world, this.o.maxDelay);
     this.members = [];
-    for (let sid = 1; sid <= options.servers; sid++) {
-      this.members.push({ sid: BigInt(sid), type: 'participant', host: `10.0.0.${sid}`, quorumPort: 2888, electionPort: 3888 });
+    const total = options.servers + this.o.observers;
+    for (let sid = 1; sid <= total; sid++) {
+      const type = sid <= options.servers ? 'participant' : 'observer';
+      this.members.push({ sid: BigInt(sid), type, host: `10.0.0.${sid}`, quorumPort: 2888, electionPort: 3888 });
     }
     this.quorum = new MajorityQuorum(this.members);
     this.configText = quorumConfigText(this.members, 0n);
-    for (let sid = 1; sid <= options.servers; sid++) {
-      const config = resolveConfig({ dataDir: '/sim', serverId: sid, tickTime: TICK_MS, initLimit: 10, syncLimit: 5, sessionPasswords: 'zookeeper' });
-      this.servers.push(new SimServer(sid, config, new CheckedStore(sid, this.ledger), this));
+    for (let sid = 1; sid <= total; sid++) {
+      const config = resolveConfig({ dataDir: `/data/${sid}`, serverId: sid, tickTime: TICK_MS, initLimit: 10, syncLimit: 5, sessionPasswords: 'zookeeper' });
+      const store = new CheckedStore({ sid, dataDir: config.dataDir, ledger: this.ledger, world: this.world, snapCount: this.o.snapCount, forceSync: this.o.sabotage !== 'fsync-lies' });
+      this.servers.push(new SimServer(sid, config, store, this, sid > options.servers));
     }
     const hooks = {
       record: (op: Omit<Op, 'index'>) => this.record(op),
-      acked: (op: Op, zxid: number) => this.onAcked(op, zxid),
+      acked: (op: Op | string, zxid: number) => this.onAcked(op, zxid),
+      pair: (name: string, doomed: boolean, outcome: Op['outcome']) => void this.pairs.set(name, { doomed, outcome }),
+      firstChange: (sid: number, path: string, zxid: number) => this.firstChange(sid, path, zxid),
       unknown: (op: Op, sessionId: bigint, xid: number) => this.unresolved.push({ op, key: requestKey(sessionId, xid) }),
       violation: (m: string) => this.fail(m),
     };
@@ -153,16 +181,19 @@ class Simulation implements Ensemble {
     }
   }
 
-  run(): SimResult {
+  async run(): Promise<SimResult> {
     const violations: string[] = [];
     try {
-      this.setup();
-      this.faultPhase();
-      this.heal();
+      await this.setup();
+      await this.faultPhase();
+      await this.heal();
       violations.push(...this.finalChecks());
     } catch (err) {
       violations.push(err instanceof SimViolation ? err.message : `server code threw: ${(err as Error).stack ?? String(err)}`);
     }
+    // The data directories' locks are process-wide: the next run in this process takes them again.
+    for (const s of this.servers) s.store.crash();
+    await Promise.all(this.servers.map((s) => s.store.closed()));
     const leaders = this.epochLeaders.size;
     return {
       seed: this.o.seed,
@@ -170,7 +201,7 @@ class Simulation implements Ensemble {
       ok: violations.length === 0,
       violations,
       replay: replayCommand(this.given),
-      stats: { simMs: this.world.now, events: this.world.steps, ops: this.ops.length, acked: this.acked, leaders, crashes: this.crashes, partitions: this.partitions, syncs: this.syncCounts() },
+      stats: { simMs: this.world.now, events: this.world.steps, ops: this.ops.length, acked: this.acked, leaders, crashes: this.crashes, partitions: this.partitions, syncs: this.syncCounts(), watchEvents: this.clients.reduce((n, c) => n + c.watchEvents, 0), pairsCreated: [...this.pairs.values()].filter((p) => p.outcome === 'ok').length },
       trace: this.traceLines,
       history: this.ops,
     };
@@ -184,18 +215,18 @@ class Simulation implements Ensemble {
 
   // ---- phases ----
 
-  private setup(): void {
+  private async setup(): Promise<void> {
     for (const s of this.servers) s.boot();
     const first = this.clients[0]!;
     first.script = setupRequests();
     first.start();
-    if (!this.world.runUntil(this.world.now + this.o.settleMs, () => first.scriptDone)) {
+    if (!(await this.world.runUntil(this.world.now + this.o.settleMs, () => first.scriptDone))) {
       this.fail(`no leader served the setup writes within ${this.o.settleMs} ms\n${this.describe()}`);
     }
     this.trace(`setup done`);
   }
 
-  private faultPhase(): void {
+  private async faultPhase(): Promise<void> {
     this.faulting = true;
     const end = this.world.now + this.o.faultMs;
     for (const c of this.clients.slice(1)) {
@@ -203,12 +234,14 @@ class Simulation implements Ensemble {
       c.start();
     }
     this.scheduleFault(end);
-    this.world.runUntil(end);
+    await this.world.runUntil(end);
     this.faulting = false;
+    // A crash armed for a disk operation that never came does not strike after the fault phase.
+    for (const s of this.servers) s.store.armCrash(null);
     for (const c of this.clients) c.working = false;
   }
 
-  private heal(): void {
+  private async heal(): Promise<void> {
     this.trace('heal: every cut healed, every server up');
     this.setCuts([]);
     for (const s of this.servers) if (!s.up) s.boot();
@@ -222,7 +255,7 @@ class Simulation implements Ensemble {
       if (!settled) this.world.after(50, check);
     };
     this.world.after(50, check);
-    if (!this.world.runUntil(end, () => settled)) {
+    if (!(await this.world.runUntil(end, () => settled))) {
       this.fail(`no progress within ${this.o.settleMs} ms after healing (probe write ${probe.scriptDone ? 'done' : 'not done'})\n${this.describe()}`);
     }
   }
@@ -345,10 +378,16 @@ class Simulation implements Ensemble {
   crashPoint(server: SimServer, steps: number): number | null {
     if (!this.faulting || !this.world.rng.bool(this.o.midReadyCrashRate)) return null;
     this.crashes++;
-    const at = this.world.rng.int(steps + 1);
-    this.trace(`nemesis: server ${server.sid} crashes after ${at} of ${steps} durable steps of a Ready`);
-    // After the crash (which follows this call), it restarts like any other.
-    this.world.soon(() => this.restartLater(server));
+    // A durable step is a few disk operations (write, sync; open, rename, directory sync).
+    const at = this.world.rng.int(3 * steps + 1);
+    this.trace(`nemesis: server ${server.sid} will crash at its disk operation ${at} from now (${steps} durable steps to go)`);
+    // After the crash, it restarts like any other.
+    const inc = server.incarnation;
+    const restart = (): void => {
+      if (server.incarnation !== inc || !server.up) this.restartLater(server);
+      else if (server.store.crashArmed) this.world.after(10, restart);
+    };
+    this.world.soon(restart);
     return at;
   }
 
@@ -360,23 +399,70 @@ class Simulation implements Ensemble {
     const logged = this.ledger.get(entry.zxid);
     if (logged === undefined) this.fail(`server ${sid} applies ${zxidToHex(entry.zxid)}, which no server logged`);
     else if (!logged.equals(entry.data)) this.fail(`server ${sid} applies a txn at ${zxidToHex(entry.zxid)} that differs from the one logged there`);
+    else this.indexChanges(sid, entry);
   }
 
   onCommit(sid: number, entry: LogEntry): void {
     const known = this.committed.get(entry.zxid);
     if (known !== undefined && !known.equals(entry.data)) this.fail(`server ${sid} commits a txn at ${zxidToHex(entry.zxid)} other than the one committed there before`);
-    this.committed.set(entry.zxid, entry.data);
+    this.markCommitted(entry.zxid, entry.data);
+  }
+
+  private markCommitted(zxid: Zxid, data: Buffer): void {
+    this.committed.set(zxid, data);
+  }
+
+  /** Indexes the data changes a server applies, by path (only the watched registers). */
+  private indexChanges(sid: number, entry: LogEntry): void {
+    const paths = this.registersChanged(entry);
+    if (paths.length === 0) return;
+    let byPath = this.changes.get(sid);
+    if (byPath === undefined) this.changes.set(sid, (byPath = new Map()));
+    for (const path of paths) {
+      const list = byPath.get(path) ?? [];
+      const z = Number(entry.zxid);
+      if ((list.at(-1) ?? -1) < z) list.push(z);
+      byPath.set(path, list);
+    }
+  }
+
+  /** The registers whose data the txn at this zxid sets, decoded once for all servers (one txn per zxid). */
+  private registersChanged(entry: LogEntry): readonly string[] {
+    const known = this.changedByZxid.get(entry.zxid);
+    if (known !== undefined) return known;
+    const txn = decodeTxn(entry.data, 0x7fffffff);
+    const bodies = txn.body.type === OpCode.multi ? txn.body.txns : [txn.body];
+    const paths = bodies.flatMap((b) => (b.type === OpCode.setData && KEYS.includes(b.path) ? [b.path] : []));
+    this.changedByZxid.set(entry.zxid, paths);
+    return paths;
+  }
+
+  onTreeReplaced(sid: number): void {
+    this.changes.delete(sid);
+  }
+
+  /** The first change of `path` after `zxid` that server `sid` applied, or null. */
+  private firstChange(sid: number, path: string, zxid: number): number | null {
+    for (const z of this.changes.get(sid)?.get(path) ?? []) if (z > zxid) return z;
+    return null;
   }
 
   onEstablished(server: SimServer, epoch: bigint): void {
     const other = this.epochLeaders.get(epoch);
     if (other !== undefined && other !== server.sid) this.fail(`two leaders in epoch ${epoch}: servers ${other} and ${server.sid}`);
     this.epochLeaders.set(epoch, server.sid);
+    if (server.observer) this.fail(`observer ${server.sid} leads epoch ${epoch}`);
+    // NEWLEADER was acknowledged by a quorum of voters, each with currentEpoch durable first.
+    const voters = this.servers.filter((s) => !s.observer && s.store.durableCurrentEpoch >= epoch).map((s) => BigInt(s.sid));
+    if (!this.quorum.containsQuorum(voters)) this.fail(`leader ${server.sid} established epoch ${epoch} with currentEpoch durable only on voters [${voters.join(', ')}]`);
     for (const zxid of this.committed.keys()) {
       if (!server.store.holds(zxid)) this.fail(`new leader ${server.sid} (epoch ${epoch}) lacks committed txn ${zxidToHex(zxid)}`);
     }
     // What the new leader synced to a quorum is committed from now on.
-    for (const e of server.store.load().log) this.committed.set(e.zxid, e.data);
+    for (const zxid of server.store.loggedZxids()) {
+      const data = this.ledger.get(zxid);
+      if (data) this.markCommitted(zxid, data);
+    }
   }
 
   // ---- checkers ----
@@ -387,15 +473,17 @@ class Simulation implements Ensemble {
     return full;
   }
 
-  private onAcked(op: Op, zxid: number): void {
+  private onAcked(op: Op | string, zxid: number): void {
     this.acked++;
     const z = BigInt(zxid);
-    const holders = this.servers.filter((s) => s.store.holds(z)).map((s) => s.sid);
+    // Observers may hold it too, but only voters count toward the quorum.
+    const holders = this.servers.filter((s) => !s.observer && s.store.holds(z)).map((s) => s.sid);
     if (!this.quorum.containsQuorum(holders.map(BigInt))) {
-      this.fail(`op #${op.index} (${op.kind} ${op.key}) acknowledged at ${zxidToHex(z)} but durable only on servers [${holders.join(', ')}]\n${this.describe()}`);
+      const what = typeof op === 'string' ? op : `op #${op.index} (${op.kind} ${op.key})`;
+      this.fail(`${what} acknowledged at ${zxidToHex(z)} but durable only on servers [${holders.join(', ')}]\n${this.describe()}`);
     }
     const data = this.ledger.get(z);
-    if (data) this.committed.set(z, data);
+    if (data) this.markCommitted(z, data);
   }
 
   private fail(message: string): never {
@@ -421,7 +509,24 @@ class Simulation implements Ensemble {
     return this.ops.filter((op) => !ineffective.has(op));
   }
 
+  /** Multis are atomic: a pair is both nodes or neither, an acknowledged one both, a failed or doomed one neither. */
+  private pairViolations(tree: DataTree): string[] {
+    const out: string[] = [];
+    const present = new Set(tree.childrenOf('/pairs'));
+    for (const [name, p] of this.pairs) {
+      const a = present.has(`a-${name}`);
+      const b = present.has(`b-${name}`);
+      if (p.doomed && a) out.push(`multi: the doomed multi ${name} created /pairs/a-${name}`);
+      else if (!p.doomed && a !== b) out.push(`multi: pair ${name} is half there (a ${a}, b ${b})`);
+      else if (p.outcome === 'ok' && !a) out.push(`multi: the acknowledged pair ${name} is missing`);
+      else if (p.outcome === 'fail' && a) out.push(`multi: pair ${name} failed but exists`);
+    }
+    for (const child of present) if (!this.pairs.has(child.slice(2))) out.push(`multi: /pairs/${child} was never asked for`);
+    return out;
+  }
+
   private finalChecks(): string[] {
+    const out0: string[] = [];
     const leader = this.servers.find((s) => s.leaderCore() !== null)!;
     const tree = leader.pipeline.tree;
     const registers: Record<string, { value: string | null; version: number }> = {};
@@ -442,8 +547,9 @@ class Simulation implements Ensemble {
     for (const s of this.servers) trees[String(s.sid)] = treeDigest(s);
     // A step bound, not a time bound, so that a seed's verdict never depends on the machine.
     const limits = { maxSteps: 5_000_000, maxCacheEntries: 2_000_000, maxMillis: Number.MAX_SAFE_INTEGER };
+    out0.push(...this.pairViolations(tree), ...this.clients.flatMap((c) => c.missedWatches()));
     const verdict: Verdict = checkRun({ ops: this.withoutIneffectiveOps(), faults: [], startedAt: 0 }, { registers, counters: {}, liveSessions, trees }, limits);
-    const out = verdict.violations.map((v) => `${v.checker}: ${v.message}`);
+    const out = [...out0, ...verdict.violations.map((v) => `${v.checker}: ${v.message}`)];
     for (const k of verdict.linearizability.keys) if (k.result === 'unknown') out.push(`linearizability undecided for ${k.key}: ${k.reason}`);
     return out;
   }
@@ -460,7 +566,7 @@ function requestKey(sessionId: bigint, xid: number): string {
 /** The setup writes: the registers at "0" (what the linearizability checker starts from) and the parents. */
 function setupRequests(): Request[] {
   const create = (path: string, data: string): Request => ({ type: OpCode.create, path, data: Buffer.from(data), acl: OPEN_ACL_UNSAFE, flags: CreateMode.PERSISTENT, ttl: -1 });
-  return [create('/r', ''), ...KEYS.map((k) => create(k, '0')), create('/seq', ''), create('/eph', ''), create('/probe', '')];
+  return [create('/r', ''), ...KEYS.map((k) => create(k, '0')), create('/seq', ''), create('/eph', ''), create('/pairs', ''), create('/probe', '')];
 }
 
 /** path -> what must agree across servers (data, versions, zxids, owner); /zookeeper is local. */

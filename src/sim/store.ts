@@ -1,12 +1,22 @@
 /**
- * A server's durable quorum state in the simulator: the real MemoryLearnerStore (what the quorum
- * peer runs on) plus what the checkers need to see on every write: one txn per zxid across the
- * whole ensemble, logs in increasing zxid order, and which zxids a server holds durably.
+ * A server's durable quorum state in the simulator: the real DiskQuorumStore (what an ensemble
+ * member runs on) over a MemoryDisk that outlives the server's crashes, plus what the checkers
+ * need to see on every write: one txn per zxid across the whole ensemble, logs in increasing
+ * zxid order, and which zxids a server holds durably.
+ *
+ * A crash is the MemoryDisk's: what was not fsynced is lost, and the unsynced bytes of each
+ * file may survive as a prefix (a torn last write). The nemesis may also arm a crash at the
+ * k-th disk operation from now (a write, sync, truncate, open, rename, removal or directory
+ * sync), which is how a server dies in the middle of carrying out a Ready, a truncation, a
+ * SNAP install or a periodic snapshot.
  */
+import { MemoryDisk } from '../io/disk.js';
 import type { ZkSnapshot } from '../persistence/zkformat.js';
 import type { LogEntry } from '../consensus/learner.js';
 import { zxidToHex, type Zxid } from '../consensus/zxid.js';
-import { MemoryLearnerStore, type LearnerDurableState, type LearnerStore } from '../server/quorum/learner-driver.js';
+import { DiskQuorumStore, type QuorumState } from '../server/quorum/disk-store.js';
+import type { DataTree } from '../tree/datatree.js';
+import type { World } from './world.js';
 
 /** The first bytes every server logged at each zxid, shared by all stores of one run. */
 export class ZxidLedger {
@@ -32,59 +42,225 @@ export class SimViolation extends Error {
   override name = 'SimViolation';
 }
 
-export class CheckedStore implements LearnerStore {
-  private readonly inner = new MemoryLearnerStore();
-  /** Logged zxids (after the snapshot), mirrored to answer "does this server hold z" quickly. */
+export interface CheckedStoreOptions {
+  sid: number;
+  dataDir: string;
+  ledger: ZxidLedger;
+  world: World;
+  /** ZooKeeper's snapCount: small, so that periodic snapshots happen within a run. */
+  snapCount: number;
+  /** False for the 'fsync-lies' sabotage: appends settle before they are durable. */
+  forceSync: boolean;
+}
+
+type Tree = { tree: DataTree; sessions: Map<bigint, number> };
+
+/**
+ * The server's store across incarnations: `open()` at each boot (recovery as at a real start),
+ * `crash()` when the process dies. Between the two the server has no store.
+ */
+export class CheckedStore {
+  readonly disk = new MemoryDisk();
+  private inner: DiskQuorumStore | null = null;
+  /** Settles once the store of the last incarnation let go of its lock. */
+  private closing: Promise<void> = Promise.resolve();
+  /** Zxids logged durably after the snapshot (append done; cut at truncation and SNAP). */
   private readonly logged = new Set<Zxid>();
   private snapshotZxid: Zxid = 0n;
+  /** The last zxid handed to the log, to check that it only grows. */
   private last: Zxid = 0n;
-  /** The durable acceptedEpoch (read by the settle phase without copying the log). */
-  accepted = 0n;
+  /** currentEpoch as last made durable (kept while the server is down, for the checkers). */
+  durableCurrentEpoch = 0n;
+  /** Disk operations left before the armed crash, or null. */
+  private crashIn: number | null = null;
+  /** Called when an armed crash strikes, from inside the disk operation (which then fails). */
+  onCrashPoint: () => void = () => undefined;
 
-  constructor(
-    private readonly sid: number,
-    private readonly ledger: ZxidLedger,
-  ) {}
-
-  load(): LearnerDurableState {
-    return this.inner.load();
+  constructor(private readonly o: CheckedStoreOptions) {
+    this.disk.fault = () => this.diskOperation();
   }
 
-  installSnapshot(zxid: Zxid, snap: ZkSnapshot): void {
-    this.inner.installSnapshot(zxid, snap);
+  private get store(): DiskQuorumStore {
+    if (this.inner === null) throw new Error(`server ${this.o.sid} has no open store`);
+    return this.inner;
+  }
+
+  get isOpen(): boolean {
+    return this.inner !== null;
+  }
+
+  /** Recovers the data directory as a start does: the state to serve from. */
+  async open(): Promise<QuorumState> {
+    await this.closing;
+    const opened = await DiskQuorumStore.open(this.disk.session(), {
+      dataDir: this.o.dataDir,
+      preAllocSizeKb: 1,
+      snapCount: this.o.snapCount,
+      forceSync: this.o.forceSync,
+      random: () => this.o.world.rng.next(),
+    });
+    this.inner = opened.store;
+    const state = opened.state;
     this.logged.clear();
-    this.snapshotZxid = zxid;
-    this.last = zxid;
+    this.snapshotZxid = state.snapshotZxid;
+    this.last = state.lastLoggedZxid;
+    this.durableCurrentEpoch = state.currentEpoch;
+    for await (const e of opened.store.readAfter(state.snapshotZxid)) this.logged.add(e.zxid);
+    return state;
   }
 
-  truncate(zxid: Zxid): void {
-    this.inner.truncate(zxid);
-    for (const z of [...this.logged]) if (z > zxid) this.logged.delete(z);
-    this.last = zxid < this.last ? zxid : this.last;
-  }
-
-  append(entries: readonly LogEntry[]): void {
-    for (const e of entries) {
-      if (e.zxid <= this.last) throw new SimViolation(`server ${this.sid} logs ${zxidToHex(e.zxid)} after ${zxidToHex(this.last)}`);
-      this.ledger.record(this.sid, e);
-      this.logged.add(e.zxid);
-      this.last = e.zxid;
+  /**
+   * Power loss: the disk keeps what was synced, each file perhaps a torn prefix of its unsynced
+   * writes; the dead incarnation's store fails every call from now on and lets go of its lock.
+   */
+  crash(): void {
+    const rng = this.o.world.rng;
+    this.disk.crash((_path, unsynced) => (rng.bool() ? rng.int(unsynced + 1) : 0));
+    this.crashIn = null;
+    const dead = this.inner;
+    this.inner = null;
+    if (dead) {
+      this.o.world.expectMicrotasks();
+      this.closing = dead.close().catch(() => undefined);
     }
-    this.inner.append(entries);
   }
 
-  setAcceptedEpoch(epoch: bigint): void {
-    this.inner.setAcceptedEpoch(epoch);
-    this.accepted = epoch;
+  /** The next crash strikes at the `ops`-th disk operation from now (0: the next one); null disarms. */
+  armCrash(ops: number | null): void {
+    this.crashIn = ops;
   }
 
-  setCurrentEpoch(epoch: bigint): void {
-    this.inner.setCurrentEpoch(epoch);
+  get crashArmed(): boolean {
+    return this.crashIn !== null;
   }
 
-  /** Whether a crash now would keep txn `zxid` (logged, or inside the installed snapshot). */
+  /** Settles once the last incarnation's store is closed (its lock released). */
+  closed(): Promise<void> {
+    return this.closing;
+  }
+
+  private diskOperation(): string | null {
+    if (this.crashIn === null) return null;
+    if (this.crashIn-- > 0) return null;
+    this.crashIn = null;
+    this.onCrashPoint();
+    return 'EIO';
+  }
+
+  /**
+   * Every way into the store from an event says that promise reactions are queued; what they
+   * start in turn runs in the same drain (one macrotask turn runs every microtask queued).
+   */
+  private call<T>(p: Promise<T>): Promise<T> {
+    this.o.world.expectMicrotasks();
+    return p;
+  }
+
+  // ---- the QuorumStore calls the drivers make ----
+
+  get acceptedEpoch(): bigint {
+    return this.store.acceptedEpoch;
+  }
+
+  get currentEpoch(): bigint {
+    return this.store.currentEpoch;
+  }
+
+  get lastLoggedZxid(): Zxid {
+    return this.store.lastLoggedZxid;
+  }
+
+  get snapshotDue(): boolean {
+    return this.store.snapshotDue;
+  }
+
+  history(): Promise<{ snapshotZxid: Zxid; log: LogEntry[] }> {
+    return this.call(this.store.history());
+  }
+
+  installZkSnapshot(zxid: Zxid, snap: ZkSnapshot): Promise<Tree> {
+    // Txns after the snapshot go first; until the snapshot is durable the older log holds the rest.
+    for (const z of [...this.logged]) if (z > zxid) this.logged.delete(z);
+    this.last = zxid;
+    return this.call(
+      this.store.installZkSnapshot(zxid, snap).then((installed) => {
+        this.logged.clear();
+        this.snapshotZxid = zxid;
+        return installed;
+      }),
+    );
+  }
+
+  truncate(zxid: Zxid): Promise<Tree> {
+    return this.call(
+      this.store.truncate(zxid).then((left) => {
+        for (const z of [...this.logged]) if (z > zxid) this.logged.delete(z);
+        if (zxid < this.last) this.last = zxid;
+        if (left.snapshotZxid < this.snapshotZxid) this.snapshotZxid = left.snapshotZxid;
+        return left;
+      }),
+    );
+  }
+
+  appendThen(zxid: Zxid, data: Buffer, done: (err: Error | null) => void): void {
+    if (zxid <= this.last) throw new SimViolation(`server ${this.o.sid} logs ${zxidToHex(zxid)} after ${zxidToHex(this.last)}`);
+    this.o.ledger.record(this.o.sid, { zxid, data });
+    this.last = zxid;
+    this.o.world.expectMicrotasks();
+    this.store.appendThen(Number(zxid), data, (err) => {
+      if (err === null) this.logged.add(zxid);
+      // Never throw into the txn log's loop: the run stops with the error instead.
+      try {
+        done(err);
+      } catch (thrown) {
+        this.o.world.fail(thrown);
+      }
+    });
+  }
+
+  setAcceptedEpoch(epoch: bigint): Promise<void> {
+    return this.call(this.store.setAcceptedEpoch(epoch));
+  }
+
+  setCurrentEpoch(epoch: bigint): Promise<void> {
+    return this.call(
+      this.store.setCurrentEpoch(epoch).then(() => {
+        this.durableCurrentEpoch = epoch;
+      }),
+    );
+  }
+
+  whenIdle(): Promise<void> {
+    return this.call(this.store.whenIdle());
+  }
+
+  diffAfter(zxid: Zxid, through: Zxid, maxBytes?: number): Promise<LogEntry[] | null> {
+    return this.call(this.store.diffAfter(zxid, through, maxBytes));
+  }
+
+  snapshotLive(source: () => { tree: DataTree; sessions: ReadonlyMap<bigint, number> }): Promise<unknown> {
+    return this.call(this.store.snapshotLive(source));
+  }
+
+  // ---- for the checkers ----
+
+  /** The durable acceptedEpoch, or 0 while the server is down. */
+  get accepted(): bigint {
+    return this.inner?.acceptedEpoch ?? 0n;
+  }
+
+  /** Whether a crash now would keep txn `zxid` (logged and synced, or inside a snapshot). */
   holds(zxid: Zxid): boolean {
     return this.logged.has(zxid) || zxid <= this.snapshotZxid;
   }
 
+  /** The durably logged zxids after the snapshot. */
+  loggedZxids(): Zxid[] {
+    return [...this.logged].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  lastHeld(): Zxid {
+    const logged = this.loggedZxids();
+    return logged.at(-1) ?? this.snapshotZxid;
+  }
 }

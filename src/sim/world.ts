@@ -2,6 +2,12 @@
  * The simulator's one clock and one event queue. Every event (a message arriving, a timer, a
  * fault) is a callback at a simulated millisecond; events at the same time run in the order
  * they were scheduled, so one seed gives one exact run.
+ *
+ * The servers' stores are the real asynchronous DiskQuorumStore over a MemoryDisk, whose every
+ * call settles in promise reactions (microtasks), never on a real timer or real I/O. After an
+ * event that started such work, the world lets the microtasks run to quiescence before the next
+ * event: a disk operation takes no simulated time, and its continuations run in the same order
+ * on every replay (the order of promise reactions is deterministic).
  */
 import { Prng } from '../lib/prng.js';
 
@@ -19,6 +25,10 @@ export class World {
   private seq = 0;
   /** Events run so far (for the report and for bounding runaway runs). */
   steps = 0;
+  /** Set when an event started asynchronous work (a store call, a promise chain). */
+  private microtasks = false;
+  /** The first error thrown in a promise reaction: runUntil throws it after the event. */
+  private failure: unknown = null;
 
   constructor(seed: number) {
     this.rng = new Prng(seed);
@@ -38,17 +48,46 @@ export class World {
     this.at(this.now, fn);
   }
 
+  /**
+   * Says that promise reactions were queued (a store or disk call, a promise chain of a
+   * driver): they run before the next event. Every caller of asynchronous code must say so,
+   * else its continuations would run at some later event's await.
+   */
+  expectMicrotasks(): void {
+    this.microtasks = true;
+  }
+
+  /** An error in asynchronous work (a checker's violation, a bug): the run stops with it. */
+  fail(err: unknown): void {
+    this.failure ??= err;
+  }
+
   /** Runs events up to time `end`, or until `stop` says so after an event; true if stopped. */
-  runUntil(end: number, stop: () => boolean = () => false): boolean {
+  async runUntil(end: number, stop: () => boolean = () => false): Promise<boolean> {
+    await this.quiesce();
     while (this.heap.length > 0 && this.heap[0]!.at <= end) {
       const e = this.pop();
       this.now = e.at;
       this.steps++;
       e.fn();
+      await this.quiesce();
       if (stop()) return true;
     }
     this.now = Math.max(this.now, end);
     return stop();
+  }
+
+  /**
+   * Lets every queued microtask (and those they queue) run: a macrotask turn comes only once the
+   * microtask queue is empty. Nothing in the simulation uses timers or real I/O, so one turn is
+   * enough unless the reactions asked for more.
+   */
+  async quiesce(): Promise<void> {
+    while (this.microtasks) {
+      this.microtasks = false;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    if (this.failure !== null) throw this.failure;
   }
 
   private push(e: Event): void {
