@@ -462,7 +462,9 @@ export class ZabLeader {
   }
 
   private finishSync(l: LearnerState): void {
-    for (const o of this.outstanding) this.send(l.conn, PacketType.PROPOSAL, o.entry.zxid, o.entry.data);
+    // Only participants get the proposals still outstanding (Leader.startForwarding): an observer
+    // is INFORMed of each when it commits, and a PROPOSAL before it would make that INFORM stale.
+    if (!l.observer) for (const o of this.outstanding) this.send(l.conn, PacketType.PROPOSAL, o.entry.zxid, o.entry.data);
     this.send(l.conn, PacketType.NEWLEADER, makeZxid(this.epoch!, 0n), this.config);
     l.stage = 'newleader-ack';
   }

@@ -166,6 +166,30 @@ test('observer: OBSERVERINFO, then INFORM logs and applies a txn without an ACK;
   assert.deepEqual(sent, [[9, PacketType.INFORM], [2, PacketType.COMMIT]]);
 });
 
+test('a learner syncing while a proposal is outstanding: a follower is sent it, an observer only its INFORM once it commits', () => {
+  const leader = new ZabLeader({ ...leaderOptions([]), quorum: new MajorityQuorum([...[1n, 2n, 3n].map((sid) => ({ sid, type: 'participant' as const })), { sid: 9n, type: 'observer' as const }]) });
+  const info = (sid: bigint): Buffer => encodeLearnerInfo({ serverid: sid, protocolVersion: 0x10000, configVersion: 0n });
+  leader.step(2, pkt(PacketType.FOLLOWERINFO, 0n, info(2n)));
+  leader.advance();
+  leader.step(2, pkt(PacketType.ACKEPOCH, 0n, encodeIntPayload(0)));
+  leader.step(2, pkt(PacketType.ACK, makeZxid(2n, 0n)));
+  assert.equal(leader.phase, 'broadcast');
+  leader.advance();
+  const z = leader.propose(() => Buffer.from('x'))!;
+  leader.advance();
+  const typesTo = (conn: number): number[] => leader.ready().messages.flatMap((m) => ('packet' in m && m.conn === conn ? [m.packet.type] : []));
+  leader.step(3, pkt(PacketType.FOLLOWERINFO, 0n, info(3n)));
+  leader.step(9, pkt(PacketType.OBSERVERINFO, 0n, info(9n)));
+  for (const conn of [3, 9]) leader.step(conn, pkt(PacketType.ACKEPOCH, 0n, encodeIntPayload(0)));
+  assert.ok(typesTo(3).includes(PacketType.PROPOSAL), 'the follower is sent the outstanding proposal before NEWLEADER');
+  assert.ok(!typesTo(9).includes(PacketType.PROPOSAL), 'the observer is not');
+  assert.ok(typesTo(9).includes(PacketType.NEWLEADER));
+  leader.advance();
+  leader.step(9, pkt(PacketType.ACK, makeZxid(2n, 0n)));
+  leader.step(2, pkt(PacketType.ACK, z));
+  assert.deepEqual(typesTo(9), [PacketType.UPTODATE, PacketType.INFORM], 'the observer learns the txn when it commits');
+});
+
 function leaderOf(log: LogEntry[], snapshotZxid = 0n, epoch = 1n): ZabLeader {
   return new ZabLeader({
     myId: 1n,
