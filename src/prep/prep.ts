@@ -159,7 +159,8 @@ export class Prep {
       const c = list[this.head++] as ChangeRecord;
       if (this.pending.get(c.path) === c) this.pending.delete(c.path);
     }
-    this.dropPendingEphemerals((e) => e.zxid <= zxid);
+    // Most commits have no ephemeral create in flight: no closure for them.
+    if (this.pendingEphemerals.length > 0) this.dropPendingEphemerals((e) => e.zxid <= zxid);
     // Compact now and then rather than shifting the array once per record.
     if (this.head === list.length) {
       list.length = 0;

@@ -110,7 +110,7 @@ function applyCreate(tree: TreeMutations, header: TxnHeader, body: CreateBody, o
     if (raised !== Err.OK) err = raised;
   }
   const node = err === Err.OK ? tree.getNode(path) : undefined;
-  return { ...result(body.type, err, path), stat: node === undefined ? null : tree.statOf(node) };
+  return { type: body.type, err, path, stat: node === undefined ? null : tree.statOf(node), multi: null, events: [] };
 }
 
 /**
@@ -144,5 +144,6 @@ function result(type: number, err: number, path: string | null): ApplyResult {
 
 function nodeResult(tree: TreeMutations, type: number, path: string, node: ZNode | null): ApplyResult {
   if (node === null) return result(type, Err.NONODE, path);
-  return { ...result(type, Err.OK, path), stat: tree.statOf(node) };
+  // One literal of result's shape, not a spread of it: one write per setData/setACL.
+  return { type, err: Err.OK, path, stat: tree.statOf(node), multi: null, events: [] };
 }

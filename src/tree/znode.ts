@@ -10,6 +10,8 @@ import { basename } from '../lib/paths.js';
 export const CONTAINER_OWNER = -0x8000000000000000n;
 const EXTENDED_MASK = 0xff00000000000000n;
 const TTL_VALUE_MASK = 0x000000ffffffffffn;
+/** -(2^56): the lowest signed 64-bit value whose top byte is 0xff (EXTENDED_MASK). */
+const LOWEST_TTL_OWNER = -(1n << 56n);
 /** Largest TTL ZooKeeper accepts: 40 bits of milliseconds. */
 export const MAX_TTL = 0xffffffffff;
 
@@ -28,7 +30,8 @@ export function ttlOwner(ttl: number): bigint {
 export function kindOfOwner(owner: bigint, extendedTypesEnabled: boolean): NodeKind {
   if (owner === 0n) return 'persistent';
   if (owner === CONTAINER_OWNER) return 'container';
-  if (extendedTypesEnabled && (BigInt.asUintN(64, owner) & EXTENDED_MASK) === EXTENDED_MASK) return 'ttl';
+  // A signed 64-bit owner whose top byte is 0xff: compared, not masked, so no BigInt is made.
+  if (extendedTypesEnabled && owner < 0n && owner >= LOWEST_TTL_OWNER) return 'ttl';
   return 'ephemeral';
 }
 

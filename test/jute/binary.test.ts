@@ -28,6 +28,22 @@ test('longs held as numbers cover negative values and 53 bits', () => {
   }
 });
 
+test('bigint longs are written as Buffer writes them, wrapped to 64 bits, at any offset', () => {
+  const max = (1n << 63n) - 1n;
+  const values = [0n, -1n, 1n, max, -max - 1n, 0x0123_4567_89ab_cdefn, -0x0123_4567_89ab_cdefn, -(1n << 56n), 1n << 32n];
+  for (const v of values) {
+    const w = new JuteWriter(4).int(7).long(v);
+    const bytes = w.bytes();
+    const want = Buffer.alloc(8);
+    want.writeBigInt64BE(v);
+    assert.deepEqual(bytes.subarray(4), want, `long ${v}`);
+    assert.equal(new JuteReader(bytes, 4).long(), v);
+  }
+  // Beyond 64 bits the value wraps, as BigInt.asIntN(64, v) does.
+  assert.equal(new JuteReader(new JuteWriter().long((1n << 64n) + 5n).bytes()).long(), 5n);
+  assert.equal(new JuteReader(new JuteWriter().long(1n << 63n).bytes()).long(), -max - 1n);
+});
+
 test('readers reject truncation, bad lengths and vector counts beyond the bytes', () => {
   assert.throws(() => new JuteReader(Buffer.from([0, 0])).int(), JuteError);
   assert.throws(() => new JuteReader(Buffer.from([0xff, 0xff, 0xff, 0xfe])).bufferOrNull(), JuteError);
