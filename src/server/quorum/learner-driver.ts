@@ -11,6 +11,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
+import { authenticateToPeer, type QuorumSasl } from './quorum-sasl.js';
 import { JuteReader } from '../../jute/binary.js';
 import type { Id } from '../../jute/records.js';
 import { readZkSnapshotBody, type ZkSnapshot } from '../../persistence/zkformat.js';
@@ -177,6 +178,8 @@ export interface QuorumLearnerOptions {
   connectTimeoutMs?: number;
   /** Where committed txns go; by default a tree of the learner's own. */
   state?: ReplicaState;
+  /** Quorum SASL (quorum.auth.enableSasl), or none. */
+  quorumSasl?: QuorumSasl | null;
 }
 
 export interface QuorumLearnerEvents {
@@ -265,14 +268,28 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
       this.socket = socket;
       socket.setNoDelay(true);
       const timer = setTimeout(() => socket.destroy(new Error(`no connection to ${host}:${port} within the connect timeout`)), this.options.connectTimeoutMs ?? 5000);
-      socket.once('connect', () => {
-        clearTimeout(timer);
+      const begin = (rest: Buffer): void => {
+        socket.on('data', (chunk: Buffer) => this.onData(chunk));
         this.ticker = setInterval(() => this.onTick(), this.options.tickTimeMs);
         this.core.start();
         this.flush();
         resolve();
+        if (rest.length > 0) this.onData(rest);
+      };
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        const sasl = this.options.quorumSasl ?? null;
+        // Learner.connectToLeader: authenticate (authLearner) before the first packet.
+        if (sasl === null) begin(Buffer.alloc(0));
+        else authenticateToPeer(socket, sasl, this.options.initLimit * this.options.tickTimeMs, (result) => {
+          if (result.ok) {
+            begin(result.rest);
+            return;
+          }
+          reject(new Error(result.reason));
+          socket.destroy();
+        });
       });
-      socket.on('data', (chunk: Buffer) => this.onData(chunk));
       socket.on('error', (err) => {
         clearTimeout(timer);
         reject(err);

@@ -25,6 +25,7 @@ import { ElectionDriver } from './election-driver.js';
 import { QuorumLeader } from './leader-driver.js';
 import { QuorumLearner, type QuorumStore } from './learner-driver.js';
 import { appliedZxid, treeFromZkSnapshot, type ReplicaState } from './replica.js';
+import type { QuorumSasl } from './quorum-sasl.js';
 
 export interface QuorumPeerOptions {
   config: ServerConfig;
@@ -33,6 +34,8 @@ export interface QuorumPeerOptions {
   /** The member's durable state; the pipeline's tree already holds what it had at start. */
   store: QuorumStore;
   logger: Logger;
+  /** Quorum SASL (loadQuorumSasl), or none. */
+  quorumSasl?: QuorumSasl | null;
 }
 
 export interface QuorumPeerEvents {
@@ -61,6 +64,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
   private readonly replica: PipelineReplica;
   private readonly store: QuorumStore;
   private readonly logger: Logger;
+  private readonly quorumSasl: QuorumSasl | null;
   private readonly members: QuorumServerSpec[];
   private readonly myId: bigint;
   private readonly configText: string;
@@ -82,6 +86,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
     this.replica = options.replica;
     this.store = options.store;
     this.logger = options.logger;
+    this.quorumSasl = options.quorumSasl ?? null;
     this.members = quorumMembers(options.config);
     this.myId = BigInt(options.config.serverId);
     this.configText = quorumConfigText(this.members, 0n);
@@ -93,8 +98,10 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
       history: this.history(),
       connectTimeoutMs: this.config.cnxTimeoutMs,
       ...(this.config.quorumListenOnAllIPs ? { listenHost: '0.0.0.0' } : {}),
+      quorumSasl: this.quorumSasl,
     });
     this.election.on('rejected', (reason) => this.logger.debug(`election port: ${reason}`));
+    this.election.on('authentication', (sid, message) => this.logger.warn(`election connection with server ${sid}: ${message}`));
     this.pipeline.quorumStatus = () => this.status();
   }
 
@@ -239,8 +246,10 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
       state: this.replica,
       store: this.store,
       ...(this.config.quorumListenOnAllIPs ? { listenHost: '0.0.0.0' } : {}),
+      quorumSasl: this.quorumSasl,
     });
     this.leader = leader;
+    leader.on('authentication', (message) => this.logger.warn(`quorum port: ${message}`));
     const ended = this.roleEnds();
     leader.on('steppedDown', (reason) => this.endRole?.(`stepped down: ${reason}`));
     leader.on('established', (epoch) => this.established(leader, epoch));
@@ -317,6 +326,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
         syncLimit: this.config.syncLimit,
         connectTimeoutMs: this.config.cnxTimeoutMs,
         state: this.replica,
+        quorumSasl: this.quorumSasl,
       });
       try {
         await learner.start();
