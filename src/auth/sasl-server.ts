@@ -38,10 +38,19 @@ export interface ServerAuth {
 export function createServerAuth(config: AuthConfig, jaas: { config: JaasConfig; source: string } | null): ServerAuth {
   return {
     config,
-    credentials: jaas === null ? null : digestCredentials(jaas.config, config.saslLoginContext, jaas.source),
+    credentials: jaas === null || quorumOnly(config, jaas.config) ? null : digestCredentials(jaas.config, config.saslLoginContext, jaas.source),
     enforced: enforcedSchemes(config),
     saslRequired: saslRequired(config),
   };
+}
+
+/**
+ * A JAAS file written for quorum SASL only, without the clients' section: ZooKeeper then serves
+ * clients as without JAAS (configureSaslLogin finds no section and goes on). Without quorum SASL
+ * a missing section stays an error, since the file can only have been meant for clients.
+ */
+function quorumOnly(config: AuthConfig, jaas: JaasConfig): boolean {
+  return config.quorumSaslEnabled && !jaas.has(config.saslLoginContext);
 }
 
 /**

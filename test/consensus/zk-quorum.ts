@@ -50,8 +50,14 @@ export interface ZooKeeperPeer {
   stop(): Promise<void>;
 }
 
+/** More zoo.cfg lines, and JVM flags (-D...) before the class path. */
+export interface ZooKeeperPeerExtra {
+  config?: readonly string[];
+  jvmFlags?: readonly string[];
+}
+
 /** `adminPort`: also start ZooKeeper's AdminServer there, on 127.0.0.1. */
-export function startZooKeeperPeer(sid: bigint, members: readonly QuorumMemberPorts[], tickTimeMs = 500, adminPort?: number): ZooKeeperPeer {
+export function startZooKeeperPeer(sid: bigint, members: readonly QuorumMemberPorts[], tickTimeMs = 500, adminPort?: number, extra: ZooKeeperPeerExtra = {}): ZooKeeperPeer {
   const me = members.find((m) => m.sid === sid)!;
   const dataDir = mkdtempSync(join(tmpdir(), `zk-peer-${sid}-`));
   writeFileSync(join(dataDir, 'myid'), `${sid}\n`);
@@ -65,6 +71,7 @@ export function startZooKeeperPeer(sid: bigint, members: readonly QuorumMemberPo
     ...(adminPort === undefined ? ['admin.enableServer=false'] : ['admin.enableServer=true', 'admin.serverAddress=127.0.0.1', `admin.serverPort=${adminPort}`]),
     '4lw.commands.whitelist=*',
     ...members.map((m) => `server.${m.sid}=${m.host}:${m.quorumPort}:${m.electionPort}`),
+    ...(extra.config ?? []),
   ];
   const cfgPath = join(dataDir, 'zoo.cfg');
   writeFileSync(cfgPath, cfg.join('\n') + '\n');
@@ -72,7 +79,7 @@ export function startZooKeeperPeer(sid: bigint, members: readonly QuorumMemberPo
   const classpath = [ZK_CLASSPATH, ...(ZOOKEEPER_LOGS ? [SLF4J_SIMPLE] : []), ...(adminPort === undefined ? [] : [SERVLET_API_JAR])].join(':');
   const child: ChildProcess = spawn(
     '/usr/bin/java',
-    ['-Xmx256m', '-Dorg.slf4j.simpleLogger.defaultLogLevel=info', '-cp', classpath, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfgPath],
+    ['-Xmx256m', '-Dorg.slf4j.simpleLogger.defaultLogLevel=info', ...(extra.jvmFlags ?? []), '-cp', classpath, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfgPath],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
