@@ -19,6 +19,7 @@ import {
 import { connect, type ZooKeeperClient } from '../../src/client/index.js';
 import { ConfigError } from '../../src/config/config.js';
 import type { Logger } from '../../src/lib/log.js';
+import type { ServerConfig } from '../../src/config/config.js';
 import { startServer, type PaddockServer } from '../../src/server/index.js';
 import { MemoryLearnerStore } from '../../src/server/quorum/learner-driver.js';
 import { skipUnlessZooKeeper } from '../support/zookeeper.js';
@@ -331,6 +332,42 @@ test('a member whose QuorumLearner password is wrong is refused; the other two e
   for (const m of cluster.members.slice(0, 2)) clients.push(await connectTo(m.clientPort));
   await exercise(clients, 'without3');
   assert.equal(intruder!.server.mode, 'looking');
+});
+
+/** ZooKeeper's rolling enablement: 0 none, 1 enableSasl, 2 + learnerRequireSasl, 3 + serverRequireSasl. */
+function stage(n: number, jaasPath: string): AuthConfig {
+  if (n === 0) return defaultAuthConfig();
+  return { ...saslAuth(jaasPath, false), quorumLearnerRequireSasl: n >= 2, quorumServerRequireSasl: n >= 3 };
+}
+
+test('rolling enablement, one member at a time: enableSasl, then learnerRequireSasl, then serverRequireSasl; the ensemble serves throughout', { timeout: 240_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'qsasl-rolling-'));
+  const jaas = writeJaas(dir, 'quorum.jaas', JAAS_GOOD());
+  const logs = [new LogCapture(), new LogCapture(), new LogCapture()];
+  // cluster.start reads `extra` when it starts a member: each restart takes the stage set here.
+  const extra: Partial<ServerConfig> = { auth: stage(0, jaas) };
+  const cluster = await makeCluster(3, extra, (id) => logs[id - 1]!.logger);
+  let client: ZooKeeperClient | null = null;
+  t.after(async () => {
+    await client?.close().catch(() => undefined);
+    await cluster.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await Promise.all(cluster.members.map((m) => cluster.start(m.id)));
+  await waitForRoles(cluster, 30_000);
+  client = await connect(cluster.connectString, { sessionTimeoutMs: 20_000 });
+  await client.create('/rolling', '');
+  for (const n of [1, 2, 3]) {
+    for (const m of cluster.members) {
+      await cluster.stop(m.id);
+      extra.auth = stage(n, jaas);
+      await cluster.start(m.id);
+      await waitForRoles(cluster, 30_000);
+      await client.create(`/rolling/stage${n}-member${m.id}`, '');
+    }
+  }
+  assert.equal((await client.getChildren('/rolling')).length, 9);
+  assert.deepEqual(logs.flatMap((l) => l.lines.filter((m) => /SASL/.test(m))), [], 'no authentication failed on the way');
 });
 
 // ---------------------------------------------------------------------------------------------
