@@ -237,14 +237,17 @@ test('quorum SASL settings: ZooKeeper\'s refused combinations, and JAAS sections
 /** A logger that keeps warnings and lets a test wait for one. */
 class LogCapture extends EventEmitter {
   readonly lines: string[] = [];
+  /** Every line, info and debug too, to explain a failure. */
+  readonly all: string[] = [];
   readonly logger: Logger = {
-    debug: () => undefined,
-    info: () => undefined,
+    debug: (m) => void this.all.push(`debug ${m}`),
+    info: (m) => void this.all.push(`info ${m}`),
     warn: (m) => this.add(m),
     error: (m) => this.add(m),
   };
 
   private add(m: string): void {
+    this.all.push(`warn ${m}`);
     this.lines.push(m);
     this.emit('line', m);
   }
@@ -491,5 +494,5 @@ test('1 ZooKeeper 3.8 + 2 Paddock, quorum SASL required: one ensemble, the same 
   await zk.waitForOutput(/Successfully completed the authentication using SASL/, 10_000);
   for (const m of members) clients.push(await connectTo(m.clientPort));
   await exercise(clients, 'mixed');
-  assert.deepEqual(logs.flatMap((l) => l.lines.filter((m) => /SASL/.test(m))), []);
+  assert.deepEqual(logs.flatMap((l) => l.lines.filter((m) => /SASL/.test(m))), [], logs.map((l, i) => `Paddock ${i + 1}:\n${l.all.join('\n')}`).join('\n'));
 });
