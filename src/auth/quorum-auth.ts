@@ -176,8 +176,10 @@ export class QuorumAuthServer {
     if (parts.length === 3 && !this.sasl.authorizedHosts.has(parts[1]!)) throw new SaslError(`${authzid}: host ${parts[1]} is not a member of the ensemble`);
   }
 
-  private failed(send: Buffer[], reason: string): HandshakeStep {
+  private failed(send: Buffer[], why: string): HandshakeStep {
     this.phase = 'done';
+    // DIGEST-MD5 has no initial response; a peer that sent one speaks GSSAPI, which fails on our challenge.
+    const reason = this.digest.openedWithToken ? `${why} (the peer opened with a token: GSSAPI/Kerberos? only DIGEST-MD5 is offered)` : why;
     if (this.sasl.serverRequired) return { send, result: { ok: false, reason: `quorum SASL authentication failed: ${reason}` } };
     const log = `quorum SASL authentication failed (${reason}); keeping the connection, as quorum.auth.serverRequireSasl=false`;
     return { send, result: { ok: true, rest: this.held, authenticated: null, log } };

@@ -157,6 +157,12 @@ test('quorum SASL: a learner that does not authenticate is let through unless se
   const fake = learner.push(encodeQuorumAuthPacket(QuorumAuthStatus.SUCCESS, Buffer.from('rspauth=00000000000000000000000000000000')));
   assert.equal(fake.result?.ok, false);
   assert.match(fake.result.ok ? '' : fake.result.reason, /rspauth does not match/);
+  // A GSSAPI learner opens with a token: it gets the DIGEST-MD5 challenge, cannot answer it, and hangs up.
+  const gssapi = new QuorumAuthServer(PEERS, NONCE);
+  assert.equal(gssapi.push(encodeQuorumAuthPacket(QuorumAuthStatus.IN_PROGRESS, Buffer.from([0x60, 0x82, 0x02]))).result, null);
+  const gone = gssapi.end().result;
+  assert.equal(gone?.ok, false);
+  assert.match(gone.ok ? '' : gone.reason, /GSSAPI\/Kerberos\? only DIGEST-MD5 is offered/);
   // The server closing mid-exchange fails the learner.
   const cut = new QuorumAuthLearner(PEERS, CNONCE);
   cut.start();
