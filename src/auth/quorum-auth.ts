@@ -135,10 +135,14 @@ export class QuorumAuthServer {
     }
   }
 
-  /** The peer closed its side (Java reads an EOF, which ends the exchange as a failure). */
+  /**
+   * The peer closed its side. Before any byte this is no failure worth a warning: an election
+   * peer that lost the challenge and does not authenticate hangs up right after its preamble.
+   */
   end(): HandshakeStep {
     if (this.phase === 'done') return going();
-    return this.failed([], 'the peer closed the connection before authenticating');
+    if (this.phase === 'peek' && this.held.length === 0) return this.notAuthenticating();
+    return this.failed([], 'the peer closed the connection during authentication');
   }
 
   private notAuthenticating(): HandshakeStep {
