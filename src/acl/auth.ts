@@ -8,12 +8,16 @@ import { ipAuthId } from './ip.js';
  * never fails in ZooKeeper: any bytes are hashed into an id. A digest matching `superDigest`
  * (`super:<base64>`, from zookeeper.DigestAuthenticationProvider.superDigest) also grants
  * `super:`. Scheme 'ip' re-adds the connection's own address when `remoteAddress` is given.
+ * Scheme 'x509' succeeds on a connection whose verified client certificate gave it `x509Ids`
+ * (re-adding them, whatever the credentials say, as X509AuthenticationProvider does) and fails
+ * without one.
  */
 export function authenticate(
   scheme: string,
   authBytes: Buffer,
   superDigest: string | null,
   remoteAddress?: string,
+  x509Ids: readonly Id[] = [],
 ): Id[] | null {
   switch (scheme) {
     case 'digest': {
@@ -25,6 +29,8 @@ export function authenticate(
     }
     case 'ip':
       return remoteAddress === undefined ? null : [{ scheme: 'ip', id: ipAuthId(remoteAddress) }];
+    case 'x509':
+      return x509Ids.length === 0 ? null : [...x509Ids];
     default:
       return null;
   }

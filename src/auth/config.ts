@@ -29,6 +29,15 @@ export interface AuthConfig {
   superPassword: string | null;
   removeHostFromPrincipal: boolean;
   removeRealmFromPrincipal: boolean;
+  /** quorum.auth.enableSasl: SASL between servers (see src/auth/quorum-auth.ts). */
+  quorumSaslEnabled: boolean;
+  /** quorum.auth.serverRequireSasl: peers connecting here must authenticate. */
+  quorumServerRequireSasl: boolean;
+  /** quorum.auth.learnerRequireSasl: this server authenticates when it connects to a peer. */
+  quorumLearnerRequireSasl: boolean;
+  /** quorum.auth.server.saslLoginContext and quorum.auth.learner.saslLoginContext: JAAS sections. */
+  quorumServerLoginContext: string;
+  quorumLearnerLoginContext: string;
 }
 
 export function defaultAuthConfig(): AuthConfig {
@@ -44,6 +53,11 @@ export function defaultAuthConfig(): AuthConfig {
     superPassword: null,
     removeHostFromPrincipal: false,
     removeRealmFromPrincipal: false,
+    quorumSaslEnabled: false,
+    quorumServerRequireSasl: false,
+    quorumLearnerRequireSasl: false,
+    quorumServerLoginContext: 'QuorumServer',
+    quorumLearnerLoginContext: 'QuorumLearner',
   };
 }
 
@@ -78,4 +92,16 @@ export function authConfigProblem(auth: AuthConfig): string | null {
 /** True when enforcement requires the sasl scheme: failed SASL exchanges answer SESSIONCLOSEDREQUIRESASLAUTH. */
 export function saslRequired(auth: AuthConfig): boolean {
   return enforcedSchemes(auth)?.includes('sasl') ?? false;
+}
+
+/**
+ * The combination of quorum.auth.* ZooKeeper refuses to start with, or null
+ * (QuorumPeerConfig): a requirement without enableSasl, and a server that requires SASL of
+ * others without authenticating itself (it could then never join).
+ */
+export function quorumAuthProblem(auth: AuthConfig): string | null {
+  if (!auth.quorumSaslEnabled && auth.quorumServerRequireSasl) return 'quorum.auth.enableSasl is disabled, so cannot enable quorum.auth.serverRequireSasl';
+  if (!auth.quorumSaslEnabled && auth.quorumLearnerRequireSasl) return 'quorum.auth.enableSasl is disabled, so cannot enable quorum.auth.learnerRequireSasl';
+  if (!auth.quorumLearnerRequireSasl && auth.quorumServerRequireSasl) return 'quorum.auth.learnerRequireSasl is disabled, so cannot enable quorum.auth.serverRequireSasl';
+  return null;
 }

@@ -6,9 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/config.js';
-import { authConfigProblem, type AuthConfig } from './config.js';
+import { authConfigProblem, quorumAuthProblem, type AuthConfig } from './config.js';
 import { JaasError, parseJaas } from './jaas.js';
-import { createServerAuth, SaslConfigError, type ServerAuth } from './sasl-server.js';
+import type { QuorumSasl } from './quorum-auth.js';
+import { createServerAuth, digestCredentials, digestLogin, SaslConfigError, type ServerAuth } from './sasl-server.js';
 
 /** The JVM property ZooKeeper reads its JAAS file from. */
 export const JAAS_PROPERTY = 'java.security.auth.login.config';
@@ -61,4 +62,33 @@ export function applyJvmFlags(config: AuthConfig, env: Readonly<Record<string, s
   const props = jvmSystemProperties(env);
   const path = props.get(JAAS_PROPERTY);
   if (config.jaasConfigPath === null && path !== undefined && path !== '') config.jaasConfigPath = path;
+}
+
+/**
+ * Quorum SASL's setup, or null when quorum.auth.enableSasl is off. As ZooKeeper's QuorumPeer,
+ * both JAAS sections must be there once it is on (the server's users and the learner's own
+ * login); `hosts` are the server.N host names a Kerberos-style principal may name.
+ */
+export function loadQuorumSasl(config: AuthConfig, hosts: readonly string[]): QuorumSasl | null {
+  const problem = quorumAuthProblem(config);
+  if (problem !== null) throw new ConfigError(`refusing to start: ${problem}`);
+  if (!config.quorumSaslEnabled) return null;
+  const path = config.jaasConfigPath;
+  if (path === null) {
+    throw new ConfigError(`quorum.auth.enableSasl=true needs a JAAS file with '${config.quorumServerLoginContext}' and '${config.quorumLearnerLoginContext}' sections: set ${JAAS_PROPERTY}`);
+  }
+  try {
+    const jaas = parseJaas(readJaas(path));
+    return {
+      serverRequired: config.quorumServerRequireSasl,
+      learnerRequired: config.quorumLearnerRequireSasl,
+      serverCredentials: digestCredentials(jaas, config.quorumServerLoginContext, path),
+      authorizedHosts: new Set(hosts),
+      learner: digestLogin(jaas, config.quorumLearnerLoginContext, path),
+    };
+  } catch (err) {
+    if (err instanceof JaasError) throw new ConfigError(`JAAS configuration ${path} ${err.message}`);
+    if (err instanceof SaslConfigError) throw new ConfigError(`quorum SASL: ${err.message}`);
+    throw err;
+  }
 }

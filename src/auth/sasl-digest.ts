@@ -29,6 +29,9 @@ export interface DigestMd5Options {
   nonce: string;
   /** The password of `user`, or null when the user is unknown. */
   password(user: string): string | null;
+  /** SASL protocol and server name (the realm); ZooKeeper's client port by default, `zookeeper-quorum`/`zk-quorum-sasl-md5` between servers. */
+  protocol?: string;
+  serverName?: string;
 }
 
 /** Who authenticated: the user name that was checked, and the authzid the client asked for (or null). */
@@ -49,7 +52,12 @@ export class DigestMd5Server {
    */
   openedWithToken = false;
 
+  private readonly realm: string;
+  private readonly digestUri: string;
+
   constructor(private readonly options: DigestMd5Options) {
+    this.realm = options.serverName ?? ZK_SASL_REALM;
+    this.digestUri = `${options.protocol ?? ZK_SASL_PROTOCOL}/${this.realm}`;
     if (!/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(options.nonce)) throw new RangeError('nonce must be printable ASCII without quotes or backslashes');
   }
 
@@ -82,7 +90,7 @@ export class DigestMd5Server {
   private challenge(token: Uint8Array): Uint8Array {
     this.openedWithToken = token.length !== 0;
     this.step = 'response';
-    const text = `realm="${ZK_SASL_REALM}",nonce="${this.options.nonce}",charset=utf-8,algorithm=md5-sess`;
+    const text = `realm="${this.realm}",nonce="${this.options.nonce}",charset=utf-8,algorithm=md5-sess`;
     return Buffer.from(text, 'latin1');
   }
 
@@ -103,7 +111,7 @@ export class DigestMd5Server {
     };
     const username = required('username');
     const realm = field('realm') ?? '';
-    if (realm !== ZK_SASL_REALM) throw new SaslError(`digest response format violation: nonexistent realm '${realm}'`);
+    if (realm !== this.realm) throw new SaslError(`digest response format violation: nonexistent realm '${realm}'`);
     if (required('nonce') !== this.options.nonce) throw new SaslError('digest response format violation: mismatched nonce');
     const nc = required('nc');
     if (!/^[0-9a-fA-F]{8}$/.test(nc) || parseInt(nc, 16) !== 1) throw new SaslError(`digest response format violation: nonce count ${nc}, expected 00000001`);
@@ -111,7 +119,7 @@ export class DigestMd5Server {
     const qop = field('qop') ?? 'auth';
     if (qop !== 'auth') throw new SaslError(`digest response format violation: qop ${qop} was not offered (only auth)`);
     const digestUri = required('digest-uri');
-    if (digestUri.toLowerCase() !== `${ZK_SASL_PROTOCOL}/${ZK_SASL_REALM}`) throw new SaslError(`digest response format violation: mismatched URI '${digestUri}', expected ${ZK_SASL_PROTOCOL}/${ZK_SASL_REALM}`);
+    if (digestUri.toLowerCase() !== this.digestUri.toLowerCase()) throw new SaslError(`digest response format violation: mismatched URI '${digestUri}', expected ${this.digestUri}`);
     const response = required('response');
     const authzid = field('authzid') ?? null;
     const password = this.options.password(username);

@@ -6,7 +6,7 @@
 import { Err } from '../jute/constants.js';
 import type { Id } from '../jute/records.js';
 import { DIGEST_LOGIN_MODULE, enforcedSchemes, saslRequired, type AuthConfig } from './config.js';
-import type { JaasConfig } from './jaas.js';
+import type { JaasConfig, JaasModule } from './jaas.js';
 import { saslAuthorizationId } from './principal.js';
 import { DigestMd5Server, SaslError } from './sasl-digest.js';
 
@@ -38,34 +38,66 @@ export interface ServerAuth {
 export function createServerAuth(config: AuthConfig, jaas: { config: JaasConfig; source: string } | null): ServerAuth {
   return {
     config,
-    credentials: jaas === null ? null : digestCredentials(jaas.config, config.saslLoginContext, jaas.source),
+    credentials: jaas === null || quorumOnly(config, jaas.config) ? null : digestCredentials(jaas.config, config.saslLoginContext, jaas.source),
     enforced: enforcedSchemes(config),
     saslRequired: saslRequired(config),
   };
 }
 
-function digestCredentials(jaas: JaasConfig, section: string, source: string): Map<string, string> {
-  const modules = jaas.get(section);
-  if (modules === undefined) {
-    const known = [...jaas.keys()].join(', ') || 'none';
-    throw new SaslConfigError(`no JAAS configuration section named '${section}' was found in '${source}' (sections: ${known})`);
-  }
+/**
+ * A JAAS file written for quorum SASL only, without the clients' section: ZooKeeper then serves
+ * clients as without JAAS (configureSaslLogin finds no section and goes on). Without quorum SASL
+ * a missing section stays an error, since the file can only have been meant for clients.
+ */
+function quorumOnly(config: AuthConfig, jaas: JaasConfig): boolean {
+  return config.quorumSaslEnabled && !jaas.has(config.saslLoginContext);
+}
+
+/**
+ * The DIGEST-MD5 users (user_NAME="password") of a JAAS section that must use
+ * DigestLoginModule. Throws SaslConfigError for a missing section, Kerberos or another module.
+ */
+export function digestCredentials(jaas: JaasConfig, section: string, source: string): Map<string, string> {
   const credentials = new Map<string, string>();
-  for (const module of modules) {
-    if (/krb5|kerberos/i.test(module.className)) {
-      throw new SaslConfigError(
-        `${source} line ${module.line}: ${module.className} asks for GSSAPI/Kerberos, which Paddock does not support; ` +
-          `use ${DIGEST_LOGIN_MODULE} with user_NAME="password" options`,
-      );
-    }
-    if (module.className !== DIGEST_LOGIN_MODULE) {
-      throw new SaslConfigError(`${source} line ${module.line}: login module ${module.className} is not supported; Paddock's SASL login is ${DIGEST_LOGIN_MODULE}`);
-    }
+  for (const module of sectionModules(jaas, section, source)) {
+    checkDigestModule(module, source, 'user_NAME="password" options');
     for (const [key, value] of module.options) {
       if (key.startsWith(USER_PREFIX)) credentials.set(key.slice(USER_PREFIX.length), value);
     }
   }
   return credentials;
+}
+
+function sectionModules(jaas: JaasConfig, section: string, source: string): readonly JaasModule[] {
+  const modules = jaas.get(section);
+  if (modules !== undefined) return modules;
+  const known = [...jaas.keys()].join(', ') || 'none';
+  throw new SaslConfigError(`no JAAS configuration section named '${section}' was found in '${source}' (sections: ${known})`);
+}
+
+function checkDigestModule(module: JaasModule, source: string, what: string): void {
+  if (/krb5|kerberos/i.test(module.className)) {
+    throw new SaslConfigError(
+      `${source} line ${module.line}: ${module.className} asks for GSSAPI/Kerberos, which Paddock does not support; use ${DIGEST_LOGIN_MODULE} with ${what}`,
+    );
+  }
+  if (module.className !== DIGEST_LOGIN_MODULE) {
+    throw new SaslConfigError(`${source} line ${module.line}: login module ${module.className} is not supported; Paddock's SASL login is ${DIGEST_LOGIN_MODULE}`);
+  }
+}
+
+/**
+ * The user name and password a login section gives the connecting side (DigestLoginModule's
+ * `username` and `password` options, as a quorum learner's QuorumLearner section has them).
+ */
+export function digestLogin(jaas: JaasConfig, section: string, source: string): { username: string; password: string } {
+  for (const module of sectionModules(jaas, section, source)) {
+    checkDigestModule(module, source, 'username="NAME" password="PASSWORD" options');
+    const username = module.options.get('username');
+    const password = module.options.get('password');
+    if (username !== undefined && password !== undefined) return { username, password };
+  }
+  throw new SaslConfigError(`JAAS section '${section}' in '${source}' has no ${DIGEST_LOGIN_MODULE} entry with both username and password options`);
 }
 
 /** What to answer a sasl request with. On failure the connection is closed after the reply. */

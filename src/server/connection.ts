@@ -375,7 +375,8 @@ export class Connection implements ClientLink {
 
   /** Auth is answered at once, out of order, as ZooKeeper does; a failure closes the connection. */
   private handleAuth(xid: number, req: RequestOf<typeof OpCode.auth>): void {
-    const ids = authenticate(req.scheme, req.auth, this.host.server.config.superDigest, this.remoteAddress);
+    const certificateIds = this.authIds.filter((id) => id.scheme === 'x509');
+    const ids = authenticate(req.scheme, req.auth, this.host.server.config.superDigest, this.remoteAddress, certificateIds);
     if (ids === null) {
       this.host.logger.warn(`authentication failed for scheme ${req.scheme} from ${this.peer()}`);
       this.sendReply(xid, 0, Err.AUTHFAILED, req.type, null);

@@ -15,7 +15,7 @@ import { MetricsHttpServer } from '../admin/prometheus.js';
 import { timedDisk } from '../admin/timed-disk.js';
 import { PROMETHEUS_PROVIDER_CLASS } from '../config/config.js';
 import { NetworkServer } from './network.js';
-import { loadServerAuth } from '../auth/load.js';
+import { loadQuorumSasl, loadServerAuth } from '../auth/load.js';
 import { RequestPipeline } from '../pipeline/pipeline.js';
 import { openDatabase } from './database.js';
 import { newSessionSecret } from '../sessions/secret.js';
@@ -111,6 +111,7 @@ async function startEnsembleMember(config: ServerConfig, options: StartOptions):
   const pipelineConfig: ServerConfig = { ...config, sessionPasswords: 'zookeeper' };
   // Before the data directory is opened: a bad JAAS file stops the start with nothing to undo.
   const auth = loadServerAuth(config.auth);
+  const quorumSasl = loadQuorumSasl(config.auth, config.servers.map((s) => s.host));
   // So is a quorum key or trust store that cannot be used (sslQuorum, portUnification).
   const transport = quorumTransport(config, logger);
   const replica = new PipelineReplica({ extendedTypesEnabled: config.extendedTypesEnabled });
@@ -132,7 +133,7 @@ async function startEnsembleMember(config: ServerConfig, options: StartOptions):
   const deps = { now: turnClock(), log: replica, logger, randomBytes: random, sessionSecret, afterApply };
   pipeline = new RequestPipeline(pipelineConfig, deps, member.tree, member.sessions);
   replica.attach(pipeline);
-  const peer = new QuorumPeer({ config, pipeline, replica, store: member.store, logger, transport });
+  const peer = new QuorumPeer({ config, pipeline, replica, store: member.store, logger, transport, quorumSasl });
   const net = new NetworkServer(pipeline, config, logger, auth);
   try {
     await net.listen();

@@ -50,13 +50,15 @@ export interface ZooKeeperPeer {
   stop(): Promise<void>;
 }
 
-/**
- * `adminPort`: also start ZooKeeper's AdminServer there, on 127.0.0.1. `extra`: more zoo.cfg
- * lines and jars (quorum TLS needs NETTY_CODEC_JAR).
- */
-export function startZooKeeperPeer(
-  sid: bigint, members: readonly QuorumMemberPorts[], tickTimeMs = 500, adminPort?: number, extra: { config?: readonly string[]; classpath?: readonly string[] } = {},
-): ZooKeeperPeer {
+/** More zoo.cfg lines, jars on the class path (quorum TLS needs NETTY_CODEC_JAR), and JVM flags (-D...). */
+export interface ZooKeeperPeerExtra {
+  config?: readonly string[];
+  classpath?: readonly string[];
+  jvmFlags?: readonly string[];
+}
+
+/** `adminPort`: also start ZooKeeper's AdminServer there, on 127.0.0.1. */
+export function startZooKeeperPeer(sid: bigint, members: readonly QuorumMemberPorts[], tickTimeMs = 500, adminPort?: number, extra: ZooKeeperPeerExtra = {}): ZooKeeperPeer {
   const me = members.find((m) => m.sid === sid)!;
   const dataDir = mkdtempSync(join(tmpdir(), `zk-peer-${sid}-`));
   writeFileSync(join(dataDir, 'myid'), `${sid}\n`);
@@ -78,7 +80,7 @@ export function startZooKeeperPeer(
   const classpath = [ZK_CLASSPATH, ...(ZOOKEEPER_LOGS ? [SLF4J_SIMPLE] : []), ...(adminPort === undefined ? [] : [SERVLET_API_JAR]), ...(extra.classpath ?? [])].join(':');
   const child: ChildProcess = spawn(
     '/usr/bin/java',
-    ['-Xmx256m', '-Dorg.slf4j.simpleLogger.defaultLogLevel=info', '-cp', classpath, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfgPath],
+    ['-Xmx256m', '-Dorg.slf4j.simpleLogger.defaultLogLevel=info', ...(extra.jvmFlags ?? []), '-cp', classpath, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfgPath],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

@@ -206,6 +206,8 @@ test('zoo.cfg keys: SASL and enforce.auth settings are read, Kerberos ones warn'
     jaasConfigPath: '/etc/zk/jaas.conf', saslLoginContext: 'ZkServer', providers: ['sasl'], enforceAuthEnabled: true,
     enforceAuthSchemes: ['sasl', 'digest'], sessionRequireClientSASLAuth: false, allowSaslFailedClients: true, superUsers: ['admin', 'root'],
     superPassword: 's3', removeHostFromPrincipal: true, removeRealmFromPrincipal: true,
+    quorumSaslEnabled: false, quorumServerRequireSasl: false, quorumLearnerRequireSasl: false,
+    quorumServerLoginContext: 'QuorumServer', quorumLearnerLoginContext: 'QuorumLearner',
   });
   const other = parseLines('authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider', 'security.auth_to_local=RULE:[1:$1]', 'security.auth_to_local=DEFAULT');
   assert.equal(other.auth.providers.length, 0);

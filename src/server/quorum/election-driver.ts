@@ -33,6 +33,7 @@ import {
   type Notification,
 } from '../../consensus/wire.js';
 import { PLAIN_TRANSPORT, type PeerAcceptor, type QuorumTransport } from './quorum-tls.js';
+import { authenticatePeer, authenticateToPeer, type QuorumSasl } from './quorum-sasl.js';
 
 export interface ElectionDriverOptions {
   myId: bigint;
@@ -52,6 +53,8 @@ export interface ElectionDriverOptions {
   maxNotificationIntervalMs?: number;
   /** How connections are made and accepted: plain TCP by default, TLS with sslQuorum. */
   transport?: QuorumTransport;
+  /** Quorum SASL (quorum.auth.enableSasl), or none: connections authenticate after the preamble. */
+  quorumSasl?: QuorumSasl | null;
 }
 
 export interface ElectionDriverEvents {
@@ -60,6 +63,8 @@ export interface ElectionDriverEvents {
   connection: [sid: bigint, up: boolean];
   /** Something a peer sent was rejected (bad preamble, bad frame); the connection was closed. */
   rejected: [reason: string];
+  /** Quorum SASL failed on a connection (refused, or let through as serverRequireSasl=false allows). */
+  authentication: [sid: bigint, message: string];
 }
 
 interface Peer {
@@ -79,6 +84,7 @@ export class ElectionDriver extends EventEmitter<ElectionDriverEvents> {
   private readonly self: QuorumServerSpec;
   private readonly connectTimeoutMs: number;
   private readonly listenHost: string;
+  private readonly quorumSasl: QuorumSasl | null;
   private readonly peers = new Map<bigint, Peer>();
   private readonly core: FastLeaderElection;
   /** Every socket not yet closed, so stop() ends connections still being made. */
@@ -102,6 +108,7 @@ export class ElectionDriver extends EventEmitter<ElectionDriverEvents> {
     this.listenHost = options.listenHost ?? self.host;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 5000;
     this.transport = options.transport ?? PLAIN_TRANSPORT;
+    this.quorumSasl = options.quorumSasl ?? null;
     const config = options.config ?? Buffer.from(quorumConfigText(options.servers, 0n));
     // The first round begins now; start() sends its notifications (if start() comes much
     // later, the first notification timeout merely fires early and resends them).
@@ -278,16 +285,15 @@ export class ElectionDriver extends EventEmitter<ElectionDriverEvents> {
     peer.connecting = true;
     // Ready once connected (and with TLS, handshaken and the peer's certificate checked).
     const socket = this.transport.connect(spec.host, spec.electionPort, () => {
-      peer.connecting = false;
       socket.setTimeout(0);
       const address = formatHostPort(this.self.host, this.self.electionPort);
       socket.write(encodePreamble({ protocolVersion: PROTOCOL_VERSION_V1, sid: this.myId, addresses: [address] }));
-      if (sid > this.myId) {
-        // We lost the challenge: the larger sid connects back to us.
-        socket.end();
-        return;
-      }
-      this.attach(sid, socket, Buffer.alloc(0));
+      // QuorumCnxManager.startConnection: the learner side authenticates before the challenge.
+      if (this.quorumSasl === null) this.connected(sid, socket, Buffer.alloc(0));
+      else authenticateToPeer(socket, this.quorumSasl, this.connectTimeoutMs, (result) => {
+        if (result.ok) this.connected(sid, socket, result.rest);
+        else this.refused(sid, socket, result.reason);
+      });
     });
     this.track(socket);
     socket.setNoDelay(true);
@@ -296,6 +302,23 @@ export class ElectionDriver extends EventEmitter<ElectionDriverEvents> {
     socket.once('close', () => {
       peer.connecting = false;
     });
+  }
+
+  /** Our connection to `sid` is open (and authenticated, if need be). */
+  private connected(sid: bigint, socket: Socket, rest: Buffer): void {
+    this.peer(sid).connecting = false;
+    if (sid > this.myId) {
+      // We lost the challenge: the larger sid connects back to us.
+      socket.end();
+      return;
+    }
+    this.attach(sid, socket, rest);
+  }
+
+  private refused(sid: bigint, socket: Socket, reason: string): void {
+    this.peer(sid).connecting = false;
+    this.emit('authentication', sid, reason);
+    socket.destroy();
   }
 
   private accept(socket: Socket): void {
@@ -323,19 +346,35 @@ export class ElectionDriver extends EventEmitter<ElectionDriverEvents> {
       let sid = result.preamble.sid;
       if (sid === OBSERVER_ID) sid = this.observerCounter--;
       const rest = held.subarray(result.bytes);
-      if (sid < this.myId) {
-        // We win the challenge: drop theirs and make our own connection.
-        socket.destroy();
-        this.dropConnection(sid);
-        this.connectOne(sid);
-      } else if (sid === this.myId) {
-        this.reject(socket, `a connection from a server with our own id ${sid}`);
-      } else {
-        socket.setTimeout(0);
-        this.attach(sid, socket, rest);
-      }
+      // QuorumCnxManager.handleConnection: the server side authenticates before the challenge.
+      if (this.quorumSasl === null) this.challenged(sid, socket, rest);
+      else authenticatePeer(socket, this.quorumSasl, rest, this.connectTimeoutMs, (auth) => {
+        if (!auth.ok) {
+          this.emit('authentication', sid, auth.reason);
+          socket.destroy();
+          return;
+        }
+        if (auth.log !== null) this.emit('authentication', sid, auth.log);
+        this.challenged(sid, socket, auth.rest);
+      });
     };
     socket.on('data', onData);
+  }
+
+  /** A peer that connected to us has said who it is: keep its connection or connect back. */
+  private challenged(sid: bigint, socket: Socket, rest: Buffer): void {
+    if (sid < this.myId) {
+      // We win the challenge: drop theirs and make our own connection.
+      socket.destroy();
+      this.dropConnection(sid);
+      this.connectOne(sid);
+    } else if (sid === this.myId) {
+      this.reject(socket, `a connection from a server with our own id ${sid}`);
+    } else if (socket.readable) {
+      // (Not readable: it closed during authentication, which serverRequireSasl=false let through.)
+      socket.setTimeout(0);
+      this.attach(sid, socket, rest);
+    }
   }
 
   private track(socket: Socket): void {

@@ -29,6 +29,7 @@ import { writeZkSnapshotStream } from './zk-snapshot-stream.js';
 import { TreeReplica, type ReplicaState } from './replica.js';
 import type { QuorumStore } from './learner-driver.js';
 import { PLAIN_TRANSPORT, type PeerAcceptor, type QuorumTransport } from './quorum-tls.js';
+import { authenticatePeer, type QuorumSasl } from './quorum-sasl.js';
 
 /**
  * Where a leader makes its log and epochs durable (each call settles once they are), and, when
@@ -63,6 +64,8 @@ export interface QuorumLeaderOptions extends Omit<LeaderOptions, 'log' | 'logRea
   snapshotSizeFactor?: number;
   /** How learner connections are accepted: plain TCP by default, TLS with sslQuorum. */
   transport?: QuorumTransport;
+  /** Quorum SASL (quorum.auth.enableSasl), or none: learners authenticate before their first packet. */
+  quorumSasl?: QuorumSasl | null;
 }
 
 export interface QuorumLeaderEvents {
@@ -80,6 +83,8 @@ export interface QuorumLeaderEvents {
   /** A learner asks whether a session may move to it; answer with `answerRevalidate`. */
   revalidate: [question: { conn: number; sessionId: bigint; timeoutMs: number }];
   steppedDown: [reason: string];
+  /** Quorum SASL failed on a learner connection (refused, or let through as serverRequireSasl=false allows). */
+  authentication: [message: string];
 }
 
 /** Largest pending input on one connection without a whole packet. */
@@ -96,6 +101,8 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   private server: Server | null = null;
   private acceptor: PeerAcceptor | null = null;
   private readonly sockets = new Map<number, Socket>();
+  /** Connections still authenticating (quorum SASL): not learners yet, closed by stop(). */
+  private readonly authenticating = new Set<Socket>();
   private nextConn = 1;
   private ticker: NodeJS.Timeout | null = null;
   private drainScheduled = false;
@@ -193,6 +200,8 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     for (const s of this.sockets.values()) s.destroy();
     this.sockets.clear();
     this.acceptor?.close();
+    for (const s of this.authenticating) s.destroy();
+    this.authenticating.clear();
     const server = this.server;
     this.server = null;
     if (server) await new Promise<void>((r) => server.close(() => r()));
@@ -260,6 +269,26 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   }
 
   private accept(socket: Socket): void {
+    socket.setNoDelay(true);
+    const sasl = this.options.quorumSasl ?? null;
+    if (sasl === null) {
+      this.serve(socket, Buffer.alloc(0));
+      return;
+    }
+    // LearnerHandler: authenticate (authServer) before reading the first packet, within initLimit.
+    this.authenticating.add(socket);
+    socket.on('error', () => undefined);
+    authenticatePeer(socket, sasl, Buffer.alloc(0), this.options.initLimitTicks * this.options.tickTimeMs, (result) => {
+      this.authenticating.delete(socket);
+      if (!result.ok) this.emit('authentication', `learner ${socket.remoteAddress}:${socket.remotePort}: ${result.reason}`);
+      else if (result.log !== null) this.emit('authentication', `learner ${socket.remoteAddress}:${socket.remotePort}: ${result.log}`);
+      if (result.ok && socket.readable && !this.stopped) this.serve(socket, result.rest);
+      else socket.destroy();
+    });
+  }
+
+  /** A learner connection, from its first packet on. */
+  private serve(socket: Socket, already: Buffer): void {
     // A TLS handshake may finish after stop().
     if (this.stopped) {
       socket.destroy();
@@ -267,9 +296,8 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     }
     const conn = this.nextConn++;
     this.sockets.set(conn, socket);
-    socket.setNoDelay(true);
     let input: Buffer = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       input = input.length === 0 ? chunk : Buffer.concat([input, chunk]);
       try {
         for (let len = quorumPacketLength(input); len !== null; len = quorumPacketLength(input)) {
@@ -282,13 +310,15 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
       } catch (err) {
         this.closeConn(conn, `bad input: ${(err as Error).message}`);
       }
-    });
+    };
+    socket.on('data', onData);
     socket.on('error', () => undefined);
     socket.on('close', () => {
       if (!this.sockets.delete(conn)) return;
       this.run(() => this.core.disconnected(conn));
       this.emit('learnerClosed', conn, 'connection closed');
     });
+    if (already.length > 0) onData(already);
   }
 
   private closeConn(conn: number, reason: string): void {

@@ -11,6 +11,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
+import { authenticateToPeer, type QuorumSasl } from './quorum-sasl.js';
 import { JuteReader } from '../../jute/binary.js';
 import type { Id } from '../../jute/records.js';
 import { readZkSnapshotBody, type ZkSnapshot } from '../../persistence/zkformat.js';
@@ -207,6 +208,8 @@ export interface QuorumLearnerOptions {
   state?: ReplicaState;
   /** How the leader is reached: plain TCP by default, TLS with sslQuorum. */
   transport?: QuorumTransport;
+  /** Quorum SASL (quorum.auth.enableSasl), or none. */
+  quorumSasl?: QuorumSasl | null;
 }
 
 export interface QuorumLearnerEvents {
@@ -293,18 +296,32 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
   start(): Promise<void> {
     const { host, port } = this.options.leader;
     return new Promise((resolve, reject) => {
-      // Ready once connected (and with TLS, handshaken and the leader's certificate checked).
-      const socket = (this.options.transport ?? PLAIN_TRANSPORT).connect(host, port, () => {
-        clearTimeout(timer);
+      const begin = (rest: Buffer): void => {
+        socket.on('data', (chunk: Buffer) => this.onData(chunk));
         this.ticker = setInterval(() => this.onTick(), this.options.tickTimeMs);
         this.core.start();
         this.flush();
         resolve();
+        if (rest.length > 0) this.onData(rest);
+      };
+      // Ready once connected (and with TLS, handshaken and the leader's certificate checked).
+      const socket = (this.options.transport ?? PLAIN_TRANSPORT).connect(host, port, () => {
+        clearTimeout(timer);
+        const sasl = this.options.quorumSasl ?? null;
+        // Learner.connectToLeader: authenticate (authLearner) before the first packet.
+        if (sasl === null) begin(Buffer.alloc(0));
+        else authenticateToPeer(socket, sasl, this.options.initLimit * this.options.tickTimeMs, (result) => {
+          if (result.ok) {
+            begin(result.rest);
+            return;
+          }
+          reject(new Error(result.reason));
+          socket.destroy();
+        });
       });
       this.socket = socket;
       socket.setNoDelay(true);
       const timer = setTimeout(() => socket.destroy(new Error(`no connection to ${host}:${port} within the connect timeout`)), this.options.connectTimeoutMs ?? 5000);
-      socket.on('data', (chunk: Buffer) => this.onData(chunk));
       socket.on('error', (err) => {
         clearTimeout(timer);
         reject(err);

@@ -26,6 +26,7 @@ import { QuorumLeader } from './leader-driver.js';
 import { QuorumLearner, type QuorumStore } from './learner-driver.js';
 import { appliedZxid, treeFromZkSnapshot, type ReplicaState } from './replica.js';
 import { PLAIN_TRANSPORT, type QuorumTransport } from './quorum-tls.js';
+import type { QuorumSasl } from './quorum-sasl.js';
 
 export interface QuorumPeerOptions {
   config: ServerConfig;
@@ -36,6 +37,8 @@ export interface QuorumPeerOptions {
   logger: Logger;
   /** Connections to and from the other members (quorumTransport(config) for sslQuorum); closed by stop(). Plain TCP by default. */
   transport?: QuorumTransport;
+  /** Quorum SASL (loadQuorumSasl), or none. */
+  quorumSasl?: QuorumSasl | null;
 }
 
 export interface QuorumPeerEvents {
@@ -68,6 +71,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
   private readonly replica: PipelineReplica;
   private readonly store: QuorumStore;
   private readonly logger: Logger;
+  private readonly quorumSasl: QuorumSasl | null;
   private readonly members: QuorumServerSpec[];
   private readonly myId: bigint;
   private readonly configText: string;
@@ -91,6 +95,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
     this.store = options.store;
     this.logger = options.logger;
     this.transport = options.transport ?? PLAIN_TRANSPORT;
+    this.quorumSasl = options.quorumSasl ?? null;
     this.members = quorumMembers(options.config);
     this.myId = BigInt(options.config.serverId);
     this.configText = quorumConfigText(this.members, 0n);
@@ -105,8 +110,10 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
       finalizeEarly: true,
       ...(this.config.quorumListenOnAllIPs ? { listenHost: '0.0.0.0' } : {}),
       transport: this.transport,
+      quorumSasl: this.quorumSasl,
     });
     this.election.on('rejected', (reason) => this.logger.debug(`election port: ${reason}`));
+    this.election.on('authentication', (sid, message) => this.logger.warn(`election connection with server ${sid}: ${message}`));
     this.pipeline.quorumStatus = () => this.status();
   }
 
@@ -261,8 +268,10 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
       store: this.store,
       ...(this.config.quorumListenOnAllIPs ? { listenHost: '0.0.0.0' } : {}),
       transport: this.transport,
+      quorumSasl: this.quorumSasl,
     });
     this.leader = leader;
+    leader.on('authentication', (message) => this.logger.warn(`quorum port: ${message}`));
     const ended = this.roleEnds();
     leader.on('steppedDown', (reason) => this.endRole?.(`stepped down: ${reason}`));
     // The core checks its quorum at its next tick; a leader resumed after a pause finds its
@@ -347,6 +356,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
         connectTimeoutMs: this.config.cnxTimeoutMs,
         state: this.replica,
         transport: this.transport,
+        quorumSasl: this.quorumSasl,
       });
       try {
         await learner.start();
