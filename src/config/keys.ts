@@ -85,6 +85,7 @@ const WHEN_FALSE: KeyCondition = { text: 'when false', test: (v) => lower(v) ===
 const WHEN_SET: KeyCondition = { text: 'when set', test: (v) => v.trim() !== '' };
 
 const NOT_EXPOSED = 'Paddock\'s AdminServer speaks plain HTTP/1.1 and has only ZooKeeper 3.8\'s commands';
+const NO_HIERARCHY = 'Paddock counts votes by majority only; hierarchical quorums (groups and weights) are not implemented';
 const NO_KERBEROS = 'Paddock supports SASL DIGEST-MD5 only, not GSSAPI/Kerberos (it has no Kerberos realm, and maps names by the DEFAULT rule)';
 const NO_HTTPS = 'Paddock\'s AdminServer does not serve HTTPS';
 const NO_REVOCATION = 'Paddock does not check certificate revocation, which this setting asks for';
@@ -677,8 +678,16 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     },
   }),
   ensemble('connectToLearnerMasterLimit', 'integer (ticks)', 'initLimit', 'Ticks a follower may take to connect to the leader after an election.', { apply: checkInt }),
-  ensemble('group.N', 'list of ids', '', 'A group of a hierarchical quorum.', { pattern: /^group\./ }),
-  ensemble('weight.N', 'integer', '1', 'Vote weight of a server in a hierarchical quorum.', { pattern: /^weight\./ }),
+  // A member counting votes by majority beside servers counting by groups and weights could
+  // believe in a quorum the others do not: refused, not warned.
+  {
+    key: 'group.N', pattern: /^group\./, type: 'list of ids', default: '', use: 'refused', when: WHEN_SET, why: NO_HIERARCHY,
+    doc: 'A group of a hierarchical quorum.',
+  },
+  {
+    key: 'weight.N', pattern: /^weight\./, type: 'integer', default: '1', use: 'refused', when: WHEN_SET, why: NO_HIERARCHY,
+    doc: 'Vote weight of a server in a hierarchical quorum.',
+  },
   {
     key: 'quorumListenOnAllIPs', type: 'true/false', default: 'false', use: 'honoured',
     doc: 'Listen for peers on every address, not only the one in server.N.', apply: trueFalseField('quorumListenOnAllIPs'),

@@ -260,11 +260,10 @@ test('metricsProvider.* keys are stored without the prefix', () => {
 });
 
 test('unknown keys and ZooKeeper keys Paddock does not use are accepted with warnings', () => {
-  const { config: c, warnings } = parse({ 'my.custom': 'x', localSessionsEnabled: 'true', 'group.1': '1:2:3', electionAlg: '3' });
+  const { config: c, warnings } = parse({ 'my.custom': 'x', localSessionsEnabled: 'true', electionAlg: '3' });
   assert.deepEqual(warnings, [
     'unknown key my.custom ignored',
     'localSessionsEnabled has no effect: Paddock does not implement it for an ensemble (yet)',
-    'group.1 has no effect: Paddock does not implement it for an ensemble (yet)',
     'electionAlg has no effect: Paddock does not implement it for an ensemble (yet)',
   ]);
   assert.equal(c.raw.get('my.custom'), 'x');
@@ -272,6 +271,11 @@ test('unknown keys and ZooKeeper keys Paddock does not use are accepted with war
 
 test('electionAlg other than 3 is rejected, as in ZooKeeper', () => {
   rejects({ electionAlg: '1' }, ['electionAlg', "'1'"]);
+});
+
+test('hierarchical quorums (group.N, weight.N) are rejected: votes would be counted unlike the other servers', () => {
+  rejects({ 'group.1': '1:2:3' }, ['group.1', 'hierarchical']);
+  rejects({ 'weight.2': '2' }, ['weight.2', 'hierarchical']);
 });
 
 test('dynamicConfigFile is rejected', () => {
