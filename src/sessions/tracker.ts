@@ -91,14 +91,22 @@ export class SessionTracker {
   /** Pushes the expiry out by the session's timeout; false if the session is unknown or closing. */
   touch(id: bigint, nowMs: number): boolean {
     const s = this.sessions.get(id);
-    if (!s || s.closing) return false;
+    return s !== undefined && this.touchSession(s, nowMs);
+  }
+
+  /**
+   * `touch` for a session object the caller kept from `get` (a connection's own), without the
+   * lookup by id; false if it is closing or no longer in the table (`remove` marks it closing).
+   */
+  touchSession(s: Session, nowMs: number): boolean {
+    if (s.closing) return false;
     const expiresAt = this.roundToTick(nowMs + s.timeoutMs);
     if (expiresAt === s.expiresAtMs) return true;
-    this.buckets.get(s.expiresAtMs)?.delete(id);
+    this.buckets.get(s.expiresAtMs)?.delete(s.id);
     s.expiresAtMs = expiresAt;
     let bucket = this.buckets.get(expiresAt);
     if (!bucket) this.buckets.set(expiresAt, (bucket = new Set()));
-    bucket.add(id);
+    bucket.add(s.id);
     return true;
   }
 
@@ -120,6 +128,8 @@ export class SessionTracker {
     if (!s) return;
     this.buckets.get(s.expiresAtMs)?.delete(id);
     this.sessions.delete(id);
+    // Whoever kept the object (see touchSession) must not revive it.
+    s.closing = true;
   }
 
   /** Sessions whose expiry time has passed; they are marked closing and must be closed by a txn. */

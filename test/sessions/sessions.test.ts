@@ -130,6 +130,22 @@ test('sessions expire on tick boundaries after their timeout, and touches push e
   assert.equal(t.get(1n), undefined);
 });
 
+test('a kept session object is touched in place, and refuses once closing or removed', () => {
+  const t = new SessionTracker(100, 0, counterSource());
+  const s = t.add(7n, 250, 1000); // expires at 1300
+  assert.ok(t.touchSession(s, 1200)); // now 1500, as touch by id would
+  assert.equal(s.expiresAtMs, 1500);
+  assert.deepEqual(t.expire(1499), []);
+  t.remove(7n);
+  assert.equal(t.touchSession(s, 1400), false, 'a removed session cannot be touched back to life');
+  assert.deepEqual(t.expire(2000), [], 'nor put back in an expiry bucket');
+  const again = t.add(7n, 250, 1400); // a new object for the same id
+  assert.notEqual(again, s);
+  assert.ok(t.touchSession(again, 1400));
+  t.setClosing(7n);
+  assert.equal(t.touchSession(again, 1400), false);
+});
+
 test('the secret file round-trips and refuses damage with a reason', () => {
   const secret = newSessionSecret(() => KEY, [0x0100_0000_0000_0042n, -5n]);
   const text = formatSessionSecret(secret);
