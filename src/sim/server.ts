@@ -22,7 +22,7 @@ import { decodeQuorumPacket, encodeQuorumPacket, ServerState, type Notification 
 import { makeZxid, zxidToNumber, type Zxid } from '../consensus/zxid.js';
 import { PipelineReplica } from '../server/quorum/peer.js';
 import { catchUp, type ReplicaState } from '../server/quorum/replica.js';
-import { lastLoggedZxid } from '../server/quorum/learner-driver.js';
+import { lastLoggedZxid, TruncateRefusedError } from '../server/quorum/learner-driver.js';
 import { SNAP_SIGNATURE, writeZkSnapshotStream } from '../server/quorum/zk-snapshot-stream.js';
 import type { Network } from './net.js';
 import { Pipe } from './net.js';
@@ -517,6 +517,7 @@ export class SimServer {
       lastLoggedZxid: lastLoggedZxid(durable),
       initLimitTicks: this.config.initLimit,
       syncLimitTicks: this.config.syncLimit,
+      fullSync: durable.fullSyncNeeded === true,
     });
     role.core.start();
     this.flushLearner(role);
@@ -552,7 +553,10 @@ export class SimServer {
     const core = role.core!;
     while (this.role === role && core.hasReady()) {
       const rd = core.ready();
-      if (!this.persistLearner(rd)) return this.crash();
+      const persisted = this.persistLearner(rd);
+      if (persisted === 'crashed') return this.crash();
+      // The store asks the next leader for its whole state (QuorumLearner ends the connection too).
+      if (persisted === 'refused') return this.endRole(`TRUNC to 0x${rd.truncateTo!.toString(16)} refused by the store`);
       core.advance();
       const conn = role.conn!;
       for (const p of rd.messages) {
@@ -567,9 +571,10 @@ export class SimServer {
     }
   }
 
-  /** The durable part of a learner's Ready; false if the server crashed part way. */
-  private persistLearner(rd: LearnerReady<ZkSnapshot>): boolean {
-    const steps = (rd.snapshot ? 1 : 0) + (rd.truncateTo !== null ? 1 : 0) + rd.append.length + 2;
+  /** The durable part of a learner's Ready: whether the server crashed part way or the store refused a TRUNC. */
+  private persistLearner(rd: LearnerReady<ZkSnapshot>): 'done' | 'crashed' | 'refused' {
+    // A reset and its appends are one step: the store replaces its state at once.
+    const steps = (rd.snapshot ? 1 : 0) + (rd.truncateTo !== null ? 1 : 0) + (rd.reset ? 1 : rd.append.length) + 2;
     const crashAt = this.ens.crashPoint(this, steps);
     let budget = crashAt ?? Infinity;
     if (rd.snapshot && budget-- > 0) {
@@ -577,16 +582,26 @@ export class SimServer {
       this.replica.install(rd.snapshot.zxid, rd.snapshot.state);
     }
     if (rd.truncateTo !== null && budget-- > 0) {
-      this.store.truncate(rd.truncateTo);
+      try {
+        this.store.truncate(rd.truncateTo);
+      } catch (err) {
+        if (err instanceof TruncateRefusedError) return 'refused';
+        throw err;
+      }
       // The tree may hold txns that are gone: rebuild it from what is durable.
       catchUp(this.checkedReplica(), this.store.load(), true);
     }
-    const appended = Math.max(0, Math.min(budget, rd.append.length));
+    if (rd.reset && budget-- > 0) {
+      this.store.reset(rd.append);
+      // This Ready's commits are then applied to the empty tree.
+      this.replica.install(0n, { sessions: new Map(), nodes: [] });
+    }
+    const appended = rd.reset ? 0 : Math.max(0, Math.min(budget, rd.append.length));
     if (appended > 0 && this.ens.sabotage !== 'learner-skips-log') this.store.append(rd.append.slice(0, appended));
     budget -= appended;
     if (rd.acceptedEpoch !== null && budget-- > 0) this.store.setAcceptedEpoch(rd.acceptedEpoch);
     if (rd.currentEpoch !== null && budget-- > 0) this.store.setCurrentEpoch(rd.currentEpoch);
-    return crashAt === null;
+    return crashAt === null ? 'done' : 'crashed';
   }
 
   private synced(role: Extract<Role, { kind: 'following' }>): void {

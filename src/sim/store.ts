@@ -63,6 +63,15 @@ export class CheckedStore implements LearnerStore {
     this.last = zxid < this.last ? zxid : this.last;
   }
 
+  reset(entries: readonly LogEntry[]): void {
+    for (const e of entries) this.ledger.record(this.sid, e);
+    this.inner.reset(entries);
+    this.logged.clear();
+    for (const e of entries) this.logged.add(e.zxid);
+    this.snapshotZxid = 0n;
+    this.last = entries.at(-1)?.zxid ?? 0n;
+  }
+
   append(entries: readonly LogEntry[]): void {
     for (const e of entries) {
       if (e.zxid <= this.last) throw new SimViolation(`server ${this.sid} logs ${zxidToHex(e.zxid)} after ${zxidToHex(this.last)}`);
