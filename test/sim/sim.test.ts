@@ -5,21 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatFailure, parseSimArgs, serversFor } from '../../src/sim/main.js';
+import { formatFailure, formatSummary, parseSimArgs, runSeed, serversFor } from '../../src/sim/main.js';
 import { runSimulation, type SimOptions } from '../../src/sim/sim.js';
 
 /** Shorter fault phases than the command's default keep 500 seeds within about a minute of CPU. */
 const CI: Omit<SimOptions, 'seed' | 'servers'> = { faultMs: 4000 };
 const SEEDS = 500;
-
-/**
- * Open bug (liveness, not safety), reported as a TODO so every run shows it: a learner that
- * installed a SNAP from a leader whose epoch never established cannot be TRUNCated below that
- * snapshot by the next leader (its store holds no older state to cut back to), so it refuses and
- * keeps retrying instead of rejoining. ZooKeeper 3.8 exits in the same place. Seed 498 (5 servers).
- */
-const KNOWN_OPEN = /cannot truncate to \d+, below the snapshot at \d+/;
-const knownOpen: string[] = [];
 
 describe('simulator', () => {
   it(`passes ${SEEDS} seeds on 3 and 5 servers`, () => {
@@ -28,7 +19,7 @@ describe('simulator', () => {
     let epochs = 0;
     for (let seed = 1; seed <= SEEDS; seed++) {
       const r = runSimulation({ ...CI, seed, servers: seed % 2 === 0 ? 5 : 3 });
-      if (!r.ok) (KNOWN_OPEN.test(formatFailure(r)) ? knownOpen : failures).push(formatFailure(r));
+      if (!r.ok) failures.push(formatFailure(r));
       acked += r.stats.acked;
       epochs += r.stats.leaders;
     }
@@ -38,10 +29,6 @@ describe('simulator', () => {
     assert.ok(epochs > SEEDS * 2, `only ${epochs} epochs in ${SEEDS} seeds`);
   });
 
-  it('open bug: a TRUNC below a snapshot installed from an unestablished leader', { todo: true }, () => {
-    assert.deepEqual(knownOpen, [], 'seeds that hit it (see KNOWN_OPEN above)');
-  });
-
   // Seeds that once failed, with what they caught.
   const regressions: [string, SimOptions][] = [
     // A learner's ACK from before it was TRUNCated on resync let a write commit on a minority.
@@ -49,6 +36,15 @@ describe('simulator', () => {
     // A CAS that took effect inside a SNAP was taken for one that never ran.
     ['txns seen only inside a SNAP', { seed: 30282, servers: 5, faultMs: 6000, faultEveryMs: 100 }],
   ];
+  it('regression: a learner TRUNCated below a snapshot from a leader that never established asks for a full sync and rejoins (seed 498)', () => {
+    const r = runSimulation({ seed: 498, servers: 5, trace: true });
+    assert.deepEqual(r.violations, [], r.replay);
+    // The path under test ran: the TRUNC was refused, and the same server synced again afterwards.
+    const refused = r.trace.findIndex((line) => / server (\d) stops following: TRUNC to 0x[0-9a-f]+ refused by the store/.test(line));
+    assert.ok(refused >= 0, 'seed 498 no longer refuses a TRUNC: pick another seed for this test');
+    const sid = / server (\d) stops following/.exec(r.trace[refused]!)![1]!;
+    assert.ok(r.trace.slice(refused).some((line) => line.includes(`server ${sid} synced with`)), `server ${sid} never synced again`);
+  });
   for (const [name, options] of regressions) {
     it(`regression: ${name} (seed ${options.seed})`, () => {
       const r = runSimulation(options);
@@ -91,5 +87,22 @@ describe('simulator', () => {
     assert.deepEqual(parseSimArgs(['--seed', '7', '--servers', '3']).seeds, [7]);
     assert.throws(() => parseSimArgs(['--seed', 'x']), /whole number/);
     assert.throws(() => parseSimArgs(['--bogus']), /unknown argument/);
+    assert.equal(cmd.jobs, 1);
+    assert.equal(parseSimArgs(['--seeds', '4', '--jobs', '2']).jobs, 2);
+    // No more threads than seeds.
+    assert.equal(parseSimArgs(['--seed', '7', '--jobs', '4']).jobs, 1);
+    assert.throws(() => parseSimArgs(['--jobs', '0']), /--jobs must be/);
+  });
+
+  it('reports a seed and the summary as the command prints them', () => {
+    const ok = runSeed({ servers: 3, base: CI }, 7, true);
+    assert.equal(ok.ok, true);
+    assert.match(ok.text, /^ok seed 7 \(3 servers\): \d+ ops/);
+    assert.equal(runSeed({ servers: 3, base: CI }, 7, false).text, '');
+    const bad = runSeed({ servers: 3, base: { ...CI, sabotage: 'learner-skips-log' } }, 3, false);
+    assert.equal(bad.ok, false);
+    assert.match(bad.text, /^FAIL seed 3 \(3 servers\)[^]*replay: npm run sim -- --seed 3 --servers 3/);
+    assert.equal(formatSummary([ok], 1, 1, 1500, 700), '1/1 seeds passed in 1.5 s (1 job, 0.7 s CPU)');
+    assert.equal(formatSummary([ok, bad], 2, 2, 2000, 3000), '1/2 seeds passed in 2.0 s (2 jobs, 3.0 s CPU); failed seed/servers: 3/3');
   });
 });
