@@ -202,6 +202,30 @@ export class CheckedStore {
     );
   }
 
+  /**
+   * A full sync by DIFF: the empty tree and `entries` replace the state (DiskQuorumStore.reset:
+   * the first `committed` as a snapshot at the last of them, the rest logged after it).
+   */
+  reset(entries: readonly LogEntry[], committed: number): Promise<void> {
+    const snapZxid = entries[committed - 1]?.zxid ?? 0n;
+    for (const e of entries) this.o.ledger.record(this.o.sid, e);
+    // The log after the new snapshot's zxid goes first; the old state keeps the rest until it is durable.
+    for (const z of [...this.logged]) if (z > snapZxid) this.logged.delete(z);
+    this.last = entries.at(-1)?.zxid ?? 0n;
+    return this.call(
+      this.store.reset(entries, committed).then(() => {
+        this.logged.clear();
+        for (const e of entries.slice(committed)) this.logged.add(e.zxid);
+        this.snapshotZxid = snapZxid;
+      }),
+    );
+  }
+
+  /** A TRUNC was refused: the next sync asks for the whole state. */
+  get fullSyncNeeded(): boolean {
+    return this.store.fullSyncNeeded;
+  }
+
   appendThen(zxid: Zxid, data: Buffer, done: (err: Error | null) => void): void {
     if (zxid <= this.last) throw new SimViolation(`server ${this.o.sid} logs ${zxidToHex(zxid)} after ${zxidToHex(this.last)}`);
     this.o.ledger.record(this.o.sid, { zxid, data });

@@ -71,7 +71,11 @@ function slowStore(events: string[], failAppend: Zxid | null = null): QuorumStor
     get lastLoggedZxid() {
       return inner.lastLoggedZxid;
     },
+    get fullSyncNeeded() {
+      return inner.fullSyncNeeded;
+    },
     history: () => inner.history(),
+    reset: (entries, committed) => late('reset', () => inner.reset(entries, committed)),
     installZkSnapshot: (zxid, snap) => late(`snapshot ${zxid}`, () => inner.installZkSnapshot(zxid, snap)),
     truncate: (zxid) => late(`truncate ${zxid}`, () => inner.truncate(zxid)),
     appendThen: (zxid, bytes, done) => {

@@ -18,7 +18,7 @@ import type { DataTree, TreeOptions } from '../../tree/datatree.js';
 import { ZabLearner, type LearnerRole, type LearnerReady, type LogEntry, type SyncMode } from '../../consensus/learner.js';
 import { decodeQuorumPacket, encodeQuorumPacket, PacketType, quorumPacketLength, type QuorumPacket } from '../../consensus/wire.js';
 import { SNAP_SIGNATURE } from './zk-snapshot-stream.js';
-import { zxidToNumber, type Zxid } from '../../consensus/zxid.js';
+import { zxidToHex, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
 import { catchUp, TreeReplica, type ReplicaState } from './replica.js';
 import { PLAIN_TRANSPORT, type QuorumTransport } from './quorum-tls.js';
 
@@ -48,7 +48,7 @@ function appliesOnly(rd: AnyReady): boolean {
 }
 
 function nothingDurable(rd: AnyReady): boolean {
-  return rd.snapshot === null && rd.truncateTo === null && rd.acceptedEpoch === null && rd.currentEpoch === null;
+  return rd.snapshot === null && rd.truncateTo === null && !rd.reset && rd.acceptedEpoch === null && rd.currentEpoch === null;
 }
 
 /** What a learner keeps across restarts. */
@@ -58,6 +58,17 @@ export interface LearnerDurableState {
   snapshot: { zxid: Zxid; snap: ZkSnapshot } | null;
   /** Txns after the snapshot, in zxid order, committed or not (a restart replays them all, as ZooKeeper does). */
   log: LogEntry[];
+  /** A TRUNC was refused: the next sync asks the leader for its whole state (see `fullSync` in learner.ts). */
+  fullSyncNeeded?: boolean;
+}
+
+/**
+ * A store refused a TRUNC, before changing anything, because it cannot rebuild the state at that
+ * zxid (it lies below a snapshot the store installed). The store remembers it (`fullSyncNeeded`)
+ * until a SNAP or a full sync replaces its state.
+ */
+export class TruncateRefusedError extends Error {
+  override name = 'TruncateRefusedError';
 }
 
 /**
@@ -68,7 +79,10 @@ export interface LearnerDurableState {
 export interface LearnerStore {
   load(): LearnerDurableState;
   installSnapshot(zxid: Zxid, snap: ZkSnapshot): void;
+  /** Throws TruncateRefusedError (and sets `fullSyncNeeded`) when it cannot cut back to `zxid`. */
   truncate(zxid: Zxid): void;
+  /** A full sync by DIFF: the empty tree at zxid 0 followed by `entries` replaces the whole state, in one step. */
+  reset(entries: readonly LogEntry[]): void;
   append(entries: readonly LogEntry[]): void;
   setAcceptedEpoch(epoch: bigint): void;
   setCurrentEpoch(epoch: bigint): void;
@@ -82,14 +96,20 @@ export class MemoryLearnerStore implements LearnerStore {
   }
 
   installSnapshot(zxid: Zxid, snap: ZkSnapshot): void {
-    this.state.snapshot = { zxid, snap };
-    this.state.log = [];
+    this.state = { ...this.state, snapshot: { zxid, snap }, log: [], fullSyncNeeded: false };
   }
 
   truncate(zxid: Zxid): void {
     const snapZxid = this.state.snapshot?.zxid ?? 0n;
-    if (zxid < snapZxid) throw new Error(`cannot truncate to ${zxid}, below the snapshot at ${snapZxid}`);
+    if (zxid < snapZxid) {
+      this.state.fullSyncNeeded = true;
+      throw new TruncateRefusedError(`cannot truncate to ${zxidToHex(zxid)}, below the snapshot at ${zxidToHex(snapZxid)}`);
+    }
     this.state.log = this.state.log.filter((e) => e.zxid <= zxid);
+  }
+
+  reset(entries: readonly LogEntry[]): void {
+    this.state = { ...this.state, snapshot: null, log: [...entries], fullSyncNeeded: false };
   }
 
   append(entries: readonly LogEntry[]): void {
@@ -115,12 +135,23 @@ export interface QuorumStore {
   readonly currentEpoch: bigint;
   /** The last durable logged txn, else the snapshot's zxid. */
   readonly lastLoggedZxid: Zxid;
+  /** A TRUNC was refused: the next sync asks for the leader's whole state. */
+  readonly fullSyncNeeded: boolean;
   /** The zxid of the snapshot a restart starts from and every logged txn after it. */
   history(): Promise<{ snapshotZxid: Zxid; log: LogEntry[] }>;
   /** SNAP: the snapshot replaces the whole durable state; returns the state it holds. */
   installZkSnapshot(zxid: Zxid, snap: ZkSnapshot): Promise<{ tree: DataTree; sessions: Map<bigint, number> }>;
-  /** TRUNC: drops every txn after `zxid`; returns the state rebuilt from what is left. */
+  /**
+   * TRUNC: drops every txn after `zxid`; returns the state rebuilt from what is left. Rejects with
+   * TruncateRefusedError, having changed nothing but `fullSyncNeeded`, when it cannot.
+   */
   truncate(zxid: Zxid): Promise<{ tree: DataTree; sessions: Map<bigint, number> }>;
+  /**
+   * A full sync by DIFF: the empty tree at zxid 0 followed by `entries` (the first `committed` of
+   * them committed) replaces the whole durable state. The old state stays until the new one is
+   * durable, so a crash part way restarts from one or the other.
+   */
+  reset(entries: readonly LogEntry[], committed: number): Promise<void>;
   /** Logs one txn; `done` is called once it is durable (fsyncs are group-committed). */
   appendThen(zxid: number, bytes: Buffer, done: (err: Error | null) => void): void;
   setAcceptedEpoch(epoch: bigint): Promise<void>;
@@ -146,6 +177,9 @@ export function asyncStore(store: LearnerStore, treeOptions: TreeOptions = {}): 
     get lastLoggedZxid() {
       return lastLoggedZxid(store.load());
     },
+    get fullSyncNeeded() {
+      return store.load().fullSyncNeeded === true;
+    },
     history: async () => {
       const state = store.load();
       return { snapshotZxid: state.snapshot?.zxid ?? 0n, log: state.log };
@@ -158,6 +192,7 @@ export function asyncStore(store: LearnerStore, treeOptions: TreeOptions = {}): 
       store.truncate(zxid);
       return rebuilt();
     },
+    reset: async (entries) => store.reset(entries),
     appendThen: (zxid, bytes, done) => {
       try {
         store.append([{ zxid: BigInt(zxid), data: bytes }]);
@@ -260,6 +295,7 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
       lastLoggedZxid: this.store.lastLoggedZxid,
       initLimitTicks: options.initLimit,
       syncLimitTicks: options.syncLimit,
+      fullSync: this.store.fullSyncNeeded,
     });
   }
 
@@ -479,7 +515,7 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
       this.carriedOut = Promise.all([this.carriedOut, applied]).then(() => undefined);
       return;
     }
-    const logOnly = rd.snapshot === null && rd.truncateTo === null && rd.acceptedEpoch === null && rd.currentEpoch === null;
+    const logOnly = rd.snapshot === null && rd.truncateTo === null && !rd.reset && rd.acceptedEpoch === null && rd.currentEpoch === null;
     let persisted: Promise<void>;
     if (logOnly) {
       persisted = rd.append.length === 0 ? Promise.resolve() : this.appendsAfter.then(() => this.appendAll(rd.append));
@@ -511,7 +547,11 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
     this.emit('synced', this.core.syncMode!);
   }
 
-  /** snapshot → truncate → append → acceptedEpoch → currentEpoch, each durable before the next. */
+  /**
+   * snapshot → truncate → append (or reset and append in one step) → acceptedEpoch →
+   * currentEpoch, each durable before the next. A refused TRUNC ends the connection; the store
+   * then asks the next leader for its whole state.
+   */
   private async persist(rd: LearnerReady<ZkSnapshot>): Promise<void> {
     // A connection that ended changes nothing more (its Readys are not acknowledged either).
     if (this.closedReason !== null) return;
@@ -524,7 +564,13 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
       const left = await this.store.truncate(rd.truncateTo);
       this.state.replace(left.tree, left.sessions);
     }
-    await this.appendAll(rd.append);
+    if (rd.reset) {
+      await this.store.reset(rd.append, rd.commit.length);
+      // The commits of this Ready are applied to the empty tree once it is delivered.
+      this.state.install(0n, { sessions: new Map(), nodes: [] });
+    } else {
+      await this.appendAll(rd.append);
+    }
     if (rd.acceptedEpoch !== null) await this.store.setAcceptedEpoch(rd.acceptedEpoch);
     if (rd.currentEpoch !== null) await this.store.setCurrentEpoch(rd.currentEpoch);
   }
