@@ -26,6 +26,7 @@ import { decodeQuorumPacket, encodeQuorumPacket, ServerState, type Notification 
 import { makeZxid, zxidToHex, zxidToNumber, type Zxid } from '../consensus/zxid.js';
 import { PipelineReplica } from '../server/quorum/peer.js';
 import type { ReplicaState } from '../server/quorum/replica.js';
+import { writesAheadOfEpoch } from '../server/quorum/learner-driver.js';
 import { SNAP_SIGNATURE, writeZkSnapshotStream } from '../server/quorum/zk-snapshot-stream.js';
 import type { Network } from './net.js';
 import { Pipe } from './net.js';
@@ -760,8 +761,8 @@ export class SimServer {
     const rd = core.ready();
     core.advance();
     const logOnly = rd.snapshot === null && rd.truncateTo === null && !rd.reset && rd.acceptedEpoch === null && rd.currentEpoch === null;
-    // A reset is one step more: its snapshot before the appends.
-    const steps = (rd.snapshot ? 1 : 0) + (rd.truncateTo !== null ? 1 : 0) + (rd.reset ? 1 : 0) + rd.append.length + (logOnly ? 0 : 2);
+    // A reset is one step more (its snapshot before the appends), the updatingEpoch marker two.
+    const steps = (rd.snapshot ? 1 : 0) + (rd.truncateTo !== null ? 1 : 0) + (rd.reset ? 1 : 0) + rd.append.length + (logOnly ? 0 : 2) + (writesAheadOfEpoch(rd) ? 2 : 0);
     const crashAt = steps > 0 ? this.ens.crashPoint(this, steps) : null;
     if (crashAt !== null) this.store.armCrash(crashAt);
     let persisted: Promise<void>;
@@ -801,12 +802,14 @@ export class SimServer {
 
   /**
    * snapshot → truncate → append (or reset and append) → acceptedEpoch → currentEpoch, each
-   * durable before the next. A TRUNC the store refuses rejects (learnerFailed ends the
+   * durable before the next; the updatingEpoch marker first when they may write history ahead
+   * of currentEpoch (SNAP, NEWLEADER), removed by the store once currentEpoch is written. A TRUNC the store refuses rejects (learnerFailed ends the
    * connection); the store's fullSyncNeeded makes the next sync ask for the whole state.
    */
   private async persistLearner(role: Following, rd: LearnerReady<ZkSnapshot>): Promise<void> {
     // A connection that ended changes nothing more (its Readys are not acknowledged either).
     if (role.closed !== null) return;
+    if (writesAheadOfEpoch(rd)) await this.store.beginEpochUpdate();
     if (rd.snapshot) {
       const installed = await this.store.installZkSnapshot(rd.snapshot.zxid, rd.snapshot.state);
       this.replica.replace(installed.tree, installed.sessions);

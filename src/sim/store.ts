@@ -254,6 +254,10 @@ export class CheckedStore {
     );
   }
 
+  beginEpochUpdate(): Promise<void> {
+    return this.call(this.store.beginEpochUpdate());
+  }
+
   whenIdle(): Promise<void> {
     return this.call(this.store.whenIdle());
   }

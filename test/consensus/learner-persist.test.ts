@@ -90,6 +90,7 @@ function slowStore(events: string[], failAppend: Zxid | null = null): QuorumStor
     },
     setAcceptedEpoch: (epoch) => late(`acceptedEpoch ${epoch}`, () => inner.setAcceptedEpoch(epoch)),
     setCurrentEpoch: (epoch) => late(`currentEpoch ${epoch}`, () => inner.setCurrentEpoch(epoch)),
+    beginEpochUpdate: () => late('updatingEpoch created', () => inner.beginEpochUpdate()),
     whenIdle: () => inner.whenIdle(),
   };
 }
@@ -111,6 +112,8 @@ test('each Ready is durable before it is sent: ACKEPOCH after acceptedEpoch, NEW
     await leader.arrived(`recv ${PacketType.ACK} ${Z2}`, 10_000);
     before(events, 'durable acceptedEpoch 2', `recv ${PacketType.ACKEPOCH} 0`);
     before(events, `durable append ${Number(Z1)}`, 'durable currentEpoch 2');
+    // The DIFF's txns and currentEpoch are written under the updatingEpoch marker.
+    before(events, 'durable updatingEpoch created', `durable append ${Number(Z1)}`);
     before(events, 'durable currentEpoch 2', `recv ${PacketType.ACK} ${NEWLEADER_ZXID}`);
     before(events, `durable append ${Number(Z2)}`, `recv ${PacketType.ACK} ${Z2}`);
     assert.ok(learner.tree.getNode('/synced'), 'the committed txn of the DIFF is applied');

@@ -20,7 +20,7 @@ import { hex } from '../../lib/hex.js';
 import { decodeTxn } from '../../jute/txn.js';
 import type { LogEntry } from '../../consensus/learner.js';
 import { zxidFromNumber, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
-import { ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE, loadEpochs, writeEpochFile } from '../../persistence/epochs.js';
+import { ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE, loadEpochs, removeUpdatingEpochMarker, writeEpochFile, writeUpdatingEpochMarker } from '../../persistence/epochs.js';
 import { PersistenceError, ZxidGapError } from '../../persistence/errors.js';
 import { acquireDataDirLock, type LockOptions } from '../../persistence/lock.js';
 import { listSnapshots, loadNewestValidSnapshot, removeSnapshotTemps, verifySnapshot, writeSnapshot, SnapshotPolicy } from '../../persistence/snapshots.js';
@@ -85,6 +85,7 @@ export interface AsyncLearnerStore {
   append(entries: readonly LogEntry[]): Promise<void>;
   setAcceptedEpoch(epoch: bigint): Promise<void>;
   setCurrentEpoch(epoch: bigint): Promise<void>;
+  beginEpochUpdate(): Promise<void>;
 }
 
 export class DiskQuorumStore implements AsyncLearnerStore {
@@ -104,6 +105,8 @@ export class DiskQuorumStore implements AsyncLearnerStore {
    * after a restart the next refused TRUNC sets it again.
    */
   fullSyncNeeded = false;
+  /** This incarnation created the `updatingEpoch` marker and has not written currentEpoch since. */
+  private updatingEpoch = false;
 
   private constructor(
     private readonly disk: Disk,
@@ -195,10 +198,27 @@ export class DiskQuorumStore implements AsyncLearnerStore {
     this.acceptedEpochValue = epoch;
   }
 
-  /** Writes `currentEpoch` durably (before NEWLEADER is acknowledged). */
+  /** Writes `currentEpoch` durably (before NEWLEADER is acknowledged), then drops the updatingEpoch marker. */
   async setCurrentEpoch(epoch: bigint): Promise<void> {
     await writeEpochFile(this.disk, this.live.snapDir, CURRENT_EPOCH_FILE, epoch);
     this.currentEpochValue = epoch;
+    if (this.updatingEpoch) {
+      await removeUpdatingEpochMarker(this.disk, this.live.snapDir);
+      this.updatingEpoch = false;
+    }
+  }
+
+  /**
+   * Creates the `updatingEpoch` marker durably, before a sync writes history that may be of an
+   * epoch newer than currentEpoch (a SNAP, or NEWLEADER's txns): a crash before currentEpoch is
+   * written then restarts with currentEpoch raised to the last zxid's epoch (loadEpochs)
+   * instead of refusing to start. setCurrentEpoch removes it.
+   */
+  async beginEpochUpdate(): Promise<void> {
+    this.assertOpen();
+    if (this.updatingEpoch) return;
+    await writeUpdatingEpochMarker(this.disk, this.live.snapDir);
+    this.updatingEpoch = true;
   }
 
   /** Logs txns in zxid order; settles once all are durable (one group-committed fsync). */

@@ -47,6 +47,16 @@ function appliesOnly(rd: AnyReady): boolean {
   return nothingDurable(rd) && rd.append.length === 0 && rd.messages.length === 0 && rd.closed === null;
 }
 
+/**
+ * A Ready of a sync that makes history durable that may be of an epoch newer than currentEpoch:
+ * a SNAP (installed when it arrives), or NEWLEADER's txns (logged before currentEpoch). A crash
+ * before currentEpoch is written would leave a log ahead of it, so the `updatingEpoch` marker
+ * is made durable first (persistence/epochs.ts); writing currentEpoch removes it.
+ */
+export function writesAheadOfEpoch(rd: AnyReady): boolean {
+  return rd.snapshot !== null || (rd.currentEpoch !== null && (rd.reset || rd.append.length > 0));
+}
+
 function nothingDurable(rd: AnyReady): boolean {
   return rd.snapshot === null && rd.truncateTo === null && !rd.reset && rd.acceptedEpoch === null && rd.currentEpoch === null;
 }
@@ -156,6 +166,12 @@ export interface QuorumStore {
   appendThen(zxid: number, bytes: Buffer, done: (err: Error | null) => void): void;
   setAcceptedEpoch(epoch: bigint): Promise<void>;
   setCurrentEpoch(epoch: bigint): Promise<void>;
+  /**
+   * Marks durably that history possibly ahead of currentEpoch is about to be written (ZooKeeper's
+   * `updatingEpoch` file), so that a crash before currentEpoch is written does not stop the
+   * restart; setCurrentEpoch removes the mark.
+   */
+  beginEpochUpdate(): Promise<void>;
   /** Resolves once every append queued so far has settled: what the next role reads is all there. */
   whenIdle(): Promise<void>;
 }
@@ -204,6 +220,8 @@ export function asyncStore(store: LearnerStore, treeOptions: TreeOptions = {}): 
     },
     setAcceptedEpoch: async (epoch) => store.setAcceptedEpoch(epoch),
     setCurrentEpoch: async (epoch) => store.setCurrentEpoch(epoch),
+    // A LearnerStore checks no epoch against its log at load: nothing to mark.
+    beginEpochUpdate: async () => undefined,
     whenIdle: async () => undefined,
   };
 }
@@ -555,6 +573,7 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
   private async persist(rd: LearnerReady<ZkSnapshot>): Promise<void> {
     // A connection that ended changes nothing more (its Readys are not acknowledged either).
     if (this.closedReason !== null) return;
+    if (writesAheadOfEpoch(rd)) await this.store.beginEpochUpdate();
     if (rd.snapshot) {
       const installed = await this.store.installZkSnapshot(rd.snapshot.zxid, rd.snapshot.state);
       this.state.replace(installed.tree, installed.sessions);
