@@ -15,6 +15,7 @@ import { readZkSnapshotBody } from '../../src/persistence/zkformat.js';
 import { replayTxn } from '../../src/sessions/replay.js';
 import { DataTree, treeDiff } from '../../src/tree/index.js';
 import { DiskQuorumStore, quorumStoreDirs, type QuorumState } from '../../src/server/quorum/disk-store.js';
+import { EpochFileError, UPDATING_EPOCH_FILE } from '../../src/persistence/epochs.js';
 import { TruncateRefusedError } from '../../src/server/quorum/learner-driver.js';
 import { writeZkSnapshotStream } from '../../src/server/quorum/zk-snapshot-stream.js';
 import { tempDir } from '../persistence/helpers.js';
@@ -483,6 +484,100 @@ test('crash at every point of a learner\'s session: epochs, log and snapshot sta
     { tear: (_p, n) => n - 1 },
   );
   assert.ok(points > 20, `only ${points} crash points`);
+});
+
+/**
+ * A learner at epoch 1 (A's epoch-1 txns 1-2 logged) syncs with a leader of epoch 2: the DIFF
+ * carries A's txns 3-6 (epoch 1) and 7-9 (epoch 2), logged at NEWLEADER, then currentEpoch 2.
+ * Crashes at every point, with and without the updatingEpoch marker before the writes.
+ */
+async function crashInsideSync(marker: boolean): Promise<{ points: number; refused: number }> {
+  const o = opts(0);
+  const diff = A.slice(2, 9);
+  let refused = 0;
+  const points = await forEachCrashPoint(
+    async () => {
+      const disk = new MemoryDisk();
+      const { store } = await openAt(disk, o, 1n);
+      await store.append(A.slice(0, 2));
+      await store.setAcceptedEpoch(2n);
+      await store.close();
+      return disk;
+    },
+    (disk) =>
+      withStore(disk, o, async (store) => {
+        if (marker) await store.beginEpochUpdate();
+        await store.append(diff);
+        await store.setCurrentEpoch(2n);
+      }),
+    async ({ disk, completed }) => {
+      let opened: Awaited<ReturnType<typeof open>>;
+      try {
+        opened = await open(disk, o);
+      } catch (err) {
+        assert.ok(err instanceof EpochFileError && /older than the epoch of the last zxid/.test(err.message), String(err));
+        refused++;
+        return;
+      }
+      const { store, state } = opened;
+      const logged = A.filter((e) => e.zxid <= state.lastLoggedZxid);
+      assertState(state, logged);
+      assert.equal(state.acceptedEpoch, 2n);
+      // Never behind the log's last epoch, never above acceptedEpoch.
+      assert.ok(state.currentEpoch >= state.lastLoggedZxid >> 32n && state.currentEpoch <= state.acceptedEpoch, `currentEpoch ${state.currentEpoch} at 0x${state.lastLoggedZxid.toString(16)}`);
+      if (completed) assert.equal(state.currentEpoch, 2n);
+      assert.equal(await disk.stat(`${quorumStoreDirs(o).snapDir}/${UPDATING_EPOCH_FILE}`), null, 'no marker left after a start');
+      await store.close();
+    },
+    { tear: (_p, n) => n - 1 },
+  );
+  return { points, refused };
+}
+
+test('crash at every point of a sync under the updatingEpoch marker: every restart starts, currentEpoch raised to the last zxid\'s epoch', async () => {
+  const withMarker = await crashInsideSync(true);
+  assert.equal(withMarker.refused, 0);
+  assert.ok(withMarker.points > 10, `only ${withMarker.points} crash points`);
+  // Without the marker the same crash points include starts refused: the window is real.
+  const without = await crashInsideSync(false);
+  assert.ok(without.refused > 0, 'no crash point left the log ahead of currentEpoch');
+});
+
+test('crash at every point of a SNAP of a newer epoch under the marker, before NEWLEADER writes currentEpoch', async () => {
+  const o = opts(0);
+  const L = history('l', [
+    [1n, 2],
+    [2n, 3],
+  ]);
+  const leader = model(L);
+  const stream = writeZkSnapshotStream(leader.tree, leader.sessions);
+  const zkSnap = readZkSnapshotBody(new JuteReader(stream, 0, stream.length, 0x7fffffff));
+  const points = await forEachCrashPoint(
+    async () => {
+      const disk = new MemoryDisk();
+      const { store } = await openAt(disk, o, 1n);
+      await store.append(A.slice(0, 2));
+      await store.setAcceptedEpoch(3n);
+      await store.close();
+      return disk;
+    },
+    (disk) =>
+      withStore(disk, o, async (store) => {
+        await store.beginEpochUpdate();
+        await store.installZkSnapshot(L.at(-1)!.zxid, zkSnap);
+        await store.setCurrentEpoch(3n);
+      }),
+    async ({ disk, completed }) => {
+      const { store, state } = await open(disk, o);
+      const epochOfLast = state.lastLoggedZxid >> 32n;
+      assert.ok(state.currentEpoch >= epochOfLast && state.currentEpoch <= 3n, `currentEpoch ${state.currentEpoch} at 0x${state.lastLoggedZxid.toString(16)}`);
+      if (state.lastLoggedZxid === L.at(-1)!.zxid) assert.equal(treeDiff(state.tree, leader.tree), null);
+      if (completed) assert.equal(state.currentEpoch, 3n);
+      await store.close();
+    },
+    { tear: (_p, n) => n - 1 },
+  );
+  assert.ok(points > 5, `only ${points} crash points`);
 });
 
 test('appendThen (the broadcast path) and snapshotDue after snapCount txns', async () => {
