@@ -272,6 +272,7 @@ export class SimServer {
     this.pipeline.setMode('looking');
     this.role = { kind: 'looking' };
     this.ens.trace(`server ${this.sid} boots at ${this.lastLogged()}`);
+    for (const w of this.store.warnings) if (w.includes('updatingEpoch')) this.ens.trace(`server ${this.sid}: ${w}`);
     this.every(this.config.tickTime, () => this.tick());
     this.every(Math.floor(this.config.tickTime / 2), () => this.sendTouches());
     this.startElection();

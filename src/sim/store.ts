@@ -71,6 +71,8 @@ export class CheckedStore {
   private last: Zxid = 0n;
   /** currentEpoch as last made durable (kept while the server is down, for the checkers). */
   durableCurrentEpoch = 0n;
+  /** What the last open repaired (DiskQuorumStore.open's warnings), for the trace. */
+  warnings: string[] = [];
   /** Disk operations left before the armed crash, or null. */
   private crashIn: number | null = null;
   /** Called when an armed crash strikes, from inside the disk operation (which then fails). */
@@ -100,6 +102,7 @@ export class CheckedStore {
       random: () => this.o.world.rng.next(),
     });
     this.inner = opened.store;
+    this.warnings = opened.warnings;
     const state = opened.state;
     this.logged.clear();
     this.snapshotZxid = state.snapshotZxid;
