@@ -8,7 +8,9 @@
  * driver carries out a Ready in field order, which is what makes the protocol safe:
  *   1. install `snapshot` durably (it replaces the tree and the log),
  *   2. `truncateTo`: drop every logged txn after that zxid,
- *   3. `append` to the log and fsync,
+ *   3. `append` to the log and fsync; with `reset`, the append replaces the whole durable state
+ *      (the empty tree at zxid 0, then `append`) in one step: the old state stays until the new
+ *      one is durable, and `commit` then starts from the empty tree,
  *   4. write `acceptedEpoch`, then `currentEpoch` (each durably),
  *   5. send `messages` in order,
  *   6. apply `commit` in order (every one of them was appended in this or an earlier Ready),
@@ -23,6 +25,13 @@
  * (ZOOKEEPER-4643/4646, fixed upstream after 3.8.0; the fix persists the committed txns first).
  * Proposals ACKed before NEWLEADER's ACK made 3.8.0 leaders give up (ZOOKEEPER-4685); here every
  * proposal of the sync is acknowledged after UPTODATE, as the fix does.
+ *
+ * A second one: a store that cannot honour a TRUNC (the zxid is below a snapshot it installed
+ * from a leader whose epoch never established) makes ZooKeeper 3.8 exit. Here the driver ends the
+ * connection and the next one starts with `fullSync`: ACKEPOCH reports zxid 0, which any leader
+ * (ZooKeeper's LearnerHandler.syncFollower or ZabLeader) answers with SNAP, or with a DIFF (or a
+ * TRUNC to 0) of its whole history when that history starts at the beginning. Such a DIFF
+ * replaces the learner's state at NEWLEADER (`reset`), never before.
  */
 import { JuteWriter } from '../jute/binary.js';
 import {
@@ -61,11 +70,18 @@ export interface LearnerOptions {
   /** Ticks without a packet from the leader before giving up: initLimit during discovery and sync, syncLimit after. */
   initLimitTicks: number;
   syncLimitTicks: number;
+  /**
+   * Ask for the leader's whole state: the store could not be cut back to what a leader asked
+   * (see the header). Whatever the leader sends replaces the state, none of it is kept.
+   */
+  fullSync?: boolean;
 }
 
 export interface LearnerReady<S> {
   snapshot: { zxid: Zxid; state: S } | null;
   truncateTo: Zxid | null;
+  /** `append` replaces the whole state, from the empty tree at zxid 0 (a full sync by DIFF); `commit` is a prefix of it. */
+  reset: boolean;
   append: LogEntry[];
   acceptedEpoch: bigint | null;
   currentEpoch: bigint | null;
@@ -99,6 +115,9 @@ export class ZabLearner<S = unknown> {
   private readonly configVersion: bigint;
   private readonly initLimitTicks: number;
   private readonly syncLimitTicks: number;
+  private readonly fullSync: boolean;
+  /** A full sync by DIFF: the state is replaced at NEWLEADER. */
+  private resetAtNewLeader = false;
   private ticksSilent = 0;
   /** SNAP's zxid: what the snapshot stream that follows it covers. */
   private snapZxid: Zxid = 0n;
@@ -120,6 +139,7 @@ export class ZabLearner<S = unknown> {
     this.configVersion = options.configVersion ?? 0n;
     this.initLimitTicks = options.initLimitTicks;
     this.syncLimitTicks = options.syncLimitTicks;
+    this.fullSync = options.fullSync ?? false;
   }
 
   /** Opens discovery: FOLLOWERINFO (OBSERVERINFO) with our accepted epoch. */
@@ -188,7 +208,7 @@ export class ZabLearner<S = unknown> {
   hasReady(): boolean {
     const o = this.out;
     return (
-      o.snapshot !== null || o.truncateTo !== null || o.append.length > 0 || o.acceptedEpoch !== null || o.currentEpoch !== null ||
+      o.snapshot !== null || o.truncateTo !== null || o.reset || o.append.length > 0 || o.acceptedEpoch !== null || o.currentEpoch !== null ||
       o.messages.length > 0 || o.commit.length > 0 || o.revalidations.length > 0 || o.syncs > 0 || o.closed !== null
     );
   }
@@ -224,7 +244,8 @@ export class ZabLearner<S = unknown> {
       return this.close(`leader's epoch ${newEpoch} is below our accepted epoch ${this.acceptedEpoch}`);
     }
     this.newEpoch = newEpoch;
-    this.send(PacketType.ACKEPOCH, this.lastLoggedZxid, encodeIntPayload(ackedEpoch));
+    // Zxid 0 makes any leader send its whole state (SNAP, or a DIFF from the start).
+    this.send(PacketType.ACKEPOCH, this.fullSync ? 0n : this.lastLoggedZxid, encodeIntPayload(ackedEpoch));
     this.phase = 'sync-start';
   }
 
@@ -234,10 +255,18 @@ export class ZabLearner<S = unknown> {
     switch (p.type) {
       case PacketType.DIFF:
         this.syncMode = 'diff';
+        if (this.fullSync) this.startReset();
         this.phase = 'sync';
         return;
       case PacketType.TRUNC:
         this.syncMode = 'trunc';
+        if (this.fullSync) {
+          // We reported zxid 0: only a TRUNC to 0 (the leader's history from the start) makes sense.
+          if (p.zxid !== 0n) return this.close(`TRUNC to ${zxidToHex(p.zxid)} after reporting zxid 0`);
+          this.startReset();
+          this.phase = 'sync';
+          return;
+        }
         this.out.truncateTo = p.zxid;
         this.lastLoggedZxid = p.zxid;
         this.lastCommittedZxid = p.zxid;
@@ -251,6 +280,13 @@ export class ZabLearner<S = unknown> {
       default:
         return this.close(`expected DIFF, TRUNC or SNAP, got ${packetTypeName(p.type)}`);
     }
+  }
+
+  /** The sync's txns start from the empty tree; the durable state is replaced only at NEWLEADER. */
+  private startReset(): void {
+    this.resetAtNewLeader = true;
+    this.lastLoggedZxid = 0n;
+    this.lastCommittedZxid = 0n;
   }
 
   private stepSync(p: QuorumPacket): void {
@@ -288,6 +324,8 @@ export class ZabLearner<S = unknown> {
     if (this.newEpoch === null || epochOf(p.zxid) !== this.newEpoch) {
       return this.close(`NEWLEADER ${zxidToHex(p.zxid)} is not of epoch ${this.newEpoch}`);
     }
+    this.out.reset = this.resetAtNewLeader;
+    this.resetAtNewLeader = false;
     this.logPending();
     this.applyHeldCommits();
     this.currentEpoch = this.newEpoch;
@@ -412,6 +450,7 @@ function emptyReady<S>(): LearnerReady<S> {
   return {
     snapshot: null,
     truncateTo: null,
+    reset: false,
     append: [],
     acceptedEpoch: null,
     currentEpoch: null,

@@ -8,6 +8,13 @@
  * zxid (an upgrade from a version without the files); a currentEpoch older than the last zxid's
  * epoch is taken from a leftover `currentEpoch.tmp` if there is one (a crash between the write
  * and the rename), else refused; an acceptedEpoch below currentEpoch is refused.
+ *
+ * The `updatingEpoch` marker (QuorumPeer.UPDATING_EPOCH_FILENAME) covers the learner's sync: the
+ * txns it logs when NEWLEADER comes (some of the new epoch) are durable before currentEpoch is
+ * written, so a crash between the two leaves a log ahead of currentEpoch. The learner creates
+ * the marker before those writes and removes it once currentEpoch is written; a start that finds
+ * it raises currentEpoch to the epoch of the last zxid (never above acceptedEpoch: that epoch was
+ * accepted before the sync began) and removes it.
  */
 import * as nodePath from 'node:path';
 import { errorCode, type Disk, type DiskFile } from '../io/disk.js';
@@ -15,6 +22,8 @@ import { PersistenceError, toDiskError } from './errors.js';
 
 export const ACCEPTED_EPOCH_FILE = 'acceptedEpoch';
 export const CURRENT_EPOCH_FILE = 'currentEpoch';
+/** QuorumPeer.UPDATING_EPOCH_FILENAME: a sync's writes are under way (see above). */
+export const UPDATING_EPOCH_FILE = 'updatingEpoch';
 /** AtomicFileOutputStream.TMP_EXTENSION. */
 export const EPOCH_TMP_SUFFIX = '.tmp';
 
@@ -100,6 +109,31 @@ async function openEmpty(disk: Disk, path: string): Promise<DiskFile> {
   return file;
 }
 
+/** Creates the `updatingEpoch` marker durably (an empty file, as ZooKeeper's createNewFile). */
+export async function writeUpdatingEpochMarker(disk: Disk, dir: string): Promise<void> {
+  const path = nodePath.join(dir, UPDATING_EPOCH_FILE);
+  try {
+    const file = await disk.open(path, 'create');
+    await file.close();
+    await disk.syncDir(dir);
+  } catch (err) {
+    throw toDiskError(err, path);
+  }
+}
+
+/** Removes the `updatingEpoch` marker durably; a missing one is fine. */
+export async function removeUpdatingEpochMarker(disk: Disk, dir: string): Promise<void> {
+  const path = nodePath.join(dir, UPDATING_EPOCH_FILE);
+  try {
+    if ((await disk.stat(path)) === null) return;
+    await disk.remove(path);
+    await disk.syncDir(dir);
+  } catch (err) {
+    if (errorCode(err) === 'ENOENT') return;
+    throw toDiskError(err, path);
+  }
+}
+
 export interface Epochs {
   acceptedEpoch: bigint;
   currentEpoch: bigint;
@@ -121,6 +155,16 @@ export async function loadEpochs(disk: Disk, dir: string, lastZxid: bigint): Pro
     current = epochOfZxid;
     if (lastZxid > 0n) warnings.push(`${nodePath.join(dir, CURRENT_EPOCH_FILE)} not found: created with the epoch of the last zxid, ${current}`);
     await writeEpochFile(disk, dir, CURRENT_EPOCH_FILE, current);
+  }
+  const marker = (await disk.stat(nodePath.join(dir, UPDATING_EPOCH_FILE))) !== null;
+  if (marker && epochOfZxid > current) {
+    // A crash inside a sync, after its txns were logged and before currentEpoch was written.
+    const acceptedOnDisk = await readEpochFile(disk, dir, ACCEPTED_EPOCH_FILE);
+    if (acceptedOnDisk !== null && epochOfZxid <= acceptedOnDisk) {
+      warnings.push(`${nodePath.join(dir, UPDATING_EPOCH_FILE)} found: current epoch set to the epoch of the last zxid 0x${lastZxid.toString(16)}, ${epochOfZxid}`);
+      current = epochOfZxid;
+      await writeEpochFile(disk, dir, CURRENT_EPOCH_FILE, current);
+    }
   }
   if (epochOfZxid > current) {
     // A crash after the tmp file was written but before the rename: ZooKeeper takes the tmp value.
@@ -144,5 +188,7 @@ export async function loadEpochs(disk: Disk, dir: string, lastZxid: bigint): Pro
   if (accepted < current) {
     throw new EpochFileError(nodePath.join(dir, ACCEPTED_EPOCH_FILE), `the accepted epoch, ${accepted}, is less than the current epoch, ${current}`);
   }
+  // Removed only once the epochs it vouched for are durable: a crash before then finds it again.
+  if (marker) await removeUpdatingEpochMarker(disk, dir);
   return { acceptedEpoch: accepted, currentEpoch: current, warnings };
 }

@@ -26,6 +26,7 @@ import { decodeQuorumPacket, encodeQuorumPacket, ServerState, type Notification 
 import { makeZxid, zxidToHex, zxidToNumber, type Zxid } from '../consensus/zxid.js';
 import { PipelineReplica } from '../server/quorum/peer.js';
 import type { ReplicaState } from '../server/quorum/replica.js';
+import { writesAheadOfEpoch } from '../server/quorum/learner-driver.js';
 import { SNAP_SIGNATURE, writeZkSnapshotStream } from '../server/quorum/zk-snapshot-stream.js';
 import type { Network } from './net.js';
 import { Pipe } from './net.js';
@@ -271,6 +272,7 @@ export class SimServer {
     this.pipeline.setMode('looking');
     this.role = { kind: 'looking' };
     this.ens.trace(`server ${this.sid} boots at ${this.lastLogged()}`);
+    for (const w of this.store.warnings) if (w.includes('updatingEpoch')) this.ens.trace(`server ${this.sid}: ${w}`);
     this.every(this.config.tickTime, () => this.tick());
     this.every(Math.floor(this.config.tickTime / 2), () => this.sendTouches());
     this.startElection();
@@ -715,6 +717,7 @@ export class SimServer {
       lastLoggedZxid: this.store.lastLoggedZxid,
       initLimitTicks: this.config.initLimit,
       syncLimitTicks: this.config.syncLimit,
+      fullSync: this.store.fullSyncNeeded,
     });
     role.core.start();
     this.flushLearner(role);
@@ -758,8 +761,9 @@ export class SimServer {
     if (role.closed !== null || !core.hasReady()) return;
     const rd = core.ready();
     core.advance();
-    const logOnly = rd.snapshot === null && rd.truncateTo === null && rd.acceptedEpoch === null && rd.currentEpoch === null;
-    const steps = (rd.snapshot ? 1 : 0) + (rd.truncateTo !== null ? 1 : 0) + rd.append.length + (logOnly ? 0 : 2);
+    const logOnly = rd.snapshot === null && rd.truncateTo === null && !rd.reset && rd.acceptedEpoch === null && rd.currentEpoch === null;
+    // A reset is one step more (its snapshot before the appends), the updatingEpoch marker two.
+    const steps = (rd.snapshot ? 1 : 0) + (rd.truncateTo !== null ? 1 : 0) + (rd.reset ? 1 : 0) + rd.append.length + (logOnly ? 0 : 2) + (writesAheadOfEpoch(rd) ? 2 : 0);
     const crashAt = steps > 0 ? this.ens.crashPoint(this, steps) : null;
     if (crashAt !== null) this.store.armCrash(crashAt);
     let persisted: Promise<void>;
@@ -797,10 +801,16 @@ export class SimServer {
     this.endRole(reason);
   }
 
-  /** snapshot → truncate → append → acceptedEpoch → currentEpoch, each durable before the next. */
+  /**
+   * snapshot → truncate → append (or reset and append) → acceptedEpoch → currentEpoch, each
+   * durable before the next; the updatingEpoch marker first when they may write history ahead
+   * of currentEpoch (SNAP, NEWLEADER), removed by the store once currentEpoch is written. A TRUNC the store refuses rejects (learnerFailed ends the
+   * connection); the store's fullSyncNeeded makes the next sync ask for the whole state.
+   */
   private async persistLearner(role: Following, rd: LearnerReady<ZkSnapshot>): Promise<void> {
     // A connection that ended changes nothing more (its Readys are not acknowledged either).
     if (role.closed !== null) return;
+    if (writesAheadOfEpoch(rd)) await this.store.beginEpochUpdate();
     if (rd.snapshot) {
       const installed = await this.store.installZkSnapshot(rd.snapshot.zxid, rd.snapshot.state);
       this.replica.replace(installed.tree, installed.sessions);
@@ -812,7 +822,14 @@ export class SimServer {
       this.replica.replace(left.tree, left.sessions);
       this.ens.onTreeReplaced(this.sid);
     }
-    await this.appendAll(rd.append);
+    if (rd.reset) {
+      await this.store.reset(rd.append, rd.commit.length);
+      // This Ready's commits are then applied to the empty tree when it is delivered.
+      this.replica.install(0n, { sessions: new Map(), nodes: [] });
+      this.ens.onTreeReplaced(this.sid);
+    } else {
+      await this.appendAll(rd.append);
+    }
     if (rd.acceptedEpoch !== null) await this.store.setAcceptedEpoch(rd.acceptedEpoch);
     if (rd.currentEpoch !== null) await this.store.setCurrentEpoch(rd.currentEpoch);
   }

@@ -71,6 +71,8 @@ export class CheckedStore {
   private last: Zxid = 0n;
   /** currentEpoch as last made durable (kept while the server is down, for the checkers). */
   durableCurrentEpoch = 0n;
+  /** What the last open repaired (DiskQuorumStore.open's warnings), for the trace. */
+  warnings: string[] = [];
   /** Disk operations left before the armed crash, or null. */
   private crashIn: number | null = null;
   /** Called when an armed crash strikes, from inside the disk operation (which then fails). */
@@ -100,6 +102,7 @@ export class CheckedStore {
       random: () => this.o.world.rng.next(),
     });
     this.inner = opened.store;
+    this.warnings = opened.warnings;
     const state = opened.state;
     this.logged.clear();
     this.snapshotZxid = state.snapshotZxid;
@@ -202,6 +205,30 @@ export class CheckedStore {
     );
   }
 
+  /**
+   * A full sync by DIFF: the empty tree and `entries` replace the state (DiskQuorumStore.reset:
+   * the first `committed` as a snapshot at the last of them, the rest logged after it).
+   */
+  reset(entries: readonly LogEntry[], committed: number): Promise<void> {
+    const snapZxid = entries[committed - 1]?.zxid ?? 0n;
+    for (const e of entries) this.o.ledger.record(this.o.sid, e);
+    // The log after the new snapshot's zxid goes first; the old state keeps the rest until it is durable.
+    for (const z of [...this.logged]) if (z > snapZxid) this.logged.delete(z);
+    this.last = entries.at(-1)?.zxid ?? 0n;
+    return this.call(
+      this.store.reset(entries, committed).then(() => {
+        this.logged.clear();
+        for (const e of entries.slice(committed)) this.logged.add(e.zxid);
+        this.snapshotZxid = snapZxid;
+      }),
+    );
+  }
+
+  /** A TRUNC was refused: the next sync asks for the whole state. */
+  get fullSyncNeeded(): boolean {
+    return this.store.fullSyncNeeded;
+  }
+
   appendThen(zxid: Zxid, data: Buffer, done: (err: Error | null) => void): void {
     if (zxid <= this.last) throw new SimViolation(`server ${this.o.sid} logs ${zxidToHex(zxid)} after ${zxidToHex(this.last)}`);
     this.o.ledger.record(this.o.sid, { zxid, data });
@@ -228,6 +255,10 @@ export class CheckedStore {
         this.durableCurrentEpoch = epoch;
       }),
     );
+  }
+
+  beginEpochUpdate(): Promise<void> {
+    return this.call(this.store.beginEpochUpdate());
   }
 
   whenIdle(): Promise<void> {

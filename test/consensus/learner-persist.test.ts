@@ -71,7 +71,11 @@ function slowStore(events: string[], failAppend: Zxid | null = null): QuorumStor
     get lastLoggedZxid() {
       return inner.lastLoggedZxid;
     },
+    get fullSyncNeeded() {
+      return inner.fullSyncNeeded;
+    },
     history: () => inner.history(),
+    reset: (entries, committed) => late('reset', () => inner.reset(entries, committed)),
     installZkSnapshot: (zxid, snap) => late(`snapshot ${zxid}`, () => inner.installZkSnapshot(zxid, snap)),
     truncate: (zxid) => late(`truncate ${zxid}`, () => inner.truncate(zxid)),
     appendThen: (zxid, bytes, done) => {
@@ -86,6 +90,7 @@ function slowStore(events: string[], failAppend: Zxid | null = null): QuorumStor
     },
     setAcceptedEpoch: (epoch) => late(`acceptedEpoch ${epoch}`, () => inner.setAcceptedEpoch(epoch)),
     setCurrentEpoch: (epoch) => late(`currentEpoch ${epoch}`, () => inner.setCurrentEpoch(epoch)),
+    beginEpochUpdate: () => late('updatingEpoch created', () => inner.beginEpochUpdate()),
     whenIdle: () => inner.whenIdle(),
   };
 }
@@ -107,6 +112,8 @@ test('each Ready is durable before it is sent: ACKEPOCH after acceptedEpoch, NEW
     await leader.arrived(`recv ${PacketType.ACK} ${Z2}`, 10_000);
     before(events, 'durable acceptedEpoch 2', `recv ${PacketType.ACKEPOCH} 0`);
     before(events, `durable append ${Number(Z1)}`, 'durable currentEpoch 2');
+    // The DIFF's txns and currentEpoch are written under the updatingEpoch marker.
+    before(events, 'durable updatingEpoch created', `durable append ${Number(Z1)}`);
     before(events, 'durable currentEpoch 2', `recv ${PacketType.ACK} ${NEWLEADER_ZXID}`);
     before(events, `durable append ${Number(Z2)}`, `recv ${PacketType.ACK} ${Z2}`);
     assert.ok(learner.tree.getNode('/synced'), 'the committed txn of the DIFF is applied');

@@ -15,6 +15,8 @@ import { readZkSnapshotBody } from '../../src/persistence/zkformat.js';
 import { replayTxn } from '../../src/sessions/replay.js';
 import { DataTree, treeDiff } from '../../src/tree/index.js';
 import { DiskQuorumStore, quorumStoreDirs, type QuorumState } from '../../src/server/quorum/disk-store.js';
+import { EpochFileError, UPDATING_EPOCH_FILE } from '../../src/persistence/epochs.js';
+import { TruncateRefusedError } from '../../src/server/quorum/learner-driver.js';
 import { writeZkSnapshotStream } from '../../src/server/quorum/zk-snapshot-stream.js';
 import { tempDir } from '../persistence/helpers.js';
 import { forEachCrashPoint } from './crash.js';
@@ -199,10 +201,36 @@ test('a truncation the disk cannot honour is refused before anything changes', a
   await store.append(A.slice(7, 9));
   const before = await disk.list(snapDir);
   // The log before the installed snapshot is gone: 0x100000003 cannot be rebuilt.
-  await assert.rejects(store.truncate(E(1n, 3n)), (err: unknown) => err instanceof PersistenceError && /reaches only 0x0 before it/.test(err.message));
+  assert.equal(store.fullSyncNeeded, false);
+  await assert.rejects(store.truncate(E(1n, 3n)), (err: unknown) => err instanceof TruncateRefusedError && /reaches only 0x0 before it/.test(err.message));
   assert.deepEqual(await disk.list(snapDir), before);
   assertState(await store.load(), A.slice(0, 9));
+  // The next sync asks for the whole state; a full sync (here by DIFF) replaces it.
+  assert.equal(store.fullSyncNeeded, true);
+  await store.reset(A.slice(0, 3), 2);
+  assert.equal(store.fullSyncNeeded, false);
+  assert.equal(store.snapshotZxid, A[1]!.zxid);
+  assertState(await store.load(), A.slice(0, 3));
+  // The uncommitted tail of the full sync is a log again: a TRUNC can cut it.
+  assertState(await store.truncate(A[1]!.zxid), A.slice(0, 2));
   await store.close();
+});
+
+test('a full sync by an empty DIFF (the leader has no txns) leaves the empty tree at zxid 0', async () => {
+  const disk = new MemoryDisk();
+  const o = opts();
+  const { store } = await openAt(disk, o, 2n);
+  const leader = model(A.slice(0, 4));
+  await store.installSnapshot(A[3]!.zxid, leader.tree, leader.sessions);
+  await store.append(A.slice(4, 6));
+  await store.reset([], 0);
+  assert.equal(store.lastLoggedZxid, 0n);
+  await store.close();
+  disk.crash();
+  const again = await open(disk, o);
+  assertState(again.state, []);
+  assert.equal(again.state.lastLoggedZxid, 0n);
+  await again.store.close();
 });
 
 test('a hole in the log is a ZxidGapError, also when truncating', async () => {
@@ -311,6 +339,84 @@ test('crash at every point of a SNAP install: a restart has the old state (or a 
   assert.ok(seen.has(A.length) && seen.has(candidates.length - 1) && seen.has(candidates.length - 2), `states seen: ${[...seen]}`);
 });
 
+/** A learner that installed a SNAP at A[8] from a leader that never established, then logged A[9], A[10]. */
+async function afterUnestablishedSnap(o: { dataDir: string; preAllocSizeKb: number }): Promise<MemoryDisk> {
+  const disk = new MemoryDisk();
+  const { store } = await openAt(disk, o, 3n);
+  const unestablished = model(A.slice(0, 9));
+  await store.installSnapshot(A[8]!.zxid, unestablished.tree, unestablished.sessions);
+  await store.append(A.slice(9));
+  await store.close();
+  return disk;
+}
+
+test('crash at every point of a SNAP install below the snapshot a restart starts from: the old state stays until the new one is durable', async () => {
+  // The next leader's history ends at A[6]: it sends SNAP at A[6] after the learner asked for a full sync.
+  const next = entry(E(3n, 1n), 'n', 97);
+  const candidates = [...Array.from({ length: A.length + 1 }, (_, k) => A.slice(0, k)), [...A.slice(0, 7), next]];
+  const seen = new Set<number>();
+  const o = opts(0);
+  const points = await forEachCrashPoint(
+    () => afterUnestablishedSnap(o),
+    async (disk) => {
+      const { store } = await open(disk, o);
+      try {
+        const leader = model(A.slice(0, 7));
+        await store.installSnapshot(A[6]!.zxid, leader.tree, leader.sessions);
+        await store.append([next]);
+      } finally {
+        await store.close().catch(() => undefined);
+      }
+    },
+    async ({ disk, completed }) => {
+      const { store, state } = await open(disk, o);
+      const which = matchesOne(state, candidates);
+      // Never less than the snapshot's state: the old snapshot (or the old state) until the new one replaces it.
+      assert.ok(which >= 7, `state at 0x${state.tree.lastProcessedZxid.toString(16)} (${which}) is not a possible one`);
+      if (completed) assert.equal(which, candidates.length - 1);
+      assert.equal(state.lastLoggedZxid, BigInt(state.tree.lastProcessedZxid));
+      seen.add(which);
+      await store.close();
+    },
+  );
+  assert.ok(points > 10, `only ${points} crash points`);
+  assert.ok(seen.has(A.length) && seen.has(9) && seen.has(7) && seen.has(candidates.length - 1), `states seen: ${[...seen]}`);
+});
+
+test('crash at every point of a full sync by DIFF (reset): the old state, or the new one and a prefix of its uncommitted tail', async () => {
+  // The leader's history: A up to A[6] (committed), then three proposals of epoch 3 not yet committed.
+  const L = [...A.slice(0, 7), ...history('l', [[3n, 3]])];
+  const committed = 7;
+  const candidates = [...Array.from({ length: A.length + 1 }, (_, k) => A.slice(0, k)), ...Array.from({ length: 3 }, (_, k) => L.slice(0, committed + 1 + k))];
+  const seen = new Set<number>();
+  const o = opts(0);
+  const points = await forEachCrashPoint(
+    () => afterUnestablishedSnap(o),
+    async (disk) => {
+      const { store } = await open(disk, o);
+      try {
+        await store.reset(L, committed);
+      } finally {
+        await store.close().catch(() => undefined);
+      }
+    },
+    async ({ disk, completed }) => {
+      const { store, state } = await open(disk, o);
+      const which = matchesOne(state, candidates);
+      assert.ok(which >= 7, `state at 0x${state.tree.lastProcessedZxid.toString(16)} (${which}) is not a possible one`);
+      if (completed) {
+        assert.equal(which, candidates.length - 1);
+        assert.equal(state.snapshotZxid, L[committed - 1]!.zxid);
+      }
+      seen.add(which);
+      await store.close();
+    },
+    { tear: (_p, n) => Math.floor(n / 2) },
+  );
+  assert.ok(points > 10, `only ${points} crash points`);
+  assert.ok(seen.has(A.length) && seen.has(9) && seen.has(7) && seen.has(candidates.length - 1), `states seen: ${[...seen]}`);
+});
+
 test('crash at every point of a truncation below a snapshot, then an append', async () => {
   const cut = 3;
   const next = entry(E(3n, 1n), 'n', 98);
@@ -378,6 +484,100 @@ test('crash at every point of a learner\'s session: epochs, log and snapshot sta
     { tear: (_p, n) => n - 1 },
   );
   assert.ok(points > 20, `only ${points} crash points`);
+});
+
+/**
+ * A learner at epoch 1 (A's epoch-1 txns 1-2 logged) syncs with a leader of epoch 2: the DIFF
+ * carries A's txns 3-6 (epoch 1) and 7-9 (epoch 2), logged at NEWLEADER, then currentEpoch 2.
+ * Crashes at every point, with and without the updatingEpoch marker before the writes.
+ */
+async function crashInsideSync(marker: boolean): Promise<{ points: number; refused: number }> {
+  const o = opts(0);
+  const diff = A.slice(2, 9);
+  let refused = 0;
+  const points = await forEachCrashPoint(
+    async () => {
+      const disk = new MemoryDisk();
+      const { store } = await openAt(disk, o, 1n);
+      await store.append(A.slice(0, 2));
+      await store.setAcceptedEpoch(2n);
+      await store.close();
+      return disk;
+    },
+    (disk) =>
+      withStore(disk, o, async (store) => {
+        if (marker) await store.beginEpochUpdate();
+        await store.append(diff);
+        await store.setCurrentEpoch(2n);
+      }),
+    async ({ disk, completed }) => {
+      let opened: Awaited<ReturnType<typeof open>>;
+      try {
+        opened = await open(disk, o);
+      } catch (err) {
+        assert.ok(err instanceof EpochFileError && /older than the epoch of the last zxid/.test(err.message), String(err));
+        refused++;
+        return;
+      }
+      const { store, state } = opened;
+      const logged = A.filter((e) => e.zxid <= state.lastLoggedZxid);
+      assertState(state, logged);
+      assert.equal(state.acceptedEpoch, 2n);
+      // Never behind the log's last epoch, never above acceptedEpoch.
+      assert.ok(state.currentEpoch >= state.lastLoggedZxid >> 32n && state.currentEpoch <= state.acceptedEpoch, `currentEpoch ${state.currentEpoch} at 0x${state.lastLoggedZxid.toString(16)}`);
+      if (completed) assert.equal(state.currentEpoch, 2n);
+      assert.equal(await disk.stat(`${quorumStoreDirs(o).snapDir}/${UPDATING_EPOCH_FILE}`), null, 'no marker left after a start');
+      await store.close();
+    },
+    { tear: (_p, n) => n - 1 },
+  );
+  return { points, refused };
+}
+
+test('crash at every point of a sync under the updatingEpoch marker: every restart starts, currentEpoch raised to the last zxid\'s epoch', async () => {
+  const withMarker = await crashInsideSync(true);
+  assert.equal(withMarker.refused, 0);
+  assert.ok(withMarker.points > 10, `only ${withMarker.points} crash points`);
+  // Without the marker the same crash points include starts refused: the window is real.
+  const without = await crashInsideSync(false);
+  assert.ok(without.refused > 0, 'no crash point left the log ahead of currentEpoch');
+});
+
+test('crash at every point of a SNAP of a newer epoch under the marker, before NEWLEADER writes currentEpoch', async () => {
+  const o = opts(0);
+  const L = history('l', [
+    [1n, 2],
+    [2n, 3],
+  ]);
+  const leader = model(L);
+  const stream = writeZkSnapshotStream(leader.tree, leader.sessions);
+  const zkSnap = readZkSnapshotBody(new JuteReader(stream, 0, stream.length, 0x7fffffff));
+  const points = await forEachCrashPoint(
+    async () => {
+      const disk = new MemoryDisk();
+      const { store } = await openAt(disk, o, 1n);
+      await store.append(A.slice(0, 2));
+      await store.setAcceptedEpoch(3n);
+      await store.close();
+      return disk;
+    },
+    (disk) =>
+      withStore(disk, o, async (store) => {
+        await store.beginEpochUpdate();
+        await store.installZkSnapshot(L.at(-1)!.zxid, zkSnap);
+        await store.setCurrentEpoch(3n);
+      }),
+    async ({ disk, completed }) => {
+      const { store, state } = await open(disk, o);
+      const epochOfLast = state.lastLoggedZxid >> 32n;
+      assert.ok(state.currentEpoch >= epochOfLast && state.currentEpoch <= 3n, `currentEpoch ${state.currentEpoch} at 0x${state.lastLoggedZxid.toString(16)}`);
+      if (state.lastLoggedZxid === L.at(-1)!.zxid) assert.equal(treeDiff(state.tree, leader.tree), null);
+      if (completed) assert.equal(state.currentEpoch, 3n);
+      await store.close();
+    },
+    { tear: (_p, n) => n - 1 },
+  );
+  assert.ok(points > 5, `only ${points} crash points`);
 });
 
 test('appendThen (the broadcast path) and snapshotDue after snapCount txns', async () => {

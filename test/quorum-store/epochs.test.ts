@@ -10,7 +10,10 @@ import {
   loadEpochs,
   parseEpochText,
   readEpochFile,
+  removeUpdatingEpochMarker,
+  UPDATING_EPOCH_FILE,
   writeEpochFile,
+  writeUpdatingEpochMarker,
 } from '../../src/persistence/epochs.js';
 import { tempDir } from '../persistence/helpers.js';
 import { forEachCrashPoint } from './crash.js';
@@ -81,6 +84,43 @@ test('a current epoch behind the last zxid is taken from currentEpoch.tmp, else 
   const loaded = await loadEpochs(disk, DIR, 4n << 32n);
   assert.equal(loaded.currentEpoch, 4n);
   assert.equal(await readEpochFile(disk, DIR, CURRENT_EPOCH_FILE), 4n);
+});
+
+test('the updatingEpoch marker: currentEpoch is raised to the last zxid\'s epoch (never above acceptedEpoch), then the marker goes', async () => {
+  const marker = join(DIR, UPDATING_EPOCH_FILE);
+  assert.equal(UPDATING_EPOCH_FILE, 'updatingEpoch', 'ZooKeeper\'s name, so a data dir moves both ways');
+  // A crash inside a sync: epoch 4's txns logged, currentEpoch still 2, acceptedEpoch 4.
+  const disk = await memoryDir();
+  await writeEpochFile(disk, DIR, CURRENT_EPOCH_FILE, 2n);
+  await writeEpochFile(disk, DIR, ACCEPTED_EPOCH_FILE, 4n);
+  await writeUpdatingEpochMarker(disk, DIR);
+  const loaded = await loadEpochs(disk, DIR, (4n << 32n) | 7n);
+  assert.deepEqual([loaded.acceptedEpoch, loaded.currentEpoch], [4n, 4n]);
+  assert.equal(await readEpochFile(disk, DIR, CURRENT_EPOCH_FILE), 4n);
+  assert.equal(await disk.stat(marker), null, 'the marker is removed');
+  assert.ok(loaded.warnings.some((w) => w.includes('updatingEpoch found: current epoch set to the epoch of the last zxid 0x400000007, 4')), loaded.warnings.join('\n'));
+  // Loading again changes nothing and warns of nothing.
+  assert.deepEqual((await loadEpochs(disk, DIR, (4n << 32n) | 7n)).warnings, []);
+
+  // A log ahead of acceptedEpoch contradicts the marker's case: refused, the marker left for an operator.
+  const ahead = await memoryDir();
+  await writeEpochFile(ahead, DIR, CURRENT_EPOCH_FILE, 2n);
+  await writeEpochFile(ahead, DIR, ACCEPTED_EPOCH_FILE, 3n);
+  await writeUpdatingEpochMarker(ahead, DIR);
+  await assert.rejects(loadEpochs(ahead, DIR, 4n << 32n), /current epoch, 2, is older than the epoch of the last zxid 0x400000000 \(4\)/);
+  assert.equal(await readEpochFile(ahead, DIR, CURRENT_EPOCH_FILE), 2n);
+  assert.notEqual(await ahead.stat(marker), null);
+
+  // A marker over a log not ahead of currentEpoch: currentEpoch is never lowered; the marker goes.
+  const behind = await memoryDir();
+  await writeEpochFile(behind, DIR, CURRENT_EPOCH_FILE, 5n);
+  await writeEpochFile(behind, DIR, ACCEPTED_EPOCH_FILE, 6n);
+  await writeUpdatingEpochMarker(behind, DIR);
+  const kept = await loadEpochs(behind, DIR, (3n << 32n) | 1n);
+  assert.deepEqual([kept.acceptedEpoch, kept.currentEpoch], [6n, 5n]);
+  assert.equal(await behind.stat(marker), null);
+  // Removing a marker that is not there is fine.
+  await removeUpdatingEpochMarker(behind, DIR);
 });
 
 test('an accepted epoch below the current epoch is refused', async () => {

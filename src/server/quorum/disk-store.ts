@@ -20,7 +20,7 @@ import { hex } from '../../lib/hex.js';
 import { decodeTxn } from '../../jute/txn.js';
 import type { LogEntry } from '../../consensus/learner.js';
 import { zxidFromNumber, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
-import { ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE, loadEpochs, writeEpochFile } from '../../persistence/epochs.js';
+import { ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE, loadEpochs, removeUpdatingEpochMarker, writeEpochFile, writeUpdatingEpochMarker } from '../../persistence/epochs.js';
 import { PersistenceError, ZxidGapError } from '../../persistence/errors.js';
 import { acquireDataDirLock, type LockOptions } from '../../persistence/lock.js';
 import { listSnapshots, loadNewestValidSnapshot, removeSnapshotTemps, verifySnapshot, writeSnapshot, SnapshotPolicy } from '../../persistence/snapshots.js';
@@ -32,7 +32,7 @@ import { findZxidGaps, gapPlace, zxidFollows, type ZxidGap } from '../../persist
 import { replayTxn } from '../../sessions/replay.js';
 import { DataTree, type TreeOptions } from '../../tree/datatree.js';
 import { captureSnapshot, deserializeSnapshot } from '../../tree/snapshot.js';
-import { treeFromZkSnapshot } from './learner-driver.js';
+import { treeFromZkSnapshot, TruncateRefusedError } from './learner-driver.js';
 import { moveAside, newestValidZkSnapshot, ZK_BACKUP_DIR, zkTxnsAfter, zooKeeperFilesIn } from '../../persistence/zkmigrate.js';
 
 export interface DiskQuorumStoreOptions extends LockOptions {
@@ -81,9 +81,11 @@ export interface OpenedQuorumStore {
 export interface AsyncLearnerStore {
   installZkSnapshot(zxid: Zxid, snap: ZkSnapshot): Promise<{ tree: DataTree; sessions: Map<bigint, number> }>;
   truncate(zxid: Zxid): Promise<QuorumState>;
+  reset(entries: readonly LogEntry[], committed: number): Promise<void>;
   append(entries: readonly LogEntry[]): Promise<void>;
   setAcceptedEpoch(epoch: bigint): Promise<void>;
   setCurrentEpoch(epoch: bigint): Promise<void>;
+  beginEpochUpdate(): Promise<void>;
 }
 
 export class DiskQuorumStore implements AsyncLearnerStore {
@@ -98,6 +100,13 @@ export class DiskQuorumStore implements AsyncLearnerStore {
   private generation = 0;
   /** True when enough has been logged since the last snapshot (snapCount, randomised). */
   snapshotDue = false;
+  /**
+   * A TRUNC was refused: the next sync asks the leader for its whole state. Kept in memory only:
+   * after a restart the next refused TRUNC sets it again.
+   */
+  fullSyncNeeded = false;
+  /** This incarnation created the `updatingEpoch` marker and has not written currentEpoch since. */
+  private updatingEpoch = false;
 
   private constructor(
     private readonly disk: Disk,
@@ -189,10 +198,27 @@ export class DiskQuorumStore implements AsyncLearnerStore {
     this.acceptedEpochValue = epoch;
   }
 
-  /** Writes `currentEpoch` durably (before NEWLEADER is acknowledged). */
+  /** Writes `currentEpoch` durably (before NEWLEADER is acknowledged), then drops the updatingEpoch marker. */
   async setCurrentEpoch(epoch: bigint): Promise<void> {
     await writeEpochFile(this.disk, this.live.snapDir, CURRENT_EPOCH_FILE, epoch);
     this.currentEpochValue = epoch;
+    if (this.updatingEpoch) {
+      await removeUpdatingEpochMarker(this.disk, this.live.snapDir);
+      this.updatingEpoch = false;
+    }
+  }
+
+  /**
+   * Creates the `updatingEpoch` marker durably, before a sync writes history that may be of an
+   * epoch newer than currentEpoch (a SNAP, or NEWLEADER's txns): a crash before currentEpoch is
+   * written then restarts with currentEpoch raised to the last zxid's epoch (loadEpochs)
+   * instead of refusing to start. setCurrentEpoch removes it.
+   */
+  async beginEpochUpdate(): Promise<void> {
+    this.assertOpen();
+    if (this.updatingEpoch) return;
+    await writeUpdatingEpochMarker(this.disk, this.live.snapDir);
+    this.updatingEpoch = true;
   }
 
   /** Logs txns in zxid order; settles once all are durable (one group-committed fsync). */
@@ -212,11 +238,12 @@ export class DiskQuorumStore implements AsyncLearnerStore {
 
   /**
    * Drops every logged txn after `zxid` (TRUNC), and every snapshot after it, then rebuilds the
-   * state from what is left. Refused, before anything changes, when what is left could not
-   * reproduce the history up to `zxid`: no valid snapshot at or before it, a hole in the log
-   * between that snapshot and `zxid`, or a log that stops short of `zxid` while the disk holds
-   * more after it (ZooKeeper would load its newest snapshot and carry on; that state would hold
-   * the txns the leader told it to drop).
+   * state from what is left. Refused (TruncateRefusedError, and `fullSyncNeeded` is set), before
+   * anything changes, when what is left could not reproduce the history up to `zxid`: no valid
+   * snapshot at or before it, or a log that stops short of `zxid` while the disk holds more after
+   * it (ZooKeeper would load its newest snapshot and carry on; that state would hold the txns the
+   * leader told it to drop). A hole in the log between that snapshot and `zxid` is damage:
+   * ZxidGapError, unless acceptDataLoss.
    *
    * Order: newer snapshots go first, then the log is cut from its newest segment down. A crash
    * part way restarts from the older snapshot and a log that still reaches at least `zxid`: the
@@ -232,9 +259,7 @@ export class DiskQuorumStore implements AsyncLearnerStore {
     const z = zxidToNumber(zxid);
     const snaps = await listSnapshots(this.disk, this.live.snapDir);
     const base = await newestValidAtOrBefore(this.disk, this.live.snapDir, snaps, z);
-    if (base === null) {
-      throw new PersistenceError(`cannot truncate to zxid ${hex(z)}: no valid snapshot at or before it in ${this.live.snapDir}`);
-    }
+    if (base === null) throw this.refuse(`cannot truncate to zxid ${hex(z)}: no valid snapshot at or before it in ${this.live.snapDir}`);
     const logged = await this.loggedZxids(base.zxid, z);
     const gaps = findZxidGaps(base.zxid, logged);
     if (gaps.length > 0 && !this.options.acceptDataLoss) throw await this.gapError(gaps, base);
@@ -242,7 +267,7 @@ export class DiskQuorumStore implements AsyncLearnerStore {
     // left would not be that history (say, the log before an installed snapshot is gone).
     const reached = logged.at(-1) ?? base.zxid;
     if (reached !== z && (this.live.log.lastZxid > z || snaps.some((s) => s.zxid > z))) {
-      throw new PersistenceError(`cannot truncate to zxid ${hex(z)}: the history on disk reaches only ${hex(reached)} before it (snapshot ${base.name} and the log after it)`);
+      throw this.refuse(`cannot truncate to zxid ${hex(z)}: the history on disk reaches only ${hex(reached)} before it (snapshot ${base.name} and the log after it)`);
     }
     const newer = snaps.filter((s) => s.zxid > z).reverse();
     for (const s of newer) await this.disk.remove(nodePath.join(this.live.snapDir, s.name));
@@ -251,13 +276,21 @@ export class DiskQuorumStore implements AsyncLearnerStore {
     return this.load();
   }
 
+  private refuse(message: string): TruncateRefusedError {
+    this.fullSyncNeeded = true;
+    return new TruncateRefusedError(message);
+  }
+
   /**
    * Makes the snapshot a leader sent (SNAP) the whole durable state: `tree` (with `sessions`)
-   * must be the state at `zxid` exactly. Order: snapshots and txns after `zxid` go, then the
-   * snapshot is written (tmp, fsync, rename, fsync dir), then every log segment is removed (the
-   * history before `zxid` may differ from the leader's and must not be replayed or sent in a
-   * DIFF). A crash before the snapshot is durable restarts from the old state (or a prefix of
-   * it); after, from the new snapshot.
+   * must be the state at `zxid` exactly. Order: logged txns after `zxid` go (the leader's
+   * history ends at `zxid`, so none of them is committed), the snapshot is written (tmp, fsync,
+   * rename, fsync dir), then snapshots after `zxid` go, newest first, and last every log segment
+   * (the history before `zxid` may differ from the leader's and must not be replayed or sent in
+   * a DIFF). A crash before the snapshot is durable restarts from the old state, or the part of
+   * it up to `zxid`; after, from the newest snapshot left, with no log after it: an older state
+   * of its own (its newer snapshot was not yet removed) or the new one. Removing a newer snapshot
+   * first could leave an older one with txns the log no longer holds: less than was acknowledged.
    */
   installSnapshot(zxid: Zxid, tree: DataTree, sessions: ReadonlyMap<bigint, number>): Promise<void> {
     return this.exclusive(() => this.installSnapshotNow(zxid, tree, sessions));
@@ -268,14 +301,33 @@ export class DiskQuorumStore implements AsyncLearnerStore {
     this.generation++;
     const z = zxidToNumber(zxid);
     assert(tree.lastProcessedZxid === z, () => `the tree is at ${hex(tree.lastProcessedZxid)}, not at the snapshot's ${hex(z)}`);
+    await this.live.log.truncateAfter(z);
+    await writeTreeSnapshot(this.disk, this.live.snapDir, tree, sessions);
     const newer = (await listSnapshots(this.disk, this.live.snapDir)).filter((s) => s.zxid > z).reverse();
     for (const s of newer) await this.disk.remove(nodePath.join(this.live.snapDir, s.name));
     if (newer.length > 0) await this.disk.syncDir(this.live.snapDir);
-    await this.live.log.truncateAfter(z);
-    await writeTreeSnapshot(this.disk, this.live.snapDir, tree, sessions);
     await this.live.log.resetAfter(z);
     this.snapshotZxidValue = zxid;
     this.snapshotDue = false;
+    this.fullSyncNeeded = false;
+  }
+
+  /**
+   * A full sync by DIFF (the leader's whole history, asked for after a refused TRUNC): the empty
+   * tree followed by `entries` replaces the whole state. The first `committed` entries are
+   * applied to an empty tree and installed as a snapshot at the last of them (installSnapshot's
+   * order: the old state stays until the snapshot is durable), then the rest are logged after
+   * it: they are not committed yet, and a later TRUNC may cut them.
+   */
+  reset(entries: readonly LogEntry[], committed: number): Promise<void> {
+    assert(committed >= 0 && committed <= entries.length, () => `${committed} of ${entries.length} entries committed`);
+    return this.exclusive(async () => {
+      const tree = new DataTree(this.options.tree);
+      const sessions = new Map<bigint, number>();
+      for (const e of entries.slice(0, committed)) replayRecord(tree, sessions, zxidToNumber(e.zxid), e.data, this.live.logDir);
+      await this.installSnapshotNow(entries[committed - 1]?.zxid ?? 0n, tree, sessions);
+      await this.append(entries.slice(committed));
+    });
   }
 
   /** installSnapshot for a snapshot in ZooKeeper's form (what the SNAP stream carries); returns the tree built. */

@@ -19,7 +19,7 @@ import type { DataTree, TreeOptions } from '../../tree/datatree.js';
 import { ZabLearner, type LearnerRole, type LearnerReady, type LogEntry, type SyncMode } from '../../consensus/learner.js';
 import { decodeQuorumPacket, encodeQuorumPacket, PacketType, quorumPacketLength, type QuorumPacket } from '../../consensus/wire.js';
 import { SNAP_SIGNATURE } from './zk-snapshot-stream.js';
-import { zxidToNumber, type Zxid } from '../../consensus/zxid.js';
+import { zxidToHex, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
 import { catchUp, TreeReplica, type ReplicaState } from './replica.js';
 import { PLAIN_TRANSPORT, type QuorumTransport } from './quorum-tls.js';
 
@@ -48,8 +48,18 @@ function appliesOnly(rd: AnyReady): boolean {
   return nothingDurable(rd) && rd.append.length === 0 && rd.messages.length === 0 && rd.closed === null;
 }
 
+/**
+ * A Ready of a sync that makes history durable that may be of an epoch newer than currentEpoch:
+ * a SNAP (installed when it arrives), or NEWLEADER's txns (logged before currentEpoch). A crash
+ * before currentEpoch is written would leave a log ahead of it, so the `updatingEpoch` marker
+ * is made durable first (persistence/epochs.ts); writing currentEpoch removes it.
+ */
+export function writesAheadOfEpoch(rd: AnyReady): boolean {
+  return rd.snapshot !== null || (rd.currentEpoch !== null && (rd.reset || rd.append.length > 0));
+}
+
 function nothingDurable(rd: AnyReady): boolean {
-  return rd.snapshot === null && rd.truncateTo === null && rd.acceptedEpoch === null && rd.currentEpoch === null;
+  return rd.snapshot === null && rd.truncateTo === null && !rd.reset && rd.acceptedEpoch === null && rd.currentEpoch === null;
 }
 
 /** What a learner keeps across restarts. */
@@ -59,6 +69,17 @@ export interface LearnerDurableState {
   snapshot: { zxid: Zxid; snap: ZkSnapshot } | null;
   /** Txns after the snapshot, in zxid order, committed or not (a restart replays them all, as ZooKeeper does). */
   log: LogEntry[];
+  /** A TRUNC was refused: the next sync asks the leader for its whole state (see `fullSync` in learner.ts). */
+  fullSyncNeeded?: boolean;
+}
+
+/**
+ * A store refused a TRUNC, before changing anything, because it cannot rebuild the state at that
+ * zxid (it lies below a snapshot the store installed). The store remembers it (`fullSyncNeeded`)
+ * until a SNAP or a full sync replaces its state.
+ */
+export class TruncateRefusedError extends Error {
+  override name = 'TruncateRefusedError';
 }
 
 /**
@@ -69,7 +90,10 @@ export interface LearnerDurableState {
 export interface LearnerStore {
   load(): LearnerDurableState;
   installSnapshot(zxid: Zxid, snap: ZkSnapshot): void;
+  /** Throws TruncateRefusedError (and sets `fullSyncNeeded`) when it cannot cut back to `zxid`. */
   truncate(zxid: Zxid): void;
+  /** A full sync by DIFF: the empty tree at zxid 0 followed by `entries` replaces the whole state, in one step. */
+  reset(entries: readonly LogEntry[]): void;
   append(entries: readonly LogEntry[]): void;
   setAcceptedEpoch(epoch: bigint): void;
   setCurrentEpoch(epoch: bigint): void;
@@ -83,14 +107,20 @@ export class MemoryLearnerStore implements LearnerStore {
   }
 
   installSnapshot(zxid: Zxid, snap: ZkSnapshot): void {
-    this.state.snapshot = { zxid, snap };
-    this.state.log = [];
+    this.state = { ...this.state, snapshot: { zxid, snap }, log: [], fullSyncNeeded: false };
   }
 
   truncate(zxid: Zxid): void {
     const snapZxid = this.state.snapshot?.zxid ?? 0n;
-    if (zxid < snapZxid) throw new Error(`cannot truncate to ${zxid}, below the snapshot at ${snapZxid}`);
+    if (zxid < snapZxid) {
+      this.state.fullSyncNeeded = true;
+      throw new TruncateRefusedError(`cannot truncate to ${zxidToHex(zxid)}, below the snapshot at ${zxidToHex(snapZxid)}`);
+    }
     this.state.log = this.state.log.filter((e) => e.zxid <= zxid);
+  }
+
+  reset(entries: readonly LogEntry[]): void {
+    this.state = { ...this.state, snapshot: null, log: [...entries], fullSyncNeeded: false };
   }
 
   append(entries: readonly LogEntry[]): void {
@@ -116,16 +146,33 @@ export interface QuorumStore {
   readonly currentEpoch: bigint;
   /** The last durable logged txn, else the snapshot's zxid. */
   readonly lastLoggedZxid: Zxid;
+  /** A TRUNC was refused: the next sync asks for the leader's whole state. */
+  readonly fullSyncNeeded: boolean;
   /** The zxid of the snapshot a restart starts from and every logged txn after it. */
   history(): Promise<{ snapshotZxid: Zxid; log: LogEntry[] }>;
   /** SNAP: the snapshot replaces the whole durable state; returns the state it holds. */
   installZkSnapshot(zxid: Zxid, snap: ZkSnapshot): Promise<{ tree: DataTree; sessions: Map<bigint, number> }>;
-  /** TRUNC: drops every txn after `zxid`; returns the state rebuilt from what is left. */
+  /**
+   * TRUNC: drops every txn after `zxid`; returns the state rebuilt from what is left. Rejects with
+   * TruncateRefusedError, having changed nothing but `fullSyncNeeded`, when it cannot.
+   */
   truncate(zxid: Zxid): Promise<{ tree: DataTree; sessions: Map<bigint, number> }>;
+  /**
+   * A full sync by DIFF: the empty tree at zxid 0 followed by `entries` (the first `committed` of
+   * them committed) replaces the whole durable state. The old state stays until the new one is
+   * durable, so a crash part way restarts from one or the other.
+   */
+  reset(entries: readonly LogEntry[], committed: number): Promise<void>;
   /** Logs one txn; `done` is called once it is durable (fsyncs are group-committed). */
   appendThen(zxid: number, bytes: Buffer, done: (err: Error | null) => void): void;
   setAcceptedEpoch(epoch: bigint): Promise<void>;
   setCurrentEpoch(epoch: bigint): Promise<void>;
+  /**
+   * Marks durably that history possibly ahead of currentEpoch is about to be written (ZooKeeper's
+   * `updatingEpoch` file), so that a crash before currentEpoch is written does not stop the
+   * restart; setCurrentEpoch removes the mark.
+   */
+  beginEpochUpdate(): Promise<void>;
   /** Resolves once every append queued so far has settled: what the next role reads is all there. */
   whenIdle(): Promise<void>;
 }
@@ -147,6 +194,9 @@ export function asyncStore(store: LearnerStore, treeOptions: TreeOptions = {}): 
     get lastLoggedZxid() {
       return lastLoggedZxid(store.load());
     },
+    get fullSyncNeeded() {
+      return store.load().fullSyncNeeded === true;
+    },
     history: async () => {
       const state = store.load();
       return { snapshotZxid: state.snapshot?.zxid ?? 0n, log: state.log };
@@ -159,6 +209,7 @@ export function asyncStore(store: LearnerStore, treeOptions: TreeOptions = {}): 
       store.truncate(zxid);
       return rebuilt();
     },
+    reset: async (entries) => store.reset(entries),
     appendThen: (zxid, bytes, done) => {
       try {
         store.append([{ zxid: BigInt(zxid), data: bytes }]);
@@ -170,6 +221,8 @@ export function asyncStore(store: LearnerStore, treeOptions: TreeOptions = {}): 
     },
     setAcceptedEpoch: async (epoch) => store.setAcceptedEpoch(epoch),
     setCurrentEpoch: async (epoch) => store.setCurrentEpoch(epoch),
+    // A LearnerStore checks no epoch against its log at load: nothing to mark.
+    beginEpochUpdate: async () => undefined,
     whenIdle: async () => undefined,
   };
 }
@@ -263,6 +316,7 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
       lastLoggedZxid: this.store.lastLoggedZxid,
       initLimitTicks: options.initLimit,
       syncLimitTicks: options.syncLimit,
+      fullSync: this.store.fullSyncNeeded,
     });
   }
 
@@ -496,7 +550,7 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
       this.carriedOut = Promise.all([this.carriedOut, applied]).then(() => undefined);
       return;
     }
-    const logOnly = rd.snapshot === null && rd.truncateTo === null && rd.acceptedEpoch === null && rd.currentEpoch === null;
+    const logOnly = rd.snapshot === null && rd.truncateTo === null && !rd.reset && rd.acceptedEpoch === null && rd.currentEpoch === null;
     let persisted: Promise<void>;
     if (logOnly) {
       persisted = rd.append.length === 0 ? Promise.resolve() : this.appendsAfter.then(() => this.appendAll(rd.append));
@@ -528,10 +582,15 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
     this.emit('synced', this.core.syncMode!);
   }
 
-  /** snapshot → truncate → append → acceptedEpoch → currentEpoch, each durable before the next. */
+  /**
+   * snapshot → truncate → append (or reset and append in one step) → acceptedEpoch →
+   * currentEpoch, each durable before the next. A refused TRUNC ends the connection; the store
+   * then asks the next leader for its whole state.
+   */
   private async persist(rd: LearnerReady<ZkSnapshot>): Promise<void> {
     // A connection that ended changes nothing more (its Readys are not acknowledged either).
     if (this.closedReason !== null) return;
+    if (writesAheadOfEpoch(rd)) await this.store.beginEpochUpdate();
     if (rd.snapshot) {
       const installed = await this.store.installZkSnapshot(rd.snapshot.zxid, rd.snapshot.state);
       this.state.replace(installed.tree, installed.sessions);
@@ -541,7 +600,13 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
       const left = await this.store.truncate(rd.truncateTo);
       this.state.replace(left.tree, left.sessions);
     }
-    await this.appendAll(rd.append);
+    if (rd.reset) {
+      await this.store.reset(rd.append, rd.commit.length);
+      // The commits of this Ready are applied to the empty tree once it is delivered.
+      this.state.install(0n, { sessions: new Map(), nodes: [] });
+    } else {
+      await this.appendAll(rd.append);
+    }
     if (rd.acceptedEpoch !== null) await this.store.setAcceptedEpoch(rd.acceptedEpoch);
     if (rd.currentEpoch !== null) await this.store.setCurrentEpoch(rd.currentEpoch);
   }
