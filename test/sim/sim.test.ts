@@ -35,6 +35,9 @@ describe('simulator', () => {
     ['ACKs count only from a live connection', { seed: 40020, servers: 5, clients: 8, faultMs: 8000, faultEveryMs: 200 }],
     // A CAS that took effect inside a SNAP was taken for one that never ran.
     ['txns seen only inside a SNAP', { seed: 30282, servers: 5, faultMs: 6000, faultEveryMs: 100 }],
+    // A NEWLEADER ACK from a learner that had left (and established a newer epoch) was counted.
+    ['NEWLEADER ACKs count only from a live connection', { seed: 12040, servers: 5 }],
+    ['NEWLEADER ACKs count only from a live connection', { seed: 16906, servers: 5 }],
   ];
   it('regression: a learner TRUNCated below a snapshot from a leader that never established asks for a full sync and rejoins (seed 498)', () => {
     const r = runSimulation({ seed: 498, servers: 5, trace: true });
