@@ -602,7 +602,7 @@ export class ZabLeader {
     const o = this.outstanding.find((x) => x.entry.zxid === zxid);
     if (o === undefined) return;
     if (this.quorum.isVoter(sid)) o.acks.set(sid, conn);
-    while (this.outstanding.length > 0 && this.quorum.containsQuorum(this.standingAcks(this.outstanding[0]!))) {
+    while (this.outstanding.length > 0 && this.quorum.containsQuorum(this.standing(this.outstanding[0]!.acks))) {
       const head = this.outstanding.shift()!;
       this.lastCommitted = head.entry.zxid;
       this.history.push(head.entry);
@@ -614,11 +614,6 @@ export class ZabLeader {
         else this.send(l.conn, PacketType.COMMIT, head.entry.zxid, null);
       }
     }
-  }
-
-  /** The sids whose ACK of `o` came on a connection still open and newest for its sid. */
-  private standingAcks(o: Outstanding): bigint[] {
-    return this.standing(o.acks);
   }
 
   /** Of (sid, connection it spoke on) pairs, the sids whose connection is open and newest for it. */
