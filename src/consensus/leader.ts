@@ -164,9 +164,16 @@ export class ZabLeader {
   private readonly learners = new Map<number, LearnerState>();
   /** Each learner sid's newest connection: ACKs from an older one no longer count. */
   private readonly newestConn = new Map<bigint, number>();
-  private readonly epochVoters = new Map<bigint, bigint>();
-  private readonly epochAcks = new Set<bigint>();
-  private readonly newLeaderAcks = new Set<bigint>();
+  /**
+   * The voters' FOLLOWERINFO, ACKEPOCH and NEWLEADER ACK, by sid, with the connection each came
+   * on (SELF for the leader). Like a proposal's ACK, each counts towards its quorum only while
+   * that connection is open and newest for its sid: a learner that acknowledged this epoch and
+   * left may since have joined a newer leader (the simulator found epoch 5 established on an
+   * ACK from a server already leading epoch 6: npm run sim -- --seed 12040 --servers 5).
+   */
+  private readonly epochVoters = new Map<bigint, { acceptedEpoch: bigint; conn: number }>();
+  private readonly epochAcks = new Map<bigint, number>();
+  private readonly newLeaderAcks = new Map<bigint, number>();
   private ticksInPhase = 0;
   private out: LeaderReady = emptyReady();
 
@@ -186,9 +193,9 @@ export class ZabLeader {
     this.trimHistory();
     this.lastProposed = this.startZxid;
     this.lastCommitted = this.startZxid;
-    this.epochVoters.set(this.myId, this.acceptedEpoch);
-    this.epochAcks.add(this.myId);
-    this.newLeaderAcks.add(this.myId);
+    this.epochVoters.set(this.myId, { acceptedEpoch: this.acceptedEpoch, conn: SELF });
+    this.epochAcks.set(this.myId, SELF);
+    this.newLeaderAcks.set(this.myId, SELF);
   }
 
   /** The learners past NEWLEADER's ACK, by sid (ZooKeeper's synced followers). */
@@ -349,18 +356,23 @@ export class ZabLeader {
     this.learners.set(conn, learner);
     this.newestConn.set(info.serverid, conn);
     if (this.epoch === null) {
-      if (!observer && this.quorum.isVoter(info.serverid)) this.epochVoters.set(info.serverid, learner.acceptedEpoch);
+      if (!observer && this.quorum.isVoter(info.serverid)) this.epochVoters.set(info.serverid, { acceptedEpoch: learner.acceptedEpoch, conn });
       this.tryDecideEpoch();
     } else {
       this.sendLeaderInfo(learner);
     }
   }
 
-  /** Leader.getEpochToPropose: once a quorum reported, the new epoch is the highest accepted + 1. */
+  /**
+   * Leader.getEpochToPropose: once a quorum of connected voters reported, the new epoch is the
+   * highest accepted + 1 (a report from a connection since closed still raises it).
+   */
   private tryDecideEpoch(): void {
-    if (this.epoch !== null || !this.quorum.containsQuorum(this.epochVoters.keys())) return;
+    if (this.epoch !== null) return;
+    const standing = this.standing([...this.epochVoters].map(([sid, v]) => [sid, v.conn]));
+    if (!this.quorum.containsQuorum(standing)) return;
     let max = 0n;
-    for (const e of this.epochVoters.values()) if (e > max) max = e;
+    for (const v of this.epochVoters.values()) if (v.acceptedEpoch > max) max = v.acceptedEpoch;
     this.epoch = max + 1n;
     this.acceptedEpoch = this.epoch;
     this.out.acceptedEpoch = this.epoch;
@@ -385,11 +397,11 @@ export class ZabLeader {
         return this.stepDown(`sid ${l.sid} (epoch ${epoch}, ${zxidToHex(p.zxid)}) is more recent than this leader`);
       }
       if (moreRecent) return this.dropLearner(l, `sid ${l.sid} is more recent than this leader`);
-      if (!l.observer && this.quorum.isVoter(l.sid)) this.epochAcks.add(l.sid);
+      if (!l.observer && this.quorum.isVoter(l.sid)) this.epochAcks.set(l.sid, l.conn);
     }
     l.stage = 'newleader-ack';
     if (this.phase === 'discovery') {
-      if (!this.quorum.containsQuorum(this.epochAcks)) return;
+      if (!this.quorum.containsQuorum(this.standing(this.epochAcks))) return;
       // Leader.lead sets currentEpoch once a quorum acknowledged the epoch.
       this.phase = 'sync';
       this.ticksInPhase = 0;
@@ -534,9 +546,9 @@ export class ZabLeader {
     if (p.type !== PacketType.ACK) return this.dropLearner(l, `expected NEWLEADER's ACK, got ${packetTypeName(p.type)}`);
     if (p.zxid !== makeZxid(this.epoch!, 0n)) return this.dropLearner(l, `NEWLEADER ACK for ${zxidToHex(p.zxid)}`);
     l.stage = 'uptodate';
-    if (!l.observer && this.quorum.isVoter(l.sid)) this.newLeaderAcks.add(l.sid);
+    if (!l.observer && this.quorum.isVoter(l.sid)) this.newLeaderAcks.set(l.sid, l.conn);
     if (this.phase === 'sync') {
-      if (!this.quorum.containsQuorum(this.newLeaderAcks)) return;
+      if (!this.quorum.containsQuorum(this.standing(this.newLeaderAcks))) return;
       this.phase = 'broadcast';
       this.ticksInPhase = 0;
       for (const waiting of this.learners.values()) if (waiting.stage === 'uptodate') this.sendUpToDate(waiting);
@@ -592,7 +604,7 @@ export class ZabLeader {
     const o = this.outstanding.find((x) => x.entry.zxid === zxid);
     if (o === undefined) return;
     if (this.quorum.isVoter(sid)) o.acks.set(sid, conn);
-    while (this.outstanding.length > 0 && this.quorum.containsQuorum(this.standingAcks(this.outstanding[0]!))) {
+    while (this.outstanding.length > 0 && this.quorum.containsQuorum(this.standing(this.outstanding[0]!.acks))) {
       const head = this.outstanding.shift()!;
       this.lastCommitted = head.entry.zxid;
       this.history.push(head.entry);
@@ -606,10 +618,10 @@ export class ZabLeader {
     }
   }
 
-  /** The sids whose ACK of `o` came on a connection still open and newest for its sid. */
-  private standingAcks(o: Outstanding): bigint[] {
+  /** Of (sid, connection it spoke on) pairs, the sids whose connection is open and newest for it. */
+  private standing(from: Iterable<readonly [bigint, number]>): bigint[] {
     const out: bigint[] = [];
-    for (const [sid, conn] of o.acks) {
+    for (const [sid, conn] of from) {
       if (conn === SELF) out.push(sid);
       else if (this.learners.get(conn)?.sid === sid && this.newestConn.get(sid) === conn) out.push(sid);
     }

@@ -46,6 +46,10 @@ describe('simulator', () => {
     // (nor did any of 1,700 seeds tried); test/quorum-store/full-sync.test.ts and
     // test/consensus/learner-fullsync*.test.ts drive the path itself.
     ['a TRUNC below a snapshot, then a full sync', { seed: 498, servers: 5 }],
+    // A NEWLEADER ACK from a learner that had left (and established a newer epoch) was counted.
+    // Found before the simulator ran the disk store; test/consensus/leader-acks.test.ts drives it.
+    ['NEWLEADER ACKs count only from a live connection', { seed: 12040, servers: 5 }],
+    ['NEWLEADER ACKs count only from a live connection, again', { seed: 16906, servers: 5 }],
   ];
   it('regression: a member that crashed inside a sync restarts through the updatingEpoch marker (seed 123)', async () => {
     const r = await runSimulation({ seed: 123, servers: 5, trace: true });
