@@ -23,7 +23,7 @@ import type { ServerConfig } from '../../src/config/config.js';
 import { startServer, type PaddockServer } from '../../src/server/index.js';
 import { MemoryLearnerStore } from '../../src/server/quorum/learner-driver.js';
 import { skipUnlessZooKeeper } from '../support/zookeeper.js';
-import { quorumPorts, startZooKeeperPeer, waitForMode, type QuorumMemberPorts, type ZooKeeperPeer } from '../consensus/zk-quorum.js';
+import { quorumPorts, startZooKeeperPeer, waitForMode, waitForModes, type QuorumMemberPorts, type ZooKeeperPeer } from '../consensus/zk-quorum.js';
 import { makeCluster, TICK_MS, waitForRoles, type Cluster } from '../ensemble/cluster.js';
 import { assertSameTree, readTree } from '../ensemble/writer.js';
 
@@ -428,17 +428,6 @@ function waitForPaddockMode(server: PaddockServer, modes: readonly string[], tim
   });
 }
 
-/** Polls srvr until the ZooKeeper servers report these modes in some order (external processes). */
-async function waitForZooKeeperModes(peers: readonly ZooKeeperPeer[], wanted: string[], timeoutMs: number): Promise<string[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const modes = await Promise.all(peers.map((p) => p.mode()));
-    if ([...modes].sort().join() === [...wanted].sort().join()) return modes as string[];
-    if (Date.now() > deadline) throw new Error(`ZooKeeper modes ${modes.join(', ')}, wanted ${wanted.join(', ')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 test('2 ZooKeeper 3.8 + 1 Paddock, quorum SASL required: ZooKeeper learners authenticate to a Paddock leader, and Paddock to a ZooKeeper leader', { skip, timeout: 240_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'qsasl-mixed-'));
   const jaas = writeJaas(dir, 'quorum.jaas', JAAS_GOOD());
@@ -466,7 +455,7 @@ test('2 ZooKeeper 3.8 + 1 Paddock, quorum SASL required: ZooKeeper learners auth
   await closeAll(clients);
   await paddock.close();
   paddock = null;
-  const zkModes = await waitForZooKeeperModes(zk, ['leader', 'follower'], 90_000);
+  const zkModes = await waitForModes(zk, ['leader', 'follower'], 90_000);
   t.diagnostic(`after Paddock stopped: ZooKeeper ${zkModes.join(', ')}`);
   paddock = await startPaddock(3, members, store, jaas, log.logger);
   await waitForPaddockMode(paddock, ['follower'], 90_000);
