@@ -24,7 +24,7 @@ import { startServer, type PaddockServer } from '../../src/server/index.js';
 import { MemoryLearnerStore } from '../../src/server/quorum/learner-driver.js';
 import { skipUnlessZooKeeper } from '../support/zookeeper.js';
 import { quorumPorts, startZooKeeperPeer, waitForMode, waitForModes, type QuorumMemberPorts, type ZooKeeperPeer } from '../consensus/zk-quorum.js';
-import { makeCluster, TICK_MS, waitForRoles, type Cluster } from '../ensemble/cluster.js';
+import { makeCluster, startPaddockAmongZooKeepers, TICK_MS, waitForRoles, type Cluster } from '../ensemble/cluster.js';
 import { assertSameTree, readTree } from '../ensemble/writer.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -387,24 +387,7 @@ const MIXED_TICK_MS = 500;
 const ZK_SASL_CONFIG = ['quorum.auth.enableSasl=true', 'quorum.auth.learnerRequireSasl=true', 'quorum.auth.serverRequireSasl=true'];
 
 function startPaddock(sid: number, members: readonly QuorumMemberPorts[], store: MemoryLearnerStore, jaasPath: string, logger: Logger): Promise<PaddockServer> {
-  const me = members[sid - 1]!;
-  return startServer(
-    {
-      serverId: sid,
-      servers: members.map((m) => ({
-        id: Number(m.sid), host: m.host, quorumPort: m.quorumPort, electionPort: m.electionPort,
-        addresses: [{ host: m.host, quorumPort: m.quorumPort, electionPort: m.electionPort }], type: 'participant', clientPortAddress: null, clientPort: null,
-      })),
-      clientPort: me.clientPort,
-      clientPortAddress: '127.0.0.1',
-      tickTime: MIXED_TICK_MS,
-      initLimit: 100,
-      syncLimit: 10,
-      sessionPasswords: 'zookeeper',
-      auth: saslAuth(jaasPath),
-    },
-    { quorumStore: store, logger },
-  );
+  return startPaddockAmongZooKeepers(members, sid - 1, MIXED_TICK_MS, { auth: saslAuth(jaasPath) }, { quorumStore: store, logger });
 }
 
 function startZooKeeperWithSasl(sid: bigint, members: readonly QuorumMemberPorts[], jaasPath: string): ZooKeeperPeer {
