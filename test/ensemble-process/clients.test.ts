@@ -94,10 +94,8 @@ class ZkCli {
     }
   }
 
-  async quit(): Promise<void> {
-    this.proc.write('quit\n');
-    this.proc.end();
-    await this.proc.exit(15_000);
+  quit(): Promise<void> {
+    return this.proc.quit(15_000);
   }
 
   kill(): void {
@@ -156,10 +154,8 @@ class CliMt {
     }
   }
 
-  async quit(): Promise<void> {
-    this.proc.write('quit\n');
-    this.proc.end();
-    await this.proc.exit(10_000);
+  quit(): Promise<void> {
+    return this.proc.quit(10_000);
   }
 
   kill(): void {
