@@ -486,6 +486,16 @@ test('crash at every point of a learner\'s session: epochs, log and snapshot sta
   assert.ok(points > 20, `only ${points} crash points`);
 });
 
+/** A disk holding a learner at epoch 1 with A's txns 1-2 logged, that has accepted `acceptedEpoch` from a new leader. */
+async function learnerAtEpoch1(o: ReturnType<typeof opts>, acceptedEpoch: bigint): Promise<MemoryDisk> {
+  const disk = new MemoryDisk();
+  const { store } = await openAt(disk, o, 1n);
+  await store.append(A.slice(0, 2));
+  await store.setAcceptedEpoch(acceptedEpoch);
+  await store.close();
+  return disk;
+}
+
 /**
  * A learner at epoch 1 (A's epoch-1 txns 1-2 logged) syncs with a leader of epoch 2: the DIFF
  * carries A's txns 3-6 (epoch 1) and 7-9 (epoch 2), logged at NEWLEADER, then currentEpoch 2.
@@ -496,14 +506,7 @@ async function crashInsideSync(marker: boolean): Promise<{ points: number; refus
   const diff = A.slice(2, 9);
   let refused = 0;
   const points = await forEachCrashPoint(
-    async () => {
-      const disk = new MemoryDisk();
-      const { store } = await openAt(disk, o, 1n);
-      await store.append(A.slice(0, 2));
-      await store.setAcceptedEpoch(2n);
-      await store.close();
-      return disk;
-    },
+    () => learnerAtEpoch1(o, 2n),
     (disk) =>
       withStore(disk, o, async (store) => {
         if (marker) await store.beginEpochUpdate();
@@ -553,14 +556,7 @@ test('crash at every point of a SNAP of a newer epoch under the marker, before N
   const stream = writeZkSnapshotStream(leader.tree, leader.sessions);
   const zkSnap = readZkSnapshotBody(new JuteReader(stream, 0, stream.length, 0x7fffffff));
   const points = await forEachCrashPoint(
-    async () => {
-      const disk = new MemoryDisk();
-      const { store } = await openAt(disk, o, 1n);
-      await store.append(A.slice(0, 2));
-      await store.setAcceptedEpoch(3n);
-      await store.close();
-      return disk;
-    },
+    () => learnerAtEpoch1(o, 3n),
     (disk) =>
       withStore(disk, o, async (store) => {
         await store.beginEpochUpdate();
