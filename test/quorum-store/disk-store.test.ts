@@ -358,16 +358,12 @@ test('crash at every point of a SNAP install below the snapshot a restart starts
   const o = opts(0);
   const points = await forEachCrashPoint(
     () => afterUnestablishedSnap(o),
-    async (disk) => {
-      const { store } = await open(disk, o);
-      try {
+    (disk) =>
+      withStore(disk, o, async (store) => {
         const leader = model(A.slice(0, 7));
         await store.installSnapshot(A[6]!.zxid, leader.tree, leader.sessions);
         await store.append([next]);
-      } finally {
-        await store.close().catch(() => undefined);
-      }
-    },
+      }),
     async ({ disk, completed }) => {
       const { store, state } = await open(disk, o);
       const which = matchesOne(state, candidates);
@@ -392,14 +388,7 @@ test('crash at every point of a full sync by DIFF (reset): the old state, or the
   const o = opts(0);
   const points = await forEachCrashPoint(
     () => afterUnestablishedSnap(o),
-    async (disk) => {
-      const { store } = await open(disk, o);
-      try {
-        await store.reset(L, committed);
-      } finally {
-        await store.close().catch(() => undefined);
-      }
-    },
+    (disk) => withStore(disk, o, (store) => store.reset(L, committed)),
     async ({ disk, completed }) => {
       const { store, state } = await open(disk, o);
       const which = matchesOne(state, candidates);
