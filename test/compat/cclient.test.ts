@@ -56,10 +56,8 @@ class CliMt {
     return this.proc.output.slice(start);
   }
 
-  async quit(): Promise<void> {
-    this.proc.write('quit\n');
-    this.proc.end();
-    await this.proc.exit(10_000);
+  quit(): Promise<void> {
+    return this.proc.quit(10_000);
   }
 
   kill(): void {

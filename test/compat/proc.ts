@@ -62,6 +62,13 @@ export class Interactive {
     });
   }
 
+  /** Asks an interactive shell (zkCli, cli_mt) to quit, closes its input and waits `ms` for it to exit. */
+  async quit(ms = 10_000): Promise<void> {
+    this.write('quit\n');
+    this.end();
+    await this.exit(ms);
+  }
+
   /** Waits for the process to exit, killing it after `ms`. */
   async exit(ms = 10_000): Promise<number | null> {
     if (this.exitCode === undefined) {

@@ -70,10 +70,8 @@ class ZkCli {
     return raw;
   }
 
-  async quit(): Promise<void> {
-    this.proc.write('quit\n');
-    this.proc.end();
-    await this.proc.exit(15_000);
+  quit(): Promise<void> {
+    return this.proc.quit(15_000);
   }
 
   kill(): void {

@@ -142,3 +142,14 @@ export async function waitForMode(peer: ZooKeeperPeer, timeoutMs: number): Promi
   }
   throw new Error(`server ${peer.sid} reported no mode within ${timeoutMs} ms\n${peer.output().slice(-4000)}`);
 }
+
+/** Polls srvr until the ZooKeeper servers report these modes in some order (external processes). */
+export async function waitForModes(peers: readonly ZooKeeperPeer[], wanted: string[], timeoutMs: number): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const modes = await Promise.all(peers.map((p) => p.mode()));
+    if ([...modes].sort().join() === [...wanted].sort().join()) return modes as string[];
+    if (Date.now() > deadline) throw new Error(`ZooKeeper modes ${modes.join(', ')}, wanted ${wanted.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -19,7 +19,7 @@ import { connect, type ZooKeeperClient } from '../../src/client/index.js';
 import { LeaderLatch, type Leadership } from '../../src/recipes/index.js';
 import { Interactive } from '../compat/proc.js';
 import { makeProcessEnsemble, settledAmong, type ProcessEnsemble } from '../ensemble/processes.js';
-import { assertSameTree, readTree } from '../ensemble/writer.js';
+import { assertSameTree, readTrees } from '../ensemble/writer.js';
 import { CLI_MT, cliMtMissing, nodeZookeeperClientMissing, skipUnless, zkCliMissing } from '../support/clients.js';
 import { ZK_CLASSPATH } from '../support/zookeeper.js';
 
@@ -94,10 +94,8 @@ class ZkCli {
     }
   }
 
-  async quit(): Promise<void> {
-    this.proc.write('quit\n');
-    this.proc.end();
-    await this.proc.exit(15_000);
+  quit(): Promise<void> {
+    return this.proc.quit(15_000);
   }
 
   kill(): void {
@@ -156,10 +154,8 @@ class CliMt {
     }
   }
 
-  async quit(): Promise<void> {
-    this.proc.write('quit\n');
-    this.proc.end();
-    await this.proc.exit(10_000);
+  quit(): Promise<void> {
+    return this.proc.quit(10_000);
   }
 
   kill(): void {
@@ -371,16 +367,7 @@ describe('real clients through a leader kill on a Paddock ensemble (processes)',
 
     // Each survivor, read alone after a sync: every acknowledged write, each ephemeral with its
     // owner's session, and the same tree node by node.
-    const trees = [];
-    for (const m of survivors) {
-      const zk: ZooKeeperClient = await connect(`127.0.0.1:${m.clientPort}`, { sessionTimeoutMs: SESSION_TIMEOUT_MS });
-      try {
-        await zk.sync('/');
-        trees.push(await readTree(zk));
-      } finally {
-        await zk.close();
-      }
-    }
+    const trees = await readTrees(survivors.map((m) => m.clientPort), SESSION_TIMEOUT_MS);
     for (const [i, tree] of trees.entries()) {
       for (const run of runs) {
         assert.deepEqual(run.acked.filter((p) => !tree.has(p)), [], `${run.name}: acknowledged writes missing on server ${survivors[i]!.id}`);

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { connect, type ZooKeeperClient } from '../../src/client/index.js';
 import { makeProcessEnsemble, settledAmong } from '../ensemble/processes.js';
-import { assertSameTree, readTree } from '../ensemble/writer.js';
+import { assertSameTree, readTrees } from '../ensemble/writer.js';
 import { RawClient } from '../support/rawclient.js';
 
 type Outcome = 'connected' | 'expired' | 'closed';
@@ -121,16 +121,7 @@ test('sessions a resumed stale leader expires on its own clock live on, with the
   t.diagnostic(`server ${old.id} paused ${Date.now() - pausedAt} ms; it expired ${expiredThere} session(s) on its own clock after it resumed`);
 
   for (const zk of clients) assert.equal(zk.state, 'connected', 'the clients kept their sessions');
-  const trees = [];
-  for (const m of e.members) {
-    const zk = await connect(`127.0.0.1:${m.clientPort}`, { sessionTimeoutMs: 10_000 });
-    try {
-      await zk.sync('/');
-      trees.push(await readTree(zk));
-    } finally {
-      await zk.close();
-    }
-  }
+  const trees = await readTrees(e.members.map((m) => m.clientPort), 10_000);
   for (const [i, tree] of trees.entries()) {
     for (const [k, zk] of clients.entries()) assert.equal(tree.get(`/eph-${k}`)?.stat.ephemeralOwner, zk.sessionId, `/eph-${k} on server ${e.members[i]!.id}`);
   }

@@ -13,7 +13,7 @@ import type { PaddockServer } from '../../src/server/index.js';
 import { MemoryLearnerStore } from '../../src/server/quorum/learner-driver.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { skipUnlessZooKeeper } from '../support/zookeeper.js';
-import { quorumPorts, startZooKeeperPeer, waitForMode, type QuorumMemberPorts, type ZooKeeperPeer } from '../consensus/zk-quorum.js';
+import { quorumPorts, startZooKeeperPeer, waitForMode, waitForModes, type QuorumMemberPorts, type ZooKeeperPeer } from '../consensus/zk-quorum.js';
 import { startPaddockAmongZooKeepers } from './cluster.js';
 import { assertSameTree, readTree } from './writer.js';
 
@@ -108,17 +108,6 @@ function waitForPaddockRole(server: PaddockServer, timeoutMs: number): Promise<s
     };
     server.peer!.on('mode', onMode);
   });
-}
-
-/** Polls srvr until the ZooKeeper servers report these modes in some order (external processes). */
-async function waitForModes(peers: readonly ZooKeeperPeer[], wanted: string[], timeoutMs: number): Promise<string[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const modes = await Promise.all(peers.map((p) => p.mode()));
-    if ([...modes].sort().join() === [...wanted].sort().join()) return modes as string[];
-    if (Date.now() > deadline) throw new Error(`ZooKeeper modes ${modes.join(', ')}, wanted ${wanted.join(', ')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function waitForPaddockMode(server: PaddockServer, mode: string, timeoutMs: number): Promise<void> {

@@ -358,16 +358,12 @@ test('crash at every point of a SNAP install below the snapshot a restart starts
   const o = opts(0);
   const points = await forEachCrashPoint(
     () => afterUnestablishedSnap(o),
-    async (disk) => {
-      const { store } = await open(disk, o);
-      try {
+    (disk) =>
+      withStore(disk, o, async (store) => {
         const leader = model(A.slice(0, 7));
         await store.installSnapshot(A[6]!.zxid, leader.tree, leader.sessions);
         await store.append([next]);
-      } finally {
-        await store.close().catch(() => undefined);
-      }
-    },
+      }),
     async ({ disk, completed }) => {
       const { store, state } = await open(disk, o);
       const which = matchesOne(state, candidates);
@@ -392,14 +388,7 @@ test('crash at every point of a full sync by DIFF (reset): the old state, or the
   const o = opts(0);
   const points = await forEachCrashPoint(
     () => afterUnestablishedSnap(o),
-    async (disk) => {
-      const { store } = await open(disk, o);
-      try {
-        await store.reset(L, committed);
-      } finally {
-        await store.close().catch(() => undefined);
-      }
-    },
+    (disk) => withStore(disk, o, (store) => store.reset(L, committed)),
     async ({ disk, completed }) => {
       const { store, state } = await open(disk, o);
       const which = matchesOne(state, candidates);
@@ -486,6 +475,16 @@ test('crash at every point of a learner\'s session: epochs, log and snapshot sta
   assert.ok(points > 20, `only ${points} crash points`);
 });
 
+/** A disk holding a learner at epoch 1 with A's txns 1-2 logged, that has accepted `acceptedEpoch` from a new leader. */
+async function learnerAtEpoch1(o: ReturnType<typeof opts>, acceptedEpoch: bigint): Promise<MemoryDisk> {
+  const disk = new MemoryDisk();
+  const { store } = await openAt(disk, o, 1n);
+  await store.append(A.slice(0, 2));
+  await store.setAcceptedEpoch(acceptedEpoch);
+  await store.close();
+  return disk;
+}
+
 /**
  * A learner at epoch 1 (A's epoch-1 txns 1-2 logged) syncs with a leader of epoch 2: the DIFF
  * carries A's txns 3-6 (epoch 1) and 7-9 (epoch 2), logged at NEWLEADER, then currentEpoch 2.
@@ -496,14 +495,7 @@ async function crashInsideSync(marker: boolean): Promise<{ points: number; refus
   const diff = A.slice(2, 9);
   let refused = 0;
   const points = await forEachCrashPoint(
-    async () => {
-      const disk = new MemoryDisk();
-      const { store } = await openAt(disk, o, 1n);
-      await store.append(A.slice(0, 2));
-      await store.setAcceptedEpoch(2n);
-      await store.close();
-      return disk;
-    },
+    () => learnerAtEpoch1(o, 2n),
     (disk) =>
       withStore(disk, o, async (store) => {
         if (marker) await store.beginEpochUpdate();
@@ -553,14 +545,7 @@ test('crash at every point of a SNAP of a newer epoch under the marker, before N
   const stream = writeZkSnapshotStream(leader.tree, leader.sessions);
   const zkSnap = readZkSnapshotBody(new JuteReader(stream, 0, stream.length, 0x7fffffff));
   const points = await forEachCrashPoint(
-    async () => {
-      const disk = new MemoryDisk();
-      const { store } = await openAt(disk, o, 1n);
-      await store.append(A.slice(0, 2));
-      await store.setAcceptedEpoch(3n);
-      await store.close();
-      return disk;
-    },
+    () => learnerAtEpoch1(o, 3n),
     (disk) =>
       withStore(disk, o, async (store) => {
         await store.beginEpochUpdate();

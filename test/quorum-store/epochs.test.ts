@@ -86,14 +86,20 @@ test('a current epoch behind the last zxid is taken from currentEpoch.tmp, else 
   assert.equal(await readEpochFile(disk, DIR, CURRENT_EPOCH_FILE), 4n);
 });
 
+/** A data dir left by a crash inside a sync: these epoch files and the updatingEpoch marker. */
+async function markedDir(currentEpoch: bigint, acceptedEpoch: bigint): Promise<MemoryDisk> {
+  const disk = await memoryDir();
+  await writeEpochFile(disk, DIR, CURRENT_EPOCH_FILE, currentEpoch);
+  await writeEpochFile(disk, DIR, ACCEPTED_EPOCH_FILE, acceptedEpoch);
+  await writeUpdatingEpochMarker(disk, DIR);
+  return disk;
+}
+
 test('the updatingEpoch marker: currentEpoch is raised to the last zxid\'s epoch (never above acceptedEpoch), then the marker goes', async () => {
   const marker = join(DIR, UPDATING_EPOCH_FILE);
   assert.equal(UPDATING_EPOCH_FILE, 'updatingEpoch', 'ZooKeeper\'s name, so a data dir moves both ways');
   // A crash inside a sync: epoch 4's txns logged, currentEpoch still 2, acceptedEpoch 4.
-  const disk = await memoryDir();
-  await writeEpochFile(disk, DIR, CURRENT_EPOCH_FILE, 2n);
-  await writeEpochFile(disk, DIR, ACCEPTED_EPOCH_FILE, 4n);
-  await writeUpdatingEpochMarker(disk, DIR);
+  const disk = await markedDir(2n, 4n);
   const loaded = await loadEpochs(disk, DIR, (4n << 32n) | 7n);
   assert.deepEqual([loaded.acceptedEpoch, loaded.currentEpoch], [4n, 4n]);
   assert.equal(await readEpochFile(disk, DIR, CURRENT_EPOCH_FILE), 4n);
@@ -103,19 +109,13 @@ test('the updatingEpoch marker: currentEpoch is raised to the last zxid\'s epoch
   assert.deepEqual((await loadEpochs(disk, DIR, (4n << 32n) | 7n)).warnings, []);
 
   // A log ahead of acceptedEpoch contradicts the marker's case: refused, the marker left for an operator.
-  const ahead = await memoryDir();
-  await writeEpochFile(ahead, DIR, CURRENT_EPOCH_FILE, 2n);
-  await writeEpochFile(ahead, DIR, ACCEPTED_EPOCH_FILE, 3n);
-  await writeUpdatingEpochMarker(ahead, DIR);
+  const ahead = await markedDir(2n, 3n);
   await assert.rejects(loadEpochs(ahead, DIR, 4n << 32n), /current epoch, 2, is older than the epoch of the last zxid 0x400000000 \(4\)/);
   assert.equal(await readEpochFile(ahead, DIR, CURRENT_EPOCH_FILE), 2n);
   assert.notEqual(await ahead.stat(marker), null);
 
   // A marker over a log not ahead of currentEpoch: currentEpoch is never lowered; the marker goes.
-  const behind = await memoryDir();
-  await writeEpochFile(behind, DIR, CURRENT_EPOCH_FILE, 5n);
-  await writeEpochFile(behind, DIR, ACCEPTED_EPOCH_FILE, 6n);
-  await writeUpdatingEpochMarker(behind, DIR);
+  const behind = await markedDir(5n, 6n);
   const kept = await loadEpochs(behind, DIR, (3n << 32n) | 1n);
   assert.deepEqual([kept.acceptedEpoch, kept.currentEpoch], [6n, 5n]);
   assert.equal(await behind.stat(marker), null);

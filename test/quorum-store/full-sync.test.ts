@@ -6,12 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { MemoryDisk } from '../../src/io/disk.js';
 import { OpCode } from '../../src/jute/constants.js';
 import { encodeTxn } from '../../src/jute/txn.js';
 import type { LogEntry } from '../../src/consensus/learner.js';
-import { decodeQuorumPacket, encodeIntPayload, encodeQuorumPacket, PacketType, quorumPacketLength, type QuorumPacket } from '../../src/consensus/wire.js';
+import { encodeIntPayload, encodeQuorumPacket, PacketType, type QuorumPacket } from '../../src/consensus/wire.js';
 import { makeZxid, type Zxid } from '../../src/consensus/zxid.js';
 import { decodeTxn } from '../../src/jute/txn.js';
 import { replayTxn } from '../../src/sessions/replay.js';
@@ -19,6 +19,7 @@ import { DataTree } from '../../src/tree/index.js';
 import { DiskQuorumStore } from '../../src/server/quorum/disk-store.js';
 import { QuorumLearner } from '../../src/server/quorum/learner-driver.js';
 import { TreeReplica } from '../../src/server/quorum/replica.js';
+import { listenLoopback, readQuorumPackets } from '../consensus/scripted-peer.js';
 
 const pkt = (type: number, zxid: bigint, data: Buffer | null = null): QuorumPacket => ({ type, zxid, data, authinfo: null });
 
@@ -31,26 +32,16 @@ function create(zxid: Zxid, path: string): LogEntry {
 /** A leader of epoch 3 that answers each ACKEPOCH with `sync(peerLastZxid)`; records the zxids reported. */
 async function leaderOf(sync: (peerLastZxid: bigint) => QuorumPacket[]): Promise<{ server: Server; port: number; reported: bigint[] }> {
   const reported: bigint[] = [];
-  const server = createServer((socket) => {
-    let input = Buffer.alloc(0);
-    socket.on('data', (chunk) => {
-      input = Buffer.concat([input, chunk]);
-      for (let len = quorumPacketLength(input); len !== null; len = quorumPacketLength(input)) {
-        const p = decodeQuorumPacket(input.subarray(0, len));
-        input = input.subarray(len);
-        if (p.type === PacketType.FOLLOWERINFO) socket.write(encodeQuorumPacket(pkt(PacketType.LEADERINFO, makeZxid(3n, 0n), encodeIntPayload(0x10000))));
-        if (p.type === PacketType.ACKEPOCH) {
-          reported.push(p.zxid);
-          for (const out of sync(p.zxid)) socket.write(encodeQuorumPacket(out));
-        }
+  const { server, port } = await listenLoopback((socket) => {
+    readQuorumPackets(socket, (p) => {
+      if (p.type === PacketType.FOLLOWERINFO) socket.write(encodeQuorumPacket(pkt(PacketType.LEADERINFO, makeZxid(3n, 0n), encodeIntPayload(0x10000))));
+      if (p.type === PacketType.ACKEPOCH) {
+        reported.push(p.zxid);
+        for (const out of sync(p.zxid)) socket.write(encodeQuorumPacket(out));
       }
     });
-    socket.on('error', () => undefined);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return { server, port: address.port, reported };
+  return { server, port, reported };
 }
 
 function model(entries: readonly LogEntry[]): DataTree {

@@ -8,6 +8,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseZooCfg } from '../../src/config/zoo-cfg.js';
+import { startPaddock, startVerifiedZooKeeper, type PaddockProcess } from '../support/paddock.js';
+import { freePort } from '../support/ports.js';
+import { NETTY_CODEC_JAR } from '../support/zookeeper.js';
 
 export const OPENSSL = '/usr/bin/openssl';
 export const KEYTOOL = '/usr/bin/keytool';
@@ -110,4 +114,31 @@ export function clientTls(pki: Pki, who: Identity | null): { ca: Buffer; key?: B
     ...(who === null ? {} : { key: readFileSync(who.key), cert: readFileSync(who.cert) }),
     servername: 'localhost',
   };
+}
+
+/** The zoo.cfg lines of a Netty TLS client port with x509 auth, as ZooKeeper's admin guide writes them (PKCS12 stores). */
+export function x509TlsLines(pki: Pki, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    serverCnxnFactory: 'org.apache.zookeeper.server.NettyServerCnxnFactory',
+    'authProvider.x509': 'org.apache.zookeeper.server.auth.X509AuthenticationProvider',
+    'ssl.keyStore.location': pki.server.keyStoreP12,
+    'ssl.keyStore.password': STORE_PASSWORD,
+    'ssl.trustStore.location': pki.trustStoreP12,
+    'ssl.trustStore.password': STORE_PASSWORD,
+    ...extra,
+  };
+}
+
+/** A Paddock whose TLS port is configured from `lines` through the zoo.cfg parser, on an ephemeral port. */
+export async function startTlsPaddock(pki: Pki, lines: Record<string, string>): Promise<PaddockProcess> {
+  const text = Object.entries({ dataDir: join(pki.dir, 'unused'), secureClientPort: '2281', ...lines }).map(([k, v]) => `${k}=${v}`).join('\n');
+  const { config } = parseZooCfg(text, { baseDir: pki.dir });
+  return startPaddock({ ssl: config.ssl, serverCnxnFactory: config.serverCnxnFactory, secureClientPort: 0, secureClientPortAddress: '127.0.0.1' });
+}
+
+/** ZooKeeper 3.8 with the same `lines` and its TLS port on a free port (Netty needs its codec jar). */
+export async function startTlsZooKeeper(lines: Record<string, string>): Promise<{ port: number; securePort: number; stop(): Promise<void> }> {
+  const securePort = await freePort();
+  const zk = await startVerifiedZooKeeper({ classpath: [NETTY_CODEC_JAR], config: { ...lines, secureClientPort: String(securePort), secureClientPortAddress: '127.0.0.1' } });
+  return { port: zk.port, securePort, stop: zk.stop };
 }

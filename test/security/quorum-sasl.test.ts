@@ -23,8 +23,8 @@ import type { ServerConfig } from '../../src/config/config.js';
 import { startServer, type PaddockServer } from '../../src/server/index.js';
 import { MemoryLearnerStore } from '../../src/server/quorum/learner-driver.js';
 import { skipUnlessZooKeeper } from '../support/zookeeper.js';
-import { quorumPorts, startZooKeeperPeer, waitForMode, type QuorumMemberPorts, type ZooKeeperPeer } from '../consensus/zk-quorum.js';
-import { makeCluster, TICK_MS, waitForRoles, type Cluster } from '../ensemble/cluster.js';
+import { quorumPorts, startZooKeeperPeer, waitForMode, waitForModes, type QuorumMemberPorts, type ZooKeeperPeer } from '../consensus/zk-quorum.js';
+import { makeCluster, startPaddockAmongZooKeepers, TICK_MS, waitForRoles, type Cluster } from '../ensemble/cluster.js';
 import { assertSameTree, readTree } from '../ensemble/writer.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -387,24 +387,7 @@ const MIXED_TICK_MS = 500;
 const ZK_SASL_CONFIG = ['quorum.auth.enableSasl=true', 'quorum.auth.learnerRequireSasl=true', 'quorum.auth.serverRequireSasl=true'];
 
 function startPaddock(sid: number, members: readonly QuorumMemberPorts[], store: MemoryLearnerStore, jaasPath: string, logger: Logger): Promise<PaddockServer> {
-  const me = members[sid - 1]!;
-  return startServer(
-    {
-      serverId: sid,
-      servers: members.map((m) => ({
-        id: Number(m.sid), host: m.host, quorumPort: m.quorumPort, electionPort: m.electionPort,
-        addresses: [{ host: m.host, quorumPort: m.quorumPort, electionPort: m.electionPort }], type: 'participant', clientPortAddress: null, clientPort: null,
-      })),
-      clientPort: me.clientPort,
-      clientPortAddress: '127.0.0.1',
-      tickTime: MIXED_TICK_MS,
-      initLimit: 100,
-      syncLimit: 10,
-      sessionPasswords: 'zookeeper',
-      auth: saslAuth(jaasPath),
-    },
-    { quorumStore: store, logger },
-  );
+  return startPaddockAmongZooKeepers(members, sid - 1, MIXED_TICK_MS, { auth: saslAuth(jaasPath) }, { quorumStore: store, logger });
 }
 
 function startZooKeeperWithSasl(sid: bigint, members: readonly QuorumMemberPorts[], jaasPath: string): ZooKeeperPeer {
@@ -426,17 +409,6 @@ function waitForPaddockMode(server: PaddockServer, modes: readonly string[], tim
     };
     server.peer!.on('mode', onMode);
   });
-}
-
-/** Polls srvr until the ZooKeeper servers report these modes in some order (external processes). */
-async function waitForZooKeeperModes(peers: readonly ZooKeeperPeer[], wanted: string[], timeoutMs: number): Promise<string[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const modes = await Promise.all(peers.map((p) => p.mode()));
-    if ([...modes].sort().join() === [...wanted].sort().join()) return modes as string[];
-    if (Date.now() > deadline) throw new Error(`ZooKeeper modes ${modes.join(', ')}, wanted ${wanted.join(', ')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 test('2 ZooKeeper 3.8 + 1 Paddock, quorum SASL required: ZooKeeper learners authenticate to a Paddock leader, and Paddock to a ZooKeeper leader', { skip, timeout: 240_000 }, async (t) => {
@@ -466,7 +438,7 @@ test('2 ZooKeeper 3.8 + 1 Paddock, quorum SASL required: ZooKeeper learners auth
   await closeAll(clients);
   await paddock.close();
   paddock = null;
-  const zkModes = await waitForZooKeeperModes(zk, ['leader', 'follower'], 90_000);
+  const zkModes = await waitForModes(zk, ['leader', 'follower'], 90_000);
   t.diagnostic(`after Paddock stopped: ZooKeeper ${zkModes.join(', ')}`);
   paddock = await startPaddock(3, members, store, jaas, log.logger);
   await waitForPaddockMode(paddock, ['follower'], 90_000);

@@ -8,19 +8,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 
 import { fileURLToPath } from 'node:url';
-import { parseZooCfg } from '../../src/config/zoo-cfg.js';
-import { startPaddock, startVerifiedZooKeeper } from '../support/paddock.js';
-import { freePort } from '../support/ports.js';
 import { kazooMissing, skipUnless, zkCliMissing } from '../support/clients.js';
 import { NETTY_CODEC_JAR, skipUnlessZooKeeper, ZK_CLASSPATH } from '../support/zookeeper.js';
 
 /** The Netty client also needs the resolver, which zookeeper.jar's Class-Path lacks too. */
 const NETTY_RESOLVER_JAR = '/usr/share/java/netty-resolver.jar';
 import { runPythonScenario } from '../compat/python.js';
-import { keytoolMissing, makePki, opensslMissing, STORE_PASSWORD, type Pki } from './pki.js';
+import { keytoolMissing, makePki, opensslMissing, startTlsPaddock, startTlsZooKeeper, STORE_PASSWORD, x509TlsLines, type Pki } from './pki.js';
 
 const skip = skipUnlessZooKeeper() || skipUnless(opensslMissing(), keytoolMissing(), zkCliMissing(), kazooMissing());
 const KAZOO_SCRIPT = fileURLToPath(new URL('../../../test/security/kazoo_tls.py', import.meta.url));
@@ -32,16 +28,7 @@ before(() => {
 after(() => pki?.remove());
 
 /** The zoo.cfg lines of the TLS port, as ZooKeeper's admin guide writes them (PKCS12 stores). */
-function tlsLines(): Record<string, string> {
-  return {
-    serverCnxnFactory: 'org.apache.zookeeper.server.NettyServerCnxnFactory',
-    'authProvider.x509': 'org.apache.zookeeper.server.auth.X509AuthenticationProvider',
-    'ssl.keyStore.location': pki.server.keyStoreP12,
-    'ssl.keyStore.password': STORE_PASSWORD,
-    'ssl.trustStore.location': pki.trustStoreP12,
-    'ssl.trustStore.password': STORE_PASSWORD,
-  };
-}
+const tlsLines = (): Record<string, string> => x509TlsLines(pki);
 
 interface Target {
   name: string;
@@ -51,16 +38,12 @@ interface Target {
 }
 
 async function startPaddockTarget(): Promise<Target> {
-  const text = Object.entries({ dataDir: join(pki.dir, 'unused'), secureClientPort: '2281', clientPort: '2181', ...tlsLines() }).map(([k, v]) => `${k}=${v}`).join('\n');
-  const { config } = parseZooCfg(text, { baseDir: pki.dir });
-  const p = await startPaddock({ ssl: config.ssl, serverCnxnFactory: config.serverCnxnFactory, secureClientPort: 0, secureClientPortAddress: '127.0.0.1' });
+  const p = await startTlsPaddock(pki, tlsLines());
   return { name: 'paddock', port: p.port, securePort: p.server.securePort, stop: p.stop };
 }
 
 async function startZooKeeperTarget(): Promise<Target> {
-  const securePort = await freePort();
-  const zk = await startVerifiedZooKeeper({ classpath: [NETTY_CODEC_JAR], config: { ...tlsLines(), secureClientPort: String(securePort), secureClientPortAddress: '127.0.0.1' } });
-  return { name: 'zookeeper', port: zk.port, securePort, stop: zk.stop };
+  return { name: 'zookeeper', ...(await startTlsZooKeeper(tlsLines())) };
 }
 
 /** One zkCli command over TLS with the client's PKCS12 key store; its output without log lines. */

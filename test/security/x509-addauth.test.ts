@@ -7,15 +7,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { parseZooCfg } from '../../src/config/zoo-cfg.js';
 import { Err, OpCode } from '../../src/jute/constants.js';
 import { RawClient } from '../support/rawclient.js';
-import { startPaddock, startVerifiedZooKeeper } from '../support/paddock.js';
-import { freePort } from '../support/ports.js';
 import { skipUnless } from '../support/clients.js';
-import { NETTY_CODEC_JAR, zookeeperMissing } from '../support/zookeeper.js';
-import { clientTls, keytoolMissing, makePki, opensslMissing, STORE_PASSWORD, type Identity, type Pki } from './pki.js';
+import { zookeeperMissing } from '../support/zookeeper.js';
+import { clientTls, keytoolMissing, makePki, opensslMissing, startTlsPaddock, startTlsZooKeeper, x509TlsLines, type Identity, type Pki } from './pki.js';
 
 const skip = skipUnless(opensslMissing(), keytoolMissing());
 let pki: Pki;
@@ -25,17 +21,7 @@ before(() => {
 });
 after(() => pki?.remove());
 
-function tlsLines(): Record<string, string> {
-  return {
-    serverCnxnFactory: 'org.apache.zookeeper.server.NettyServerCnxnFactory',
-    'authProvider.x509': 'org.apache.zookeeper.server.auth.X509AuthenticationProvider',
-    'ssl.keyStore.location': pki.server.keyStoreP12,
-    'ssl.keyStore.password': STORE_PASSWORD,
-    'ssl.trustStore.location': pki.trustStoreP12,
-    'ssl.trustStore.password': STORE_PASSWORD,
-    'ssl.clientAuth': 'want',
-  };
-}
+const tlsLines = (): Record<string, string> => x509TlsLines(pki, { 'ssl.clientAuth': 'want' });
 
 interface Target {
   securePort: number;
@@ -43,16 +29,12 @@ interface Target {
 }
 
 async function startPaddockTarget(): Promise<Target> {
-  const text = Object.entries({ dataDir: join(pki.dir, 'unused'), secureClientPort: '2281', ...tlsLines() }).map(([k, v]) => `${k}=${v}`).join('\n');
-  const { config } = parseZooCfg(text, { baseDir: pki.dir });
-  const p = await startPaddock({ ssl: config.ssl, serverCnxnFactory: config.serverCnxnFactory, secureClientPort: 0, secureClientPortAddress: '127.0.0.1' });
+  const p = await startTlsPaddock(pki, tlsLines());
   return { securePort: p.server.securePort, stop: p.stop };
 }
 
 async function startZooKeeperTarget(): Promise<Target> {
-  const securePort = await freePort();
-  const zk = await startVerifiedZooKeeper({ classpath: [NETTY_CODEC_JAR], config: { ...tlsLines(), secureClientPort: String(securePort), secureClientPortAddress: '127.0.0.1' } });
-  return { securePort, stop: zk.stop };
+  return startTlsZooKeeper(tlsLines());
 }
 
 /** What a TLS connection (with `who`'s certificate or none) sees: addauth x509, then whoami and a read. */
