@@ -91,10 +91,23 @@ export async function makeCluster(count: number, extra: Partial<ServerConfig> = 
 
 /** Starts every member and resolves once one leads and every other one follows. */
 export async function startCluster(count: number, extra: Partial<ServerConfig> = {}, observers = 0): Promise<Cluster> {
-  const cluster = await makeCluster(count, extra, testLogger, observers);
-  await Promise.all(cluster.members.map((m) => cluster.start(m.id)));
-  await waitForRoles(cluster, 30_000);
-  return cluster;
+  // The quorum ports are picked free before the members bind them, so another test may take one
+  // in between: such a start is closed and made again on new ports. Any other failure closes what
+  // started, so that no server outlives the test that failed.
+  for (let attempt = 1; ; attempt++) {
+    const cluster = await makeCluster(count, extra, testLogger, observers);
+    try {
+      // Every start settles before any failure is acted on, so that close() finds every server.
+      const started = await Promise.allSettled(cluster.members.map((m) => cluster.start(m.id)));
+      const failed = started.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      await waitForRoles(cluster, 30_000);
+      return cluster;
+    } catch (err) {
+      await cluster.close().catch(() => undefined);
+      if (attempt >= 3 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    }
+  }
 }
 
 export function running(cluster: Cluster): PaddockServer[] {
