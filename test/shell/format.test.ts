@@ -58,3 +58,10 @@ test('status targets from a zoo.cfg: ;port suffix, address in the suffix, client
   ]);
   assert.deepEqual(targetsFromZooCfg('clientPort=2299\nclientPortAddress=127.0.0.2\n'), [{ id: null, host: '127.0.0.2', port: 2299 }]);
 });
+
+test('status targets on one host without ;port suffixes: only this server (myid) has clientPort, the others are not guessed', () => {
+  const oneHost = ['clientPort=2181', 'server.1=127.0.0.1:2888:3888', 'server.2=127.0.0.1:2889:3889', 'server.3=127.0.0.1:2890:3890;2183'].join('\n');
+  const targets = targetsFromZooCfg(oneHost, '1');
+  assert.deepEqual(targets.map((t) => [t.id, t.port, t.unknown === undefined]), [['1', 2181, true], ['2', 2181, false], ['3', 2183, true]]);
+  assert.match(targets[1]!.unknown!, /server\.2 shares host 127\.0\.0\.1 and has no ';clientPort' suffix/);
+});

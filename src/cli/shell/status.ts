@@ -5,11 +5,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { dirname, resolve } from 'node:path';
 
 export interface StatusTarget {
   id: string | null;
   host: string;
   port: number;
+  /** Why this server cannot be asked (its client address is not in the zoo.cfg), if so. */
+  unknown?: string;
 }
 
 export interface ServerStatus extends StatusTarget {
@@ -42,7 +45,7 @@ function parseHostPort(text: string): StatusTarget | null {
 }
 
 /** The client addresses of the servers a zoo.cfg describes. */
-export function targetsFromZooCfg(text: string): StatusTarget[] {
+export function targetsFromZooCfg(text: string, myid: string | null = null): StatusTarget[] {
   const props = new Map<string, string>();
   for (const raw of text.split('\n')) {
     const line = raw.trim();
@@ -56,7 +59,7 @@ export function targetsFromZooCfg(text: string): StatusTarget[] {
     const addr = props.get('clientPortAddress') ?? 'localhost';
     return [{ id: null, host: addr === '0.0.0.0' ? 'localhost' : addr, port: clientPort }];
   }
-  return servers.map(([k, v]) => {
+  const targets = servers.map(([k, v]) => {
     const [quorum, client] = v.split(';') as [string, string | undefined];
     const host = quorum.startsWith('[') ? quorum.slice(1, quorum.indexOf(']')) : quorum.split(':')[0]!;
     let port = clientPort;
@@ -68,7 +71,14 @@ export function targetsFromZooCfg(text: string): StatusTarget[] {
       if (cut > 0) clientHost = c.slice(0, cut);
     }
     if (clientHost === '0.0.0.0') clientHost = host;
-    return { id: k.slice('server.'.length), host: clientHost, port };
+    return { id: k.slice('server.'.length), host: clientHost, port, defaulted: client === undefined || client.trim() === '' };
+  });
+  // clientPort is this server's own: servers of one host without a ';port' suffix cannot all
+  // have it, so only this server (dataDir/myid) keeps it and the others are not guessed at.
+  return targets.map(({ defaulted, ...t }) => {
+    const shared = defaulted && targets.some((o) => o !== undefined && o.id !== t.id && o.host === t.host && o.port === t.port);
+    if (!shared || t.id === myid) return t;
+    return { ...t, unknown: `client port unknown: server.${t.id} shares host ${t.host} and has no ';clientPort' suffix in zoo.cfg` };
   });
 }
 
@@ -84,6 +94,7 @@ function fourLetterWord(host: string, port: number, word: string, timeoutMs: num
 }
 
 export async function serverStatus(t: StatusTarget, timeoutMs: number): Promise<ServerStatus> {
+  if (t.unknown !== undefined) return { ...t, ok: false, error: t.unknown };
   let reply: string;
   try {
     reply = await fourLetterWord(t.host, t.port, 'srvr', timeoutMs);
@@ -154,7 +165,7 @@ export async function runStatus(argv: readonly string[]): Promise<number> {
         process.stderr.write(`paddock status: cannot read ${a}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
         return 1;
       }
-      targets = targetsFromZooCfg(text);
+      targets = targetsFromZooCfg(text, readMyid(text, a));
     } else return usageError(`paddock status: unexpected argument '${a}'`);
   }
   targets ??= [{ id: null, host: 'localhost', port: 2181 }];
@@ -164,9 +175,25 @@ export async function runStatus(argv: readonly string[]): Promise<number> {
   else {
     if (source !== null) process.stdout.write(`Using config: ${source}\n`);
     for (const r of results) process.stdout.write(describe(r).join('\n') + '\n');
-    if (ensemble !== null) process.stdout.write(`Ensemble: ${ensemble.running} of ${results.length} servers running, leader ${ensemble.leader === null ? 'none' : `server.${ensemble.leader}`}\n`);
+    if (ensemble !== null) {
+      const unasked = results.filter((r) => r.unknown !== undefined).length;
+      const notAsked = unasked === 0 ? '' : ` (${unasked} not asked: no client port in zoo.cfg)`;
+      process.stdout.write(`Ensemble: ${ensemble.running} of ${results.length} servers running${notAsked}, leader ${ensemble.leader === null ? 'none' : `server.${ensemble.leader}`}\n`);
+    }
   }
-  return results.every((r) => r.ok) ? 0 : 1;
+  // A server whose client address the zoo.cfg does not give was not asked: not a failure.
+  return results.every((r) => r.ok || r.unknown !== undefined) ? 0 : 1;
+}
+
+/** This server's id from its dataDir/myid (relative to the zoo.cfg's folder), or null. */
+function readMyid(text: string, cfgPath: string): string | null {
+  const dataDir = /^\s*dataDir\s*=\s*(.+?)\s*$/m.exec(text)?.[1];
+  if (dataDir === undefined) return null;
+  try {
+    return readFileSync(resolve(dirname(cfgPath), dataDir, 'myid'), 'utf8').trim();
+  } catch {
+    return null;
+  }
 }
 
 /** For the servers of a zoo.cfg's server.N lines: how many run and which one leads. */
