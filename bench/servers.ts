@@ -64,6 +64,8 @@ export interface StartOptions {
   cpuProfIntervalUs?: number;
   /** Another build's dist/src/cli/main.js (Paddock only; bench/ab.ts compares two builds). */
   paddockCli?: string;
+  /** A command the Paddock process runs under (bench/ab.ts --instructions: valgrind's callgrind). */
+  wrapper?: readonly string[];
   startTimeoutMs?: number;
 }
 
@@ -150,6 +152,10 @@ export async function startServerProc(kind: ServerKind, opts: StartOptions = {})
     if (opts.cpuProfDir) args.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`);
     if (opts.cpuProfDir && opts.cpuProfIntervalUs) args.push(`--cpu-prof-interval=${opts.cpuProfIntervalUs}`);
     args.push(opts.paddockCli ?? PADDOCK_CLI, 'server', cfgPath);
+    if (opts.wrapper?.length) {
+      args = [...opts.wrapper.slice(1), cmd, ...args];
+      cmd = opts.wrapper[0]!;
+    }
     env.PADDOCK_LOG_LEVEL = 'warn';
     env.PADDOCK_BENCH_HEAP_FILE = join(dataDir, 'heap.json');
     // BENCH_HEAP_SNAPSHOT=file.heapsnapshot: the heap probe also writes a V8 heap snapshot.
