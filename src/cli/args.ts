@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, type ServerConfig } from '../config/config.js';
 import { configFromOverrides } from '../config/validate.js';
-import { parseZooCfg, zooCfgDataDir } from '../config/zoo-cfg.js';
+import { parseZooCfg, zooCfgDataDir, zooCfgDynamicFile } from '../config/zoo-cfg.js';
 import { LOG_FORMATS, type LogFormat } from '../server/logger.js';
 
 /** A command line the user got wrong: printed as one line plus a hint, exit status 2. */
@@ -220,7 +220,9 @@ export function loadServerConfig(configPath: string | null, cwd: string, ensembl
   if (text === null) throw new ConfigError(`config file not found: ${configPath}`);
   const dataDir = zooCfgDataDir(text, cwd);
   const myid = dataDir === null ? null : readText(join(dataDir, 'myid'), 'myid file');
-  const { config, warnings } = parseZooCfg(text, { baseDir: cwd, myid, ensembleSupported });
+  const dynamicFile = zooCfgDynamicFile(text, cwd);
+  const dynamicConfig = dynamicFile === null ? null : readText(dynamicFile, 'dynamic config file');
+  const { config, warnings } = parseZooCfg(text, { baseDir: cwd, myid, ensembleSupported, dynamicConfig });
   return { config, warnings, source: path };
 }
 

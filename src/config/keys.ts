@@ -42,6 +42,8 @@ export interface ParseState {
   clientPortAddressText: string | null;
   whitelistText: string | null;
   peerTypeSet: boolean;
+  /** dynamicConfigFile as written; the caller reads that file's server lines (parseZooCfg). */
+  dynamicConfigFileText: string | null;
   readonly servers: Map<number, QuorumServerSpec>;
   readonly metrics: Map<string, string>;
 }
@@ -664,8 +666,11 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
     },
   },
   {
-    key: 'dynamicConfigFile', type: 'path', default: '', use: 'refused', when: WHEN_SET,
-    why: 'Paddock reads the server.N lines from zoo.cfg only; put them there', doc: 'File holding the server.N lines (dynamic reconfiguration).',
+    key: 'dynamicConfigFile', type: 'path', default: '', use: 'honoured',
+    doc: 'File holding the server.N lines (written by ZooKeeper when reconfigEnabled=true); zoo.cfg then must not hold any. Its version comes from the file name (zoo.cfg.dynamic.100000000).',
+    apply: (v, s) => {
+      s.dynamicConfigFileText = v;
+    },
   },
   {
     key: 'reconfigEnabled', type: 'true/false', default: 'false', use: 'ignored', when: WHEN_TRUE,

@@ -44,6 +44,11 @@ export interface ZooCfgOptions {
    * whose data silently diverges.
    */
   ensembleSupported?: boolean;
+  /**
+   * Contents of the file zoo.cfg names in dynamicConfigFile (null when it does not exist); read
+   * by the caller, see zooCfgDynamicFile.
+   */
+  dynamicConfig?: string | null;
 }
 
 export interface ParsedZooCfg {
@@ -62,6 +67,7 @@ export function parseZooCfg(text: string, opts: ZooCfgOptions): ParsedZooCfg {
   const state = initialState(warnings);
   const refusals: string[] = [];
   for (const [name, value] of raw) applyKey(name, value, state, refusals);
+  applyDynamicConfig(state, raw, opts.dynamicConfig, refusals);
   if (refusals.length > 0) {
     throw new ConfigError(
       `refusing to start: ${refusals.join('; ')}. Paddock stops rather than run less safely than this ` +
@@ -114,6 +120,28 @@ function readEntries(text: string, warnings: string[]): Map<string, string> {
   return raw;
 }
 
+/** Keys that describe the membership: in the dynamic file when zoo.cfg names one. */
+const MEMBERSHIP_KEY = /^(server\.|group|weight)/;
+
+/**
+ * The server.N lines of a dynamicConfigFile, read as ZooKeeper's QuorumPeerConfig does: zoo.cfg
+ * must then hold none, and the file holds only membership keys and no version (that is in its
+ * name).
+ */
+function applyDynamicConfig(state: ParseState, raw: ReadonlyMap<string, string>, text: string | null | undefined, refusals: string[]): void {
+  const file = state.dynamicConfigFileText;
+  if (file === null || file === '') return;
+  for (const key of raw.keys()) {
+    if (MEMBERSHIP_KEY.test(key)) throw new ConfigError(`${key} must be in the dynamic config file ${file}, not in zoo.cfg (ZooKeeper refuses it too)`);
+  }
+  if (text === null || text === undefined) throw new ConfigError(`dynamic config file not found: ${file}`);
+  for (const [name, value] of readEntries(text, state.warnings)) {
+    if (name === 'version') throw new ConfigError(`dynamic config file ${file} must not hold a version (ZooKeeper takes it from the file name)`);
+    if (!MEMBERSHIP_KEY.test(name)) throw new ConfigError(`unrecognised key ${name} in dynamic config file ${file}: it may hold only server.N, group.N and weight.N`);
+    applyKey(name, value, state, refusals);
+  }
+}
+
 function initialState(warnings: string[]): ParseState {
   const cfg = defaultConfig();
   cfg.tickTime = 3000; // ZooKeeper's code default when zoo.cfg does not set it
@@ -122,7 +150,7 @@ function initialState(warnings: string[]): ParseState {
   cfg.clientPort = 0;
   return {
     cfg, warnings, dataDirText: null, dataLogDirText: null, clientPortAddressText: null, whitelistText: null,
-    peerTypeSet: false, servers: new Map(), metrics: new Map(),
+    peerTypeSet: false, dynamicConfigFileText: null, servers: new Map(), metrics: new Map(),
   };
 }
 
@@ -286,10 +314,19 @@ function resolvePath(key: string, value: string, baseDir: string, warnings: stri
  * dataDir/myid before calling parseZooCfg. Throws ConfigError only for malformed escapes.
  */
 export function zooCfgDataDir(text: string, baseDir: string): string | null {
-  let dataDir: string | null = null;
+  return zooCfgPath(text, 'dataDir', baseDir);
+}
+
+/** The dynamicConfigFile zoo.cfg names, resolved against baseDir (the working directory, as Java opens it). */
+export function zooCfgDynamicFile(text: string, baseDir: string): string | null {
+  return zooCfgPath(text, 'dynamicConfigFile', baseDir);
+}
+
+function zooCfgPath(text: string, key: string, baseDir: string): string | null {
+  let value: string | null = null;
   for (const e of parseProperties(text)) {
-    if (e.key.trim() === 'dataDir') dataDir = e.value.trim();
+    if (e.key.trim() === key) value = e.value.trim();
   }
-  return dataDir === null || dataDir === '' ? null : resolve(baseDir, dataDir);
+  return value === null || value === '' ? null : resolve(baseDir, value);
 }
 

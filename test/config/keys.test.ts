@@ -125,7 +125,6 @@ test('settings that change safety and cannot be honoured stop the server', () =>
     ['DigestAuthenticationProvider.enabled=false', /DigestAuthenticationProvider\.enabled=false: Paddock always accepts digest credentials/],
     ['ensembleAuthName=prod', /ensembleAuthName=prod: Paddock does not check the ensemble name/],
     ['datadir.autocreate=false', /datadir\.autocreate=false: Paddock creates a missing data directory/],
-    ['dynamicConfigFile=/etc/zk/zoo.cfg.dynamic', /dynamicConfigFile=\/etc\/zk\/zoo\.cfg\.dynamic: Paddock reads the server\.N lines from zoo\.cfg only/],
   ];
   for (const [line, expected] of cases) {
     const message = refusal(line);

@@ -278,8 +278,41 @@ test('hierarchical quorums (group.N, weight.N) are rejected: votes would be coun
   rejects({ 'weight.2': '2' }, ['weight.2', 'hierarchical']);
 });
 
-test('dynamicConfigFile is rejected', () => {
-  rejects({ dynamicConfigFile: '/etc/zk/zoo.cfg.dynamic' }, ['dynamicConfigFile', '/etc/zk/zoo.cfg.dynamic']);
+const DYNAMIC_FILE = '/etc/zk/zoo.cfg.dynamic.100000000';
+/** What ZooKeeper writes with reconfigEnabled=true: the client address moves into the server lines. */
+const DYNAMIC_TEXT = [
+  'server.1=zoo1:2888:3888:participant;0.0.0.0:2181',
+  'server.2=zoo2:2888:3888:participant;0.0.0.0:2181',
+  'server.3=zoo3:2888:3888:participant;0.0.0.0:2181',
+].join('\n');
+
+function parseDynamic(extra: Record<string, string>, dynamicConfig: string | null, ensembleSupported = true): ParsedZooCfg {
+  const text = cfgText({ tickTime: '2000', initLimit: '10', syncLimit: '5', dataDir: '/var/lib/zookeeper', dynamicConfigFile: DYNAMIC_FILE, ...extra });
+  return parseZooCfg(text, { baseDir: '/', myid: '2', ensembleSupported, dynamicConfig });
+}
+
+test('dynamicConfigFile: the server lines (and the client port) come from that file, as ZooKeeper writes it', () => {
+  const { config: c, warnings } = parseDynamic({ reconfigEnabled: 'true' }, DYNAMIC_TEXT);
+  assert.equal(c.serverId, 2);
+  assert.deepEqual(c.servers.map((s) => s.id), [1, 2, 3]);
+  assert.equal(c.clientPort, 2181);
+  assert.equal(isDistributed(c), true);
+  assert.deepEqual(warnings.filter((w) => !w.startsWith('reconfigEnabled')), []);
+  // Alone (a build without ensembles) the same files are refused as any ensemble is.
+  assert.throws(() => parseDynamic({}, DYNAMIC_TEXT, false), /describes an ensemble/);
+});
+
+test('dynamicConfigFile: refused as ZooKeeper refuses it (server lines in zoo.cfg, a version or other keys in the file, no file)', () => {
+  const refused = (extra: Record<string, string>, dynamic: string | null, pattern: RegExp): void => {
+    assert.throws(() => parseDynamic(extra, dynamic), (e: unknown) => e instanceof ConfigError && pattern.test(e.message));
+  };
+  refused({ 'server.4': 'zoo4:2888:3888' }, DYNAMIC_TEXT, /server\.4 must be in the dynamic config file \/etc\/zk\/zoo\.cfg\.dynamic\.100000000/);
+  refused({}, `${DYNAMIC_TEXT}\nversion=100000000`, /must not hold a version/);
+  refused({}, `${DYNAMIC_TEXT}\ntickTime=2000`, /unrecognised key tickTime in dynamic config file/);
+  refused({}, null, /dynamic config file not found: \/etc\/zk\/zoo\.cfg\.dynamic\.100000000/);
+  refused({}, `${DYNAMIC_TEXT}\nserver.x=zoo9:1:2`, /server id must be a number/);
+  // Hierarchical quorums stay refused wherever they are written.
+  refused({}, `${DYNAMIC_TEXT}\ngroup.1=1:2:3`, /group\.1.*hierarchical/);
 });
 
 test('keys and values are trimmed; a repeated key keeps the last value with a warning', () => {
