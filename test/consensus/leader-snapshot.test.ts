@@ -95,7 +95,10 @@ function snapshotSent(leader: QuorumLeader, timeoutMs: number): Promise<Snapshot
   });
 }
 
-/** A learner (sid 2) that asks for everything; `midStream` resolves once 64 KB of its snapshot arrived. */
+/**
+ * A learner (sid 2) that asks for everything; `midStream` resolves once 64 KB of its snapshot
+ * arrived, and it reads no more from then on, so the leader's stream waits for drain.
+ */
 function snapRequester(port: number): { socket: Socket; midStream: Promise<void> } {
   const socket = connect({ host: '127.0.0.1', port });
   const send = (p: QuorumPacket): boolean => socket.write(encodeQuorumPacket(p));
@@ -108,7 +111,7 @@ function snapRequester(port: number): { socket: Socket; midStream: Promise<void>
     socket.on('data', (chunk: Buffer) => {
       received += chunk.length;
       if (snapAt >= 0) {
-        if (received - snapAt > 64 * 1024) resolve();
+        if (received - snapAt > 64 * 1024) stall();
         return;
       }
       input = Buffer.concat([input, chunk]);
@@ -118,8 +121,12 @@ function snapRequester(port: number): { socket: Socket; midStream: Promise<void>
         if (p.type === PacketType.LEADERINFO) send(pkt(PacketType.ACKEPOCH, 0n, encodeIntPayload(0)));
         if (p.type === PacketType.SNAP) snapAt = received - input.length;
       }
-      if (snapAt >= 0 && received - snapAt > 64 * 1024) resolve();
+      if (snapAt >= 0 && received - snapAt > 64 * 1024) stall();
     });
+    const stall = (): void => {
+      socket.pause();
+      resolve();
+    };
     socket.on('error', () => undefined);
   });
   return { socket, midStream };
@@ -205,6 +212,23 @@ test('the leader stopping mid-stream ends the capture', { timeout: 30_000 }, asy
     await requester.midStream;
     assert.equal(leader.tree.runningCaptures, 1);
     await leader.stop();
+    assert.equal(leader.tree.runningCaptures, 0);
+  } finally {
+    requester.socket.destroy();
+    follower.destroy();
+    await leader.stop();
+  }
+});
+
+test('the leader stepping down mid-stream (its other follower gone: no quorum) ends the capture', { timeout: 30_000 }, async () => {
+  const { leader, port, follower } = await leadWithFollower(bigTree(400));
+  const requester = snapRequester(port);
+  try {
+    await requester.midStream;
+    assert.equal(leader.tree.runningCaptures, 1);
+    const down = new Promise<string>((resolve) => leader.once('steppedDown', resolve));
+    follower.destroy();
+    assert.match(await down, /no quorum/);
     assert.equal(leader.tree.runningCaptures, 0);
   } finally {
     requester.socket.destroy();

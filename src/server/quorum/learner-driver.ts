@@ -503,13 +503,6 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
     }
   }
 
-  /**
-   * The snapshot stream has no length, so it is parsed when enough may have arrived: whenever
-   * the buffer doubled since the last try, or the last chunk holds the closing signature (the
-   * leader then waits for NEWLEADER's ACK). Not on every short chunk: a leader that streams a
-   * slice per turn (Paddock's) sends many, and each try parses the whole buffer again. A
-   * malformed stream therefore waits until initLimit ends the connection.
-   */
   /** Whether trySnapshot would parse once `chunk` is joined (or fail on the size): its tests, before the copy. */
   private snapshotDue(chunk: Buffer): boolean {
     const total = this.input.length + this.heldBytes + chunk.length;
@@ -519,6 +512,13 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
     return chunk.includes(SIGNATURE_BYTES) || seam.includes(SIGNATURE_BYTES);
   }
 
+  /**
+   * The snapshot stream has no length, so it is parsed when enough may have arrived: whenever
+   * the buffer doubled since the last try, or the last chunk holds the closing signature (the
+   * leader then waits for NEWLEADER's ACK). Not on every short chunk: a leader that streams a
+   * slice per turn (Paddock's) sends many, and each try parses the whole buffer again. A
+   * malformed stream therefore waits until initLimit ends the connection.
+   */
   private trySnapshot(lastChunkBytes: number): boolean {
     if (this.input.length > MAX_SNAPSHOT_STREAM_BYTES) throw new Error('snapshot stream too large');
     const signed = this.input.includes(SIGNATURE_BYTES, Math.max(0, this.input.length - lastChunkBytes - SIGNATURE_BYTES.length));
