@@ -51,7 +51,9 @@ export function* zkSnapshotSlices(capture: TreeCapture, sessions: readonly (read
     if (!keys.has(node.acl)) keys.set(node.acl, keys.size + 1);
     if (order.length % SNAP_SLICE_NODES === 0) yield EMPTY;
   }
-  let w = new JuteWriter(Math.min(sliceBytes, SNAP_SLICE_BYTES) + 64 * 1024);
+  // Room for a slice and a typical node past it, so the buffer rarely grows (a copy).
+  const bufferBytes = Math.min(sliceBytes, SNAP_SLICE_BYTES) + 64 * 1024;
+  let w = new JuteWriter(bufferBytes);
   w.int(sessions.length);
   for (const [id, timeout] of sessions) w.long(id).int(timeout);
   w.int(keys.size);
@@ -66,7 +68,7 @@ export function* zkSnapshotSlices(capture: TreeCapture, sessions: readonly (read
     w.int(n.version).int(n.storedCversion).int(n.aversion).long(n.ephemeralOwner).longNumber(n.pzxid);
     if (w.offset >= sliceBytes) {
       yield w.bytes();
-      w = new JuteWriter(SNAP_SLICE_BYTES + 64 * 1024);
+      w = new JuteWriter(bufferBytes);
     }
   }
   w.string('/');
