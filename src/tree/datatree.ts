@@ -43,6 +43,19 @@ export interface TreeOptions {
   extendedTypesEnabled?: boolean;
 }
 
+/** The tree as it was at one zxid, read while the live tree goes on changing (DataTree.beginCapture). */
+export interface TreeCapture {
+  /** The tree's last applied zxid when the capture began. */
+  readonly zxid: number;
+  /**
+   * The node at `path` as it was when the capture began, for a path that existed then (a walk
+   * from the root asks for no other: it follows the captured children of captured nodes).
+   */
+  node(path: string): ZNode | undefined;
+  /** Ends the capture (once; later calls do nothing): changes are no longer saved for it. */
+  end(): void;
+}
+
 export class DataTree implements TreeMutations {
   readonly extendedTypesEnabled: boolean;
   private readonly nodes = new Map<string, ZNode>();
@@ -62,11 +75,10 @@ export class DataTree implements TreeMutations {
   /** Highest zxid applied; a snapshot of this tree covers every txn up to it. */
   lastProcessedZxid = 0;
   /**
-   * While a snapshot is written, the first change to a path that existed keeps the node as it
-   * was, so the snapshot sees the tree of one zxid while writes go on. Paths created meanwhile
-   * need no entry: the snapshot walk follows captured child lists, which do not hold them.
+   * The running captures' saved nodes (see beginCapture). Several may run at once: a snapshot
+   * written to disk and a SNAP streamed to each learner that needs one, each from its own zxid.
    */
-  private captured: Map<string, ZNode> | null = null;
+  private readonly captures: Map<string, ZNode>[] = [];
   /**
    * Wire encodings of large child lists, dropped whenever the list changes: a getChildren of a
    * node with thousands of children is then a copy instead of thousands of string encodings.
@@ -98,35 +110,47 @@ export class DataTree implements TreeMutations {
     return this.nodes.get(path);
   }
 
-  /** Starts a copy-on-write capture of the tree as it is now (see capturedNode). */
-  beginCapture(): void {
-    if (this.captured !== null) throw new Error('a snapshot capture is already running');
-    this.captured = new Map();
-  }
-
-  endCapture(): void {
-    this.captured = null;
-  }
-
   /**
-   * The node at `path` as it was when the capture began, for a path that existed then (the
-   * snapshot walk asks for no other: it follows the captured children of captured nodes).
+   * Starts a copy-on-write capture of the tree as it is now: while it runs, the first change to
+   * a path that existed keeps the node as it was, so the capture reads the tree of one zxid
+   * across any number of turns while writes go on. Paths created meanwhile need no entry: a walk
+   * from the root follows captured child lists, which do not hold them. End it once done.
    */
-  capturedNode(path: string): ZNode | undefined {
-    // Nothing changed yet (or no capture): the live node is the captured one.
-    if (this.captured === null || this.captured.size === 0) return this.nodes.get(path);
-    return this.captured.get(path) ?? this.nodes.get(path);
+  beginCapture(): TreeCapture {
+    const saved = new Map<string, ZNode>();
+    this.captures.push(saved);
+    let ended = false;
+    return {
+      zxid: this.lastProcessedZxid,
+      // Nothing changed yet: the live node is the captured one.
+      node: (path) => (saved.size === 0 ? this.nodes.get(path) : (saved.get(path) ?? this.nodes.get(path))),
+      end: () => {
+        if (ended) return;
+        ended = true;
+        this.captures.splice(this.captures.indexOf(saved), 1);
+      },
+    };
+  }
+
+  /** Captures begun and not ended yet. */
+  get runningCaptures(): number {
+    return this.captures.length;
   }
 
   /**
-   * Called before anything about `path` changes: keeps its captured state if a capture runs.
-   * A node that exists is the one from the capture's start unless it was touched before (then
-   * the entry exists already), since every change or removal of a node touches it first.
+   * Called before anything about `path` changes: keeps its current state for every running
+   * capture that has none for it yet. A node that exists is then the one from that capture's
+   * start, since every change or removal of a node touches it first. Saved nodes are never
+   * changed, so captures share them.
    */
   private touch(path: string): void {
-    if (this.captured === null || this.captured.has(path)) return;
+    if (this.captures.length === 0) return;
     const node = this.nodes.get(path);
-    if (node !== undefined) this.captured.set(path, node.clone());
+    if (node === undefined) return;
+    let copy: ZNode | undefined;
+    for (const saved of this.captures) {
+      if (!saved.has(path)) saved.set(path, (copy ??= node.clone()));
+    }
   }
 
   statOf(node: ZNode): Stat {
@@ -448,7 +472,7 @@ export class DataTree implements TreeMutations {
    * already present (the loader then throws the tree away).
    */
   loadChild(parent: ZNode, name: string, path: string, node: ZNode): boolean {
-    assert(this.captured === null, 'loading into a tree under capture');
+    assert(this.captures.length === 0, 'loading into a tree under capture');
     const before = this.nodes.size;
     this.nodes.set(path, node);
     if (this.nodes.size === before) return false;

@@ -17,7 +17,7 @@
 import { JuteReader, JuteWriter } from '../jute/binary.js';
 import { ACLs, type ACL } from '../jute/records.js';
 import { assert } from '../lib/assert.js';
-import { DataTree, type TreeOptions } from './datatree.js';
+import { DataTree, type TreeCapture, type TreeOptions } from './datatree.js';
 import { NodeLoader, SnapshotError } from './snapshotload.js';
 import type { ZNode } from './znode.js';
 import { basename } from '../lib/paths.js';
@@ -58,15 +58,15 @@ export interface SnapshotCapture {
  * at `zxid` although writes are not stopped while it is written.
  */
 export function captureSnapshot(tree: DataTree, sessions: ReadonlyMap<bigint, number>): SnapshotCapture {
-  tree.beginCapture();
-  const zxid = tree.lastProcessedZxid;
+  const view = tree.beginCapture();
+  const zxid = view.zxid;
   const size = tree.size;
   const sessionList = [...sessions].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   let released = false;
   const release = (): void => {
     if (released) return;
     released = true;
-    tree.endCapture();
+    view.end();
   };
   function* chunks(): Generator<Buffer> {
     const out = new ChunkWriter();
@@ -74,7 +74,7 @@ export function captureSnapshot(tree: DataTree, sessions: ReadonlyMap<bigint, nu
     out.w.int(sessionList.length);
     for (const [id, timeout] of sessionList) out.w.long(id).int(timeout);
     out.w.int(size);
-    yield* writeNodes(tree, out);
+    yield* writeNodes(view, out);
     out.w.int(MAGIC);
     yield* out.finish();
   }
@@ -86,12 +86,12 @@ export function captureSnapshot(tree: DataTree, sessions: ReadonlyMap<bigint, nu
  * the next one to write) rather than a path per pending node, so a leaf costs its lookup and
  * its bytes only. Child paths are the tree's own key strings: no path is built here.
  */
-function* writeNodes(tree: DataTree, out: ChunkWriter): Generator<Buffer> {
+function* writeNodes(view: TreeCapture, out: ChunkWriter): Generator<Buffer> {
   const aclIndex = new Map<readonly ACL[], number>();
   const frames: (readonly string[])[] = [];
   const next: number[] = [];
   let depth = 0;
-  const root = tree.capturedNode('/')!;
+  const root = view.node('/')!;
   const rootChildren = root.orderedChildPaths();
   writeNode(out.w, '', rootChildren.length, root, aclIndex);
   if (rootChildren.length > 0) {
@@ -107,7 +107,7 @@ function* writeNodes(tree: DataTree, out: ChunkWriter): Generator<Buffer> {
       continue;
     }
     const path = siblings[next[d]!++]!;
-    const node = tree.capturedNode(path)!;
+    const node = view.node(path)!;
     const children = node.orderedChildPaths();
     writeNode(out.w, basename(path), children.length, node, aclIndex);
     if (children.length > 0) {

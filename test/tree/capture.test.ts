@@ -58,8 +58,9 @@ test('a snapshot captured while writes go on is exactly the tree at the capture 
   const restored = deserializeSnapshot(got);
   assert.equal(restored.tree.lastProcessedZxid, capture.zxid);
   // After release, changes are no longer copied.
-  apply({ type: OpCode.create, path: '/after', data: null, acl: OPEN, ephemeral: false, parentCVersion: -1 });
-  assert.equal(tree.capturedNode('/after'), tree.getNode('/after'));
+  assert.equal(tree.runningCaptures, 0);
+  capture.release();
+  assert.equal(tree.runningCaptures, 0, 'a second release does nothing');
 });
 
 test('paths deleted and created again, and nodes created and changed, during a capture do not leak into it', () => {
@@ -97,4 +98,54 @@ test('paths deleted and created again, and nodes created and changed, during a c
   capture.release();
   assert.ok(got.length >= 3);
   assert.ok(Buffer.concat(got).equals(expected));
+});
+
+test('captures begun at different zxids run at once, each seeing the tree of its own zxid, and end in any order', () => {
+  const tree = new DataTree();
+  const apply = applier(tree);
+  const rng = new Prng(33);
+  const create = (path: string, data: string): void =>
+    void apply({ type: OpCode.create, path, data: Buffer.from(data), acl: OPEN, ephemeral: false, parentCVersion: -1 });
+  for (let p = 0; p < 8; p++) {
+    create(`/p${p}`, 'parent');
+    for (let c = 0; c < 200; c++) create(`/p${p}/c${c}`, `v${c}`.padEnd(2000, '.'));
+  }
+  const mutate = (round: number): void => {
+    for (let i = 0; i < 200; i++) {
+      const path = `/p${rng.int(8)}/c${rng.int(220)}`;
+      const pick = rng.int(3);
+      if (pick === 0) apply({ type: OpCode.delete, path });
+      else if (pick === 1 && tree.getNode(path) === undefined) create(path, `again ${round}`);
+      else apply({ type: OpCode.setData, path, data: Buffer.from(`r${round}`), version: round });
+    }
+  };
+  const expectedA = Buffer.concat(serializeSnapshot(tree, new Map()));
+  const a = captureSnapshot(tree, new Map());
+  mutate(0);
+  const expectedB = Buffer.concat(serializeSnapshot(tree, new Map()));
+  const b = captureSnapshot(tree, new Map());
+  assert.equal(tree.runningCaptures, 2);
+  assert.ok(b.zxid > a.zxid);
+  const chunksA = a.chunks[Symbol.iterator]();
+  const chunksB = b.chunks[Symbol.iterator]();
+  const gotA: Buffer[] = [];
+  const gotB: Buffer[] = [];
+  let round = 1;
+  // Interleaved: A is read, the tree changes, B is read, the tree changes; each ends when read.
+  const step = (chunks: Iterator<Buffer>, got: Buffer[], capture: { release(): void }): boolean => {
+    const next = chunks.next();
+    if (next.done) capture.release();
+    else got.push(next.value);
+    return next.done === true;
+  };
+  for (let doneA = false, doneB = false; !(doneA && doneB); round++) {
+    if (!doneA) doneA = step(chunksA, gotA, a);
+    mutate(round);
+    if (!doneB) doneB = step(chunksB, gotB, b);
+    mutate(-round);
+  }
+  assert.equal(tree.runningCaptures, 0);
+  assert.ok(gotA.length >= 3 && gotB.length >= 3, 'several chunks each');
+  assert.ok(Buffer.concat(gotA).equals(expectedA), 'the first capture is the tree at its zxid');
+  assert.ok(Buffer.concat(gotB).equals(expectedB), 'the second capture is the tree at its zxid');
 });

@@ -7,7 +7,9 @@
  * sent a DIFF read from the store's log (`diffAfter`, as LearnerHandler's getProposalsFromTxnLog)
  * when the txns to send are under snapshotSizeFactor × the tree's size, else SNAP followed by the
  * tree in ZooKeeper's snapshot serialization (zk-snapshot-stream.ts), taken at the zxid the core
- * names.
+ * names. That stream is written a slice per event-loop turn from a copy-on-write capture, so
+ * the leader goes on committing and serving meanwhile; the packets for that learner wait behind
+ * it, the other learners' do not.
  *
  * Committed txns go to a ReplicaState (a tree of its own by default; the request pipeline in a
  * running server, see peer.ts), and the log and epochs to a store when one is given. With a
@@ -25,7 +27,7 @@ import type { LogEntry } from '../../consensus/learner.js';
 import { ZabLeader, type LeaderOptions, type LeaderReady, type LogRead } from '../../consensus/leader.js';
 import { decodeQuorumPacket, encodeQuorumPacket, quorumPacketLength, type QuorumPacket } from '../../consensus/wire.js';
 import { makeZxid, zxidToHex, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
-import { writeZkSnapshotStream } from './zk-snapshot-stream.js';
+import { SnapshotSender, type SnapshotSent } from './zk-snapshot-stream.js';
 import { TreeReplica, type ReplicaState } from './replica.js';
 import type { QuorumStore } from './learner-driver.js';
 import { PLAIN_TRANSPORT, type PeerAcceptor, type QuorumTransport } from './quorum-tls.js';
@@ -83,6 +85,8 @@ export interface QuorumLeaderEvents {
   /** A learner asks whether a session may move to it; answer with `answerRevalidate`. */
   revalidate: [question: { conn: number; sessionId: bigint; timeoutMs: number }];
   steppedDown: [reason: string];
+  /** A learner's SNAP stream is out (the leader served between its slices). */
+  snapshotSent: [conn: number, sent: SnapshotSent];
   /** Quorum SASL failed on a learner connection (refused, or let through as serverRequireSasl=false allows). */
   authentication: [message: string];
 }
@@ -107,6 +111,8 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   private ticker: NodeJS.Timeout | null = null;
   private drainScheduled = false;
   private readonly corked = new Set<Socket>();
+  /** SNAP streams under way, by connection: that learner's packets wait behind its stream. */
+  private readonly snapshots = new Map<number, SnapshotSender>();
   /** Forwarded syncs: answered once the last proposal made before each has committed (Leader.processSync). */
   private readonly pendingSyncs: { conn: number; zxid: Zxid }[] = [];
   /** The zxid the core gives the next proposal (the epoch's first counter once established). */
@@ -197,6 +203,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = null;
+    for (const conn of [...this.snapshots.keys()]) this.dropSnapshot(conn);
     for (const s of this.sockets.values()) s.destroy();
     this.sockets.clear();
     this.acceptor?.close();
@@ -314,6 +321,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     socket.on('data', onData);
     socket.on('error', () => undefined);
     socket.on('close', () => {
+      this.dropSnapshot(conn);
       if (!this.sockets.delete(conn)) return;
       this.run(() => this.core.disconnected(conn));
       this.emit('learnerClosed', conn, 'connection closed');
@@ -325,6 +333,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     const socket = this.sockets.get(conn);
     if (!socket) return;
     this.sockets.delete(conn);
+    this.dropSnapshot(conn);
     socket.destroy();
     this.run(() => this.core.disconnected(conn));
     this.emit('learnerClosed', conn, reason);
@@ -344,16 +353,47 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     });
   }
 
-  /** Packets of one turn go out together: the socket is corked until the turn ends. */
+  /**
+   * Packets of one turn go out together: the socket is corked until the turn ends. A learner
+   * being sent a snapshot gets them after it.
+   */
   private send(conn: number, packet: QuorumPacket): void {
     const socket = this.sockets.get(conn);
     if (!socket) return;
+    const snapshot = this.snapshots.get(conn);
+    if (snapshot !== undefined) {
+      // Past the limit the stream has stopped; the connection goes once this turn's work is done.
+      if (!snapshot.enqueue(encodeQuorumPacket(packet))) queueMicrotask(() => this.closeConn(conn, 'too far behind while its snapshot was sent'));
+      return;
+    }
     if (!this.corked.has(socket)) {
       this.corked.add(socket);
       socket.cork();
       if (this.corked.size === 1) process.nextTick(() => this.uncorkAll());
     }
     socket.write(encodeQuorumPacket(packet));
+  }
+
+  /**
+   * Streams the tree as it is now (the SNAP zxid: commits after it are applied later) to the
+   * learner, from a capture that later commits do not change.
+   */
+  private streamSnapshot(conn: number): void {
+    const socket = this.sockets.get(conn);
+    if (!socket) return;
+    const sender = new SnapshotSender(socket, this.state.tree.beginCapture(), this.state.sessionTimeouts(), (result) => {
+      this.snapshots.delete(conn);
+      if (result instanceof Error) this.closeConn(conn, `snapshot not sent: ${result.message}`);
+      else this.emit('snapshotSent', conn, result);
+    });
+    this.snapshots.set(conn, sender);
+    sender.start();
+  }
+
+  /** Ends a learner's stream, if one runs, and its capture. */
+  private dropSnapshot(conn: number): void {
+    this.snapshots.get(conn)?.abort();
+    this.snapshots.delete(conn);
   }
 
   private uncorkAll(): void {
@@ -473,7 +513,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
       if ('packet' in m) this.send(m.conn, m.packet);
       else if ('snapshotAt' in m) {
         applyThrough(m.snapshotAt);
-        this.sockets.get(m.conn)?.write(writeZkSnapshotStream(this.state.tree, this.state.sessionTimeouts()));
+        this.streamSnapshot(m.conn);
       } else this.closeConn(m.conn, m.close);
     }
     applyThrough(rd.commit.at(-1)?.zxid ?? -1n);

@@ -292,6 +292,12 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
   private socket: Socket | null = null;
   private input: Buffer = Buffer.alloc(0);
   private snapshotAttemptBytes = 0;
+  /**
+   * Chunks of a snapshot stream not yet joined to `input`: joined only when a parse is due, as
+   * joining each chunk as it came copied the whole stream so far each time.
+   */
+  private held: Buffer[] = [];
+  private heldBytes = 0;
   private ticker: NodeJS.Timeout | null = null;
   private closedReason: string | null = null;
   private syncedEmitted = false;
@@ -463,7 +469,14 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
 
   private onData(chunk: Buffer): void {
     if (this.closedReason !== null) return;
-    this.input = this.input.length === 0 ? chunk : Buffer.concat([this.input, chunk]);
+    if (this.core.phase === 'snapshot' && !this.snapshotDue(chunk)) {
+      this.held.push(chunk);
+      this.heldBytes += chunk.length;
+      return;
+    }
+    this.input = this.input.length === 0 && this.held.length === 0 ? chunk : Buffer.concat([this.input, ...this.held, chunk]);
+    this.held = [];
+    this.heldBytes = 0;
     try {
       this.drainInput(chunk.length);
     } catch (err) {
@@ -490,17 +503,26 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
     }
   }
 
+  /** Whether trySnapshot would parse once `chunk` is joined (or fail on the size): its tests, before the copy. */
+  private snapshotDue(chunk: Buffer): boolean {
+    const total = this.input.length + this.heldBytes + chunk.length;
+    if (total > MAX_SNAPSHOT_STREAM_BYTES || total >= 2 * this.snapshotAttemptBytes) return true;
+    const before = this.held.at(-1) ?? this.input;
+    const seam = Buffer.concat([before.subarray(Math.max(0, before.length - SIGNATURE_BYTES.length)), chunk.subarray(0, SIGNATURE_BYTES.length)]);
+    return chunk.includes(SIGNATURE_BYTES) || seam.includes(SIGNATURE_BYTES);
+  }
+
   /**
    * The snapshot stream has no length, so it is parsed when enough may have arrived: whenever
-   * the buffer doubled since the last try, a short chunk suggests the sender paused, or the last
-   * chunk holds the closing signature (the leader then waits for NEWLEADER's ACK: without that
-   * check a stream ending in a full chunk, before the buffer doubled, was never parsed). A
+   * the buffer doubled since the last try, or the last chunk holds the closing signature (the
+   * leader then waits for NEWLEADER's ACK). Not on every short chunk: a leader that streams a
+   * slice per turn (Paddock's) sends many, and each try parses the whole buffer again. A
    * malformed stream therefore waits until initLimit ends the connection.
    */
   private trySnapshot(lastChunkBytes: number): boolean {
     if (this.input.length > MAX_SNAPSHOT_STREAM_BYTES) throw new Error('snapshot stream too large');
     const signed = this.input.includes(SIGNATURE_BYTES, Math.max(0, this.input.length - lastChunkBytes - SIGNATURE_BYTES.length));
-    if (!signed && this.input.length < 2 * this.snapshotAttemptBytes && lastChunkBytes >= 16 * 1024) return false;
+    if (!signed && this.input.length < 2 * this.snapshotAttemptBytes) return false;
     this.snapshotAttemptBytes = this.input.length;
     const r = new JuteReader(this.input, 0, this.input.length, 0x7fffffff);
     let snap: ZkSnapshot;

@@ -274,6 +274,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
     leader.on('authentication', (message) => this.logger.warn(`quorum port: ${message}`));
     const ended = this.roleEnds();
     leader.on('steppedDown', (reason) => this.endRole?.(`stepped down: ${reason}`));
+    leader.on('snapshotSent', (_conn, s) => this.logger.info(`snapshot sent to a learner: ${s.bytes} bytes in ${s.slices} slices over ${s.elapsedMs.toFixed(0)} ms, ${s.busyMs.toFixed(0)} ms of it serializing and writing (longest slice ${s.longestSliceMs.toFixed(1)} ms)`));
     // The core checks its quorum at its next tick; a leader resumed after a pause finds its
     // followers' connections closed before that tick and must not serve clients until then.
     leader.on('learnerClosed', () => {
