@@ -24,7 +24,7 @@ import type { MultiResult, Request } from '../jute/requests.js';
 import { OPEN_ACL_UNSAFE } from '../persistence/zkformat.js';
 import type { Op, OpKind } from '../faults/history.js';
 import { Pipe, type Network } from './net.js';
-import type { SimLink, SimServer } from './server.js';
+import type { EventSeen, SimLink, SimServer } from './server.js';
 import type { World } from './world.js';
 
 /** What a client reports to the simulation. */
@@ -345,7 +345,7 @@ export class SimClient {
     this.send(OpCode.setWatches, req, null, () => undefined, Xid.setWatches);
   }
 
-  private onEvent(conn: Conn, type: number, path: string, seen: { zxid: number; mzxid: number }): void {
+  private onEvent(conn: Conn, type: number, path: string, seen: EventSeen): void {
     if (conn !== this.conn) return;
     conn.lastHeard = this.world.now;
     this.watchEvents++;
@@ -357,7 +357,7 @@ export class SimClient {
     if (seen.mzxid <= w.setZxid) return this.hooks.violation(`${where}: the watch on ${path} set at 0x${hex(w.setZxid)} fired for an older state (mzxid 0x${hex(seen.mzxid)})`);
     // Set on this server and still there: it fires on the first change the server applies after it.
     if (!w.direct) return;
-    const first = this.hooks.firstChange(conn.server.sid, path, w.setZxid);
+    const first = seen.changes.find((z) => z > w.setZxid) ?? null;
     if (first !== seen.mzxid) {
       this.hooks.violation(`${where}: the watch on ${path} set at 0x${hex(w.setZxid)} fired at mzxid 0x${hex(seen.mzxid)}, not for the first change after it (${first === null ? 'none applied' : `0x${hex(first)}`})`);
     }

@@ -62,6 +62,8 @@ export interface Ensemble {
   onApply(sid: number, entry: LogEntry): void;
   /** The server's tree was loaded or replaced as a whole (boot, SNAP, TRUNC): not by applies. */
   onTreeReplaced(sid: number): void;
+  /** The data changes of `path` server `sid` applied since its tree was last loaded or replaced. */
+  changesOf(sid: number, path: string): readonly number[];
   onCommit(sid: number, entry: LogEntry): void;
   onEstablished(server: SimServer, epoch: bigint): void;
 }
@@ -117,15 +119,23 @@ type Role =
   | Leading
   | Following;
 
+export interface EventSeen {
+  zxid: number;
+  mzxid: number;
+  changes: readonly number[];
+}
+
 /** What a client hears from a server (over its Pipe). */
 export interface ToClient {
   reply(xid: number, zxid: number, err: number, type: number, body: unknown): void;
   connected(timeOut: number, sessionId: bigint, passwd: Buffer): void;
   /**
    * A watch event. `seen` is the simulator's own instrument, not on the wire: the zxid of the
-   * server's state and the node's mzxid (-1 if gone) when the event was sent.
+   * server's state, the node's mzxid (-1 if gone) and the changes of the node the server had
+   * applied since its tree was last replaced, when the event was sent (a replacement while the
+   * event is on its way must not change what it is checked against).
    */
-  event(type: number, path: string, seen: { zxid: number; mzxid: number }): void;
+  event(type: number, path: string, seen: EventSeen): void;
   closed(reason: string): void;
 }
 
@@ -151,7 +161,7 @@ export class SimLink {
   sendEvent(type: number, path: string): void {
     if (this.closed) return;
     const tree = this.server.pipeline.tree;
-    const seen = { zxid: tree.lastProcessedZxid, mzxid: tree.getNode(path)?.mzxid ?? -1 };
+    const seen = { zxid: tree.lastProcessedZxid, mzxid: tree.getNode(path)?.mzxid ?? -1, changes: this.server.changesOf(path) };
     this.pipe.send(1, () => this.toClient.event(type, path, seen));
   }
 
@@ -799,6 +809,11 @@ export class SimServer {
     if (this.role !== role) return;
     this.ens.trace(`server ${this.sid}: ${reason}`);
     this.endRole(reason);
+  }
+
+  /** This server's applied changes of `path` (the checkers' record), for a watch event it sends. */
+  changesOf(path: string): readonly number[] {
+    return this.ens.changesOf(this.sid, path);
   }
 
   /**

@@ -441,6 +441,10 @@ class Simulation implements Ensemble {
     this.changes.delete(sid);
   }
 
+  changesOf(sid: number, path: string): readonly number[] {
+    return [...(this.changes.get(sid)?.get(path) ?? [])];
+  }
+
   /** The first change of `path` after `zxid` that server `sid` applied, or null. */
   private firstChange(sid: number, path: string, zxid: number): number | null {
     for (const z of this.changes.get(sid)?.get(path) ?? []) if (z > zxid) return z;

@@ -196,10 +196,15 @@ export class CheckedStore {
 
   truncate(zxid: Zxid): Promise<Tree> {
     return this.call(
-      this.store.truncate(zxid).then((left) => {
+      this.store.truncate(zxid).then(async (left) => {
         for (const z of [...this.logged]) if (z > zxid) this.logged.delete(z);
         if (zxid < this.last) this.last = zxid;
-        if (left.snapshotZxid < this.snapshotZxid) this.snapshotZxid = left.snapshotZxid;
+        if (left.snapshotZxid < this.snapshotZxid) {
+          // Cut below its newest snapshot, the store went back to an older one: what it holds is
+          // that snapshot and the (long durable) log after it, which this view never listed.
+          this.snapshotZxid = left.snapshotZxid;
+          for await (const e of this.store.readAfter(left.snapshotZxid)) if (e.zxid <= zxid) this.logged.add(e.zxid);
+        }
         return left;
       }),
     );

@@ -50,6 +50,11 @@ describe('simulator', () => {
     // Found before the simulator ran the disk store; test/consensus/leader-acks.test.ts drives it.
     ['NEWLEADER ACKs count only from a live connection', { seed: 12040, servers: 5 }],
     ['NEWLEADER ACKs count only from a live connection, again', { seed: 16906, servers: 5 }],
+    // Checker bugs found by the long run. A TRUNC below the newest snapshot sends the store back
+    // to an older one plus its log, which the checker's view of what is durable dropped.
+    ['a TRUNC that goes back to an older snapshot keeps its log', { seed: 8150, servers: 5 }],
+    // A watch event checked on arrival against a history the server had reset since it sent it.
+    ['a watch event is checked against what its server had applied when it sent it', { seed: 8744, servers: 5 }],
   ];
   it('regression: a member that crashed inside a sync restarts through the updatingEpoch marker (seed 123)', async () => {
     const r = await runSimulation({ seed: 123, servers: 5, trace: true });
