@@ -1,10 +1,11 @@
 /**
  * `npm run sim -- [--seed S | --seeds N [--from F]] [--servers 3|5] [--observers K] [--jobs J]
- * [--clients M] [--fault-ms T] [--settle-ms T] [--fault-every T] [--trace]`: runs the deterministic
+ * [--clients M] [--fault-ms T] [--settle-ms T] [--fault-every T] [--trace] [--fingerprint]`: runs the deterministic
  * ensemble simulator. With --seeds, runs seeds F..F+N-1 alternating 3 and 5 servers unless
  * --servers is given, in J worker threads (default 1). Every failing seed prints the command that
  * replays it exactly, in seed order whatever the jobs; the last line counts the seeds that passed
- * and the time taken; the exit status is 1 if any seed failed.
+ * and the time taken; the exit status is 1 if any seed failed. --fingerprint prints one line per
+ * seed with a digest of everything the run did (the same on every replay of the same code).
  */
 import { availableParallelism } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
@@ -18,7 +19,7 @@ export interface SimCommand {
   base: Omit<SimOptions, 'seed' | 'servers'>;
 }
 
-const USAGE = 'usage: npm run sim -- [--seed S | --seeds N [--from F]] [--servers 3|5] [--observers K] [--jobs J] [--clients M] [--fault-ms T] [--settle-ms T] [--fault-every T] [--trace] [--no-sync-reads] [--sabotage learner-skips-log|fsync-lies]';
+const USAGE = 'usage: npm run sim -- [--seed S | --seeds N [--from F]] [--servers 3|5] [--observers K] [--jobs J] [--clients M] [--fault-ms T] [--settle-ms T] [--fault-every T] [--trace] [--fingerprint] [--no-sync-reads] [--sabotage learner-skips-log|fsync-lies]';
 /** More threads than this gains nothing on any machine we run on, and each holds a simulation. */
 const MAX_JOBS = 64;
 
@@ -47,6 +48,7 @@ export function parseSimArgs(argv: readonly string[]): SimCommand {
     else if (arg === '--settle-ms') base.settleMs = value();
     else if (arg === '--fault-every') base.faultEveryMs = value();
     else if (arg === '--trace') base.trace = true;
+    else if (arg === '--fingerprint') base.fingerprint = true;
     else if (arg === '--no-sync-reads') base.syncReads = false;
     else if (arg === '--sabotage') {
       const name = argv[++i];
@@ -85,6 +87,7 @@ export interface SeedReport {
 export async function runSeed(cmd: Pick<SimCommand, 'servers' | 'base'>, seed: number, alone: boolean): Promise<SeedReport> {
   const r = await runSimulation({ ...cmd.base, seed, servers: serversFor(cmd, seed) });
   const lines = cmd.base.trace ? [r.trace.join('\n')] : [];
+  if (r.fingerprint !== undefined) lines.push(`fingerprint seed ${seed} (${r.servers} servers): ${r.fingerprint} ${r.ok ? 'ok' : 'FAIL'}`);
   if (!r.ok) lines.push(formatFailure(r));
   else if (alone) {
     const s = r.stats;

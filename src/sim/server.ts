@@ -250,7 +250,7 @@ export class SimServer {
   private start(state: QuorumState): void {
     const inc = this.incarnation;
     const world = this.world;
-    this.replica = new PipelineReplica({ extendedTypesEnabled: this.config.extendedTypesEnabled }, (fn) => world.soon(() => inc === this.incarnation && fn()));
+    this.replica = new PipelineReplica({ extendedTypesEnabled: this.config.extendedTypesEnabled }, (fn) => world.soon(() => inc === this.incarnation && fn()), () => world.now);
     const rng = world.rng;
     this.pipeline = new RequestPipeline(
       this.config,
