@@ -229,38 +229,17 @@ interface Inode {
   /** What a reader sees now. */
   data: Buffer;
   /**
-   * How to get back from `data` to the content at the last sync (what survives a crash), oldest
-   * first: each record puts back the bytes one write or truncate replaced and the length before
-   * it. A sync only forgets them, so appends and fsyncs cost the bytes written, not the file.
+   * What survives a crash: the content at the last sync. A sync brings it up to date by copying
+   * in the writes made since (or the whole file after a truncate), so an append and its fsync
+   * cost the bytes written, not the file.
    */
-  undo: Undo[];
+  durable: Buffer;
   /** Writes since the last sync, in order, to replay (possibly torn) on a crash. */
   unsynced: { position: number; bytes: Buffer }[];
   /** Set when a truncate happened since the last sync (a crash keeps the durable length). */
   dirty: boolean;
-}
-
-/** `old` was at `position` before a change, in a file of `length` bytes. */
-interface Undo {
-  position: number;
-  old: Buffer;
-  length: number;
-}
-
-/** The content as of the last sync: `data` with every change since undone, newest first. */
-function durableContent(inode: Inode): Buffer {
-  let out: Buffer = Buffer.from(inode.data);
-  for (let i = inode.undo.length - 1; i >= 0; i--) {
-    const u = inode.undo[i]!;
-    if (out.length < u.position + u.old.length) out = writeInto(out, u.old, u.position);
-    else u.old.copy(out, u.position);
-    out = out.subarray(0, u.length);
-  }
-  return out;
-}
-
-function newInode(data: Buffer): Inode {
-  return { data, undo: [], unsynced: [], dirty: false };
+  /** Set by a bit flip since the last sync: the next sync copies the whole file. */
+  flipped?: boolean;
 }
 
 export type FaultOp = 'write' | 'sync' | 'truncate' | 'open' | 'rename' | 'remove' | 'syncDir';
@@ -349,7 +328,7 @@ export class MemoryDisk implements Disk {
     if (!inode) {
       if (mode === 'read' || mode === 'readWrite') throw codedError('ENOENT', `no such file ${path}`);
       this.parentExists(path);
-      inode = newInode(Buffer.alloc(0));
+      inode = { data: Buffer.alloc(0), durable: Buffer.alloc(0), unsynced: [], dirty: false };
       this.entries.set(path, inode);
     }
     return new MemoryFile(this, path, inode, mode === 'read');
@@ -423,7 +402,7 @@ export class MemoryDisk implements Disk {
   crash(tear?: (path: string, unsyncedBytes: number) => number): void {
     const next = new Map<string, Inode>();
     for (const [path, inode] of this.durableEntries) {
-      let data = durableContent(inode);
+      let data: Buffer = Buffer.from(inode.durable);
       const total = inode.unsynced.reduce((n, w) => n + w.bytes.length, 0);
       let keep = tear && !inode.dirty ? Math.max(0, Math.min(total, tear(path, total))) : 0;
       for (const w of inode.unsynced) {
@@ -432,7 +411,8 @@ export class MemoryDisk implements Disk {
         keep -= part.length;
         data = writeInto(data, part, w.position);
       }
-      next.set(path, newInode(data));
+      const fresh: Inode = { data, durable: Buffer.from(data), unsynced: [], dirty: false };
+      next.set(path, fresh);
     }
     this.entries = new Map(next);
     this.durableEntries = new Map(next);
@@ -444,16 +424,13 @@ export class MemoryDisk implements Disk {
     const inode = this.entries.get(path);
     if (!inode || byteOffset >= inode.data.length) throw new RangeError(`no byte ${byteOffset} in ${path}`);
     inode.data[byteOffset]! ^= 1 << bit;
-    // The durable byte is in the oldest record that replaced it, else in data: flipping it in
-    // every record that holds it flips it there too.
-    for (const u of inode.undo) {
-      if (byteOffset >= u.position && byteOffset < u.position + u.old.length) u.old[byteOffset - u.position]! ^= 1 << bit;
-    }
+    if (byteOffset < inode.durable.length) inode.durable[byteOffset]! ^= 1 << bit;
+    inode.flipped = true;
   }
 
   /** Sets a file's content directly, durable at once (for building damaged fixtures). */
   setFile(path: string, data: Buffer): void {
-    const inode = newInode(Buffer.from(data));
+    const inode: Inode = { data: Buffer.from(data), durable: Buffer.from(data), unsynced: [], dirty: false };
     this.entries.set(path, inode);
     this.durableEntries.set(path, inode);
   }
@@ -472,8 +449,6 @@ export class MemoryDisk implements Disk {
       bytes = bytes.subarray(0, fits);
     }
     if (bytes.length > 0) {
-      const length = inode.data.length;
-      inode.undo.push({ position, old: Buffer.from(inode.data.subarray(position, Math.min(length, position + bytes.length))), length });
       inode.data = writeInto(inode.data, bytes, position);
       inode.unsynced.push({ position, bytes });
       this.stats.bytesWritten += bytes.length;
@@ -485,20 +460,30 @@ export class MemoryDisk implements Disk {
   _sync(path: string, inode: Inode): void {
     this.check('sync', path);
     this.stats.syncs++;
-    inode.undo = [];
+    inode.durable = syncedContent(inode);
     inode.unsynced = [];
     inode.dirty = false;
+    inode.flipped = false;
   }
 
   /** @internal */
   _truncate(path: string, inode: Inode, length: number): void {
     this.check('truncate', path);
-    // The old buffer is never written again: it is the record.
-    inode.undo.push({ position: 0, old: inode.data, length: inode.data.length });
     if (length <= inode.data.length) inode.data = Buffer.from(inode.data.subarray(0, length));
     else inode.data = Buffer.concat([inode.data, Buffer.alloc(length - inode.data.length)]);
     inode.dirty = true;
   }
+}
+
+/**
+ * The content a sync makes durable. While the file keeps its length and no truncate came
+ * between, that is the durable content with the unsynced writes copied in, in order (writes only
+ * replace bytes), into the durable buffer itself, which nothing outside the inode holds.
+ */
+function syncedContent(inode: Inode): Buffer {
+  if (inode.dirty || inode.flipped || inode.durable.length !== inode.data.length) return Buffer.from(inode.data);
+  for (const w of inode.unsynced) w.bytes.copy(inode.durable, w.position);
+  return inode.durable;
 }
 
 function writeInto(data: Buffer, bytes: Buffer, position: number): Buffer {

@@ -1,7 +1,7 @@
 /**
- * MemoryDisk keeps what a crash restores as undo records rather than a copy per fsync: random
- * writes, truncates, syncs, bit flips and crashes (with torn tails) must leave the same bytes
- * as a plain model that copies the whole file at every sync.
+ * MemoryDisk's fsync copies in the writes made since the last one rather than the whole file:
+ * random writes, truncates, syncs, bit flips and crashes (with torn tails) must leave the same
+ * bytes as a plain model that copies the whole file at every sync.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
