@@ -60,7 +60,8 @@ export class Pipe {
 
   send(dir: 0 | 1, deliver: () => void): void {
     if (this.dead || this.lost[dir]) return;
-    const [from, to] = dir === 0 ? [this.a, this.b] : [this.b, this.a];
+    const from = dir === 0 ? this.a : this.b;
+    const to = dir === 0 ? this.b : this.a;
     if (this.net.blocked(from, to)) {
       this.lost[dir] = true;
       return;
