@@ -239,7 +239,7 @@ interface Inode {
   /** Set when a truncate happened since the last sync (a crash keeps the durable length). */
   dirty: boolean;
   /** Set by a bit flip since the last sync: the next sync copies the whole file. */
-  flipped?: boolean;
+  flipped: boolean;
 }
 
 export type FaultOp = 'write' | 'sync' | 'truncate' | 'open' | 'rename' | 'remove' | 'syncDir';
@@ -328,7 +328,7 @@ export class MemoryDisk implements Disk {
     if (!inode) {
       if (mode === 'read' || mode === 'readWrite') throw codedError('ENOENT', `no such file ${path}`);
       this.parentExists(path);
-      inode = { data: Buffer.alloc(0), durable: Buffer.alloc(0), unsynced: [], dirty: false };
+      inode = { data: Buffer.alloc(0), durable: Buffer.alloc(0), unsynced: [], dirty: false, flipped: false };
       this.entries.set(path, inode);
     }
     return new MemoryFile(this, path, inode, mode === 'read');
@@ -411,7 +411,7 @@ export class MemoryDisk implements Disk {
         keep -= part.length;
         data = writeInto(data, part, w.position);
       }
-      const fresh: Inode = { data, durable: Buffer.from(data), unsynced: [], dirty: false };
+      const fresh: Inode = { data, durable: Buffer.from(data), unsynced: [], dirty: false, flipped: false };
       next.set(path, fresh);
     }
     this.entries = new Map(next);
@@ -430,7 +430,7 @@ export class MemoryDisk implements Disk {
 
   /** Sets a file's content directly, durable at once (for building damaged fixtures). */
   setFile(path: string, data: Buffer): void {
-    const inode: Inode = { data: Buffer.from(data), durable: Buffer.from(data), unsynced: [], dirty: false };
+    const inode: Inode = { data: Buffer.from(data), durable: Buffer.from(data), unsynced: [], dirty: false, flipped: false };
     this.entries.set(path, inode);
     this.durableEntries.set(path, inode);
   }
