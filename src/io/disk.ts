@@ -228,12 +228,18 @@ export class NodeDisk implements Disk {
 interface Inode {
   /** What a reader sees now. */
   data: Buffer;
-  /** What survives a crash: the content at the last sync. */
+  /**
+   * What survives a crash: the content at the last sync. A sync brings it up to date by copying
+   * in the writes made since (or the whole file after a truncate), so an append and its fsync
+   * cost the bytes written, not the file.
+   */
   durable: Buffer;
   /** Writes since the last sync, in order, to replay (possibly torn) on a crash. */
   unsynced: { position: number; bytes: Buffer }[];
   /** Set when a truncate happened since the last sync (a crash keeps the durable length). */
   dirty: boolean;
+  /** Set by a bit flip since the last sync: the next sync copies the whole file. */
+  flipped: boolean;
 }
 
 export type FaultOp = 'write' | 'sync' | 'truncate' | 'open' | 'rename' | 'remove' | 'syncDir';
@@ -322,7 +328,7 @@ export class MemoryDisk implements Disk {
     if (!inode) {
       if (mode === 'read' || mode === 'readWrite') throw codedError('ENOENT', `no such file ${path}`);
       this.parentExists(path);
-      inode = { data: Buffer.alloc(0), durable: Buffer.alloc(0), unsynced: [], dirty: false };
+      inode = { data: Buffer.alloc(0), durable: Buffer.alloc(0), unsynced: [], dirty: false, flipped: false };
       this.entries.set(path, inode);
     }
     return new MemoryFile(this, path, inode, mode === 'read');
@@ -405,7 +411,7 @@ export class MemoryDisk implements Disk {
         keep -= part.length;
         data = writeInto(data, part, w.position);
       }
-      const fresh: Inode = { data, durable: Buffer.from(data), unsynced: [], dirty: false };
+      const fresh: Inode = { data, durable: Buffer.from(data), unsynced: [], dirty: false, flipped: false };
       next.set(path, fresh);
     }
     this.entries = new Map(next);
@@ -419,11 +425,12 @@ export class MemoryDisk implements Disk {
     if (!inode || byteOffset >= inode.data.length) throw new RangeError(`no byte ${byteOffset} in ${path}`);
     inode.data[byteOffset]! ^= 1 << bit;
     if (byteOffset < inode.durable.length) inode.durable[byteOffset]! ^= 1 << bit;
+    inode.flipped = true;
   }
 
   /** Sets a file's content directly, durable at once (for building damaged fixtures). */
   setFile(path: string, data: Buffer): void {
-    const inode: Inode = { data: Buffer.from(data), durable: Buffer.from(data), unsynced: [], dirty: false };
+    const inode: Inode = { data: Buffer.from(data), durable: Buffer.from(data), unsynced: [], dirty: false, flipped: false };
     this.entries.set(path, inode);
     this.durableEntries.set(path, inode);
   }
@@ -433,7 +440,7 @@ export class MemoryDisk implements Disk {
     this.check('write', path);
     this.stats.writes++;
     const growth = Math.max(0, position + data.length - inode.data.length);
-    const room = this.capacityBytes - this.usedBytes();
+    const room = this.capacityBytes === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : this.capacityBytes - this.usedBytes();
     let bytes = Buffer.from(data);
     let full = false;
     if (growth > room) {
@@ -453,9 +460,10 @@ export class MemoryDisk implements Disk {
   _sync(path: string, inode: Inode): void {
     this.check('sync', path);
     this.stats.syncs++;
-    inode.durable = Buffer.from(inode.data);
+    inode.durable = syncedContent(inode);
     inode.unsynced = [];
     inode.dirty = false;
+    inode.flipped = false;
   }
 
   /** @internal */
@@ -465,6 +473,17 @@ export class MemoryDisk implements Disk {
     else inode.data = Buffer.concat([inode.data, Buffer.alloc(length - inode.data.length)]);
     inode.dirty = true;
   }
+}
+
+/**
+ * The content a sync makes durable. While the file keeps its length and no truncate came
+ * between, that is the durable content with the unsynced writes copied in, in order (writes only
+ * replace bytes), into the durable buffer itself, which nothing outside the inode holds.
+ */
+function syncedContent(inode: Inode): Buffer {
+  if (inode.dirty || inode.flipped || inode.durable.length !== inode.data.length) return Buffer.from(inode.data);
+  for (const w of inode.unsynced) w.bytes.copy(inode.durable, w.position);
+  return inode.durable;
 }
 
 function writeInto(data: Buffer, bytes: Buffer, position: number): Buffer {

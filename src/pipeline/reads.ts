@@ -14,7 +14,11 @@ import type { WatchRegistry } from '../watches/index.js';
 
 export class KeeperError extends Error {
   constructor(readonly code: number) {
+    // An error reply, caught by the caller: capturing a stack would cost more than the read.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`keeper error ${code}`);
+    Error.stackTraceLimit = limit;
   }
 }
 

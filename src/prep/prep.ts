@@ -28,7 +28,11 @@ export function errorTxn(header: TxnHeader, err: number): Txn {
 
 export class PrepError extends Error {
   constructor(readonly code: number, readonly path = '') {
+    // A failed check is an answer, caught in prepare: capturing a stack would cost more than the check.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`prep failed with ${code} on ${path}`);
+    Error.stackTraceLimit = limit;
   }
 }
 

@@ -1,10 +1,13 @@
 /**
  * `npm run sim -- [--seed S | --seeds N [--from F]] [--servers 3|5] [--observers K] [--jobs J]
- * [--clients M] [--fault-ms T] [--settle-ms T] [--fault-every T] [--trace]`: runs the deterministic
+ * [--clients M] [--fault-ms T] [--settle-ms T] [--fault-every T] [--trace] [--fingerprint]`: runs the deterministic
  * ensemble simulator. With --seeds, runs seeds F..F+N-1 alternating 3 and 5 servers unless
  * --servers is given, in J worker threads (default 1). Every failing seed prints the command that
- * replays it exactly, in seed order whatever the jobs; the last line counts the seeds that passed
- * and the time taken; the exit status is 1 if any seed failed.
+ * replays it exactly, in seed order whatever the jobs; a progress line comes every 30 s (seeds done,
+ * failures, rate, CPU per seed, time left, memory); the last line counts the seeds that passed
+ * and the time taken; the exit status is 1 if any seed failed. A long run can be split or resumed
+ * with --from (seeds F..F+N-1). --fingerprint prints one line per
+ * seed with a digest of everything the run did (the same on every replay of the same code).
  */
 import { availableParallelism } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
@@ -18,7 +21,7 @@ export interface SimCommand {
   base: Omit<SimOptions, 'seed' | 'servers'>;
 }
 
-const USAGE = 'usage: npm run sim -- [--seed S | --seeds N [--from F]] [--servers 3|5] [--observers K] [--jobs J] [--clients M] [--fault-ms T] [--settle-ms T] [--fault-every T] [--trace] [--no-sync-reads] [--sabotage learner-skips-log|fsync-lies]';
+const USAGE = 'usage: npm run sim -- [--seed S | --seeds N [--from F]] [--servers 3|5] [--observers K] [--jobs J] [--clients M] [--fault-ms T] [--settle-ms T] [--fault-every T] [--trace] [--fingerprint] [--no-sync-reads] [--sabotage learner-skips-log|fsync-lies]';
 /** More threads than this gains nothing on any machine we run on, and each holds a simulation. */
 const MAX_JOBS = 64;
 
@@ -47,6 +50,7 @@ export function parseSimArgs(argv: readonly string[]): SimCommand {
     else if (arg === '--settle-ms') base.settleMs = value();
     else if (arg === '--fault-every') base.faultEveryMs = value();
     else if (arg === '--trace') base.trace = true;
+    else if (arg === '--fingerprint') base.fingerprint = true;
     else if (arg === '--no-sync-reads') base.syncReads = false;
     else if (arg === '--sabotage') {
       const name = argv[++i];
@@ -85,6 +89,7 @@ export interface SeedReport {
 export async function runSeed(cmd: Pick<SimCommand, 'servers' | 'base'>, seed: number, alone: boolean): Promise<SeedReport> {
   const r = await runSimulation({ ...cmd.base, seed, servers: serversFor(cmd, seed) });
   const lines = cmd.base.trace ? [r.trace.join('\n')] : [];
+  if (r.fingerprint !== undefined) lines.push(`fingerprint seed ${seed} (${r.servers} servers): ${r.fingerprint} ${r.ok ? 'ok' : 'FAIL'}`);
   if (!r.ok) lines.push(formatFailure(r));
   else if (alone) {
     const s = r.stats;
@@ -93,8 +98,11 @@ export async function runSeed(cmd: Pick<SimCommand, 'servers' | 'base'>, seed: n
   return { seed, servers: r.servers, ok: r.ok, text: lines.join('\n') };
 }
 
-/** The last line: seeds passed, wall and CPU time, and the failing seeds (with their ensemble size). */
-export function formatSummary(reports: readonly SeedReport[], total: number, jobs: number, wallMs: number, cpuMs: number): string {
+/**
+ * The last line: seeds passed, wall and CPU time, and the failing seeds (with their ensemble
+ * size). `reports` needs to hold only the failures.
+ */
+export function formatSummary(reports: readonly Pick<SeedReport, 'seed' | 'servers' | 'ok'>[], total: number, jobs: number, wallMs: number, cpuMs: number): string {
   const failed = reports.filter((r) => !r.ok);
   const line = `${total - failed.length}/${total} seeds passed in ${(wallMs / 1000).toFixed(1)} s (${jobs} job${jobs === 1 ? '' : 's'}, ${(cpuMs / 1000).toFixed(1)} s CPU)`;
   if (failed.length === 0) return line;
@@ -151,6 +159,48 @@ function worker(cmd: Pick<SimCommand, 'servers' | 'base'>): void {
   });
 }
 
+/** How often a long run says how far it got. */
+const PROGRESS_MS = 30_000;
+
+/**
+ * What the parent keeps of a run: counts and the failures only, so that a run of 100,000 seeds
+ * holds no state per passing seed.
+ */
+export class RunTally {
+  done = 0;
+  readonly failed: SeedReport[] = [];
+  private lastProgressMs: number;
+
+  constructor(
+    readonly total: number,
+    private readonly startedMs: number,
+  ) {
+    this.lastProgressMs = startedMs;
+  }
+
+  add(r: SeedReport): void {
+    this.done++;
+    if (!r.ok) this.failed.push({ ...r, text: '' });
+  }
+
+  /** A progress line once PROGRESS_MS have passed since the last one (or the start), else null. */
+  progress(nowMs: number, cpuMs: number, rssBytes: number): string | null {
+    if (nowMs - this.lastProgressMs < PROGRESS_MS || this.done === this.total) return null;
+    this.lastProgressMs = nowMs;
+    const elapsedS = (nowMs - this.startedMs) / 1000;
+    const rate = this.done / Math.max(elapsedS, 0.001);
+    const leftS = (this.total - this.done) / Math.max(rate, 1e-9);
+    return `progress: ${this.done}/${this.total} seeds, ${this.failed.length} failed, ${rate.toFixed(2)} seeds/s, ${(cpuMs / Math.max(this.done, 1)).toFixed(0)} ms CPU/seed, ${formatDuration(elapsedS)} elapsed, ~${formatDuration(leftS)} left, rss ${Math.round(rssBytes / 1048576)} MB`;
+  }
+}
+
+function formatDuration(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
 async function main(): Promise<void> {
   let cmd: SimCommand;
   try {
@@ -162,16 +212,21 @@ async function main(): Promise<void> {
   }
   const started = Date.now();
   const cpuStart = process.cpuUsage();
-  const reports: SeedReport[] = [];
+  const cpuMs = (): number => {
+    const cpu = process.cpuUsage(cpuStart);
+    return (cpu.user + cpu.system) / 1000;
+  };
+  const tally = new RunTally(cmd.seeds.length, started);
   const onReport = (r: SeedReport): void => {
-    reports.push(r);
+    tally.add(r);
     if (r.text !== '') console.log(r.text);
+    const line = tally.progress(Date.now(), cpuMs(), process.memoryUsage.rss());
+    if (line !== null) console.log(line);
   };
   if (cmd.jobs === 1) for (const seed of cmd.seeds) onReport(await runSeed(cmd, seed, cmd.seeds.length === 1));
   else await runInWorkers(cmd, onReport);
-  const cpu = process.cpuUsage(cpuStart);
-  console.log(formatSummary(reports, cmd.seeds.length, cmd.jobs, Date.now() - started, (cpu.user + cpu.system) / 1000));
-  if (reports.some((r) => !r.ok)) process.exitCode = 1;
+  console.log(formatSummary(tally.failed, cmd.seeds.length, cmd.jobs, Date.now() - started, cpuMs()));
+  if (tally.failed.length > 0) process.exitCode = 1;
 }
 
 const simWorker = isMainThread ? undefined : (workerData as { simWorker?: Parameters<typeof worker>[0] } | null)?.simWorker;

@@ -8,8 +8,12 @@
  */
 import type { World } from './world.js';
 
+/** More than any node id. */
+const CUT_KEY = 1024;
+
 export class Network {
-  private cuts = new Set<string>();
+  /** Cut directions as from * CUT_KEY + to (a number: this is asked for every message). */
+  private cuts = new Set<number>();
 
   constructor(
     private readonly world: World,
@@ -17,7 +21,7 @@ export class Network {
   ) {}
 
   blocked(from: number, to: number): boolean {
-    return from !== 0 && to !== 0 && this.cuts.has(`${from}>${to}`);
+    return from !== 0 && to !== 0 && this.cuts.size > 0 && this.cuts.has(from * CUT_KEY + to);
   }
 
   /** Either direction cut: a connection between them cannot work. */
@@ -26,11 +30,11 @@ export class Network {
   }
 
   setCuts(cuts: Iterable<[number, number]>): void {
-    this.cuts = new Set([...cuts].map(([a, b]) => `${a}>${b}`));
+    this.cuts = new Set([...cuts].map(([a, b]) => a * CUT_KEY + b));
   }
 
   describeCuts(): string {
-    return [...this.cuts].sort().join(' ') || 'none';
+    return [...this.cuts].map((k) => `${Math.floor(k / CUT_KEY)}>${k % CUT_KEY}`).sort().join(' ') || 'none';
   }
 
   /** A message's time on the wire: mostly short, sometimes a spike. */
@@ -56,7 +60,8 @@ export class Pipe {
 
   send(dir: 0 | 1, deliver: () => void): void {
     if (this.dead || this.lost[dir]) return;
-    const [from, to] = dir === 0 ? [this.a, this.b] : [this.b, this.a];
+    const from = dir === 0 ? this.a : this.b;
+    const to = dir === 0 ? this.b : this.a;
     if (this.net.blocked(from, to)) {
       this.lost[dir] = true;
       return;

@@ -206,6 +206,7 @@ export class SimServer {
   readonly syncModes = new Map<string, number>();
   /** Why the last role ended (for the report of a seed that made no progress). */
   lastRoleEnd = '';
+  private checked: { replica: PipelineReplica; state: ReplicaState } | null = null;
 
   constructor(
     readonly sid: number,
@@ -260,7 +261,7 @@ export class SimServer {
   private start(state: QuorumState): void {
     const inc = this.incarnation;
     const world = this.world;
-    this.replica = new PipelineReplica({ extendedTypesEnabled: this.config.extendedTypesEnabled }, (fn) => world.soon(() => inc === this.incarnation && fn()));
+    this.replica = new PipelineReplica({ extendedTypesEnabled: this.config.extendedTypesEnabled }, (fn) => world.soon(() => inc === this.incarnation && fn()), () => world.now);
     const rng = world.rng;
     this.pipeline = new RequestPipeline(
       this.config,
@@ -365,10 +366,11 @@ export class SimServer {
     return { lastLoggedZxid: this.store.lastLoggedZxid, currentEpoch: this.store.currentEpoch };
   }
 
-  /** The pipeline's replica with the checkers in front of apply. */
+  /** The pipeline's replica with the checkers in front of apply (one per replica). */
   private checkedReplica(): ReplicaState {
     const replica = this.replica;
-    return {
+    if (this.checked?.replica === replica) return this.checked.state;
+    const state: ReplicaState = {
       get tree() {
         return replica.tree;
       },
@@ -380,6 +382,8 @@ export class SimServer {
       install: (zxid, snap) => replica.install(zxid, snap),
       replace: (tree, sessions) => replica.replace(tree, sessions),
     };
+    this.checked = { replica, state };
+    return state;
   }
 
   /**

@@ -20,6 +20,8 @@
  * monotonic reads, no lost acknowledged write, unique and complete sequential names, ephemerals
  * gone with their sessions, identical trees on every server).
  */
+import { createHash } from 'node:crypto';
+import type { MemoryDisk } from '../io/disk.js';
 import { resolveConfig } from '../server/index.js';
 import { CreateMode, OpCode } from '../jute/constants.js';
 import { decodeTxn } from '../jute/txn.js';
@@ -69,6 +71,12 @@ export interface SimOptions {
   syncReads?: boolean;
   /** A deliberate bug the checkers must catch (their own tests). */
   sabotage?: Sabotage | null;
+  /**
+   * Compute SimResult.fingerprint: a hash of everything the run did (see runFingerprint), to
+   * prove that a change to the simulator's speed did not change what it simulates. Keeps the
+   * trace (it is part of the hash).
+   */
+  fingerprint?: boolean;
 }
 
 export interface SimResult {
@@ -83,6 +91,8 @@ export interface SimResult {
   trace: string[];
   /** Every client operation, as the checkers saw it. */
   history: Op[];
+  /** With options.fingerprint: a hex digest of the whole run (see runFingerprint). */
+  fingerprint?: string;
 }
 
 const TICK_MS = 100;
@@ -152,7 +162,7 @@ class Simulation implements Ensemble {
 
   constructor(private readonly given: SimOptions) {
     const options = given;
-    this.o = { clients: 4, faultMs: 6000, settleMs: 30_000, maxDelay: 10, faultEveryMs: 400, midReadyCrashRate: 0.001, trace: false, sabotage: null, syncReads: true, commitLogCount: options.seed % 3 === 0 ? 10 : 500, snapshotSizeFactor: options.seed % 6 === 0 ? -1 : 0.33, snapCount: 100, observers: options.seed % 3 === 1 ? 1 : 0, ...options };
+    this.o = { fingerprint: false, clients: 4, faultMs: 6000, settleMs: 30_000, maxDelay: 10, faultEveryMs: 400, midReadyCrashRate: 0.001, sabotage: null, syncReads: true, commitLogCount: options.seed % 3 === 0 ? 10 : 500, snapshotSizeFactor: options.seed % 6 === 0 ? -1 : 0.33, snapCount: 100, observers: options.seed % 3 === 1 ? 1 : 0, ...options, trace: options.trace === true || options.fingerprint === true };
     this.world = new World(options.seed);
     this.net = new Network(this.world, this.o.maxDelay);
     this.members = [];
@@ -191,11 +201,12 @@ class Simulation implements Ensemble {
     } catch (err) {
       violations.push(err instanceof SimViolation ? err.message : `server code threw: ${(err as Error).stack ?? String(err)}`);
     }
+    const live = this.o.fingerprint ? this.liveFingerprint() : [];
     // The data directories' locks are process-wide: the next run in this process takes them again.
     for (const s of this.servers) s.store.crash();
     await Promise.all(this.servers.map((s) => s.store.closed()));
     const leaders = this.epochLeaders.size;
-    return {
+    const result: SimResult = {
       seed: this.o.seed,
       servers: this.o.servers,
       ok: violations.length === 0,
@@ -205,6 +216,43 @@ class Simulation implements Ensemble {
       trace: this.traceLines,
       history: this.ops,
     };
+    if (this.o.fingerprint) result.fingerprint = await this.runFingerprint(result, live);
+    return result;
+  }
+
+  /** Each server's role, tree and disk counters when the run ends (before the closing crash). */
+  private liveFingerprint(): string[] {
+    return this.servers.map((s) => {
+      const tree = s.up && s.role.kind !== 'starting' ? JSON.stringify(treeDigest(s)) : 'no tree';
+      // Not bytesWritten: the lock file holds the process id, whose length varies (the files' bytes are hashed below).
+      const { writes, syncs, dirSyncs } = s.store.disk.stats;
+      return `server ${s.sid} ${s.describe()} ${s.lastLogged()} ${s.store.loggedZxids().join(',')} writes ${writes} syncs ${syncs} dirSyncs ${dirSyncs} ${tree}`;
+    });
+  }
+
+  /**
+   * A digest of what the run did: events run and simulated time, the PRNG's next draw (every
+   * random choice moves it), the stats, verdict, history and trace, each server's final state and
+   * every byte left on its disk. Two runs of a seed with the same fingerprint did the same thing.
+   */
+  private async runFingerprint(result: SimResult, live: string[]): Promise<string> {
+    const hash = createHash('sha256');
+    const add = (s: string): void => void hash.update(s).update('\n');
+    add(`steps ${this.world.steps} now ${this.world.now} rng ${this.world.rng.next()}`);
+    add(JSON.stringify(result.stats));
+    add(JSON.stringify(result.violations));
+    for (const op of result.history) add(JSON.stringify(op));
+    for (const line of result.trace) add(line);
+    for (const line of live) add(line);
+    for (const s of this.servers) {
+      for (const path of await filesUnder(s.store.disk, s.config.dataDir)) {
+        // The lock holds the process id and a nonce, which differ on every run.
+        if (path.endsWith('.lock')) continue;
+        add(path);
+        hash.update(await s.store.disk.readFile(path));
+      }
+    }
+    return hash.digest('hex').slice(0, 24);
   }
 
   private syncCounts(): Record<string, number> {
@@ -561,6 +609,17 @@ class Simulation implements Ensemble {
   describe(): string {
     return this.servers.map((s) => `server ${s.sid}: ${s.describe()}, epochs ${s.store.accepted}, last logged ${s.lastLogged()}`).join('\n') + `\ncuts: ${this.net.describeCuts()}`;
   }
+}
+
+/** Every file under `dir` on a MemoryDisk, depth first, in name order. */
+async function filesUnder(disk: MemoryDisk, dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of await disk.list(dir)) {
+    const path = `${dir}/${name}`;
+    if ((await disk.stat(path))?.isDirectory) out.push(...(await filesUnder(disk, path)));
+    else out.push(path);
+  }
+  return out;
 }
 
 function requestKey(sessionId: bigint, xid: number): string {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatFailure, formatSummary, parseSimArgs, runSeed, serversFor } from '../../src/sim/main.js';
+import { formatFailure, formatSummary, parseSimArgs, RunTally, runSeed, serversFor } from '../../src/sim/main.js';
 import { runSimulation, type SimOptions } from '../../src/sim/sim.js';
 
 /** Shorter fault phases than the command's default keep 500 seeds within about a minute of CPU. */
@@ -133,5 +133,17 @@ describe('simulator', () => {
     assert.match(bad.text, /^FAIL seed 3 \(3 servers\)[^]*replay: npm run sim -- --seed 3 --servers 3/);
     assert.equal(formatSummary([ok], 1, 1, 1500, 700), '1/1 seeds passed in 1.5 s (1 job, 0.7 s CPU)');
     assert.equal(formatSummary([ok, bad], 2, 2, 2000, 3000), '1/2 seeds passed in 2.0 s (2 jobs, 3.0 s CPU); failed seed/servers: 3/3');
+  });
+
+  it('says every 30 s how far a long run got, keeping only the failures', () => {
+    const tally = new RunTally(1000, 0);
+    for (let seed = 1; seed <= 120; seed++) tally.add({ seed, servers: 3, ok: seed !== 7, text: seed === 7 ? 'FAIL seed 7 ...' : '' });
+    assert.equal(tally.progress(29_999, 24_000, 80 << 20), null);
+    assert.equal(tally.progress(30_000, 24_000, 80 << 20), 'progress: 120/1000 seeds, 1 failed, 4.00 seeds/s, 200 ms CPU/seed, 30 s elapsed, ~3 min 40 s left, rss 80 MB');
+    // Not again before another 30 s.
+    assert.equal(tally.progress(59_999, 24_000, 80 << 20), null);
+    assert.match(tally.progress(60_000, 24_000, 80 << 20)!, /^progress: 120\/1000 seeds/);
+    assert.deepEqual(tally.failed, [{ seed: 7, servers: 3, ok: false, text: '' }]);
+    assert.equal(formatSummary(tally.failed, 1000, 2, 61_000, 24_000), '999/1000 seeds passed in 61.0 s (2 jobs, 24.0 s CPU); failed seed/servers: 7/3');
   });
 });

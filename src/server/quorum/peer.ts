@@ -405,11 +405,13 @@ export class PipelineReplica implements ReplicaState, CommitLog {
 
   /**
    * `defer` runs a refused append's callback later (the CommitLog contract: never from within
-   * append); the simulator passes its own queue so that this happens at a deterministic point.
+   * append); the simulator passes its own queue so that this happens at a deterministic point,
+   * and its clock (`now`, for /zookeeper/config's mtime) so that a seed's snapshots are the same bytes.
    */
   constructor(
     private readonly treeOptions: { extendedTypesEnabled: boolean },
     private readonly defer: (fn: () => void) => void = queueMicrotask,
+    private readonly now: () => number = Date.now,
   ) {}
 
   attach(pipeline: RequestPipeline): void {
@@ -482,6 +484,6 @@ export class PipelineReplica implements ReplicaState, CommitLog {
 
   /** /zookeeper/config holds the membership, as ZKDatabase.initConfigInZKDatabase writes it. */
   writeConfigNode(): void {
-    this.p.tree.setData('/zookeeper/config', Buffer.from(this.configText), -1, 0, Date.now(), []);
+    this.p.tree.setData('/zookeeper/config', Buffer.from(this.configText), -1, 0, this.now(), []);
   }
 }
