@@ -65,6 +65,8 @@ export interface StartOptions {
   /** Another build's dist/src/cli/main.js (Paddock only; bench/ab.ts compares two builds). */
   paddockCli?: string;
   startTimeoutMs?: number;
+  /** Paddock's PADDOCK_LOG_LEVEL (default warn); the failover trace reads the info lines. */
+  logLevel?: 'warn' | 'info';
 }
 
 export interface ServerProc {
@@ -150,7 +152,7 @@ export async function startServerProc(kind: ServerKind, opts: StartOptions = {})
     if (opts.cpuProfDir) args.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`);
     if (opts.cpuProfDir && opts.cpuProfIntervalUs) args.push(`--cpu-prof-interval=${opts.cpuProfIntervalUs}`);
     args.push(opts.paddockCli ?? PADDOCK_CLI, 'server', cfgPath);
-    env.PADDOCK_LOG_LEVEL = 'warn';
+    env.PADDOCK_LOG_LEVEL = opts.logLevel ?? 'warn';
     env.PADDOCK_BENCH_HEAP_FILE = join(dataDir, 'heap.json');
     // BENCH_HEAP_SNAPSHOT=file.heapsnapshot: the heap probe also writes a V8 heap snapshot.
     if (process.env.BENCH_HEAP_SNAPSHOT) env.PADDOCK_BENCH_HEAP_SNAPSHOT = resolve(process.env.BENCH_HEAP_SNAPSHOT);

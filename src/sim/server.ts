@@ -23,7 +23,7 @@ import { ZabLeader, type LeaderReady, type LogRead } from '../consensus/leader.j
 import { ZabLearner, type LearnerReady, type LogEntry } from '../consensus/learner.js';
 import type { MajorityQuorum, QuorumServerSpec } from '../consensus/members.js';
 import { decodeQuorumPacket, encodeQuorumPacket, ServerState, type Notification } from '../consensus/wire.js';
-import { makeZxid, zxidToHex, zxidToNumber, type Zxid } from '../consensus/zxid.js';
+import { makeZxid, zxidFromNumber, zxidToHex, zxidToNumber, type Zxid } from '../consensus/zxid.js';
 import { PipelineReplica } from '../server/quorum/peer.js';
 import type { ReplicaState } from '../server/quorum/replica.js';
 import { writesAheadOfEpoch } from '../server/quorum/learner-driver.js';
@@ -377,7 +377,7 @@ export class SimServer {
    * reloads its database for each role (a new leader's TRUNC removes what was never committed).
    */
   private async applyLogged(): Promise<{ snapshotZxid: Zxid; log: LogEntry[] }> {
-    const history = await this.store.history();
+    const history = await this.store.history(zxidFromNumber(this.replica.tree.lastProcessedZxid));
     const replica = this.checkedReplica();
     for (const entry of history.log) replica.apply(entry);
     return history;

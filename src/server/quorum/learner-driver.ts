@@ -148,8 +148,11 @@ export interface QuorumStore {
   readonly lastLoggedZxid: Zxid;
   /** A TRUNC was refused: the next sync asks for the leader's whole state. */
   readonly fullSyncNeeded: boolean;
-  /** The zxid of the snapshot a restart starts from and every logged txn after it. */
-  history(): Promise<{ snapshotZxid: Zxid; log: LogEntry[] }>;
+  /**
+   * Every logged txn after `snapshotZxid`, which is at or before `from` (default: the snapshot a
+   * restart starts from): a store may return only its newest txns when they reach back to `from`.
+   */
+  history(from?: Zxid): Promise<{ snapshotZxid: Zxid; log: LogEntry[] }>;
   /** SNAP: the snapshot replaces the whole durable state; returns the state it holds. */
   installZkSnapshot(zxid: Zxid, snap: ZkSnapshot): Promise<{ tree: DataTree; sessions: Map<bigint, number> }>;
   /**

@@ -179,10 +179,11 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
   /**
    * Applies every logged txn the tree lacks, committed or not, as ZooKeeper reloads its database
    * (snapshot and whole log) for each role: a leader that stepped down may have logged proposals
-   * it never applied. A new leader's TRUNC removes what was never committed.
+   * it never applied. A new leader's TRUNC removes what was never committed. The store holds its
+   * newest txns in memory, so this reads no log unless the tree is far behind it.
    */
   private async applyLogged(): Promise<{ snapshotZxid: Zxid; log: LogEntry[] }> {
-    const history = await this.store.history();
+    const history = await this.store.history(appliedZxid(this.replica));
     for (const entry of history.log) this.replica.apply(entry);
     return history;
   }
@@ -192,6 +193,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
       const decision = await this.nextDecision();
       if (decision === null) break;
       this.leaderId = decision.vote.leader;
+      this.logger.info(`server ${this.myId} elected: ${stateName(decision.state)} ${decision.vote.leader}`);
       try {
         if (decision.state === ServerState.LEADING) await this.lead();
         else await this.follow(decision.vote.leader, decision.state);
@@ -315,6 +317,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
     const role = state === ServerState.OBSERVING ? 'observer' : 'follower';
     await this.applyLogged();
     const learner = await this.connectToLeader(spec, role);
+    this.logger.info(`server ${this.myId} connected to leader ${leaderId}`);
     this.learner = learner;
     const ended = this.roleEnds();
     learner.once('closed', (reason) => this.endRole?.(reason));
