@@ -114,6 +114,8 @@ export class DiskQuorumStore implements AsyncLearnerStore {
   fullSyncNeeded = false;
   /** This incarnation created the `updatingEpoch` marker and has not written currentEpoch since. */
   private updatingEpoch = false;
+  /** The marker's removal after a currentEpoch write, under way (never rejects). */
+  private markerRemoval: Promise<void> = Promise.resolve();
   /** The newest logged txns, so that `history` need not read the log. */
   private readonly recent: RecentTxns;
 
@@ -210,13 +212,17 @@ export class DiskQuorumStore implements AsyncLearnerStore {
     this.acceptedEpochValue = epoch;
   }
 
-  /** Writes `currentEpoch` durably (before NEWLEADER is acknowledged), then drops the updatingEpoch marker. */
+  /**
+   * Writes `currentEpoch` durably (before NEWLEADER is acknowledged), then drops the updatingEpoch
+   * marker in the background: once currentEpoch covers the log the marker changes nothing at a
+   * restart (loadEpochs), so the ACK need not wait for its removal.
+   */
   async setCurrentEpoch(epoch: bigint): Promise<void> {
     await writeEpochFile(this.disk, this.live.snapDir, CURRENT_EPOCH_FILE, epoch);
     this.currentEpochValue = epoch;
     if (this.updatingEpoch) {
-      await removeUpdatingEpochMarker(this.disk, this.live.snapDir);
       this.updatingEpoch = false;
+      this.markerRemoval = removeUpdatingEpochMarker(this.disk, this.live.snapDir).catch(() => undefined);
     }
   }
 
@@ -228,6 +234,8 @@ export class DiskQuorumStore implements AsyncLearnerStore {
    */
   async beginEpochUpdate(): Promise<void> {
     this.assertOpen();
+    // A removal still under way would otherwise delete the marker made now.
+    await this.markerRemoval;
     if (this.updatingEpoch) return;
     await writeUpdatingEpochMarker(this.disk, this.live.snapDir);
     this.updatingEpoch = true;
@@ -517,6 +525,7 @@ export class DiskQuorumStore implements AsyncLearnerStore {
     if (this.closed) return;
     this.closed = true;
     await this.exclusiveTail;
+    await this.markerRemoval;
     await closeStore(this.live);
   }
 

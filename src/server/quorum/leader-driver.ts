@@ -115,6 +115,8 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   private carriedOut: Promise<void> = Promise.resolve();
   /** Readys held back: while any is, later ones queue behind it. */
   private heldBack = 0;
+  /** The acceptedEpoch written at start, before the followers came (see preAcceptEpoch). */
+  private preAccepted: bigint | null = null;
   private stopped = false;
   private failed = false;
 
@@ -179,6 +181,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   }
 
   start(): Promise<void> {
+    if (this.options.store) this.preAcceptEpoch(this.options.store);
     return new Promise((resolve, reject) => {
       const acceptor = (this.options.transport ?? PLAIN_TRANSPORT).acceptor((socket) => this.accept(socket));
       this.acceptor = acceptor;
@@ -407,9 +410,49 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     this.emit('steppedDown', reason);
   }
 
+  /**
+   * Writes acceptedEpoch + 1 while the leader waits for its followers: the epoch it proposes is
+   * the highest a quorum accepted + 1, which is that unless a follower accepted a newer one, so
+   * LEADERINFO then need not wait for the write. A higher acceptedEpoch than the one proposed is
+   * a state ZooKeeper reaches too (a leader that wrote its epoch and lost its followers); the
+   * next epoch is then one higher, and a learner asked to accept the same epoch again answers
+   * ACKEPOCH -1.
+   */
+  private preAcceptEpoch(store: LeaderStore): void {
+    const epoch = this.options.acceptedEpoch + 1n;
+    this.carriedOut = this.carriedOut
+      .then(() => store.setAcceptedEpoch(epoch))
+      .then(
+        () => {
+          this.preAccepted = epoch;
+        },
+        (err: unknown) => this.fail(`could not write the epoch: ${(err as Error).message}`),
+      );
+  }
+
   private async writeEpochs(store: LeaderStore, rd: LeaderReady): Promise<void> {
-    if (rd.acceptedEpoch !== null) await store.setAcceptedEpoch(rd.acceptedEpoch);
+    // The epoch written at start is durable: Readys run after it (carriedOut).
+    if (rd.acceptedEpoch !== null && rd.acceptedEpoch !== this.preAccepted) await store.setAcceptedEpoch(rd.acceptedEpoch);
     if (rd.currentEpoch !== null) await store.setCurrentEpoch(rd.currentEpoch);
+  }
+
+  /**
+   * A Ready that writes only currentEpoch (the sync's DIFFs and NEWLEADERs) is sent while the
+   * epoch is written, as ZooKeeper's learner handlers send them while Leader.lead writes it; the
+   * core counts the leader's own NEWLEADER ACK once the write returns. It follows the epoch
+   * writes before it (acceptedEpoch is durable before LEADERINFO went out).
+   */
+  private writeCurrentEpoch(store: LeaderStore, epoch: bigint): void {
+    this.carriedOut = this.carriedOut
+      .then(() => store.setCurrentEpoch(epoch))
+      .then(
+        () => {
+          if (this.stopped || this.failed) return;
+          this.currentEpoch = epoch;
+          this.run(() => this.core.currentEpochDurable());
+        },
+        (err: unknown) => this.fail(`could not write the epoch: ${(err as Error).message}`),
+      );
   }
 
   private noteEpochs(rd: LeaderReady): void {
@@ -434,8 +477,9 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
       }
       this.core.advance(false);
       this.logAppends(store, rd.append);
-      if (rd.acceptedEpoch === null && rd.currentEpoch === null && this.heldBack === 0) {
+      if (rd.acceptedEpoch === null && this.heldBack === 0) {
         this.carryOut(rd);
+        if (rd.currentEpoch !== null) this.writeCurrentEpoch(store, rd.currentEpoch);
         continue;
       }
       this.heldBack++;
@@ -448,7 +492,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
             this.noteEpochs(rd);
             this.carryOut(rd);
             // Carrying it out may have given the core more to do (answered syncs).
-            this.run(() => undefined);
+            this.run(() => (rd.currentEpoch !== null ? this.core.currentEpochDurable() : undefined));
           },
           (err: unknown) => {
             this.heldBack--;
