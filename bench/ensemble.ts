@@ -28,6 +28,8 @@ export interface EnsembleBenchOptions extends LegTiming {
   failoverTrials: number;
   /** 'failover': only the failover trials (no throughput phase). */
   only: 'failover' | null;
+  /** The kinds to run (default both). */
+  kinds: ServerKind[] | null;
   json: string | null;
 }
 
@@ -43,6 +45,12 @@ function plans(size: number): Plan[] {
 }
 
 // ---- an ensemble of one kind -----------------------------------------------------------------
+
+/** BENCH_PADDOCK_CLI=<other checkout>/dist/src/cli/main.js runs another build's Paddock servers (A/B of failover). */
+function paddockBuild(): { paddockCli?: string } {
+  const cli = process.env.BENCH_PADDOCK_CLI;
+  return cli ? { paddockCli: cli } : {};
+}
 
 class BenchEnsemble {
   private constructor(
@@ -62,7 +70,7 @@ class BenchEnsemble {
     const peers = await ensemblePeers(size);
     const clientPorts = await Promise.all(peers.map(() => freePort()));
     const dataDirs = peers.map((p) => mkdtempSync(join(tmpdir(), `bench-ens-${kind}-${p.id}-`)));
-    const started = await Promise.allSettled(peers.map((p, i) => startServerProc(kind, { dataDir: dataDirs[i], port: clientPorts[i], ensemble: { myid: p.id, peers }, startTimeoutMs: 120_000, logLevel })));
+    const started = await Promise.allSettled(peers.map((p, i) => startServerProc(kind, { dataDir: dataDirs[i], port: clientPorts[i], ensemble: { myid: p.id, peers }, startTimeoutMs: 120_000, logLevel, ...paddockBuild() })));
     const procs = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     const ensemble = new BenchEnsemble(kind, peers, clientPorts, dataDirs, procs, logLevel);
@@ -89,7 +97,7 @@ class BenchEnsemble {
   /** Starts member `i` again on its data directory and port; resolves once it serves. */
   async restart(i: number): Promise<void> {
     const p = this.peers[i] as EnsemblePeer;
-    this.procs[i] = await startServerProc(this.kind, { dataDir: this.dataDirs[i], port: this.clientPorts[i], ensemble: { myid: p.id, peers: this.peers }, startTimeoutMs: 120_000, logLevel: this.logLevel });
+    this.procs[i] = await startServerProc(this.kind, { dataDir: this.dataDirs[i], port: this.clientPorts[i], ensemble: { myid: p.id, peers: this.peers }, startTimeoutMs: 120_000, logLevel: this.logLevel, ...paddockBuild() });
   }
 
   /** Member `i`'s log lines (all its starts), for the failover trace. */
@@ -462,7 +470,7 @@ export async function runEnsembleBench(o: EnsembleBenchOptions, command: string)
   let failover: Record<string, FailoverTrial[]> = {};
   const failoverNotes: Record<string, string> = {};
   try {
-    for (const kind of o.only === 'failover' ? [] : KINDS) {
+    for (const kind of o.only === 'failover' ? [] : (o.kinds ?? KINDS)) {
       try {
         ensembles[kind] = await BenchEnsemble.start(kind, o.size);
         log(`bench: ${o.size}-server ${kind} ensemble serving on ports ${ensembles[kind]!.ports.join(',')}`);
@@ -476,7 +484,7 @@ export async function runEnsembleBench(o: EnsembleBenchOptions, command: string)
   } finally {
     for (const e of Object.values(ensembles)) await e.dispose();
   }
-  failover = await failovers(KINDS.filter((k) => unavailable[k] === undefined), o.size, o.failoverTrials, failoverNotes);
+  failover = await failovers((o.kinds ?? KINDS).filter((k) => unavailable[k] === undefined), o.size, o.failoverTrials, failoverNotes);
 
   const rows = all.flatMap((p) => KINDS.flatMap((k) => aggregate(legs, p.id, k) ?? []));
   report.finish();
