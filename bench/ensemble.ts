@@ -59,14 +59,14 @@ class BenchEnsemble {
     private readonly clientPorts: number[],
     private readonly dataDirs: string[],
     readonly procs: ServerProc[],
-    private readonly logLevel: 'warn' | 'info',
+    private readonly logLevel: 'warn' | 'info' | 'debug',
   ) {}
 
   /**
    * Starts every member at once (none serves before a quorum runs) and waits until all serve.
    * `logLevel` info makes Paddock members log their role changes, which the failover trace reads.
    */
-  static async start(kind: ServerKind, size: number, logLevel: 'warn' | 'info' = 'warn'): Promise<BenchEnsemble> {
+  static async start(kind: ServerKind, size: number, logLevel: 'warn' | 'info' | 'debug' = 'warn'): Promise<BenchEnsemble> {
     const peers = await ensemblePeers(size);
     const clientPorts = await Promise.all(peers.map(() => freePort()));
     const dataDirs = peers.map((p) => mkdtempSync(join(tmpdir(), `bench-ens-${kind}-${p.id}-`)));
@@ -326,7 +326,8 @@ async function failovers(kinds: ServerKind[], size: number, trials: number, note
       if (notes[kind] !== undefined) continue;
       let ens: BenchEnsemble | null = null;
       try {
-        ens = await BenchEnsemble.start(kind, size, 'info');
+        // BENCH_PADDOCK_LOG_LEVEL=debug adds the election's connections and notifications to the members' logs.
+        ens = await BenchEnsemble.start(kind, size, process.env.BENCH_PADDOCK_LOG_LEVEL === 'debug' ? 'debug' : 'info');
         const result = await failoverTrial(ens, trial);
         (out[kind] ??= []).push(result);
         const t0 = performance.now();

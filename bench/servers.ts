@@ -66,7 +66,7 @@ export interface StartOptions {
   paddockCli?: string;
   startTimeoutMs?: number;
   /** Paddock's PADDOCK_LOG_LEVEL (default warn); the failover trace reads the info lines. */
-  logLevel?: 'warn' | 'info';
+  logLevel?: 'warn' | 'info' | 'debug';
 }
 
 export interface ServerProc {

@@ -19,7 +19,7 @@ import { DataTree } from '../../tree/datatree.js';
 import type { LogEntry } from '../../consensus/learner.js';
 import { MajorityQuorum, quorumConfigText, type QuorumServerSpec } from '../../consensus/members.js';
 import { ServerState, type ServerState as ServerStateValue } from '../../consensus/wire.js';
-import { makeZxid, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
+import { makeZxid, zxidToHex, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
 import type { Decision } from '../../consensus/election.js';
 import { ElectionDriver } from './election-driver.js';
 import { QuorumLeader } from './leader-driver.js';
@@ -113,6 +113,9 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
       quorumSasl: this.quorumSasl,
     });
     this.election.on('rejected', (reason) => this.logger.debug(`election port: ${reason}`));
+    // For tracing a failover (PADDOCK_LOG_LEVEL=debug): what the election waited on.
+    this.election.on('connection', (sid, up) => this.logger.debug(`election connection with server ${sid} ${up ? 'up' : 'down'}`));
+    this.election.on('notification', (from, n) => this.logger.debug(`election notification from ${from}: state ${n.state}, leader ${n.leader}, zxid ${zxidToHex(n.zxid)}, round ${n.electionEpoch}`));
     this.election.on('authentication', (sid, message) => this.logger.warn(`election connection with server ${sid}: ${message}`));
     this.pipeline.quorumStatus = () => this.status();
   }
