@@ -143,7 +143,7 @@ test('a failed append ends the connection: the proposal is never acknowledged', 
   }
 });
 
-test('an acceptedEpoch written before connecting: FOLLOWERINFO reports the one before, ACKEPOCH needs no second write; a DIFF of the durable epoch needs no updatingEpoch marker', { timeout: 20_000 }, async () => {
+test('a DIFF whose txns are of the durable currentEpoch needs no updatingEpoch marker', { timeout: 20_000 }, async () => {
   const events: string[] = [];
   const leader = await scriptedLeader(events);
   const store = slowStore(events);
@@ -151,15 +151,12 @@ test('an acceptedEpoch written before connecting: FOLLOWERINFO reports the one b
   await store.setAcceptedEpoch(1n);
   await store.setCurrentEpoch(1n);
   events.length = 0;
-  const written = store.setAcceptedEpoch(2n).then(() => 2n);
-  const learner = new QuorumLearner({ myId: 3n, leader: { host: '127.0.0.1', port: leader.port }, store, tickTimeMs: 50, initLimit: 40, syncLimit: 20, preAccepted: { before: 1n, written } });
+  const learner = new QuorumLearner({ myId: 3n, leader: { host: '127.0.0.1', port: leader.port }, store, tickTimeMs: 50, initLimit: 40, syncLimit: 20 });
   try {
     await learner.start();
     await leader.arrived(`recv ${PacketType.ACK} ${Z2}`, 10_000);
-    assert.ok(events.includes(`recv ${PacketType.FOLLOWERINFO} ${makeZxid(1n, 0n)}`), `FOLLOWERINFO with acceptedEpoch 1: ${events.join(', ')}`);
-    assert.equal(events.filter((e) => e === 'durable acceptedEpoch 2').length, 1, `acceptedEpoch 2 written once: ${events.join(', ')}`);
-    before(events, 'durable acceptedEpoch 2', `recv ${PacketType.ACKEPOCH} 0`);
     assert.ok(!events.includes('durable updatingEpoch created'), `no marker: ${events.join(', ')}`);
+    before(events, 'durable acceptedEpoch 2', `recv ${PacketType.ACKEPOCH} 0`);
     before(events, `durable append ${Number(Z1)}`, 'durable currentEpoch 2');
     before(events, 'durable currentEpoch 2', `recv ${PacketType.ACK} ${NEWLEADER_ZXID}`);
     assert.ok(learner.tree.getNode('/synced'));

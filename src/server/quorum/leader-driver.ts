@@ -115,8 +115,6 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   private carriedOut: Promise<void> = Promise.resolve();
   /** Readys held back: while any is, later ones queue behind it. */
   private heldBack = 0;
-  /** The acceptedEpoch written at start, before the followers came (see preAcceptEpoch). */
-  private preAccepted: bigint | null = null;
   private stopped = false;
   private failed = false;
 
@@ -181,7 +179,6 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   }
 
   start(): Promise<void> {
-    if (this.options.store) this.preAcceptEpoch(this.options.store);
     return new Promise((resolve, reject) => {
       const acceptor = (this.options.transport ?? PLAIN_TRANSPORT).acceptor((socket) => this.accept(socket));
       this.acceptor = acceptor;
@@ -410,29 +407,8 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     this.emit('steppedDown', reason);
   }
 
-  /**
-   * Writes acceptedEpoch + 1 while the leader waits for its followers: the epoch it proposes is
-   * the highest a quorum accepted + 1, which is that unless a follower accepted a newer one, so
-   * LEADERINFO then need not wait for the write. A higher acceptedEpoch than the one proposed is
-   * a state ZooKeeper reaches too (a leader that wrote its epoch and lost its followers); the
-   * next epoch is then one higher, and a learner asked to accept the same epoch again answers
-   * ACKEPOCH -1.
-   */
-  private preAcceptEpoch(store: LeaderStore): void {
-    const epoch = this.options.acceptedEpoch + 1n;
-    this.carriedOut = this.carriedOut
-      .then(() => store.setAcceptedEpoch(epoch))
-      .then(
-        () => {
-          this.preAccepted = epoch;
-        },
-        (err: unknown) => this.fail(`could not write the epoch: ${(err as Error).message}`),
-      );
-  }
-
   private async writeEpochs(store: LeaderStore, rd: LeaderReady): Promise<void> {
-    // The epoch written at start is durable: Readys run after it (carriedOut).
-    if (rd.acceptedEpoch !== null && rd.acceptedEpoch !== this.preAccepted) await store.setAcceptedEpoch(rd.acceptedEpoch);
+    if (rd.acceptedEpoch !== null) await store.setAcceptedEpoch(rd.acceptedEpoch);
     if (rd.currentEpoch !== null) await store.setCurrentEpoch(rd.currentEpoch);
   }
 

@@ -272,12 +272,6 @@ export interface QuorumLearnerOptions {
   transport?: QuorumTransport;
   /** Quorum SASL (quorum.auth.enableSasl), or none. */
   quorumSasl?: QuorumSasl | null;
-  /**
-   * An acceptedEpoch write the member began before connecting (see QuorumPeer.follow), with
-   * the acceptedEpoch it had before: FOLLOWERINFO reports that one (nothing newer was accepted
-   * from a leader), and a LEADERINFO of the epoch written needs no write before ACKEPOCH.
-   */
-  preAccepted?: { before: bigint; written: Promise<bigint | null> };
 }
 
 export interface QuorumLearnerEvents {
@@ -311,8 +305,6 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
   private closedReason: string | null = null;
   private syncedEmitted = false;
   private corked = false;
-  /** The acceptedEpoch made durable before the connection (options.preAccepted), once it is. */
-  private preAcceptedEpoch: bigint | null = null;
 
   constructor(options: QuorumLearnerOptions) {
     super();
@@ -328,7 +320,7 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
     this.core = new ZabLearner<ZkSnapshot>({
       myId: options.myId,
       role: options.role,
-      acceptedEpoch: options.preAccepted?.before ?? this.store.acceptedEpoch,
+      acceptedEpoch: this.store.acceptedEpoch,
       currentEpoch: this.store.currentEpoch,
       lastLoggedZxid: this.store.lastLoggedZxid,
       initLimitTicks: options.initLimit,
@@ -624,15 +616,8 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
     } else {
       await this.appendAll(rd.append);
     }
-    if (rd.acceptedEpoch !== null) await this.acceptEpoch(rd.acceptedEpoch);
+    if (rd.acceptedEpoch !== null) await this.store.setAcceptedEpoch(rd.acceptedEpoch);
     if (rd.currentEpoch !== null) await this.store.setCurrentEpoch(rd.currentEpoch);
-  }
-
-  /** acceptedEpoch, durable before ACKEPOCH: already, when it is the epoch written before connecting. */
-  private async acceptEpoch(epoch: bigint): Promise<void> {
-    const pre = this.options.preAccepted;
-    if (pre) this.preAcceptedEpoch ??= await pre.written;
-    if (epoch !== this.preAcceptedEpoch) await this.store.setAcceptedEpoch(epoch);
   }
 
   /** Logs txns in order; settles once all are durable (their fsyncs shared with other appends). */

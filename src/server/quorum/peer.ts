@@ -318,18 +318,8 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
     const spec = this.members.find((m) => m.sid === leaderId);
     if (!spec) throw new Error(`elected leader ${leaderId} is not in the configuration`);
     const role = state === ServerState.OBSERVING ? 'observer' : 'follower';
-    const preAccepted = this.preAcceptEpoch();
-    try {
-      await this.followLeader(leaderId, spec, role, preAccepted);
-    } finally {
-      // The next role writes epochs too: never two writes of one file at once.
-      await preAccepted.written;
-    }
-  }
-
-  private async followLeader(leaderId: bigint, spec: QuorumServerSpec, role: 'follower' | 'observer', preAccepted: { before: bigint; written: Promise<bigint | null> }): Promise<void> {
     await this.applyLogged();
-    const learner = await this.connectToLeader(spec, role, preAccepted);
+    const learner = await this.connectToLeader(spec, role);
     this.logger.info(`server ${this.myId} connected to leader ${leaderId}`);
     this.learner = learner;
     const ended = this.roleEnds();
@@ -357,22 +347,8 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
     }
   }
 
-  /**
-   * Writes acceptedEpoch + 1 while the learner connects: a new leader proposes the highest epoch
-   * its quorum accepted + 1, which is that unless some member accepted a newer one, so ACKEPOCH
-   * need not wait for the write. FOLLOWERINFO still reports the epoch accepted before (no leader
-   * proposed the one written); a crash leaves a higher acceptedEpoch than any proposed, a state
-   * ZooKeeper reaches too, and the next epoch is one higher. Resolves with the epoch written, or
-   * null if the write failed (the learner then writes the epoch LEADERINFO gives, as before).
-   */
-  private preAcceptEpoch(): { before: bigint; written: Promise<bigint | null> } {
-    const before = this.store.acceptedEpoch;
-    const epoch = before + 1n;
-    return { before, written: this.store.setAcceptedEpoch(epoch).then(() => epoch, () => null) };
-  }
-
   /** Learner.connectToLeader: the leader may not listen yet; retry within initLimit. */
-  private async connectToLeader(spec: QuorumServerSpec, role: 'follower' | 'observer', preAccepted: { before: bigint; written: Promise<bigint | null> }): Promise<QuorumLearner> {
+  private async connectToLeader(spec: QuorumServerSpec, role: 'follower' | 'observer'): Promise<QuorumLearner> {
     const deadline = Date.now() + this.config.initLimit * this.config.tickTime;
     for (let pauseMs = CONNECT_RETRY_MS.first; ; pauseMs = Math.min(pauseMs * 2, CONNECT_RETRY_MS.last)) {
       const learner = new QuorumLearner({
@@ -387,7 +363,6 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
         state: this.replica,
         transport: this.transport,
         quorumSasl: this.quorumSasl,
-        preAccepted,
       });
       try {
         await learner.start();
