@@ -395,11 +395,14 @@ function summaryTable(rows: Row[], failover: Record<string, FailoverTrial[]>, un
     return z && p ? ratio(pick(p), pick(z)) : '-';
   };
   const lines: string[][] = [['measure', 'what', `ZK x${size}`, `Paddock x${size}`, 'P/ZK']];
-  lines.push(['reads', 'get, 32 sessions x 16, ops/s', cell('zookeeper', (r) => r.throughput, (n) => f(n), 'get'), cell('paddock', (r) => r.throughput, (n) => f(n), 'get'), both('get', (r) => r.throughput)]);
-  lines.push(['90/10', 'mixed-90/10, 32 x 16, ops/s', cell('zookeeper', (r) => r.throughput, (n) => f(n), 'mixed-90/10'), cell('paddock', (r) => r.throughput, (n) => f(n), 'mixed-90/10'), both('mixed-90/10', (r) => r.throughput)]);
-  lines.push(['writes', 'set, 32 x 16, ops/s', cell('zookeeper', (r) => r.throughput, (n) => f(n), 'set'), cell('paddock', (r) => r.throughput, (n) => f(n), 'set'), both('set', (r) => r.throughput)]);
-  lines.push(['write latency p50', `set-depth1, ${size} x 1, ms`, cell('zookeeper', (r) => r.latency.p50Ms, fLat, 'set-depth1'), cell('paddock', (r) => r.latency.p50Ms, fLat, 'set-depth1'), both('set-depth1', (r) => r.latency.p50Ms)]);
-  lines.push(['write latency p99', `set-depth1, ${size} x 1, ms`, cell('zookeeper', (r) => r.latency.p99Ms, fLat, 'set-depth1'), cell('paddock', (r) => r.latency.p99Ms, fLat, 'set-depth1'), both('set-depth1', (r) => r.latency.p99Ms)]);
+  // --only failover: no throughput rows.
+  if (rows.length > 0) {
+    lines.push(['reads', 'get, 32 sessions x 16, ops/s', cell('zookeeper', (r) => r.throughput, (n) => f(n), 'get'), cell('paddock', (r) => r.throughput, (n) => f(n), 'get'), both('get', (r) => r.throughput)]);
+    lines.push(['90/10', 'mixed-90/10, 32 x 16, ops/s', cell('zookeeper', (r) => r.throughput, (n) => f(n), 'mixed-90/10'), cell('paddock', (r) => r.throughput, (n) => f(n), 'mixed-90/10'), both('mixed-90/10', (r) => r.throughput)]);
+    lines.push(['writes', 'set, 32 x 16, ops/s', cell('zookeeper', (r) => r.throughput, (n) => f(n), 'set'), cell('paddock', (r) => r.throughput, (n) => f(n), 'set'), both('set', (r) => r.throughput)]);
+    lines.push(['write latency p50', `set-depth1, ${size} x 1, ms`, cell('zookeeper', (r) => r.latency.p50Ms, fLat, 'set-depth1'), cell('paddock', (r) => r.latency.p50Ms, fLat, 'set-depth1'), both('set-depth1', (r) => r.latency.p50Ms)]);
+    lines.push(['write latency p99', `set-depth1, ${size} x 1, ms`, cell('zookeeper', (r) => r.latency.p99Ms, fLat, 'set-depth1'), cell('paddock', (r) => r.latency.p99Ms, fLat, 'set-depth1'), both('set-depth1', (r) => r.latency.p99Ms)]);
+  }
   const gap = (kind: ServerKind, pick: (t: FailoverTrial) => number | null): string => {
     if (unavailable[kind]) return 'n/a';
     const trials = failover[kind] ?? [];
