@@ -5,7 +5,7 @@
  * with sessions spread over every server; then the failover gap: kill -9 of the leader under a
  * steady write load, time from the kill to the first successful write sent after it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -26,6 +26,10 @@ export interface EnsembleBenchOptions extends LegTiming {
   rounds: number;
   /** Leader kills per ensemble. */
   failoverTrials: number;
+  /** 'failover': only the failover trials (no throughput phase). */
+  only: 'failover' | null;
+  /** The kinds to run (default both). */
+  kinds: ServerKind[] | null;
   json: string | null;
 }
 
@@ -42,6 +46,12 @@ function plans(size: number): Plan[] {
 
 // ---- an ensemble of one kind -----------------------------------------------------------------
 
+/** BENCH_PADDOCK_CLI=<other checkout>/dist/src/cli/main.js runs another build's Paddock servers (A/B of failover). */
+function paddockBuild(): { paddockCli?: string } {
+  const cli = process.env.BENCH_PADDOCK_CLI;
+  return cli ? { paddockCli: cli } : {};
+}
+
 class BenchEnsemble {
   private constructor(
     readonly kind: ServerKind,
@@ -49,17 +59,21 @@ class BenchEnsemble {
     private readonly clientPorts: number[],
     private readonly dataDirs: string[],
     readonly procs: ServerProc[],
+    private readonly logLevel: 'warn' | 'info' | 'debug',
   ) {}
 
-  /** Starts every member at once (none serves before a quorum runs) and waits until all serve. */
-  static async start(kind: ServerKind, size: number): Promise<BenchEnsemble> {
+  /**
+   * Starts every member at once (none serves before a quorum runs) and waits until all serve.
+   * `logLevel` info makes Paddock members log their role changes, which the failover trace reads.
+   */
+  static async start(kind: ServerKind, size: number, logLevel: 'warn' | 'info' | 'debug' = 'warn'): Promise<BenchEnsemble> {
     const peers = await ensemblePeers(size);
     const clientPorts = await Promise.all(peers.map(() => freePort()));
     const dataDirs = peers.map((p) => mkdtempSync(join(tmpdir(), `bench-ens-${kind}-${p.id}-`)));
-    const started = await Promise.allSettled(peers.map((p, i) => startServerProc(kind, { dataDir: dataDirs[i], port: clientPorts[i], ensemble: { myid: p.id, peers }, startTimeoutMs: 120_000 })));
+    const started = await Promise.allSettled(peers.map((p, i) => startServerProc(kind, { dataDir: dataDirs[i], port: clientPorts[i], ensemble: { myid: p.id, peers }, startTimeoutMs: 120_000, logLevel, ...paddockBuild() })));
     const procs = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    const ensemble = new BenchEnsemble(kind, peers, clientPorts, dataDirs, procs);
+    const ensemble = new BenchEnsemble(kind, peers, clientPorts, dataDirs, procs, logLevel);
     if (failed) {
       await ensemble.dispose();
       throw failed.reason as Error;
@@ -83,7 +97,13 @@ class BenchEnsemble {
   /** Starts member `i` again on its data directory and port; resolves once it serves. */
   async restart(i: number): Promise<void> {
     const p = this.peers[i] as EnsemblePeer;
-    this.procs[i] = await startServerProc(this.kind, { dataDir: this.dataDirs[i], port: this.clientPorts[i], ensemble: { myid: p.id, peers: this.peers }, startTimeoutMs: 120_000 });
+    this.procs[i] = await startServerProc(this.kind, { dataDir: this.dataDirs[i], port: this.clientPorts[i], ensemble: { myid: p.id, peers: this.peers }, startTimeoutMs: 120_000, logLevel: this.logLevel, ...paddockBuild() });
+  }
+
+  /** Member `i`'s log lines (all its starts), for the failover trace. */
+  logLines(i: number): string[] {
+    const path = this.procs[i]?.logPath;
+    return path !== undefined && existsSync(path) ? readFileSync(path, 'utf8').split('\n') : [];
   }
 
   get ports(): number[] {
@@ -106,6 +126,8 @@ class SteadyWriter {
   ok = 0;
   /** Completion time of the first successful write sent after `killedAt`. */
   firstOkAfterKill: number | null = null;
+  /** When the first connection opened after `killedAt` was ready. */
+  firstConnectAfterKill: number | null = null;
   killedAt: number | null = null;
   private client: BenchClient | null = null;
   private stopped = false;
@@ -143,6 +165,8 @@ class SteadyWriter {
         if (this.client === null) {
           this.next = (this.next + 1) % this.ports.length;
           await sleep(5);
+        } else if (this.killedAt !== null && this.firstConnectAfterKill === null) {
+          this.firstConnectAfterKill = performance.now();
         }
         continue;
       }
@@ -179,7 +203,78 @@ export interface FailoverTrial {
   killedLeader: number;
   /** Restart of the killed server to it serving again (null when it did not within the bound). */
   rejoinMs: number | null;
+  /** Paddock only: when each step of the failover happened, ms after the kill (null: not seen). */
+  trace?: Record<string, number | null>;
+  /** Paddock only: when each step of the rejoin happened, ms after the restart began. */
+  rejoinTrace?: Record<string, number | null>;
 }
+
+// ---- the trace: the members' own log lines (Paddock at log level info) -----------------------
+
+/** A member's log line as [time on this process's performance.now() scale, message]. */
+function logEvents(lines: readonly string[]): [number, string][] {
+  const out: [number, string][] = [];
+  for (const line of lines) {
+    const m = /^(\d{4}-\d\d-\d\dT[\d:.]+Z) \w+ +\[[^\]]*\] (.*)$/.exec(line);
+    if (m) out.push([Date.parse(m[1]!) - performance.timeOrigin, m[2]!]);
+  }
+  return out;
+}
+
+/** The first line after `from` (of any of `members`) that matches, as ms after `from`. */
+function firstAfter(members: readonly [number, string][][], from: number, re: RegExp): number | null {
+  let best: number | null = null;
+  for (const events of members) {
+    for (const [t, msg] of events) {
+      // Log times have millisecond resolution: a line in the kill's millisecond counts.
+      if (t < Math.floor(from) - 1 || !re.test(msg)) continue;
+      if (best === null || t < best) best = t;
+      break;
+    }
+  }
+  return best === null ? null : Math.max(0, best - from);
+}
+
+/** The steps of a failover in the survivors' logs, and the writers' own reconnects and writes. */
+const FAILOVER_STEPS: [string, RegExp][] = [
+  ['detected', /stopped following|lost its quorum/],
+  ['elected', /elected: leading/],
+  ['listening', /leading: waiting for a quorum/],
+  ['connected', /connected to leader/],
+  ['established', /is now leader/],
+  ['uptodate', /is now follower/],
+  ['session', /session 0x[0-9a-f]+ created/],
+];
+
+function failoverTrace(ens: BenchEnsemble, killed: number, killedAt: number, writers: readonly SteadyWriter[]): Record<string, number | null> {
+  const survivors = ens.procs.map((_, i) => i).filter((i) => i !== killed).map((i) => logEvents(ens.logLines(i)));
+  const trace: Record<string, number | null> = {};
+  for (const [step, re] of FAILOVER_STEPS) trace[step] = firstAfter(survivors, killedAt, re);
+  const earliest = (xs: (number | null)[]): number | null => {
+    const ok = xs.filter((x): x is number => x !== null);
+    return ok.length === 0 ? null : Math.min(...ok) - killedAt;
+  };
+  trace.reconnect = earliest(writers.map((w) => w.firstConnectAfterKill));
+  trace.write = earliest(writers.map((w) => w.firstOkAfterKill));
+  return trace;
+}
+
+const REJOIN_STEPS: [string, RegExp][] = [
+  ['listening', /listening on/],
+  ['elected', /elected: following/],
+  ['connected', /connected to leader/],
+  ['synced', /is now follower/],
+];
+
+function rejoinTrace(ens: BenchEnsemble, member: number, startedAt: number, servingAt: number): Record<string, number | null> {
+  const events = [logEvents(ens.logLines(member))];
+  const trace: Record<string, number | null> = {};
+  for (const [step, re] of REJOIN_STEPS) trace[step] = firstAfter(events, startedAt, re);
+  trace.serving = servingAt - startedAt;
+  return trace;
+}
+
+const fTrace = (trace: Record<string, number | null>): string => Object.entries(trace).map(([k, v]) => `${k} ${v === null ? '-' : f(v)}`).join(', ');
 
 /** One kill -9 of the leader under writes from one client per server. */
 async function failoverTrial(ens: BenchEnsemble, trial: number, timeoutMs = 30_000): Promise<FailoverTrial> {
@@ -208,6 +303,10 @@ async function failoverTrial(ens: BenchEnsemble, trial: number, timeoutMs = 30_0
       rejoinMs: null,
     };
     process.stderr.write(`  failover ${SHORT[ens.kind].padEnd(8)} trial ${trial + 1}: killed server ${leader + 1}; first write after ${result.firstWriteMs === null ? '-' : f(result.firstWriteMs)} ms, every writer after ${result.allWritersMs === null ? '-' : f(result.allWritersMs)} ms\n`);
+    if (ens.kind === 'paddock') {
+      result.trace = failoverTrace(ens, leader, killedAt, writers);
+      process.stderr.write(`    trace (ms after the kill): ${fTrace(result.trace)}\n`);
+    }
     return result;
   } finally {
     for (const w of writers) w.stop();
@@ -227,13 +326,18 @@ async function failovers(kinds: ServerKind[], size: number, trials: number, note
       if (notes[kind] !== undefined) continue;
       let ens: BenchEnsemble | null = null;
       try {
-        ens = await BenchEnsemble.start(kind, size);
+        // BENCH_PADDOCK_LOG_LEVEL=debug adds the election's connections and notifications to the members' logs.
+        ens = await BenchEnsemble.start(kind, size, process.env.BENCH_PADDOCK_LOG_LEVEL === 'debug' ? 'debug' : 'info');
         const result = await failoverTrial(ens, trial);
         (out[kind] ??= []).push(result);
         const t0 = performance.now();
         await ens.restart(result.killedLeader - 1);
         await ens.leader();
         result.rejoinMs = performance.now() - t0;
+        if (kind === 'paddock') {
+          result.rejoinTrace = rejoinTrace(ens, result.killedLeader - 1, t0, t0 + result.rejoinMs);
+          process.stderr.write(`    rejoin trace (ms after the restart began): ${fTrace(result.rejoinTrace)}\n`);
+        }
       } catch (err) {
         notes[kind] = `failover trial ${trial + 1}: ${(err as Error).message.split('\n')[0]}`;
         process.stderr.write(`  failover ${SHORT[kind]}: ${notes[kind]}; no more trials\n`);
@@ -291,11 +395,14 @@ function summaryTable(rows: Row[], failover: Record<string, FailoverTrial[]>, un
     return z && p ? ratio(pick(p), pick(z)) : '-';
   };
   const lines: string[][] = [['measure', 'what', `ZK x${size}`, `Paddock x${size}`, 'P/ZK']];
-  lines.push(['reads', 'get, 32 sessions x 16, ops/s', cell('zookeeper', (r) => r.throughput, (n) => f(n), 'get'), cell('paddock', (r) => r.throughput, (n) => f(n), 'get'), both('get', (r) => r.throughput)]);
-  lines.push(['90/10', 'mixed-90/10, 32 x 16, ops/s', cell('zookeeper', (r) => r.throughput, (n) => f(n), 'mixed-90/10'), cell('paddock', (r) => r.throughput, (n) => f(n), 'mixed-90/10'), both('mixed-90/10', (r) => r.throughput)]);
-  lines.push(['writes', 'set, 32 x 16, ops/s', cell('zookeeper', (r) => r.throughput, (n) => f(n), 'set'), cell('paddock', (r) => r.throughput, (n) => f(n), 'set'), both('set', (r) => r.throughput)]);
-  lines.push(['write latency p50', `set-depth1, ${size} x 1, ms`, cell('zookeeper', (r) => r.latency.p50Ms, fLat, 'set-depth1'), cell('paddock', (r) => r.latency.p50Ms, fLat, 'set-depth1'), both('set-depth1', (r) => r.latency.p50Ms)]);
-  lines.push(['write latency p99', `set-depth1, ${size} x 1, ms`, cell('zookeeper', (r) => r.latency.p99Ms, fLat, 'set-depth1'), cell('paddock', (r) => r.latency.p99Ms, fLat, 'set-depth1'), both('set-depth1', (r) => r.latency.p99Ms)]);
+  // --only failover: no throughput rows.
+  if (rows.length > 0) {
+    lines.push(['reads', 'get, 32 sessions x 16, ops/s', cell('zookeeper', (r) => r.throughput, (n) => f(n), 'get'), cell('paddock', (r) => r.throughput, (n) => f(n), 'get'), both('get', (r) => r.throughput)]);
+    lines.push(['90/10', 'mixed-90/10, 32 x 16, ops/s', cell('zookeeper', (r) => r.throughput, (n) => f(n), 'mixed-90/10'), cell('paddock', (r) => r.throughput, (n) => f(n), 'mixed-90/10'), both('mixed-90/10', (r) => r.throughput)]);
+    lines.push(['writes', 'set, 32 x 16, ops/s', cell('zookeeper', (r) => r.throughput, (n) => f(n), 'set'), cell('paddock', (r) => r.throughput, (n) => f(n), 'set'), both('set', (r) => r.throughput)]);
+    lines.push(['write latency p50', `set-depth1, ${size} x 1, ms`, cell('zookeeper', (r) => r.latency.p50Ms, fLat, 'set-depth1'), cell('paddock', (r) => r.latency.p50Ms, fLat, 'set-depth1'), both('set-depth1', (r) => r.latency.p50Ms)]);
+    lines.push(['write latency p99', `set-depth1, ${size} x 1, ms`, cell('zookeeper', (r) => r.latency.p99Ms, fLat, 'set-depth1'), cell('paddock', (r) => r.latency.p99Ms, fLat, 'set-depth1'), both('set-depth1', (r) => r.latency.p99Ms)]);
+  }
   const gap = (kind: ServerKind, pick: (t: FailoverTrial) => number | null): string => {
     if (unavailable[kind]) return 'n/a';
     const trials = failover[kind] ?? [];
@@ -316,12 +423,45 @@ function summaryTable(rows: Row[], failover: Record<string, FailoverTrial[]>, un
   return renderTable(lines);
 }
 
+/** Paddock's failover and rejoin steps: median and range over the trials, ms. */
+function traceTable(trials: readonly FailoverTrial[]): string {
+  const lines: string[][] = [['Paddock step', 'median ms', 'min', 'max', 'trials']];
+  const add = (label: string, values: (number | null | undefined)[]): void => {
+    const ok = values.filter((v): v is number => typeof v === 'number');
+    if (ok.length === 0) return;
+    lines.push([label, f(median(ok)), f(Math.min(...ok)), f(Math.max(...ok)), String(ok.length)]);
+  };
+  for (const step of [...FAILOVER_STEPS.map(([s]) => s), 'reconnect', 'write']) add(`failover: ${step}`, trials.map((t) => t.trace?.[step]));
+  for (const step of [...REJOIN_STEPS.map(([s]) => s), 'serving']) add(`rejoin: ${step}`, trials.map((t) => t.rejoinTrace?.[step]));
+  return lines.length === 1 ? '' : '\n' + renderTable(lines) + '\n';
+}
+
 function detailTable(rows: Row[]): string {
   const lines: string[][] = [['workload', 'server', 'ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'CPU% (all servers)', 'RSS MB (all servers)', 'errors']];
   for (const r of rows) {
     lines.push([r.plan, SHORT[r.server], f(r.throughput), fLat(r.latency.p50Ms), fLat(r.latency.p99Ms), fLat(r.latency.p999Ms), f(r.serverCpuPct), f(r.rssMB), String(r.errors)]);
   }
   return renderTable(lines);
+}
+
+/** Reads, 90/10, writes and depth-1 writes on both ensembles, alternating them round by round. */
+async function throughputPhase(o: EnsembleBenchOptions, all: Plan[], ensembles: Partial<Record<ServerKind, BenchEnsemble>>, live: ServerKind[], legs: Leg[], log: (s: string) => void): Promise<void> {
+  if (live.length === 0) return;
+  // Warm the JITs (the JVMs' especially) before anything is measured.
+  const warm: LegTiming = { ...o, durationMs: o.quick ? 1500 : 4000, warmupMs: 0 };
+  for (const kind of live) for (const id of ['get', 'mixed-90/10']) await runLeg(all.find((p) => p.id === id)!, ensembles[kind]!.procs, warm, -1);
+  let flip = 0;
+  for (const plan of all) {
+    for (let round = 0; round < o.rounds; round++) {
+      const order = flip++ % 2 === 0 ? live : [...live].reverse();
+      for (const kind of order) {
+        const leg = await runLeg(plan, ensembles[kind]!.procs, o, round);
+        legs.push(leg);
+        const r = leg.result;
+        log(`  ${plan.id.padEnd(12)} ${SHORT[kind].padEnd(8)} round ${round + 1}: ${f(r.ops / (r.windowMs / 1000))} ops/s, p50 ${fLat(Histogram.from(r.hist).percentileMs(0.5))} ms, p99 ${fLat(Histogram.from(r.hist).percentileMs(0.99))} ms${r.errors ? `, ${r.errors} errors ${JSON.stringify(r.errorCodes)}` : ''}`);
+      }
+    }
+  }
 }
 
 export async function runEnsembleBench(o: EnsembleBenchOptions, command: string): Promise<void> {
@@ -334,7 +474,7 @@ export async function runEnsembleBench(o: EnsembleBenchOptions, command: string)
   let failover: Record<string, FailoverTrial[]> = {};
   const failoverNotes: Record<string, string> = {};
   try {
-    for (const kind of KINDS) {
+    for (const kind of o.only === 'failover' ? [] : (o.kinds ?? KINDS)) {
       try {
         ensembles[kind] = await BenchEnsemble.start(kind, o.size);
         log(`bench: ${o.size}-server ${kind} ensemble serving on ports ${ensembles[kind]!.ports.join(',')}`);
@@ -344,25 +484,11 @@ export async function runEnsembleBench(o: EnsembleBenchOptions, command: string)
       }
     }
     const live = KINDS.filter((k) => ensembles[k] !== undefined);
-    // Warm the JITs (the JVMs' especially) before anything is measured.
-    const warm: LegTiming = { ...o, durationMs: o.quick ? 1500 : 4000, warmupMs: 0 };
-    for (const kind of live) for (const id of ['get', 'mixed-90/10']) await runLeg(all.find((p) => p.id === id)!, ensembles[kind]!.procs, warm, -1);
-    let flip = 0;
-    for (const plan of all) {
-      for (let round = 0; round < o.rounds; round++) {
-        const order = flip++ % 2 === 0 ? live : [...live].reverse();
-        for (const kind of order) {
-          const leg = await runLeg(plan, ensembles[kind]!.procs, o, round);
-          legs.push(leg);
-          const r = leg.result;
-          log(`  ${plan.id.padEnd(12)} ${SHORT[kind].padEnd(8)} round ${round + 1}: ${f(r.ops / (r.windowMs / 1000))} ops/s, p50 ${fLat(Histogram.from(r.hist).percentileMs(0.5))} ms, p99 ${fLat(Histogram.from(r.hist).percentileMs(0.99))} ms${r.errors ? `, ${r.errors} errors ${JSON.stringify(r.errorCodes)}` : ''}`);
-        }
-      }
-    }
+    await throughputPhase(o, all, ensembles, live, legs, log);
   } finally {
     for (const e of Object.values(ensembles)) await e.dispose();
   }
-  failover = await failovers(KINDS.filter((k) => unavailable[k] === undefined), o.size, o.failoverTrials, failoverNotes);
+  failover = await failovers((o.kinds ?? KINDS).filter((k) => unavailable[k] === undefined), o.size, o.failoverTrials, failoverNotes);
 
   const rows = all.flatMap((p) => KINDS.flatMap((k) => aggregate(legs, p.id, k) ?? []));
   report.finish();
@@ -373,7 +499,8 @@ export async function runEnsembleBench(o: EnsembleBenchOptions, command: string)
   for (const [kind, why] of Object.entries(unavailable)) out += `${kind}: could not run an ensemble: ${why}\n`;
   for (const [kind, why] of Object.entries(failoverNotes)) out += `${kind}: ${why}\n`;
   out += report.loadLine();
-  out += summaryTable(rows, failover, unavailable, o.size) + '\n\n' + detailTable(rows) + '\n';
+  out += summaryTable(rows, failover, unavailable, o.size) + '\n\n' + (rows.length > 0 ? detailTable(rows) + '\n' : '');
+  out += traceTable(failover.paddock ?? []);
   process.stdout.write(out);
 
   if (o.json) {

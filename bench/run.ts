@@ -46,6 +46,10 @@ interface Options {
   /** Ensemble size for `--ensemble N` (bench/ensemble.ts), or null for the standalone bench. */
   ensemble: number | null;
   failoverTrials: number;
+  /** `--only failover`: the ensemble bench's failover trials only (no throughput phase). */
+  only: 'failover' | null;
+  /** `--kinds paddock`: the ensemble bench runs only these kinds (default both). */
+  kinds: ServerKind[] | null;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -63,6 +67,8 @@ function parseArgs(argv: string[]): Options {
     watchers: 1000,
     ensemble: null,
     failoverTrials: 3,
+    only: null,
+    kinds: null,
   };
   let duration: number | null = null;
   let fill: number | null = null;
@@ -100,12 +106,24 @@ function parseArgs(argv: string[]): Options {
       case '--failover-trials':
         o.failoverTrials = Math.max(1, Number(val()));
         break;
+      case '--only': {
+        const what = val();
+        if (what !== 'failover') throw new Error('--only takes failover (the ensemble bench\'s failover trials)');
+        o.only = what;
+        break;
+      }
+      case '--kinds': {
+        const kinds = val().split(',');
+        if (kinds.some((k) => k !== 'paddock' && k !== 'zookeeper')) throw new Error('--kinds takes paddock, zookeeper or both');
+        o.kinds = kinds as ServerKind[];
+        break;
+      }
       case '--help':
       case '-h':
         process.stdout.write(
           'usage: node dist/bench/run.js [--quick] [--workload a,b] [--duration s] [--rounds n] [--json out.json]\n' +
             '                              [--skip-memory] [--fill n] [--profile]\n' +
-            '       node dist/bench/run.js --ensemble 3 [--quick] [--duration s] [--rounds n] [--failover-trials n] [--json out.json]\n' +
+            '       node dist/bench/run.js --ensemble 3 [--quick] [--duration s] [--rounds n] [--failover-trials n] [--only failover] [--kinds paddock] [--json out.json]\n' +
             `workloads: ${ALL_WORKLOADS.join(', ')}\n`,
         );
         process.exit(0);
@@ -160,7 +178,7 @@ function plans(o: Options): Plan[] {
 }
 const ALL_WORKLOADS = plans(parseArgsSafe()).map((p) => p.id).concat(['memory']);
 function parseArgsSafe(): Options {
-  return { quick: false, workloads: null, durationMs: 0, warmupMs: 0, rounds: 1, json: null, skipMemory: false, fill: 0, profile: false, idleSessions: 10_000, watchers: 1000, ensemble: null, failoverTrials: 1 };
+  return { quick: false, workloads: null, durationMs: 0, warmupMs: 0, rounds: 1, json: null, skipMemory: false, fill: 0, profile: false, idleSessions: 10_000, watchers: 1000, ensemble: null, failoverTrials: 1, only: null, kinds: null };
 }
 
 // ---- aggregation and the table ---------------------------------------------------------------

@@ -67,6 +67,8 @@ export interface StartOptions {
   /** A command the Paddock process runs under (bench/ab.ts --instructions: valgrind's callgrind). */
   wrapper?: readonly string[];
   startTimeoutMs?: number;
+  /** Paddock's PADDOCK_LOG_LEVEL (default warn); the failover trace reads the info lines. */
+  logLevel?: 'warn' | 'info' | 'debug';
 }
 
 export interface ServerProc {
@@ -156,7 +158,7 @@ export async function startServerProc(kind: ServerKind, opts: StartOptions = {})
       args = [...opts.wrapper.slice(1), cmd, ...args];
       cmd = opts.wrapper[0]!;
     }
-    env.PADDOCK_LOG_LEVEL = 'warn';
+    env.PADDOCK_LOG_LEVEL = opts.logLevel ?? 'warn';
     env.PADDOCK_BENCH_HEAP_FILE = join(dataDir, 'heap.json');
     // BENCH_HEAP_SNAPSHOT=file.heapsnapshot: the heap probe also writes a V8 heap snapshot.
     if (process.env.BENCH_HEAP_SNAPSHOT) env.PADDOCK_BENCH_HEAP_SNAPSHOT = resolve(process.env.BENCH_HEAP_SNAPSHOT);

@@ -561,7 +561,8 @@ export class ClientConnection<R extends OutboundRequest = OutboundRequest> {
     const rounds = Math.floor(this.failedAttempts / hosts);
     let delayMs = 0;
     if (this.failedAttempts > 0 && this.failedAttempts % hosts === 0) {
-      const initial = this.config.reconnectBackoff?.initialMs ?? 50;
+      // Short at first: an ensemble between leaders serves again within a few hundred ms.
+      const initial = this.config.reconnectBackoff?.initialMs ?? 10;
       const max = this.config.reconnectBackoff?.maxMs ?? 2000;
       const base = Math.min(max, initial * 2 ** Math.min(rounds - 1, 20));
       delayMs = Math.floor(base / 2 + this.config.random() * (base / 2));

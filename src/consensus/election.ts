@@ -267,6 +267,8 @@ export class FastLeaderElection {
         if (this.agreesInRound(from, n)) {
           this.recvset.set(from, { ...voteOf(n), electionEpoch: n.electionEpoch, state: ServerState.LOOKING, version: 0 });
           if (this.noVoteLeftToWaitFor()) return this.decide(this.proposal.leader, this.proposedVote);
+        } else {
+          this.answerWorseVote(from, n);
         }
         this.finalizeDeadline = now + this.finalizeWaitMs;
         return;
@@ -303,6 +305,8 @@ export class FastLeaderElection {
     } else if (this.betterThanProposal(n)) {
       this.proposal = voteOf(n);
       this.sendNotifications();
+    } else {
+      this.answerWorseVote(from, n);
     }
     this.recvset.set(from, { ...voteOf(n), electionEpoch: n.electionEpoch, state: ServerState.LOOKING, version: 0 });
     const target: TrackedVote = { ...this.proposedVote, state: ServerState.LOOKING, version: 0 };
@@ -331,6 +335,19 @@ export class FastLeaderElection {
       if (vote === undefined || !votesEqual(target, vote)) return false;
     }
     return true;
+  }
+
+  /**
+   * With finalizeEarly: a voter looking in this round for a candidate worse than ours has not
+   * seen our vote (it came while that voter was still following, which drops it, as ZooKeeper's
+   * receiver does), so it is sent again to that voter at once; otherwise both would wait a whole
+   * notification interval (200 ms) before either repeated itself. An extra notification is one
+   * a lost packet or a reconnect would cause too; the voter switches and its next vote agrees.
+   */
+  private answerWorseVote(from: bigint, n: Notification): void {
+    if (!this.finalizeEarly || from === this.myId || n.state !== ServerState.LOOKING || n.electionEpoch !== this.logicalClock) return;
+    if (n.leader === this.proposal.leader && n.zxid === this.proposal.zxid && n.peerEpoch === this.proposal.peerEpoch) return;
+    this.send(from, this.proposedVote);
   }
 
   /** A LOOKING voter's notification in this round for the vote this server proposes. */

@@ -6,7 +6,8 @@
  * FOLLOWERINFO/OBSERVERINFO. Inputs: `step(conn, packet)`, `disconnected(conn)`, `propose()`,
  * `tick()` once per tickTime. `ready()` is carried out in field order, as for the learner:
  *   1. `append` to the leader's own log and fsync (its own ACK counts only after `advance()`),
- *   2. `acceptedEpoch`, then `currentEpoch`, durably,
+ *   2. `acceptedEpoch`, then `currentEpoch`, durably (a driver may send the messages of a Ready
+ *      that writes only `currentEpoch` while it writes it: see `currentEpochDurable`),
  *   3. `messages` in order per connection; `{snapshotAt}` means "stream your database as of this
  *      zxid here" (what follows SNAP), `{close}` ends that connection,
  *   4. apply `commit` in order,
@@ -195,7 +196,7 @@ export class ZabLeader {
     this.lastCommitted = this.startZxid;
     this.epochVoters.set(this.myId, { acceptedEpoch: this.acceptedEpoch, conn: SELF });
     this.epochAcks.set(this.myId, SELF);
-    this.newLeaderAcks.set(this.myId, SELF);
+    // The leader's own NEWLEADER ACK counts once its currentEpoch is durable (currentEpochDurable).
   }
 
   /** The learners past NEWLEADER's ACK, by sid (ZooKeeper's synced followers). */
@@ -323,9 +324,23 @@ export class ZabLeader {
    */
   advance(appendsDurable = true): void {
     const acked = this.selfAckPending;
+    const wroteCurrentEpoch = this.out.currentEpoch !== null;
     this.selfAckPending = [];
     this.out = emptyReady();
+    if (appendsDurable && wroteCurrentEpoch) this.currentEpochDurable();
     if (appendsDurable) for (const zxid of acked) this.ack(this.myId, zxid, SELF);
+  }
+
+  /**
+   * The new `currentEpoch` is durable: from now on the leader's own NEWLEADER ACK counts (a
+   * driver that passes `advance(false)` calls this once its write returns). As in Leader.lead,
+   * which calls setCurrentEpoch and then waitForNewLeaderAck while the learner handlers already
+   * send DIFF and NEWLEADER: the epoch's write need not delay the sync, only the establishment.
+   */
+  currentEpochDurable(): void {
+    if (this.phase !== 'sync' || this.newLeaderAcks.has(this.myId)) return;
+    this.newLeaderAcks.set(this.myId, SELF);
+    this.tryEstablish();
   }
 
   /** The leader's own append of `zxid` is durable: its ACK counts from now on. */
@@ -547,14 +562,16 @@ export class ZabLeader {
     if (p.zxid !== makeZxid(this.epoch!, 0n)) return this.dropLearner(l, `NEWLEADER ACK for ${zxidToHex(p.zxid)}`);
     l.stage = 'uptodate';
     if (!l.observer && this.quorum.isVoter(l.sid)) this.newLeaderAcks.set(l.sid, l.conn);
-    if (this.phase === 'sync') {
-      if (!this.quorum.containsQuorum(this.standing(this.newLeaderAcks))) return;
-      this.phase = 'broadcast';
-      this.ticksInPhase = 0;
-      for (const waiting of this.learners.values()) if (waiting.stage === 'uptodate') this.sendUpToDate(waiting);
-      return;
-    }
+    if (this.phase === 'sync') return this.tryEstablish();
     if (this.phase === 'broadcast') this.sendUpToDate(l);
+  }
+
+  /** A quorum acknowledged NEWLEADER (the leader's own ACK included): broadcast, and UPTODATE to every acknowledged learner. */
+  private tryEstablish(): void {
+    if (this.phase !== 'sync' || !this.quorum.containsQuorum(this.standing(this.newLeaderAcks))) return;
+    this.phase = 'broadcast';
+    this.ticksInPhase = 0;
+    for (const waiting of this.learners.values()) if (waiting.stage === 'uptodate') this.sendUpToDate(waiting);
   }
 
   private sendUpToDate(l: LearnerState): void {

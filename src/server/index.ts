@@ -239,6 +239,8 @@ async function openMemberStore(
     preAllocSizeKb: config.preAllocSizeKb,
     acceptDataLoss: config.acceptDataLoss,
     snapCount: config.snapCount,
+    // The leader's DIFF window: a role starts from these, held in memory, without reading the log.
+    recentTxns: config.commitLogCount,
     tree: treeOptions,
   });
   for (const w of opened.warnings) logger.warn(w);

@@ -23,7 +23,7 @@ import { ZabLeader, type LeaderReady, type LogRead } from '../consensus/leader.j
 import { ZabLearner, type LearnerReady, type LogEntry } from '../consensus/learner.js';
 import type { MajorityQuorum, QuorumServerSpec } from '../consensus/members.js';
 import { decodeQuorumPacket, encodeQuorumPacket, ServerState, type Notification } from '../consensus/wire.js';
-import { makeZxid, zxidToHex, zxidToNumber, type Zxid } from '../consensus/zxid.js';
+import { makeZxid, zxidFromNumber, zxidToHex, zxidToNumber, type Zxid } from '../consensus/zxid.js';
 import { PipelineReplica } from '../server/quorum/peer.js';
 import type { ReplicaState } from '../server/quorum/replica.js';
 import { writesAheadOfEpoch } from '../server/quorum/learner-driver.js';
@@ -391,7 +391,7 @@ export class SimServer {
    * reloads its database for each role (a new leader's TRUNC removes what was never committed).
    */
   private async applyLogged(): Promise<{ snapshotZxid: Zxid; log: LogEntry[] }> {
-    const history = await this.store.history();
+    const history = await this.store.history(zxidFromNumber(this.replica.tree.lastProcessedZxid));
     const replica = this.checkedReplica();
     for (const entry of history.log) replica.apply(entry);
     return history;
@@ -543,8 +543,10 @@ export class SimServer {
       core.advance(false);
       this.logAppends(role, rd.append);
       if (this.role !== role) return;
-      if (epochs === 0 && role.heldBack === 0) {
+      if (rd.acceptedEpoch === null && role.heldBack === 0) {
         this.carryOutLeader(role, rd);
+        // currentEpoch alone: the sync goes out while it is written (QuorumLeader.writeCurrentEpoch).
+        if (rd.currentEpoch !== null) this.writeCurrentEpoch(role, rd.currentEpoch);
         continue;
       }
       // A Ready that writes an epoch sends nothing before the file is durable; later ones wait their turn.
@@ -556,7 +558,7 @@ export class SimServer {
             role.heldBack--;
             if (this.role !== role || role.over) return;
             this.carryOutLeader(role, rd);
-            this.runLeader(role, () => undefined);
+            this.runLeader(role, () => (rd.currentEpoch !== null ? core.currentEpochDurable() : undefined));
           },
           (err: unknown) => {
             role.heldBack--;
@@ -566,6 +568,18 @@ export class SimServer {
       this.background(role.carriedOut);
     }
     if (this.role === role && !role.over && !wasBroadcasting && core.phase === 'broadcast') this.established(role);
+  }
+
+  private writeCurrentEpoch(role: Leading, epoch: bigint): void {
+    role.carriedOut = role.carriedOut
+      .then(() => this.store.setCurrentEpoch(epoch))
+      .then(
+        () => {
+          if (this.role === role && !role.over) this.runLeader(role, () => role.core.currentEpochDurable());
+        },
+        (err: unknown) => this.leaderFailed(role, `could not write the epoch: ${(err as Error).message}`),
+      );
+    this.background(role.carriedOut);
   }
 
   private async writeEpochs(rd: LeaderReady): Promise<void> {
@@ -777,7 +791,7 @@ export class SimServer {
     core.advance();
     const logOnly = rd.snapshot === null && rd.truncateTo === null && !rd.reset && rd.acceptedEpoch === null && rd.currentEpoch === null;
     // A reset is one step more (its snapshot before the appends), the updatingEpoch marker two.
-    const steps = (rd.snapshot ? 1 : 0) + (rd.truncateTo !== null ? 1 : 0) + (rd.reset ? 1 : 0) + rd.append.length + (logOnly ? 0 : 2) + (writesAheadOfEpoch(rd) ? 2 : 0);
+    const steps = (rd.snapshot ? 1 : 0) + (rd.truncateTo !== null ? 1 : 0) + (rd.reset ? 1 : 0) + rd.append.length + (logOnly ? 0 : 2) + (writesAheadOfEpoch(rd, this.store.currentEpoch) ? 2 : 0);
     const crashAt = steps > 0 ? this.ens.crashPoint(this, steps) : null;
     if (crashAt !== null) this.store.armCrash(crashAt);
     let persisted: Promise<void>;
@@ -829,7 +843,7 @@ export class SimServer {
   private async persistLearner(role: Following, rd: LearnerReady<ZkSnapshot>): Promise<void> {
     // A connection that ended changes nothing more (its Readys are not acknowledged either).
     if (role.closed !== null) return;
-    if (writesAheadOfEpoch(rd)) await this.store.beginEpochUpdate();
+    if (writesAheadOfEpoch(rd, this.store.currentEpoch)) await this.store.beginEpochUpdate();
     if (rd.snapshot) {
       const installed = await this.store.installZkSnapshot(rd.snapshot.zxid, rd.snapshot.state);
       this.replica.replace(installed.tree, installed.sessions);

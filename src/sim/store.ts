@@ -177,8 +177,8 @@ export class CheckedStore {
     return this.store.snapshotDue;
   }
 
-  history(): Promise<{ snapshotZxid: Zxid; log: LogEntry[] }> {
-    return this.call(this.store.history());
+  history(from?: Zxid): Promise<{ snapshotZxid: Zxid; log: LogEntry[] }> {
+    return this.call(this.store.history(from));
   }
 
   installZkSnapshot(zxid: Zxid, snap: ZkSnapshot): Promise<Tree> {

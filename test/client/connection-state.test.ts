@@ -370,7 +370,7 @@ test('client-side expiry: cut off from every server for the session timeout sinc
   h.receive(reply(Xid.ping, 0n));
   h.now = 2500;
   assert.ok(h.step((m, now) => m.socketClosed(1, 'connection closed', undefined, now)).includes('set expiry 4500'));
-  // Every host refuses; after a whole round the client backs off (50 ms initial, half jitter).
+  // Every host refuses; after a whole round the client backs off (10 ms initial, half jitter).
   const lines: string[] = [];
   for (const host of [2, 3, 4]) {
     lines.push(...h.fire('reconnect'));
@@ -382,7 +382,7 @@ test('client-side expiry: cut off from every server for the session timeout sinc
     'open #3 c:3',
     'set reconnect 0',
     'open #4 a:1',
-    'set reconnect 37',
+    'set reconnect 7',
   ]);
   h.fire('reconnect');
   h.step((m, now) => m.submit(request('stuck'), now));

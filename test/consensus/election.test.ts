@@ -179,6 +179,34 @@ test('finalize wait: a better vote inside 200 ms changes the outcome, silence de
   });
 });
 
+test('finalizeEarly: a same-round vote for a worse candidate is answered with ours at once (the peer dropped our first vote while it was still following)', () => {
+  const members = [1n, 2n, 3n].map((sid) => ({ sid, type: 'participant' as const }));
+  const sentTo1 = (finalizeEarly: boolean): Notification[] => {
+    // Server 2 lost leader 3 and looks in round 1, voting for itself.
+    const core = new FastLeaderElection({ myId: 2n, members, config: Buffer.alloc(0), finalizeEarly }, 0, fresh);
+    core.connectionUp(1n);
+    core.connectionDown(3n);
+    core.advance();
+    // Server 1 began looking after our vote reached it: it votes for itself, a worse candidate.
+    core.step(10, 1n, looking({ leader: 1n }));
+    return core.ready().messages.filter((m) => m.to === 1n).map((m) => m.notification);
+  };
+  const answered = sentTo1(true);
+  assert.equal(answered.length, 1);
+  assert.equal(answered[0]!.leader, 2n);
+  assert.equal(answered[0]!.electionEpoch, 1n);
+  // As ZooKeeper 3.8: nothing, until the notification interval repeats our vote.
+  assert.deepEqual(sentTo1(false), []);
+  // Server 1's agreeing vote gets no answer, and decides the round (3 is gone).
+  const core = new FastLeaderElection({ myId: 2n, members, config: Buffer.alloc(0), finalizeEarly: true }, 0, fresh);
+  core.connectionUp(1n);
+  core.connectionDown(3n);
+  core.advance();
+  core.step(10, 1n, looking({ leader: 2n }));
+  assert.deepEqual(core.ready().messages.filter((m) => m.to === 1n), []);
+  assert.equal(core.state, ServerState.LEADING);
+});
+
 test('finalizeEarly: no finalize wait once every other voter agreed or was lost; a voter never connected is waited for', () => {
   const members = [1n, 2n, 3n].map((sid) => ({ sid, type: 'participant' as const }));
   const start = (connected: bigint[]): FastLeaderElection => {

@@ -44,6 +44,8 @@ function join(leader: ZabLeader, sid: number, last: bigint): void {
 function broadcasting(log: LogEntry[], extra: Partial<LeaderOptions> = {}): ZabLeader {
   const leader = leaderOf(log, extra);
   join(leader, 3, log.at(-1)!.zxid);
+  // Its currentEpoch is durable: the leader's own NEWLEADER ACK counts.
+  leader.advance();
   leader.step(3, pkt(PacketType.ACK, makeZxid(2n, 0n)));
   assert.equal(leader.phase, 'broadcast');
   leader.advance();

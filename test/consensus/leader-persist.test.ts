@@ -1,6 +1,7 @@
 /**
- * The leader driver over an asynchronous store: the epoch files are durable before LEADERINFO and
- * NEWLEADER leave, and the leader's own ACK of a proposal counts only once its append is durable
+ * The leader driver over an asynchronous store: acceptedEpoch is durable before LEADERINFO leaves,
+ * currentEpoch before the leader establishes (its sync goes out while it is written, as
+ * ZooKeeper's learner handlers send it while Leader.lead writes it), and the leader's own ACK of a proposal counts only once its append is durable
  * (with one follower of three, that ACK is what commits). A scripted follower on loopback records
  * what arrives; the store records when each write settles, in the same event list.
  */
@@ -17,12 +18,12 @@ import { EventWaiters, readQuorumPackets } from './scripted-peer.js';
 
 /** Writes that settle a few milliseconds late and say so in `events`; `failAppends` makes appends fail. */
 function slowStore(events: string[], failAppends = false): LeaderStore {
-  const late = (what: string): Promise<void> =>
+  const late = (what: string, ms = 5): Promise<void> =>
     new Promise((resolve) =>
       setTimeout(() => {
         events.push(`durable ${what}`);
         resolve();
-      }, 5),
+      }, ms),
     );
   return {
     appendThen: (zxid, _bytes, done) => {
@@ -30,7 +31,8 @@ function slowStore(events: string[], failAppends = false): LeaderStore {
       else void late(`append ${zxid}`).then(() => done(null));
     },
     setAcceptedEpoch: (epoch) => late(`acceptedEpoch ${epoch}`),
-    setCurrentEpoch: (epoch) => late(`currentEpoch ${epoch}`),
+    // Slower than a loopback round trip: the follower's NEWLEADER ACK arrives while it is written.
+    setCurrentEpoch: (epoch) => late(`currentEpoch ${epoch}`, 100),
   };
 }
 
@@ -82,7 +84,7 @@ function before(events: string[], first: string, then: string): void {
   assert.ok(a < b, `"${first}" before "${then}": ${events.join(', ')}`);
 }
 
-test('epochs are durable before LEADERINFO and NEWLEADER leave; with one follower, a proposal commits only after the leader\'s own append is durable', { timeout: 20_000 }, async () => {
+test('acceptedEpoch is durable before LEADERINFO leaves, currentEpoch before UPTODATE (NEWLEADER goes out meanwhile); with one follower, a proposal commits only after the leader\'s own append is durable', { timeout: 20_000 }, async () => {
   const events: string[] = [];
   const { leader, port } = await startLeader(events);
   const follower = scriptedFollower(port, events);
@@ -93,7 +95,8 @@ test('epochs are durable before LEADERINFO and NEWLEADER leave; with one followe
     await follower.arrived(`recv ${PacketType.COMMIT} ${z}`, 10_000);
     await committed;
     before(events, 'durable acceptedEpoch 1', `recv ${PacketType.LEADERINFO} ${makeZxid(1n, 0n)}`);
-    before(events, 'durable currentEpoch 1', `recv ${PacketType.NEWLEADER} ${makeZxid(1n, 0n)}`);
+    before(events, `recv ${PacketType.NEWLEADER} ${makeZxid(1n, 0n)}`, 'durable currentEpoch 1');
+    before(events, 'durable currentEpoch 1', `recv ${PacketType.UPTODATE} -1`);
     before(events, `durable append ${Number(z)}`, `recv ${PacketType.COMMIT} ${z}`);
     before(events, `durable append ${Number(z)}`, `committed ${z}`);
     assert.ok(leader.tree.getNode('/p'), 'the committed txn is applied');

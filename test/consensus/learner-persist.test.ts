@@ -142,3 +142,26 @@ test('a failed append ends the connection: the proposal is never acknowledged', 
     leader.server.close();
   }
 });
+
+test('a DIFF whose txns are of the durable currentEpoch needs no updatingEpoch marker', { timeout: 20_000 }, async () => {
+  const events: string[] = [];
+  const leader = await scriptedLeader(events);
+  const store = slowStore(events);
+  // This learner took part in epoch 1: the DIFF's txn (of epoch 1) is not ahead of its currentEpoch.
+  await store.setAcceptedEpoch(1n);
+  await store.setCurrentEpoch(1n);
+  events.length = 0;
+  const learner = new QuorumLearner({ myId: 3n, leader: { host: '127.0.0.1', port: leader.port }, store, tickTimeMs: 50, initLimit: 40, syncLimit: 20 });
+  try {
+    await learner.start();
+    await leader.arrived(`recv ${PacketType.ACK} ${Z2}`, 10_000);
+    assert.ok(!events.includes('durable updatingEpoch created'), `no marker: ${events.join(', ')}`);
+    before(events, 'durable acceptedEpoch 2', `recv ${PacketType.ACKEPOCH} 0`);
+    before(events, `durable append ${Number(Z1)}`, 'durable currentEpoch 2');
+    before(events, 'durable currentEpoch 2', `recv ${PacketType.ACK} ${NEWLEADER_ZXID}`);
+    assert.ok(learner.tree.getNode('/synced'));
+  } finally {
+    await learner.stop();
+    leader.server.close();
+  }
+});

@@ -154,6 +154,8 @@ test('observer: OBSERVERINFO, then INFORM logs and applies a txn without an ACK;
   assert.equal(leader.epoch, 2n);
   leader.advance();
   for (const conn of [9, 2]) leader.step(conn, pkt(PacketType.ACKEPOCH, 0n, encodeIntPayload(0)));
+  // Its currentEpoch is durable: the leader's own NEWLEADER ACK counts.
+  leader.advance();
   leader.step(9, pkt(PacketType.ACK, makeZxid(2n, 0n)));
   assert.equal(leader.phase, 'sync', 'nor toward NEWLEADER');
   leader.step(2, pkt(PacketType.ACK, makeZxid(2n, 0n)));
@@ -166,12 +168,33 @@ test('observer: OBSERVERINFO, then INFORM logs and applies a txn without an ACK;
   assert.deepEqual(sent, [[9, PacketType.INFORM], [2, PacketType.COMMIT]]);
 });
 
+test('the sync goes out while currentEpoch is written; the leader establishes only once it is durable (Leader.lead)', () => {
+  const leader = new ZabLeader(leaderOptions([]));
+  const info = encodeLearnerInfo({ serverid: 2n, protocolVersion: 0x10000, configVersion: 0n });
+  leader.step(2, pkt(PacketType.FOLLOWERINFO, 0n, info));
+  leader.advance();
+  leader.step(2, pkt(PacketType.ACKEPOCH, 0n, encodeIntPayload(0)));
+  const rd = leader.ready();
+  assert.equal(rd.currentEpoch, 2n);
+  assert.ok(rd.messages.some((m) => 'packet' in m && m.packet.type === PacketType.NEWLEADER), 'NEWLEADER is in the Ready that writes currentEpoch');
+  // A driver whose writes settle later: the epoch is not durable yet.
+  leader.advance(false);
+  leader.step(2, pkt(PacketType.ACK, makeZxid(2n, 0n)));
+  assert.equal(leader.phase, 'sync', 'the learner\'s ACK alone is not a quorum of two');
+  assert.equal(leader.hasReady(), false, 'no UPTODATE yet');
+  leader.currentEpochDurable();
+  assert.equal(leader.phase, 'broadcast');
+  const types = leader.ready().messages.flatMap((m) => ('packet' in m ? [m.packet.type] : []));
+  assert.deepEqual(types, [PacketType.UPTODATE]);
+});
+
 test('a learner syncing while a proposal is outstanding: a follower is sent it, an observer only its INFORM once it commits', () => {
   const leader = new ZabLeader({ ...leaderOptions([]), quorum: new MajorityQuorum([...[1n, 2n, 3n].map((sid) => ({ sid, type: 'participant' as const })), { sid: 9n, type: 'observer' as const }]) });
   const info = (sid: bigint): Buffer => encodeLearnerInfo({ serverid: sid, protocolVersion: 0x10000, configVersion: 0n });
   leader.step(2, pkt(PacketType.FOLLOWERINFO, 0n, info(2n)));
   leader.advance();
   leader.step(2, pkt(PacketType.ACKEPOCH, 0n, encodeIntPayload(0)));
+  leader.advance();
   leader.step(2, pkt(PacketType.ACK, makeZxid(2n, 0n)));
   assert.equal(leader.phase, 'broadcast');
   leader.advance();

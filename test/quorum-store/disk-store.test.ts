@@ -284,10 +284,12 @@ test('leader reads: its history after the snapshot, and DIFFs from the on-disk l
   applyTo(state, A.slice(0, 4));
   await store.takeSnapshot(state.tree, state.sessions);
   await store.append(A.slice(4));
+  // The newest txns are held in memory: the history may start before the snapshot, never after it.
   const h = await store.history();
-  assert.equal(h.snapshotZxid, A[3]!.zxid);
-  assert.deepEqual(h.log.map((e) => e.zxid), A.slice(4).map((e) => e.zxid));
-  assert.deepEqual(h.log.map((e) => e.data), A.slice(4).map((e) => e.data));
+  assert.ok(h.snapshotZxid <= A[3]!.zxid);
+  const from = A.findIndex((e) => e.zxid > h.snapshotZxid);
+  assert.deepEqual(h.log.map((e) => e.zxid), A.slice(from).map((e) => e.zxid));
+  assert.deepEqual(h.log.map((e) => e.data), A.slice(from).map((e) => e.data));
   const last = A.at(-1)!.zxid;
   // From any logged txn (also before the snapshot: the log still has it), across the epoch change.
   for (const i of [0, 2, 5, 7, 10]) {
@@ -305,6 +307,41 @@ test('leader reads: its history after the snapshot, and DIFFs from the on-disk l
   for await (const e of store.readAfter(A[7]!.zxid)) entries.push(e.zxid);
   assert.deepEqual(entries, A.slice(8).map((e) => e.zxid));
   await store.close();
+});
+
+test('history: the newest txns from memory (bounded), the disk when memory does not reach back far enough', async () => {
+  const disk = new MemoryDisk();
+  const o = { ...opts(0), recentTxns: 3 };
+  const first = await DiskQuorumStore.open(disk, { ...o, isAlive: () => false });
+  const { store, state } = first;
+  await store.setAcceptedEpoch(2n);
+  await store.setCurrentEpoch(2n);
+  await store.append(A.slice(0, 8));
+  applyTo(state, A.slice(0, 8));
+  const zxids = (h: { log: LogEntry[] }): Zxid[] => h.log.map((e) => e.zxid);
+  // Held: 3 to 5 of the newest, with the zxid just before them.
+  const recent = await store.history(A[7]!.zxid);
+  assert.ok(recent.log.length >= 3 && recent.log.length < 6, `${recent.log.length} held`);
+  assert.equal(recent.snapshotZxid, A[7 - recent.log.length]!.zxid);
+  assert.deepEqual(zxids(recent), A.slice(8 - recent.log.length, 8).map((e) => e.zxid));
+  // A tree further behind than memory reaches: the whole log after the snapshot, from disk.
+  const all = await store.history(A[0]!.zxid);
+  assert.equal(all.snapshotZxid, 0n);
+  assert.deepEqual(zxids(all), A.slice(0, 8).map((e) => e.zxid));
+  // A TRUNC: what is left, never a txn that was cut.
+  await store.truncate(A[5]!.zxid);
+  const cut = await store.history(A[5]!.zxid);
+  assert.deepEqual(zxids(cut), A.slice(A.findIndex((e) => e.zxid > cut.snapshotZxid), 6).map((e) => e.zxid));
+  await store.append(A.slice(6, 8));
+  assert.deepEqual(zxids(await store.history(A[7]!.zxid)).at(-1), A[7]!.zxid);
+  await store.close();
+  // A restart holds the newest txns it replayed.
+  const again = await DiskQuorumStore.open(disk, { ...o, isAlive: () => false });
+  const reopened = await again.store.history(A[7]!.zxid);
+  assert.ok(reopened.log.length >= 3 && reopened.log.length < 6);
+  assert.deepEqual(zxids(reopened), A.slice(8 - reopened.log.length, 8).map((e) => e.zxid));
+  assert.deepEqual(reopened.log.map((e) => e.data), A.slice(8 - reopened.log.length, 8).map((e) => e.data));
+  await again.store.close();
 });
 
 test('crash at every point of a SNAP install: a restart has the old state (or a prefix of it) or the new one', async () => {

@@ -33,6 +33,8 @@ import { replayTxn } from '../../sessions/replay.js';
 import { DataTree, type TreeOptions } from '../../tree/datatree.js';
 import { captureSnapshot, deserializeSnapshot } from '../../tree/snapshot.js';
 import { treeFromZkSnapshot, TruncateRefusedError } from './learner-driver.js';
+import { RecentTxns } from './recent-txns.js';
+import { DEFAULT_COMMIT_LOG_COUNT } from '../../consensus/leader.js';
 import { moveAside, newestValidZkSnapshot, ZK_BACKUP_DIR, zkTxnsAfter, zooKeeperFilesIn } from '../../persistence/zkmigrate.js';
 
 export interface DiskQuorumStoreOptions extends LockOptions {
@@ -49,6 +51,11 @@ export interface DiskQuorumStoreOptions extends LockOptions {
   snapCount?: number;
   /** Uniform in [0, 1) for the snapshot policy's spread (default Math.random). */
   random?: () => number;
+  /**
+   * How many of the newest logged txns `history` returns from memory (at least; default
+   * ZooKeeper's commitLogCount, 500): a leader's DIFF window needs no more.
+   */
+  recentTxns?: number;
 }
 
 /** What the member starts from: the tree of its snapshot plus every logged txn, and its epochs. */
@@ -107,6 +114,10 @@ export class DiskQuorumStore implements AsyncLearnerStore {
   fullSyncNeeded = false;
   /** This incarnation created the `updatingEpoch` marker and has not written currentEpoch since. */
   private updatingEpoch = false;
+  /** The marker's removal after a currentEpoch write, under way (never rejects). */
+  private markerRemoval: Promise<void> = Promise.resolve();
+  /** The newest logged txns, so that `history` need not read the log. */
+  private readonly recent: RecentTxns;
 
   private constructor(
     private readonly disk: Disk,
@@ -114,10 +125,13 @@ export class DiskQuorumStore implements AsyncLearnerStore {
     private readonly options: DiskQuorumStoreOptions,
     epochs: { acceptedEpoch: bigint; currentEpoch: bigint },
     snapshotZxid: Zxid,
+    recent: { base: Zxid; log: LogEntry[] },
   ) {
     this.acceptedEpochValue = epochs.acceptedEpoch;
     this.currentEpochValue = epochs.currentEpoch;
     this.snapshotZxidValue = snapshotZxid;
+    this.recent = new RecentTxns(recent.base, recentTxnsKept(options));
+    this.recent.reset(recent.base, recent.log);
     this.policy = new SnapshotPolicy({ snapCount: options.snapCount ?? 100_000, random: options.random ?? Math.random });
   }
 
@@ -151,7 +165,7 @@ export class DiskQuorumStore implements AsyncLearnerStore {
       const lastLogged = zxidFromNumber(Math.max(opened.log.lastZxid, snapshotZxid));
       const epochs = await loadEpochs(disk, opened.snapDir, lastLogged);
       warnings.push(...epochs.warnings);
-      const store = new DiskQuorumStore(disk, liveStore(opened), options, epochs, zxidFromNumber(snapshotZxid));
+      const store = new DiskQuorumStore(disk, liveStore(opened), options, epochs, zxidFromNumber(snapshotZxid), newestRecords(opened, snapshotZxid, recentTxnsKept(options)));
       const { acceptedEpoch, currentEpoch } = epochs;
       const state: QuorumState = { acceptedEpoch, currentEpoch, tree, sessions, snapshotZxid: zxidFromNumber(snapshotZxid), lastLoggedZxid: lastLogged };
       return { store, state, warnings, imported };
@@ -198,13 +212,17 @@ export class DiskQuorumStore implements AsyncLearnerStore {
     this.acceptedEpochValue = epoch;
   }
 
-  /** Writes `currentEpoch` durably (before NEWLEADER is acknowledged), then drops the updatingEpoch marker. */
+  /**
+   * Writes `currentEpoch` durably (before NEWLEADER is acknowledged), then drops the updatingEpoch
+   * marker in the background: once currentEpoch covers the log the marker changes nothing at a
+   * restart (loadEpochs), so the ACK need not wait for its removal.
+   */
   async setCurrentEpoch(epoch: bigint): Promise<void> {
     await writeEpochFile(this.disk, this.live.snapDir, CURRENT_EPOCH_FILE, epoch);
     this.currentEpochValue = epoch;
     if (this.updatingEpoch) {
-      await removeUpdatingEpochMarker(this.disk, this.live.snapDir);
       this.updatingEpoch = false;
+      this.markerRemoval = removeUpdatingEpochMarker(this.disk, this.live.snapDir).catch(() => undefined);
     }
   }
 
@@ -216,6 +234,8 @@ export class DiskQuorumStore implements AsyncLearnerStore {
    */
   async beginEpochUpdate(): Promise<void> {
     this.assertOpen();
+    // A removal still under way would otherwise delete the marker made now.
+    await this.markerRemoval;
     if (this.updatingEpoch) return;
     await writeUpdatingEpochMarker(this.disk, this.live.snapDir);
     this.updatingEpoch = true;
@@ -232,7 +252,11 @@ export class DiskQuorumStore implements AsyncLearnerStore {
 
   /** One txn, with a callback instead of a promise (the broadcast hot path). */
   appendThen(zxid: number, bytes: Buffer, done: AppendDone): void {
-    this.live.log.appendThen(zxid, bytes, done);
+    this.live.log.appendThen(zxid, bytes, (err) => {
+      if (err) this.recent.forget();
+      done(err);
+    });
+    this.recent.add({ zxid: zxidFromNumber(zxid), data: bytes });
     if (this.policy.onTxnLogged(bytes.length)) this.snapshotDue = true;
   }
 
@@ -270,6 +294,8 @@ export class DiskQuorumStore implements AsyncLearnerStore {
       throw this.refuse(`cannot truncate to zxid ${hex(z)}: the history on disk reaches only ${hex(reached)} before it (snapshot ${base.name} and the log after it)`);
     }
     const newer = snaps.filter((s) => s.zxid > z).reverse();
+    // Until the cut is done the log holds an unknown part of what is cut.
+    this.recent.forget();
     for (const s of newer) await this.disk.remove(nodePath.join(this.live.snapDir, s.name));
     if (newer.length > 0) await this.disk.syncDir(this.live.snapDir);
     await this.live.log.truncateAfter(z);
@@ -301,12 +327,14 @@ export class DiskQuorumStore implements AsyncLearnerStore {
     this.generation++;
     const z = zxidToNumber(zxid);
     assert(tree.lastProcessedZxid === z, () => `the tree is at ${hex(tree.lastProcessedZxid)}, not at the snapshot's ${hex(z)}`);
+    this.recent.forget();
     await this.live.log.truncateAfter(z);
     await writeTreeSnapshot(this.disk, this.live.snapDir, tree, sessions);
     const newer = (await listSnapshots(this.disk, this.live.snapDir)).filter((s) => s.zxid > z).reverse();
     for (const s of newer) await this.disk.remove(nodePath.join(this.live.snapDir, s.name));
     if (newer.length > 0) await this.disk.syncDir(this.live.snapDir);
     await this.live.log.resetAfter(z);
+    this.recent.reset(zxid);
     this.snapshotZxidValue = zxid;
     this.snapshotDue = false;
     this.fullSyncNeeded = false;
@@ -408,12 +436,17 @@ export class DiskQuorumStore implements AsyncLearnerStore {
     const snapZxid = found.snapshot.zxid;
     const gaps: ZxidGap[] = [];
     let prev = snapZxid;
+    const newest = new RecentTxns(zxidFromNumber(snapZxid), recentTxnsKept(this.options));
     for await (const r of this.live.log.readAfter(snapZxid)) {
       if (!zxidFollows(prev, r.zxid)) gaps.push(...findZxidGaps(prev, [r.zxid]));
       replayRecord(tree, sessions, r.zxid, r.bytes, this.live.logDir);
+      newest.add({ zxid: zxidFromNumber(r.zxid), data: Buffer.from(r.bytes) });
       prev = r.zxid;
     }
     if (gaps.length > 0 && !this.options.acceptDataLoss) throw await this.gapError(gaps, found.snapshot);
+    const held = newest.held();
+    if (held) this.recent.reset(held.base, held.log);
+    else this.recent.forget();
     this.snapshotZxidValue = zxidFromNumber(snapZxid);
     return {
       acceptedEpoch: this.acceptedEpochValue,
@@ -435,12 +468,20 @@ export class DiskQuorumStore implements AsyncLearnerStore {
   }
 
   /**
-   * The leader's history as ZabLeader takes it: the zxid of the snapshot a restart starts from
-   * and every logged txn after it (read from disk now, not kept by the store).
+   * The history a role starts from, as ZabLeader takes it: every logged txn after `snapshotZxid`
+   * and that zxid, which is at or before `from` (default: the snapshot a restart starts from).
+   * The newest txns are held in memory, so this is usually the last few hundred of them (the
+   * leader's DIFF window needs no more; older DIFFs are read with diffAfter) and costs no read;
+   * when memory does not reach back to `from` (a tree far behind its log, or after a TRUNC) the
+   * log after the snapshot is read from disk.
    */
-  async history(): Promise<{ snapshotZxid: Zxid; log: LogEntry[] }> {
+  async history(from: Zxid = this.snapshotZxidValue): Promise<{ snapshotZxid: Zxid; log: LogEntry[] }> {
+    await this.whenIdle();
+    const held = this.recent.after(from);
+    if (held !== null) return { snapshotZxid: held.base, log: held.log };
     const log: LogEntry[] = [];
     for await (const e of this.readAfter(this.snapshotZxidValue)) log.push(e);
+    this.recent.reset(this.snapshotZxidValue, log);
     return { snapshotZxid: this.snapshotZxidValue, log };
   }
 
@@ -484,6 +525,7 @@ export class DiskQuorumStore implements AsyncLearnerStore {
     if (this.closed) return;
     this.closed = true;
     await this.exclusiveTail;
+    await this.markerRemoval;
     await closeStore(this.live);
   }
 
@@ -503,6 +545,19 @@ export class DiskQuorumStore implements AsyncLearnerStore {
     const name = snapshot.name ?? nodePath.basename(snapshot.path ?? '');
     return new ZxidGapError(gaps, gaps.map((gap) => gapPlace(gap, segments, { name, zxid: snapshot.zxid }, this.live.logDir)));
   }
+}
+
+function recentTxnsKept(options: DiskQuorumStoreOptions): number {
+  return Math.max(1, options.recentTxns ?? DEFAULT_COMMIT_LOG_COUNT);
+}
+
+/** The newest `keep` records replayed at open (copied: they view whole pages of the log). */
+function newestRecords(opened: { records: readonly { zxid: number; bytes: Buffer }[]; lostZxids: readonly unknown[] }, snapshotZxid: number, keep: number): { base: Zxid; log: LogEntry[] } {
+  // A hole was put behind a new snapshot: nothing after it is logged yet.
+  if (opened.lostZxids.length > 0) return { base: zxidFromNumber(snapshotZxid), log: [] };
+  const from = Math.max(0, opened.records.length - keep);
+  const base = from === 0 ? snapshotZxid : opened.records[from - 1]!.zxid;
+  return { base: zxidFromNumber(base), log: opened.records.slice(from).map((r) => ({ zxid: zxidFromNumber(r.zxid), data: Buffer.from(r.bytes) })) };
 }
 
 /** The data directories a store opened with `options` uses (for tests and tools). */

@@ -452,6 +452,25 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     if (rd.currentEpoch !== null) await store.setCurrentEpoch(rd.currentEpoch);
   }
 
+  /**
+   * A Ready that writes only currentEpoch (the sync's DIFFs and NEWLEADERs) is sent while the
+   * epoch is written, as ZooKeeper's learner handlers send them while Leader.lead writes it; the
+   * core counts the leader's own NEWLEADER ACK once the write returns. It follows the epoch
+   * writes before it (acceptedEpoch is durable before LEADERINFO went out).
+   */
+  private writeCurrentEpoch(store: LeaderStore, epoch: bigint): void {
+    this.carriedOut = this.carriedOut
+      .then(() => store.setCurrentEpoch(epoch))
+      .then(
+        () => {
+          if (this.stopped || this.failed) return;
+          this.currentEpoch = epoch;
+          this.run(() => this.core.currentEpochDurable());
+        },
+        (err: unknown) => this.fail(`could not write the epoch: ${(err as Error).message}`),
+      );
+  }
+
   private noteEpochs(rd: LeaderReady): void {
     if (rd.acceptedEpoch !== null) this.acceptedEpoch = rd.acceptedEpoch;
     if (rd.currentEpoch !== null) this.currentEpoch = rd.currentEpoch;
@@ -474,8 +493,9 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
       }
       this.core.advance(false);
       this.logAppends(store, rd.append);
-      if (rd.acceptedEpoch === null && rd.currentEpoch === null && this.heldBack === 0) {
+      if (rd.acceptedEpoch === null && this.heldBack === 0) {
         this.carryOut(rd);
+        if (rd.currentEpoch !== null) this.writeCurrentEpoch(store, rd.currentEpoch);
         continue;
       }
       this.heldBack++;
@@ -488,7 +508,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
             this.noteEpochs(rd);
             this.carryOut(rd);
             // Carrying it out may have given the core more to do (answered syncs).
-            this.run(() => undefined);
+            this.run(() => (rd.currentEpoch !== null ? this.core.currentEpochDurable() : undefined));
           },
           (err: unknown) => {
             this.heldBack--;

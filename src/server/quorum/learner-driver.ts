@@ -19,7 +19,7 @@ import type { DataTree, TreeOptions } from '../../tree/datatree.js';
 import { ZabLearner, type LearnerRole, type LearnerReady, type LogEntry, type SyncMode } from '../../consensus/learner.js';
 import { decodeQuorumPacket, encodeQuorumPacket, PacketType, quorumPacketLength, type QuorumPacket } from '../../consensus/wire.js';
 import { SNAP_SIGNATURE } from './zk-snapshot-stream.js';
-import { zxidToHex, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
+import { epochOf, zxidToHex, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
 import { catchUp, TreeReplica, type ReplicaState } from './replica.js';
 import { PLAIN_TRANSPORT, type QuorumTransport } from './quorum-tls.js';
 
@@ -49,13 +49,19 @@ function appliesOnly(rd: AnyReady): boolean {
 }
 
 /**
- * A Ready of a sync that makes history durable that may be of an epoch newer than currentEpoch:
+ * A Ready of a sync that makes history durable of an epoch newer than the durable currentEpoch:
  * a SNAP (installed when it arrives), or NEWLEADER's txns (logged before currentEpoch). A crash
  * before currentEpoch is written would leave a log ahead of it, so the `updatingEpoch` marker
- * is made durable first (persistence/epochs.ts); writing currentEpoch removes it.
+ * is made durable first (persistence/epochs.ts); writing currentEpoch removes it. A sync whose
+ * txns are all of `durableCurrentEpoch` or older (a follower a few txns behind a leader that
+ * died: the usual failover) needs no marker, and saves its two directory syncs.
  */
-export function writesAheadOfEpoch(rd: AnyReady): boolean {
-  return rd.snapshot !== null || (rd.currentEpoch !== null && (rd.reset || rd.append.length > 0));
+export function writesAheadOfEpoch(rd: AnyReady, durableCurrentEpoch: bigint): boolean {
+  if (rd.snapshot === null && (rd.currentEpoch === null || (!rd.reset && rd.append.length === 0))) return false;
+  const snapZxid = rd.snapshot?.zxid ?? -1n;
+  const lastAppended = rd.append.at(-1)?.zxid ?? -1n;
+  const newest = snapZxid > lastAppended ? snapZxid : lastAppended;
+  return newest >= 0n && epochOf(newest) > durableCurrentEpoch;
 }
 
 function nothingDurable(rd: AnyReady): boolean {
@@ -148,8 +154,11 @@ export interface QuorumStore {
   readonly lastLoggedZxid: Zxid;
   /** A TRUNC was refused: the next sync asks for the leader's whole state. */
   readonly fullSyncNeeded: boolean;
-  /** The zxid of the snapshot a restart starts from and every logged txn after it. */
-  history(): Promise<{ snapshotZxid: Zxid; log: LogEntry[] }>;
+  /**
+   * Every logged txn after `snapshotZxid`, which is at or before `from` (default: the snapshot a
+   * restart starts from): a store may return only its newest txns when they reach back to `from`.
+   */
+  history(from?: Zxid): Promise<{ snapshotZxid: Zxid; log: LogEntry[] }>;
   /** SNAP: the snapshot replaces the whole durable state; returns the state it holds. */
   installZkSnapshot(zxid: Zxid, snap: ZkSnapshot): Promise<{ tree: DataTree; sessions: Map<bigint, number> }>;
   /**
@@ -612,7 +621,7 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
   private async persist(rd: LearnerReady<ZkSnapshot>): Promise<void> {
     // A connection that ended changes nothing more (its Readys are not acknowledged either).
     if (this.closedReason !== null) return;
-    if (writesAheadOfEpoch(rd)) await this.store.beginEpochUpdate();
+    if (writesAheadOfEpoch(rd, this.store.currentEpoch)) await this.store.beginEpochUpdate();
     if (rd.snapshot) {
       const installed = await this.store.installZkSnapshot(rd.snapshot.zxid, rd.snapshot.state);
       this.state.replace(installed.tree, installed.sessions);

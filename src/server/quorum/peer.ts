@@ -19,7 +19,7 @@ import { DataTree } from '../../tree/datatree.js';
 import type { LogEntry } from '../../consensus/learner.js';
 import { MajorityQuorum, quorumConfigText, type QuorumServerSpec } from '../../consensus/members.js';
 import { ServerState, type ServerState as ServerStateValue } from '../../consensus/wire.js';
-import { makeZxid, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
+import { makeZxid, zxidToHex, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
 import type { Decision } from '../../consensus/election.js';
 import { ElectionDriver } from './election-driver.js';
 import { QuorumLeader } from './leader-driver.js';
@@ -48,10 +48,10 @@ export interface QuorumPeerEvents {
 
 /**
  * Pauses between attempts to reach a leader that is not listening yet (Learner.connectToLeader
- * sleeps 1 s): the first short, since a leader elected in the same instant listens within a few
- * milliseconds, then doubling up to the last.
+ * sleeps 1 s): a leader elected in the same instant listens within a millisecond or two (its
+ * start reads nothing from disk), so the first pauses are short; a refused connect costs little.
  */
-const CONNECT_RETRY_MS = { first: 5, last: 50 };
+const CONNECT_RETRY_MS = { first: 1, last: 20 };
 
 /** The consensus layer's view of the config's server.N lines. */
 export function quorumMembers(config: ServerConfig): QuorumServerSpec[] {
@@ -113,6 +113,9 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
       quorumSasl: this.quorumSasl,
     });
     this.election.on('rejected', (reason) => this.logger.debug(`election port: ${reason}`));
+    // For tracing a failover (PADDOCK_LOG_LEVEL=debug): what the election waited on.
+    this.election.on('connection', (sid, up) => this.logger.debug(`election connection with server ${sid} ${up ? 'up' : 'down'}`));
+    this.election.on('notification', (from, n) => this.logger.debug(`election notification from ${from}: state ${n.state}, leader ${n.leader}, zxid ${zxidToHex(n.zxid)}, round ${n.electionEpoch}`));
     this.election.on('authentication', (sid, message) => this.logger.warn(`election connection with server ${sid}: ${message}`));
     this.pipeline.quorumStatus = () => this.status();
   }
@@ -179,10 +182,11 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
   /**
    * Applies every logged txn the tree lacks, committed or not, as ZooKeeper reloads its database
    * (snapshot and whole log) for each role: a leader that stepped down may have logged proposals
-   * it never applied. A new leader's TRUNC removes what was never committed.
+   * it never applied. A new leader's TRUNC removes what was never committed. The store holds its
+   * newest txns in memory, so this reads no log unless the tree is far behind it.
    */
   private async applyLogged(): Promise<{ snapshotZxid: Zxid; log: LogEntry[] }> {
-    const history = await this.store.history();
+    const history = await this.store.history(appliedZxid(this.replica));
     for (const entry of history.log) this.replica.apply(entry);
     return history;
   }
@@ -192,6 +196,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
       const decision = await this.nextDecision();
       if (decision === null) break;
       this.leaderId = decision.vote.leader;
+      this.logger.info(`server ${this.myId} elected: ${stateName(decision.state)} ${decision.vote.leader}`);
       try {
         if (decision.state === ServerState.LEADING) await this.lead();
         else await this.follow(decision.vote.leader, decision.state);
@@ -316,6 +321,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
     const role = state === ServerState.OBSERVING ? 'observer' : 'follower';
     await this.applyLogged();
     const learner = await this.connectToLeader(spec, role);
+    this.logger.info(`server ${this.myId} connected to leader ${leaderId}`);
     this.learner = learner;
     const ended = this.roleEnds();
     learner.once('closed', (reason) => this.endRole?.(reason));
