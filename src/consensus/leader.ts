@@ -260,6 +260,11 @@ export class ZabLeader {
     this.send(conn, PacketType.SYNC, this.lastCommitted, null);
   }
 
+  /** Whether `conn` is a learner's connection the core has not dropped (or has yet to hear from). */
+  hasLearner(conn: number): boolean {
+    return this.learners.has(conn);
+  }
+
   disconnected(conn: number): void {
     this.learners.delete(conn);
   }
@@ -601,7 +606,7 @@ export class ZabLeader {
   /** Leader.processAck: count the ACK, then commit in zxid order while the head has a quorum. */
   private ack(sid: bigint, zxid: Zxid, conn: number): void {
     if (this.phase !== 'broadcast' || zxid <= this.lastCommitted) return;
-    const o = this.outstanding.find((x) => x.entry.zxid === zxid);
+    const o = this.outstandingAt(zxid);
     if (o === undefined) return;
     if (this.quorum.isVoter(sid)) o.acks.set(sid, conn);
     while (this.outstanding.length > 0 && this.quorum.containsQuorum(this.standing(this.outstanding[0]!.acks))) {
@@ -616,6 +621,14 @@ export class ZabLeader {
         else this.send(l.conn, PacketType.COMMIT, head.entry.zxid, null);
       }
     }
+  }
+
+  /** The outstanding proposal of `zxid`: they are consecutive zxids of this epoch, so found by offset. */
+  private outstandingAt(zxid: Zxid): Outstanding | undefined {
+    const first = this.outstanding[0];
+    if (first === undefined || zxid < first.entry.zxid) return undefined;
+    const o = this.outstanding[Number(zxid - first.entry.zxid)];
+    return o?.entry.zxid === zxid ? o : this.outstanding.find((x) => x.entry.zxid === zxid);
   }
 
   /** Of (sid, connection it spoke on) pairs, the sids whose connection is open and newest for it. */
