@@ -356,8 +356,8 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   }
 
   /**
-   * Packets of one turn go out together: queued per connection and, when the turn ends, encoded
-   * into one buffer per learner and written at once. Learners that get the same packets (every
+   * Packets of one loop iteration go out together: queued per connection and, once the
+   * iteration's input is handled, encoded into one buffer per learner and written at once. Learners that get the same packets (every
    * follower gets the same PROPOSALs and COMMITs) share one encoding.
    */
   private send(conn: number, packet: QuorumPacket): void {
@@ -368,7 +368,9 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
       this.outbox.set(conn, queued);
       if (!this.outboxScheduled) {
         this.outboxScheduled = true;
-        process.nextTick(() => this.flushOutbox());
+        // After every input of this loop iteration (the learners' ACKs, clients' and learners'
+        // requests read in one poll), not after each: one write per learner per iteration.
+        setImmediate(() => this.flushOutbox());
       }
     }
     queued.push(packet);

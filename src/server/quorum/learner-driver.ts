@@ -728,13 +728,15 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
     this.emit('applied', entry.zxid);
   }
 
-  /** Packets of one turn (ACKs of a batch of proposals) go out together, in one buffer. */
+  /** Packets of one loop iteration go out together, in one buffer. */
   private write(p: QuorumPacket): void {
     const socket = this.socket;
     if (socket === null || socket.destroyed) return;
     this.outbox.push(p);
     if (this.outbox.length > 1) return;
-    process.nextTick(() => {
+    // After every input of this loop iteration: the ACKs of each fsync batch that settled and
+    // the requests of every client read in one poll go out in one write.
+    setImmediate(() => {
       const packets = this.outbox;
       this.outbox = [];
       if (!socket.destroyed) socket.write(encodeQuorumPackets(packets));
