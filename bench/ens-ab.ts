@@ -10,6 +10,9 @@
  *   node dist/bench/ens-ab.js --a /tmp/base --b . [--workload set,set-depth1] [--rounds 4]
  *                             [--duration 4] [--size 3] [--profile dir]
  *
+ * --node-options B='--max-semi-space-size=32' starts one build's members with those NODE_OPTIONS
+ * (V8 flags compared on the same build: give the same checkout twice).
+ *
  * --profile runs every member under `node --cpu-prof` (100 µs samples) and writes one profile per
  * build and member (leader or follower) into dir when the run ends; the profiles then cover every
  * leg of that build (summarise with `node dist/bench/profile.js file`).
@@ -24,7 +27,7 @@ import type { LoadSpec } from './loadgen.js';
 import { cpuSeconds, ensemblePeers, fourLetterWord, freePort, mainThreadCpuSeconds, startServerProc, syscallCounts, type ServerProc } from './servers.js';
 
 interface Options {
-  builds: { name: string; root: string }[];
+  builds: { name: string; root: string; nodeOptions: string | null }[];
   workloads: string[];
   rounds: number;
   durationMs: number;
@@ -41,6 +44,7 @@ const PLANS: Record<string, (size: number) => { workload: string; sessions: numb
 function parseArgs(argv: string[]): Options {
   const o: Options = { builds: [], workloads: ['set', 'set-depth1'], rounds: 4, durationMs: 4000, size: 3, profileDir: null };
   const roots: string[] = [];
+  const nodeOptions = new Map<string, string>();
   for (const [flag, val] of flags(argv)) {
     switch (flag) {
       case '--a':
@@ -52,13 +56,21 @@ function parseArgs(argv: string[]): Options {
       case '--duration': o.durationMs = Number(val()) * 1000; break;
       case '--size': o.size = Number(val()); break;
       case '--profile': o.profileDir = resolve(val()); break;
+      case '--node-options': {
+        const [name, ...rest] = val().split('=');
+        nodeOptions.set(name!, rest.join('='));
+        break;
+      }
       default: throw new Error(`unknown option ${flag}`);
     }
   }
   if (roots.length < 2) throw new Error('usage: node dist/bench/ens-ab.js --a <checkout> --b <checkout> [--workload ids] [--rounds n] [--duration s] [--size n] [--profile dir]');
   for (const w of o.workloads) if (!PLANS[w]) throw new Error(`unknown workload ${w} (one of ${Object.keys(PLANS).join(', ')})`);
   if (!Number.isInteger(o.size) || o.size < 3 || o.size % 2 === 0) throw new Error('--size must be odd and at least 3');
-  o.builds = roots.map((root, i) => ({ name: String.fromCharCode(65 + i), root: resolve(root) }));
+  o.builds = roots.map((root, i) => {
+    const name = String.fromCharCode(65 + i);
+    return { name, root: resolve(root), nodeOptions: nodeOptions.get(name) ?? null };
+  });
   return o;
 }
 
@@ -71,7 +83,19 @@ interface Ensemble {
   dataDirs: string[];
 }
 
-async function startEnsemble(build: { name: string; root: string }, o: Options): Promise<Ensemble> {
+async function startEnsemble(build: Options['builds'][number], o: Options): Promise<Ensemble> {
+  // The members inherit this process's environment when spawned; the builds start one at a time.
+  const saved = process.env.NODE_OPTIONS;
+  if (build.nodeOptions !== null) process.env.NODE_OPTIONS = build.nodeOptions;
+  try {
+    return await startMembers(build, o);
+  } finally {
+    if (saved === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = saved;
+  }
+}
+
+async function startMembers(build: Options['builds'][number], o: Options): Promise<Ensemble> {
   const peers = await ensemblePeers(o.size);
   const ports = await Promise.all(peers.map(() => freePort()));
   const dataDirs = peers.map((p) => mkdtempSync(join(tmpdir(), `ens-ab-${build.name}-${p.id}-`)));
@@ -185,7 +209,7 @@ const perMember = (rs: LegResult[], pick: (r: LegResult) => number[]): string =>
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const log = (s: string): void => void process.stderr.write(s + '\n');
-  log(`ens-ab: ${o.builds.map((b) => `${b.name}=${b.root}`).join(' ')}, ${o.size} servers each, ${o.rounds} rounds x ${o.durationMs / 1000} s`);
+  log(`ens-ab: ${o.builds.map((b) => `${b.name}=${b.root}${b.nodeOptions ? ` (NODE_OPTIONS=${b.nodeOptions})` : ''}`).join(' ')}, ${o.size} servers each, ${o.rounds} rounds x ${o.durationMs / 1000} s`);
   const ensembles: Ensemble[] = [];
   try {
     for (const b of o.builds) ensembles.push(await startEnsemble(b, o));
