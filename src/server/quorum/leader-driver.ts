@@ -23,7 +23,7 @@ import { OpCode } from '../../jute/constants.js';
 import type { DataTree } from '../../tree/datatree.js';
 import type { LogEntry } from '../../consensus/learner.js';
 import { ZabLeader, type LeaderOptions, type LeaderReady, type LogRead } from '../../consensus/leader.js';
-import { decodeQuorumPacket, encodeQuorumPackets, quorumPacketLength, type QuorumPacket } from '../../consensus/wire.js';
+import { decodeQuorumPacket, encodeQuorumPacket, quorumPacketLength, type QuorumPacket } from '../../consensus/wire.js';
 import { makeZxid, zxidToHex, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
 import { writeZkSnapshotStream } from './zk-snapshot-stream.js';
 import { TreeReplica, type ReplicaState } from './replica.js';
@@ -106,11 +106,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   private nextConn = 1;
   private ticker: NodeJS.Timeout | null = null;
   private drainScheduled = false;
-  /** Packets of this turn not yet written, per connection (see send). */
-  private readonly outbox = new Map<number, QuorumPacket[]>();
-  private outboxScheduled = false;
-  /** Proposals durable in the leader's log, per Ready, not yet counted as its own ACKs. */
-  private selfAcks: (readonly LogEntry[])[] = [];
+  private readonly corked = new Set<Socket>();
   /** Forwarded syncs: answered once the last proposal made before each has committed (Leader.processSync). */
   private readonly pendingSyncs: { conn: number; zxid: Zxid }[] = [];
   /** The zxid the core gives the next proposal (the epoch's first counter once established). */
@@ -303,24 +299,17 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     let input: Buffer = Buffer.alloc(0);
     const onData = (chunk: Buffer): void => {
       input = input.length === 0 ? chunk : Buffer.concat([input, chunk]);
-      let bad: Error | null = null;
-      // Every whole packet of the chunk goes to the core in one run: one Ready (one batch of
-      // COMMITs, one self-ACK pass) for a chunk of ACKs instead of one per packet.
-      this.run(() => {
-        try {
-          for (let len = quorumPacketLength(input); len !== null; len = quorumPacketLength(input)) {
-            const packet = decodeQuorumPacket(input.subarray(0, len));
-            input = input.subarray(len);
-            this.core.step(conn, packet);
-            // Dropped by the core: the Ready closes the connection, the rest of its input is moot.
-            if (!this.core.hasLearner(conn)) return;
-          }
-          if (input.length > MAX_BUFFERED_BYTES) throw new Error(`${input.length} bytes without a whole packet`);
-        } catch (err) {
-          bad = err as Error;
+      try {
+        for (let len = quorumPacketLength(input); len !== null; len = quorumPacketLength(input)) {
+          const packet = decodeQuorumPacket(input.subarray(0, len));
+          input = input.subarray(len);
+          this.run(() => this.core.step(conn, packet));
+          if (!this.sockets.has(conn)) return;
         }
-      });
-      if (bad !== null) this.closeConn(conn, `bad input: ${(bad as Error).message}`);
+        if (input.length > MAX_BUFFERED_BYTES) throw new Error(`${input.length} bytes without a whole packet`);
+      } catch (err) {
+        this.closeConn(conn, `bad input: ${(err as Error).message}`);
+      }
     };
     socket.on('data', onData);
     socket.on('error', () => undefined);
@@ -355,46 +344,21 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     });
   }
 
-  /**
-   * Packets of one loop iteration go out together: queued per connection and, once the
-   * iteration's input is handled, encoded into one buffer per learner and written at once. Learners that get the same packets (every
-   * follower gets the same PROPOSALs and COMMITs) share one encoding.
-   */
+  /** Packets of one turn go out together: the socket is corked until the turn ends. */
   private send(conn: number, packet: QuorumPacket): void {
-    if (!this.sockets.has(conn)) return;
-    let queued = this.outbox.get(conn);
-    if (queued === undefined) {
-      queued = [];
-      this.outbox.set(conn, queued);
-      if (!this.outboxScheduled) {
-        this.outboxScheduled = true;
-        // After every input of this loop iteration (the learners' ACKs, clients' and learners'
-        // requests read in one poll), not after each: one write per learner per iteration.
-        setImmediate(() => this.flushOutbox());
-      }
+    const socket = this.sockets.get(conn);
+    if (!socket) return;
+    if (!this.corked.has(socket)) {
+      this.corked.add(socket);
+      socket.cork();
+      if (this.corked.size === 1) process.nextTick(() => this.uncorkAll());
     }
-    queued.push(packet);
+    socket.write(encodeQuorumPacket(packet));
   }
 
-  private flushOutbox(): void {
-    this.outboxScheduled = false;
-    let previous: { packets: QuorumPacket[]; bytes: Buffer } | null = null;
-    for (const [conn, packets] of this.outbox) {
-      const socket = this.sockets.get(conn);
-      if (!socket) continue;
-      const bytes: Buffer = previous !== null && samePackets(previous.packets, packets) ? previous.bytes : encodeQuorumPackets(packets);
-      previous = { packets, bytes };
-      socket.write(bytes);
-    }
-    this.outbox.clear();
-  }
-
-  /** Writes what is queued for `conn` now: bytes written to its socket directly must follow it. */
-  private flushConn(conn: number): void {
-    const packets = this.outbox.get(conn);
-    if (packets === undefined) return;
-    this.outbox.delete(conn);
-    this.sockets.get(conn)?.write(encodeQuorumPackets(packets));
+  private uncorkAll(): void {
+    for (const socket of this.corked) socket.uncork();
+    this.corked.clear();
   }
 
   private answerSyncs(): void {
@@ -404,33 +368,15 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     }
   }
 
-  /**
-   * Logs the Ready's proposals; each one's fsync is the leader's own ACK of it. The log settles
-   * appends in order, so the last one's callback stands for the Ready's; the ACKs of every Ready
-   * settled in one fsync batch go to the core in one run.
-   */
+  /** Logs the Ready's proposals; each one's fsync is the leader's own ACK of it. */
   private logAppends(store: LeaderStore, entries: readonly LogEntry[]): void {
-    const last = entries.at(-1);
-    if (last === undefined) return;
-    const onEarlier = (err: Error | null): void => {
-      if (err && !this.stopped) this.fail(`could not log ${zxidToHex(last.zxid)}: ${err.message}`);
-    };
-    for (let i = 0; i < entries.length - 1; i++) store.appendThen(zxidToNumber(entries[i]!.zxid), entries[i]!.data, onEarlier);
-    store.appendThen(zxidToNumber(last.zxid), last.data, (err) => {
-      if (this.stopped) return;
-      if (err) return this.fail(`could not log ${zxidToHex(last.zxid)}: ${err.message}`);
-      this.selfAcks.push(entries);
-      if (this.selfAcks.length === 1) queueMicrotask(() => this.ackLogged());
-    });
-  }
-
-  private ackLogged(): void {
-    const batches = this.selfAcks;
-    this.selfAcks = [];
-    if (this.stopped) return;
-    this.run(() => {
-      for (const entries of batches) for (const e of entries) this.core.logged(e.zxid);
-    });
+    for (const e of entries) {
+      store.appendThen(zxidToNumber(e.zxid), e.data, (err) => {
+        if (this.stopped) return;
+        if (err) return this.fail(`could not log ${zxidToHex(e.zxid)}: ${err.message}`);
+        this.run(() => this.core.logged(e.zxid));
+      });
+    }
   }
 
   /**
@@ -527,7 +473,6 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
       if ('packet' in m) this.send(m.conn, m.packet);
       else if ('snapshotAt' in m) {
         applyThrough(m.snapshotAt);
-        this.flushConn(m.conn);
         this.sockets.get(m.conn)?.write(writeZkSnapshotStream(this.state.tree, this.state.sessionTimeouts()));
       } else this.closeConn(m.conn, m.close);
     }
@@ -560,15 +505,4 @@ function ownReplica(options: QuorumLeaderOptions): TreeReplica {
   }
   if (options.snapshotZxid !== undefined) replica.tree.lastProcessedZxid = zxidToNumber(options.snapshotZxid);
   return replica;
-}
-
-/** Whether two learners' packets of a turn are the same, so one encoding serves both. */
-function samePackets(a: readonly QuorumPacket[], b: readonly QuorumPacket[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (x.type !== y.type || x.zxid !== y.zxid || x.data !== y.data || x.authinfo !== null || y.authinfo !== null) return false;
-  }
-  return true;
 }
