@@ -262,11 +262,6 @@ export class ZabLeader {
     this.send(conn, PacketType.SYNC, this.lastCommitted, null);
   }
 
-  /** Whether `conn` is a learner's connection the core has not dropped (or has yet to hear from). */
-  hasLearner(conn: number): boolean {
-    return this.learners.has(conn);
-  }
-
   disconnected(conn: number): void {
     this.learners.delete(conn);
   }
