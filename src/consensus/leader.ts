@@ -123,7 +123,9 @@ interface Outstanding {
    * while only a minority held it: npm run sim -- --seed 40020 --servers 5 --clients 8
    * --fault-ms 8000 --fault-every 200). The learner ACKs the proposal again after its sync.
    */
-  acks: Map<bigint, number>;
+  ackSids: bigint[];
+  /** ackConns[i] is the connection ackSids[i] acknowledged on (a pair of arrays: no Map per proposal). */
+  ackConns: number[];
 }
 
 /** The connection number the leader's own ACKs are recorded with. */
@@ -242,7 +244,7 @@ export class ZabLeader {
     const zxid = this.lastProposed + 1n;
     const entry = { zxid, data: makeData(zxid) };
     this.lastProposed = zxid;
-    this.outstanding.push({ entry, acks: new Map() });
+    this.outstanding.push({ entry, ackSids: [], ackConns: [] });
     this.out.append.push(entry);
     this.selfAckPending.push(zxid);
     for (const l of this.learners.values()) {
@@ -618,10 +620,18 @@ export class ZabLeader {
   /** Leader.processAck: count the ACK, then commit in zxid order while the head has a quorum. */
   private ack(sid: bigint, zxid: Zxid, conn: number): void {
     if (this.phase !== 'broadcast' || zxid <= this.lastCommitted) return;
-    const o = this.outstanding.find((x) => x.entry.zxid === zxid);
+    const o = this.outstandingAt(zxid);
     if (o === undefined) return;
-    if (this.quorum.isVoter(sid)) o.acks.set(sid, conn);
-    while (this.outstanding.length > 0 && this.quorum.containsQuorum(this.standing(this.outstanding[0]!.acks))) {
+    if (this.quorum.isVoter(sid)) {
+      const at = o.ackSids.indexOf(sid);
+      if (at < 0) {
+        o.ackSids.push(sid);
+        o.ackConns.push(conn);
+      } else {
+        o.ackConns[at] = conn;
+      }
+    }
+    while (this.outstanding.length > 0 && this.acknowledged(this.outstanding[0]!)) {
       const head = this.outstanding.shift()!;
       this.lastCommitted = head.entry.zxid;
       this.history.push(head.entry);
@@ -635,14 +645,31 @@ export class ZabLeader {
     }
   }
 
+  /** The outstanding proposal of `zxid`: they are consecutive zxids of this epoch, so found by offset. */
+  private outstandingAt(zxid: Zxid): Outstanding | undefined {
+    const first = this.outstanding[0];
+    if (first === undefined || zxid < first.entry.zxid) return undefined;
+    const o = this.outstanding[Number(zxid - first.entry.zxid)];
+    return o?.entry.zxid === zxid ? o : this.outstanding.find((x) => x.entry.zxid === zxid);
+  }
+
   /** Of (sid, connection it spoke on) pairs, the sids whose connection is open and newest for it. */
   private standing(from: Iterable<readonly [bigint, number]>): bigint[] {
     const out: bigint[] = [];
-    for (const [sid, conn] of from) {
-      if (conn === SELF) out.push(sid);
-      else if (this.learners.get(conn)?.sid === sid && this.newestConn.get(sid) === conn) out.push(sid);
-    }
+    for (const [sid, conn] of from) if (this.stands(sid, conn)) out.push(sid);
     return out;
+  }
+
+  /** An ACK from `sid` on `conn` counts: the leader's own, or on the open connection newest for its sid. */
+  private stands(sid: bigint, conn: number): boolean {
+    return conn === SELF || (this.learners.get(conn)?.sid === sid && this.newestConn.get(sid) === conn);
+  }
+
+  /** Whether the ACKs of a proposal that still stand are a quorum. */
+  private acknowledged(o: Outstanding): boolean {
+    const standing: bigint[] = [];
+    for (let i = 0; i < o.ackSids.length; i++) if (this.stands(o.ackSids[i]!, o.ackConns[i]!)) standing.push(o.ackSids[i]!);
+    return this.quorum.containsQuorum(standing);
   }
 
   private dropLearner(l: LearnerState, reason: string): void {

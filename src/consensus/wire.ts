@@ -236,6 +236,33 @@ export function encodeQuorumPacket(p: QuorumPacket): Buffer {
   return Buffer.from(writeQuorumPacket(new JuteWriter(32 + (p.data?.length ?? 0)), p).bytes());
 }
 
+/** type, zxid, data length, authinfo count: a packet's bytes besides its data and authinfo. */
+const PACKET_FIXED_BYTES = 20;
+
+/**
+ * Several packets back to back in one buffer, as a stream carries them: a turn's packets for one
+ * peer go out in one socket write. Packets without authinfo (all a leader sends, and a learner's
+ * ACKs) are written straight into the buffer; others go through the record writer.
+ */
+export function encodeQuorumPackets(packets: readonly QuorumPacket[]): Buffer {
+  let total = 0;
+  for (const p of packets) total += p.authinfo === null ? PACKET_FIXED_BYTES + (p.data?.length ?? 0) : -Infinity;
+  if (!Number.isFinite(total)) return Buffer.concat(packets.map(encodeQuorumPacket));
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (const p of packets) {
+    out.writeInt32BE(p.type, at);
+    out.writeBigInt64BE(p.zxid, at + 4);
+    const data = p.data;
+    out.writeInt32BE(data === null ? -1 : data.length, at + 12);
+    at += 16;
+    if (data !== null) at += data.copy(out, at);
+    out.writeInt32BE(-1, at);
+    at += 4;
+  }
+  return out;
+}
+
 /**
  * The length of the QuorumPacket at `offset`, or null when `buf` does not hold all of it yet.
  * Quorum-port packets are jute records with no length prefix (Learner.writePacket), so a stream

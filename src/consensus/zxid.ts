@@ -18,6 +18,8 @@ export const LONG_MAX = (1n << 63n) - 1n;
 /** The largest counter; the next write needs a new epoch. */
 export const MAX_COUNTER = 0xffffffffn;
 const MAX_EPOCH = 0xffffffffn;
+/** Made once: zxidToNumber is on the broadcast path, and a BigInt is an allocation. */
+const MAX_SAFE_ZXID = BigInt(Number.MAX_SAFE_INTEGER);
 
 export function makeZxid(epoch: bigint, counter: bigint): Zxid {
   assert(epoch >= 0n && epoch <= MAX_EPOCH, () => `epoch ${epoch} out of range`);
@@ -52,7 +54,7 @@ export function zxidToHex(zxid: Zxid): string {
 
 /** For code that keeps zxids as numbers (the tree, the txn log): exact or an error. */
 export function zxidToNumber(zxid: Zxid): number {
-  assert(zxid >= 0n && zxid <= BigInt(Number.MAX_SAFE_INTEGER), () => `zxid ${zxidToHex(zxid)} does not fit a number`);
+  assert(zxid >= 0n && zxid <= MAX_SAFE_ZXID, () => `zxid ${zxidToHex(zxid)} does not fit a number`);
   return Number(zxid);
 }
 

@@ -165,7 +165,7 @@ export class RequestPipeline {
   private readonly prepOptions: PrepOptions;
   private leader: LeaderChannel | null = null;
   /** Learner: forwarded requests waiting for their committed txn, by session and cxid. */
-  private readonly forwarded = new Map<string, (applied: Applied) => void>();
+  private readonly forwarded = new ForwardedWrites();
   /** Learner: forwarded syncs, answered in order as the leader's SYNCs arrive. */
   private readonly forwardedSyncs: (() => void)[] = [];
   /** Learner: sessions moving here, waiting for the leader's answer. */
@@ -365,7 +365,7 @@ export class RequestPipeline {
       // The leader makes the session (its createSession REQUEST carries the timeout).
       const body = Buffer.alloc(4);
       body.writeInt32BE(timeOut);
-      this.forwarded.set(forwardKey(sessionId, 0), created);
+      this.forwarded.set(sessionId, 0, created);
       this.leader.forward(sessionId, 0, OpCode.createSession, body, []);
       return;
     }
@@ -626,7 +626,7 @@ export class RequestPipeline {
       });
     } else {
       if (opSpec(slot.type)?.kind === 'session') state.closing = true;
-      this.forwarded.set(forwardKey(sessionId, slot.xid), onApplied);
+      this.forwarded.set(sessionId, slot.xid, onApplied);
     }
     this.leader!.forward(sessionId, slot.xid, slot.type, encodeRequest(slot.req), link.authIds);
   }
@@ -668,12 +668,8 @@ export class RequestPipeline {
 
   private completeForwarded(applied: Applied): void {
     const { sessionId, cxid } = applied.txn.header;
-    const key = forwardKey(sessionId, cxid);
-    const done = this.forwarded.get(key);
-    if (done) {
-      this.forwarded.delete(key);
-      done(applied);
-    }
+    const done = this.forwarded.take(sessionId, cxid);
+    if (done) done(applied);
     if (applied.txn.body.type !== OpCode.closeSession) return;
     const owner = this.owners.get(sessionId);
     this.owners.delete(sessionId);
@@ -906,8 +902,35 @@ export class RequestPipeline {
   }
 }
 
-function forwardKey(sessionId: bigint, cxid: number): string {
-  return `${sessionId}/${cxid}`;
+/**
+ * Learner: forwarded requests waiting for their committed txn, by session then cxid (a string
+ * key per request cost a BigInt's decimal conversion on every forwarded write).
+ */
+class ForwardedWrites {
+  private readonly bySession = new Map<bigint, Map<number, (applied: Applied) => void>>();
+
+  set(sessionId: bigint, cxid: number, done: (applied: Applied) => void): void {
+    let waiting = this.bySession.get(sessionId);
+    if (waiting === undefined) {
+      waiting = new Map();
+      this.bySession.set(sessionId, waiting);
+    }
+    waiting.set(cxid, done);
+  }
+
+  /** The request waiting for (sessionId, cxid), no longer waiting; undefined if none is. */
+  take(sessionId: bigint, cxid: number): ((applied: Applied) => void) | undefined {
+    const waiting = this.bySession.get(sessionId);
+    const done = waiting?.get(cxid);
+    if (done === undefined) return undefined;
+    waiting!.delete(cxid);
+    if (waiting!.size === 0) this.bySession.delete(sessionId);
+    return done;
+  }
+
+  clear(): void {
+    this.bySession.clear();
+  }
 }
 
 function ignoreApplied(): void {}

@@ -12,6 +12,7 @@ import {
   encodeNotification,
   encodePreamble,
   encodeQuorumPacket,
+  encodeQuorumPackets,
   packetTypeName,
   PacketType,
   PROTOCOL_VERSION_V1,
@@ -212,6 +213,18 @@ test('quorum packets round-trip, null and empty fields kept apart, and stream le
   assert.throws(() => decodeQuorumPacket(bad), JuteError);
   assert.equal(packetTypeName(PacketType.FOLLOWERINFO), 'FOLLOWERINFO');
   assert.equal(packetTypeName(42), 'UNKNOWN42');
+});
+
+test('a batch of quorum packets encodes as the same packets one after another', () => {
+  const plain: QuorumPacket[] = [
+    { type: PacketType.PROPOSAL, zxid: makeZxid(3n, 7n), data: Buffer.from('txn bytes'), authinfo: null },
+    { type: PacketType.COMMIT, zxid: makeZxid(3n, 7n), data: null, authinfo: null },
+    { type: PacketType.UPTODATE, zxid: -1n, data: Buffer.alloc(0), authinfo: null },
+  ];
+  assert.deepEqual(encodeQuorumPackets(plain), Buffer.concat(plain.map(encodeQuorumPacket)));
+  const withAuth: QuorumPacket[] = [...plain, { type: PacketType.REQUEST, zxid: 0n, data: Buffer.from('r'), authinfo: [{ scheme: 'ip', id: '127.0.0.1' }] }];
+  assert.deepEqual(encodeQuorumPackets(withAuth), Buffer.concat(withAuth.map(encodeQuorumPacket)));
+  assert.equal(encodeQuorumPackets([]).length, 0);
 });
 
 test('LearnerInfo is read in its 8-, 12- and 20-byte forms', () => {

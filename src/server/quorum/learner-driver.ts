@@ -17,7 +17,7 @@ import type { Id } from '../../jute/records.js';
 import { readZkSnapshotBody, type ZkSnapshot } from '../../persistence/zkformat.js';
 import type { DataTree, TreeOptions } from '../../tree/datatree.js';
 import { ZabLearner, type LearnerRole, type LearnerReady, type LogEntry, type SyncMode } from '../../consensus/learner.js';
-import { decodeQuorumPacket, encodeQuorumPacket, PacketType, quorumPacketLength, type QuorumPacket } from '../../consensus/wire.js';
+import { decodeQuorumPacket, encodeQuorumPackets, PacketType, quorumPacketLength, type QuorumPacket } from '../../consensus/wire.js';
 import { SNAP_SIGNATURE } from './zk-snapshot-stream.js';
 import { epochOf, zxidToHex, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
 import { catchUp, TreeReplica, type ReplicaState } from './replica.js';
@@ -28,6 +28,20 @@ export { treeFromZkSnapshot } from './replica.js';
 /** Packets a learner sends that say nothing about its log: they need not wait for an fsync. */
 const UNLOGGED = new Set<number>([PacketType.REQUEST, PacketType.REVALIDATE, PacketType.PING]);
 type AnyReady = LearnerReady<unknown>;
+
+/**
+ * A broadcast Ready carryOutNow can take: it changes nothing durable but the log's tail, and
+ * its ACKs acknowledge its own appends.
+ */
+function broadcastOnly(rd: AnyReady): boolean {
+  if (!nothingDurable(rd)) return false;
+  let acks = 0;
+  for (const m of rd.messages) {
+    if (m.type === PacketType.ACK) acks++;
+    else if (!UNLOGGED.has(m.type)) return false;
+  }
+  return acks === 0 || rd.append.length > 0;
+}
 
 /** A Ready with nothing to persist or apply, whose packets say nothing about the log. */
 function sendsOnly(rd: AnyReady): boolean {
@@ -310,7 +324,13 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
   private ticker: NodeJS.Timeout | null = null;
   private closedReason: string | null = null;
   private syncedEmitted = false;
-  private corked = false;
+  /** Readys queued on the promise chains and not yet carried out (see flush). */
+  private chained = 0;
+  /** carryOutNow's appends not yet settled, and who waits for none to be. */
+  private appendsInFlight = 0;
+  private readonly appendWaiters: (() => void)[] = [];
+  /** Packets of this turn not yet written (see write). */
+  private outbox: QuorumPacket[] = [];
 
   constructor(options: QuorumLearnerOptions) {
     super();
@@ -432,6 +452,7 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
   async stop(): Promise<void> {
     this.finish('stopped');
     await this.carriedOut;
+    await this.appendsSettled();
     await new Promise((resolve) => setImmediate(resolve));
   }
 
@@ -491,6 +512,7 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
     } catch (err) {
       this.finish(`bad input from the leader: ${(err as Error).message}`);
     }
+    this.flush();
   }
 
   private drainInput(lastChunkBytes: number): void {
@@ -508,7 +530,9 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
       const packet = decodeQuorumPacket(this.input.subarray(0, length));
       this.input = this.input.subarray(length);
       this.core.step(packet);
-      this.flush();
+      // While broadcasting, the packets of one chunk share one Ready (one batch of appends, one
+      // write of their ACKs), taken by onData; discovery and sync take each packet's on its own.
+      if (!this.broadcasting()) this.flush();
     }
   }
 
@@ -519,6 +543,11 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
     const before = this.held.at(-1) ?? this.input;
     const seam = Buffer.concat([before.subarray(Math.max(0, before.length - SIGNATURE_BYTES.length)), chunk.subarray(0, SIGNATURE_BYTES.length)]);
     return chunk.includes(SIGNATURE_BYTES) || seam.includes(SIGNATURE_BYTES);
+  }
+
+  /** Synced, and the sync's last Ready delivered: broadcast Readys may take the fast path. */
+  private broadcasting(): boolean {
+    return this.core.phase === 'broadcast' && this.syncedEmitted;
   }
 
   /**
@@ -563,6 +592,10 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
    * logged the txn, so this member's own fsync of it is not what makes it safe to apply; its ACK
    * still waits for that fsync. ZooKeeper's follower does the same: FollowerZooKeeperServer.commit
    * hands the txn to the CommitProcessor whatever its SyncRequestProcessor is doing.
+   *
+   * Once broadcasting with nothing left on those chains, a Ready (all the packets of one chunk)
+   * is carried out at once by carryOutNow, with callbacks instead of promises: the same order,
+   * at a fraction of the cost per txn.
    */
   private flush(): void {
     if (!this.core.hasReady()) return;
@@ -570,15 +603,74 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
     this.core.advance();
     // From the delivery of UPTODATE's Ready on: nothing of the sync is left to overtake (the
     // leader drops a learner whose next packet after NEWLEADER is not its ACK).
-    const broadcasting = this.core.phase === 'broadcast' && this.syncedEmitted;
+    const broadcasting = this.broadcasting();
+    if (broadcasting && this.chained === 0 && broadcastOnly(rd)) return this.carryOutNow(rd);
+    this.chain(rd, broadcasting);
+  }
+
+  /**
+   * A broadcast Ready once every earlier Ready is carried out, without a promise: REQUEST,
+   * REVALIDATE and PING replies go now, the appends start now and their ACKs go from the last
+   * append's callback (the log settles appends in order, so all of them are durable then), and
+   * the COMMITs are applied now, for the reasons given at flush.
+   */
+  private carryOutNow(rd: LearnerReady<ZkSnapshot>): void {
+    if (this.closedReason !== null) return;
+    const acks: QuorumPacket[] = [];
+    for (const p of rd.messages) {
+      if (p.type === PacketType.ACK) acks.push(p);
+      else this.write(p);
+    }
+    if (rd.append.length > 0) this.logThenAck(rd.append, acks);
+    try {
+      for (const entry of rd.commit) this.applyEntry(entry);
+    } catch (err) {
+      return this.finish(`could not apply: ${(err as Error).message}`);
+    }
+    for (const r of rd.revalidations) this.emit('revalidated', r.sessionId, r.valid);
+    if (rd.syncs > 0) this.emit('syncs', rd.syncs);
+    if (rd.closed !== null) this.finish(rd.closed);
+  }
+
+  /** Logs a Ready's proposals and sends their ACKs once the last one is durable. */
+  private logThenAck(entries: readonly LogEntry[], acks: readonly QuorumPacket[]): void {
+    const fail = (err: Error): void => this.finish(`could not persist: ${err.message}`);
+    const onEarlier = (err: Error | null): void => void (err && fail(err));
+    const last = entries.at(-1)!;
+    this.appendsInFlight++;
+    const onLast = (err: Error | null): void => {
+      if (--this.appendsInFlight === 0) for (const w of this.appendWaiters.splice(0)) w();
+      if (err) return fail(err);
+      if (this.closedReason === null) for (const a of acks) this.write(a);
+    };
+    try {
+      for (let i = 0; i < entries.length - 1; i++) this.store.appendThen(zxidToNumber(entries[i]!.zxid), entries[i]!.data, onEarlier);
+      this.store.appendThen(zxidToNumber(last.zxid), last.data, onLast);
+    } catch (err) {
+      // A zxid the log refuses (not after its last one): the leader sent a history we cannot log.
+      onLast(err as Error);
+    }
+  }
+
+  /** Settles once every append of carryOutNow has settled. */
+  private appendsSettled(): Promise<void> {
+    if (this.appendsInFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.appendWaiters.push(resolve));
+  }
+
+  /** The Ready queued behind every earlier one (see flush). */
+  private chain(rd: LearnerReady<ZkSnapshot>, broadcasting: boolean): void {
+    this.chained++;
+    const settled = (): void => void this.chained--;
     if (broadcasting && sendsOnly(rd)) {
       if (this.closedReason === null) for (const p of rd.messages) this.write(p);
+      settled();
       return;
     }
     if (broadcasting && appliesOnly(rd)) {
       const applied = this.appliedBefore.then(() => this.deliver(rd)).catch((err: unknown) => this.finish(`could not apply: ${(err as Error).message}`));
       this.appliedBefore = applied;
-      this.carriedOut = Promise.all([this.carriedOut, applied]).then(() => undefined);
+      this.carriedOut = Promise.all([this.carriedOut, applied]).then(settled);
       return;
     }
     const logOnly = rd.snapshot === null && rd.truncateTo === null && !rd.reset && rd.acceptedEpoch === null && rd.currentEpoch === null;
@@ -586,13 +678,15 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
     if (logOnly) {
       persisted = rd.append.length === 0 ? Promise.resolve() : this.appendsAfter.then(() => this.appendAll(rd.append));
     } else {
-      persisted = this.carriedOut.then(() => this.persist(rd));
+      persisted = this.carriedOut.then(() => this.appendsSettled()).then(() => this.persist(rd));
       this.appendsAfter = persisted;
     }
-    this.carriedOut = Promise.all([this.carriedOut, persisted]).then(
-      () => this.deliver(rd),
-      (err: unknown) => this.finish(`could not persist: ${(err as Error).message}`),
-    );
+    this.carriedOut = Promise.all([this.carriedOut, persisted])
+      .then(
+        () => this.deliver(rd),
+        (err: unknown) => this.finish(`could not persist: ${(err as Error).message}`),
+      )
+      .then(settled);
     // Later commits are applied after this Ready's, unless it only logs and acknowledges.
     if (!logOnly || !acknowledgesOnly(rd)) this.appliedBefore = this.carriedOut;
   }
@@ -665,19 +759,19 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
     this.emit('applied', entry.zxid);
   }
 
-  /** Packets of one turn (ACKs of a batch of proposals) go out together. */
+  /** Packets of one loop iteration go out together, in one buffer. */
   private write(p: QuorumPacket): void {
     const socket = this.socket;
     if (socket === null || socket.destroyed) return;
-    if (!this.corked) {
-      this.corked = true;
-      socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        socket.uncork();
-      });
-    }
-    socket.write(encodeQuorumPacket(p));
+    this.outbox.push(p);
+    if (this.outbox.length > 1) return;
+    // After every input of this loop iteration: the ACKs of each fsync batch that settled and
+    // the requests of every client read in one poll go out in one write.
+    setImmediate(() => {
+      const packets = this.outbox;
+      this.outbox = [];
+      if (!socket.destroyed) socket.write(encodeQuorumPackets(packets));
+    });
   }
 
   private finish(reason: string): void {

@@ -53,6 +53,8 @@ export interface QuorumPeerEvents {
  */
 const CONNECT_RETRY_MS = { first: 1, last: 20 };
 
+const NO_IDS: readonly Id[] = [];
+
 /** The consensus layer's view of the config's server.N lines. */
 export function quorumMembers(config: ServerConfig): QuorumServerSpec[] {
   return config.servers.map((s) => ({
@@ -288,7 +290,7 @@ export class QuorumPeer extends EventEmitter<QuorumPeerEvents> {
       this.endRole?.(`lost its quorum: synced with ${synced.join(',')} only`);
     });
     leader.on('established', (epoch) => this.established(leader, epoch));
-    leader.on('request', (r) => this.pipeline.prepForwarded({ ...r, authIds: r.authinfo ?? [] }));
+    leader.on('request', (r) => this.pipeline.prepForwarded({ sessionId: r.sessionId, cxid: r.cxid, type: r.type, body: r.body, authIds: r.authinfo ?? NO_IDS }));
     leader.on('touch', (sessionId) => this.pipeline.touchedElsewhere(sessionId));
     leader.on('revalidate', (q) => leader.answerRevalidate(q.conn, q.sessionId, this.pipeline.revalidate(q.sessionId)));
     try {
@@ -465,8 +467,9 @@ export class PipelineReplica implements ReplicaState, CommitLog {
   }
 
   apply(entry: LogEntry): void {
-    if (appliedZxid(this) >= entry.zxid) return;
+    // Compared as numbers: a BigInt of the tree's zxid per txn is an allocation.
     const zxid = zxidToNumber(entry.zxid);
+    if (this.p.tree.lastProcessedZxid >= zxid) return;
     const done = this.waiting.get(zxid);
     if (done) {
       // The pipeline prepped this txn: committing it applies it there, with its reply.

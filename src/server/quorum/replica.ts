@@ -65,7 +65,7 @@ export class TreeReplica implements ReplicaState {
   }
 
   apply(entry: LogEntry): void {
-    if (appliedZxid(this) >= entry.zxid) return;
+    if (this.tree.lastProcessedZxid >= zxidToNumber(entry.zxid)) return;
     const txn = decodeTxn(entry.data, 0x7fffffff);
     this.tree.apply(txn);
     if (txn.body.type === OpCode.createSession) this.sessions.set(txn.header.sessionId, txn.body.timeOut);
