@@ -20,6 +20,7 @@ import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { flags } from './args.js';
+import { median } from './hist.js';
 import { callgrindWrapper, dumpCounts, readFirstDump, startCounting } from './callgrind.js';
 import { driveLoadgen } from './leg.js';
 import type { LoadSpec, Mode } from './loadgen.js';
@@ -126,12 +127,6 @@ function describe(r: LegResult): string {
   const io = `${r.readsPerOp.toFixed(3)} reads/op, ${r.writesPerOp.toFixed(3)} writes/op`;
   if (r.instrPerOp) return `${r.opsPerSec.toFixed(0)} ops/s under callgrind, ${r.mainInstrPerOp.toFixed(0)} main-thread instructions/op (${r.instrPerOp.toFixed(0)} all threads), ${io}`;
   return `${r.opsPerSec.toFixed(0)} ops/s, main thread ${r.mainCpuUsPerOp.toFixed(2)} µs/op, ${io}`;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** One server per build for a workload (fresh, so no leg inherits another workload's tree). */

@@ -21,7 +21,7 @@ import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { flags } from './args.js';
-import { Histogram, summarize } from './hist.js';
+import { Histogram, median, summarize } from './hist.js';
 import { driveLoadgen } from './leg.js';
 import type { LoadSpec } from './loadgen.js';
 import { cpuSeconds, ensemblePeers, fourLetterWord, freePort, mainThreadCpuSeconds, startServerProc, syscallCounts, type ServerProc } from './servers.js';
@@ -195,12 +195,6 @@ async function runLeg(id: string, ens: Ensemble, o: Options, seed: number, durat
     readsPerOp: delta.io.map((x) => x.reads / ops),
     writesPerOp: delta.io.map((x) => x.writes / ops),
   };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 const perMember = (rs: LegResult[], pick: (r: LegResult) => number[]): string =>

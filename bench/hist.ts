@@ -97,3 +97,10 @@ export function summarize(h: Histogram): LatencySummary {
     maxMs: h.maxUs / 1000,
   };
 }
+
+/** The median of a run of measurements (the mean of the middle two for an even count). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
