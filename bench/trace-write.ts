@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   const peers = await ensemblePeers(3);
   const ports = await Promise.all(peers.map(() => freePort()));
   const procs: ServerProc[] = await Promise.all(
-    peers.map((p, i) => startServerProc('paddock', { port: ports[i], ensemble: { myid: p.id, peers }, startTimeoutMs: 60_000, ...(o.cli ? { paddockCli: o.cli } : {}) })),
+    peers.map((p, i) => startServerProc('paddock', { port: ports[i], ensemble: { myid: p.id, peers }, startTimeoutMs: 60_000, ...(process.env.TRACE_LOG_LEVEL ? { logLevel: process.env.TRACE_LOG_LEVEL as 'debug' } : {}), ...(o.cli ? { paddockCli: o.cli } : {}) })),
   );
   let sent: Sent[] = [];
   let leader = -1;
@@ -78,10 +78,14 @@ async function main(): Promise<void> {
     const set = encodeRequest({ type: OpCode.setData, path, data: Buffer.alloc(64, 1), version: -1 });
     // Warm up every member's path before the traced writes count.
     for (let i = 0; i < 300; i++) await clients[i % 3]!.call(set);
+    const began = Date.now();
     sent = o.mode === 'lone' ? await lone(clients, set, o.writes) : await depth1(clients, set, o.writes);
+    process.stderr.write(`${sent.length} writes in ${Date.now() - began} ms\n`);
     await Promise.all(clients.map((c) => c.close()));
   } finally {
+    const stopping = Date.now();
     await Promise.all(procs.map((p) => p.dispose()));
+    process.stderr.write(`members stopped in ${Date.now() - stopping} ms\n`);
   }
   const stamps = new Map<number, Stamp[]>();
   for (const name of readdirSync(traceDir)) stamps.set(Number(name.split('.')[0]), readStamps(join(traceDir, name)));
@@ -142,18 +146,29 @@ function index(stamps: Stamp[]): Map<string, number> {
 }
 
 /** The sync worker's stamps of the log write a member submitted at `at` (the first one posted after it). */
-function workerSteps(stamps: Stamp[], posts: Stamp[], at: number | undefined): Map<string, number> {
+function workerSteps(idx: Map<string, number>, posts: Stamp[], at: number | undefined): Map<string, number> {
   const out = new Map<string, number>();
   if (at === undefined) return out;
-  const post = posts.find((p) => p.ns >= at);
+  // posts are in time order: binary search for the first at or after `at`.
+  let lo = 0;
+  let hi = posts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (posts[mid]!.ns < at) lo = mid + 1;
+    else hi = mid;
+  }
+  const post = posts[lo];
   if (post === undefined) return out;
-  for (const s of stamps) if (s.key === post.key && s.point.startsWith('w.')) out.set(s.point, s.ns);
+  for (const point of ['w.post', 'w.start', 'w.written', 'w.synced', 'w.settled']) {
+    const ns = idx.get(`${point} ${post.key}`);
+    if (ns !== undefined) out.set(point, ns);
+  }
   return out;
 }
 
 function report(o: Options, sent: Sent[], members: Stamp[][], leader: number): void {
   const idx = members.map(index);
-  const posts = members.map((m) => m.filter((s) => s.point === 'w.post'));
+  const posts = members.map((m) => m.filter((s) => s.point === 'w.post').sort((a, b) => a.ns - b.ns));
   const links = new Map<string, string>();
   for (const s of members[leader] ?? []) {
     if (s.point !== 'l.link') continue;
@@ -172,7 +187,7 @@ function report(o: Options, sent: Sent[], members: Stamp[][], leader: number): v
     const addLog = (who: string, m: number): void => {
       const submitted = idx[m]!.get(`d.write ${zxid}`);
       add(`${who}: log write submitted (d.write)`, submitted);
-      const ws = workerSteps(members[m]!, posts[m]!, submitted);
+      const ws = workerSteps(idx[m]!, posts[m]!, submitted);
       add(`${who}: posted to the sync thread (w.post)`, ws.get('w.post'));
       add(`${who}: sync thread took it (w.start)`, ws.get('w.start'));
       add(`${who}: written (w.written)`, ws.get('w.written'));
@@ -189,6 +204,7 @@ function report(o: Options, sent: Sent[], members: Stamp[][], leader: number): v
     }
     add('leader: proposed (l.propose)', idx[leader]!.get(`l.propose ${zxid}`));
     addLog('leader', leader);
+    for (const x of ['l.x.drain', 'l.x.logappends', 'l.x.carryout', 'l.x.uncork']) add(`leader: ${x}`, idx[leader]!.get(`${x} ${zxid}`));
     add('leader: PROPOSAL written (l.out.proposal)', idx[leader]!.get(`l.out.proposal ${zxid}`));
     add('leader: own ACK counted (l.logged)', idx[leader]!.get(`l.logged ${zxid}`));
     const followers = w.member === leader ? [0, 1, 2].filter((m) => m !== leader) : [w.member, other];
@@ -198,8 +214,7 @@ function report(o: Options, sent: Sent[], members: Stamp[][], leader: number): v
       addLog(who, f);
       add(`${who}: ACK written (f.out.ack)`, idx[f]!.get(`f.out.ack ${zxid}`));
     });
-    const acks = members[leader]!.filter((s) => s.point === 'l.in.ack' && s.key === zxid);
-    add('leader: first ACK read (l.in.ack)', acks[0]?.ns);
+    add('leader: first ACK read (l.in.ack)', idx[leader]!.get(`l.in.ack ${zxid}`));
     add('leader: committed (l.commit)', idx[leader]!.get(`l.commit ${zxid}`));
     add('leader: COMMIT written (l.out.commit)', idx[leader]!.get(`l.out.commit ${zxid}`));
     if (w.member !== leader) {
@@ -208,9 +223,14 @@ function report(o: Options, sent: Sent[], members: Stamp[][], leader: number): v
     }
     add('client member: reply encoded (c.reply)', own.get(`c.reply ${w.key}`));
     add('client member: reply written (c.write)', own.get(`c.write ${w.key}`));
-    add('client: reply read', (w.repliedNs - w.sentNs) / 1000);
+    add('client: reply read', w.repliedNs);
+    const logged = steps.get('leader: own ACK counted (l.logged)');
+    const firstAck = steps.get('leader: first ACK read (l.in.ack)');
+    // The commit waits for the leader's own ACK and one follower's (3 members).
+    if (logged !== undefined && firstAck !== undefined) steps.set('=commit due: max(l.logged, first l.in.ack)', Math.max(logged, firstAck));
     (w.member === leader ? direct : forwarded).push(steps);
   }
+  if (leader < 0 || links.size === 0) throw new Error(`no leader found (${leader}) or no link stamps (${links.size}); stamps per member: ${members.map((m) => m.length).join(', ')}`);
   process.stdout.write(`mode ${o.mode}, ${sent.length} writes. Per step: median µs after the client sent the request (p90), and the median of each write's time from the step listed before it\n`);
   for (const [title, writes] of [['to the leader', direct], ['forwarded by a follower', forwarded]] as const) {
     process.stdout.write(`\n${title} (${writes.length} writes)\n`);
@@ -229,8 +249,40 @@ function report(o: Options, sent: Sent[], members: Stamp[][], leader: number): v
       process.stdout.write(`  ${l.p50.toFixed(0).padStart(6)} (${l.p90.toFixed(0).padStart(6)}) ${gap.padStart(6)}  ${l.name}${l.n < writes.length ? ` [${l.n}]` : ''}\n`);
       prev = l.name;
     }
+    process.stdout.write('  gaps, median µs (p90):\n');
+    for (const [from, to] of GAPS) {
+      const pairs = writes.flatMap((w) => {
+        const a = [...w.entries()].filter(([k]) => k.includes(from));
+        const b = [...w.entries()].filter(([k]) => k.includes(to));
+        // A member's own steps pair with that member's; a hop pairs with any member's step.
+        const sameMember = from.startsWith('(') || to.startsWith('(');
+        const who = (k: string): string => k.split(':')[0]!;
+        return a.flatMap(([ka, va]) => b.filter(([kb]) => !sameMember || who(kb) === who(ka)).map(([, vb]) => vb - va));
+      });
+      if (pairs.length > 0) process.stdout.write(`    ${pct(pairs, 0.5).toFixed(0).padStart(6)} (${pct(pairs, 0.9).toFixed(0).padStart(6)})  ${from} -> ${to}\n`);
+    }
   }
 }
+
+/** Step pairs whose gap per write is shown: the hops and each member's own steps. */
+const GAPS: [string, string][] = [
+  ['c.in', 'f.out.request'],
+  ['f.out.request', 'l.in.request'],
+  ['l.in.request', 'l.propose'],
+  ['l.propose', 'l.out.proposal'],
+  ['l.out.proposal', 'f.in.proposal'],
+  ['f.in.proposal', '(d.write)'],
+  ['(w.post)', '(w.start)'],
+  ['(w.written)', '(w.synced)'],
+  ['(w.synced)', '(w.settled)'],
+  ['(d.synced)', '(f.out.ack)'],
+  ['f.out.ack', 'l.in.ack'],
+  ['commit due', 'l.out.commit'],
+  ['l.out.commit', 'f.in.commit'],
+  ['f.in.commit', 'c.write'],
+  ['l.commit', 'c.write'],
+  ['c.write', 'client: reply read'],
+];
 
 function pct(values: number[], q: number): number {
   const s = [...values].sort((a, b) => a - b);
