@@ -254,7 +254,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
 
   /**
    * Proposes a txn whose bytes are built for `zxid`, the next one; false when the core refuses
-   * it or would give another zxid. Its Ready runs in a later microtask, so proposals made in one
+   * it or would give another zxid. Its Ready runs on a later tick, so proposals made in one
    * turn share one append, and commits never come back from within this call.
    */
   proposeAt(zxid: Zxid, data: Buffer): boolean {
@@ -359,10 +359,15 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     this.emit('committed', entry.zxid);
   }
 
+  /**
+   * On the next tick rather than a microtask: the PROPOSALs its Ready sends then go out with
+   * the turn's packets (flushTurn, queued behind it among the ticks) before the log write that
+   * the txn log starts on a microtask. The followers log them while the leader does.
+   */
   private scheduleDrain(): void {
     if (this.drainScheduled) return;
     this.drainScheduled = true;
-    queueMicrotask(() => {
+    process.nextTick(() => {
       this.drainScheduled = false;
       this.run(() => undefined);
     });
@@ -580,9 +585,6 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
         this.streamSnapshot(m.conn);
       } else this.closeConn(m.conn, m.close);
     }
-    // PROPOSALs go now, before the log write the next microtask starts: the followers log
-    // them while the leader does (its own ACK counts only once its fsync is back).
-    if (rd.append.length > 0) this.uncorkAll();
     for (const r of rd.requests) {
       const type = r.data.readInt32BE(12);
       if (type === OpCode.sync) {
