@@ -5,7 +5,7 @@
  * Errors keep Node's shape: an Error with a `code` ('ENOENT', 'EEXIST', 'ENOSPC', 'EIO', ...).
  */
 import * as fs from 'node:fs/promises';
-import { constants as fsConstants, fdatasyncSync, writeSync } from 'node:fs';
+import { constants as fsConstants } from 'node:fs';
 import * as nodePath from 'node:path';
 import { writeAndSyncFd, type WriteChunk } from './sync-worker.js';
 
@@ -33,8 +33,7 @@ export interface DiskFile {
   sync(): Promise<void>;
   /**
    * Writes each chunk in order, then syncs (fdatasync) if `sync`: the txn log's per-batch hot
-   * path, in one call so the real disk can do it all off the main thread, or all at once on it
-   * when the write is small (INLINE_SYNC_MAX_BYTES). Takes over the chunks'
+   * path, in one call so the real disk can do it all off the main thread. Takes over the chunks'
    * bytes: callers must not touch them afterwards. May leave a prefix written when it fails.
    */
   writeAndSync(chunks: readonly WriteChunk[], sync: boolean): Promise<void>;
@@ -92,69 +91,19 @@ const openFlags: Record<OpenMode, number> = {
   createExclusive: fsConstants.O_RDWR | fsConstants.O_CREAT | fsConstants.O_EXCL,
 };
 
-/**
- * Writes of at most this many bytes (a txn log batch of a few txns, an epoch file) are written
- * and fdatasynced on the calling thread, blocking it for the fsync (0.1-0.3 ms on this
- * project's test machine). The sync worker would not block it, but costs two thread wakeups per
- * write, and on a machine with few, busy cores each took longer than the fsync itself (a lone
- * write's timeline, bench/trace-write.ts: 0.1-0.15 ms for the worker to take a write, 0.1 ms
- * for the main thread to hear back). Under load a batch carries many txns and goes to the
- * worker, so the event loop is not blocked when it has most to do.
- */
-export const INLINE_SYNC_MAX_BYTES = 16 * 1024;
-
-function chunksBytes(chunks: readonly WriteChunk[]): number {
-  let bytes = 0;
-  for (const c of chunks) bytes += c.data.length;
-  return bytes;
-}
-
-/** The sync worker's write and fdatasync, on this thread: throws Node's coded errors. */
-function writeAndSyncHere(fd: number, chunks: readonly WriteChunk[], sync: boolean, path: string): void {
-  for (const c of chunks) {
-    let done = 0;
-    while (done < c.data.length) {
-      const written = writeSync(fd, c.data, done, c.data.length - done, c.position + done);
-      if (written <= 0) throw codedError('EIO', `short write to ${path}`);
-      done += written;
-    }
-  }
-  if (sync) fdatasyncSync(fd);
-}
-
 class NodeFile implements DiskFile {
   /** Settles when the sync worker is done with this file's fd; nothing else may touch it before. */
   private workerDone: Promise<unknown> = Promise.resolve();
-  /** Writes of this file on the sync worker: a write done here waits until there are none. */
-  private workerWrites = 0;
 
   constructor(
     readonly path: string,
     private readonly handle: fs.FileHandle,
-    private readonly inlineSyncMaxBytes: number,
   ) {}
 
-  /**
-   * A small write is done here, on the calling thread; a larger one, or one behind a write still
-   * on the sync worker, goes to the worker (see INLINE_SYNC_MAX_BYTES).
-   */
   writeAndSync(chunks: readonly WriteChunk[], sync: boolean): Promise<void> {
-    const fd = this.handle.fd;
-    if (fd < 0) return Promise.reject(codedError('EBADF', `file closed ${this.path}`));
-    if (this.workerWrites === 0 && chunksBytes(chunks) <= this.inlineSyncMaxBytes) {
-      try {
-        writeAndSyncHere(fd, chunks, sync, this.path);
-      } catch (err) {
-        return Promise.reject(err as Error);
-      }
-      return Promise.resolve();
-    }
-    this.workerWrites++;
-    const done = writeAndSyncFd(fd, chunks, sync);
-    this.workerDone = done.then(
-      () => void this.workerWrites--,
-      () => void this.workerWrites--,
-    );
+    if (this.handle.fd < 0) return Promise.reject(codedError('EBADF', `file closed ${this.path}`));
+    const done = writeAndSyncFd(this.handle.fd, chunks, sync);
+    this.workerDone = done.catch(() => undefined);
     return done;
   }
 
@@ -201,20 +150,9 @@ class NodeFile implements DiskFile {
 }
 
 /** The real file system. */
-export interface NodeDiskOptions {
-  /** Writes up to this many bytes are done on the calling thread (default INLINE_SYNC_MAX_BYTES; -1: none). */
-  inlineSyncMaxBytes?: number;
-}
-
 export class NodeDisk implements Disk {
-  private readonly inlineSyncMaxBytes: number;
-
-  constructor(options: NodeDiskOptions = {}) {
-    this.inlineSyncMaxBytes = options.inlineSyncMaxBytes ?? INLINE_SYNC_MAX_BYTES;
-  }
-
   async open(path: string, mode: OpenMode, permissions = 0o644): Promise<DiskFile> {
-    return new NodeFile(path, await fs.open(path, openFlags[mode], permissions), this.inlineSyncMaxBytes);
+    return new NodeFile(path, await fs.open(path, openFlags[mode], permissions));
   }
 
   readFile(path: string): Promise<Buffer> {

@@ -1,8 +1,7 @@
 /**
  * NodeDisk's writeAndSync, done on the sync worker thread: bytes land at their offsets, the sync
  * really happens, errors come back coded, a dead worker fails its writes and is replaced, and the
- * worker never keeps a process alive once its writes are done. Small writes are done on the
- * calling thread instead, with the same results and errors.
+ * worker never keeps a process alive once its writes are done.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,11 +12,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { errorCode, NodeDisk } from '../../src/io/disk.js';
 import { _crashSyncWorker, writeAndSyncFd } from '../../src/io/sync-worker.js';
-
-/** Every write goes to the sync worker, however small. */
-function workerDisk(): NodeDisk {
-  return new NodeDisk({ inlineSyncMaxBytes: -1 });
-}
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'paddock-sync-worker-'));
@@ -33,7 +27,7 @@ function ownBytes(text: string): Uint8Array {
 
 test('writeAndSync writes each chunk at its offset, in order', async (t) => {
   const path = join(tempDir(t), 'f');
-  const file = await workerDisk().open(path, 'create');
+  const file = await new NodeDisk().open(path, 'create');
   await file.writeAndSync([{ data: ownBytes('hello'), position: 0 }], true);
   // A gap, an overwrite of an earlier chunk by a later one, and a chunk that is a pool slice.
   const pooled = Buffer.from('XY');
@@ -51,7 +45,7 @@ test('writeAndSync writes each chunk at its offset, in order', async (t) => {
 });
 
 test("writeAndSync takes a chunk's own ArrayBuffer instead of copying it", async (t) => {
-  const file = await workerDisk().open(join(tempDir(t), 'f'), 'create');
+  const file = await new NodeDisk().open(join(tempDir(t), 'f'), 'create');
   const data = ownBytes('moved');
   await file.writeAndSync([{ data, position: 0 }], false);
   assert.equal(data.byteLength, 0, 'transferred to the worker, so detached here');
@@ -60,7 +54,7 @@ test("writeAndSync takes a chunk's own ArrayBuffer instead of copying it", async
 
 test('writeAndSync fdatasyncs after the writes only when asked', async () => {
   // fdatasync on /dev/null fails with EINVAL while writes to it succeed: the error shows the sync ran.
-  const file = await workerDisk().open('/dev/null', 'readWrite');
+  const file = await new NodeDisk().open('/dev/null', 'readWrite');
   try {
     await file.writeAndSync([{ data: ownBytes('x'), position: 0 }], false);
     await assert.rejects(file.writeAndSync([{ data: ownBytes('x'), position: 0 }], true), (err: unknown) => {
@@ -76,7 +70,7 @@ test('writeAndSync fdatasyncs after the writes only when asked', async () => {
 
 test('errors come back as coded Errors, and the worker goes on serving writes', async (t) => {
   const dir = tempDir(t);
-  const disk = workerDisk();
+  const disk = new NodeDisk();
   writeFileSync(join(dir, 'ro'), 'unchanged');
   const readOnly = await disk.open(join(dir, 'ro'), 'read');
   await assert.rejects(readOnly.writeAndSync([{ data: ownBytes('x'), position: 0 }], true), (err: unknown) => {
@@ -99,14 +93,14 @@ test('errors come back as coded Errors, and the worker goes on serving writes', 
 });
 
 test('a file closed on our side rejects with EBADF without reaching the worker', async (t) => {
-  const file = await workerDisk().open(join(tempDir(t), 'f'), 'create');
+  const file = await new NodeDisk().open(join(tempDir(t), 'f'), 'create');
   await file.close();
   await assert.rejects(file.writeAndSync([{ data: ownBytes('x'), position: 0 }], true), (err: unknown) => errorCode(err) === 'EBADF');
 });
 
 test('close waits for a write in flight on the same file', async (t) => {
   const path = join(tempDir(t), 'f');
-  const file = await workerDisk().open(path, 'create');
+  const file = await new NodeDisk().open(path, 'create');
   const big = new Uint8Array(new ArrayBuffer(4 << 20)).fill(7);
   const written = file.writeAndSync([{ data: big, position: 0 }], true);
   await file.close();
@@ -118,7 +112,7 @@ test('close waits for a write in flight on the same file', async (t) => {
 
 test('a dead worker fails the writes it had, and the next write starts a new one', async (t) => {
   const dir = tempDir(t);
-  const file = await workerDisk().open(join(dir, 'f'), 'create');
+  const file = await new NodeDisk().open(join(dir, 'f'), 'create');
   await file.writeAndSync([{ data: ownBytes('before'), position: 0 }], true);
   _crashSyncWorker();
   await assert.rejects(file.writeAndSync([{ data: ownBytes('lost'), position: 0 }], true), (err: unknown) => {
@@ -137,7 +131,7 @@ test('the worker keeps a process alive for a write in flight, and not once it is
   // Nothing awaits the write: only the worker's ref while it is in flight keeps the process up.
   const script = `
     const { NodeDisk } = await import(${JSON.stringify(diskModule)});
-    const file = await new NodeDisk({ inlineSyncMaxBytes: -1 }).open(${JSON.stringify(path)}, 'create');
+    const file = await new NodeDisk().open(${JSON.stringify(path)}, 'create');
     void file.writeAndSync([{ data: new Uint8Array(1 << 20).fill(1), position: 0 }], true)
       .then(() => { process.exitCode = 42; });
   `;
@@ -149,48 +143,4 @@ test('the worker keeps a process alive for a write in flight, and not once it is
   });
   assert.equal(exitCode, 42, `the process exited by itself after the write finished; stderr: ${stderr}`);
   assert.equal(readFileSync(path).length, 1 << 20);
-});
-
-test('a small write is done and synced on the calling thread, with the same results and errors', async (t) => {
-  const dir = tempDir(t);
-  const disk = new NodeDisk({ inlineSyncMaxBytes: 64 });
-  const path = join(dir, 'f');
-  const file = await disk.open(path, 'create');
-  const data = ownBytes('hello');
-  const settled = file.writeAndSync([{ data, position: 0 }, { data: ownBytes('XY'), position: 3 }], true);
-  // Done before the call returned: nothing was handed to another thread.
-  assert.deepEqual(readFileSync(path), Buffer.from('helXY'));
-  assert.equal(data.byteLength, 5, 'not transferred');
-  await settled;
-  await file.close();
-
-  const devNull = await disk.open('/dev/null', 'readWrite');
-  await assert.rejects(devNull.writeAndSync([{ data: ownBytes('x'), position: 0 }], true), (err: unknown) => {
-    assert.equal(errorCode(err), 'EINVAL');
-    assert.equal((err as NodeJS.ErrnoException).syscall, 'fdatasync');
-    return true;
-  });
-  await devNull.close();
-
-  writeFileSync(join(dir, 'ro'), 'unchanged');
-  const readOnly = await disk.open(join(dir, 'ro'), 'read');
-  await assert.rejects(readOnly.writeAndSync([{ data: ownBytes('x'), position: 0 }], true), (err: unknown) => {
-    assert.equal(errorCode(err), 'EBADF');
-    assert.equal((err as NodeJS.ErrnoException).syscall, 'write');
-    return true;
-  });
-  await readOnly.close();
-});
-
-test('a small write behind a write on the worker waits its turn on the worker', async (t) => {
-  const path = join(tempDir(t), 'f');
-  const file = await new NodeDisk({ inlineSyncMaxBytes: 64 }).open(path, 'create');
-  const big = new Uint8Array(new ArrayBuffer(1 << 20)).fill(7);
-  const first = file.writeAndSync([{ data: big, position: 0 }], true);
-  const second = file.writeAndSync([{ data: ownBytes('last'), position: 0 }], true);
-  await Promise.all([first, second]);
-  await file.close();
-  const back = readFileSync(path);
-  assert.equal(back.subarray(0, 4).toString(), 'last', 'the small write landed after the large one');
-  assert.ok(back.subarray(4).every((b) => b === 7));
 });
