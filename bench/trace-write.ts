@@ -230,6 +230,11 @@ function report(o: Options, sent: Sent[], members: Stamp[][], leader: number): v
     if (logged !== undefined && firstAck !== undefined) steps.set('=commit due: max(l.logged, first l.in.ack)', Math.max(logged, firstAck));
     (w.member === leader ? direct : forwarded).push(steps);
   }
+  const total = (ws: Sent[]): string => {
+    const v = ws.map((w) => (w.repliedNs - w.sentNs) / 1000);
+    return `p50 ${pct(v, 0.5).toFixed(0)} µs, p90 ${pct(v, 0.9).toFixed(0)} µs, p99 ${pct(v, 0.99).toFixed(0)} µs (${v.length})`;
+  };
+  process.stdout.write(`client round trip: all ${total(sent)}; to the leader ${total(sent.filter((w) => w.member === leader))}; forwarded ${total(sent.filter((w) => w.member !== leader))}\n`);
   if (leader < 0 || links.size === 0) throw new Error(`no leader found (${leader}) or no link stamps (${links.size}); stamps per member: ${members.map((m) => m.length).join(', ')}`);
   process.stdout.write(`mode ${o.mode}, ${sent.length} writes. Per step: median µs after the client sent the request (p90), and the median of each write's time from the step listed before it\n`);
   for (const [title, writes] of [['to the leader', direct], ['forwarded by a follower', forwarded]] as const) {

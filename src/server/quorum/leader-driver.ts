@@ -113,9 +113,6 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   private ticker: NodeJS.Timeout | null = null;
   private drainScheduled = false;
   private readonly corked = new Set<Socket>();
-  /** Committed txns not applied yet: applied once the packets of the turn (their COMMITs) are out. */
-  private readonly toApply: LogEntry[] = [];
-  private flushScheduled = false;
   /** Packets written while corked, stamped when uncorked (PADDOCK_TRACE only). */
   private readonly tracedOut: QuorumPacket[] = [];
   /** SNAP streams under way, by connection: that learner's packets wait behind its stream. */
@@ -231,11 +228,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     if (zxid !== null) this.nextZxid = (zxid as Zxid) + 1n;
     if (zxid === null) return Promise.reject(new Error(`not accepting proposals (phase ${this.core.phase})`));
     const wanted: Zxid = zxid;
-    if (this.core.lastCommittedZxid >= wanted) {
-      // Committed at once (a quorum of one): applied now rather than at the end of the turn.
-      this.applyThrough(wanted);
-      return Promise.resolve(wanted);
-    }
+    if (this.core.lastCommittedZxid >= wanted) return Promise.resolve(wanted);
     return new Promise((resolve, reject) => {
       const onCommit = (z: Zxid): void => {
         if (z < wanted) return;
@@ -254,7 +247,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
 
   /**
    * Proposes a txn whose bytes are built for `zxid`, the next one; false when the core refuses
-   * it or would give another zxid. Its Ready runs on a later tick, so proposals made in one
+   * it or would give another zxid. Its Ready runs in a later microtask, so proposals made in one
    * turn share one append, and commits never come back from within this call.
    */
   proposeAt(zxid: Zxid, data: Buffer): boolean {
@@ -359,15 +352,10 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     this.emit('committed', entry.zxid);
   }
 
-  /**
-   * On the next tick rather than a microtask: the PROPOSALs its Ready sends then go out with
-   * the turn's packets (flushTurn, queued behind it among the ticks) before the log write that
-   * the txn log starts on a microtask. The followers log them while the leader does.
-   */
   private scheduleDrain(): void {
     if (this.drainScheduled) return;
     this.drainScheduled = true;
-    process.nextTick(() => {
+    queueMicrotask(() => {
       this.drainScheduled = false;
       this.run(() => undefined);
     });
@@ -389,7 +377,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     if (!this.corked.has(socket)) {
       this.corked.add(socket);
       socket.cork();
-      this.scheduleFlush();
+      if (this.corked.size === 1) process.nextTick(() => this.uncorkAll());
     }
     if (TRACING) this.tracedOut.push(packet);
     socket.write(encodeQuorumPacket(packet));
@@ -421,31 +409,6 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     for (const socket of this.corked) socket.uncork();
     this.corked.clear();
     if (TRACING) for (const p of this.tracedOut.splice(0)) tracePacket('l.out', p);
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    process.nextTick(this.flushTurn);
-  }
-
-  /**
-   * The end of a turn: its packets go out, then the txns it committed are applied. Followers
-   * get their COMMITs before the leader applies and answers its own clients, as ZooKeeper's
-   * Leader.commit sends COMMIT before its CommitProcessor applies: a write forwarded by a
-   * follower is answered there, and its COMMIT is on the critical path.
-   */
-  private readonly flushTurn = (): void => {
-    this.flushScheduled = false;
-    this.uncorkAll();
-    this.applyThrough(null);
-  };
-
-  /** Applies the committed txns waiting, in order, through `zxid` (null: all of them). */
-  private applyThrough(zxid: Zxid | null): void {
-    let n = 0;
-    while (n < this.toApply.length && (zxid === null || this.toApply[n]!.zxid <= zxid)) this.commitEntry(this.toApply[n++]!);
-    this.toApply.splice(0, n);
   }
 
   private answerSyncs(): void {
@@ -572,19 +535,19 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
 
   /** Everything of a durable Ready after its persistence: packets, commits, and the events. */
   private carryOut(rd: LeaderReady): void {
-    // Commits are applied once the turn's packets are out (flushTurn), except that a snapshot
-    // is taken at its zxid.
-    if (rd.commit.length > 0) {
-      this.toApply.push(...rd.commit);
-      this.scheduleFlush();
-    }
+    // Commits are applied after the packets, except that a snapshot is taken at its zxid.
+    let applied = 0;
+    const applyThrough = (zxid: Zxid): void => {
+      while (applied < rd.commit.length && rd.commit[applied]!.zxid <= zxid) this.commitEntry(rd.commit[applied++]!);
+    };
     for (const m of rd.messages) {
       if ('packet' in m) this.send(m.conn, m.packet);
       else if ('snapshotAt' in m) {
-        this.applyThrough(m.snapshotAt);
+        applyThrough(m.snapshotAt);
         this.streamSnapshot(m.conn);
       } else this.closeConn(m.conn, m.close);
     }
+    applyThrough(rd.commit.at(-1)?.zxid ?? -1n);
     for (const r of rd.requests) {
       const type = r.data.readInt32BE(12);
       if (type === OpCode.sync) {
