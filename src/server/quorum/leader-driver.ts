@@ -25,7 +25,7 @@ import { OpCode } from '../../jute/constants.js';
 import type { DataTree } from '../../tree/datatree.js';
 import type { LogEntry } from '../../consensus/learner.js';
 import { ZabLeader, type LeaderOptions, type LeaderReady, type LogRead } from '../../consensus/leader.js';
-import { decodeQuorumPacket, encodeQuorumPacket, PacketType, quorumPacketLength, type QuorumPacket } from '../../consensus/wire.js';
+import { decodeQuorumPacket, encodeQuorumPacket, quorumPacketLength, type QuorumPacket } from '../../consensus/wire.js';
 import { makeZxid, zxidToHex, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
 import { SnapshotSender, type SnapshotSent } from './zk-snapshot-stream.js';
 import { TreeReplica, type ReplicaState } from './replica.js';

@@ -22,7 +22,7 @@ import { SNAP_SIGNATURE } from './zk-snapshot-stream.js';
 import { epochOf, zxidToHex, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
 import { catchUp, TreeReplica, type ReplicaState } from './replica.js';
 import { PLAIN_TRANSPORT, type QuorumTransport } from './quorum-tls.js';
-import { requestKey, stamp, TRACING } from '../../io/trace.js';
+import { stamp, TRACING } from '../../io/trace.js';
 import { tracePacket } from './trace-packet.js';
 
 export { treeFromZkSnapshot } from './replica.js';
