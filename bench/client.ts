@@ -143,6 +143,11 @@ export class BenchClient {
     });
   }
 
+  /** The xid the next request gets. */
+  get nextXid(): number {
+    return this.xid;
+  }
+
   /** Requests awaiting a reply. */
   get outstanding(): number {
     return this.qXid.length - this.qHead;

@@ -13,12 +13,19 @@ const port = parentPort;
 
 // A malformed request is a programmer error: the assertion throws out of the handler and kills
 // the thread, which the main side turns into rejected writes.
-port.on('message', (request: SyncRequest) => reply(serve(checked(request)), request));
+port.on('message', (request: SyncRequest) => {
+  const times: [number, number, number] | undefined = request.trace ? [now(), 0, 0] : undefined;
+  reply(serve(checked(request), times), request, times);
+});
 
-function serve(request: SyncRequest): SyncReply['error'] {
+const now = (): number => Number(process.hrtime.bigint());
+
+function serve(request: SyncRequest, times: [number, number, number] | undefined): SyncReply['error'] {
   try {
     for (const chunk of request.chunks) writeFully(request.fd, new Uint8Array(chunk.bytes), chunk.position);
+    if (times) times[1] = now();
     if (request.sync) fdatasyncSync(request.fd);
+    if (times) times[2] = now();
     return null;
   } catch (err) {
     return describe(err);
@@ -29,9 +36,9 @@ function serve(request: SyncRequest): SyncReply['error'] {
  * Hands the batch's buffers back with the reply: this thread allocates too little to collect
  * garbage often, so buffers dropped here would pile up (over 100 MB) before being freed.
  */
-function reply(error: SyncReply['error'], request: SyncRequest): void {
+function reply(error: SyncReply['error'], request: SyncRequest, times: SyncReply['times']): void {
   const buffers = [...new Set(request.chunks.map((c) => c.bytes))];
-  const message: SyncReply = { id: request.id, error, buffers };
+  const message: SyncReply = { id: request.id, error, buffers, ...(times ? { times } : {}) };
   port.postMessage(message, buffers);
 }
 
@@ -59,7 +66,7 @@ function checked(request: SyncRequest): SyncRequest {
   assert(typeof request === 'object' && request !== null, 'sync request is an object');
   assert(Number.isSafeInteger(request.id) && request.id > 0, `sync request id ${String(request.id)}`);
   assert(Number.isSafeInteger(request.fd), `sync request fd ${String(request.fd)}`);
-  assert(typeof request.sync === 'boolean' && Array.isArray(request.chunks), 'sync request shape');
+  assert(typeof request.sync === 'boolean' && typeof request.trace === 'boolean' && Array.isArray(request.chunks), 'sync request shape');
   for (const c of request.chunks) {
     assert(c.bytes instanceof ArrayBuffer && Number.isSafeInteger(c.position) && c.position >= 0, 'sync request chunk');
   }

@@ -13,6 +13,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { assert } from '../lib/assert.js';
+import { stamp, stampAt, TRACING } from './trace.js';
 
 export interface WriteChunk {
   data: Uint8Array;
@@ -25,6 +26,8 @@ export interface SyncRequest {
   fd: number;
   chunks: { bytes: ArrayBuffer; position: number }[];
   sync: boolean;
+  /** PADDOCK_TRACE: the thread sends back when it started, wrote and synced (monotonic ns). */
+  trace: boolean;
 }
 
 /** What the thread sends back for each request: null, or the fields of the thrown Node error. */
@@ -33,6 +36,8 @@ export interface SyncReply {
   error: { message: string; code?: string; errno?: number; syscall?: string } | null;
   /** The request's buffers, transferred back so this thread's frequent GC frees them. */
   buffers: ArrayBuffer[];
+  /** With `trace`: when the thread took the request, finished writing and finished syncing. */
+  times?: [number, number, number];
 }
 
 const THREAD_URL = new URL('./sync-worker-thread.js', import.meta.url);
@@ -65,7 +70,7 @@ class SyncWorker {
   submit(fd: number, chunks: readonly WriteChunk[], sync: boolean): Promise<void> {
     assert(this.inFlight.size < MAX_IN_FLIGHT, () => `${this.inFlight.size} sync worker writes in flight`);
     const id = this.nextId++;
-    const request: SyncRequest = { id, fd, chunks: [], sync };
+    const request: SyncRequest = { id, fd, chunks: [], sync, trace: TRACING };
     const transfer = new Set<ArrayBuffer>();
     for (const c of chunks) {
       const bytes = ownBuffer(c.data);
@@ -75,6 +80,7 @@ class SyncWorker {
     return new Promise<void>((resolve, reject) => {
       if (this.inFlight.size === 0) this.worker.ref();
       this.inFlight.set(id, { resolve, reject });
+      if (TRACING) stamp('w.post', id);
       this.worker.postMessage(request, [...transfer]);
     });
   }
@@ -89,6 +95,12 @@ class SyncWorker {
     assert(waiter !== undefined, () => `sync worker reply for unknown request ${reply.id}`);
     this.inFlight.delete(reply.id);
     if (this.inFlight.size === 0) this.worker.unref();
+    if (TRACING && reply.times) {
+      stampAt(reply.times[0], 'w.start', reply.id);
+      stampAt(reply.times[1], 'w.written', reply.id);
+      stampAt(reply.times[2], 'w.synced', reply.id);
+      stamp('w.settled', reply.id);
+    }
     if (reply.error === null) waiter.resolve();
     else waiter.reject(Object.assign(new Error(reply.error.message), withoutMessage(reply.error)));
   }

@@ -9,6 +9,7 @@
 import * as nodePath from 'node:path';
 import { assert } from '../lib/assert.js';
 import { errorCode, listOrEmpty, type Disk, type DiskFile, type WriteChunk } from '../io/disk.js';
+import { stamp, TRACING } from '../io/trace.js';
 import { CorruptDataError, DiskFullError, DiskIoError, toDiskError } from './errors.js';
 import {
   checkRecord,
@@ -382,7 +383,9 @@ export class TxnLog {
     }
     chunks.push({ data: out, position: start });
     const sync = this.forceSync || fresh;
+    if (TRACING) stamp('d.write', batch[batch.length - 1]!.zxid);
     await file.writeAndSync(chunks, sync);
+    if (TRACING) stamp('d.synced', batch[batch.length - 1]!.zxid);
     this.allocatedEnd = allocatedEnd;
     if (sync) this.stats.syncs++;
     if (fresh) await this.disk.syncDir(this.dir);

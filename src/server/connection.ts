@@ -14,6 +14,7 @@ import type { Codec } from '../jute/codec.js';
 import { OpMap, type ConnectionOp } from '../jute/ops.js';
 import { readRequest, responseCodec, UnknownOpError, type Request, type RequestOf } from '../jute/requests.js';
 import type { Logger } from './logger.js';
+import { requestKey, stamp, TRACING } from '../io/trace.js';
 import { hex } from './logger.js';
 import type { EncodedChildren } from '../pipeline/reads.js';
 import type { ClientLink, RequestPipeline } from '../pipeline/pipeline.js';
@@ -81,6 +82,8 @@ export class Connection implements ClientLink {
   readonly authIds: R.Id[];
   readonly connectedAtMs = Date.now();
   sessionId = 0n;
+  /** The last reply's request, for the stamp of its socket write (PADDOCK_TRACE only). */
+  private traceReplyKey = '';
   timeoutMs = 0;
   packetsReceived = 0;
   packetsSent = 0;
@@ -290,6 +293,7 @@ export class Connection implements ClientLink {
     } catch (err) {
       return this.rejectRequest(header, err);
     }
+    if (TRACING) stamp('c.in', requestKey(this.sessionId, header.xid));
     const own = Connection.ownOps.get(req.type);
     if (own !== undefined) return own(this, header.xid, req as never); // the handler was found by req.type
     this.host.server.request(this, header.xid, header.type, req);
@@ -402,6 +406,10 @@ export class Connection implements ClientLink {
     } else if (codec === R.GetChildrenResponse || codec === R.GetChildren2Response) {
       sizeHint = (body as { children: EncodedChildren }).children.bytes.length;
     }
+    if (TRACING) {
+      this.traceReplyKey = requestKey(this.sessionId, xid);
+      stamp('c.reply', this.traceReplyKey);
+    }
     const w = this.output(sizeHint);
     const at = w.beginFrame();
     R.ReplyHeader.write(w, { xid, zxid, err });
@@ -486,6 +494,7 @@ export class Connection implements ClientLink {
   private flushOutput(): void {
     const w = this.pending;
     this.pending = null;
+    if (TRACING) stamp('c.write', this.traceReplyKey);
     if (w === null || this.phase === 'closed' && this.socket.destroyed) {
       this.chunks = [];
       this.chunkBytes = 0;

@@ -187,3 +187,16 @@ test('a pre-3.5 peer (sid-only preamble, 28-byte notifications) is understood', 
     assert.equal(driver.state, ServerState.LOOKING);
   });
 });
+
+test('stop() ends a wait for a decision at once instead of at its timeout', { timeout: 10_000 }, async () => {
+  const specs = await ensemble(3);
+  // Alone, the member looks for a leader until stopped.
+  const driver = new ElectionDriver({ myId: 1n, servers: specs, history: fresh });
+  await driver.start();
+  const waiting = driver.waitForDecision(60_000);
+  const began = Date.now();
+  await driver.stop();
+  await assert.rejects(waiting, /election stopped/);
+  assert.ok(Date.now() - began < 5_000, 'rejected by stop, not by the 60 s timeout');
+  await assert.rejects(driver.waitForDecision(60_000), /election stopped/);
+});

@@ -97,6 +97,8 @@ export class ElectionDriver extends EventEmitter<ElectionDriverEvents> {
   private stopped = false;
   private observerCounter = -1n;
   private lastDecision: Decision | null = null;
+  /** Ends each waitForDecision under way (stop). */
+  private readonly stopWaiters = new Set<() => void>();
 
   constructor(options: ElectionDriverOptions) {
     super();
@@ -162,6 +164,7 @@ export class ElectionDriver extends EventEmitter<ElectionDriverEvents> {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const w of [...this.stopWaiters]) w();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     for (const socket of this.sockets) socket.destroy();
@@ -186,16 +189,28 @@ export class ElectionDriver extends EventEmitter<ElectionDriverEvents> {
   /** Resolves with the round's decision; rejects after `timeoutMs`. */
   waitForDecision(timeoutMs: number): Promise<Decision> {
     if (this.lastDecision) return Promise.resolve(this.lastDecision);
+    if (this.stopped) return Promise.reject(new Error('election stopped'));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const settle = (): void => {
+        clearTimeout(timer);
         this.off('decision', onDecision);
+        this.stopWaiters.delete(onStop);
+      };
+      const timer = setTimeout(() => {
+        settle();
         reject(new Error(`no leader elected within ${timeoutMs} ms (state ${this.core.state}, round ${this.core.round})`));
       }, timeoutMs);
       const onDecision = (d: Decision): void => {
-        clearTimeout(timer);
+        settle();
         resolve(d);
       };
+      // stop() ends the wait at once: a server shut down while looking would otherwise wait for the timeout.
+      const onStop = (): void => {
+        settle();
+        reject(new Error('election stopped'));
+      };
       this.once('decision', onDecision);
+      this.stopWaiters.add(onStop);
     });
   }
 

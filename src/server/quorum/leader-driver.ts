@@ -32,6 +32,8 @@ import { TreeReplica, type ReplicaState } from './replica.js';
 import type { QuorumStore } from './learner-driver.js';
 import { PLAIN_TRANSPORT, type PeerAcceptor, type QuorumTransport } from './quorum-tls.js';
 import { authenticatePeer, type QuorumSasl } from './quorum-sasl.js';
+import { requestKey, stamp, TRACING } from '../../io/trace.js';
+import { tracePacket } from './trace-packet.js';
 
 /**
  * Where a leader makes its log and epochs durable (each call settles once they are), and, when
@@ -111,6 +113,8 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   private ticker: NodeJS.Timeout | null = null;
   private drainScheduled = false;
   private readonly corked = new Set<Socket>();
+  /** Packets written while corked, stamped when uncorked (PADDOCK_TRACE only). */
+  private readonly tracedOut: QuorumPacket[] = [];
   /** SNAP streams under way, by connection: that learner's packets wait behind its stream. */
   private readonly snapshots = new Map<number, SnapshotSender>();
   /** Forwarded syncs: answered once the last proposal made before each has committed (Leader.processSync). */
@@ -249,6 +253,8 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   proposeAt(zxid: Zxid, data: Buffer): boolean {
     if (this.core.phase !== 'broadcast' || zxid !== this.nextZxid) return false;
     const given = this.core.propose(() => data);
+    if (TRACING) stamp('l.propose', zxidToNumber(zxid));
+    if (TRACING) stamp('l.link', `${requestKey(data.readBigInt64BE(0), data.readInt32BE(8))}>${zxidToNumber(zxid)}`);
     this.scheduleDrain();
     if (given === null) return false;
     this.nextZxid = given + 1n;
@@ -310,6 +316,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
         for (let len = quorumPacketLength(input); len !== null; len = quorumPacketLength(input)) {
           const packet = decodeQuorumPacket(input.subarray(0, len));
           input = input.subarray(len);
+          if (TRACING) tracePacket('l.in', packet);
           this.run(() => this.core.step(conn, packet));
           if (!this.sockets.has(conn)) return;
         }
@@ -340,6 +347,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   }
 
   private commitEntry(entry: LogEntry): void {
+    if (TRACING) stamp('l.commit', zxidToNumber(entry.zxid));
     this.state.apply(entry);
     this.emit('committed', entry.zxid);
   }
@@ -371,6 +379,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
       socket.cork();
       if (this.corked.size === 1) process.nextTick(() => this.uncorkAll());
     }
+    if (TRACING) this.tracedOut.push(packet);
     socket.write(encodeQuorumPacket(packet));
   }
 
@@ -399,6 +408,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   private uncorkAll(): void {
     for (const socket of this.corked) socket.uncork();
     this.corked.clear();
+    if (TRACING) for (const p of this.tracedOut.splice(0)) tracePacket('l.out', p);
   }
 
   private answerSyncs(): void {
@@ -414,6 +424,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
       store.appendThen(zxidToNumber(e.zxid), e.data, (err) => {
         if (this.stopped) return;
         if (err) return this.fail(`could not log ${zxidToHex(e.zxid)}: ${err.message}`);
+        if (TRACING) stamp('l.logged', zxidToNumber(e.zxid));
         this.run(() => this.core.logged(e.zxid));
       });
     }

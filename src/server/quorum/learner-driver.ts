@@ -22,6 +22,8 @@ import { SNAP_SIGNATURE } from './zk-snapshot-stream.js';
 import { epochOf, zxidToHex, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
 import { catchUp, TreeReplica, type ReplicaState } from './replica.js';
 import { PLAIN_TRANSPORT, type QuorumTransport } from './quorum-tls.js';
+import { stamp, TRACING } from '../../io/trace.js';
+import { tracePacket } from './trace-packet.js';
 
 export { treeFromZkSnapshot } from './replica.js';
 
@@ -529,6 +531,7 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
       }
       const packet = decodeQuorumPacket(this.input.subarray(0, length));
       this.input = this.input.subarray(length);
+      if (TRACING) tracePacket('f.in', packet);
       this.core.step(packet);
       // While broadcasting, the packets of one chunk share one Ready (one batch of appends, one
       // write of their ACKs), taken by onData; discovery and sync take each packet's on its own.
@@ -639,6 +642,7 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
     const last = entries.at(-1)!;
     this.appendsInFlight++;
     const onLast = (err: Error | null): void => {
+      if (TRACING) stamp('f.logged', zxidToNumber(last.zxid));
       if (--this.appendsInFlight === 0) for (const w of this.appendWaiters.splice(0)) w();
       if (err) return fail(err);
       if (this.closedReason === null) for (const a of acks) this.write(a);
@@ -755,6 +759,7 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
   }
 
   private applyEntry(entry: LogEntry): void {
+    if (TRACING) stamp('f.apply', zxidToNumber(entry.zxid));
     this.state.apply(entry);
     this.emit('applied', entry.zxid);
   }
@@ -770,6 +775,7 @@ export class QuorumLearner extends EventEmitter<QuorumLearnerEvents> {
     setImmediate(() => {
       const packets = this.outbox;
       this.outbox = [];
+      if (TRACING) for (const p of packets) tracePacket('f.out', p);
       if (!socket.destroyed) socket.write(encodeQuorumPackets(packets));
     });
   }
