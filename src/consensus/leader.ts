@@ -162,6 +162,8 @@ export class ZabLeader {
   private lastProposed: Zxid;
   private lastCommitted: Zxid;
   private readonly outstanding: Outstanding[] = [];
+  /** Forwarded syncs by the zxid whose COMMIT they follow (see syncAfter), in zxid order. */
+  private pendingSyncs: { conn: number; zxid: Zxid }[] = [];
   /** Appends handed out in the current Ready: the leader ACKs them itself on advance(). */
   private selfAckPending: Zxid[] = [];
   private readonly learners = new Map<number, LearnerState>();
@@ -258,13 +260,27 @@ export class ZabLeader {
     this.send(conn, PacketType.REVALIDATE, 0n, Buffer.from(w.bytes()));
   }
 
-  /** Completes a forwarded sync: SYNC goes to the learner after everything committed before it. */
-  syncDone(conn: number): void {
-    this.send(conn, PacketType.SYNC, this.lastCommitted, null);
+  /**
+   * A learner's forwarded sync, handed over once every request that learner forwarded before it
+   * has been proposed. SYNC goes to it right after the COMMIT of the last proposal made so far (at
+   * once when none waits) and before any later COMMIT, as Leader.processSync and tryToCommit send
+   * it. A ZooKeeper follower matches the COMMITs and SYNCs it receives to its forwarded requests
+   * in order: a SYNC behind the COMMIT of a request forwarded after the sync leaves that request
+   * unanswered, and its commit processor waiting on it for good.
+   */
+  sync(conn: number): void {
+    if (this.outstanding.length === 0) this.send(conn, PacketType.SYNC, this.lastCommitted, null);
+    else this.pendingSyncs.push({ conn, zxid: this.lastProposed });
+  }
+
+  /** Forwarded syncs waiting for their proposal to commit. */
+  pendingSyncCount(): number {
+    return this.pendingSyncs.length;
   }
 
   disconnected(conn: number): void {
     this.learners.delete(conn);
+    if (this.pendingSyncs.some((p) => p.conn === conn)) this.pendingSyncs = this.pendingSyncs.filter((p) => p.conn !== conn);
   }
 
   tick(): void {
@@ -642,7 +658,19 @@ export class ZabLeader {
         if (l.observer) this.send(l.conn, PacketType.INFORM, head.entry.zxid, head.entry.data);
         else this.send(l.conn, PacketType.COMMIT, head.entry.zxid, null);
       }
+      this.releaseSyncs();
     }
+  }
+
+  /** SYNC to each learner whose forwarded sync waited for what is now committed. */
+  private releaseSyncs(): void {
+    let released = 0;
+    for (const p of this.pendingSyncs) {
+      if (p.zxid > this.lastCommitted) break;
+      released++;
+      if (this.learners.has(p.conn)) this.send(p.conn, PacketType.SYNC, this.lastCommitted, null);
+    }
+    if (released > 0) this.pendingSyncs = this.pendingSyncs.slice(released);
   }
 
   /** The outstanding proposal of `zxid`: they are consecutive zxids of this epoch, so found by offset. */

@@ -113,8 +113,6 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   private readonly corked = new Set<Socket>();
   /** SNAP streams under way, by connection: that learner's packets wait behind its stream. */
   private readonly snapshots = new Map<number, SnapshotSender>();
-  /** Forwarded syncs: answered once the last proposal made before each has committed (Leader.processSync). */
-  private readonly pendingSyncs: { conn: number; zxid: Zxid }[] = [];
   /** The zxid the core gives the next proposal (the epoch's first counter once established). */
   private nextZxid: Zxid = -1n;
   /** Settles once every Ready held back behind an epoch write is carried out (never rejects). */
@@ -150,7 +148,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   }
 
   pendingSyncCount(): number {
-    return this.pendingSyncs.length;
+    return this.core.pendingSyncCount();
   }
 
   /** Connected learners, synced or not. */
@@ -257,11 +255,6 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
 
   answerRevalidate(conn: number, sessionId: bigint, valid: boolean): void {
     this.run(() => this.core.answerRevalidate(conn, sessionId, valid));
-  }
-
-  /** Answers a learner's forwarded sync once everything committed before it is sent. */
-  syncDone(conn: number): void {
-    this.run(() => this.core.syncDone(conn));
   }
 
   waitEstablished(timeoutMs: number): Promise<void> {
@@ -401,13 +394,6 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     this.corked.clear();
   }
 
-  private answerSyncs(): void {
-    while (this.pendingSyncs.length > 0 && this.pendingSyncs[0]!.zxid <= this.core.lastCommittedZxid) {
-      const { conn } = this.pendingSyncs.shift()!;
-      if (this.sockets.has(conn)) this.core.syncDone(conn);
-    }
-  }
-
   /** Logs the Ready's proposals; each one's fsync is the leader's own ACK of it. */
   private logAppends(store: LeaderStore, entries: readonly LogEntry[]): void {
     for (const e of entries) {
@@ -539,14 +525,14 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     applyThrough(rd.commit.at(-1)?.zxid ?? -1n);
     for (const r of rd.requests) {
       const type = r.data.readInt32BE(12);
+      // Handed to the core after the requests before it were proposed (see ZabLeader.sync).
       if (type === OpCode.sync) {
-        this.pendingSyncs.push({ conn: r.conn, zxid: this.nextZxid - 1n });
+        this.core.sync(r.conn);
         continue;
       }
       this.emit('request', { conn: r.conn, sessionId: r.data.readBigInt64BE(0), cxid: r.data.readInt32BE(8), type: r.data.readInt32BE(12), body: r.data.subarray(16), authinfo: r.authinfo });
     }
     for (const t of rd.touches) this.emit('touch', t.sessionId, t.timeoutMs);
-    this.answerSyncs();
     for (const q of rd.revalidations) this.emit('revalidate', q);
     for (const r of rd.logReads) this.readLog(r);
     if (rd.steppedDown !== null) {
