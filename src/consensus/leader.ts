@@ -278,6 +278,11 @@ export class ZabLeader {
     return this.pendingSyncs.length;
   }
 
+  /** Whether `conn` is a learner the core holds: false before its first packet and once dropped. */
+  hasLearner(conn: number): boolean {
+    return this.learners.has(conn);
+  }
+
   disconnected(conn: number): void {
     this.learners.delete(conn);
     if (this.pendingSyncs.some((p) => p.conn === conn)) this.pendingSyncs = this.pendingSyncs.filter((p) => p.conn !== conn);
