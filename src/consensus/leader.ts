@@ -652,12 +652,13 @@ export class ZabLeader {
         o.ackConns[at] = conn;
       }
     }
+    let committed = false;
     while (this.outstanding.length > 0 && this.acknowledged(this.outstanding[0]!)) {
       const head = this.outstanding.shift()!;
       this.lastCommitted = head.entry.zxid;
       this.history.push(head.entry);
       this.out.commit.push(head.entry);
-      this.trimHistory();
+      committed = true;
       for (const l of this.learners.values()) {
         if (!this.forwarding(l)) continue;
         if (l.observer) this.send(l.conn, PacketType.INFORM, head.entry.zxid, head.entry.data);
@@ -665,6 +666,8 @@ export class ZabLeader {
       }
       this.releaseSyncs();
     }
+    // Once per ACK, not per commit: the window's cap is kept in steps anyway.
+    if (committed) this.trimHistory();
   }
 
   /** SYNC to each learner whose forwarded sync waited for what is now committed. */
@@ -700,8 +703,14 @@ export class ZabLeader {
 
   /** Whether the ACKs of a proposal that still stand are a quorum. */
   private acknowledged(o: Outstanding): boolean {
+    // Every ACK was first counted (ackSids holds voters only), so most proposals have a
+    // quorum of standing ones; the array is built only when some do not stand.
+    const { ackSids, ackConns } = o;
+    let allStand = true;
+    for (let i = 0; i < ackSids.length && allStand; i++) allStand = this.stands(ackSids[i]!, ackConns[i]!);
+    if (allStand) return this.quorum.containsQuorum(ackSids);
     const standing: bigint[] = [];
-    for (let i = 0; i < o.ackSids.length; i++) if (this.stands(o.ackSids[i]!, o.ackConns[i]!)) standing.push(o.ackSids[i]!);
+    for (let i = 0; i < ackSids.length; i++) if (this.stands(ackSids[i]!, ackConns[i]!)) standing.push(ackSids[i]!);
     return this.quorum.containsQuorum(standing);
   }
 
