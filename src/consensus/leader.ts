@@ -249,8 +249,10 @@ export class ZabLeader {
     this.outstanding.push({ entry, ackSids: [], ackConns: [] });
     this.out.append.push(entry);
     this.selfAckPending.push(zxid);
+    // One packet object for every learner: it is only read from here on.
+    const packet: QuorumPacket = { type: PacketType.PROPOSAL, zxid, data: entry.data, authinfo: null };
     for (const l of this.learners.values()) {
-      if (!l.observer && this.forwarding(l)) this.send(l.conn, PacketType.PROPOSAL, zxid, entry.data);
+      if (!l.observer && this.forwarding(l)) this.out.messages.push({ conn: l.conn, packet });
     }
     return zxid;
   }
@@ -659,10 +661,11 @@ export class ZabLeader {
       this.history.push(head.entry);
       this.out.commit.push(head.entry);
       committed = true;
+      let commit: QuorumPacket | null = null;
       for (const l of this.learners.values()) {
         if (!this.forwarding(l)) continue;
         if (l.observer) this.send(l.conn, PacketType.INFORM, head.entry.zxid, head.entry.data);
-        else this.send(l.conn, PacketType.COMMIT, head.entry.zxid, null);
+        else this.out.messages.push({ conn: l.conn, packet: (commit ??= { type: PacketType.COMMIT, zxid: head.entry.zxid, data: null, authinfo: null }) });
       }
       this.releaseSyncs();
     }

@@ -612,6 +612,7 @@ function samePackets(a: readonly QuorumPacket[], b: readonly QuorumPacket[]): bo
   for (let i = 0; i < a.length; i++) {
     const x = a[i]!;
     const y = b[i]!;
+    if (x === y) continue;
     if (x.type !== y.type || x.zxid !== y.zxid || x.data !== y.data || x.authinfo !== null || y.authinfo !== null) return false;
   }
   return true;
