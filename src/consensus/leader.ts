@@ -162,6 +162,8 @@ export class ZabLeader {
   private lastProposed: Zxid;
   private lastCommitted: Zxid;
   private readonly outstanding: Outstanding[] = [];
+  /** Forwarded syncs by the zxid whose COMMIT they follow (see syncAfter), in zxid order. */
+  private pendingSyncs: { conn: number; zxid: Zxid }[] = [];
   /** Appends handed out in the current Ready: the leader ACKs them itself on advance(). */
   private selfAckPending: Zxid[] = [];
   private readonly learners = new Map<number, LearnerState>();
@@ -247,8 +249,10 @@ export class ZabLeader {
     this.outstanding.push({ entry, ackSids: [], ackConns: [] });
     this.out.append.push(entry);
     this.selfAckPending.push(zxid);
+    // One packet object for every learner: it is only read from here on.
+    const packet: QuorumPacket = { type: PacketType.PROPOSAL, zxid, data: entry.data, authinfo: null };
     for (const l of this.learners.values()) {
-      if (!l.observer && this.forwarding(l)) this.send(l.conn, PacketType.PROPOSAL, zxid, entry.data);
+      if (!l.observer && this.forwarding(l)) this.out.messages.push({ conn: l.conn, packet });
     }
     return zxid;
   }
@@ -258,13 +262,32 @@ export class ZabLeader {
     this.send(conn, PacketType.REVALIDATE, 0n, Buffer.from(w.bytes()));
   }
 
-  /** Completes a forwarded sync: SYNC goes to the learner after everything committed before it. */
-  syncDone(conn: number): void {
-    this.send(conn, PacketType.SYNC, this.lastCommitted, null);
+  /**
+   * A learner's forwarded sync, handed over once every request that learner forwarded before it
+   * has been proposed. SYNC goes to it right after the COMMIT of the last proposal made so far (at
+   * once when none waits) and before any later COMMIT, as Leader.processSync and tryToCommit send
+   * it. A ZooKeeper follower matches the COMMITs and SYNCs it receives to its forwarded requests
+   * in order: a SYNC behind the COMMIT of a request forwarded after the sync leaves that request
+   * unanswered, and its commit processor waiting on it for good.
+   */
+  sync(conn: number): void {
+    if (this.outstanding.length === 0) this.send(conn, PacketType.SYNC, this.lastCommitted, null);
+    else this.pendingSyncs.push({ conn, zxid: this.lastProposed });
+  }
+
+  /** Forwarded syncs waiting for their proposal to commit. */
+  pendingSyncCount(): number {
+    return this.pendingSyncs.length;
+  }
+
+  /** Whether `conn` is a learner the core holds: false before its first packet and once dropped. */
+  hasLearner(conn: number): boolean {
+    return this.learners.has(conn);
   }
 
   disconnected(conn: number): void {
     this.learners.delete(conn);
+    if (this.pendingSyncs.some((p) => p.conn === conn)) this.pendingSyncs = this.pendingSyncs.filter((p) => p.conn !== conn);
   }
 
   tick(): void {
@@ -631,18 +654,34 @@ export class ZabLeader {
         o.ackConns[at] = conn;
       }
     }
+    let committed = false;
     while (this.outstanding.length > 0 && this.acknowledged(this.outstanding[0]!)) {
       const head = this.outstanding.shift()!;
       this.lastCommitted = head.entry.zxid;
       this.history.push(head.entry);
       this.out.commit.push(head.entry);
-      this.trimHistory();
+      committed = true;
+      let commit: QuorumPacket | null = null;
       for (const l of this.learners.values()) {
         if (!this.forwarding(l)) continue;
         if (l.observer) this.send(l.conn, PacketType.INFORM, head.entry.zxid, head.entry.data);
-        else this.send(l.conn, PacketType.COMMIT, head.entry.zxid, null);
+        else this.out.messages.push({ conn: l.conn, packet: (commit ??= { type: PacketType.COMMIT, zxid: head.entry.zxid, data: null, authinfo: null }) });
       }
+      this.releaseSyncs();
     }
+    // Once per ACK, not per commit: the window's cap is kept in steps anyway.
+    if (committed) this.trimHistory();
+  }
+
+  /** SYNC to each learner whose forwarded sync waited for what is now committed. */
+  private releaseSyncs(): void {
+    let released = 0;
+    for (const p of this.pendingSyncs) {
+      if (p.zxid > this.lastCommitted) break;
+      released++;
+      if (this.learners.has(p.conn)) this.send(p.conn, PacketType.SYNC, this.lastCommitted, null);
+    }
+    if (released > 0) this.pendingSyncs = this.pendingSyncs.slice(released);
   }
 
   /** The outstanding proposal of `zxid`: they are consecutive zxids of this epoch, so found by offset. */
@@ -667,8 +706,14 @@ export class ZabLeader {
 
   /** Whether the ACKs of a proposal that still stand are a quorum. */
   private acknowledged(o: Outstanding): boolean {
+    // Every ACK was first counted (ackSids holds voters only), so most proposals have a
+    // quorum of standing ones; the array is built only when some do not stand.
+    const { ackSids, ackConns } = o;
+    let allStand = true;
+    for (let i = 0; i < ackSids.length && allStand; i++) allStand = this.stands(ackSids[i]!, ackConns[i]!);
+    if (allStand) return this.quorum.containsQuorum(ackSids);
     const standing: bigint[] = [];
-    for (let i = 0; i < o.ackSids.length; i++) if (this.stands(o.ackSids[i]!, o.ackConns[i]!)) standing.push(o.ackSids[i]!);
+    for (let i = 0; i < ackSids.length; i++) if (this.stands(ackSids[i]!, ackConns[i]!)) standing.push(ackSids[i]!);
     return this.quorum.containsQuorum(standing);
   }
 

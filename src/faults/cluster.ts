@@ -44,6 +44,7 @@ export function describeKinds(kinds: readonly ServerKind[]): string {
 
 export const JAVA = '/usr/bin/java';
 export const ZK_JAR = '/usr/share/java/zookeeper.jar';
+const SLF4J_SIMPLE = '/usr/share/java/slf4j-simple.jar';
 const PADDOCK_MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
 /** Why Apache ZooKeeper cannot be run here, or null when it can. */
@@ -221,8 +222,11 @@ export class Cluster {
         '-Dzookeeper.root.logger=INFO,CONSOLE',
         '-Dzookeeper.console.threshold=INFO',
         `-Dzookeeper.log.dir=${join(this.options.workDir, `s${s.id}`)}`,
+        // The package's log4j binding is not on its classpath: slf4j-simple puts the log in server.log.
+        '-Dorg.slf4j.simpleLogger.defaultLogLevel=info',
+        '-Dorg.slf4j.simpleLogger.showDateTime=true',
         '-cp',
-        `/etc/zookeeper/conf:${ZK_JAR}`,
+        [`/etc/zookeeper/conf`, ZK_JAR, ...(existsSync(SLF4J_SIMPLE) ? [SLF4J_SIMPLE] : [])].join(':'),
         main,
         this.configPath(s),
       ],

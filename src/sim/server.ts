@@ -87,7 +87,6 @@ interface Leading {
   kind: 'leading';
   core: ZabLeader;
   conns: Map<number, QuorumConn>;
-  pendingSyncs: { conn: number; zxid: Zxid }[];
   nextZxid: Zxid;
   drainQueued: boolean;
   /** Readys held back behind an epoch write; later ones queue behind them (QuorumLeader). */
@@ -515,7 +514,7 @@ export class SimServer {
           commitLogCount: this.ens.commitLogCount,
           logReads: this.ens.snapshotSizeFactor >= 0,
         });
-        this.role = { kind: 'leading', core, conns: new Map(), pendingSyncs: [], nextZxid: -1n, drainQueued: false, heldBack: 0, carriedOut: Promise.resolve(), over: false };
+        this.role = { kind: 'leading', core, conns: new Map(), nextZxid: -1n, drainQueued: false, heldBack: 0, carriedOut: Promise.resolve(), over: false };
         this.ens.trace(`server ${this.sid} leads (epochs ${this.store.acceptedEpoch}/${this.store.currentEpoch}, last ${this.lastLogged()})`);
       }),
     );
@@ -644,18 +643,15 @@ export class SimServer {
     applyThrough(rd.commit.at(-1)?.zxid ?? -1n);
     for (const r of rd.requests) {
       const type = r.data.readInt32BE(12);
+      // Handed to the core after the requests before it were proposed (see ZabLeader.sync).
       if (type === OpCode.sync) {
-        role.pendingSyncs.push({ conn: r.conn, zxid: role.nextZxid - 1n });
+        role.core.sync(r.conn);
         continue;
       }
       const sessionId = r.data.readBigInt64BE(0);
       this.pipeline.prepForwarded({ sessionId, cxid: r.data.readInt32BE(8), type, body: r.data.subarray(16), authIds: r.authinfo ?? [] });
     }
     for (const t of rd.touches) this.pipeline.touchedElsewhere(t.sessionId);
-    while (role.pendingSyncs.length > 0 && role.pendingSyncs[0]!.zxid <= role.core.lastCommittedZxid) {
-      const { conn } = role.pendingSyncs.shift()!;
-      if (role.conns.has(conn)) role.core.syncDone(conn);
-    }
     for (const q of rd.revalidations) role.core.answerRevalidate(q.conn, q.sessionId, this.pipeline.revalidate(q.sessionId));
     for (const r of rd.logReads) this.readLog(role, r);
     if (rd.steppedDown !== null) this.endRole(`stepped down: ${rd.steppedDown}`);

@@ -220,6 +220,10 @@ test('a batch of quorum packets encodes as the same packets one after another', 
     { type: PacketType.PROPOSAL, zxid: makeZxid(3n, 7n), data: Buffer.from('txn bytes'), authinfo: null },
     { type: PacketType.COMMIT, zxid: makeZxid(3n, 7n), data: null, authinfo: null },
     { type: PacketType.UPTODATE, zxid: -1n, data: Buffer.alloc(0), authinfo: null },
+    // Zxids around the 32-bit halves and past the safe integers take the same bytes.
+    { type: PacketType.PING, zxid: 0xffffffffn, data: null, authinfo: null },
+    { type: PacketType.PING, zxid: 0x1_0000_0000n, data: null, authinfo: null },
+    { type: PacketType.COMMIT, zxid: 0x7fff_ffff_ffff_fff0n, data: null, authinfo: null },
   ];
   assert.deepEqual(encodeQuorumPackets(plain), Buffer.concat(plain.map(encodeQuorumPacket)));
   const withAuth: QuorumPacket[] = [...plain, { type: PacketType.REQUEST, zxid: 0n, data: Buffer.from('r'), authinfo: [{ scheme: 'ip', id: '127.0.0.1' }] }];

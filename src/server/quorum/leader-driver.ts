@@ -25,7 +25,7 @@ import { OpCode } from '../../jute/constants.js';
 import type { DataTree } from '../../tree/datatree.js';
 import type { LogEntry } from '../../consensus/learner.js';
 import { ZabLeader, type LeaderOptions, type LeaderReady, type LogRead } from '../../consensus/leader.js';
-import { decodeQuorumPacket, encodeQuorumPacket, quorumPacketLength, type QuorumPacket } from '../../consensus/wire.js';
+import { decodeQuorumPacket, encodeQuorumPacket, encodeQuorumPackets, quorumPacketLength, type QuorumPacket } from '../../consensus/wire.js';
 import { makeZxid, zxidToHex, zxidToNumber, type Zxid } from '../../consensus/zxid.js';
 import { SnapshotSender, type SnapshotSent } from './zk-snapshot-stream.js';
 import { TreeReplica, type ReplicaState } from './replica.js';
@@ -112,13 +112,13 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   private nextConn = 1;
   private ticker: NodeJS.Timeout | null = null;
   private drainScheduled = false;
-  private readonly corked = new Set<Socket>();
-  /** Packets written while corked, stamped when uncorked (PADDOCK_TRACE only). */
-  private readonly tracedOut: QuorumPacket[] = [];
+  /** Packets of this loop iteration not yet written, per connection (see send). */
+  private outbox = new Map<number, QuorumPacket[]>();
+  private outboxScheduled = false;
+  /** Proposals durable in the leader's log, per Ready, not yet counted as its own ACKs. */
+  private selfAcks: (readonly LogEntry[])[] = [];
   /** SNAP streams under way, by connection: that learner's packets wait behind its stream. */
   private readonly snapshots = new Map<number, SnapshotSender>();
-  /** Forwarded syncs: answered once the last proposal made before each has committed (Leader.processSync). */
-  private readonly pendingSyncs: { conn: number; zxid: Zxid }[] = [];
   /** The zxid the core gives the next proposal (the epoch's first counter once established). */
   private nextZxid: Zxid = -1n;
   /** Settles once every Ready held back behind an epoch write is carried out (never rejects). */
@@ -154,7 +154,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   }
 
   pendingSyncCount(): number {
-    return this.pendingSyncs.length;
+    return this.core.pendingSyncCount();
   }
 
   /** Connected learners, synced or not. */
@@ -265,11 +265,6 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     this.run(() => this.core.answerRevalidate(conn, sessionId, valid));
   }
 
-  /** Answers a learner's forwarded sync once everything committed before it is sent. */
-  syncDone(conn: number): void {
-    this.run(() => this.core.syncDone(conn));
-  }
-
   waitEstablished(timeoutMs: number): Promise<void> {
     if (this.core.phase === 'broadcast') return Promise.resolve();
     return new Promise((resolve, reject) => {
@@ -312,18 +307,25 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     let input: Buffer = Buffer.alloc(0);
     const onData = (chunk: Buffer): void => {
       input = input.length === 0 ? chunk : Buffer.concat([input, chunk]);
-      try {
-        for (let len = quorumPacketLength(input); len !== null; len = quorumPacketLength(input)) {
-          const packet = decodeQuorumPacket(input.subarray(0, len));
-          input = input.subarray(len);
-          if (TRACING) tracePacket('l.in', packet);
-          this.run(() => this.core.step(conn, packet));
-          if (!this.sockets.has(conn)) return;
+      let bad: Error | null = null;
+      // Every whole packet of the chunk goes to the core in one run: one Ready (one batch of
+      // COMMITs, one self-ACK pass) for a chunk of ACKs instead of one per packet.
+      this.run(() => {
+        try {
+          for (let len = quorumPacketLength(input); len !== null; len = quorumPacketLength(input)) {
+            const packet = decodeQuorumPacket(input.subarray(0, len));
+            input = input.subarray(len);
+            if (TRACING) tracePacket('l.in', packet);
+            this.core.step(conn, packet);
+            // Dropped by the core: the Ready closes the connection, the rest of its input is moot.
+            if (!this.core.hasLearner(conn)) return;
+          }
+          if (input.length > MAX_BUFFERED_BYTES) throw new Error(`${input.length} bytes without a whole packet`);
+        } catch (err) {
+          bad = err as Error;
         }
-        if (input.length > MAX_BUFFERED_BYTES) throw new Error(`${input.length} bytes without a whole packet`);
-      } catch (err) {
-        this.closeConn(conn, `bad input: ${(err as Error).message}`);
-      }
+      });
+      if (bad !== null) this.closeConn(conn, `bad input: ${(bad as Error).message}`);
     };
     socket.on('data', onData);
     socket.on('error', () => undefined);
@@ -340,6 +342,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     const socket = this.sockets.get(conn);
     if (!socket) return;
     this.sockets.delete(conn);
+    this.outbox.delete(conn);
     this.dropSnapshot(conn);
     socket.destroy();
     this.run(() => this.core.disconnected(conn));
@@ -362,25 +365,53 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   }
 
   /**
-   * Packets of one turn go out together: the socket is corked until the turn ends. A learner
-   * being sent a snapshot gets them after it.
+   * Packets of one loop iteration go out together: queued per connection and, once the
+   * iteration's input is handled, encoded into one buffer per learner and written at once.
+   * Learners that get the same packets (every follower gets the same PROPOSALs and COMMITs) share
+   * one encoding. A learner being sent a snapshot gets them after it.
    */
   private send(conn: number, packet: QuorumPacket): void {
-    const socket = this.sockets.get(conn);
-    if (!socket) return;
+    if (!this.sockets.has(conn)) return;
     const snapshot = this.snapshots.get(conn);
     if (snapshot !== undefined) {
       // Past the limit the stream has stopped; the connection goes once this turn's work is done.
       if (!snapshot.enqueue(encodeQuorumPacket(packet))) queueMicrotask(() => this.closeConn(conn, 'too far behind while its snapshot was sent'));
       return;
     }
-    if (!this.corked.has(socket)) {
-      this.corked.add(socket);
-      socket.cork();
-      if (this.corked.size === 1) process.nextTick(() => this.uncorkAll());
+    const queued = this.outbox.get(conn);
+    if (queued === undefined) this.outbox.set(conn, [packet]);
+    else queued.push(packet);
+    if (!this.outboxScheduled) {
+      this.outboxScheduled = true;
+      // After every input of this loop iteration (the learners' ACKs, clients' and learners'
+      // requests read in one poll), not after each: one write per learner per iteration.
+      setImmediate(this.flushOutbox);
     }
-    if (TRACING) this.tracedOut.push(packet);
-    socket.write(encodeQuorumPacket(packet));
+  }
+
+  private readonly flushOutbox = (): void => {
+    this.outboxScheduled = false;
+    // Taken before writing: what is sent from here on goes in the next flush, never unwritten.
+    const outbox = this.outbox;
+    this.outbox = new Map();
+    let previous: { packets: QuorumPacket[]; bytes: Buffer } | null = null;
+    for (const [conn, packets] of outbox) {
+      const socket = this.sockets.get(conn);
+      if (!socket) continue;
+      const bytes: Buffer = previous !== null && samePackets(previous.packets, packets) ? previous.bytes : encodeQuorumPackets(packets);
+      previous = { packets, bytes };
+      socket.write(bytes);
+      if (TRACING) for (const p of packets) tracePacket('l.out', p);
+    }
+  };
+
+  /** Writes what is queued for `conn` now: bytes written to its socket otherwise must follow it. */
+  private flushConn(conn: number): void {
+    const packets = this.outbox.get(conn);
+    if (packets === undefined) return;
+    this.outbox.delete(conn);
+    this.sockets.get(conn)?.write(encodeQuorumPackets(packets));
+    if (TRACING) for (const p of packets) tracePacket('l.out', p);
   }
 
   /**
@@ -390,6 +421,7 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
   private streamSnapshot(conn: number): void {
     const socket = this.sockets.get(conn);
     if (!socket) return;
+    this.flushConn(conn);
     const sender = new SnapshotSender(socket, this.state.tree.beginCapture(), this.state.sessionTimeouts(), (result) => {
       this.snapshots.delete(conn);
       if (result instanceof Error) this.closeConn(conn, `snapshot not sent: ${result.message}`);
@@ -405,29 +437,34 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     this.snapshots.delete(conn);
   }
 
-  private uncorkAll(): void {
-    for (const socket of this.corked) socket.uncork();
-    this.corked.clear();
-    if (TRACING) for (const p of this.tracedOut.splice(0)) tracePacket('l.out', p);
-  }
-
-  private answerSyncs(): void {
-    while (this.pendingSyncs.length > 0 && this.pendingSyncs[0]!.zxid <= this.core.lastCommittedZxid) {
-      const { conn } = this.pendingSyncs.shift()!;
-      if (this.sockets.has(conn)) this.core.syncDone(conn);
-    }
-  }
-
-  /** Logs the Ready's proposals; each one's fsync is the leader's own ACK of it. */
+  /**
+   * Logs the Ready's proposals; each one's fsync is the leader's own ACK of it. The log settles
+   * appends in order, so the last one's callback stands for the Ready's; the ACKs of every Ready
+   * settled in one fsync batch go to the core in one run.
+   */
   private logAppends(store: LeaderStore, entries: readonly LogEntry[]): void {
-    for (const e of entries) {
-      store.appendThen(zxidToNumber(e.zxid), e.data, (err) => {
-        if (this.stopped) return;
-        if (err) return this.fail(`could not log ${zxidToHex(e.zxid)}: ${err.message}`);
-        if (TRACING) stamp('l.logged', zxidToNumber(e.zxid));
-        this.run(() => this.core.logged(e.zxid));
-      });
-    }
+    const last = entries.at(-1);
+    if (last === undefined) return;
+    const onEarlier = (err: Error | null): void => {
+      if (err && !this.stopped) this.fail(`could not log ${zxidToHex(last.zxid)}: ${err.message}`);
+    };
+    for (let i = 0; i < entries.length - 1; i++) store.appendThen(zxidToNumber(entries[i]!.zxid), entries[i]!.data, onEarlier);
+    store.appendThen(zxidToNumber(last.zxid), last.data, (err) => {
+      if (this.stopped) return;
+      if (err) return this.fail(`could not log ${zxidToHex(last.zxid)}: ${err.message}`);
+      if (TRACING) for (const e of entries) stamp('l.logged', zxidToNumber(e.zxid));
+      this.selfAcks.push(entries);
+      if (this.selfAcks.length === 1) queueMicrotask(() => this.ackLogged());
+    });
+  }
+
+  private ackLogged(): void {
+    const batches = this.selfAcks;
+    this.selfAcks = [];
+    if (this.stopped) return;
+    this.run(() => {
+      for (const entries of batches) for (const e of entries) this.core.logged(e.zxid);
+    });
   }
 
   /**
@@ -550,14 +587,14 @@ export class QuorumLeader extends EventEmitter<QuorumLeaderEvents> {
     applyThrough(rd.commit.at(-1)?.zxid ?? -1n);
     for (const r of rd.requests) {
       const type = r.data.readInt32BE(12);
+      // Handed to the core after the requests before it were proposed (see ZabLeader.sync).
       if (type === OpCode.sync) {
-        this.pendingSyncs.push({ conn: r.conn, zxid: this.nextZxid - 1n });
+        this.core.sync(r.conn);
         continue;
       }
       this.emit('request', { conn: r.conn, sessionId: r.data.readBigInt64BE(0), cxid: r.data.readInt32BE(8), type: r.data.readInt32BE(12), body: r.data.subarray(16), authinfo: r.authinfo });
     }
     for (const t of rd.touches) this.emit('touch', t.sessionId, t.timeoutMs);
-    this.answerSyncs();
     for (const q of rd.revalidations) this.emit('revalidate', q);
     for (const r of rd.logReads) this.readLog(r);
     if (rd.steppedDown !== null) {
@@ -576,4 +613,16 @@ function ownReplica(options: QuorumLeaderOptions): TreeReplica {
   }
   if (options.snapshotZxid !== undefined) replica.tree.lastProcessedZxid = zxidToNumber(options.snapshotZxid);
   return replica;
+}
+
+/** Whether two learners' packets of a turn are the same, so one encoding serves both. */
+function samePackets(a: readonly QuorumPacket[], b: readonly QuorumPacket[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x === y) continue;
+    if (x.type !== y.type || x.zxid !== y.zxid || x.data !== y.data || x.authinfo !== null || y.authinfo !== null) return false;
+  }
+  return true;
 }

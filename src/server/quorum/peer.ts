@@ -406,7 +406,12 @@ function stateName(state: ServerStateValue): string {
 export class PipelineReplica implements ReplicaState, CommitLog {
   private pipeline: RequestPipeline | null = null;
   private propose: ((zxid: Zxid, data: Buffer) => boolean) | null = null;
-  private readonly waiting = new Map<number, (err: Error | null) => void>();
+  /**
+   * Appends proposed and not yet committed, oldest first from `waitingHead`: proposals commit in
+   * zxid order, so the next commit is at the head (a queue, not a Map keyed by zxid per txn).
+   */
+  private waiting: { zxid: number; done: (err: Error | null) => void }[] = [];
+  private waitingHead = 0;
   configText = '';
   /** Sizes of the proposals made as leader, for srvr and mntr. */
   readonly proposalSizes = { last: -1, min: -1, max: -1 };
@@ -446,7 +451,8 @@ export class PipelineReplica implements ReplicaState, CommitLog {
   /** Leadership is over: appends still waiting never complete here (their clients are gone). */
   stopProposing(): void {
     this.propose = null;
-    this.waiting.clear();
+    this.waiting = [];
+    this.waitingHead = 0;
   }
 
   append(zxid: number, bytes: Buffer, done: (err: Error | null) => void): void {
@@ -455,7 +461,7 @@ export class PipelineReplica implements ReplicaState, CommitLog {
       this.defer(() => done(new Error('not leading: the txn was not proposed')));
       return;
     }
-    this.waiting.set(zxid, done);
+    this.waiting.push({ zxid, done });
     const sizes = this.proposalSizes;
     sizes.last = bytes.length;
     sizes.min = sizes.min === -1 ? bytes.length : Math.min(sizes.min, bytes.length);
@@ -470,14 +476,28 @@ export class PipelineReplica implements ReplicaState, CommitLog {
     // Compared as numbers: a BigInt of the tree's zxid per txn is an allocation.
     const zxid = zxidToNumber(entry.zxid);
     if (this.p.tree.lastProcessedZxid >= zxid) return;
-    const done = this.waiting.get(zxid);
+    const done = this.takeWaiting(zxid);
     if (done) {
       // The pipeline prepped this txn: committing it applies it there, with its reply.
-      this.waiting.delete(zxid);
       done(null);
       return;
     }
     this.p.applyReplicated(decodeTxn(entry.data, 0x7fffffff));
+  }
+
+  /** The append of `zxid` if it waits at the head (older ones never commit through here now). */
+  private takeWaiting(zxid: number): ((err: Error | null) => void) | null {
+    const waiting = this.waiting;
+    while (this.waitingHead < waiting.length && waiting[this.waitingHead]!.zxid < zxid) this.waitingHead++;
+    const head = waiting[this.waitingHead];
+    if (head === undefined || head.zxid !== zxid) return null;
+    this.waitingHead++;
+    // Cut the consumed prefix now and then, not at every commit.
+    if (this.waitingHead >= 1024 && this.waitingHead * 2 >= waiting.length) {
+      this.waiting = waiting.slice(this.waitingHead);
+      this.waitingHead = 0;
+    }
+    return head.done;
   }
 
   install(zxid: Zxid, snap: ZkSnapshot): void {
