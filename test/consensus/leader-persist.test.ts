@@ -8,12 +8,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { MajorityQuorum, type QuorumServerSpec } from '../../src/consensus/members.js';
 import { encodeIntPayload, encodeLearnerInfo, encodeQuorumPacket, PacketType, type QuorumPacket } from '../../src/consensus/wire.js';
 import { makeZxid } from '../../src/consensus/zxid.js';
 import { QuorumLeader, type LeaderStore } from '../../src/server/quorum/leader-driver.js';
-import { freePort } from '../support/ports.js';
-import { createTxn, pkt } from './fixtures.js';
+import { createTxn, pkt, loopbackLeaderOptions } from './fixtures.js';
 import { EventWaiters, readQuorumPackets } from './scripted-peer.js';
 
 /** Writes that settle a few milliseconds late and say so in `events`; `failAppends` makes appends fail. */
@@ -56,23 +54,9 @@ function scriptedFollower(port: number, events: string[]): { socket: Socket; arr
 }
 
 async function startLeader(events: string[], failAppends = false): Promise<{ leader: QuorumLeader; port: number }> {
-  const members: QuorumServerSpec[] = [];
-  for (let sid = 1n; sid <= 3n; sid++) members.push({ sid, type: 'participant', host: '127.0.0.1', quorumPort: await freePort(), electionPort: await freePort() });
-  const port = members[2]!.quorumPort;
-  const leader = new QuorumLeader({
-    myId: 3n,
-    quorum: new MajorityQuorum(members),
-    acceptedEpoch: 0n,
-    currentEpoch: 0n,
-    log: [],
-    config: Buffer.from('version=0'),
-    initLimitTicks: 100,
-    syncLimitTicks: 50,
-    host: '127.0.0.1',
-    port,
-    tickTimeMs: 100,
-    store: slowStore(events, failAppends),
-  });
+  const options = await loopbackLeaderOptions(100);
+  const port = options.port;
+  const leader = new QuorumLeader({ ...options, store: slowStore(events, failAppends) });
   await leader.start();
   return { leader, port };
 }

@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { OpCode } from '../../src/jute/constants.js';
 import { encodeTxn, type TxnBody } from '../../src/jute/txn.js';
-import { MajorityQuorum, type QuorumServerSpec } from '../../src/consensus/members.js';
 import { decodeQuorumPacket, encodeIntPayload, encodeLearnerInfo, encodeQuorumPacket, PacketType, quorumPacketLength, type QuorumPacket } from '../../src/consensus/wire.js';
 import type { Zxid } from '../../src/consensus/zxid.js';
 import { QuorumLeader } from '../../src/server/quorum/leader-driver.js';
@@ -17,8 +16,7 @@ import { MemoryLearnerStore, QuorumLearner } from '../../src/server/quorum/learn
 import type { SnapshotSent } from '../../src/server/quorum/zk-snapshot-stream.js';
 import { DataTree } from '../../src/tree/datatree.js';
 import { treeDiff } from '../../src/tree/equals.js';
-import { freePort } from '../support/ports.js';
-import { pkt } from './fixtures.js';
+import { pkt, loopbackLeaderOptions } from './fixtures.js';
 import { readQuorumPackets } from './scripted-peer.js';
 
 const OPEN = [{ perms: 31, id: { scheme: 'world', id: 'anyone' } }];
@@ -53,25 +51,10 @@ function writeBody(i: number, perDir: number): TxnBody {
 
 /** Server 3 leading 1..3 from `tree` (no log); server 1 is a scripted follower that has the same state and ACKs everything. */
 async function leadWithFollower(tree: DataTree): Promise<{ leader: QuorumLeader; port: number; follower: Socket }> {
-  const members: QuorumServerSpec[] = [];
-  for (let sid = 1n; sid <= 3n; sid++) members.push({ sid, type: 'participant', host: '127.0.0.1', quorumPort: await freePort(), electionPort: await freePort() });
-  const port = members[2]!.quorumPort;
+  const options = await loopbackLeaderOptions(TICK_MS);
+  const port = options.port;
   const snapshotZxid = BigInt(tree.lastProcessedZxid);
-  const leader = new QuorumLeader({
-    myId: 3n,
-    quorum: new MajorityQuorum(members),
-    acceptedEpoch: 0n,
-    currentEpoch: 0n,
-    log: [],
-    snapshot: { tree, sessions: new Map() },
-    snapshotZxid,
-    config: Buffer.from('version=0'),
-    initLimitTicks: 100,
-    syncLimitTicks: 50,
-    host: '127.0.0.1',
-    port,
-    tickTimeMs: TICK_MS,
-  });
+  const leader = new QuorumLeader({ ...options, snapshot: { tree, sessions: new Map() }, snapshotZxid });
   await leader.start();
   const follower = connect({ host: '127.0.0.1', port });
   const send = (p: QuorumPacket): boolean => follower.write(encodeQuorumPacket(p));

@@ -12,12 +12,10 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { OpCode } from '../../src/jute/constants.js';
 import { JuteWriter } from '../../src/jute/binary.js';
-import { MajorityQuorum, type QuorumServerSpec } from '../../src/consensus/members.js';
 import { encodeIntPayload, encodeLearnerInfo, encodeQuorumPacket, PacketType, type QuorumPacket } from '../../src/consensus/wire.js';
 import { makeZxid } from '../../src/consensus/zxid.js';
 import { QuorumLeader } from '../../src/server/quorum/leader-driver.js';
-import { freePort } from '../support/ports.js';
-import { createTxn, pkt } from './fixtures.js';
+import { createTxn, pkt, loopbackLeaderOptions } from './fixtures.js';
 import { EventWaiters, readQuorumPackets } from './scripted-peer.js';
 
 /** A forwarded request: session, cxid, type, then the request's bytes (Learner.request). */
@@ -48,22 +46,9 @@ function scriptedFollower(port: number, events: string[]): { socket: Socket; sen
 }
 
 async function startLeader(): Promise<{ leader: QuorumLeader; port: number }> {
-  const members: QuorumServerSpec[] = [];
-  for (let sid = 1n; sid <= 3n; sid++) members.push({ sid, type: 'participant', host: '127.0.0.1', quorumPort: await freePort(), electionPort: await freePort() });
-  const port = members[2]!.quorumPort;
-  const leader = new QuorumLeader({
-    myId: 3n,
-    quorum: new MajorityQuorum(members),
-    acceptedEpoch: 0n,
-    currentEpoch: 0n,
-    log: [],
-    config: Buffer.from('version=0'),
-    initLimitTicks: 100,
-    syncLimitTicks: 50,
-    host: '127.0.0.1',
-    port,
-    tickTimeMs: 100,
-  });
+  const options = await loopbackLeaderOptions(100);
+  const leader = new QuorumLeader(options);
+  const port = options.port;
   await leader.start();
   return { leader, port };
 }
