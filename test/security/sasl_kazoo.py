@@ -8,6 +8,8 @@ names the session and what it saw, so the transcripts of Paddock and ZooKeeper c
 import sys
 
 from kazoo.client import KazooClient
+from kazoo.exceptions import AuthFailedError
+from kazoo.protocol.states import KeeperState
 from kazoo.security import make_acl
 
 hosts, secret = sys.argv[1], sys.argv[2]
@@ -53,7 +55,14 @@ def wrong_password():
     # connection thread happens to run: both are the same refusal.
     zk = client('not-the-password')
     try:
-        zk.start(timeout=15)
+        try:
+            zk.start(timeout=15)
+        except zk.handler.timeout_exception:
+            # start() wakes when the session connects and then checks that it still is: a refusal
+            # landing in between reads as kazoo's "Connection time-out". The state tells them apart.
+            if zk.client_state == KeeperState.AUTH_FAILED:
+                raise AuthFailedError()
+            raise
         return zk.get(secret)[0].decode()
     finally:
         zk.stop()
